@@ -1,0 +1,219 @@
+/* Atomic output files: temporary in the same directory, fsync, rename, fsync the directory. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tsflow/atomic.h"
+
+#define TMP_TAG ".tsflow-tmp-"
+
+/* Temporaries open in this process, for tsf_atomic_remove_all_signal_safe(). Fixed-size and
+ * written with sig_atomic_t flags so a signal handler can walk it without locks. */
+#define MAX_OPEN 64
+#define MAX_PATH_LEN 4096
+static char open_paths[MAX_OPEN][MAX_PATH_LEN];
+static volatile sig_atomic_t open_used[MAX_OPEN];
+
+static int register_tmp(const char *path)
+{
+    if (strlen(path) >= MAX_PATH_LEN)
+        return -1;
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (!open_used[i]) {
+            memcpy(open_paths[i], path, strlen(path) + 1);
+            open_used[i] = 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void tsf_atomic_remove_all_signal_safe(void)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (open_used[i])
+            unlink(open_paths[i]);
+}
+
+/* Split path into a malloc'd directory and a pointer to its base name inside path. */
+static char *dir_of(const char *path, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        *base = path;
+        return strdup(".");
+    }
+    *base = slash + 1;
+    if (slash == path)
+        return strdup("/");
+    char *d = malloc((size_t)(slash - path) + 1);
+    if (d) {
+        memcpy(d, path, (size_t)(slash - path));
+        d[slash - path] = '\0';
+    }
+    return d;
+}
+
+/* Remove ".<base>.tsflow-tmp-<pid>-XXXXXX" files whose process is gone (killed writers). */
+static void remove_stale(const char *dir, const char *base)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    size_t blen = strlen(base);
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        const char *n = de->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 ||
+            strncmp(n + 1 + blen, TMP_TAG, strlen(TMP_TAG)) != 0)
+            continue;
+        long pid = strtol(n + 1 + blen + strlen(TMP_TAG), NULL, 10);
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue; /* its writer may still be running */
+        size_t len = strlen(dir) + 1 + strlen(n) + 1;
+        char *p = malloc(len);
+        if (p) {
+            snprintf(p, len, "%s/%s", dir, n);
+            unlink(p);
+            free(p);
+        }
+    }
+    closedir(dp);
+}
+
+int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    a->slot = -1;
+    const char *base;
+    char *dir = dir_of(path, &base);
+    if (!dir)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
+    if (!*base) {
+        free(dir);
+        TSF_FAIL(err, TSF_EINVAL, "\"%s\": expected a file name, not a directory", path);
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        int e = errno;
+        tsf_err_set(err, TSF_EIO, "%s: cannot write here: directory \"%s\" does not exist%s%s",
+                    path, dir, e ? ": " : "", e ? strerror(e) : "");
+        free(dir);
+        return TSF_EIO;
+    }
+    remove_stale(dir, base);
+    size_t len = strlen(dir) + strlen(base) + 64;
+    a->tmp_path = malloc(len);
+    a->path = strdup(path);
+    if (!a->tmp_path || !a->path) {
+        free(dir);
+        tsf_atomic_abort(a);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
+    }
+    snprintf(a->tmp_path, len, "%s/.%s" TMP_TAG "%ld-XXXXXX", dir, base, (long)getpid());
+    free(dir);
+    a->fd = mkstemp(a->tmp_path);
+    if (a->fd < 0) {
+        int e = errno;
+        free(a->tmp_path);
+        a->tmp_path = NULL;
+        tsf_atomic_abort(a);
+        TSF_FAIL(err, TSF_EIO, "%s: cannot create a file in its directory: %s", path, strerror(e));
+    }
+    /* mkstemp makes 0600; outputs should get the usual umask-governed mode. */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(a->fd, 0666 & ~um);
+    a->slot = register_tmp(a->tmp_path);
+    return TSF_OK;
+}
+
+FILE *tsf_atomic_stream(tsf_atomic *a)
+{
+    if (!a->fp && a->fd >= 0)
+        a->fp = fdopen(a->fd, "w");
+    return a->fp;
+}
+
+static void unregister(tsf_atomic *a)
+{
+    if (a->slot >= 0)
+        open_used[a->slot] = 0;
+    a->slot = -1;
+}
+
+int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
+{
+    int e = 0;
+    const char *what = "";
+    if (a->fd < 0) {
+        tsf_atomic_abort(a);
+        TSF_FAIL(err, TSF_EIO, "internal error: commit of an output that was not begun");
+    }
+    if (a->fp && fflush(a->fp) != 0) {
+        e = errno;
+        what = "write";
+    } else if (a->fp && ferror(a->fp)) {
+        e = EIO;
+        what = "write";
+    } else if (fsync(a->fd) != 0) {
+        e = errno;
+        what = "fsync";
+    }
+    int rc = a->fp ? fclose(a->fp) : close(a->fd);
+    a->fp = NULL;
+    a->fd = -1;
+    if (!e && rc != 0) {
+        e = errno;
+        what = "close";
+    }
+    if (!e && rename(a->tmp_path, a->path) != 0) {
+        e = errno;
+        what = "rename";
+    }
+    if (e) {
+        tsf_err_set(err, TSF_EIO, "%s: %s failed: %s (the previous file, if any, is unchanged)",
+                    a->path, what, strerror(e));
+        tsf_atomic_abort(a);
+        return TSF_EIO;
+    }
+    unregister(a);
+    const char *base;
+    char *dir = dir_of(a->path, &base);
+    if (dir) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    free(a->tmp_path);
+    free(a->path);
+    a->tmp_path = a->path = NULL;
+    return TSF_OK;
+}
+
+void tsf_atomic_abort(tsf_atomic *a)
+{
+    if (a->fp)
+        fclose(a->fp);
+    else if (a->fd >= 0)
+        close(a->fd);
+    a->fp = NULL;
+    a->fd = -1;
+    if (a->tmp_path)
+        unlink(a->tmp_path);
+    unregister(a);
+    free(a->tmp_path);
+    free(a->path);
+    a->tmp_path = a->path = NULL;
+}

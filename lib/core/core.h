@@ -1,0 +1,36 @@
+/* Internals shared across lib/ files (tsf__ prefix): not part of the public API. */
+#ifndef TSFLOW_CORE_INTERNAL_H
+#define TSFLOW_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "tsflow/error.h"
+
+/* Like tsf_err_set, then appends the innermost description on HDF5's error stack (if any) and
+ * clears the stack. Use right after a failing H5* call: the message should name the file and
+ * dataset, HDF5's text says what went wrong inside it. */
+int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
+
+/* strdup that records TSF_ENOMEM on failure; NULL input gives NULL with no error. */
+char *tsf__strdup(const char *s, tsf_err *err);
+
+/* Compensated (Neumaier) summation state. */
+typedef struct tsf__ksum {
+    double sum, c;
+} tsf__ksum;
+static inline void tsf__ksum_add(tsf__ksum *k, double x)
+{
+    double t = k->sum + x;
+    if ((k->sum >= 0 ? k->sum : -k->sum) >= (x >= 0 ? x : -x))
+        k->c += (k->sum - t) + x;
+    else
+        k->c += (x - t) + k->sum;
+    k->sum = t;
+}
+static inline double tsf__ksum_value(const tsf__ksum *k)
+{
+    return k->sum + k->c;
+}
+
+#endif

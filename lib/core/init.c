@@ -1,0 +1,59 @@
+/* tsf_init: library-wide set-up of the C libraries we sit on.
+ *
+ * GSL's default error handler calls abort(); HDF5 prints its whole error stack to stderr.
+ * Neither is acceptable in a library whose callers decide what users see, so both are turned
+ * off here and errors are reported through tsf_err instead (HDF5 via tsf__h5_fail).
+ */
+#include <hdf5.h>
+#include <pthread.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "tsflow/error.h"
+#include "core.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_status = TSF_OK;
+
+static void init_libraries(void)
+{
+    gsl_set_error_handler_off();
+    if (H5open() < 0 || H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
+        init_status = TSF_EIO;
+}
+
+int tsf_init(void)
+{
+    pthread_once(&init_once, init_libraries);
+    return init_status;
+}
+
+const char *tsf_version(void)
+{
+    return TSF_VERSION;
+}
+
+/* H5Ewalk callback: keep the innermost (first-walked, H5E_WALK_DOWNWARD) description. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    char *buf = data;
+    if (n == 0 && e->desc && e->desc[0]) {
+        snprintf(buf, 256, "%s", e->desc);
+    }
+    return 0;
+}
+
+int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...)
+{
+    char what[TSF_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char inner[256] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, inner);
+    H5Eclear2(H5E_DEFAULT);
+    if (inner[0])
+        return tsf_err_set(err, code, "%s (HDF5: %s)", what, inner);
+    return tsf_err_set(err, code, "%s", what);
+}

@@ -1,0 +1,122 @@
+/* ISO 8601 timestamps <-> int64 seconds since the epoch, in UTC, without the C library's
+ * locale- and TZ-dependent functions (timegm is not C11, mktime reads TZ). Civil-date
+ * conversion after Howard Hinnant's days_from_civil / civil_from_days. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "tsflow/frame.h"
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Read exactly n digits at *p (bounded by end) into *v. */
+static int digits(const char **p, const char *end, int n, unsigned *v)
+{
+    unsigned x = 0;
+    for (int i = 0; i < n; i++) {
+        if (*p >= end || **p < '0' || **p > '9')
+            return 0;
+        x = x * 10 + (unsigned)(**p - '0');
+        (*p)++;
+    }
+    *v = x;
+    return 1;
+}
+
+int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
+{
+    const char *p = text, *end = text + len;
+    unsigned y, mo, d, hh = 0, mi = 0, ss = 0;
+    if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
+        p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
+        return 0;
+    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
+        return 0;
+    int zone = 0;
+    int64_t offset = 0;
+    if (p < end && (*p == ' ' || *p == 'T')) {
+        p++;
+        if (!digits(&p, end, 2, &hh) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi))
+            return 0;
+        if (p < end && *p == ':') {
+            p++;
+            if (!digits(&p, end, 2, &ss))
+                return 0;
+            if (p < end && *p == '.') { /* a fraction is fine only when it is zero */
+                p++;
+                if (p >= end || *p < '0' || *p > '9')
+                    return 0;
+                for (; p < end && *p >= '0' && *p <= '9'; p++)
+                    if (*p != '0')
+                        return 0;
+            }
+        }
+        if (hh > 23 || mi > 59 || ss > 60)
+            return 0;
+        if (p < end && (*p == 'Z' || *p == 'z')) {
+            p++;
+            zone = 1;
+        } else if (p < end && (*p == '+' || *p == '-')) {
+            int sign = *p++ == '-' ? -1 : 1;
+            unsigned oh, om = 0;
+            if (!digits(&p, end, 2, &oh))
+                return 0;
+            if (p < end && *p == ':')
+                p++;
+            if (p < end && !digits(&p, end, 2, &om))
+                return 0;
+            if (oh > 23 || om > 59)
+                return 0;
+            offset = sign * (int64_t)(oh * 3600 + om * 60);
+            zone = 1;
+        }
+    }
+    if (p != end)
+        return 0;
+    *t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
+    if (has_zone)
+        *has_zone = zone;
+    return 1;
+}
+
+char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n)
+{
+    if (kind != TSF_TIME_EPOCH) {
+        snprintf(buf, n, "%" PRId64, t);
+        return buf;
+    }
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t secs = t - days * 86400;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(buf, n, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u", y, m, d, (unsigned)(secs / 3600),
+             (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+    return buf;
+}

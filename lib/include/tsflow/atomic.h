@@ -1,0 +1,53 @@
+/* Atomic output files: write to a temporary file in the target's directory, fsync, rename.
+ *
+ * A failure or a kill never leaves a truncated file where a good one was: until
+ * tsf_atomic_commit() renames the temporary into place, the previous file is untouched.
+ * A clean error (tsf_atomic_abort) removes the temporary. Temporaries are named
+ * ".<name>.tsflow-tmp-<pid>-XXXXXX" next to the target; tsf_atomic_begin() removes stale
+ * ones left by a killed process (whose pid no longer runs).
+ *
+ * Open temporaries are also registered so that tsf_atomic_remove_all_signal_safe() can
+ * unlink them from a signal handler before the process exits on Ctrl-C.
+ */
+#ifndef TSFLOW_ATOMIC_H
+#define TSFLOW_ATOMIC_H
+
+#include <stdio.h>
+
+#include "tsflow/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tsf_atomic {
+    char *path;     /* the final path */
+    char *tmp_path; /* the temporary being written */
+    int fd;         /* open descriptor of the temporary, or -1 */
+    FILE *fp;       /* stdio stream over fd, made by tsf_atomic_stream(), or NULL */
+    int slot;       /* registry slot for signal-time clean-up, or -1 */
+} tsf_atomic;
+
+/* Create the temporary for path. Fails with TSF_EIO naming the directory when it is not
+ * writable. On failure a is left cleared (abort is then a no-op). */
+int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err) TSF_WUR;
+
+/* A buffered stdio stream over the temporary (created on first call), for text writers.
+ * Writers that open the file by name (HDF5) use a->tmp_path instead. */
+FILE *tsf_atomic_stream(tsf_atomic *a);
+
+/* Flush, fsync, close and rename the temporary over path, then fsync the directory.
+ * On failure the temporary is removed and the previous file is untouched. */
+int tsf_atomic_commit(tsf_atomic *a, tsf_err *err) TSF_WUR;
+
+/* Close and remove the temporary. Safe to call after commit, after a failed begin, twice. */
+void tsf_atomic_abort(tsf_atomic *a);
+
+/* Unlink every registered temporary. Async-signal-safe: for SIGINT/SIGTERM handlers. */
+void tsf_atomic_remove_all_signal_safe(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,108 @@
+/* Frames: the in-memory table every ingest stage produces and every later stage reads.
+ *
+ * A frame holds one or more series over the same value columns. Rows of one series are
+ * contiguous and in time order; series s occupies rows [series_start[s], series_start[s+1]).
+ * Values are double, stored column by column (cols[j][r]); NaN marks a missing value.
+ *
+ * The time index is either timestamps (TSF_TIME_EPOCH: int64 seconds since 1970-01-01 UTC) or
+ * a plain integer index (TSF_TIME_INDEX: 0, 1, 2, ... unless the source gave other integers).
+ * `step` is the regular spacing between consecutive rows of a series, in the same unit, or 0
+ * when unknown (fewer than two rows).
+ */
+#ifndef TSFLOW_FRAME_H
+#define TSFLOW_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsflow/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tsf_time_kind {
+    TSF_TIME_INDEX = 0, /* plain integer index */
+    TSF_TIME_EPOCH = 1, /* seconds since 1970-01-01T00:00:00Z */
+} tsf_time_kind;
+
+typedef struct tsf_frame {
+    size_t n_rows;    /* rows over all series */
+    size_t n_cols;    /* value columns */
+    size_t capacity;  /* rows allocated in time[] and each cols[j] */
+    char **col_names; /* (n_cols) owned, NUL-terminated */
+    double **cols;    /* (n_cols) owned arrays of (capacity) doubles; NaN = missing */
+    int64_t *time;    /* (capacity) time index of each row */
+    tsf_time_kind time_kind;
+    char *time_name;      /* name of the time column in the source, or NULL */
+    int64_t step;         /* regular step between rows of one series, or 0 if unknown */
+    size_t n_series;      /* >= 1 */
+    char **series_ids;    /* (n_series) owned ids, or NULL for one unnamed series */
+    size_t *series_start; /* (n_series + 1) row offsets; series_start[n_series] == n_rows */
+    char *id_name;        /* name of the series id column in a long layout, or NULL */
+} tsf_frame;
+
+/* Allocate a frame with n_cols named columns and room for `capacity` rows. n_rows starts at
+ * 0, with one unnamed series, TSF_TIME_INDEX and step 0. names may be NULL: columns are then
+ * named "v0", "v1", ... On failure *out is NULL. */
+int tsf_frame_alloc(tsf_frame **out, size_t n_cols, const char *const *names, size_t capacity,
+                    tsf_err *err) TSF_WUR;
+
+/* Free a frame and everything it owns. NULL is a no-op. */
+void tsf_frame_free(tsf_frame *f);
+
+/* Grow the row capacity to at least `capacity` (never shrinks). */
+int tsf_frame_reserve(tsf_frame *f, size_t capacity, tsf_err *err) TSF_WUR;
+
+/* Append a column named `name` filled with NaN; returns its index through *col. */
+int tsf_frame_add_col(tsf_frame *f, const char *name, size_t *col, tsf_err *err) TSF_WUR;
+
+/* Set the series partition: n_series ids (NULL for one unnamed series) and n_series + 1 row
+ * offsets (NULL for one series spanning all rows). Copies both. */
+int tsf_frame_set_series(tsf_frame *f, size_t n_series, const char *const *ids,
+                         const size_t *starts, tsf_err *err) TSF_WUR;
+
+/* Set the time column name (copied; NULL clears it). */
+int tsf_frame_set_time_name(tsf_frame *f, const char *name, tsf_err *err) TSF_WUR;
+
+/* Deep copy of rows [row0, row0 + n) of every column (series boundaries clipped to the
+ * range). */
+int tsf_frame_copy_rows(tsf_frame **out, const tsf_frame *f, size_t row0, size_t n,
+                        tsf_err *err) TSF_WUR;
+
+/* Index of the column called name, or (size_t)-1 when there is none. */
+size_t tsf_frame_col_index(const tsf_frame *f, const char *name);
+
+/* Rows of series s: *row0 is its first row, the return value its length. */
+size_t tsf_frame_series_rows(const tsf_frame *f, size_t s, size_t *row0);
+
+/* Summary of one column over all rows (or one series with tsf_frame_series_stats). */
+typedef struct tsf_col_stats {
+    size_t count;   /* non-missing values */
+    size_t missing; /* NaN values */
+    double min;     /* NaN when count == 0 */
+    double mean;    /* compensated (Neumaier) sum / count; NaN when count == 0 */
+    double max;     /* NaN when count == 0 */
+    double std;     /* population standard deviation (ddof = 0); NaN when count == 0 */
+} tsf_col_stats;
+
+void tsf_frame_col_stats(const tsf_frame *f, size_t col, tsf_col_stats *out);
+void tsf_frame_series_stats(const tsf_frame *f, size_t col, size_t s, tsf_col_stats *out);
+
+/* Format a time value as text: ISO 8601 "YYYY-MM-DD HH:MM:SS" (UTC, no zone suffix) for
+ * TSF_TIME_EPOCH, or a decimal integer for TSF_TIME_INDEX. buf needs 32 bytes. Returns buf. */
+char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n);
+
+/* Parse an ISO 8601 date or date-time: "2016-07-01", "2016-07-01 00:00:00",
+ * "2016-07-01T00:00:00", "2016-07-01 00:00" and an optional zone "Z", "+hh:mm", "-hh:mm" or
+ * "+hhmm" (converted to UTC). Resolution is one second: a non-zero fraction is rejected. len is the
+ * text length (text need not be NUL-terminated). On success stores seconds since the epoch (UTC) in
+ * *t and whether a zone was given in *has_zone (may be NULL), and returns 1; returns 0 when the
+ * text is not such a timestamp. */
+int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

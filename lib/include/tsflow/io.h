@@ -1,0 +1,84 @@
+/* Reading and writing frames: CSV (streamed through libcsv) and HDF5 (plain datasets and
+ * pandas' fixed format). Every writer is atomic: it writes a temporary file in the target's
+ * directory, fsyncs it and renames it into place (see tsflow/atomic.h).
+ */
+#ifndef TSFLOW_IO_H
+#define TSFLOW_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsflow/error.h"
+#include "tsflow/frame.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+/* What to do when consecutive timestamps of a series are further apart than the step. */
+typedef enum tsf_gap_policy {
+    TSF_GAP_ERROR = 0, /* refuse, naming the lines around the first gap */
+    TSF_GAP_FILL = 1,  /* insert rows of NaN at the missing timestamps */
+} tsf_gap_policy;
+
+/* Where the time column is when no name is given. */
+#define TSF_CSV_TIME_AUTO ((long)-1) /* the first column, if its first value parses as time */
+#define TSF_CSV_TIME_NONE ((long)-2) /* no time column: plain integer index */
+
+typedef struct tsf_csv_options {
+    char delimiter;               /* ',', ';' or '\t'; 0 = detect from the header line */
+    const char *time_column;      /* time column by name; NULL = use time_index */
+    long time_index;              /* 0-based position, TSF_CSV_TIME_AUTO or TSF_CSV_TIME_NONE */
+    const char *id_column;        /* long layout: the series id column; NULL = wide layout */
+    const char *const *columns;   /* value columns to keep, in this order; NULL = all others */
+    size_t n_columns;             /* entries in columns */
+    const char *const *na_tokens; /* missing-value tokens; NULL = "", NA, NaN, nan, null */
+    size_t n_na_tokens;           /* entries in na_tokens */
+    tsf_gap_policy gaps;          /* default TSF_GAP_ERROR */
+    size_t max_field;             /* longest accepted field in bytes; 0 = 1 MiB */
+} tsf_csv_options;
+
+/* What the reader saw, for reports (all counts over the whole file). */
+typedef struct tsf_csv_info {
+    char delimiter;   /* the delimiter used */
+    size_t n_lines;   /* physical lines read, header included */
+    size_t n_records; /* data records */
+    size_t n_missing; /* values that were missing-value tokens */
+    size_t n_filled;  /* rows inserted by TSF_GAP_FILL */
+} tsf_csv_info;
+
+/* Defaults: detect delimiter, time column TSF_CSV_TIME_AUTO, wide layout, all columns. */
+void tsf_csv_options_init(tsf_csv_options *opt);
+
+/* Read a CSV file into a new frame. opt may be NULL for defaults; info may be NULL.
+ * Errors name path:line:col, the offending text and what was expected. */
+int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
+                 tsf_err *err) TSF_WUR;
+
+/* Write a frame as CSV (atomically): header "time,<cols>" (long layout: "<id>,time,<cols>"),
+ * values with %.17g so that reading it back gives the same doubles, NaN as an empty field,
+ * timestamps in the form tsf_time_format writes. */
+int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err) TSF_WUR;
+
+/* ---- HDF5 --------------------------------------------------------------------------------- */
+
+/* Read a frame from an HDF5 file. key names either a pandas fixed-format frame group or a
+ * plain 1-D/2-D numeric dataset (time dataset and column names found as documented in
+ * lib/io/hdf5_read.c). key NULL means "data". */
+int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *err) TSF_WUR;
+
+/* Write a frame to a new HDF5 file (atomically) under key (NULL = "data"): a pandas
+ * fixed-format group /<key> that pandas.read_hdf(path, key) opens, and plain datasets with
+ * dimension scales under /<key>_xr... (see lib/io/hdf5_write.c) for h5py and xarray. */
+int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_err *err) TSF_WUR;
+
+/* Whether path looks like an HDF5 file (by its signature); 0 for CSV or unreadable files. */
+int tsf_is_hdf5(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

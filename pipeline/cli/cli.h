@@ -1,0 +1,16 @@
+/* Shared declarations of the tsflow command's subcommands. */
+#ifndef TSFLOW_CLI_H
+#define TSFLOW_CLI_H
+
+/* Exit codes: 0 ok, 1 run failure, 2 usage or pipeline-check failure, 130 interrupted. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
+
+/* Each subcommand gets argv with argv[0] = its own name. */
+#define CLI_COMMAND(name, fn, summary) int fn(int argc, char **argv);
+#include "commands.def"
+#undef CLI_COMMAND
+
+/* Print "tsflow: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,133 @@
+/* Reading a frame from the command line: the options inspect and convert share. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_read.h"
+
+void cli_read_args_init(cli_read_args *ra)
+{
+    memset(ra, 0, sizeof *ra);
+    tsf_csv_options_init(&ra->csv);
+}
+
+const char *cli_read_args_help(void)
+{
+    return "read options:\n"
+           "  --key NAME            HDF5 dataset or pandas key to read (default: data)\n"
+           "  --delimiter C         CSV delimiter: ',' ';' or 'tab' (default: detected)\n"
+           "  --time-column NAME    the time column (default: the first column if it is time)\n"
+           "  --no-time             no time column: rows get an integer index\n"
+           "  --id-column NAME      long layout: the column naming each row's series\n"
+           "  --columns A,B,...     value columns to keep (default: all)\n"
+           "  --na TOKEN            a missing-value token (repeatable; default: empty NA NaN\n"
+           "                        nan null)\n"
+           "  --gaps error|fill     missing timestamps: refuse (default) or fill with NaN rows\n";
+}
+
+static const char *value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_error("option %s expects a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i], *v;
+    if (!strcmp(opt, "--key")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        ra->key = v;
+    } else if (!strcmp(opt, "--delimiter")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        if (!strcmp(v, "tab") || !strcmp(v, "\\t") || !strcmp(v, "\t"))
+            ra->csv.delimiter = '\t';
+        else if (!strcmp(v, ",") || !strcmp(v, ";"))
+            ra->csv.delimiter = v[0];
+        else {
+            cli_error("--delimiter: \"%s\" is not supported (expected ',', ';' or 'tab')", v);
+            return -1;
+        }
+    } else if (!strcmp(opt, "--time-column")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        ra->csv.time_column = v;
+    } else if (!strcmp(opt, "--no-time")) {
+        ra->csv.time_index = TSF_CSV_TIME_NONE;
+    } else if (!strcmp(opt, "--id-column")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        ra->csv.id_column = v;
+    } else if (!strcmp(opt, "--columns")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        free(ra->columns_buf);
+        ra->columns_buf = strdup(v);
+        size_t n = 0;
+        for (char *save = NULL, *tok = strtok_r(ra->columns_buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            if (n == CLI_READ_MAX_LIST) {
+                cli_error("--columns: more than %d columns", CLI_READ_MAX_LIST);
+                return -1;
+            }
+            ra->columns[n++] = tok;
+        }
+        if (!n) {
+            cli_error("--columns: expected a comma-separated list of column names");
+            return -1;
+        }
+        ra->csv.columns = ra->columns;
+        ra->csv.n_columns = n;
+    } else if (!strcmp(opt, "--na")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        if (ra->csv.n_na_tokens == CLI_READ_MAX_LIST) {
+            cli_error("--na: more than %d tokens", CLI_READ_MAX_LIST);
+            return -1;
+        }
+        ra->na[ra->csv.n_na_tokens++] = v;
+        ra->csv.na_tokens = ra->na;
+    } else if (!strcmp(opt, "--gaps")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        if (!strcmp(v, "error"))
+            ra->csv.gaps = TSF_GAP_ERROR;
+        else if (!strcmp(v, "fill"))
+            ra->csv.gaps = TSF_GAP_FILL;
+        else {
+            cli_error("--gaps: \"%s\" is not a policy (expected error or fill)", v);
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
+{
+    tsf_err err = TSF_ERR_INIT;
+    int rc;
+    if (access(path, R_OK) != 0) {
+        cli_error("%s: cannot read this file (does it exist?)", path);
+        free(ra->columns_buf);
+        ra->columns_buf = NULL;
+        return CLI_FAIL;
+    }
+    if (tsf_is_hdf5(path))
+        rc = tsf_hdf5_read(out, path, ra->key, &err);
+    else
+        rc = tsf_csv_read(out, path, &ra->csv, NULL, &err);
+    free(ra->columns_buf);
+    ra->columns_buf = NULL;
+    if (rc != TSF_OK) {
+        cli_error("%s", err.msg);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}

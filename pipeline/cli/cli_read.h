@@ -1,0 +1,30 @@
+/* Reading a frame from the command line: the options inspect and convert share. */
+#ifndef TSFLOW_CLI_READ_H
+#define TSFLOW_CLI_READ_H
+
+#include "tsflow/io.h"
+
+#define CLI_READ_MAX_LIST 256
+
+typedef struct cli_read_args {
+    tsf_csv_options csv;
+    const char *key; /* HDF5 key; NULL = "data" */
+    const char *columns[CLI_READ_MAX_LIST];
+    const char *na[CLI_READ_MAX_LIST];
+    char *columns_buf; /* owned copy of --columns text, split in place */
+} cli_read_args;
+
+void cli_read_args_init(cli_read_args *ra);
+
+/* If argv[*i] is a read option, consume it (and its value, advancing *i) and return 1;
+ * return 0 if it is not one; -1 after printing a usage error. */
+int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i);
+
+/* Help text for the read options. */
+const char *cli_read_args_help(void);
+
+/* Read path (HDF5 by signature, else CSV) into *out; prints the error and returns CLI_FAIL
+ * (or CLI_USAGE for a missing file) on failure. Frees ra's buffers. */
+int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out);
+
+#endif

@@ -1,0 +1,68 @@
+/* tsflow: the command-line front end. Dispatches to the subcommands listed in commands.def. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tsflow/error.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+#define CLI_COMMAND(name, fn, summary) {name, fn, summary},
+#include "commands.def"
+#undef CLI_COMMAND
+};
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tsflow: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: tsflow [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'tsflow COMMAND --help' describes a command.\n"
+                 "exit status: 0 ok, 1 failure, 2 usage or pipeline error, 130 interrupted\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* A file-size limit (ulimit -f) must give a write error we can report, not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
+    if (tsf_init() != TSF_OK) {
+        cli_error("could not initialise the HDF5 library");
+        return CLI_FAIL;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("tsflow %s (git %s)\n", tsf_version(), TSF_GIT_COMMIT);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        (!strcmp(argv[1], "help") && argc == 2)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command \"%s\" (expected one of the commands 'tsflow --help' lists)",
+              argv[1]);
+    return CLI_USAGE;
+}

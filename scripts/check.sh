@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, build, every test in a normal build and in an
+# AddressSanitizer + UndefinedBehaviorSanitizer build, the clang-format check, and last a
+# line "N passed, N failed" summed over both builds. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/setup.sh || { echo "check: set-up failed"; exit 1; }
+export OPENBLAS_NUM_THREADS=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+status=0
+builds=(build build-asan)
+scripts/build.sh build || status=1
+scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug || status=1
+
+for b in "${builds[@]}"; do
+  echo "== tests: $b"
+  rm -f "$b/meson-logs/testlog.json"
+  meson test -C "$b" --no-rebuild --print-errorlogs --num-processes 2 || status=1
+done
+
+echo "== clang-format"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null)
+if [ ${#sources[@]} -gt 0 ]; then
+  if ! clang-format --dry-run --Werror "${sources[@]}"; then
+    echo "check: clang-format found differences (run: clang-format -i \$(git ls-files '*.c' '*.h'))"
+    status=1
+  fi
+fi
+
+# Each Criterion executable is one meson test reporting its cases as TAP: count the cases.
+/usr/bin/python3 - "$root" "${builds[@]}" <<'PY' || status=1
+import json, os, re, sys
+root, builds = sys.argv[1], sys.argv[2:]
+passed = failed = skipped = 0
+for b in builds:
+    path = os.path.join(root, b, "meson-logs", "testlog.json")
+    if not os.path.exists(path):
+        print(f"check: {b}: no test log (did the build fail?)")
+        failed += 1
+        continue
+    for line in open(path):
+        t = json.loads(line)
+        cases = re.findall(r"^(ok|not ok)\b(.*)$", t.get("stdout") or "", re.M)
+        if not cases:  # not TAP, or it died before reporting: count the executable
+            if t["result"] == "OK": passed += 1
+            elif t["result"] == "SKIP": skipped += 1
+            else: failed += 1
+            continue
+        for verdict, rest in cases:
+            if "# SKIP" in rest.upper(): skipped += 1
+            elif verdict == "ok": passed += 1
+            else: failed += 1
+        if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and not any(v == "not ok" for v, _ in cases):
+            failed += 1  # crashed or timed out after its last report
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)
+PY
+exit $status
