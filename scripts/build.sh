@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Configure (once) and build tsflow in build/ (or the directory given, with extra meson
-# options after it). Used by demo.sh and check.sh; safe to run again.
+# options after it). Used by demo.sh and check.sh; safe to run again. Quiet unless it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 if [ ! -f "$dir/build.ninja" ]; then
-  meson setup "$dir" "$@" >/dev/null
+  if ! meson setup "$dir" "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
 fi
-ninja -C "$dir" >/dev/null || ninja -C "$dir"
+if ! ninja -C "$dir" >"$log" 2>&1; then
+  grep -v '^\[' "$log" >&2 || cat "$log" >&2
+  echo "build: ninja -C $dir failed" >&2
+  exit 1
+fi
