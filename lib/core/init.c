@@ -33,7 +33,8 @@ const char *tsf_version(void)
     return TSF_VERSION;
 }
 
-/* H5Ewalk callback: keep the innermost (first-walked, H5E_WALK_DOWNWARD) description. */
+/* H5Ewalk callback: keep the innermost description (walked first with H5E_WALK_UPWARD, which
+ * starts at the function that detected the error; DOWNWARD starts at the API call). */
 static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *buf = data;
@@ -51,7 +52,7 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     char inner[256] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_innermost, inner);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, inner);
     H5Eclear2(H5E_DEFAULT);
     if (inner[0])
         return tsf_err_set(err, code, "%s (HDF5: %s)", what, inner);

@@ -1,4 +1,5 @@
 /* Reading a frame from the command line: the options inspect and convert share. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,7 +115,8 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
     tsf_err err = TSF_ERR_INIT;
     int rc;
     if (access(path, R_OK) != 0) {
-        cli_error("%s: cannot read this file (does it exist?)", path);
+        cli_error("%s: cannot read: %s (expected a readable CSV or HDF5 file)", path,
+                  strerror(errno));
         free(ra->columns_buf);
         ra->columns_buf = NULL;
         return CLI_FAIL;

@@ -30,9 +30,29 @@ static void json_number(FILE *out, double v)
         fputs("null", out);
 }
 
+/* First and last time over all series (rows of a long layout are grouped by series, so the
+ * first and last rows are not the span). */
+static void span(const tsf_frame *f, int64_t *first, int64_t *last)
+{
+    *first = f->time[0];
+    *last = f->time[f->n_rows - 1];
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t r0, n = tsf_frame_series_rows(f, s, &r0);
+        if (!n)
+            continue;
+        if (f->time[r0] < *first)
+            *first = f->time[r0];
+        if (f->time[r0 + n - 1] > *last)
+            *last = f->time[r0 + n - 1];
+    }
+}
+
 static void print_json(FILE *out, const char *path, const tsf_frame *f)
 {
     char a[32], b[32];
+    int64_t t0 = 0, t1 = 0;
+    if (f->n_rows)
+        span(f, &t0, &t1);
     fputs("{\"file\": ", out);
     json_string(out, path);
     fprintf(out, ", \"rows\": %zu, \"series\": %zu, \"step_seconds\": ", f->n_rows, f->n_series);
@@ -45,11 +65,16 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f)
         json_string(out, f->time_name);
     else
         fputs("null", out);
+    fputs(", \"id_column\": ", out);
+    if (f->id_name)
+        json_string(out, f->id_name);
+    else
+        fputs("null", out);
     fputs(", \"start\": ", out);
     if (f->n_rows) {
-        json_string(out, tsf_time_format(f->time_kind, f->time[0], a, sizeof a));
+        json_string(out, tsf_time_format(f->time_kind, t0, a, sizeof a));
         fputs(", \"end\": ", out);
-        json_string(out, tsf_time_format(f->time_kind, f->time[f->n_rows - 1], b, sizeof b));
+        json_string(out, tsf_time_format(f->time_kind, t1, b, sizeof b));
     } else {
         fputs("null, \"end\": null", out);
     }
@@ -84,9 +109,12 @@ static void print_text(FILE *out, const char *path, const tsf_frame *f)
         fprintf(out, "  step    %lld s\n", (long long)f->step);
     else
         fprintf(out, "  step    %lld (integer index)\n", (long long)f->step);
-    if (f->n_rows)
-        fprintf(out, "  span    %s .. %s\n", tsf_time_format(f->time_kind, f->time[0], a, sizeof a),
-                tsf_time_format(f->time_kind, f->time[f->n_rows - 1], b, sizeof b));
+    if (f->n_rows) {
+        int64_t t0, t1;
+        span(f, &t0, &t1);
+        fprintf(out, "  span    %s .. %s\n", tsf_time_format(f->time_kind, t0, a, sizeof a),
+                tsf_time_format(f->time_kind, t1, b, sizeof b));
+    }
     size_t w = 6;
     for (size_t j = 0; j < f->n_cols; j++)
         if (strlen(f->col_names[j]) > w)

@@ -53,13 +53,19 @@ typedef struct tsf_csv_info {
 void tsf_csv_options_init(tsf_csv_options *opt);
 
 /* Read a CSV file into a new frame. opt may be NULL for defaults; info may be NULL.
- * Errors name path:line:col, the offending text and what was expected. */
+ * Errors name path:line:col (col = 1-based field number), the offending text and what was
+ * expected. A time column given by name or position holds ISO 8601 timestamps or integer epoch
+ * seconds (decided by its first value; TSF_CSV_TIME_AUTO only takes ISO 8601). The step is the
+ * most common difference between consecutive timestamps. "inf"/"-inf" read as infinities (as
+ * in pandas). Full list of decisions: lib/io/csv_read.c. */
 int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
                  tsf_err *err) TSF_WUR;
 
 /* Write a frame as CSV (atomically): header "time,<cols>" (long layout: "<id>,time,<cols>"),
- * values with %.17g so that reading it back gives the same doubles, NaN as an empty field,
- * timestamps in the form tsf_time_format writes. */
+ * where "time" and "<id>" are the frame's time_name and id_name when set; values as the
+ * shortest of %.15g/%.16g/%.17g that reads back as the same double, NaN as an empty field,
+ * timestamps in the form tsf_time_format writes. A frame whose integer index is 0, 1, 2, ...
+ * in every series is written without a time column (see lib/io/csv_write.c). */
 int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err) TSF_WUR;
 
 /* ---- HDF5 --------------------------------------------------------------------------------- */

@@ -1,0 +1,137 @@
+/* Writing HDF5 files that pandas, h5py, xarray (h5netcdf engine) and R open without help.
+ *
+ * A tsf_h5out is one new HDF5 file, written atomically (tsflow/atomic.h): tsf_h5out_open()
+ * creates a temporary beside the target, the writers below fill it, tsf_h5out_commit() closes,
+ * fsyncs and renames it into place. tsf_h5out_abort() (and any failed commit) removes the
+ * temporary, so a previous file at the path stays as it was.
+ *
+ * Two layouts, usually side by side in one file:
+ *  - tsf_h5out_pandas(): a pandas "fixed"-format frame group that pandas.read_hdf(path, key)
+ *    opens (PyTables bookkeeping, axis0/axis1/block<i>_items/block<i>_values; no pickles).
+ *  - tsf_h5out_array(): a float64 N-D dataset whose dimensions are HDF5 dimension scales with
+ *    coordinate variables, so xarray.open_dataset(path, engine="h5netcdf", group=...) and
+ *    h5py see named dimensions; time coordinates carry CF units.
+ * Attributes (provenance) go on the root or any object written so far.
+ *
+ * Typical use (issue 6's export):
+ *     tsf_h5out *o;
+ *     if (tsf_h5out_open(&o, path, err)) return err->code;
+ *     rc = tsf_h5out_pandas(o, "forecasts", n, cols, n_cols, 3, err);  // 3 index levels
+ *     if (!rc) rc = tsf_h5out_array(o, "cube/forecast", dims, 4, values, err);
+ *     if (!rc) rc = tsf_h5out_attr_string(o, "/", "pipeline", text, err);
+ *     if (rc) { tsf_h5out_abort(o); return rc; }
+ *     return tsf_h5out_commit(o, err);
+ *
+ * Paths ("key", "cube/forecast") are relative to the root; a leading '/' is accepted.
+ * Missing parent groups are created. Writing the same path twice is an error.
+ */
+#ifndef TSFLOW_H5OUT_H
+#define TSFLOW_H5OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsflow/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tsf_h5out tsf_h5out;
+
+/* Value types of table columns and coordinates; `data` points to n values of the C type. */
+typedef enum tsf_h5_type {
+    TSF_H5_FLOAT64 = 0, /* const double *; NaN = missing */
+    TSF_H5_INT64 = 1,   /* const int64_t * */
+    TSF_H5_TIME = 2, /* const int64_t *: seconds since 1970-01-01T00:00:00Z; TSF_H5_NAT = missing */
+    TSF_H5_STRING = 3, /* const char *const *: NUL-terminated UTF-8; a NULL entry is "" */
+} tsf_h5_type;
+
+/* The missing timestamp (pandas NaT) in TSF_H5_TIME columns. */
+#define TSF_H5_NAT INT64_MIN
+
+/* One column of a table: n_rows values of `type` at `data`. */
+typedef struct tsf_h5_column {
+    const char *name; /* column (or index level) name; NULL only for an unnamed index level */
+    tsf_h5_type type;
+    const void *data;
+} tsf_h5_column;
+
+/* One dimension of an array, with its coordinate variable. */
+typedef struct tsf_h5_dim {
+    const char *name;  /* dimension name = name of its coordinate variable (no '/') */
+    size_t size;       /* length along this dimension */
+    tsf_h5_type type;  /* type of coord (ignored when coord is NULL) */
+    const void *coord; /* (size) coordinate values, or NULL for a dimension without coordinates */
+} tsf_h5_dim;
+
+/* Fills buf with the values of rows [row0, row0 + n) along the first dimension: n times the
+ * product of the other dimensions' sizes, row-major, NaN for "no value". */
+typedef void (*tsf_h5_fill_fn)(void *ctx, size_t row0, size_t n, double *buf);
+
+/* Start a new HDF5 file for path (atomically: nothing appears at path before commit). The
+ * root gets the PyTables bookkeeping attributes pandas needs. On failure *out is NULL. */
+int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err) TSF_WUR;
+
+/* Close the file, fsync it and rename it over path. Frees o whether it succeeds or not; on
+ * failure the temporary is removed and the previous file is untouched. */
+int tsf_h5out_commit(tsf_h5out *o, tsf_err *err) TSF_WUR;
+
+/* Close and remove the temporary and free o. NULL is a no-op. */
+void tsf_h5out_abort(tsf_h5out *o);
+
+/* Write a table of n_rows rows as a pandas fixed-format frame at group `key`, so that
+ * pandas.read_hdf(path, key) returns it. cols[0 .. n_index) form the row index, the others are
+ * the frame's columns, in order:
+ *   n_index == 0: a plain integer index 0 .. n_rows-1;
+ *   n_index == 1: that column is the index (DatetimeIndex for TSF_H5_TIME);
+ *   n_index >= 2: a MultiIndex with one level per index column (levels sorted, as pandas makes).
+ * Frame columns may be TSF_H5_FLOAT64 (float64), TSF_H5_INT64 (int64) or TSF_H5_TIME
+ * (datetime64[ns]); their names must be unique and non-NULL. TSF_H5_STRING is allowed only in
+ * the index: pandas' fixed format stores string columns by pickling them, which C cannot write
+ * safely, so string columns (series ids, model names) are index levels; df.reset_index() turns
+ * them into ordinary columns. Timestamps must lie within pandas' datetime64[ns] range
+ * (1677-09-22 .. 2262-04-11). Fails with TSF_EINVAL on a bad layout, TSF_ETYPE for a string
+ * column outside the index, TSF_EIO when HDF5 fails. */
+int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_column *cols,
+                     size_t n_cols, size_t n_index, tsf_err *err) TSF_WUR;
+
+/* Write a float64 array at `path` (e.g. "cube/forecast") with n_dims named dimensions: values
+ * is (dims[0].size, ..., dims[n_dims-1].size), row-major, NaN for "no value". The dataset is
+ * chunked and compressed (deflate + shuffle). Each dimension becomes an HDF5 dimension scale:
+ * the coordinate variable <parent group>/<dims[d].name>, created by the first array of the group
+ * that names it and reused (size must match) by later ones. Coordinate types: TSF_H5_FLOAT64,
+ * TSF_H5_INT64, TSF_H5_STRING (variable-length UTF-8) or TSF_H5_TIME (int64 seconds with
+ * units="seconds since 1970-01-01T00:00:00Z", calendar="proleptic_gregorian"; TSF_H5_NAT is not
+ * allowed in coordinates). A dimension with coord NULL is written the way netCDF-4 writes a
+ * dimension without a variable. */
+int tsf_h5out_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
+                    const double *values, tsf_err *err) TSF_WUR;
+
+/* Like tsf_h5out_array, but the values come from fill(ctx, ...) in slabs along the first
+ * dimension (a few MB at a time), for arrays that are not contiguous in memory. */
+int tsf_h5out_array_fill(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
+                         tsf_h5_fill_fn fill, void *ctx, tsf_err *err) TSF_WUR;
+
+/* Attributes on the object at obj ("/" or "" for the root, else a group or dataset written
+ * before). Strings are variable-length UTF-8 (h5py reads them as str); numbers are int64 or
+ * float64 scalars, or 1-D arrays of n values. An existing attribute of that name is replaced. */
+int tsf_h5out_attr_string(tsf_h5out *o, const char *obj, const char *name, const char *value,
+                          tsf_err *err) TSF_WUR;
+int tsf_h5out_attr_int(tsf_h5out *o, const char *obj, const char *name, int64_t value,
+                       tsf_err *err) TSF_WUR;
+int tsf_h5out_attr_double(tsf_h5out *o, const char *obj, const char *name, double value,
+                          tsf_err *err) TSF_WUR;
+int tsf_h5out_attr_ints(tsf_h5out *o, const char *obj, const char *name, const int64_t *v, size_t n,
+                        tsf_err *err) TSF_WUR;
+int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, const double *v,
+                           size_t n, tsf_err *err) TSF_WUR;
+
+/* Path of the file being written (the final path, for messages). */
+const char *tsf_h5out_path(const tsf_h5out *o);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

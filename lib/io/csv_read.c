@@ -1,0 +1,1497 @@
+/* CSV reader: streams a file through libcsv's callback parser into a frame.
+ *
+ * Memory is the frame plus a constant: the file is read in 64 KiB blocks and never held
+ * whole. Per series the reader keeps its last timestamp and line (long layouts), and a list of
+ * "line checkpoints" (records whose line is not the previous record's plus one: blank lines,
+ * quoted newlines) so that errors found after reading can still name lines. A long file whose
+ * series interleave also needs one uint32 per row (its series) and, while regrouping, one
+ * column-sized scratch array.
+ *
+ * Parsing. Blocks are cut at their last newline. A block that starts at a record boundary and
+ * holds no quote character cannot contain any of the constructs that need a state machine, so
+ * it is split by a plain scan (split_plain) that yields exactly the fields libcsv would: fields
+ * end at the delimiter, records at CR or LF, blank lines are skipped and unquoted fields lose
+ * their leading and trailing spaces and tabs. Every other block goes through libcsv in strict
+ * mode. The plain scan exists for speed (libcsv alone runs at about 1.7x pandas' speed on
+ * ETTm1, below the 2x goal); tests read every fixture both ways (tsf__csv_force_libcsv).
+ *
+ * Decisions:
+ * - Line numbers count LF, CRLF and lone CR as one line break; "col" in messages is the
+ *   1-based field number within the record.
+ * - Time column. TSF_CSV_TIME_AUTO takes the first column (other than the id column, and not
+ *   one listed in opt->columns) when its first value is an ISO 8601 timestamp; otherwise there
+ *   is no time column and rows get an integer index. A column named (or given by position)
+ *   holds ISO 8601 timestamps or integer epoch seconds, decided by its first value; numeric
+ *   epochs are never guessed. Zones are converted to UTC; mixing values with and without a
+ *   zone is an error.
+ * - The step is the most common positive difference between consecutive timestamps over all
+ *   series (ties: the smallest). A difference that is not a multiple of it is an error; a
+ *   multiple larger than one step is a gap (TSF_GAP_ERROR: error, TSF_GAP_FILL: NaN rows).
+ * - "inf", "-inf", "infinity" (any case) are read as infinities, as pandas does; deciding that
+ *   a model cannot train on them is a later stage's job. "nan" is a missing-value token.
+ * - Header names: spaces around unquoted names are trimmed (libcsv); an empty name becomes
+ *   "Unnamed: <j>" as in pandas; duplicate names are an error; names must be UTF-8.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "core.h"
+#include "csv_internal.h"
+#include "tsflow/io.h"
+
+#define BLOCK (64 * 1024)
+#define SHOW_MAX 40                 /* bytes of offending text quoted in a message */
+#define SHOW_BUF (4 * SHOW_MAX + 8) /* room for them, escaped and quoted */
+
+int tsf__csv_force_libcsv = 0;
+
+static const char *const default_na[] = {"", "NA", "NaN", "nan", "null"};
+
+void tsf_csv_options_init(tsf_csv_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->time_index = TSF_CSV_TIME_AUTO;
+    opt->gaps = TSF_GAP_ERROR;
+}
+
+enum role { ROLE_SKIP, ROLE_TIME, ROLE_ID, ROLE_VALUE };
+enum time_mode { TIME_NONE, TIME_ISO, TIME_EPOCH };
+
+typedef struct series {
+    char *id;
+    size_t id_len;
+    int64_t last_t;
+    size_t last_line; /* line of the series' latest record */
+    size_t n;         /* rows so far */
+    size_t first_row; /* file-order row of its first record */
+} series;
+
+typedef struct reader {
+    const char *path;
+    tsf_err *err;
+    int failed;
+    char delim;
+    size_t max_field;
+    tsf_gap_policy gaps;
+    const tsf_csv_options *opt;
+
+    /* missing-value tokens */
+    const char *const *na;
+    size_t n_na;
+    size_t na_len[64];
+    int na_first; /* a token reads as a number: check tokens before parsing */
+
+    /* position */
+    size_t line;        /* line where the next field starts (1-based) */
+    size_t rec_line;    /* line where the current record started */
+    size_t field;       /* index of the next field in the current record */
+    int cr_pending;     /* libcsv reported a CR and nothing since: a following LF is its pair */
+    size_t n_missing;   /* missing values */
+    size_t n_records;   /* data records */
+    int last_byte_nl;   /* the file's last byte was CR or LF */
+    int in_header;      /* the next record is the header */
+    int roles_ready;    /* roles decided (after the first data field) */
+    int auto_done;      /* TSF_CSV_TIME_AUTO has been resolved */
+    const char *last_s; /* the latest field (valid until the record ends), for messages */
+    size_t last_n;
+
+    /* header */
+    char **names;
+    size_t width;
+    unsigned char *roles; /* (width) enum role */
+    size_t *col_of;       /* (width) frame column of a ROLE_VALUE field */
+    long time_field, id_field;
+    enum time_mode time_mode;
+    int zone;         /* -1 unknown, 0 timestamps without zone, 1 with */
+    size_t zone_line; /* line of the first timestamp (for the mixed-zone message) */
+    char zone_text[SHOW_BUF];
+    size_t time_line0; /* line of the first time value */
+
+    /* the record being read */
+    int64_t rec_t;
+    char *id_buf;
+    size_t id_len, id_cap;
+
+    /* output */
+    tsf_frame *f;
+
+    /* series (one unnamed series in a wide layout) */
+    series *ser;
+    size_t n_ser, cap_ser;
+    size_t *slot; /* open-addressing table of series indices + 1, 0 = empty */
+    size_t n_slot;
+    size_t cur;        /* series of the previous record */
+    int interleaved;   /* some series' records are not contiguous */
+    uint32_t *row_ser; /* (capacity) series of each file-order row, once interleaved */
+
+    /* line checkpoints: record ck_rec[i] starts at line ck_line[i]; records in between
+     * follow one line apart */
+    size_t *ck_rec, *ck_line;
+    size_t n_ck, cap_ck;
+    size_t prev_rec_line;
+    size_t n_filled; /* rows inserted by TSF_GAP_FILL */
+} reader;
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            min = 0x80;
+            c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            min = 0x800;
+            c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            min = 0x10000;
+            c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i <= k) /* truncated sequence */
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            c = (c << 6) | (s[i + j] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* Quote s[0..n) for a message: at most SHOW_MAX bytes, escapes for control bytes, quotes and
+ * backslashes, and for bytes >= 0x80 unless the text is valid UTF-8. out needs 4 * SHOW_MAX
+ * + 8 bytes. */
+static const char *show(char *out, const char *s, size_t n)
+{
+    size_t m = n > SHOW_MAX ? SHOW_MAX : n;
+    int utf8 = utf8_valid((const unsigned char *)s, m);
+    char *o = out;
+    *o++ = '"';
+    for (size_t i = 0; i < m; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8)) {
+            o += sprintf(o, "\\x%02x", c);
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    if (m < n) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* Record an error at line:col of the file (once) and stop the reader. */
+static void fail_at(reader *r, int code, size_t line, size_t col, const char *fmt, ...)
+    TSF_PRINTF(5, 6);
+static void fail_at(reader *r, int code, size_t line, size_t col, const char *fmt, ...)
+{
+    if (r->failed)
+        return;
+    r->failed = code;
+    char msg[TSF_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (col)
+        tsf_err_set(r->err, code, "%s:%zu:%zu: %s", r->path, line, col, msg);
+    else if (line)
+        tsf_err_set(r->err, code, "%s:%zu: %s", r->path, line, msg);
+    else
+        tsf_err_set(r->err, code, "%s: %s", r->path, msg);
+}
+
+static const char *col_name(const reader *r, size_t j)
+{
+    return j < r->width && r->names ? r->names[j] : "?";
+}
+
+/* The missing-value tokens as a list for messages: "", "NA", ... */
+static void na_list(const reader *r, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->n_na && used + 8 < n; i++) {
+        char q[SHOW_BUF];
+        int k =
+            snprintf(out + used, n - used, "%s%s", i ? ", " : "", show(q, r->na[i], r->na_len[i]));
+        if (k < 0 || (size_t)k >= n - used)
+            break;
+        used += (size_t)k;
+    }
+}
+
+/* ---- header ------------------------------------------------------------------------------- */
+
+static size_t find_name(const reader *r, const char *name)
+{
+    for (size_t j = 0; j < r->width; j++)
+        if (strcmp(r->names[j], name) == 0)
+            return j;
+    return (size_t)-1;
+}
+
+/* "a", "b", "c" (the header's names, skipping `except`), for unknown-name messages. */
+static void name_list(const reader *r, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t j = 0; j < r->width; j++) {
+        int k = snprintf(out + used, n - used, "%s\"%s\"", used ? ", " : "", r->names[j]);
+        if (k < 0 || (size_t)k >= n - used) {
+            if (n > 4)
+                memcpy(out + (used < n - 4 ? used : n - 4), "...", 4);
+            return;
+        }
+        used += (size_t)k;
+    }
+}
+
+static void header_field(reader *r, const char *s, size_t n)
+{
+    size_t j = r->width;
+    char **names = realloc(r->names, (j + 1) * sizeof *names);
+    if (!names) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory reading the header");
+        return;
+    }
+    r->names = names;
+    char q[SHOW_BUF];
+    if (!utf8_valid((const unsigned char *)s, n)) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s: column name is not valid UTF-8 (expected a text header line naming the "
+                "columns)",
+                show(q, s, n));
+        return;
+    }
+    if (memchr(s, '\0', n)) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s: column name contains a NUL byte (expected a text header line)", show(q, s, n));
+        return;
+    }
+    char unnamed[32];
+    if (n == 0) { /* pandas' name for an empty header field */
+        n = (size_t)snprintf(unnamed, sizeof unnamed, "Unnamed: %zu", j);
+        s = unnamed;
+    }
+    char *name = malloc(n + 1);
+    if (!name) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory reading the header");
+        return;
+    }
+    memcpy(name, s, n);
+    name[n] = '\0';
+    r->names[j] = name;
+    r->width = j + 1;
+}
+
+static void header_done(reader *r)
+{
+    for (size_t j = 0; j < r->width; j++)
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(r->names[j], r->names[k]) == 0) {
+                fail_at(r, TSF_EFORMAT, r->rec_line, j + 1,
+                        "duplicate column name \"%s\" (also column %zu) (expected unique names)",
+                        r->names[j], k + 1);
+                return;
+            }
+    r->roles = calloc(r->width, 1);
+    r->col_of = calloc(r->width, sizeof *r->col_of);
+    if (!r->roles || !r->col_of) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory reading the header");
+        return;
+    }
+    const tsf_csv_options *opt = r->opt;
+    char list[768];
+    r->id_field = -1;
+    if (opt->id_column) {
+        size_t j = find_name(r, opt->id_column);
+        if (j == (size_t)-1) {
+            name_list(r, list, sizeof list);
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0,
+                    "unknown id column \"%s\" (expected one of the header's columns: %s)",
+                    opt->id_column, list);
+            return;
+        }
+        r->id_field = (long)j;
+    }
+    r->time_field = -1;
+    if (opt->time_column) {
+        size_t j = find_name(r, opt->time_column);
+        if (j == (size_t)-1) {
+            name_list(r, list, sizeof list);
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0,
+                    "unknown time column \"%s\" (expected one of the header's columns: %s)",
+                    opt->time_column, list);
+            return;
+        }
+        r->time_field = (long)j;
+    } else if (opt->time_index >= 0) {
+        if ((size_t)opt->time_index >= r->width) {
+            fail_at(r, TSF_EINVAL, r->rec_line, 0,
+                    "time column %ld is out of range: the header has %zu columns (expected a "
+                    "0-based position below %zu)",
+                    opt->time_index, r->width, r->width);
+            return;
+        }
+        r->time_field = opt->time_index;
+    } else if (opt->time_index != TSF_CSV_TIME_AUTO && opt->time_index != TSF_CSV_TIME_NONE) {
+        fail_at(r, TSF_EINVAL, 0, 0,
+                "time_index %ld is not a position, TSF_CSV_TIME_AUTO or TSF_CSV_TIME_NONE",
+                opt->time_index);
+        return;
+    }
+    if (r->time_field >= 0 && r->time_field == r->id_field) {
+        fail_at(r, TSF_EINVAL, r->rec_line, 0,
+                "column \"%s\" cannot be both the time and the id column", r->names[r->time_field]);
+        return;
+    }
+    for (size_t k = 0; k < opt->n_columns; k++) {
+        const char *c = opt->columns[k];
+        size_t j = find_name(r, c);
+        if (j == (size_t)-1) {
+            name_list(r, list, sizeof list);
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0,
+                    "unknown column \"%s\" (expected one of the header's columns: %s)", c, list);
+            return;
+        }
+        if ((long)j == r->time_field || (long)j == r->id_field) {
+            fail_at(r, TSF_EINVAL, r->rec_line, j + 1,
+                    "column \"%s\" is the %s column (expected a value column)", c,
+                    (long)j == r->time_field ? "time" : "id");
+            return;
+        }
+        if (r->roles[j] == ROLE_VALUE) {
+            fail_at(r, TSF_EINVAL, 0, 0, "column \"%s\" is selected twice", c);
+            return;
+        }
+        r->roles[j] = ROLE_VALUE;
+    }
+}
+
+/* Decide the roles at the first data field (the time column of TSF_CSV_TIME_AUTO depends on
+ * its first value) and allocate the frame. */
+static void setup_roles(reader *r, const char *first, size_t n_first)
+{
+    const tsf_csv_options *opt = r->opt;
+    if (!r->auto_done && !opt->time_column && opt->time_index == TSF_CSV_TIME_AUTO) {
+        r->auto_done = 1;
+        size_t j = r->id_field == 0 ? 1 : 0;
+        int64_t t;
+        if (j < r->width && r->roles[j] != ROLE_VALUE) {
+            /* This runs at field 0. When the id is field 0, the candidate is field 1 and its
+             * first value comes next: decide_auto_second() settles it (-2 until then). */
+            if (j == 0 && tsf_time_parse_iso(first, n_first, &t, NULL))
+                r->time_field = 0;
+            else if (j == 1)
+                r->time_field = -2;
+        }
+    }
+    size_t n_cols = 0;
+    if (opt->n_columns)
+        n_cols = opt->n_columns;
+    else
+        for (size_t j = 0; j < r->width; j++)
+            if ((long)j != r->time_field && (long)j != r->id_field &&
+                !(r->time_field == -2 && j == 1))
+                n_cols++;
+    const char **cn = calloc(n_cols ? n_cols : 1, sizeof *cn);
+    if (!cn) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return;
+    }
+    if (opt->n_columns) {
+        for (size_t k = 0; k < opt->n_columns; k++) {
+            size_t j = find_name(r, opt->columns[k]);
+            r->col_of[j] = k;
+            cn[k] = r->names[j];
+        }
+    } else {
+        size_t k = 0;
+        for (size_t j = 0; j < r->width; j++)
+            if ((long)j != r->time_field && (long)j != r->id_field &&
+                !(r->time_field == -2 && j == 1)) {
+                r->roles[j] = ROLE_VALUE;
+                r->col_of[j] = k;
+                cn[k++] = r->names[j];
+            }
+    }
+    if (r->time_field >= 0)
+        r->roles[r->time_field] = ROLE_TIME;
+    if (r->id_field >= 0)
+        r->roles[r->id_field] = ROLE_ID;
+    int rc = tsf_frame_alloc(&r->f, n_cols, cn, 1024, r->err);
+    free(cn);
+    if (rc != TSF_OK) {
+        r->failed = rc;
+        return;
+    }
+    r->roles_ready = 1;
+}
+
+/* TSF_CSV_TIME_AUTO in a long layout whose id is field 0: field 1 is the time column if its
+ * first value is a timestamp, else a value column (the frame is re-made with it). */
+static void decide_auto_second(reader *r, const char *s, size_t n)
+{
+    int64_t t;
+    if (tsf_time_parse_iso(s, n, &t, NULL)) {
+        r->time_field = 1;
+        r->roles[1] = ROLE_TIME;
+        return;
+    }
+    r->time_field = -1; /* no time column: re-make the frame with field 1 as a value */
+    tsf_frame_free(r->f);
+    r->f = NULL;
+    r->roles_ready = 0;
+    setup_roles(r, s, n);
+}
+
+/* ---- fields ------------------------------------------------------------------------------- */
+
+static int is_na(const reader *r, const char *s, size_t n)
+{
+    for (size_t i = 0; i < r->n_na; i++)
+        if (r->na_len[i] == n && memcmp(r->na[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Quoted fields keep their blanks (libcsv trims only unquoted ones): numbers and timestamps
+ * do not care, as in pandas. */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+static void value_field(reader *r, size_t j, const char *s, size_t n)
+{
+    double v;
+    if (n && (s[0] == ' ' || s[n - 1] == ' ' || s[0] == '\t' || s[n - 1] == '\t'))
+        trim(&s, &n);
+    if (r->na_first && is_na(r, s, n)) {
+        v = NAN;
+        r->n_missing++;
+    } else if (!tsf__parse_double(s, n, &v)) {
+        if (!is_na(r, s, n)) {
+            char q[SHOW_BUF], list[256];
+            na_list(r, list, sizeof list);
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s is not a number in column \"%s\" (expected a decimal number such as "
+                    "-1.5e3, inf, or a missing-value token: %s)",
+                    show(q, s, n), col_name(r, j), list);
+            return;
+        }
+        v = NAN;
+        r->n_missing++;
+    }
+    r->f->cols[r->col_of[j]][r->f->n_rows] = v;
+}
+
+static int parse_epoch(const char *s, size_t n, int64_t *t)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n || n - i > 18)
+        return 0;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        if ((unsigned)(s[i] - '0') >= 10)
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *t = neg ? -v : v;
+    return 1;
+}
+
+static void time_field(reader *r, size_t j, const char *s, size_t n)
+{
+    char q[SHOW_BUF];
+    int zone = 0;
+    trim(&s, &n);
+    if (r->time_mode == TIME_NONE) { /* first value decides */
+        r->time_line0 = r->line;
+        if (tsf_time_parse_iso(s, n, &r->rec_t, &zone))
+            r->time_mode = TIME_ISO;
+        else if (parse_epoch(s, n, &r->rec_t))
+            r->time_mode = TIME_EPOCH;
+        else {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s is not a timestamp in time column \"%s\" (expected ISO 8601 such as "
+                    "2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, or integer epoch "
+                    "seconds)",
+                    show(q, s, n), col_name(r, j));
+            return;
+        }
+    } else if (r->time_mode == TIME_ISO) {
+        if (!tsf_time_parse_iso(s, n, &r->rec_t, &zone)) {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s is not a timestamp in time column \"%s\" (expected ISO 8601 such as "
+                    "2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, as at line %zu)",
+                    show(q, s, n), col_name(r, j), r->time_line0);
+            return;
+        }
+    } else if (!parse_epoch(s, n, &r->rec_t)) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s is not a timestamp in time column \"%s\" (expected integer epoch seconds, "
+                "as at line %zu)",
+                show(q, s, n), col_name(r, j), r->time_line0);
+        return;
+    }
+    if (r->time_mode != TIME_ISO)
+        return;
+    if (r->zone < 0) {
+        r->zone = zone;
+        r->zone_line = r->line;
+        show(r->zone_text, s, n);
+    } else if (zone != r->zone) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s has %s time zone but %s at line %zu has %s (expected all timestamps with a "
+                "zone or all without)",
+                show(q, s, n), zone ? "a" : "no", r->zone_text, r->zone_line,
+                zone ? "none" : "one");
+    }
+}
+
+static void id_field(reader *r, const char *s, size_t n)
+{
+    if (n + 1 > r->id_cap) {
+        size_t cap = (n + 1) * 2;
+        char *b = realloc(r->id_buf, cap);
+        if (!b) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory reading a series id");
+            return;
+        }
+        r->id_buf = b;
+        r->id_cap = cap;
+    }
+    memcpy(r->id_buf, s, n);
+    r->id_buf[n] = '\0';
+    r->id_len = n;
+}
+
+static void grow_rows(reader *r)
+{
+    tsf_frame *f = r->f;
+    size_t cap = f->capacity * 2;
+    int rc = tsf_frame_reserve(f, cap, r->err);
+    if (rc != TSF_OK) {
+        r->failed = rc;
+        return;
+    }
+    if (r->row_ser) {
+        uint32_t *rs = realloc(r->row_ser, cap * sizeof *rs);
+        if (!rs) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", f->n_rows);
+            return;
+        }
+        r->row_ser = rs;
+    }
+}
+
+/* One field of the current record: s[0..n), not NUL-terminated. */
+static void on_field(reader *r, const char *s, size_t n)
+{
+    if (r->failed)
+        return;
+    size_t j = r->field++;
+    if (j == 0)
+        r->rec_line = r->line;
+    r->last_s = s;
+    r->last_n = n;
+    char q[SHOW_BUF];
+    if (n > r->max_field) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s: field of %zu bytes is longer than the limit of %zu bytes (expected "
+                "shorter fields; raise max_field if this is real data)",
+                show(q, s, n), n, r->max_field);
+        return;
+    }
+    if (r->in_header) {
+        header_field(r, s, n);
+        return;
+    }
+    if (j == 0) {
+        if (!r->roles_ready) {
+            setup_roles(r, s, n);
+            if (r->failed)
+                return;
+        }
+        if (r->f->n_rows == r->f->capacity) {
+            grow_rows(r);
+            if (r->failed)
+                return;
+        }
+    }
+    if (j >= r->width) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s: the record has more than %zu fields (expected %zu fields, as in the "
+                "header)",
+                show(q, s, n), r->width, r->width);
+        return;
+    }
+    if (j == 1 && r->time_field == -2) {
+        decide_auto_second(r, s, n);
+        if (r->failed)
+            return;
+    }
+    switch (r->roles[j]) {
+    case ROLE_VALUE:
+        value_field(r, j, s, n);
+        break;
+    case ROLE_TIME:
+        time_field(r, j, s, n);
+        break;
+    case ROLE_ID:
+        id_field(r, s, n);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static uint64_t hash_id(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static int add_series(reader *r, const char *id, size_t n, size_t *out)
+{
+    if (r->n_ser == r->cap_ser) {
+        size_t cap = r->cap_ser ? r->cap_ser * 2 : 8;
+        series *s = realloc(r->ser, cap * sizeof *s);
+        if (!s)
+            return TSF_ENOMEM;
+        r->ser = s;
+        r->cap_ser = cap;
+    }
+    series *s = &r->ser[r->n_ser];
+    memset(s, 0, sizeof *s);
+    if (id) {
+        if (!(s->id = malloc(n + 1)))
+            return TSF_ENOMEM;
+        memcpy(s->id, id, n);
+        s->id[n] = '\0';
+        s->id_len = n;
+    }
+    s->first_row = r->f->n_rows;
+    *out = r->n_ser++;
+    return TSF_OK;
+}
+
+/* The series of the current record's id (created on first sight). */
+static int lookup_series(reader *r, size_t *out)
+{
+    if (r->n_ser && r->ser[r->cur].id && r->ser[r->cur].id_len == r->id_len &&
+        memcmp(r->ser[r->cur].id, r->id_buf, r->id_len) == 0) {
+        *out = r->cur; /* the common case: same series as the previous record */
+        return TSF_OK;
+    }
+    if (2 * (r->n_ser + 1) > r->n_slot) { /* rehash at half load */
+        size_t ns = r->n_slot ? r->n_slot * 2 : 64;
+        size_t *slot = calloc(ns, sizeof *slot);
+        if (!slot)
+            return TSF_ENOMEM;
+        for (size_t k = 0; k < r->n_ser; k++) {
+            uint64_t h = hash_id(r->ser[k].id, r->ser[k].id_len) & (ns - 1);
+            while (slot[h])
+                h = (h + 1) & (ns - 1);
+            slot[h] = k + 1;
+        }
+        free(r->slot);
+        r->slot = slot;
+        r->n_slot = ns;
+    }
+    uint64_t h = hash_id(r->id_buf, r->id_len) & (r->n_slot - 1);
+    while (r->slot[h]) {
+        series *s = &r->ser[r->slot[h] - 1];
+        if (s->id_len == r->id_len && memcmp(s->id, r->id_buf, r->id_len) == 0) {
+            *out = r->slot[h] - 1;
+            return TSF_OK;
+        }
+        h = (h + 1) & (r->n_slot - 1);
+    }
+    int rc = add_series(r, r->id_buf, r->id_len, out);
+    if (rc == TSF_OK)
+        r->slot[h] = *out + 1;
+    return rc;
+}
+
+/* Series of file-order rows start their own contiguous runs until two series interleave;
+ * from then on each row's series is recorded. */
+static int start_row_series(reader *r)
+{
+    r->row_ser = malloc(r->f->capacity * sizeof *r->row_ser);
+    if (!r->row_ser)
+        return TSF_ENOMEM;
+    for (size_t s = 0; s < r->n_ser; s++)
+        for (size_t k = 0; k < r->ser[s].n; k++)
+            r->row_ser[r->ser[s].first_row + k] = (uint32_t)s;
+    return TSF_OK;
+}
+
+static void on_record_end(reader *r)
+{
+    if (r->failed || r->field == 0)
+        return; /* blank line */
+    size_t n_fields = r->field;
+    r->field = 0;
+    if (r->in_header) {
+        r->in_header = 0;
+        header_done(r);
+        return;
+    }
+    char q[SHOW_BUF];
+    if (n_fields < r->width) {
+        fail_at(r, TSF_EFORMAT, r->line, n_fields,
+                "%s: the record ends after %zu field%s but the header has %zu (expected %zu "
+                "fields; is a value or a delimiter missing?)",
+                show(q, r->last_s, r->last_n), n_fields, n_fields == 1 ? "" : "s", r->width,
+                r->width);
+        return;
+    }
+    tsf_frame *f = r->f;
+    size_t row = f->n_rows, s = 0;
+    if (r->id_field >= 0) {
+        if (lookup_series(r, &s) != TSF_OK) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
+            return;
+        }
+        if (s != r->cur && r->ser[s].n && !r->interleaved) {
+            r->interleaved = 1;
+            if (start_row_series(r) != TSF_OK) {
+                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+                return;
+            }
+        }
+        if (s > UINT32_MAX - 1) {
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0, "more than %" PRIu32 " series", UINT32_MAX - 1);
+            return;
+        }
+        if (r->row_ser)
+            r->row_ser[row] = (uint32_t)s;
+    } else if (!r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return;
+    }
+    series *se = &r->ser[s];
+    int64_t t;
+    if (r->time_field >= 0) {
+        t = r->rec_t;
+        if (se->n && t <= se->last_t) {
+            char a[32], b[32], sid[SHOW_BUF + 16] = "";
+            tsf_time_kind kind = r->time_mode == TIME_ISO ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+            if (se->id)
+                snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
+            if (t == se->last_t)
+                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                        "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
+                        "once per series)",
+                        tsf_time_format(kind, t, a, sizeof a), sid, se->last_line);
+            else
+                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                        "timestamp %s%s is earlier than %s at line %zu (expected increasing "
+                        "timestamps within a series)",
+                        tsf_time_format(kind, t, a, sizeof a), sid,
+                        tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line);
+            return;
+        }
+    } else {
+        t = (int64_t)se->n; /* integer index within the series */
+    }
+    f->time[row] = t;
+    se->last_t = t;
+    se->last_line = r->rec_line;
+    se->n++;
+    r->cur = s;
+    /* line checkpoint when this record is not one line after the previous one */
+    if (row == 0 || r->rec_line != r->prev_rec_line + 1) {
+        if (r->n_ck == r->cap_ck) {
+            size_t cap = r->cap_ck ? r->cap_ck * 2 : 16;
+            size_t *a = realloc(r->ck_rec, cap * sizeof *a);
+            if (a)
+                r->ck_rec = a;
+            size_t *b = a ? realloc(r->ck_line, cap * sizeof *b) : NULL;
+            if (!b) {
+                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+                return;
+            }
+            r->ck_line = b;
+            r->cap_ck = cap;
+        }
+        r->ck_rec[r->n_ck] = row;
+        r->ck_line[r->n_ck++] = r->rec_line;
+    }
+    r->prev_rec_line = r->rec_line;
+    f->n_rows = row + 1;
+    r->n_records++;
+}
+
+/* Line of file-order record k. */
+static size_t record_line(const reader *r, size_t k)
+{
+    size_t lo = 0, hi = r->n_ck; /* last checkpoint with ck_rec <= k */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (r->ck_rec[mid] <= k)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return r->n_ck ? r->ck_line[lo] + (k - r->ck_rec[lo]) : 0;
+}
+
+/* ---- block parsing ------------------------------------------------------------------------ */
+
+static int is_blank(char c, char delim)
+{
+    return (c == ' ' || c == '\t') && c != delim;
+}
+
+/* Split a block of whole lines (the last may lack its terminator only at end of file) with no
+ * quote character, starting at a record boundary: the fields libcsv would produce. buf[len]
+ * must be readable and, when buf[len - 1] is not a line break, be one (a sentinel), so that
+ * the scan for the end of a field needs no bounds check. */
+static void split_plain(reader *r, const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    const char delim = r->delim;
+    unsigned char stop[256] = {0}; /* bytes that end a field */
+    stop['\n'] = stop['\r'] = stop[(unsigned char)delim] = 1;
+    if (r->cr_pending && p < end && *p == '\n')
+        p++; /* the LF of a CRLF whose CR ended libcsv's last block */
+    while (p < end && !r->failed) {
+        const char *q = p;
+        while (q < end && is_blank(*q, delim))
+            q++;
+        if (q == end || *q == '\n' || *q == '\r') {
+            /* blank line: no record */
+        } else {
+            for (;;) {
+                const char *fs = q;
+                while (!stop[(unsigned char)*q])
+                    q++;
+                const char *fe = q;
+                while (fe > fs && is_blank(fe[-1], delim))
+                    fe--;
+                on_field(r, fs, (size_t)(fe - fs));
+                if (q < end && *q == delim) {
+                    q++;
+                    while (q < end && is_blank(*q, delim))
+                        q++;
+                    continue;
+                }
+                break;
+            }
+            on_record_end(r);
+        }
+        if (q < end) {
+            if (*q == '\r' && q + 1 < end && q[1] == '\n')
+                q++;
+            q++;
+            r->line++;
+        }
+        p = q;
+    }
+    r->cr_pending = 0;
+}
+
+static size_t count_breaks(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n')))
+            k++;
+    return k;
+}
+
+static void cb_field(void *s, size_t n, void *data)
+{
+    reader *r = data;
+    r->cr_pending = 0;
+    on_field(r, s, n);
+    /* a quoted field may span lines */
+    if (n && (memchr(s, '\n', n) || memchr(s, '\r', n)))
+        r->line += count_breaks(s, n);
+}
+
+static void cb_record(int c, void *data)
+{
+    reader *r = data;
+    if (c == '\n' && r->cr_pending && r->field == 0) {
+        r->cr_pending = 0; /* the LF of a CRLF pair */
+        return;
+    }
+    on_record_end(r);
+    r->field = 0;
+    if (c == '\r' || c == '\n')
+        r->line++;
+    r->cr_pending = c == '\r';
+}
+
+/* ---- the driver --------------------------------------------------------------------------- */
+
+static char detect_delimiter(const char *s, size_t n)
+{
+    size_t count[3] = {0, 0, 0};
+    int quoted = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '"')
+            quoted = !quoted;
+        else if (!quoted && (c == '\n' || c == '\r'))
+            break;
+        else if (!quoted)
+            count[0] += c == ',', count[1] += c == ';', count[2] += c == '\t';
+    }
+    if (count[1] > count[0] && count[1] >= count[2])
+        return ';';
+    if (count[2] > count[0] && count[2] > count[1])
+        return '\t';
+    return ',';
+}
+
+/* Line and field of byte `offset` of the file, by reading it again (error path only). */
+static void locate(reader *r, uint64_t offset, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    FILE *fp = fopen(r->path, "rb");
+    if (!fp)
+        return;
+    int prev = 0;
+    for (uint64_t i = 0; i < offset; i++) {
+        int c = getc(fp);
+        if (c == EOF)
+            break;
+        if (c == '\n' && prev == '\r') {
+            /* CRLF: counted at the CR */
+        } else if (c == '\n' || c == '\r') {
+            (*line)++;
+            *col = 1;
+        } else if (c == r->delim) {
+            (*col)++;
+        }
+        prev = c;
+    }
+    fclose(fp);
+}
+
+static void libcsv_block(reader *r, struct csv_parser *p, const char *buf, size_t n)
+{
+    size_t used = csv_parse(p, buf, n, cb_field, cb_record, r);
+    if (r->failed)
+        return;
+    if (used < n) {
+        int e = csv_error(p);
+        if (e == CSV_EPARSE) {
+            char q[SHOW_BUF];
+            fail_at(r, TSF_EFORMAT, r->line, r->field + 1,
+                    "%s: stray quote in a field (expected a quoted field to close its quote "
+                    "right before the delimiter or the end of the line, with quotes inside it "
+                    "doubled)",
+                    show(q, (const char *)p->entry_buf, p->entry_pos));
+        } else {
+            fail_at(r, TSF_ENOMEM, r->line, r->field + 1, "libcsv: %s", csv_strerror(e));
+        }
+        return;
+    }
+    if (p->entry_pos > r->max_field) {
+        char q[SHOW_BUF];
+        fail_at(r, TSF_EFORMAT, r->line, r->field + 1,
+                "%s: field is longer than the limit of %zu bytes (expected shorter fields; an "
+                "unterminated quote makes one field of the rest of the file)",
+                show(q, (const char *)p->entry_buf, p->entry_pos), r->max_field);
+    }
+}
+
+/* Feed the file to the parsers block by block. */
+static int read_all(reader *r, int fd)
+{
+    char *buf = malloc(BLOCK + 1); /* + a sentinel for split_plain */
+    struct csv_parser p;
+    if (!buf || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+        free(buf);
+        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    }
+    csv_set_blk_size(&p, 4096);
+    size_t have = 0;
+    uint64_t offset = 0; /* file offset of buf[0] */
+    int first = 1, eof = 0;
+    int last = -1;
+    while (!r->failed && !eof) {
+        ssize_t got = read(fd, buf + have, BLOCK - have);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            fail_at(r, TSF_EIO, 0, 0, "read failed: %s (expected a readable CSV file)",
+                    strerror(errno));
+            break;
+        }
+        eof = got == 0;
+        size_t fresh = have;
+        have += (size_t)got;
+        if (got > 0)
+            last = (unsigned char)buf[have - 1];
+        if (first && (have >= 3 || eof)) {
+            first = 0;
+            if (have >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+                memmove(buf, buf + 3, have - 3);
+                have -= 3;
+                fresh = 0;
+                offset += 3;
+            }
+            if (!r->delim)
+                r->delim = detect_delimiter(buf, have);
+            csv_set_delim(&p, (unsigned char)r->delim);
+        } else if (first) {
+            continue; /* need 3 bytes to see a BOM */
+        }
+        const char *nul = memchr(buf + fresh, '\0', have - fresh);
+        if (nul) {
+            size_t line, col;
+            locate(r, offset + (uint64_t)(nul - buf), &line, &col);
+            fail_at(r, TSF_EFORMAT, line, col,
+                    "NUL byte: this looks like a binary file, not CSV (expected UTF-8 or ASCII "
+                    "text)");
+            break;
+        }
+        size_t cut; /* bytes to parse now */
+        if (eof) {
+            cut = have;
+        } else {
+            const char *nl = memrchr(buf, '\n', have);
+            if (nl)
+                cut = (size_t)(nl - buf) + 1;
+            else if (have == BLOCK)
+                cut = have; /* a line longer than the block: libcsv keeps the state */
+            else
+                continue;
+        }
+        if (!tsf__csv_force_libcsv && p.pstate == 0 /* ROW_NOT_BEGUN */ && !memchr(buf, '"', cut) &&
+            (cut < have || eof || buf[cut - 1] == '\n')) {
+            if (cut == have)
+                buf[cut] = '\n'; /* sentinel (at end of file, after a last line without one) */
+            split_plain(r, buf, cut);
+        } else {
+            libcsv_block(r, &p, buf, cut);
+        }
+        memmove(buf, buf + cut, have - cut);
+        have -= cut;
+        offset += cut;
+    }
+    if (!r->failed) {
+        if (csv_fini(&p, cb_field, cb_record, r) != 0 && !r->failed) {
+            char q[SHOW_BUF];
+            fail_at(r, TSF_EFORMAT, r->line, r->field + 1,
+                    "%s: unterminated quoted field at the end of the file (expected a closing "
+                    "quote)",
+                    show(q, (const char *)p.entry_buf, p.entry_pos));
+        }
+    }
+    r->last_byte_nl = last == '\n' || last == '\r';
+    csv_free(&p);
+    free(buf);
+    return r->failed;
+}
+
+/* ---- after reading: regroup, step, gaps --------------------------------------------------- */
+
+/* Rows of an interleaved long file are in file order: move each series' rows together (a
+ * stable counting sort, one column at a time through one scratch column). */
+static int regroup(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    size_t n = f->n_rows;
+    size_t *pos = malloc(r->n_ser * sizeof *pos);
+    double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!pos || !tmp) {
+        free(pos);
+        free(tmp);
+        return TSF_ENOMEM;
+    }
+    for (size_t c = 0; c <= f->n_cols; c++) {
+        memcpy(pos, starts, r->n_ser * sizeof *pos);
+        if (c < f->n_cols) {
+            double *src = f->cols[c];
+            for (size_t i = 0; i < n; i++)
+                tmp[pos[r->row_ser[i]]++] = src[i];
+            f->cols[c] = tmp;
+            tmp = src;
+        } else {
+            int64_t *src = f->time, *dst = (int64_t *)(void *)tmp;
+            for (size_t i = 0; i < n; i++)
+                dst[pos[r->row_ser[i]]++] = src[i];
+            f->time = dst;
+            tmp = (double *)(void *)src;
+        }
+    }
+    /* Arrays now hold n or capacity rows: n is a valid capacity for all of them. */
+    free(tmp);
+    free(pos);
+    f->capacity = n;
+    return TSF_OK;
+}
+
+/* File line of final row `row` (series s). */
+static size_t row_line(const reader *r, const size_t *starts, size_t s, size_t row)
+{
+    size_t i = row - starts[s];
+    if (!r->interleaved)
+        return record_line(r, r->ser[s].first_row + i);
+    for (size_t k = 0; k < r->n_records; k++)
+        if (r->row_ser[k] == s && i-- == 0)
+            return record_line(r, k);
+    return 0;
+}
+
+typedef struct diff_count {
+    int64_t d;
+    size_t n;
+} diff_count;
+
+/* Most common positive difference (ties: the smallest). */
+static int infer_step(const tsf_frame *f, const size_t *starts, size_t n_ser, int64_t *step)
+{
+    size_t cap = 64, used = 0;
+    diff_count *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return TSF_ENOMEM;
+    for (size_t s = 0; s < n_ser; s++)
+        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
+            int64_t d = f->time[i] - f->time[i - 1];
+            if (2 * (used + 1) > cap) {
+                size_t nc = cap * 2;
+                diff_count *nt = calloc(nc, sizeof *nt);
+                if (!nt) {
+                    free(tab);
+                    return TSF_ENOMEM;
+                }
+                for (size_t k = 0; k < cap; k++)
+                    if (tab[k].n) {
+                        size_t h =
+                            (size_t)((uint64_t)tab[k].d * UINT64_C(0x9E3779B97F4A7C15) >> 32) &
+                            (nc - 1);
+                        while (nt[h].n)
+                            h = (h + 1) & (nc - 1);
+                        nt[h] = tab[k];
+                    }
+                free(tab);
+                tab = nt;
+                cap = nc;
+            }
+            size_t h = (size_t)((uint64_t)d * UINT64_C(0x9E3779B97F4A7C15) >> 32) & (cap - 1);
+            while (tab[h].n && tab[h].d != d)
+                h = (h + 1) & (cap - 1);
+            if (!tab[h].n)
+                used++;
+            tab[h].d = d;
+            tab[h].n++;
+        }
+    size_t best_n = 0;
+    int64_t best = 0;
+    for (size_t k = 0; k < cap; k++)
+        if (tab[k].n > best_n || (tab[k].n && tab[k].n == best_n && tab[k].d < best)) {
+            best_n = tab[k].n;
+            best = tab[k].d;
+        }
+    free(tab);
+    *step = best;
+    return TSF_OK;
+}
+
+/* Gap filling may multiply the rows by at most 16 (plus a million): beyond that the "gaps" are
+ * more likely a wrong step than missing data, and filling them would exhaust memory. */
+static size_t n_rows_limit(size_t n)
+{
+    return n + 1000000 / 16;
+}
+
+static int check_regular(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    if (r->time_field < 0) {
+        f->step = 1;
+        return TSF_OK;
+    }
+    int64_t step;
+    if (infer_step(f, starts, r->n_ser, &step) != TSF_OK)
+        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    f->step = step;
+    if (step == 0)
+        return TSF_OK;
+    tsf_time_kind kind = f->time_kind;
+    size_t col = (size_t)r->time_field + 1;
+    size_t missing = 0;
+    for (size_t s = 0; s < r->n_ser; s++)
+        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
+            int64_t d = f->time[i] - f->time[i - 1];
+            if (d == step)
+                continue;
+            char a[32], b[32], sid[SHOW_BUF + 16] = "", q[SHOW_BUF];
+            if (r->ser[s].id)
+                snprintf(sid, sizeof sid, " in series %s",
+                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
+            size_t l0 = row_line(r, starts, s, i - 1), l1 = row_line(r, starts, s, i);
+            if (d % step != 0)
+                return tsf_err_set(
+                    r->err, TSF_EFORMAT,
+                    "%s:%zu:%zu: timestamp %s is %" PRId64 " s after %s at line %zu%s, not a "
+                    "multiple of the step %" PRId64 " s (expected a regular series; the step is "
+                    "the most common difference)",
+                    r->path, l1, col, tsf_time_format(kind, f->time[i], a, sizeof a), d,
+                    tsf_time_format(kind, f->time[i - 1], b, sizeof b), l0, sid, step);
+            size_t k = (size_t)(d / step - 1);
+            if (r->gaps != TSF_GAP_FILL) {
+                char c0[32], c1[32];
+                return tsf_err_set(
+                    r->err, TSF_EFORMAT,
+                    "%s:%zu:%zu: gap of %zu missing timestamp%s between line %zu (%s) and line "
+                    "%zu (%s)%s: %s .. %s are missing (expected a step of %" PRId64
+                    " s; the \"fill\" gap policy inserts NaN rows instead)",
+                    r->path, l1, col, k, k == 1 ? "" : "s", l0,
+                    tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,
+                    tsf_time_format(kind, f->time[i], b, sizeof b), sid,
+                    tsf_time_format(kind, f->time[i - 1] + step, c0, sizeof c0),
+                    tsf_time_format(kind, f->time[i] - step, c1, sizeof c1), step);
+            }
+            missing += k;
+        }
+    if (!missing)
+        return TSF_OK;
+    if (missing / 16 > n_rows_limit(f->n_rows))
+        return tsf_err_set(r->err, TSF_EFORMAT,
+                           "%s: filling the gaps would insert %zu rows into %zu (expected gaps "
+                           "of a few steps of %" PRId64 " s; is the step right?)",
+                           r->path, missing, f->n_rows, step);
+    /* Fill: expand in place from the back, inserting NaN rows at the missing timestamps. A
+     * row only moves up (its destination is its index plus the rows inserted before it), so
+     * walking backwards never overwrites a row not yet moved. */
+    size_t n = f->n_rows, total = n + missing;
+    size_t *new_starts = malloc((r->n_ser + 1) * sizeof *new_starts);
+    if (!new_starts)
+        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    int rc = tsf_frame_reserve(f, total, r->err);
+    if (rc != TSF_OK) {
+        free(new_starts);
+        return rc;
+    }
+    size_t w = total;
+    for (size_t s = r->n_ser; s-- > 0;) {
+        for (size_t i = starts[s + 1]; i-- > starts[s];) {
+            w--;
+            int64_t t = f->time[i];
+            f->time[w] = t;
+            for (size_t c = 0; c < f->n_cols; c++)
+                f->cols[c][w] = f->cols[c][i];
+            if (i > starts[s]) {
+                size_t k = (size_t)((t - f->time[i - 1]) / step - 1);
+                for (size_t m = 1; m <= k; m++) {
+                    w--;
+                    f->time[w] = t - (int64_t)m * step;
+                    for (size_t c = 0; c < f->n_cols; c++)
+                        f->cols[c][w] = NAN;
+                }
+            }
+        }
+        new_starts[s] = w;
+    }
+    new_starts[r->n_ser] = total;
+    memcpy(starts, new_starts, (r->n_ser + 1) * sizeof *starts);
+    free(new_starts);
+    f->n_rows = total;
+    r->n_filled = missing;
+    return TSF_OK;
+}
+
+/* Give back the rows allocated beyond n_rows. */
+static void shrink(tsf_frame *f)
+{
+    size_t n = f->n_rows;
+    if (n == 0 || n >= f->capacity)
+        return;
+    int64_t *t = realloc(f->time, n * sizeof *t);
+    if (!t)
+        return;
+    f->time = t;
+    for (size_t c = 0; c < f->n_cols; c++) {
+        double *v = realloc(f->cols[c], n * sizeof *v);
+        if (v)
+            f->cols[c] = v;
+        else
+            return; /* keep capacity: some columns are still larger, none smaller */
+    }
+    f->capacity = n;
+}
+
+/* ---- entry point -------------------------------------------------------------------------- */
+
+static void reader_free(reader *r)
+{
+    for (size_t j = 0; j < r->width; j++)
+        free(r->names[j]);
+    free(r->names);
+    free(r->roles);
+    free(r->col_of);
+    free(r->id_buf);
+    for (size_t s = 0; s < r->n_ser; s++)
+        free(r->ser[s].id);
+    free(r->ser);
+    free(r->slot);
+    free(r->row_ser);
+    free(r->ck_rec);
+    free(r->ck_line);
+    tsf_frame_free(r->f);
+}
+
+int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
+                 tsf_err *err)
+{
+    *out = NULL;
+    tsf_csv_options defaults;
+    if (!opt) {
+        tsf_csv_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->delimiter && opt->delimiter != ',' && opt->delimiter != ';' && opt->delimiter != '\t')
+        TSF_FAIL(err, TSF_EINVAL, "%s: delimiter '%c' is not supported (expected ',', ';' or tab)",
+                 path, opt->delimiter);
+    if (opt->n_na_tokens > 64)
+        TSF_FAIL(err, TSF_EINVAL, "%s: %zu missing-value tokens (expected at most 64)", path,
+                 opt->n_na_tokens);
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.err = err;
+    r.opt = opt;
+    r.delim = opt->delimiter;
+    r.max_field = opt->max_field ? opt->max_field : (size_t)1 << 20;
+    r.gaps = opt->gaps;
+    r.na = opt->na_tokens ? opt->na_tokens : default_na;
+    r.n_na = opt->na_tokens ? opt->n_na_tokens : sizeof default_na / sizeof default_na[0];
+    for (size_t i = 0; i < r.n_na; i++) {
+        double v;
+        r.na_len[i] = strlen(r.na[i]);
+        if (tsf__parse_double(r.na[i], r.na_len[i], &v))
+            r.na_first = 1;
+    }
+    r.line = 1;
+    r.in_header = 1;
+    r.zone = -1;
+    r.time_field = -1;
+    r.id_field = -1;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s (expected a readable CSV file)", path,
+                 strerror(errno));
+    int rc = read_all(&r, fd);
+    close(fd);
+    if (rc)
+        goto fail;
+    if (r.width == 0) {
+        rc = tsf_err_set(err, TSF_EFORMAT,
+                         "%s:1:1: the file is empty (expected a header line naming the columns, "
+                         "then data rows)",
+                         path);
+        goto fail;
+    }
+    if (r.n_records == 0) {
+        rc = tsf_err_set(err, TSF_EFORMAT,
+                         "%s:%zu:1: no data rows after the header (expected at least one data "
+                         "row below the header)",
+                         path, r.line);
+        goto fail;
+    }
+    tsf_frame *f = r.f;
+    size_t *starts = malloc((r.n_ser + 1) * sizeof *starts);
+    const char **ids = calloc(r.n_ser, sizeof *ids);
+    if (!starts || !ids) {
+        free(starts);
+        free(ids);
+        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    starts[0] = 0;
+    for (size_t s = 0; s < r.n_ser; s++) {
+        starts[s + 1] = starts[s] + r.ser[s].n;
+        ids[s] = r.ser[s].id;
+    }
+    f->time_kind =
+        r.time_mode == TIME_ISO || r.time_mode == TIME_EPOCH ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    if (r.interleaved && regroup(&r, starts) != TSF_OK)
+        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r.n_ser);
+    else
+        rc = check_regular(&r, starts);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_series(f, r.n_ser, r.id_field >= 0 ? ids : NULL, starts, err);
+    free(starts);
+    free(ids);
+    if (rc == TSF_OK && r.time_field >= 0)
+        rc = tsf_frame_set_time_name(f, r.names[r.time_field], err);
+    if (rc == TSF_OK && r.id_field >= 0 && !(f->id_name = tsf__strdup(r.names[r.id_field], err)))
+        rc = TSF_ENOMEM;
+    if (rc != TSF_OK)
+        goto fail;
+    shrink(f);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->delimiter = r.delim;
+        info->n_lines = r.line - 1 + (r.last_byte_nl ? 0 : 1);
+        info->n_records = r.n_records;
+        info->n_missing = r.n_missing;
+        info->n_filled = r.n_filled;
+    }
+    r.f = NULL;
+    reader_free(&r);
+    *out = f;
+    return TSF_OK;
+fail:
+    reader_free(&r);
+    return err ? err->code : rc;
+}

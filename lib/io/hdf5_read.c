@@ -1,0 +1,1484 @@
+/* tsf_hdf5_read and tsf_is_hdf5: frames from HDF5 files.
+ *
+ * `key` (default "data", a leading '/' optional) names one of:
+ *
+ * 1. A pandas object written by to_hdf(path, key, format="fixed"): a group with attribute
+ *    pandas_type "frame" (DataFrame) or "series" (Series).
+ *    - Columns: axis0 (string or integer labels). Values: block<i>_items / block<i>_values,
+ *      one block per dtype; float and integer blocks (bool too, as 0/1) are merged back into
+ *      column order as doubles. Object (string) columns, datetime columns and the like are
+ *      refused, naming the column.
+ *    - Index: a DatetimeIndex (int64 ns, kind "datetime64") becomes TSF_TIME_EPOCH seconds (a
+ *      fraction of a second or NaT is an error); an integer index (RangeIndex included)
+ *      becomes TSF_TIME_INDEX with its values; a string index is parsed as ISO 8601
+ *      timestamps. The index name becomes the frame's time name.
+ *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
+ *      series per id (in order of first appearance; rows regrouped if interleaved).
+ *    - format="table" (pandas_type "frame_table") is refused with what to do instead.
+ * 2. A plain numeric dataset (float32/float64, any integer, bool), 1-D (one column) or 2-D
+ *    (rows x columns).
+ *    - Column names: the dataset's attribute "columns" (strings, one per column); else a string
+ *      dimension scale attached to dim 1; else the dataset's name for 1-D, "v0", "v1", ... for
+ *      2-D.
+ *    - Time: a dimension scale attached to dim 0; else the first of the sibling datasets
+ *      "time", "date", "datetime", "timestamp", "index" (same group, 1-D). Its values are:
+ *      ISO 8601 strings; or numbers with a CF attribute units="<unit> since <ISO date>" (unit
+ *      seconds, minutes, hours, days, milliseconds, microseconds or nanoseconds; calendar
+ *      standard, gregorian or proleptic_gregorian), giving TSF_TIME_EPOCH; or numbers without
+ *      such units, giving TSF_TIME_INDEX with those values. No time dataset: 0, 1, 2, ...
+ *    tsf_hdf5_write's "<key>_xr/values" of a one-series frame reads back this way.
+ *
+ * Rows of each series must be in strictly increasing time order and evenly spaced (the
+ * smallest difference is the step); otherwise the error names the rows (0-based, as pandas'
+ * iloc). Errors name the file and the object, say what was found and what to do; HDF5's own
+ * messages appear only as the innermost description (tsf__h5_fail).
+ */
+#include <errno.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tsflow/io.h"
+#include "core.h"
+
+#define NS_PER_S INT64_C(1000000000)
+#define SLAB_BYTES ((size_t)4 << 20)
+#define TEXT_MAX 256
+
+/* What is being read, for messages. */
+typedef struct rd {
+    const char *path; /* the file */
+    const char *key;  /* the object, without the leading '/' */
+    hid_t fid;
+    tsf_err *err;
+} rd;
+
+/* ---- tsf_is_hdf5 ----------------------------------------------------------------------------- */
+
+int tsf_is_hdf5(const char *path)
+{
+    /* The signature sits at offset 0, or after a user block at 512, 1024, 2048, ... */
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    int found = 0;
+    unsigned char buf[8];
+    for (long off = 0; off <= (1L << 30); off = off ? off * 2 : 512) {
+        if (fseek(fp, off, SEEK_SET) != 0 || fread(buf, 1, 8, fp) != 8)
+            break;
+        if (memcmp(buf, sig, 8) == 0) {
+            found = 1;
+            break;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
+/* ---- small HDF5 helpers -------------------------------------------------------------------- */
+
+static void close_id(hid_t id)
+{
+    if (id < 0)
+        return;
+    switch (H5Iget_type(id)) {
+    case H5I_DATASET:
+        H5Dclose(id);
+        break;
+    case H5I_GROUP:
+        H5Gclose(id);
+        break;
+    case H5I_DATATYPE:
+        H5Tclose(id);
+        break;
+    case H5I_DATASPACE:
+        H5Sclose(id);
+        break;
+    case H5I_ATTR:
+        H5Aclose(id);
+        break;
+    case H5I_GENPROP_LST:
+        H5Pclose(id);
+        break;
+    default:
+        H5Oclose(id);
+        break;
+    }
+}
+
+static void free_strs(char **s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+/* Read n strings of string type t from a dataset (is_attr 0) or attribute into *out.
+ * Returns 0, -1 (HDF5) or -2 (memory). */
+static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
+{
+    *out = NULL;
+    char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return -2;
+    int rc = 0;
+    if (H5Tis_variable_str(t) > 0) {
+        char **raw = calloc(n ? n : 1, sizeof *raw);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        if (!raw || mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
+            H5Tset_cset(mt, H5Tget_cset(t)) < 0) {
+            rc = raw ? -1 : -2;
+        } else if (n) {
+            herr_t h = is_attr ? H5Aread(obj, mt, raw)
+                               : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
+            rc = h < 0 ? -1 : 0;
+        }
+        for (size_t i = 0; i < n && raw; i++) {
+            if (rc == 0 && !(v[i] = strdup(raw[i] ? raw[i] : "")))
+                rc = -2;
+            if (raw[i])
+                H5free_memory(raw[i]);
+        }
+        free(raw);
+        close_id(mt);
+    } else {
+        size_t w = H5Tget_size(t);
+        int spacepad = H5Tget_strpad(t) == H5T_STR_SPACEPAD;
+        char *buf = w ? malloc(n * w + 1) : NULL;
+        if (!buf) {
+            rc = -2;
+        } else if (n) {
+            herr_t h = is_attr ? H5Aread(obj, t, buf)
+                               : H5Dread(obj, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+            rc = h < 0 ? -1 : 0;
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const char *s = buf + i * w;
+            size_t l = 0;
+            while (l < w && s[l])
+                l++;
+            while (spacepad && l > 0 && s[l - 1] == ' ')
+                l--;
+            if (!(v[i] = malloc(l + 1))) {
+                rc = -2;
+                break;
+            }
+            memcpy(v[i], s, l);
+            v[i][l] = '\0';
+        }
+        free(buf);
+    }
+    if (rc != 0) {
+        free_strs(v, n);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A scalar string attribute into buf (truncated to cap). Returns 1 when found; 0 when absent,
+ * not a string, or a pickled Python object (an ASCII string ending in '.', as PyTables stores
+ * non-string attributes such as pandas' "name" of None). */
+static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    int found = 0;
+    if (t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING) {
+        if (H5Sget_simple_extent_type(s) == H5S_NULL) {
+            found = 1;
+        } else if (H5Sget_simple_extent_npoints(s) == 1) {
+            char **v = NULL;
+            if (read_strs(a, 1, t, 1, &v) == 0) {
+                size_t l = strlen(v[0]);
+                int pickled = H5Tget_cset(t) == H5T_CSET_ASCII && l > 0 && v[0][l - 1] == '.';
+                if (!pickled) {
+                    snprintf(buf, cap, "%s", v[0]);
+                    found = 1;
+                }
+                free_strs(v, 1);
+            }
+        }
+    }
+    close_id(s);
+    close_id(t);
+    close_id(a);
+    H5Eclear2(H5E_DEFAULT);
+    return found;
+}
+
+/* A scalar integer (or numpy bool) attribute. Returns 1 when found. */
+static int attr_int(hid_t obj, const char *name, int64_t *v)
+{
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    int found = 0;
+    if (t >= 0 && s >= 0 && H5Sget_simple_extent_npoints(s) == 1) {
+        H5T_class_t c = H5Tget_class(t);
+        if (c == H5T_INTEGER) {
+            found = H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+        } else if (c == H5T_BITFIELD && H5Tget_size(t) == 1) {
+            uint8_t b = 0;
+            found = H5Aread(a, H5T_NATIVE_B8, &b) >= 0;
+            *v = b;
+        }
+    }
+    close_id(s);
+    close_id(t);
+    close_id(a);
+    H5Eclear2(H5E_DEFAULT);
+    return found;
+}
+
+/* A 1-D string attribute of exactly n values. 1: read; 0: absent; -1: present but not n
+ * strings (*got = its length); -2: memory. */
+static int attr_strs(hid_t obj, const char *name, size_t n, char ***out, size_t *got)
+{
+    *out = NULL;
+    *got = 0;
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    int rc = -1;
+    if (t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING) {
+        hssize_t np = H5Sget_simple_extent_npoints(s);
+        *got = np > 0 ? (size_t)np : 0;
+        if (np >= 0 && (size_t)np == n) {
+            int r = read_strs(a, 1, t, n, out);
+            rc = r == 0 ? 1 : r == -2 ? -2 : -1;
+        }
+    }
+    close_id(s);
+    close_id(t);
+    close_id(a);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+static const char *describe_class(hid_t t)
+{
+    switch (H5Tget_class(t)) {
+    case H5T_STRING:
+        return "strings";
+    case H5T_COMPOUND:
+        return "records of a compound type (a table)";
+    case H5T_ENUM:
+        return "enumeration values";
+    case H5T_REFERENCE:
+        return "object references";
+    case H5T_VLEN:
+        return "variable-length sequences (Python objects, as pandas pickles them)";
+    case H5T_OPAQUE:
+        return "opaque bytes";
+    case H5T_ARRAY:
+        return "fixed-size arrays";
+    case H5T_BITFIELD:
+        return "bit fields";
+    default:
+        return "values of an unsupported type";
+    }
+}
+
+/* How to read a numeric type: as double through HDF5's conversion, or as 1-byte booleans
+ * (numpy bool in PyTables is an 8-bit bitfield, in h5py an int8 enum) that HDF5 cannot
+ * convert to double. 0 when the type is not numeric. */
+enum { NUM_NONE = 0, NUM_DOUBLE, NUM_BYTE };
+static int numeric_kind(hid_t t)
+{
+    H5T_class_t c = H5Tget_class(t);
+    if (c == H5T_INTEGER || c == H5T_FLOAT)
+        return NUM_DOUBLE;
+    if ((c == H5T_BITFIELD || c == H5T_ENUM) && H5Tget_size(t) == 1)
+        return NUM_BYTE;
+    return NUM_NONE;
+}
+
+/* Read a numeric dataset into dst[0..k)[0..n_rows) as doubles. rank 1: (n_rows), k == 1;
+ * rank 2: (n_rows, k) when rows_first, else (k, n_rows). Slabs of a few MB, so memory stays
+ * the frame plus a constant. Returns 0, -1 (HDF5) or -2 (memory). */
+static int read_numeric(hid_t ds, int rank, size_t n_rows, size_t k, int rows_first,
+                        double *const *dst)
+{
+    hid_t ft = H5Dget_type(ds);
+    int nk = ft < 0 ? NUM_NONE : numeric_kind(ft);
+    hid_t mt = -1;
+    if (nk == NUM_DOUBLE)
+        mt = H5Tcopy(H5T_NATIVE_DOUBLE);
+    else if (nk == NUM_BYTE)
+        mt = H5Tget_class(ft) == H5T_ENUM ? H5Tget_native_type(ft, H5T_DIR_ASCEND)
+                                          : H5Tcopy(H5T_NATIVE_B8);
+    close_id(ft);
+    if (mt < 0)
+        return -1;
+    size_t es = nk == NUM_DOUBLE ? 8 : 1;
+    if (n_rows == 0 || k == 0) {
+        close_id(mt);
+        return 0;
+    }
+    if (rank == 1 && nk == NUM_DOUBLE) {
+        int rc = H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst[0]) < 0 ? -1 : 0;
+        close_id(mt);
+        return rc;
+    }
+    size_t per = SLAB_BYTES / (es * k);
+    if (per == 0)
+        per = 1;
+    if (per > n_rows)
+        per = n_rows;
+    unsigned char *buf = malloc(per * k * es);
+    hid_t fs = H5Dget_space(ds);
+    int rc = buf ? (fs < 0 ? -1 : 0) : -2;
+    for (size_t r0 = 0; rc == 0 && r0 < n_rows; r0 += per) {
+        size_t n = n_rows - r0 < per ? n_rows - r0 : per;
+        hsize_t start[2] = {r0, 0}, count[2] = {n, k};
+        if (rank == 2 && !rows_first) {
+            start[0] = 0;
+            start[1] = r0;
+            count[0] = k;
+            count[1] = n;
+        }
+        hsize_t m = (hsize_t)n * k;
+        hid_t ms = H5Screate_simple(1, &m, NULL);
+        if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+            H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf) < 0)
+            rc = -1;
+        close_id(ms);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            for (size_t j = 0; j < k; j++) {
+                size_t at = rank == 2 && !rows_first ? j * n + i : i * k + j;
+                double v;
+                if (es == 8)
+                    memcpy(&v, buf + at * 8, 8);
+                else
+                    v = (double)(int8_t)buf[at];
+                dst[j][r0 + i] = v;
+            }
+    }
+    close_id(fs);
+    close_id(mt);
+    free(buf);
+    return rc;
+}
+
+/* Shape of a dataset: rank (-1 on error) and up to 8 dims. */
+static int shape_of(hid_t ds, hsize_t *dims)
+{
+    hid_t s = H5Dget_space(ds);
+    if (s < 0)
+        return -1;
+    int rank = H5Sget_simple_extent_ndims(s);
+    if (rank > 8 || (rank > 0 && H5Sget_simple_extent_dims(s, dims, NULL) < 0))
+        rank = -1;
+    H5Sclose(s);
+    return rank;
+}
+
+static int fail_h5(const rd *r, int code, const char *what)
+{
+    return tsf__h5_fail(r->err, code, "%s: \"/%s\": %s", r->path, r->key, what);
+}
+
+static int fail_nomem(const rd *r)
+{
+    return tsf_err_set(r->err, TSF_ENOMEM, "%s: \"/%s\": out of memory", r->path, r->key);
+}
+
+/* ---- time values --------------------------------------------------------------------------- */
+
+/* Which object the time values came from, for messages. */
+typedef struct time_src {
+    const char *what; /* e.g. "index" or "time dataset \"/time\"" */
+} time_src;
+
+static int parse_iso_all(const rd *r, const char *what, char **s, size_t n, int64_t *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!tsf_time_parse_iso(s[i], strlen(s[i]), &t[i], NULL))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s value \"%s\" at row %zu is not a timestamp (expected ISO "
+                     "8601, e.g. 2016-07-01 00:00:00)",
+                     r->path, r->key, what, s[i], i);
+    return TSF_OK;
+}
+
+/* Parse CF units "<unit> since <date>": seconds per unit as num/den and the reference time.
+ * Returns 1 when the text has "since", 0 when it has not, -1 when it cannot be read. */
+static int parse_cf_units(const char *u, int64_t *num, int64_t *den, int64_t *base)
+{
+    static const struct {
+        const char *names;
+        int64_t num, den;
+    } units[] = {
+        {"seconds second secs sec s ", 1, 1},
+        {"minutes minute mins min ", 60, 1},
+        {"hours hour hrs hr h ", 3600, 1},
+        {"days day d ", 86400, 1},
+        {"milliseconds millisecond msecs msec ms ", 1, 1000},
+        {"microseconds microsecond usecs usec us ", 1, 1000000},
+        {"nanoseconds nanosecond nsecs nsec ns ", 1, NS_PER_S},
+    };
+    const char *since = strstr(u, " since ");
+    if (!since)
+        return 0;
+    const char *w = u;
+    while (*w == ' ')
+        w++;
+    size_t wl = (size_t)(since - w);
+    while (wl > 0 && w[wl - 1] == ' ')
+        wl--;
+    char word[32];
+    if (wl == 0 || wl + 2 > sizeof word)
+        return -1;
+    for (size_t i = 0; i < wl; i++)
+        word[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
+    word[wl] = ' ';
+    word[wl + 1] = '\0';
+    int found = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !found; i++) {
+        const char *p = units[i].names;
+        for (const char *q; !found && (q = strstr(p, word)); p = q + 1)
+            if (q == units[i].names || q[-1] == ' ') {
+                *num = units[i].num;
+                *den = units[i].den;
+                found = 1;
+            }
+    }
+    if (!found)
+        return -1;
+    const char *d = since + 7;
+    while (*d == ' ')
+        d++;
+    size_t dl = strlen(d);
+    while (dl > 0 && d[dl - 1] == ' ')
+        dl--;
+    if (dl > 4 && (!strncasecmp(d + dl - 4, " UTC", 4) || !strncasecmp(d + dl - 4, " GMT", 4)))
+        dl -= 4;
+    return tsf_time_parse_iso(d, dl, base, NULL) ? 1 : -1;
+}
+
+/* Read the n_rows time values of dataset ds (strings or numbers, see the top comment). */
+static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows, int64_t *t,
+                        tsf_time_kind *kind)
+{
+    char what[TEXT_MAX + 32];
+    snprintf(what, sizeof what, "time dataset \"%s\"", dsname);
+    hid_t ft = H5Dget_type(ds);
+    if (ft < 0)
+        return fail_h5(r, TSF_EIO, "cannot read the type of its time dataset");
+    H5T_class_t cls = H5Tget_class(ft);
+    if (cls == H5T_STRING) {
+        char **s = NULL;
+        int rc = read_strs(ds, 0, ft, n_rows, &s);
+        close_id(ft);
+        if (rc == -2)
+            return fail_nomem(r);
+        if (rc < 0)
+            return fail_h5(r, TSF_EIO, "cannot read its time dataset");
+        rc = parse_iso_all(r, what, s, n_rows, t);
+        free_strs(s, n_rows);
+        *kind = TSF_TIME_EPOCH;
+        return rc;
+    }
+    const char *found = describe_class(ft);
+    close_id(ft);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": %s holds %s; expected numbers or ISO 8601 strings", r->path, r->key,
+                 what, found);
+    char units[TEXT_MAX], cal[TEXT_MAX];
+    int64_t num = 1, den = 1, base = 0;
+    int cf = 0;
+    if (attr_text(ds, "units", units, sizeof units)) {
+        cf = parse_cf_units(units, &num, &den, &base);
+        if (cf < 0)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s has units \"%s\"; expected CF units such as \"seconds since "
+                     "1970-01-01T00:00:00Z\"",
+                     r->path, r->key, what, units);
+    }
+    if (cf && attr_text(ds, "calendar", cal, sizeof cal) && strcasecmp(cal, "standard") &&
+        strcasecmp(cal, "gregorian") && strcasecmp(cal, "proleptic_gregorian"))
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": %s uses calendar \"%s\"; tsflow reads the standard (Gregorian) "
+                 "calendar only",
+                 r->path, r->key, what, cal);
+    int rc = TSF_OK;
+    if (cls == H5T_INTEGER) {
+        if (n_rows && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, t) < 0)
+            return fail_h5(r, TSF_EIO, "cannot read its time dataset");
+        for (size_t i = 0; cf && i < n_rows && rc == TSF_OK; i++) {
+            int64_t v = t[i], s;
+            if (v % den != 0)
+                rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                 "%s: \"/%s\": %s row %zu (%" PRId64
+                                 " in units \"%s\") is not a whole second; tsflow frames have "
+                                 "1-second resolution",
+                                 r->path, r->key, what, i, v, units);
+            else if (__builtin_mul_overflow(v / den, num, &s) ||
+                     __builtin_add_overflow(s, base, &t[i]))
+                rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                 "%s: \"/%s\": %s row %zu (%" PRId64 ") is out of range", r->path,
+                                 r->key, what, i, v);
+        }
+    } else {
+        double *x = malloc((n_rows ? n_rows : 1) * sizeof *x);
+        if (!x)
+            return fail_nomem(r);
+        if (n_rows && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
+            free(x);
+            return fail_h5(r, TSF_EIO, "cannot read its time dataset");
+        }
+        for (size_t i = 0; i < n_rows && rc == TSF_OK; i++) {
+            double v = x[i] * (double)num / (double)den;
+            if (!isfinite(v) || v != floor(v) || fabs(v) > 9.2e18)
+                rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                 "%s: \"/%s\": %s row %zu (%.17g) is not a whole number of %s",
+                                 r->path, r->key, what, i, x[i], cf ? "seconds" : "steps");
+            else
+                t[i] = (int64_t)v + base;
+        }
+        free(x);
+    }
+    *kind = cf ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    return rc;
+}
+
+/* Check that each series is in increasing, evenly spaced time order; set f->step. */
+static int check_time(const rd *r, tsf_frame *f, const char *what)
+{
+    int64_t step = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t s = 0; s < f->n_series; s++) {
+            size_t r0, len = tsf_frame_series_rows(f, s, &r0);
+            char sname[TEXT_MAX + 16] = "";
+            if (f->series_ids)
+                snprintf(sname, sizeof sname, "series \"%s\": ", f->series_ids[s]);
+            for (size_t i = r0 + 1; i < r0 + len; i++) {
+                int64_t a = f->time[i - 1], b = f->time[i];
+                char ta[32], tb[32];
+                if (b <= a)
+                    TSF_FAIL(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": %s%s is not in increasing order at rows %zu and %zu "
+                             "(%s, then %s); sort it (and drop duplicates) before saving",
+                             r->path, r->key, sname, what, i - 1, i,
+                             tsf_time_format(f->time_kind, a, ta, sizeof ta),
+                             tsf_time_format(f->time_kind, b, tb, sizeof tb));
+                uint64_t d = (uint64_t)b - (uint64_t)a;
+                if (d > INT64_MAX)
+                    TSF_FAIL(r->err, TSF_EFORMAT, "%s: \"/%s\": %stime values are out of range",
+                             r->path, r->key, sname);
+                if (pass == 0 && (step == 0 || (int64_t)d < step))
+                    step = (int64_t)d;
+                if (pass == 1 && (int64_t)d != step)
+                    TSF_FAIL(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": %srows %zu and %zu (%s, then %s) are %" PRId64
+                             "%s apart, but the step is %" PRId64
+                             "%s: the series has a gap; tsflow needs evenly spaced rows "
+                             "(reindex to a regular index with NaN for the missing rows, e.g. "
+                             "df.asfreq(...), before saving)",
+                             r->path, r->key, sname, i - 1, i,
+                             tsf_time_format(f->time_kind, a, ta, sizeof ta),
+                             tsf_time_format(f->time_kind, b, tb, sizeof tb), (int64_t)d,
+                             f->time_kind == TSF_TIME_EPOCH ? " s" : "", step,
+                             f->time_kind == TSF_TIME_EPOCH ? " s" : "");
+            }
+        }
+    }
+    f->step = step;
+    return TSF_OK;
+}
+
+/* ---- pandas -------------------------------------------------------------------------------- */
+
+enum { IX_INT = 0, IX_TIME, IX_STR };
+
+/* One pandas index node (axis0, axis1, a MultiIndex level, block items). */
+typedef struct pd_index {
+    size_t n;
+    int kind;   /* IX_INT, IX_TIME (v in epoch seconds) or IX_STR */
+    int64_t *v; /* (n) IX_INT / IX_TIME */
+    char **s;   /* (n) IX_STR */
+    char name[TEXT_MAX];
+    int has_name;
+} pd_index;
+
+static void pd_index_clear(pd_index *ix)
+{
+    free(ix->v);
+    free_strs(ix->s, ix->n);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* The text of value i (strings as they are, numbers in decimal, times as ISO). */
+static const char *pd_label(const pd_index *ix, size_t i, char *buf, size_t cap)
+{
+    if (ix->kind == IX_STR)
+        return ix->s[i];
+    return tsf_time_format(ix->kind == IX_TIME ? TSF_TIME_EPOCH : TSF_TIME_INDEX, ix->v[i], buf,
+                           cap);
+}
+
+static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    if (H5Lexists(g, node, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas group lacks \"%s\"; the file is damaged or was not "
+                 "written by pandas' to_hdf",
+                 r->path, r->key, node);
+    }
+    hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
+    if (ds < 0)
+        return fail_h5(r, TSF_EFORMAT, "cannot open a node of this pandas frame");
+    char kind[TEXT_MAX];
+    attr_text(ds, "kind", kind, sizeof kind);
+    ix->has_name = attr_text(ds, "name", ix->name, sizeof ix->name);
+    hsize_t dims[8] = {0};
+    int rank = shape_of(ds, dims);
+    /* pandas writes a 1-element sentinel with a "shape" attribute for an empty index. */
+    int empty = H5Aexists(ds, "shape") > 0;
+    H5Eclear2(H5E_DEFAULT);
+    size_t n = empty ? 0 : rank == 1 ? (size_t)dims[0] : 0;
+    int rc = TSF_OK;
+    if (rank != 1) {
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": pandas node \"%s\" is %d-D; expected 1-D", r->path, r->key,
+                         node, rank);
+    } else if (!strcmp(kind, "string")) {
+        hid_t t = H5Dget_type(ds);
+        int s = t < 0 || H5Tget_class(t) != H5T_STRING ? -1 : read_strs(ds, 0, t, n, &ix->s);
+        close_id(t);
+        if (s == -2)
+            rc = fail_nomem(r);
+        else if (s < 0)
+            rc = fail_h5(r, TSF_EFORMAT, "cannot read the labels of this pandas frame");
+        ix->kind = IX_STR;
+    } else if (!strcmp(kind, "datetime64") || !strcmp(kind, "integer") || !strcmp(kind, "date") ||
+               !strcmp(kind, "float")) {
+        ix->v = malloc((n ? n : 1) * sizeof *ix->v);
+        double *x = !strcmp(kind, "float") ? malloc((n ? n : 1) * sizeof *x) : NULL;
+        if (!ix->v || (!strcmp(kind, "float") && !x)) {
+            free(x);
+            rc = fail_nomem(r);
+        } else if (n &&
+                   (x ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x)
+                      : H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ix->v)) < 0) {
+            free(x);
+            rc = fail_h5(r, TSF_EFORMAT, "cannot read the index of this pandas frame");
+        } else {
+            ix->kind = IX_INT;
+            for (size_t i = 0; i < n && rc == TSF_OK; i++) {
+                if (x) {
+                    if (!isfinite(x[i]) || x[i] != floor(x[i]) || fabs(x[i]) > 9.2e18)
+                        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                         "%s: \"/%s\": index value %.17g at row %zu is not an "
+                                         "integer or a timestamp",
+                                         r->path, r->key, x[i], i);
+                    else
+                        ix->v[i] = (int64_t)x[i];
+                } else if (!strcmp(kind, "datetime64")) {
+                    ix->kind = IX_TIME;
+                    int64_t v = ix->v[i];
+                    if (v == INT64_MIN)
+                        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                         "%s: \"/%s\": index row %zu is NaT (a missing "
+                                         "timestamp); drop it before saving",
+                                         r->path, r->key, i);
+                    else if (v % NS_PER_S != 0)
+                        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                         "%s: \"/%s\": index row %zu has a fraction of a second "
+                                         "(%" PRId64 " ns); tsflow frames have 1-second "
+                                         "resolution",
+                                         r->path, r->key, i, v);
+                    else
+                        ix->v[i] = v / NS_PER_S;
+                } else if (!strcmp(kind, "date")) {
+                    /* Python date.toordinal(): day 1 is 0001-01-01; 719163 is 1970-01-01. */
+                    ix->kind = IX_TIME;
+                    ix->v[i] = (ix->v[i] - 719163) * 86400;
+                }
+            }
+            free(x);
+        }
+    } else {
+        rc = tsf_err_set(r->err, TSF_ETYPE,
+                         "%s: \"/%s\": pandas index \"%s\" is of kind \"%s\"; tsflow reads "
+                         "datetime, integer and string indexes",
+                         r->path, r->key, node, kind);
+    }
+    H5Dclose(ds);
+    ix->n = n;
+    if (rc != TSF_OK)
+        pd_index_clear(ix);
+    return rc;
+}
+
+/* Read block values node (n_rows x items) into the frame columns at col[0..k). */
+static int read_block(const rd *r, hid_t g, const char *node, const pd_index *items, size_t n_rows,
+                      tsf_frame *f, const size_t *col)
+{
+    hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
+    if (ds < 0)
+        return fail_h5(r, TSF_EFORMAT, "cannot open a block of this pandas frame");
+    char vt[TEXT_MAX], cls[TEXT_MAX], lab[32];
+    attr_text(ds, "value_type", vt, sizeof vt);
+    attr_text(ds, "CLASS", cls, sizeof cls);
+    int64_t transposed = 0;
+    attr_int(ds, "transposed", &transposed);
+    hid_t t = H5Dget_type(ds);
+    hsize_t dims[8] = {0};
+    int rank = shape_of(ds, dims);
+    int empty = H5Aexists(ds, "shape") > 0;
+    H5Eclear2(H5E_DEFAULT);
+    int rc = TSF_OK;
+    const char *first = items->n ? pd_label(items, 0, lab, sizeof lab) : "?";
+    if (!strcmp(cls, "VLARRAY") || (t >= 0 && H5Tget_class(t) == H5T_VLEN)) {
+        rc = tsf_err_set(r->err, TSF_ETYPE,
+                         "%s: \"/%s\": column \"%s\"%s holds Python objects (strings), which "
+                         "pandas pickles; tsflow reads numeric columns only: drop or convert "
+                         "it (df.drop(columns=[...]) or pd.to_numeric) before to_hdf",
+                         r->path, r->key, first, items->n > 1 ? " (and others in its block)" : "");
+    } else if (vt[0]) {
+        rc = tsf_err_set(r->err, TSF_ETYPE,
+                         "%s: \"/%s\": column \"%s\" holds %s values; tsflow reads numeric "
+                         "columns only: drop it, or make it the index (df.set_index(...)) if it "
+                         "is the time",
+                         r->path, r->key, first, vt);
+    } else if (t < 0 || !numeric_kind(t)) {
+        rc = tsf_err_set(r->err, TSF_ETYPE,
+                         "%s: \"/%s\": column \"%s\" holds %s; tsflow reads numeric columns only",
+                         r->path, r->key, first, t < 0 ? "an unreadable type" : describe_class(t));
+    } else if (!empty && rank == 1 && items->n == 1 && dims[0] == n_rows) {
+        /* a Series: 1-D values */
+        int x = read_numeric(ds, 1, n_rows, 1, 1, &f->cols[col[0]]);
+        if (x == -2)
+            rc = fail_nomem(r);
+        else if (x < 0)
+            rc = fail_h5(r, TSF_EIO, "cannot read the values of this pandas series");
+    } else if (!empty) {
+        size_t want0 = transposed ? n_rows : items->n, want1 = transposed ? items->n : n_rows;
+        if (rank != 2 || dims[0] != want0 || dims[1] != want1) {
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": block \"%s\" has shape %llu x %llu; expected %zu x "
+                             "%zu from the frame's index and items",
+                             r->path, r->key, node, (unsigned long long)dims[0],
+                             (unsigned long long)(rank == 2 ? dims[1] : 0), want0, want1);
+        } else {
+            double **dst = malloc((items->n ? items->n : 1) * sizeof *dst);
+            if (!dst) {
+                rc = fail_nomem(r);
+            } else {
+                for (size_t j = 0; j < items->n; j++)
+                    dst[j] = f->cols[col[j]];
+                int x = read_numeric(ds, 2, n_rows, items->n, transposed != 0, dst);
+                free(dst);
+                if (x == -2)
+                    rc = fail_nomem(r);
+                else if (x < 0)
+                    rc = fail_h5(r, TSF_EIO, "cannot read the values of this pandas frame");
+            }
+        }
+    }
+    close_id(t);
+    H5Dclose(ds);
+    return rc;
+}
+
+/* Times of a pandas index as frame time values. */
+static int index_times(const rd *r, const pd_index *ix, int64_t *t, tsf_time_kind *kind)
+{
+    if (ix->kind == IX_STR) {
+        *kind = TSF_TIME_EPOCH;
+        return parse_iso_all(r, "index", ix->s, ix->n, t);
+    }
+    if (ix->n)
+        memcpy(t, ix->v, ix->n * sizeof *t);
+    *kind = ix->kind == IX_TIME ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    return TSF_OK;
+}
+
+/* Read MultiIndex codes axis1_label<i> (n values) into codes, checked against n_levels. */
+static int read_codes(const rd *r, hid_t g, size_t i, size_t n, size_t n_levels, int64_t *codes)
+{
+    char node[64];
+    snprintf(node, sizeof node, "axis1_label%zu", i);
+    hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
+    hsize_t dims[8] = {0};
+    if (ds < 0)
+        return fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
+    int rank = shape_of(ds, dims);
+    int rc = TSF_OK;
+    if (rank != 1 || dims[0] != n)
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": MultiIndex codes \"%s\" do not match the frame's %zu rows",
+                         r->path, r->key, node, n);
+    else if (n && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes) < 0)
+        rc = fail_h5(r, TSF_EIO, "cannot read the MultiIndex codes of this pandas frame");
+    H5Dclose(ds);
+    for (size_t k = 0; rc == TSF_OK && k < n; k++)
+        if (codes[k] < 0 || (uint64_t)codes[k] >= n_levels)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": MultiIndex level %zu is missing (NaN) at row %zu; "
+                             "every row needs a series id and a time",
+                             r->path, r->key, i, k);
+    return rc;
+}
+
+/* Reorder rows so each series is contiguous: perm[new] = old, series in order of first
+ * appearance. Returns the number of series; starts gets n_series + 1 offsets. */
+static size_t group_rows(const int64_t *code, size_t n, size_t n_levels, size_t *perm,
+                         size_t *starts, size_t *order)
+{
+    /* order[level] = series index, or SIZE_MAX before the level's first row */
+    for (size_t l = 0; l < n_levels; l++)
+        order[l] = SIZE_MAX;
+    size_t n_series = 0;
+    for (size_t i = 0; i < n; i++)
+        if (order[code[i]] == SIZE_MAX)
+            order[code[i]] = n_series++;
+    for (size_t s = 0; s <= n_series; s++)
+        starts[s] = 0;
+    for (size_t i = 0; i < n; i++)
+        starts[order[code[i]] + 1]++;
+    for (size_t s = 0; s < n_series; s++)
+        starts[s + 1] += starts[s];
+    /* counting sort, stable: starts[s] advances while filling, then is shifted back */
+    for (size_t i = 0; i < n; i++)
+        perm[starts[order[code[i]]]++] = i;
+    for (size_t s = n_series; s > 0; s--)
+        starts[s] = starts[s - 1];
+    starts[0] = 0;
+    return n_series;
+}
+
+static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
+{
+    pd_index cols = {0}, ix = {0}, lev0 = {0}, lev1 = {0}, items = {0};
+    tsf_frame *f = NULL;
+    int64_t *codes0 = NULL, *codes1 = NULL;
+    size_t *perm = NULL, *starts = NULL, *order = NULL, *colmap = NULL;
+    char **ids = NULL;
+    unsigned char *filled = NULL;
+    double *tmp = NULL;
+    int rc = TSF_OK;
+    char variety[TEXT_MAX];
+    int64_t nblocks = 1;
+    size_t n_cols = 1, n_rows = 0, n_series = 1;
+    int multi = 0;
+
+    const char *index_node = is_series ? "index" : "axis1";
+    if (!is_series) {
+        if (!attr_int(g, "nblocks", &nblocks) || nblocks < 0) {
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": pandas frame without a valid nblocks attribute", r->path,
+                             r->key);
+            goto cleanup;
+        }
+        attr_text(g, "axis0_variety", variety, sizeof variety);
+        if (strcmp(variety, "regular") != 0) {
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\": the frame's columns are a MultiIndex; tsflow reads "
+                             "flat column labels (flatten them before saving)",
+                             r->path, r->key);
+            goto cleanup;
+        }
+        if ((rc = read_index_node(r, g, "axis0", &cols)) != TSF_OK)
+            goto cleanup;
+        n_cols = cols.n;
+        if (n_cols == 0) {
+            rc = tsf_err_set(r->err, TSF_EFORMAT, "%s: \"/%s\": the pandas frame has no columns",
+                             r->path, r->key);
+            goto cleanup;
+        }
+        attr_text(g, "axis1_variety", variety, sizeof variety);
+    } else {
+        attr_text(g, "index_variety", variety, sizeof variety);
+    }
+    if (!strcmp(variety, "multi")) {
+        int64_t nlev = 0;
+        char key_n[64];
+        snprintf(key_n, sizeof key_n, "%s_nlevels", index_node);
+        attr_int(g, key_n, &nlev);
+        if (nlev != 2 || is_series) {
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\": the index is a MultiIndex of %" PRId64
+                             " levels; tsflow reads a flat time index, or two levels (series id, "
+                             "time) for several series",
+                             r->path, r->key, nlev);
+            goto cleanup;
+        }
+        multi = 1;
+        if ((rc = read_index_node(r, g, "axis1_level0", &lev0)) != TSF_OK ||
+            (rc = read_index_node(r, g, "axis1_level1", &lev1)) != TSF_OK)
+            goto cleanup;
+        hsize_t dims[8] = {0};
+        hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
+        int rank = ds < 0 ? -1 : shape_of(ds, dims);
+        close_id(ds);
+        if (rank != 1) {
+            rc = fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
+            goto cleanup;
+        }
+        n_rows = (size_t)dims[0];
+    } else if (!strcmp(variety, "regular")) {
+        if ((rc = read_index_node(r, g, index_node, &ix)) != TSF_OK)
+            goto cleanup;
+        n_rows = ix.n;
+    } else {
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": pandas index of variety \"%s\" (expected regular or multi)",
+                         r->path, r->key, variety);
+        goto cleanup;
+    }
+
+    /* Column names and the frame. */
+    const char **names = calloc(n_cols, sizeof *names);
+    char(*numbuf)[32] = calloc(n_cols, sizeof *numbuf);
+    if (!names || !numbuf) {
+        free(names);
+        free(numbuf);
+        rc = fail_nomem(r);
+        goto cleanup;
+    }
+    char series_name[TEXT_MAX];
+    if (is_series) {
+        if (!attr_text(g, "name", series_name, sizeof series_name)) {
+            const char *base = strrchr(r->key, '/');
+            snprintf(series_name, sizeof series_name, "%s", base ? base + 1 : r->key);
+        }
+        names[0] = series_name;
+    } else {
+        for (size_t j = 0; j < n_cols; j++)
+            names[j] = pd_label(&cols, j, numbuf[j], sizeof numbuf[j]);
+    }
+    rc = tsf_frame_alloc(&f, n_cols, names, n_rows, r->err);
+    free(names);
+    free(numbuf);
+    if (rc != TSF_OK)
+        goto cleanup;
+    f->n_rows = n_rows;
+    f->series_start[1] = n_rows;
+
+    /* Values. */
+    filled = calloc(n_cols, 1);
+    colmap = malloc(n_cols * sizeof *colmap);
+    if (!filled || !colmap) {
+        rc = fail_nomem(r);
+        goto cleanup;
+    }
+    if (is_series) {
+        items.n = 1;
+        items.kind = IX_STR;
+        char *one[1] = {(char *)f->col_names[0]};
+        items.s = one;
+        colmap[0] = 0;
+        rc = read_block(r, g, "values", &items, n_rows, f, colmap);
+        memset(&items, 0, sizeof items);
+        if (rc != TSF_OK)
+            goto cleanup;
+    }
+    for (int64_t b = 0; !is_series && b < nblocks; b++) {
+        char node[64];
+        snprintf(node, sizeof node, "block%" PRId64 "_items", b);
+        if ((rc = read_index_node(r, g, node, &items)) != TSF_OK)
+            goto cleanup;
+        for (size_t k = 0; k < items.n; k++) {
+            char lab[32], cl[32];
+            const char *name = pd_label(&items, k, lab, sizeof lab);
+            size_t j = 0;
+            while (j < n_cols &&
+                   (filled[j] || strcmp(pd_label(&cols, j, cl, sizeof cl), name) != 0))
+                j++;
+            if (j == n_cols) {
+                rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                 "%s: \"/%s\": block %" PRId64
+                                 " holds column \"%s\", which is not among the frame's columns",
+                                 r->path, r->key, b, name);
+                goto cleanup;
+            }
+            filled[j] = 1;
+            colmap[k] = j;
+        }
+        snprintf(node, sizeof node, "block%" PRId64 "_values", b);
+        rc = read_block(r, g, node, &items, n_rows, f, colmap);
+        pd_index_clear(&items);
+        if (rc != TSF_OK)
+            goto cleanup;
+    }
+    for (size_t j = 0; !is_series && j < n_cols; j++)
+        if (!filled[j]) {
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": column \"%s\" is in no block of the pandas frame",
+                             r->path, r->key, f->col_names[j]);
+            goto cleanup;
+        }
+
+    /* Time index and series. */
+    if (!multi) {
+        if ((rc = index_times(r, &ix, f->time, &f->time_kind)) != TSF_OK)
+            goto cleanup;
+        if (ix.has_name && (rc = tsf_frame_set_time_name(f, ix.name, r->err)) != TSF_OK)
+            goto cleanup;
+    } else {
+        int64_t *lt = malloc((lev1.n ? lev1.n : 1) * sizeof *lt);
+        codes0 = malloc((n_rows ? n_rows : 1) * sizeof *codes0);
+        codes1 = malloc((n_rows ? n_rows : 1) * sizeof *codes1);
+        perm = malloc((n_rows ? n_rows : 1) * sizeof *perm);
+        starts = malloc((n_rows + 2) * sizeof *starts);
+        order = malloc((lev0.n ? lev0.n : 1) * sizeof *order);
+        tmp = malloc((n_rows ? n_rows : 1) * sizeof *tmp);
+        if (!lt || !codes0 || !codes1 || !perm || !starts || !order || !tmp) {
+            free(lt);
+            rc = fail_nomem(r);
+            goto cleanup;
+        }
+        if ((rc = read_codes(r, g, 0, n_rows, lev0.n, codes0)) != TSF_OK ||
+            (rc = read_codes(r, g, 1, n_rows, lev1.n, codes1)) != TSF_OK ||
+            (rc = index_times(r, &lev1, lt, &f->time_kind)) != TSF_OK) {
+            free(lt);
+            goto cleanup;
+        }
+        n_series = group_rows(codes0, n_rows, lev0.n, perm, starts, order);
+        for (size_t i = 0; i < n_rows; i++)
+            f->time[i] = lt[codes1[perm[i]]];
+        free(lt);
+        for (size_t j = 0; j < n_cols; j++) {
+            for (size_t i = 0; i < n_rows; i++)
+                tmp[i] = f->cols[j][perm[i]];
+            memcpy(f->cols[j], tmp, n_rows * sizeof *tmp);
+        }
+        ids = calloc(n_series ? n_series : 1, sizeof *ids);
+        if (!ids) {
+            rc = fail_nomem(r);
+            goto cleanup;
+        }
+        for (size_t l = 0; l < lev0.n; l++) {
+            if (order[l] == SIZE_MAX)
+                continue;
+            char lab[32];
+            if (!(ids[order[l]] = strdup(pd_label(&lev0, l, lab, sizeof lab)))) {
+                rc = fail_nomem(r);
+                goto cleanup;
+            }
+        }
+        if (n_series == 0) {
+            n_series = 1; /* no rows: one empty unnamed series */
+            starts[1] = 0;
+        }
+        rc = tsf_frame_set_series(f, n_series, n_rows ? (const char *const *)ids : NULL, starts,
+                                  r->err);
+        if (rc == TSF_OK && lev1.has_name)
+            rc = tsf_frame_set_time_name(f, lev1.name, r->err);
+        if (rc == TSF_OK && !(f->id_name = strdup(lev0.has_name ? lev0.name : "id")))
+            rc = fail_nomem(r);
+        if (rc != TSF_OK)
+            goto cleanup;
+    }
+    rc = check_time(r, f, multi ? "the time level of the index" : "the index");
+
+cleanup:
+    if (ids)
+        free_strs(ids, n_series);
+    pd_index_clear(&cols);
+    pd_index_clear(&ix);
+    pd_index_clear(&lev0);
+    pd_index_clear(&lev1);
+    pd_index_clear(&items);
+    free(codes0);
+    free(codes1);
+    free(perm);
+    free(starts);
+    free(order);
+    free(colmap);
+    free(filled);
+    free(tmp);
+    if (rc != TSF_OK) {
+        tsf_frame_free(f);
+        f = NULL;
+    }
+    *out = f;
+    return rc;
+}
+
+/* ---- plain datasets ------------------------------------------------------------------------ */
+
+static herr_t first_scale(hid_t did, unsigned dim, hid_t scale, void *data)
+{
+    (void)did;
+    (void)dim;
+    char *name = data;
+    ssize_t n = H5Iget_name(scale, name, TEXT_MAX);
+    return n > 0 && n < TEXT_MAX ? 1 : 0;
+}
+
+/* Path of the first dimension scale attached to dim of ds that is a real coordinate (not a
+ * netCDF dimension without variable) into name; 0 when none. */
+static int scale_of(hid_t fid, hid_t ds, unsigned dim, char *name)
+{
+    name[0] = '\0';
+    int n = H5DSget_num_scales(ds, dim);
+    H5Eclear2(H5E_DEFAULT);
+    if (n <= 0)
+        return 0;
+    if (H5DSiterate_scales(ds, dim, NULL, first_scale, name) <= 0 || !name[0]) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    hid_t s = H5Dopen2(fid, name, H5P_DEFAULT);
+    char label[TEXT_MAX] = "";
+    int real = s >= 0;
+    if (real && attr_text(s, "NAME", label, sizeof label) &&
+        !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 53))
+        real = 0;
+    close_id(s);
+    H5Eclear2(H5E_DEFAULT);
+    return real;
+}
+
+/* Length of a 1-D dataset, or -1 when it is not 1-D. */
+static long long len_1d(hid_t ds)
+{
+    hsize_t dims[8];
+    return shape_of(ds, dims) == 1 ? (long long)dims[0] : -1;
+}
+
+static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
+{
+    *out = NULL;
+    hsize_t dims[8] = {0};
+    int rank = shape_of(ds, dims);
+    hid_t ft = H5Dget_type(ds);
+    if (rank < 0 || ft < 0) {
+        close_id(ft);
+        return fail_h5(r, TSF_EIO, "cannot read the shape of this dataset");
+    }
+    if (!numeric_kind(ft)) {
+        const char *what = describe_class(ft);
+        close_id(ft);
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\" holds %s; expected numbers (float or integer): give the key of a "
+                 "numeric dataset or of a pandas frame",
+                 r->path, r->key, what);
+    }
+    close_id(ft);
+    if (rank < 1 || rank > 2) {
+        char shape[128] = "";
+        size_t at = 0;
+        for (int d = 0; d < rank && at < sizeof shape - 24; d++)
+            at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%llu", d ? " x " : "",
+                                   (unsigned long long)dims[d]);
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\" is a %d-D dataset%s%s%s; expected 1-D (one column) or 2-D (rows x "
+                 "columns)",
+                 r->path, r->key, rank, rank ? " (" : "", shape, rank ? ")" : "");
+    }
+    size_t n_rows = (size_t)dims[0], n_cols = rank == 2 ? (size_t)dims[1] : 1;
+    const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
+
+    /* Column names. */
+    char **names = NULL;
+    size_t got = 0;
+    int a = attr_strs(ds, "columns", n_cols, &names, &got);
+    if (a == -2)
+        return fail_nomem(r);
+    if (a == -1)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": attribute \"columns\" has %zu names but the dataset has %zu "
+                 "columns (expected one string per column)",
+                 r->path, r->key, got, n_cols);
+    char scale[TEXT_MAX];
+    if (!names && rank == 2 && scale_of(r->fid, ds, 1, scale)) {
+        hid_t s = H5Dopen2(r->fid, scale, H5P_DEFAULT);
+        hid_t st = s < 0 ? -1 : H5Dget_type(s);
+        if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)n_cols &&
+            read_strs(s, 0, st, n_cols, &names) == -2) {
+            close_id(st);
+            close_id(s);
+            return fail_nomem(r);
+        }
+        close_id(st);
+        close_id(s);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    const char *one[1] = {base};
+    tsf_frame *f = NULL;
+    int rc = tsf_frame_alloc(&f, n_cols,
+                             names       ? (const char *const *)names
+                             : rank == 1 ? one
+                                         : NULL,
+                             n_rows, r->err);
+    free_strs(names, n_cols);
+    if (rc != TSF_OK)
+        return rc;
+    f->n_rows = n_rows;
+    f->series_start[1] = n_rows;
+    int x = read_numeric(ds, rank, n_rows, n_cols, 1, f->cols);
+    if (x != 0) {
+        tsf_frame_free(f);
+        return x == -2 ? fail_nomem(r) : fail_h5(r, TSF_EIO, "cannot read its values");
+    }
+
+    /* Time: a dimension scale on dim 0, else a sibling dataset. */
+    char tpath[TEXT_MAX + 16] = "";
+    if (!scale_of(r->fid, ds, 0, tpath)) {
+        static const char *const sib[] = {"time", "date", "datetime", "timestamp", "index"};
+        size_t plen = (size_t)(base - r->key);
+        for (size_t i = 0; i < sizeof sib / sizeof sib[0] && !tpath[0]; i++) {
+            char cand[TEXT_MAX + 16];
+            snprintf(cand, sizeof cand, "/%.*s%s", (int)plen, r->key, sib[i]);
+            if (!strcmp(cand + 1, r->key))
+                continue;
+            if (H5Lexists(r->fid, cand, H5P_DEFAULT) > 0) {
+                hid_t o = H5Oopen(r->fid, cand, H5P_DEFAULT);
+                if (o >= 0 && H5Iget_type(o) == H5I_DATASET)
+                    snprintf(tpath, sizeof tpath, "%s", cand);
+                close_id(o);
+            }
+            H5Eclear2(H5E_DEFAULT);
+        }
+    }
+    f->time_kind = TSF_TIME_INDEX;
+    for (size_t i = 0; i < n_rows; i++)
+        f->time[i] = (int64_t)i;
+    if (tpath[0]) {
+        hid_t t = H5Dopen2(r->fid, tpath, H5P_DEFAULT);
+        long long tn = t < 0 ? -1 : len_1d(t);
+        if (t < 0) {
+            rc = fail_h5(r, TSF_EIO, "cannot open its time dataset");
+        } else if (tn != (long long)n_rows) {
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": time dataset \"%s\" has %lld values but the data has "
+                             "%zu rows; expected one time per row (1-D)",
+                             r->path, r->key, tpath, tn, n_rows);
+        } else {
+            rc = read_time_ds(r, t, tpath, n_rows, f->time, &f->time_kind);
+        }
+        close_id(t);
+        const char *tb = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
+        if (rc == TSF_OK)
+            rc = tsf_frame_set_time_name(f, tb, r->err);
+    }
+    if (rc == TSF_OK) {
+        char what[TEXT_MAX + 32];
+        snprintf(what, sizeof what, tpath[0] ? "time dataset \"%s\"" : "%s",
+                 tpath[0] ? tpath : "the row index");
+        rc = check_time(r, f, what);
+    }
+    if (rc != TSF_OK) {
+        tsf_frame_free(f);
+        return rc;
+    }
+    *out = f;
+    return TSF_OK;
+}
+
+/* ---- listing what a file holds, for "no such key" ------------------------------------------ */
+
+typedef struct listing {
+    char text[768];
+    size_t len;
+    size_t count;
+    char prefix[TEXT_MAX * 2];
+    int depth;
+} listing;
+
+static void list_add(listing *l, const char *fmt, const char *a, const char *b)
+{
+    l->count++;
+    if (l->count > 12) {
+        if (l->count == 13 && l->len + 8 < sizeof l->text)
+            l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, ", ...");
+        return;
+    }
+    if (l->len + 4 >= sizeof l->text)
+        return;
+    if (l->len)
+        l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, ", ");
+    int n = snprintf(l->text + l->len, sizeof l->text - l->len, fmt, a, b);
+    if (n > 0)
+        l->len += (size_t)n < sizeof l->text - l->len ? (size_t)n : sizeof l->text - l->len - 1;
+}
+
+static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    listing *l = data;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    char full[TEXT_MAX * 2];
+    if ((size_t)snprintf(full, sizeof full, "%s/", l->prefix) + strlen(name) >= sizeof full) {
+        close_id(o);
+        return 0; /* too deep or too long to show */
+    }
+    strcat(full, name);
+    if (H5Iget_type(o) == H5I_DATASET) {
+        hsize_t dims[8];
+        int rank = shape_of(o, dims);
+        char what[32];
+        snprintf(what, sizeof what, "%d-D", rank);
+        list_add(l, "%s (%s)", full, what);
+    } else if (H5Iget_type(o) == H5I_GROUP) {
+        char pt[TEXT_MAX];
+        if (attr_text(o, "pandas_type", pt, sizeof pt)) {
+            list_add(l, "%s (pandas %s)", full, pt);
+        } else if (l->depth < 6) {
+            char saved[TEXT_MAX * 2];
+            memcpy(saved, l->prefix, sizeof saved);
+            snprintf(l->prefix, sizeof l->prefix, "%s", full);
+            l->depth++;
+            H5Literate(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, list_cb, l);
+            l->depth--;
+            memcpy(l->prefix, saved, sizeof saved);
+        }
+    }
+    close_id(o);
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+}
+
+static int fail_missing(const rd *r, const char *missing)
+{
+    listing l;
+    memset(&l, 0, sizeof l);
+    hid_t root = H5Gopen2(r->fid, "/", H5P_DEFAULT);
+    if (root >= 0)
+        H5Literate(root, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, list_cb, &l);
+    close_id(root);
+    H5Eclear2(H5E_DEFAULT);
+    if (!l.count)
+        TSF_FAIL(r->err, TSF_EINVAL, "%s: no dataset or group \"/%s\": the file is empty", r->path,
+                 missing);
+    TSF_FAIL(r->err, TSF_EINVAL,
+             "%s: no dataset or group \"/%s\"; the file holds: %s (pass one of these as the key)",
+             r->path, missing, l.text);
+}
+
+/* ---- tsf_hdf5_read ------------------------------------------------------------------------- */
+
+static int read_object(const rd *r, tsf_frame **out)
+{
+    /* Walk the key one component at a time: H5Oopen on a path with a missing group would only
+     * say "component not found". */
+    char part[TEXT_MAX * 2];
+    if (strlen(r->key) >= sizeof part)
+        TSF_FAIL(r->err, TSF_EINVAL, "%s: key \"%s\" is too long", r->path, r->key);
+    for (const char *c = r->key;;) {
+        const char *e = strchr(c, '/');
+        size_t n = e ? (size_t)(e - r->key) : strlen(r->key);
+        memcpy(part, r->key, n);
+        part[n] = '\0';
+        if (H5Lexists(r->fid, part, H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return fail_missing(r, r->key);
+        }
+        if (!e)
+            break;
+        c = e + 1;
+    }
+    hid_t o = H5Oopen(r->fid, r->key, H5P_DEFAULT);
+    if (o < 0)
+        return fail_h5(r, TSF_EIO, "cannot open it");
+    int rc;
+    if (H5Iget_type(o) == H5I_DATASET) {
+        rc = read_plain(r, o, out);
+    } else if (H5Iget_type(o) == H5I_GROUP) {
+        char pt[TEXT_MAX], tt[TEXT_MAX];
+        int is_pd = attr_text(o, "pandas_type", pt, sizeof pt);
+        int has_table = attr_text(o, "table_type", tt, sizeof tt);
+        size_t pl = strlen(pt);
+        if (is_pd && !strcmp(pt, "frame")) {
+            rc = read_pd_frame(r, o, 0, out);
+        } else if (is_pd && !strcmp(pt, "series")) {
+            rc = read_pd_frame(r, o, 1, out);
+        } else if (is_pd && (has_table || (pl > 6 && !strcmp(pt + pl - 6, "_table")))) {
+            rc =
+                tsf_err_set(r->err, TSF_EFORMAT,
+                            "%s: \"/%s\" is a pandas %s written with format='table', which "
+                            "tsflow does not read; re-save it with format='fixed' "
+                            "(df.to_hdf(path, key=\"%s\", format=\"fixed\")) or export it to CSV",
+                            r->path, r->key, strncmp(pt, "series", 6) ? "frame" : "series", r->key);
+        } else if (is_pd) {
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\" is a pandas object of type \"%s\"; tsflow reads "
+                             "DataFrames and Series saved with to_hdf(format='fixed')",
+                             r->path, r->key, pt);
+        } else {
+            rc = tsf_err_set(r->err, TSF_EINVAL,
+                             "%s: \"/%s\" is a group, not a dataset or a pandas frame; give the "
+                             "key of a dataset inside it (e.g. \"%s/values\")",
+                             r->path, r->key, r->key);
+        }
+    } else {
+        rc = tsf_err_set(r->err, TSF_EINVAL, "%s: \"/%s\" is neither a dataset nor a group",
+                         r->path, r->key);
+    }
+    close_id(o);
+    return rc;
+}
+
+int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *err)
+{
+    *out = NULL;
+    if (!key)
+        key = "data";
+    while (*key == '/')
+        key++;
+    if (!*key)
+        TSF_FAIL(err, TSF_EINVAL, "%s: the key is empty (expected a dataset or pandas key)", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    fclose(fp);
+    if (!tsf_is_hdf5(path))
+        TSF_FAIL(err, TSF_EFORMAT,
+                 "%s: not an HDF5 file (no HDF5 signature); expected a file written by pandas "
+                 "to_hdf, h5py or tsflow (CSV files are read as CSV)",
+                 path);
+    int rc = tsf_init();
+    if (rc != TSF_OK)
+        TSF_FAIL(err, rc, "%s: the HDF5 library could not be initialised", path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fid = -1;
+    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (fid < 0) {
+        /* report before any other HDF5 call replaces the error stack */
+        rc = tsf__h5_fail(err, TSF_EFORMAT,
+                          "%s: cannot open as HDF5: the file is truncated or damaged", path);
+        close_id(fapl);
+        return rc;
+    }
+    close_id(fapl);
+    rd r = {path, key, fid, err};
+    rc = read_object(&r, out);
+    H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}

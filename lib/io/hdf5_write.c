@@ -1,0 +1,191 @@
+/* tsf_hdf5_write: a frame as one HDF5 file that pandas, h5py and xarray open, built on the
+ * writer of tsflow/h5out.h. For key K (default "data") the file holds:
+ *
+ *   /K       a pandas fixed-format frame: pandas.read_hdf(path, "K").
+ *            One series: index = the time column (DatetimeIndex for timestamps, int64 for a
+ *            plain index), named after the source's time column when it had one; one float64
+ *            column per frame column.
+ *            Several series (long layout): a MultiIndex (id, time); the id level is named after
+ *            the source's id column (default "id"). df.reset_index() gives the long table, and
+ *            df.loc["A"] one series. (String columns would be pickled by pandas; index levels
+ *            are not.)
+ *   /K_xr    for h5py and xarray.open_dataset(path, engine="h5netcdf", group="K_xr"):
+ *            values(time, column), or values(series, time, column) for several series, float64
+ *            with NaN where a series has no row at a time; coordinate variables time (int64
+ *            seconds, units "seconds since 1970-01-01T00:00:00Z"; plain int64 for an integer
+ *            index; the sorted union over all series), column and series (strings), attached as
+ *            HDF5 dimension scales.
+ *   /        attribute tsflow_version.
+ *
+ * tsf_hdf5_read(path, "K") reads /K back (and "K_xr/values" for one series).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsflow/h5out.h"
+#include "tsflow/io.h"
+#include "core.h"
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills values(series, time, column) slabs from the frame's columns. */
+typedef struct cube_fill {
+    const tsf_frame *f;
+    const int64_t *times; /* (n_times) sorted union of the frame's timestamps */
+    size_t n_times;
+} cube_fill;
+
+/* Index of t in the sorted times, or (size_t)-1. */
+static size_t find_time(const cube_fill *c, int64_t t)
+{
+    size_t lo = 0, hi = c->n_times;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->times[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n_times && c->times[lo] == t ? lo : (size_t)-1;
+}
+
+/* One series: rows of (time, column) are the frame's rows. buf: (n, n_cols) */
+static void fill_wide(void *ctx, size_t row0, size_t n, double *buf)
+{
+    const cube_fill *c = ctx;
+    const tsf_frame *f = c->f;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < f->n_cols; j++)
+            buf[i * f->n_cols + j] = f->cols[j][row0 + i];
+}
+
+/* Several series: buf: (n, n_times, n_cols) for series [row0, row0 + n). */
+static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
+{
+    const cube_fill *c = ctx;
+    const tsf_frame *f = c->f;
+    size_t per = c->n_times * f->n_cols;
+    for (size_t k = 0; k < n * per; k++)
+        buf[k] = NAN;
+    for (size_t s = 0; s < n; s++) {
+        size_t r0, len = tsf_frame_series_rows(f, row0 + s, &r0);
+        for (size_t r = r0; r < r0 + len; r++) {
+            size_t ti = find_time(c, f->time[r]);
+            if (ti == (size_t)-1)
+                continue; /* cannot happen: times is the union */
+            for (size_t j = 0; j < f->n_cols; j++)
+                buf[s * per + ti * f->n_cols + j] = f->cols[j][r];
+        }
+    }
+}
+
+int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_err *err)
+{
+    if (!key)
+        key = "data";
+    while (*key == '/')
+        key++;
+    if (f->n_cols == 0)
+        TSF_FAIL(err, TSF_EINVAL, "%s: the frame has no columns to write", path);
+    /* A long frame of a single series keeps its id too. */
+    int multi = f->n_series > 1 || f->series_ids != NULL;
+    int is_time = f->time_kind == TSF_TIME_EPOCH;
+    tsf_h5_type ttype = is_time ? TSF_H5_TIME : TSF_H5_INT64;
+    size_t n = f->n_rows;
+
+    /* pandas table: [id,] time, then the value columns. */
+    size_t n_index = multi ? 2 : 1, n_tab = n_index + f->n_cols;
+    tsf_h5_column *cols = calloc(n_tab, sizeof *cols);
+    const char **row_ids = multi ? malloc((n ? n : 1) * sizeof *row_ids) : NULL;
+    char **gen_ids = NULL; /* "0", "1", ... when a long frame has no ids */
+    int64_t *times = malloc((n ? n : 1) * sizeof *times);
+    const char **ids = NULL;
+    char *xr_key = malloc(strlen(key) + 4), *xr_values = malloc(strlen(key) + 16);
+    tsf_h5out *o = NULL;
+    int rc = TSF_OK;
+    if (!cols || (multi && !row_ids) || !times || !xr_key || !xr_values) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing %zu rows", path, n);
+        goto cleanup;
+    }
+    if (multi) {
+        ids = (const char **)f->series_ids;
+        if (!ids) {
+            gen_ids = calloc(f->n_series, sizeof *gen_ids);
+            if (!gen_ids) {
+                rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+                goto cleanup;
+            }
+            for (size_t s = 0; s < f->n_series; s++) {
+                gen_ids[s] = malloc(24);
+                if (!gen_ids[s]) {
+                    rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+                    goto cleanup;
+                }
+                snprintf(gen_ids[s], 24, "%zu", s);
+            }
+            ids = (const char **)gen_ids;
+        }
+        for (size_t s = 0; s < f->n_series; s++) {
+            size_t r0, len = tsf_frame_series_rows(f, s, &r0);
+            for (size_t r = r0; r < r0 + len; r++)
+                row_ids[r] = ids[s];
+        }
+        cols[0] = (tsf_h5_column){f->id_name ? f->id_name : "id", TSF_H5_STRING, row_ids};
+    }
+    cols[n_index - 1] = (tsf_h5_column){f->time_name, ttype, f->time};
+    for (size_t j = 0; j < f->n_cols; j++)
+        cols[n_index + j] = (tsf_h5_column){f->col_names[j], TSF_H5_FLOAT64, f->cols[j]};
+
+    /* The time coordinate: the frame's times (one series) or their sorted union. */
+    size_t n_times = n;
+    if (n)
+        memcpy(times, f->time, n * sizeof *times);
+    if (multi) {
+        qsort(times, n, sizeof *times, cmp_i64);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (u == 0 || times[i] != times[u - 1])
+                times[u++] = times[i];
+        n_times = u;
+    }
+    cube_fill fill = {f, times, n_times};
+    tsf_h5_dim dims[3];
+    size_t nd = 0;
+    if (multi)
+        dims[nd++] = (tsf_h5_dim){"series", f->n_series, TSF_H5_STRING, ids};
+    dims[nd++] = (tsf_h5_dim){"time", n_times, ttype, times};
+    dims[nd++] = (tsf_h5_dim){"column", f->n_cols, TSF_H5_STRING, f->col_names};
+    sprintf(xr_key, "%s_xr", key);
+    sprintf(xr_values, "%s/values", xr_key);
+
+    rc = tsf_h5out_open(&o, path, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_pandas(o, key, n, cols, n_tab, n_index, err);
+    if (rc == TSF_OK)
+        rc =
+            tsf_h5out_array_fill(o, xr_values, dims, nd, multi ? fill_long : fill_wide, &fill, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "tsflow_version", tsf_version(), err);
+    if (rc == TSF_OK) {
+        rc = tsf_h5out_commit(o, err);
+        o = NULL;
+    }
+cleanup:
+    tsf_h5out_abort(o);
+    if (gen_ids)
+        for (size_t s = 0; s < f->n_series; s++)
+            free(gen_ids[s]);
+    free(gen_ids);
+    free(cols);
+    free(row_ids);
+    free(times);
+    free(xr_key);
+    free(xr_values);
+    return rc;
+}

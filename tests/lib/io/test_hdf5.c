@@ -1,0 +1,1124 @@
+/* HDF5: reading h5py- and pandas-written files, writing files that pandas, h5py and xarray
+ * read back exactly, the writer API of tsflow/h5out.h, every refused input, atomic writes.
+ * Inputs are made at test time by Debian's python3 (h5py, pandas, xarray); values are compared
+ * bit for bit through float.hex. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support.h"
+#include "tsflow/h5out.h"
+#include "tsflow/io.h"
+
+#define T0 INT64_C(1467331200) /* 2016-07-01 00:00:00 UTC */
+
+/* Python prelude: hx() prints values as float.hex, one line. */
+static const char *PRE = "import sys, numpy as np, pandas as pd, h5py\n"
+                         "def hx(a):\n"
+                         "    print(' '.join(float(x).hex() for x in "
+                         "np.asarray(a, dtype='float64').ravel()))\n"
+                         "p = sys.argv[1]\n";
+
+/* Run PRE + code with argv[1] = path and argv[2] = arg (may be NULL); returns stdout. Skips
+ * when Debian's python3 lacks a module. */
+static char *py(const char *code, const char *path, const char *arg)
+{
+    size_t n = strlen(PRE) + strlen(code) + 1;
+    char *full = malloc(n);
+    snprintf(full, n, "%s%s", PRE, code);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_python(full, &out, &err, path, arg, NULL);
+    free(full);
+    if (rc != 0 && strstr(err, "ModuleNotFoundError"))
+        cr_skip_test("Debian's python3 lacks a module (scripts/setup.sh installs it): %s", err);
+    cr_assert_eq(rc, 0, "python failed (%d): %s", rc, err);
+    return out;
+}
+
+/* The n-th line (0-based) of text, in a kept buffer. */
+static char *line(const char *text, int n)
+{
+    const char *s = text;
+    for (int i = 0; i < n && s; i++) {
+        s = strchr(s, '\n');
+        if (s)
+            s++;
+    }
+    cr_assert(s, "python printed fewer than %d lines:\n%s", n + 1, text);
+    size_t len = strcspn(s, "\n");
+    static char buf[8][1 << 16];
+    static int k;
+    char *b = buf[k++ % 8];
+    cr_assert(len < sizeof buf[0]);
+    memcpy(b, s, len);
+    b[len] = '\0';
+    return b;
+}
+
+/* Parse whitespace-separated numbers (float.hex, decimal, nan) into a new array. */
+static double *nums(const char *s, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    double *v = malloc(cap * sizeof *v);
+    char *end;
+    for (;;) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        double x = strtod(s, &end);
+        cr_assert(end != s, "not a number: \"%s\"", s);
+        if (k == cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+        v[k++] = x;
+        s = end;
+    }
+    *n = k;
+    return v;
+}
+
+static int64_t *ints(const char *s, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    int64_t *v = malloc(cap * sizeof *v);
+    char *end;
+    for (;;) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        long long x = strtoll(s, &end, 10);
+        cr_assert(end != s, "not an integer: \"%s\"", s);
+        if (k == cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+        v[k++] = x;
+        s = end;
+    }
+    *n = k;
+    return v;
+}
+
+/* The frame's values column by column, as one array. */
+static double *frame_values(const tsf_frame *f)
+{
+    double *v = malloc((f->n_rows * f->n_cols + 1) * sizeof *v);
+    for (size_t j = 0; j < f->n_cols; j++)
+        memcpy(v + j * f->n_rows, f->cols[j], f->n_rows * sizeof *v);
+    return v;
+}
+
+static void assert_values(const tsf_frame *f, const char *hex, const char *what)
+{
+    size_t n;
+    double *want = nums(hex, &n);
+    cr_assert_eq(n, f->n_rows * f->n_cols, "%s: %zu values, frame has %zu x %zu", what, n,
+                 f->n_rows, f->n_cols);
+    double *got = frame_values(f);
+    tsft_assert_identical(got, want, n, what);
+    free(got);
+    free(want);
+}
+
+static void assert_times(const tsf_frame *f, const char *text, int64_t scale)
+{
+    size_t n;
+    int64_t *want = ints(text, &n);
+    cr_assert_eq(n, f->n_rows);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(f->time[i] * scale, want[i], "time[%zu]: got %lld, want %lld", i,
+                     (long long)(f->time[i] * scale), (long long)want[i]);
+    free(want);
+}
+
+static tsf_frame *read_ok(const char *path, const char *key)
+{
+    tsf_frame *f = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    int rc = tsf_hdf5_read(&f, path, key, &err);
+    cr_assert_eq(rc, TSF_OK, "tsf_hdf5_read(%s, %s): %s", path, key ? key : "NULL", err.msg);
+    cr_assert(f);
+    return f;
+}
+
+/* Read expecting failure: asserts the code and returns the message (kept). */
+static const char *read_fails(const char *path, const char *key, int code)
+{
+    tsf_frame *f = (tsf_frame *)1;
+    static tsf_err err;
+    tsf_err_clear(&err);
+    int rc = tsf_hdf5_read(&f, path, key, &err);
+    cr_assert_eq(rc, code, "expected %s, got %s: %s", tsf_status_name(code), tsf_status_name(rc),
+                 err.msg);
+    cr_assert_eq(err.code, code);
+    cr_assert_null(f, "*out must be NULL on failure");
+    return err.msg;
+}
+
+static void assert_msg(const char *got, const char *want)
+{
+    cr_assert_str_eq(got, want, "message:\n  got:  %s\n  want: %s", got, want);
+}
+
+/* ---- tsf_is_hdf5 ----------------------------------------------------------------------------- */
+
+Test(hdf5, recognises_hdf5_files_by_their_signature)
+{
+    const char *d = tsft_tmpdir();
+    const char *h5 = tsft_path(d, "a.h5"), *csv = tsft_path(d, "a.csv");
+    py("h5py.File(p, 'w')['x'] = [1.0]\n", h5, NULL);
+    tsft_write_file(csv, "a,b\n1,2\n", (size_t)-1);
+    cr_assert(tsf_is_hdf5(h5));
+    cr_assert_not(tsf_is_hdf5(csv));
+    cr_assert_not(tsf_is_hdf5(tsft_path(d, "missing.h5")));
+}
+
+/* ---- plain datasets (h5py) ----------------------------------------------------------------- */
+
+Test(hdf5, reads_a_1d_float64_dataset_as_one_column_named_after_it)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("x = np.array([0.1, 1/3, -0.0, 5e-324, np.nan, 1.7976931348623157e308])\n"
+                   "with h5py.File(p, 'w') as f: f['grp/load'] = x\n"
+                   "hx(x)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "/grp/load");
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_str_eq(f->col_names[0], "load");
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_eq(f->step, 1);
+    cr_assert_eq(f->time[5], 5);
+    cr_assert_null(f->time_name);
+    assert_values(f, line(out, 0), "1-D float64");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_a_2d_float32_dataset_exactly_as_doubles)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("x = (np.arange(12).reshape(4, 3) / 7).astype('float32')\n"
+                   "x[1, 2] = np.nan\n"
+                   "with h5py.File(p, 'w') as f: f['data'] = x\n"
+                   "hx(x.T)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, NULL); /* key NULL means "data" */
+    cr_assert_eq(f->n_rows, 4);
+    cr_assert_eq(f->n_cols, 3);
+    cr_assert_str_eq(f->col_names[0], "v0");
+    cr_assert_str_eq(f->col_names[2], "v2");
+    assert_values(f, line(out, 0), "2-D float32");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_integer_datasets_of_every_width_and_signedness)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("cases = {'i8': np.array([-128, 0, 127], 'int8'),\n"
+                   "         'u16': np.array([0, 1, 65535], 'uint16'),\n"
+                   "         'i32': np.array([-2**31, 7, 2**31 - 1], 'int32'),\n"
+                   "         'i64': np.array([-2**53, 3, 2**53], 'int64'),\n"
+                   "         'b': np.array([True, False, True])}\n"
+                   "with h5py.File(p, 'w') as f:\n"
+                   "    for k, v in cases.items(): f[k] = v\n"
+                   "for k, v in cases.items(): hx(v)\n",
+                   p, NULL);
+    const char *keys[] = {"i8", "u16", "i32", "i64", "b"};
+    for (int i = 0; i < 5; i++) {
+        tsf_frame *f = read_ok(p, keys[i]);
+        assert_values(f, line(out, i), keys[i]);
+        tsf_frame_free(f);
+    }
+}
+
+Test(hdf5, takes_column_names_from_the_columns_attribute)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    d = f.create_dataset('m', data=np.ones((3, 2)))\n"
+       "    d.attrs['columns'] = ['load', 'temp\\u00e9']\n"
+       "    d2 = f.create_dataset('fixed', data=np.ones((3, 2)))\n"
+       "    d2.attrs['columns'] = np.array([b'x', b'yy'])\n",
+       p, NULL);
+    tsf_frame *f = read_ok(p, "m");
+    cr_assert_str_eq(f->col_names[0], "load");
+    cr_assert_str_eq(f->col_names[1], "temp\xc3\xa9");
+    tsf_frame_free(f);
+    f = read_ok(p, "fixed");
+    cr_assert_str_eq(f->col_names[1], "yy");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, takes_time_and_column_names_from_dimension_scales)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("with h5py.File(p, 'w') as f:\n"
+                   "    x = f.create_dataset('obs/x', data=np.arange(8.0).reshape(4, 2))\n"
+                   "    t = f.create_dataset('obs/when', data=1467331200 + 1800 * np.arange(4))\n"
+                   "    t.attrs['units'] = 'seconds since 1970-01-01T00:00:00Z'\n"
+                   "    c = f.create_dataset('obs/col', data=['a', 'b'], "
+                   "dtype=h5py.string_dtype())\n"
+                   "    t.make_scale('when'); c.make_scale('col')\n"
+                   "    x.dims[0].attach_scale(t); x.dims[1].attach_scale(c)\n"
+                   "    print(' '.join(str(v) for v in t[:]))\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "obs/x");
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->step, 1800);
+    cr_assert_str_eq(f->time_name, "when");
+    cr_assert_str_eq(f->col_names[0], "a");
+    cr_assert_str_eq(f->col_names[1], "b");
+    assert_times(f, line(out, 0), 1);
+    cr_assert_eq(f->cols[1][3], 7.0);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, finds_a_sibling_time_dataset_with_cf_units_or_iso_strings)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f['a/v'] = np.arange(3.0)\n"
+       "    f['a/time'] = np.array([0.0, 1.5, 3.0])\n"
+       "    f['a/time'].attrs['units'] = 'hours since 2016-07-01 00:00:00'\n"
+       "    f['b/v'] = np.arange(3.0)\n"
+       "    f['b/date'] = np.array([b'2016-07-01', b'2016-07-02', b'2016-07-03'])\n"
+       "    f['c/v'] = np.arange(3.0)\n"
+       "    f['c/index'] = np.array([10, 20, 30])\n",
+       p, NULL);
+    tsf_frame *f = read_ok(p, "a/v");
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[0], T0);
+    cr_assert_eq(f->time[1], T0 + 5400);
+    cr_assert_eq(f->step, 5400);
+    cr_assert_str_eq(f->time_name, "time");
+    tsf_frame_free(f);
+    f = read_ok(p, "b/v");
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[2], T0 + 2 * 86400);
+    cr_assert_str_eq(f->time_name, "date");
+    tsf_frame_free(f);
+    /* numbers without CF units are a plain integer index */
+    f = read_ok(p, "c/v");
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_eq(f->time[1], 20);
+    cr_assert_eq(f->step, 10);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.nc");
+    char *out = py("import xarray as xr\n"
+                   "t = pd.date_range('2016-07-01', periods=5, freq='15min')\n"
+                   "v = np.random.default_rng(1).normal(size=(5, 2))\n"
+                   "ds = xr.Dataset({'load': (('time', 'site'), v)},\n"
+                   "                coords={'time': t, 'site': ['north', 'south']})\n"
+                   "ds.to_netcdf(p, engine='h5netcdf')\n"
+                   "hx(v.T)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "load");
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[0], T0);
+    cr_assert_eq(f->step, 900);
+    cr_assert_str_eq(f->col_names[0], "north");
+    cr_assert_str_eq(f->col_names[1], "south");
+    assert_values(f, line(out, 0), "xarray values");
+    tsf_frame_free(f);
+}
+
+/* ---- pandas fixed format ------------------------------------------------------------------- */
+
+Test(hdf5, reads_a_pandas_frame_merging_its_dtype_blocks_back_into_column_order)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("idx = pd.date_range('2016-07-01', periods=5, freq='15min', name='date')\n"
+                   "df = pd.DataFrame({'f64': [0.1, np.nan, -0.0, 1e300, 2/3],\n"
+                   "                   'i64': np.array([-2**53, 0, 1, 2, 2**53], 'int64'),\n"
+                   "                   'f32': np.float32([1/3, 2, np.nan, 4, 5]),\n"
+                   "                   'i32': np.int32([1, 2, 3, 4, -5]),\n"
+                   "                   'ok': [True, False, True, True, False],\n"
+                   "                   'u8': np.uint8([0, 1, 2, 3, 255]),\n"
+                   "                   'g64': np.arange(5.0)}, index=idx)\n"
+                   "df.to_hdf(p, 'frame', format='fixed')\n"
+                   "print(' '.join(df.columns))\n"
+                   "hx(df.astype('float64').values.T)\n"
+                   "print(' '.join(str(v) for v in df.index.asi8))\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "frame");
+    char names[256] = "";
+    for (size_t j = 0; j < f->n_cols; j++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", j ? " " : "",
+                 f->col_names[j]);
+    cr_assert_str_eq(names, line(out, 0));
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_str_eq(f->time_name, "date");
+    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->n_series, 1);
+    assert_values(f, line(out, 1), "pandas blocks");
+    assert_times(f, line(out, 2), 1000000000);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_a_pandas_frame_with_a_range_index_as_an_integer_index)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("df = pd.DataFrame({'a': np.arange(4.0) / 3, 'b': [1, 2, 3, 4]})\n"
+                   "df.to_hdf(p, 'r', format='fixed')\n"
+                   "hx(df.astype('float64').values.T)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "r");
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_eq(f->time[3], 3);
+    cr_assert_eq(f->step, 1);
+    cr_assert_null(f->time_name);
+    assert_values(f, line(out, 0), "range index");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_a_pandas_series)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    char *out = py("s = pd.Series(np.arange(3.0) / 7, name='load',\n"
+                   "              index=pd.date_range('2016-07-01', periods=3, freq='H'))\n"
+                   "s.to_hdf(p, 's', format='fixed')\n"
+                   "hx(s.values)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "s");
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_str_eq(f->col_names[0], "load");
+    cr_assert_eq(f->step, 3600);
+    assert_values(f, line(out, 0), "series");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, reads_a_pandas_id_time_multiindex_as_one_series_per_id)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    /* interleaved rows: series keep the order of their first row */
+    py("t = pd.to_datetime(['2016-07-01 01:00', '2016-07-01 00:00', '2016-07-01 02:00',\n"
+       "                    '2016-07-01 01:00'])\n"
+       "idx = pd.MultiIndex.from_arrays([['B', 'A', 'B', 'A'], t], names=['site', 'when'])\n"
+       "pd.DataFrame({'v': [1.0, 2.0, 3.0, 4.0]}, index=idx).to_hdf(p, 'k', format='fixed')\n",
+       p, NULL);
+    tsf_frame *f = read_ok(p, "k");
+    cr_assert_eq(f->n_series, 2);
+    cr_assert_str_eq(f->series_ids[0], "B");
+    cr_assert_str_eq(f->series_ids[1], "A");
+    cr_assert_str_eq(f->id_name, "site");
+    cr_assert_str_eq(f->time_name, "when");
+    cr_assert_eq(f->series_start[1], 2);
+    double want[] = {1, 3, 2, 4};
+    tsft_assert_identical(f->cols[0], want, 4, "regrouped values");
+    int64_t wt[] = {T0 + 3600, T0 + 7200, T0, T0 + 3600};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(f->time[i], wt[i], "time[%d]", i);
+    cr_assert_eq(f->step, 3600);
+    tsf_frame_free(f);
+}
+
+/* ---- refused inputs ------------------------------------------------------------------------ */
+
+Test(hdf5, refuses_a_table_format_frame_saying_how_to_resave_it)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "t.h5");
+    py("pd.DataFrame({'a': [1.0, 2.0]}).to_hdf(p, 'data', format='table')\n", p, NULL);
+    const char *m = read_fails(p, "data", TSF_EFORMAT);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: \"/data\" is a pandas frame written with format='table', which tsflow does not "
+             "read; re-save it with format='fixed' (df.to_hdf(path, key=\"data\", "
+             "format=\"fixed\")) or export it to CSV",
+             p);
+    assert_msg(m, want);
+}
+
+Test(hdf5, refuses_a_dataset_of_strings)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "s.h5");
+    py("h5py.File(p, 'w')['names'] = np.array([b'a', b'b'])\n", p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/names\" holds strings; expected numbers (float or integer): give the key "
+             "of a numeric dataset or of a pandas frame",
+             p);
+    assert_msg(read_fails(p, "names", TSF_ETYPE), want);
+}
+
+Test(hdf5, refuses_a_dataset_of_the_wrong_rank)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "r.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f['cube'] = np.zeros((2, 3, 4))\n"
+       "    f['one'] = 1.0\n",
+       p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/cube\" is a 3-D dataset (2 x 3 x 4); expected 1-D (one column) or 2-D (rows "
+             "x columns)",
+             p);
+    assert_msg(read_fails(p, "cube", TSF_EFORMAT), want);
+    snprintf(want, sizeof want,
+             "%s: \"/one\" is a 0-D dataset; expected 1-D (one column) or 2-D (rows x columns)", p);
+    assert_msg(read_fails(p, "one", TSF_EFORMAT), want);
+}
+
+Test(hdf5, refuses_a_missing_key_listing_the_keys_that_exist)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "k.h5");
+    py("pd.DataFrame({'a': [1.0]}).to_hdf(p, 'frame', format='fixed')\n"
+       "with h5py.File(p, 'a') as f: f['grp/x'] = np.zeros((2, 2)); f['y'] = np.zeros(3)\n",
+       p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: no dataset or group \"/grp/nope\"; the file holds: /frame (pandas frame), "
+             "/grp/x (2-D), /y (1-D) (pass one of these as the key)",
+             p);
+    assert_msg(read_fails(p, "grp/nope", TSF_EINVAL), want);
+    snprintf(want, sizeof want,
+             "%s: no dataset or group \"/data\"; the file holds: /frame (pandas frame), "
+             "/grp/x (2-D), /y (1-D) (pass one of these as the key)",
+             p);
+    assert_msg(read_fails(p, NULL, TSF_EINVAL), want);
+    snprintf(want, sizeof want,
+             "%s: \"/grp\" is a group, not a dataset or a pandas frame; give the key of a "
+             "dataset inside it (e.g. \"grp/values\")",
+             p);
+    assert_msg(read_fails(p, "grp", TSF_EINVAL), want);
+}
+
+Test(hdf5, refuses_a_file_that_is_not_hdf5_or_does_not_exist)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "a.csv"), *none = tsft_path(d, "none.h5");
+    tsft_write_file(csv, "time,a\n2016-07-01,1\n", (size_t)-1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: not an HDF5 file (no HDF5 signature); expected a file written by pandas "
+             "to_hdf, h5py or tsflow (CSV files are read as CSV)",
+             csv);
+    assert_msg(read_fails(csv, "data", TSF_EFORMAT), want);
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", none);
+    assert_msg(read_fails(none, "data", TSF_EIO), want);
+}
+
+Test(hdf5, refuses_a_truncated_file_naming_the_cause)
+{
+    const char *d = tsft_tmpdir();
+    const char *p = tsft_path(d, "full.h5"), *cut = tsft_path(d, "cut.h5");
+    py("pd.DataFrame({'a': np.arange(10000.0)}).to_hdf(p, 'data', format='fixed')\n", p, NULL);
+    size_t len;
+    char *bytes = tsft_read_file(p, &len);
+    tsft_write_file(cut, bytes, len / 2);
+    free(bytes);
+    const char *m = read_fails(cut, "data", TSF_EFORMAT);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: cannot open as HDF5: the file is truncated or damaged (HDF5: truncated file: "
+             "eof = %zu,",
+             cut, len / 2);
+    cr_assert(strncmp(m, want, strlen(want)) == 0, "message:\n  got:  %s\n  want: %s...", m, want);
+}
+
+Test(hdf5, refuses_string_and_datetime_columns_of_a_pandas_frame_naming_them)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "c.h5");
+    py("df = pd.DataFrame({'a': [1.0, 2.0], 'name': ['x', 'y']})\n"
+       "df.to_hdf(p, 'obj', format='fixed')\n"
+       "df = pd.DataFrame({'a': [1.0, 2.0], 'at': pd.to_datetime(['2016-07-01', '2016-07-02'])})\n"
+       "df.to_hdf(p, 'dt', format='fixed')\n",
+       p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/obj\": column \"name\" holds Python objects (strings), which pandas pickles; "
+             "tsflow reads numeric columns only: drop or convert it (df.drop(columns=[...]) or "
+             "pd.to_numeric) before to_hdf",
+             p);
+    assert_msg(read_fails(p, "obj", TSF_ETYPE), want);
+    snprintf(want, sizeof want,
+             "%s: \"/dt\": column \"at\" holds datetime64 values; tsflow reads numeric columns "
+             "only: drop it, or make it the index (df.set_index(...)) if it is the time",
+             p);
+    assert_msg(read_fails(p, "dt", TSF_ETYPE), want);
+}
+
+Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "g.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    for g, t in (('unsorted', [0, 120, 60]), ('gap', [0, 60, 180])):\n"
+       "        f[g + '/v'] = np.zeros(3)\n"
+       "        f[g + '/time'] = np.array(t)\n"
+       "        f[g + '/time'].attrs['units'] = 'seconds since 2016-07-01'\n"
+       "idx = pd.to_datetime(['2016-07-01 00:00:00', '2016-07-01 00:00:00.5'])\n"
+       "pd.DataFrame({'a': [1.0, 2.0]}, index=idx).to_hdf(p, 'frac', format='fixed')\n",
+       p, NULL);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: \"/unsorted/v\": time dataset \"/unsorted/time\" is not in increasing order at "
+             "rows 1 and 2 (2016-07-01 00:02:00, then 2016-07-01 00:01:00); sort it (and drop "
+             "duplicates) before saving",
+             p);
+    assert_msg(read_fails(p, "unsorted/v", TSF_EFORMAT), want);
+    snprintf(want, sizeof want,
+             "%s: \"/gap/v\": rows 1 and 2 (2016-07-01 00:01:00, then 2016-07-01 00:03:00) are "
+             "120 s apart, but the step is 60 s: the series has a gap; tsflow needs evenly "
+             "spaced rows (reindex to a regular index with NaN for the missing rows, e.g. "
+             "df.asfreq(...), before saving)",
+             p);
+    assert_msg(read_fails(p, "gap/v", TSF_EFORMAT), want);
+    snprintf(want, sizeof want,
+             "%s: \"/frac\": index row 1 has a fraction of a second (1467331200500000000 ns); "
+             "tsflow frames have 1-second resolution",
+             p);
+    assert_msg(read_fails(p, "frac", TSF_EFORMAT), want);
+}
+
+Test(hdf5, refuses_a_columns_attribute_of_the_wrong_length_and_unknown_time_units)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "u.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f['m'] = np.zeros((2, 3)); f['m'].attrs['columns'] = ['a', 'b']\n"
+       "    f['u/v'] = np.zeros(2); f['u/time'] = [0, 1]\n"
+       "    f['u/time'].attrs['units'] = 'fortnights since 2016-07-01'\n",
+       p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/m\": attribute \"columns\" has 2 names but the dataset has 3 columns "
+             "(expected one string per column)",
+             p);
+    assert_msg(read_fails(p, "m", TSF_EFORMAT), want);
+    snprintf(want, sizeof want,
+             "%s: \"/u/v\": time dataset \"/u/time\" has units \"fortnights since 2016-07-01\"; "
+             "expected CF units such as \"seconds since 1970-01-01T00:00:00Z\"",
+             p);
+    assert_msg(read_fails(p, "u/v", TSF_EFORMAT), want);
+}
+
+/* ---- tsf_hdf5_write ------------------------------------------------------------------------ */
+
+/* Awkward doubles: thirds, signed zero, subnormals, extremes, NaN. */
+static double awkward(size_t i, size_t j)
+{
+    static const double v[] = {0.1,
+                               1.0 / 3,
+                               -0.0,
+                               5e-324,
+                               1.7976931348623157e308,
+                               NAN,
+                               -2.5,
+                               1e-310,
+                               123456789.123456789,
+                               -1e-300,
+                               2.0 / 3,
+                               0.0};
+    return v[(i * 7 + j * 3) % (sizeof v / sizeof v[0])] * (i % 5 == 4 ? -1 : 1);
+}
+
+/* n rows of k columns; several series when n_series > 1 (ids "s0", "s1", ...; series s
+ * starts s steps later than series 0). */
+static tsf_frame *make_frame(size_t n_per, size_t k, size_t n_series, int epoch)
+{
+    tsf_frame *f = NULL;
+    const char *names[] = {"load", "temp \xc3\xa9", "x"};
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_frame_alloc(&f, k, names, n_per * n_series, &err), TSF_OK, "%s", err.msg);
+    size_t starts[8];
+    const char *ids[8] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"};
+    size_t r = 0;
+    for (size_t s = 0; s < n_series; s++) {
+        starts[s] = r;
+        for (size_t i = 0; i < n_per; i++, r++) {
+            f->time[r] = epoch ? T0 + 900 * (int64_t)(i + s) : (int64_t)(i + s);
+            for (size_t j = 0; j < k; j++)
+                f->cols[j][r] = awkward(r, j);
+        }
+    }
+    starts[n_series] = r;
+    f->n_rows = r;
+    f->time_kind = epoch ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    f->step = epoch ? 900 : 1;
+    if (n_series > 1) {
+        cr_assert_eq(tsf_frame_set_series(f, n_series, ids, starts, &err), TSF_OK);
+        f->id_name = strdup("site");
+    } else {
+        f->series_start[1] = r;
+    }
+    if (epoch)
+        cr_assert_eq(tsf_frame_set_time_name(f, "date", &err), TSF_OK);
+    return f;
+}
+
+static void write_ok(const tsf_frame *f, const char *path, const char *key)
+{
+    tsf_err err = TSF_ERR_INIT;
+    int rc = tsf_hdf5_write(f, path, key, &err);
+    cr_assert_eq(rc, TSF_OK, "tsf_hdf5_write: %s", err.msg);
+}
+
+static const char *PD_CHECK = "df = pd.read_hdf(p, sys.argv[2])\n"
+                              "print('|'.join(df.columns))\n"
+                              "print(df.index.name, df.index.dtype)\n"
+                              "hx(df.values.T)\n"
+                              "print(' '.join(str(v) for v in np.asarray(df.index.values)"
+                              ".astype('int64')))\n";
+
+Test(hdf5, written_frame_reads_back_in_pandas_bit_identical)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(40, 3, 1, 1);
+    write_ok(f, p, "data");
+    char *out = py(PD_CHECK, p, "data");
+    cr_assert_str_eq(line(out, 0), "load|temp \xc3\xa9|x");
+    cr_assert_str_eq(line(out, 1), "date datetime64[ns]");
+    assert_values(f, line(out, 2), "pandas.read_hdf values");
+    assert_times(f, line(out, 3), 1000000000);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, written_integer_index_frame_reads_back_in_pandas_with_an_int64_index)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(10, 2, 1, 0);
+    write_ok(f, p, "nested/key");
+    char *out = py(PD_CHECK, p, "/nested/key");
+    cr_assert_str_eq(line(out, 1), "None int64");
+    assert_values(f, line(out, 2), "pandas values");
+    assert_times(f, line(out, 3), 1);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, written_long_frame_reads_back_in_pandas_as_an_id_time_multiindex)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(6, 2, 3, 1);
+    write_ok(f, p, NULL);
+    char *out = py("df = pd.read_hdf(p, 'data')\n"
+                   "print(df.index.names, df.index.levels[1].dtype)\n"
+                   "print(' '.join(df.index.get_level_values(0)))\n"
+                   "hx(df.values.T)\n"
+                   "print(' '.join(str(v) for v in df.index.get_level_values(1).asi8))\n"
+                   "print(df.loc['s1'].shape)\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "['site', 'date'] datetime64[ns]");
+    cr_assert_str_eq(line(out, 1), "s0 s0 s0 s0 s0 s0 s1 s1 s1 s1 s1 s1 s2 s2 s2 s2 s2 s2");
+    assert_values(f, line(out, 2), "long frame values");
+    assert_times(f, line(out, 3), 1000000000);
+    cr_assert_str_eq(line(out, 4), "(6, 2)");
+    tsf_frame_free(f);
+}
+
+Test(hdf5, written_frame_opens_in_xarray_with_named_dimensions_and_cf_time)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(12, 3, 1, 1);
+    write_ok(f, p, "data");
+    char *out = py("import xarray as xr\n"
+                   "ds = xr.open_dataset(p, engine='h5netcdf', group='data_xr')\n"
+                   "v = ds['values']\n"
+                   "print(v.dims, ds['time'].dtype, ds['time'].attrs.get('units'),\n"
+                   "      ds['time'].encoding.get('units'))\n"
+                   "print('|'.join(ds['column'].values))\n"
+                   "hx(v.values.T)\n"
+                   "print(' '.join(str(x) for x in ds['time'].values.astype('int64')))\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0),
+                     "('time', 'column') datetime64[ns] None seconds since 1970-01-01T00:00:00Z");
+    cr_assert_str_eq(line(out, 1), "load|temp \xc3\xa9|x");
+    assert_values(f, line(out, 2), "xarray values");
+    assert_times(f, line(out, 3), 1000000000);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, written_long_frame_opens_in_xarray_as_series_time_column_with_nan_fill)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(3, 1, 2, 1); /* s1 starts one step after s0 */
+    write_ok(f, p, "data");
+    char *out = py("import xarray as xr\n"
+                   "ds = xr.open_dataset(p, engine='h5netcdf', group='data_xr')\n"
+                   "v = ds['values']\n"
+                   "print(v.dims, list(ds['series'].values), v.shape)\n"
+                   "hx(v.values)\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "('series', 'time', 'column') ['s0', 's1'] (2, 4, 1)");
+    size_t n;
+    double *got = nums(line(out, 1), &n);
+    cr_assert_eq(n, 8);
+    double want[8] = {f->cols[0][0], f->cols[0][1], f->cols[0][2], NAN,
+                      NAN,           f->cols[0][3], f->cols[0][4], f->cols[0][5]};
+    tsft_assert_identical(got, want, 8, "cube with NaN fill");
+    free(got);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, written_frame_opens_in_h5py_with_dimension_scales_attached)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *f = make_frame(5, 2, 1, 1);
+    write_ok(f, p, "data");
+    char *out = py("f = h5py.File(p, 'r')\n"
+                   "v = f['data_xr/values']\n"
+                   "print(v.dims[0][0].name, v.dims[1][0].name, v.dims[0].label or '-')\n"
+                   "print(f['data_xr/time'].attrs['units'], f.attrs['tsflow_version'])\n"
+                   "print(v.compression, v.dtype)\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "/data_xr/time /data_xr/column -");
+    char want[128];
+    snprintf(want, sizeof want, "seconds since 1970-01-01T00:00:00Z %s", tsf_version());
+    cr_assert_str_eq(line(out, 1), want);
+    cr_assert_str_eq(line(out, 2), "gzip float64");
+    tsf_frame_free(f);
+}
+
+static void assert_same_frame(const tsf_frame *a, const tsf_frame *b)
+{
+    cr_assert_eq(a->n_rows, b->n_rows);
+    cr_assert_eq(a->n_cols, b->n_cols);
+    cr_assert_eq(a->time_kind, b->time_kind);
+    cr_assert_eq(a->step, b->step);
+    cr_assert_eq(a->n_series, b->n_series);
+    cr_assert_eq(!a->time_name, !b->time_name);
+    if (a->time_name)
+        cr_assert_str_eq(a->time_name, b->time_name);
+    for (size_t j = 0; j < a->n_cols; j++) {
+        cr_assert_str_eq(a->col_names[j], b->col_names[j]);
+        tsft_assert_identical(a->cols[j], b->cols[j], a->n_rows, a->col_names[j]);
+    }
+    for (size_t i = 0; i < a->n_rows; i++)
+        cr_assert_eq(a->time[i], b->time[i], "time[%zu]", i);
+    for (size_t s = 0; s <= a->n_series; s++)
+        cr_assert_eq(a->series_start[s], b->series_start[s]);
+    for (size_t s = 0; a->series_ids && s < a->n_series; s++)
+        cr_assert_str_eq(a->series_ids[s], b->series_ids[s]);
+    if (a->id_name)
+        cr_assert_str_eq(a->id_name, b->id_name);
+}
+
+Test(hdf5, round_trip_through_tsflow_is_bit_identical)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "w.h5");
+    tsf_frame *wide = make_frame(50, 3, 1, 1), *lng = make_frame(7, 2, 3, 1),
+              *idx = make_frame(9, 1, 1, 0);
+    tsf_frame *list[] = {wide, lng, idx};
+    for (int i = 0; i < 3; i++) {
+        write_ok(list[i], p, "data");
+        tsf_frame *back = read_ok(p, "data");
+        assert_same_frame(list[i], back);
+        tsf_frame_free(back);
+        if (i != 1) { /* the xarray group of one series reads back as a plain dataset */
+            back = read_ok(p, "data_xr/values");
+            cr_assert_eq(back->time_kind, list[i]->time_kind);
+            cr_assert_eq(back->step, list[i]->step);
+            for (size_t j = 0; j < back->n_cols; j++) {
+                cr_assert_str_eq(back->col_names[j], list[i]->col_names[j]);
+                tsft_assert_identical(back->cols[j], list[i]->cols[j], back->n_rows, "xr");
+            }
+            tsf_frame_free(back);
+        }
+        tsf_frame_free(list[i]);
+    }
+}
+
+static size_t count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+Test(hdf5, failed_write_leaves_the_old_file_intact_and_no_temporary)
+{
+    const char *d = tsft_tmpdir();
+    const char *p = tsft_path(d, "out.h5");
+    tsf_frame *f = make_frame(5, 2, 1, 1);
+    write_ok(f, p, "data");
+    size_t len0;
+    char *before = tsft_read_file(p, &len0);
+    tsf_err err = TSF_ERR_INIT;
+
+    /* a key that fails after the file was begun */
+    int rc = tsf_hdf5_write(f, p, "bad//key", &err);
+    cr_assert_eq(rc, TSF_EINVAL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"bad//key\" is not a valid key (expected names separated by '/')", p);
+    assert_msg(err.msg, want);
+
+    /* timestamps pandas cannot hold (year 2300) */
+    f->time[4] = INT64_C(10413792000);
+    rc = tsf_hdf5_write(f, p, "data", &err);
+    cr_assert_eq(rc, TSF_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: table \"data\": column \"date\" row 4: 10413792000 s since 1970 is outside "
+             "pandas' datetime64[ns] range (1677-09-22 to 2262-04-11)",
+             p);
+    assert_msg(err.msg, want);
+
+    /* a directory that does not exist */
+    const char *nodir = tsft_path(d, "no/such/dir/out.h5");
+    rc = tsf_hdf5_write(f, nodir, "data", &err);
+    cr_assert_eq(rc, TSF_EIO);
+    cr_assert(strstr(err.msg, "cannot write here: directory"), "%s", err.msg);
+
+    /* an unwritable directory (root writes anywhere, so only as another user) */
+    if (geteuid() != 0) {
+        cr_assert_eq(chmod(d, 0555), 0);
+        f->time[4] = T0 + 4 * 900;
+        rc = tsf_hdf5_write(f, p, "data", &err);
+        chmod(d, 0755);
+        cr_assert_eq(rc, TSF_EIO);
+        cr_assert(strstr(err.msg, "cannot create a file in its directory"), "%s", err.msg);
+    }
+
+    size_t len1;
+    char *after = tsft_read_file(p, &len1);
+    cr_assert_eq(len0, len1);
+    cr_assert(memcmp(before, after, len0) == 0, "the old file changed");
+    cr_assert_eq(count_entries(d), 1, "a temporary was left behind");
+    free(before);
+    free(after);
+    tsf_frame_free(f);
+}
+
+/* ---- the writer API (tsflow/h5out.h) ------------------------------------------------------- */
+
+Test(h5out, writes_a_long_table_with_string_time_and_integer_index_levels_for_pandas)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "x.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    const char *series[] = {"b", "a", "b", "\xc3\xa9", NULL};
+    int64_t origin[] = {T0, T0, T0 + 3600, T0, T0};
+    int64_t step[] = {1, 2, 1, 1, 3};
+    double actual[] = {0.1, NAN, -0.0, 1.0 / 3, 5e-324};
+    int64_t count[] = {-7, 0, INT64_MAX, 3, 4};
+    int64_t when[] = {T0 + 60, TSF_H5_NAT, -86400, T0, 0};
+    tsf_h5_column cols[] = {
+        {"series", TSF_H5_STRING, series}, {"origin", TSF_H5_TIME, origin},
+        {"step", TSF_H5_INT64, step},      {"actual", TSF_H5_FLOAT64, actual},
+        {"count", TSF_H5_INT64, count},    {"when", TSF_H5_TIME, when},
+    };
+    cr_assert_eq(tsf_h5out_pandas(o, "forecasts", 5, cols, 6, 3, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    char *out = py("df = pd.read_hdf(p, 'forecasts').reset_index()\n"
+                   "print(list(df.columns), [str(t) for t in df.dtypes])\n"
+                   "print(list(df['series']))\n"
+                   "print(' '.join(str(v) for v in df['origin'].values.astype('int64') // 10**9))\n"
+                   "print(list(df['step']), list(df['count']))\n"
+                   "hx(df['actual'])\n"
+                   "print([str(v) for v in df['when']])\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "['series', 'origin', 'step', 'actual', 'count', 'when'] "
+                                   "['object', 'datetime64[ns]', 'int64', 'float64', 'int64', "
+                                   "'datetime64[ns]']");
+    cr_assert_str_eq(line(out, 1), "['b', 'a', 'b', '\xc3\xa9', '']");
+    cr_assert_str_eq(line(out, 2), "1467331200 1467331200 1467334800 1467331200 1467331200");
+    cr_assert_str_eq(line(out, 3), "[1, 2, 1, 1, 3] [-7, 0, 9223372036854775807, 3, 4]");
+    size_t n;
+    double *got = nums(line(out, 4), &n);
+    cr_assert_eq(n, 5);
+    tsft_assert_identical(got, actual, 5, "actual");
+    free(got);
+    cr_assert_str_eq(line(out, 5), "['2016-07-01 00:01:00', 'NaT', '1969-12-31 00:00:00', "
+                                   "'2016-07-01 00:00:00', '1970-01-01 00:00:00']");
+}
+
+Test(h5out, refuses_a_string_column_outside_the_index)
+{
+    const char *d = tsft_tmpdir();
+    const char *p = tsft_path(d, "x.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    const char *model[] = {"lstm", "naive"};
+    double v[] = {1, 2};
+    tsf_h5_column cols[] = {{"v", TSF_H5_FLOAT64, v}, {"model", TSF_H5_STRING, model}};
+    cr_assert_eq(tsf_h5out_pandas(o, "t", 2, cols, 2, 0, &err), TSF_ETYPE);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: table \"t\": string column \"model\" must be an index level (pandas' fixed "
+             "format can store string columns only by pickling them)",
+             p);
+    assert_msg(err.msg, want);
+    tsf_h5out_abort(o);
+    cr_assert_eq(count_entries(d), 0, "abort must remove the temporary");
+}
+
+Test(h5out, writes_a_cube_that_xarray_opens_with_named_dimensions_and_coordinates)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "c.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    const char *series[] = {"north", "south", "\xc3\xa9st"};
+    int64_t origin[] = {T0, T0 + 86400};
+    int64_t step[] = {1, 2, 3, 4};
+    double q[] = {0.1, 0.5, 0.9};
+    tsf_h5_dim dims[] = {{"series", 3, TSF_H5_STRING, series},
+                         {"origin", 2, TSF_H5_TIME, origin},
+                         {"step", 4, TSF_H5_INT64, step},
+                         {"quantile", 3, TSF_H5_FLOAT64, q}};
+    double v[72];
+    for (int i = 0; i < 72; i++)
+        v[i] = i % 11 == 5 ? NAN : i / 7.0;
+    cr_assert_eq(tsf_h5out_array(o, "cube/forecast", dims, 4, v, &err), TSF_OK, "%s", err.msg);
+    /* a second array reuses "series" and adds a dimension without coordinates */
+    tsf_h5_dim dims2[] = {{"series", 3, TSF_H5_STRING, series}, {"fold", 2, 0, NULL}};
+    double w[6] = {1, 2, 3, 4, 5, 6};
+    cr_assert_eq(tsf_h5out_array(o, "cube/count", dims2, 2, w, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_attr_string(o, "cube/forecast", "long_name", "forecast", &err), TSF_OK,
+                 "%s", err.msg);
+    /* reusing a dimension with another size is refused */
+    tsf_h5_dim bad[] = {{"series", 2, TSF_H5_STRING, series}};
+    cr_assert_eq(tsf_h5out_array(o, "cube/bad", bad, 1, w, &err), TSF_EINVAL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: dimension \"series\" of \"/cube/bad\" has size 2, but an earlier array gave it "
+             "size 3",
+             p);
+    assert_msg(err.msg, want);
+    cr_assert_eq(tsf_h5out_array(o, "cube/forecast", dims, 4, v, &err), TSF_EINVAL);
+    snprintf(want, sizeof want, "%s: \"/cube/forecast\" is already written in this file", p);
+    assert_msg(err.msg, want);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    char *out = py("import xarray as xr\n"
+                   "ds = xr.open_dataset(p, engine='h5netcdf', group='cube')\n"
+                   "print(ds['forecast'].dims, ds['count'].dims, ds['forecast'].attrs)\n"
+                   "print(list(ds['series'].values), list(ds['step'].values),\n"
+                   "      list(ds['quantile'].values), [str(t) for t in ds['origin'].values])\n"
+                   "hx(ds['forecast'].values)\n"
+                   "hx(ds['count'].values)\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "('series', 'origin', 'step', 'quantile') ('series', 'fold') "
+                                   "{'long_name': 'forecast'}");
+    cr_assert_str_eq(line(out, 1), "['north', 'south', '\xc3\xa9st'] [1, 2, 3, 4] [0.1, 0.5, "
+                                   "0.9] ['2016-07-01T00:00:00.000000000', "
+                                   "'2016-07-02T00:00:00.000000000']");
+    size_t n;
+    double *got = nums(line(out, 2), &n);
+    cr_assert_eq(n, 72);
+    tsft_assert_identical(got, v, 72, "cube values");
+    free(got);
+    got = nums(line(out, 3), &n);
+    cr_assert_eq(n, 6);
+    tsft_assert_identical(got, w, 6, "second array");
+    free(got);
+}
+
+Test(h5out, one_file_holds_tables_a_cube_and_provenance_that_each_reader_opens_cleanly)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "export.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    const char *sid[] = {"a", "a", "b", "b"};
+    int64_t ts[] = {T0, T0 + 900, T0, T0 + 900};
+    double fc[] = {1, 2, 3, 4};
+    tsf_h5_column fcols[] = {{"series", TSF_H5_STRING, sid},
+                             {"timestamp", TSF_H5_TIME, ts},
+                             {"lstm", TSF_H5_FLOAT64, fc}};
+    const char *metric[] = {"mae", "rmse"};
+    double val[] = {0.5, 0.75};
+    tsf_h5_column mcols[] = {{"metric", TSF_H5_STRING, metric}, {"value", TSF_H5_FLOAT64, val}};
+    int64_t epoch[] = {1, 2, 3};
+    double loss[] = {0.9, 0.5, 0.25};
+    tsf_h5_column hcols[] = {{"epoch", TSF_H5_INT64, epoch}, {"loss", TSF_H5_FLOAT64, loss}};
+    const char *ids[] = {"a", "b"};
+    int64_t tc[] = {T0, T0 + 900};
+    tsf_h5_dim dims[] = {{"series", 2, TSF_H5_STRING, ids}, {"timestamp", 2, TSF_H5_TIME, tc}};
+    cr_assert_eq(tsf_h5out_pandas(o, "forecasts", 4, fcols, 3, 2, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_pandas(o, "metrics", 2, mcols, 2, 1, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_pandas(o, "training/history", 3, hcols, 2, 0, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert_eq(tsf_h5out_array(o, "cube/forecast", dims, 2, fc, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_attr_string(o, "/", "pipeline", "[ingest]\npath = x.csv\n", &err),
+                 TSF_OK);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    char *out = py("import warnings, xarray as xr\n"
+                   "warnings.simplefilter('error')\n"
+                   "with pd.HDFStore(p, 'r') as s: print(s.keys())\n"
+                   "print(pd.read_hdf(p, 'forecasts').loc['b', 'lstm'].tolist())\n"
+                   "print(pd.read_hdf(p, 'metrics')['value'].to_dict())\n"
+                   "print(pd.read_hdf(p, 'training/history').to_dict('list'))\n"
+                   "ds = xr.open_dataset(p, engine='h5netcdf', group='cube')\n"
+                   "print(ds['forecast'].sel(series='b').values.tolist())\n"
+                   "print(repr(h5py.File(p, 'r').attrs['pipeline']))\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "['/forecasts', '/metrics', '/training/history']");
+    cr_assert_str_eq(line(out, 1), "[3.0, 4.0]");
+    cr_assert_str_eq(line(out, 2), "{'mae': 0.5, 'rmse': 0.75}");
+    cr_assert_str_eq(line(out, 3), "{'epoch': [1, 2, 3], 'loss': [0.9, 0.5, 0.25]}");
+    cr_assert_str_eq(line(out, 4), "[3.0, 4.0]");
+    cr_assert_str_eq(line(out, 5), "'[ingest]\\npath = x.csv\\n'");
+}
+
+static void fill_rows(void *ctx, size_t row0, size_t n, double *buf)
+{
+    size_t inner = *(const size_t *)ctx;
+    for (size_t i = 0; i < n * inner; i++)
+        buf[i] = (double)(row0 * inner + i) / 3;
+}
+
+Test(h5out, writes_a_large_array_slab_by_slab_from_a_fill_function)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "f.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    size_t inner = 1000; /* 3000 rows x 1000 = 24 MB: several slabs */
+    tsf_h5_dim dims[] = {{"row", 3000, 0, NULL}, {"col", 1000, 0, NULL}};
+    cr_assert_eq(tsf_h5out_array_fill(o, "big", dims, 2, fill_rows, &inner, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    char *out = py("v = h5py.File(p, 'r')['big'][...]\n"
+                   "want = np.arange(3000 * 1000, dtype='float64').reshape(3000, 1000) / 3\n"
+                   "print(v.shape, np.array_equal(v, want))\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "(3000, 1000) True");
+}
+
+Test(h5out, writes_root_attributes_for_provenance)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "a.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
+    size_t big_n = 100000; /* larger than HDF5's 64 KiB compact attribute limit */
+    char *big = malloc(big_n + 1);
+    for (size_t i = 0; i < big_n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[big_n] = '\0';
+    int64_t folds[] = {0, 100, 200};
+    double scales[] = {0.5, 1.0 / 3};
+    cr_assert_eq(tsf_h5out_attr_string(o, "/", "pipeline", big, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_attr_string(o, "", "input", "d\xc3\xa9mo.csv", &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_int(o, "/", "seed", -42, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_double(o, "/", "lr", 1e-3, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_ints(o, "/", "folds", folds, 3, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_doubles(o, "/", "scales", scales, 2, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_int(o, "/", "seed", 7, &err), TSF_OK); /* replaces */
+    cr_assert_eq(tsf_h5out_attr_int(o, "nothing", "x", 1, &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "cannot set attribute \"x\": no object \"/nothing\" has been "
+                              "written"),
+              "%s", err.msg);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    free(big);
+    char *out = py("a = h5py.File(p, 'r').attrs\n"
+                   "print(len(a['pipeline']), a['pipeline'][:5], a['input'], a['seed'], "
+                   "float(a['lr']).hex())\n"
+                   "print(list(a['folds']), [float(x).hex() for x in a['scales']])\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "100000 abcde d\xc3\xa9mo.csv 7 0x1.0624dd2f1a9fcp-10");
+    cr_assert_str_eq(line(out, 1), "[0, 100, 200] ['0x1.0000000000000p-1', "
+                                   "'0x1.5555555555555p-2']");
+}

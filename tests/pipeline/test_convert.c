@@ -1,0 +1,166 @@
+/* tsflow convert: CSV -> HDF5 that pandas reads as the same doubles as pandas.read_csv, HDF5 ->
+ * CSV back, and the same on ETTm1 (suite data). Files are generated at test time by Debian's
+ * python3 and written only to temporary directories. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+/* Python: compare a CSV (read by pandas.read_csv with round-trip parsing) with an HDF5 key
+ * (pandas.read_hdf) value by value, bitwise (NaN matches NaN), plus index and columns. Prints
+ * "same" or the first difference. argv: csv, h5, key, index columns (e.g. "0" or "0,1"). */
+static const char *SAME_AS_CSV =
+    "import sys, numpy as np, pandas as pd\n"
+    "csv, h5, key, ix = sys.argv[1:5]\n"
+    "ix = [int(i) for i in ix.split(',')]\n"
+    "a = pd.read_csv(csv, index_col=ix, parse_dates=True, float_precision='round_trip')\n"
+    "if len(ix) > 1:\n"
+    "    a.index = a.index.set_levels(pd.to_datetime(a.index.levels[1]), level=1)\n"
+    "a = a.astype('float64')\n"
+    "b = pd.read_hdf(h5, key)\n"
+    "if list(a.columns) != list(b.columns): print('columns', list(a.columns), list(b.columns))\n"
+    "elif not a.index.equals(b.index): print('index', a.index[:3], b.index[:3])\n"
+    "elif b.values.dtype != np.float64: print('dtype', b.values.dtype)\n"
+    "else:\n"
+    "    x, y = a.values, b.values\n"
+    "    same = (x.view('int64') == y.view('int64')) | (np.isnan(x) & np.isnan(y))\n"
+    "    if same.all(): print('same', x.shape[0], x.shape[1], int(np.isnan(x).sum()))\n"
+    "    else:\n"
+    "        i, j = np.argwhere(~same)[0]\n"
+    "        print('differ at', i, j, float(x[i, j]).hex(), float(y[i, j]).hex())\n";
+
+static char *python(const char *code, char **err_out, const char *a1, const char *a2,
+                    const char *a3, const char *a4)
+{
+    char *out = NULL, *err = NULL;
+    int rc = tsft_python(code, &out, &err, a1, a2, a3, a4, NULL);
+    if (rc != 0 && strstr(err, "ModuleNotFoundError"))
+        cr_skip_test("Debian's python3 lacks a module (scripts/setup.sh installs it): %s", err);
+    cr_assert_eq(rc, 0, "python failed (%d): %s", rc, err);
+    if (err_out)
+        *err_out = err;
+    return out;
+}
+
+static void convert_ok(const char *in, const char *out, const char *opt, const char *val)
+{
+    char *o = NULL, *e = NULL;
+    int rc = opt ? tsft_tsflow(&o, &e, "convert", opt, val, in, out, NULL)
+                 : tsft_tsflow(&o, &e, "convert", in, out, NULL);
+    cr_assert_eq(rc, 0, "tsflow convert %s %s exited %d: %s", in, out, rc, e);
+    cr_assert_str_eq(e, "", "tsflow convert printed on stderr: %s", e);
+}
+
+/* A CSV of awkward doubles: 17 significant digits, huge and tiny exponents, negative zero,
+ * missing values; 15-minute timestamps. */
+static const char *GEN_CSV =
+    "import sys, numpy as np, pandas as pd\n"
+    "rng = np.random.default_rng(11)\n"
+    "n = 2000\n"
+    "t = pd.date_range('2016-07-01', periods=n, freq='15min', name='date')\n"
+    "df = pd.DataFrame({'load': rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n),\n"
+    "                   'temp': rng.normal(size=n),\n"
+    "                   'tiny': rng.random(n) * 1e-310,\n"
+    "                   'third': np.arange(n) / 3}, index=t)\n"
+    "df.iloc[::97, 0] = np.nan\n"
+    "df.iloc[5, 1] = -0.0\n"
+    "df.iloc[7, 3] = np.nan\n"
+    "df.to_csv(sys.argv[1])\n";
+
+Test(convert, csv_to_hdf5_gives_pandas_the_same_doubles_as_read_csv)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *h5 = tsft_path(d, "out.h5");
+    python(GEN_CSV, NULL, csv, NULL, NULL, NULL);
+    convert_ok(csv, h5, NULL, NULL);
+    char *out = python(SAME_AS_CSV, NULL, csv, h5, "data", "0");
+    cr_assert_str_eq(out, "same 2000 4 22\n");
+}
+
+Test(convert, hdf5_back_to_csv_keeps_every_value_and_timestamp)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *h5 = tsft_path(d, "mid.h5"),
+               *back = tsft_path(d, "back.csv"), *h5b = tsft_path(d, "again.h5");
+    python(GEN_CSV, NULL, csv, NULL, NULL, NULL);
+    convert_ok(csv, h5, "--out-key", "load/v1");
+    convert_ok(h5, back, "--key", "load/v1");
+    /* the CSV tsflow wrote reads (in pandas) as the same doubles as the original */
+    convert_ok(back, h5b, NULL, NULL);
+    char *out = python(SAME_AS_CSV, NULL, back, h5, "load/v1", "0");
+    cr_assert_str_eq(out, "same 2000 4 22\n");
+    out = python(SAME_AS_CSV, NULL, csv, h5b, "data", "0");
+    cr_assert_str_eq(out, "same 2000 4 22\n");
+    char *head = tsft_read_file(back, NULL);
+    cr_assert(!strncmp(head, "date,load,temp,tiny,third\n2016-07-01 00:00:00,", 46), "%.80s", head);
+    free(head);
+}
+
+Test(convert, long_csv_becomes_an_id_time_multiindex_frame_in_pandas)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "long.csv"), *h5 = tsft_path(d, "long.h5"),
+               *back = tsft_path(d, "back.csv");
+    python("import sys, numpy as np, pandas as pd\n"
+           "rng = np.random.default_rng(5)\n"
+           "parts = []\n"
+           "for k, sid in enumerate(['north', 'south', 'west']):\n"
+           "    t = pd.date_range('2016-07-01', periods=50 + k, freq='H')\n"
+           "    parts.append(pd.DataFrame({'site': sid, 'date': t.strftime('%Y-%m-%d %H:%M:%S'),\n"
+           "                               'v': rng.normal(size=len(t)) / 3}))\n"
+           "pd.concat(parts).to_csv(sys.argv[1], index=False)\n",
+           NULL, csv, NULL, NULL, NULL);
+    convert_ok(csv, h5, "--id-column", "site");
+    char *out = python(SAME_AS_CSV, NULL, csv, h5, "data", "0,1");
+    cr_assert_str_eq(out, "same 153 1 0\n");
+    convert_ok(h5, back, NULL, NULL);
+    char *text = tsft_read_file(back, NULL);
+    cr_assert(!strncmp(text, "site,date,v\nnorth,2016-07-01 00:00:00,", 38), "%.80s", text);
+    free(text);
+}
+
+Test(convert, reports_a_table_format_input_and_leaves_no_output)
+{
+    const char *d = tsft_tmpdir();
+    const char *h5 = tsft_path(d, "t.h5"), *out_csv = tsft_path(d, "t.csv");
+    python("import sys, pandas as pd\n"
+           "pd.DataFrame({'a': [1.0, 2.0]}).to_hdf(sys.argv[1], 'data', format='table')\n",
+           NULL, h5, NULL, NULL, NULL);
+    char *o = NULL, *e = NULL;
+    int rc = tsft_tsflow(&o, &e, "convert", h5, out_csv, NULL);
+    cr_assert_eq(rc, 1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "tsflow: %s: \"/data\" is a pandas frame written with format='table', which tsflow "
+             "does not read; re-save it with format='fixed' (df.to_hdf(path, key=\"data\", "
+             "format=\"fixed\")) or export it to CSV\n",
+             h5);
+    cr_assert_str_eq(e, want);
+    cr_assert_null(tsft_read_file(out_csv, NULL));
+}
+
+/* ---- ETTm1 (suite data) -------------------------------------------------------------------- */
+
+Test(convert_data, ettm1_converts_to_hdf5_that_pandas_and_xarray_read_exactly)
+{
+    TSFT_NEED_SHARED(ett, "ett/ETTm1.csv");
+    const char *d = tsft_tmpdir();
+    const char *h5 = tsft_path(d, "ettm1.h5"), *back = tsft_path(d, "ettm1.csv");
+    convert_ok(ett, h5, "--out-key", "ettm1");
+    char *out = python(SAME_AS_CSV, NULL, ett, h5, "ettm1", "0");
+    cr_assert_str_eq(out, "same 69680 7 0\n");
+    out = python("import sys, numpy as np, pandas as pd, xarray as xr\n"
+                 "ds = xr.open_dataset(sys.argv[1], engine='h5netcdf', group='ettm1_xr')\n"
+                 "a = pd.read_csv(sys.argv[2], index_col=0, parse_dates=True,\n"
+                 "                float_precision='round_trip')\n"
+                 "v = ds['values']\n"
+                 "print(v.dims, v.shape, list(ds['column'].values) == list(a.columns),\n"
+                 "      np.array_equal(ds['time'].values, a.index.values),\n"
+                 "      np.array_equal(v.values.view('int64'), a.values.view('int64')))\n",
+                 NULL, h5, ett, NULL, NULL);
+    cr_assert_str_eq(out, "('time', 'column') (69680, 7) True True True\n");
+    convert_ok(h5, back, "--key", "ettm1");
+    out = python(SAME_AS_CSV, NULL, back, h5, "ettm1", "0");
+    cr_assert_str_eq(out, "same 69680 7 0\n");
+}
