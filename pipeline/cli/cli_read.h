@@ -24,7 +24,7 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i);
 const char *cli_read_args_help(void);
 
 /* Read path (HDF5 by signature, else CSV) into *out; prints the error and returns CLI_FAIL
- * (or CLI_USAGE for a missing file) on failure. Frees ra's buffers. */
+ * on failure (a missing or unreadable file included). Frees ra's buffers. */
 int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out);
 
 #endif

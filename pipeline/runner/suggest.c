@@ -1,0 +1,78 @@
+/* "Did you mean": edit distance between names and the closest candidate worth suggesting. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "runner_internal.h"
+
+#define MAX_WORD 64
+
+size_t tsf_edit_distance(const char *a, const char *b)
+{
+    /* Optimal string alignment distance over lower-cased text, on three rolling rows. Words
+     * longer than MAX_WORD are compared on their first MAX_WORD characters (names are short). */
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > MAX_WORD)
+        na = MAX_WORD;
+    if (nb > MAX_WORD)
+        nb = MAX_WORD;
+    size_t rows[3][MAX_WORD + 1];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = i;
+        int ca = tolower((unsigned char)a[i - 1]);
+        for (size_t j = 1; j <= nb; j++) {
+            int cb = tolower((unsigned char)b[j - 1]);
+            size_t cost = ca != cb;
+            size_t d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < d)
+                d = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < d)
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[nb];
+}
+
+const char *tsf_suggest(const char *word, const char *const *candidates, size_t n)
+{
+    size_t len = strlen(word);
+    if (!len)
+        return NULL;
+    /* Close enough: one edit for short words, up to a third of the word for longer ones. */
+    size_t limit = len / 3 > 1 ? len / 3 : 1;
+    if (limit > 3)
+        limit = 3;
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        if (!candidates[i])
+            continue;
+        size_t d = tsf_edit_distance(word, candidates[i]);
+        size_t longer = len > strlen(candidates[i]) ? len : strlen(candidates[i]);
+        if (d < best_d && d <= limit && d < longer) {
+            best = candidates[i];
+            best_d = d;
+        }
+    }
+    if (best || len < 3)
+        return best;
+    /* An abbreviation: "delim" for "delimiter". The shortest candidate it begins. */
+    for (size_t i = 0; i < n; i++) {
+        if (candidates[i] && strncasecmp(candidates[i], word, len) == 0 &&
+            (!best || strlen(candidates[i]) < strlen(best)))
+            best = candidates[i];
+    }
+    return best;
+}

@@ -1,0 +1,190 @@
+/* ingest.hdf5: read a frame from an HDF5 file (tsf_hdf5_read): a plain 1-D or 2-D numeric
+ * dataset, or a pandas fixed-format frame group.
+ *
+ * check opens the file (cheap: HDF5 reads only metadata) to refuse a file that is not HDF5 or
+ * lacks the key, naming what the file holds, and to learn the shape: a dataset's dimensions,
+ * or a pandas group's index (axis1) and column (axis0) lengths. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "tsflow/io.h"
+#include "tsflow/stage.h"
+
+typedef struct ingest_hdf5 {
+    const char *path;
+    const char *key;
+} ingest_hdf5;
+
+static const tsf_option options[] = {
+    {.name = "path",
+     .type = TSF_OPT_PATH_IN,
+     .offset = offsetof(ingest_hdf5, path),
+     .flags = TSF_OPT_REQUIRED,
+     .help = "the HDF5 file to read"},
+    {.name = "key",
+     .type = TSF_OPT_STRING,
+     .offset = offsetof(ingest_hdf5, key),
+     .def = "data",
+     .help = "the dataset, or the pandas key (the group pandas.DataFrame.to_hdf wrote)"},
+    TSF_OPTION_END,
+};
+
+static const tsf_port outputs[] = {
+    {.name = "frame", .types = TSF_TYPE_BIT(TSF_TYPE_FRAME), .help = "the series read"},
+    TSF_PORT_END,
+};
+
+/* "a, b, c" from the root group's links. */
+static void root_names(hid_t file, char *buf, size_t n)
+{
+    H5G_info_t gi;
+    size_t used = 0;
+    buf[0] = '\0';
+    if (H5Gget_info(file, &gi) < 0)
+        return;
+    for (hsize_t i = 0; i < gi.nlinks && used + 8 < n; i++) {
+        char name[256];
+        if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                               H5P_DEFAULT) < 0)
+            break;
+        int k = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", name);
+        if (k < 0 || (size_t)k >= n - used) {
+            snprintf(buf + used, n - used, ", ...");
+            return;
+        }
+        used += (size_t)k;
+    }
+}
+
+/* Whether every component of key exists as a link (H5Lexists needs the parents to exist). */
+static int key_exists(hid_t file, const char *key)
+{
+    char path[1024];
+    size_t n = strlen(key);
+    if (n >= sizeof path)
+        return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && key[i] != '/')
+            continue;
+        memcpy(path, key, i);
+        path[i] = '\0';
+        if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Length of dimension 0 of dataset name under loc, or -1. */
+static int64_t dim0(hid_t loc, const char *name)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[8];
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
+    return rank >= 1 ? (int64_t)dims[0] : -1;
+}
+
+static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
+                 tsf_err *err)
+{
+    (void)in;
+    const ingest_hdf5 *s = state;
+    const char *key = s->key ? s->key : "data";
+    tsf_meta *m = out[0];
+    if (H5Fis_hdf5(s->path) <= 0)
+        return tsf_stage_fail_key(ctx, err, "path", TSF_EFORMAT,
+                                  "%s is not an HDF5 file (expected an HDF5 file; for CSV use "
+                                  "stage ingest.csv)",
+                                  s->path);
+    hid_t file = H5Fopen(s->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+        return tsf_stage_fail_key(ctx, err, "path", TSF_EIO, "%s: HDF5 cannot open it", s->path);
+    int rc = TSF_OK;
+    if (!key_exists(file, key)) {
+        char names[512];
+        root_names(file, names, sizeof names);
+        rc = tsf_stage_fail_key(ctx, err, "key", TSF_EINVAL,
+                                "%s has no dataset or group \"%s\" (expected one of: %s)", s->path,
+                                key, names[0] ? names : "(the file is empty)");
+        goto done;
+    }
+    hid_t obj = H5Oopen(file, key, H5P_DEFAULT);
+    if (obj < 0) {
+        rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT, "%s: cannot open \"%s\"", s->path,
+                                key);
+        goto done;
+    }
+    H5I_type_t t = H5Iget_type(obj);
+    if (t == H5I_DATASET) {
+        hid_t sp = H5Dget_space(obj), ty = H5Dget_type(obj);
+        hsize_t dims[8];
+        int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
+        if (rank >= 1 && rank <= 2)
+            H5Sget_simple_extent_dims(sp, dims, NULL);
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (ty >= 0)
+            H5Tclose(ty);
+        if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                    "%s: dataset \"%s\" is not numeric (expected integers or "
+                                    "floating-point numbers)",
+                                    s->path, key);
+        else if (rank < 1 || rank > 2)
+            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                    "%s: dataset \"%s\" has %d dimensions (expected 1 or 2: rows, "
+                                    "or rows x columns)",
+                                    s->path, key, rank);
+        else {
+            m->rows = (int64_t)dims[0];
+            m->cols = rank == 2 ? (int64_t)dims[1] : 1;
+        }
+    } else if (t == H5I_GROUP) {
+        m->rows = dim0(obj, "axis1");
+        m->cols = dim0(obj, "axis0");
+    }
+    H5Oclose(obj);
+    if (rc == TSF_OK)
+        rc = tsf_meta_set_source(ctx, m, s->path);
+done:
+    H5Fclose(file);
+    return rc;
+}
+
+static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
+               tsf_err *err)
+{
+    (void)in;
+    const ingest_hdf5 *s = state;
+    tsf_frame *f = NULL;
+    int rc = tsf_hdf5_read(&f, s->path, s->key, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu rows, %zu columns, %zu series", s->path, f->n_rows,
+                  f->n_cols, f->n_series);
+    return tsf_value_set(ctx, out[0], f, tsf_free_frame);
+}
+
+const tsf_stage_def tsf_stage_ingest_hdf5 = {
+    .abi = TSF_STAGE_ABI_VERSION,
+    .name = "ingest.hdf5",
+    .summary = "read a frame from an HDF5 file (a dataset or a pandas fixed-format frame)",
+    .help = "Reads a plain 1-D or 2-D numeric dataset (with an optional time dataset and column "
+            "names), or a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\").",
+    .state_size = sizeof(ingest_hdf5),
+    .options = options,
+    .outputs = outputs,
+    .check = check,
+    .run = run,
+};

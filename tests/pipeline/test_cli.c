@@ -1,0 +1,361 @@
+/* The tsflow run, check, stages and help commands: output, exit codes (0 ok, 1 run failure,
+ * 2 usage or check failure, 130 interrupted), --quiet/--verbose, progress lines, and Ctrl-C or
+ * SIGTERM leaving no output behind. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+#define ASSERT_HAS(text, sub)                                                                      \
+    cr_assert(strstr((text), (sub)), "missing \"%s\" in:\n%s", (sub), (text))
+
+/* Whether text has a line "  NAME<spaces>SUMMARY..." (the padding depends on the longest name). */
+static int has_stage_line(const char *text, const char *name, const char *summary)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        const char *q = p + 2;
+        if (strncmp(p, "  ", 2) || strncmp(q, name, strlen(name)) || q[strlen(name)] != ' ')
+            continue;
+        q += strlen(name);
+        while (*q == ' ')
+            q++;
+        if (!strncmp(q, summary, strlen(summary)))
+            return 1;
+    }
+    return 0;
+}
+
+static const char *fixture(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/fixtures/pipelines/%s", name);
+    return tsft_source(rel);
+}
+
+static const char *stages_plugin(void)
+{
+    const char *root = getenv("TSF_BUILD_ROOT");
+    cr_assert(root);
+    return tsft_path(root, "tests/pipeline/tsft_stages.so");
+}
+
+/* "KEY=VALUE" for --set, in one of a few static buffers (enough for one command line). */
+static const char *set_arg(const char *key, const char *value)
+{
+    static char bufs[8][2048];
+    static int k;
+    char *b = bufs[k++ % 8];
+    snprintf(b, sizeof bufs[0], "%s=%s", key, value);
+    return b;
+}
+
+static size_t count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+Test(cli, check_prints_the_plan_and_exits_0)
+{
+    const char *dir = tsft_tmpdir();
+    char *out, *err;
+    const char *set = set_arg("out.path", tsft_path(dir, "out.csv"));
+    int rc = tsft_tsflow(&out, &err, "check", "--set", set, fixture("roundtrip.ini"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(err, "");
+    ASSERT_HAS(out, ": 2 steps, in run order\n");
+    ASSERT_HAS(out, "frame: 6 rows x 2 columns (load, temp), 1 series, step 3600 s\n");
+    char w[1024];
+    snprintf(w, sizeof w, "writes %s/out.csv\n", dir);
+    ASSERT_HAS(out, w);
+    cr_assert_eq(count_entries(dir), 0, "check writes nothing");
+}
+
+Test(cli, check_prints_every_problem_and_exits_2)
+{
+    char *out, *err;
+    int rc =
+        tsft_tsflow(&out, &err, "check", "--plugin", stages_plugin(), fixture("errors.ini"), NULL);
+    cr_assert_eq(rc, 2);
+    cr_assert_str_eq(out, "");
+    char w[1024];
+    snprintf(w, sizeof w, "%s:8: step \"window\", key \"min_rows\": \"ten\" is not an integer",
+             fixture("errors.ini"));
+    ASSERT_HAS(err, w);
+    snprintf(w, sizeof w, "tsflow: %s: 5 problems found; nothing runs\n", fixture("errors.ini"));
+    ASSERT_HAS(err, w);
+}
+
+Test(cli, run_writes_the_output_and_exits_0)
+{
+    const char *dir = tsft_tmpdir();
+    const char *dst = tsft_path(dir, "out.csv");
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "run", "--set", set_arg("out.path", dst),
+                         fixture("roundtrip.ini"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "[1/2] data (ingest.csv)\n");
+    ASSERT_HAS(err, "[2/2] out (export.csv) done in ");
+    ASSERT_HAS(err, ": 2 steps done in ");
+    char *text = tsft_read_file(dst, NULL);
+    cr_assert_not_null(text, "no output");
+    ASSERT_HAS(text, "load");
+    free(text);
+}
+
+Test(cli, quiet_prints_nothing_and_verbose_adds_the_plan_and_a_time_table)
+{
+    const char *dir = tsft_tmpdir();
+    char *out, *err;
+    int rc =
+        tsft_tsflow(&out, &err, "run", "-q", "--set", set_arg("out.path", tsft_path(dir, "a.csv")),
+                    fixture("roundtrip.ini"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(out, "");
+    cr_assert_str_eq(err, "");
+    rc = tsft_tsflow(&out, &err, "run", "--verbose", "--set",
+                     set_arg("out.path", tsft_path(dir, "b.csv")), fixture("roundtrip.ini"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "2 steps, in run order\n");
+    ASSERT_HAS(err, "step  stage             time     peak memory\n");
+    ASSERT_HAS(err, "\ndata  ingest.csv  ");
+    ASSERT_HAS(err, " MiB\n");
+    rc = tsft_tsflow(&out, &err, "run", "-q", "-v", fixture("roundtrip.ini"), NULL);
+    cr_assert_eq(rc, 2);
+    cr_assert_str_eq(err, "tsflow: run: --quiet and --verbose contradict each other\n");
+}
+
+Test(cli, run_prints_progress_lines_when_not_on_a_terminal)
+{
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "run", "--plugin", stages_plugin(), "--set",
+                         "slow.seconds=0.05", "--set", "slow.epochs=4", fixture("slow.ini"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "[2/2] slow (test.slow) epoch 1/4 loss 1 val 2  25%, ");
+    ASSERT_HAS(err, "[2/2] slow (test.slow) epoch 4/4 loss 0.25 val 0.5 100%, 0.00 s left\n");
+}
+
+Test(cli, a_failing_step_exits_1_naming_the_step)
+{
+    const char *dir = tsft_tmpdir();
+    const char *ini = tsft_path(dir, "f.ini");
+    tsft_write_file(ini, "[f]\nstage = test.fail\nmessage = disk on fire\n", (size_t)-1);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "run", "-q", "--plugin", stages_plugin(), ini, NULL);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(err, "tsflow: step \"f\" (test.fail): disk on fire\n");
+}
+
+Test(cli, usage_errors_exit_2)
+{
+    char *out, *err;
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: run: expected a PIPELINE file (see 'tsflow run --help')\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "check", "--bogus", "x.ini", NULL), 2);
+    cr_assert_str_eq(err,
+                     "tsflow: check: unknown option \"--bogus\" (see 'tsflow check --help')\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", "a.ini", "b.ini", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: run: unexpected argument \"b.ini\" (see 'tsflow run --help')\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", "/nonexistent/p.ini", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: /nonexistent/p.ini: cannot open the pipeline file: No such "
+                          "file or directory\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", "--set", "oops", fixture("roundtrip.ini"), NULL),
+                 2);
+    cr_assert_str_eq(err, "tsflow: --set \"oops\": expected STEP.KEY=VALUE\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "check", "--set", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: check: option --set expects a value\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "stages", "--set", "a.b=c", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: stages: option --set does not apply here (see 'tsflow stages "
+                          "--help')\n");
+}
+
+Test(cli, check_reads_a_pipeline_from_standard_input_with_paths_from_here)
+{
+    char *out, *err;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && printf '[d]\\nstage = ingest.csv\\npath = small.csv\\n' | %s check -",
+             tsft_source("tests/fixtures/pipelines"), getenv("TSFLOW_BIN"));
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    int rc = tsft_run(argv, &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "-: 1 step, in run order\n");
+    ASSERT_HAS(out, "reads  small.csv\n");
+}
+
+Test(cli, stages_lists_the_built_in_stages_only)
+{
+    char *out, *err;
+    cr_assert_eq(tsft_tsflow(&out, &err, "stages", NULL), 0, "%s", err);
+    cr_assert(has_stage_line(out, "export.csv", "write a frame to a CSV file\n"), "%s", out);
+    cr_assert(has_stage_line(out, "ingest.hdf5", "read a frame from an HDF5 file"), "%s", out);
+    cr_assert_null(strstr(out, "test."), "test stages are not shipped:\n%s", out);
+}
+
+Test(cli, help_describes_a_stage_from_its_definition)
+{
+    char *out, *err;
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "ingest.csv", NULL), 0, "%s", err);
+    ASSERT_HAS(out, "ingest.csv: read a CSV file into a frame\n");
+    ASSERT_HAS(out, "outputs:\n  frame      frame                the series read\n");
+    ASSERT_HAS(out, "  path = file  (required)\n      the CSV file to read\n");
+    ASSERT_HAS(out, "  delimiter = auto|comma|semicolon|tab  (default auto)\n");
+    ASSERT_HAS(out, "  time_position = integer  (default -1)\n");
+    ASSERT_HAS(out, "      expects an integer from -1 to 1000000\n");
+    ASSERT_HAS(out, "example:\n  [step]\n  stage = ingest.csv\n  path = FILE\n");
+
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "--plugin", stages_plugin(), "test.options", NULL),
+                 0, "%s", err);
+    ASSERT_HAS(out,
+               "  rate = number  (default 0.5)\n      a number\n      expects a number greater "
+               "than 0 and at most 1\n");
+    ASSERT_HAS(out, "  quantiles = number, ...  (default 0.1, 0.5, 0.9)\n");
+    ASSERT_HAS(out, "  mode = fast|slow|exact  (default fast)\n");
+}
+
+Test(cli, help_for_commands_and_unknown_names)
+{
+    char *out, *err;
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "run", NULL), 0, "%s", err);
+    ASSERT_HAS(out, "usage: tsflow run [OPTIONS] PIPELINE\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "ingest_csv", NULL), 2);
+    cr_assert_str_eq(err, "tsflow: help: no stage or command \"ingest_csv\" (did you mean "
+                          "\"ingest.csv\"?)\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", NULL), 0, "bare help is --help");
+    ASSERT_HAS(out, "  stages ");
+}
+
+/* ---- Interrupting a run ----------------------------------------------------------------- */
+
+/* Start tsflow in the background with stdout and stderr in files; returns its pid. */
+static pid_t spawn(const char *err_path, char *const argv[])
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(e, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait until dir holds a file whose name contains part (at most 20 s). */
+static int wait_for_entry(const char *dir, const char *part)
+{
+    for (int i = 0; i < 2000; i++) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        int found = 0;
+        while (d && (e = readdir(d)))
+            found |= strstr(e->d_name, part) != NULL;
+        if (d)
+            closedir(d);
+        if (found)
+            return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    for (int i = 0; i < 3000; i++) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    cr_assert_fail("tsflow did not stop within 30 s of the signal");
+    return -1;
+}
+
+static void interrupt_run(int sig, int existing, int stubborn)
+{
+    const char *dir = tsft_tmpdir();
+    const char *work = tsft_path(dir, "work");
+    cr_assert_eq(mkdir(work, 0755), 0);
+    const char *dst = tsft_path(work, "result.txt");
+    if (existing)
+        tsft_write_file(dst, "previous result\n", (size_t)-1);
+    const char *err_path = tsft_path(dir, "stderr.txt");
+    char *argv[] = {(char *)getenv("TSFLOW_BIN"),
+                    "run",
+                    "--plugin",
+                    (char *)stages_plugin(),
+                    "--set",
+                    (char *)set_arg("slow.path", dst),
+                    "--set",
+                    stubborn ? "slow.stubborn=true" : "slow.stubborn=false",
+                    (char *)fixture("slow.ini"),
+                    NULL};
+    pid_t pid = spawn(err_path, argv);
+    /* The slow step has its temporary open once ".result.txt.tsflow-tmp-" appears. */
+    cr_assert(wait_for_entry(work, ".tsflow-tmp-"), "the slow step never started");
+    kill(pid, sig);
+    if (stubborn) {
+        /* The stage ignores the flag: a second signal removes the temporary and exits. */
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        kill(pid, sig);
+    }
+    int rc = wait_exit(pid);
+    char *err = tsft_read_file(err_path, NULL);
+    cr_assert_eq(rc, 130, "exit %d; stderr:\n%s", rc, err);
+    if (stubborn)
+        ASSERT_HAS(err, "tsflow: stopped at once; temporary files removed\n");
+    else
+        ASSERT_HAS(err, "tsflow: interrupted during step \"slow\" (test.slow); outputs in "
+                        "progress were removed\n");
+    free(err);
+    cr_assert_eq(count_entries(work), existing ? 1 : 0, "a partial output or temporary is left");
+    if (existing) {
+        char *text = tsft_read_file(dst, NULL);
+        cr_assert_str_eq(text, "previous result\n", "the previous output changed");
+        free(text);
+    }
+}
+
+Test(interrupt, ctrl_c_stops_cleanly_leaves_no_output_and_exits_130)
+{
+    interrupt_run(SIGINT, 0, 0);
+}
+
+Test(interrupt, ctrl_c_keeps_the_previous_output_intact)
+{
+    interrupt_run(SIGINT, 1, 0);
+}
+
+Test(interrupt, sigterm_stops_cleanly_too)
+{
+    interrupt_run(SIGTERM, 0, 0);
+}
+
+Test(interrupt, a_second_ctrl_c_quits_at_once_removing_temporaries)
+{
+    interrupt_run(SIGINT, 1, 1);
+}
