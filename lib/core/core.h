@@ -12,6 +12,12 @@
  * dataset, HDF5's text says what went wrong inside it. */
 int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
 
+#ifdef H5_VERS_MAJOR /* only for files that include <hdf5.h> first */
+/* Close any HDF5 identifier by its kind (dataset, group, type, space, attribute, property
+ * list, other objects); negative ids are ignored, so clean-up paths need no checks. */
+void tsf__h5_close(hid_t id);
+#endif
+
 /* strdup that records TSF_ENOMEM on failure; NULL input gives NULL with no error. */
 char *tsf__strdup(const char *s, tsf_err *err);
 

@@ -58,3 +58,32 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...)
         return tsf_err_set(err, code, "%s (HDF5: %s)", what, inner);
     return tsf_err_set(err, code, "%s", what);
 }
+
+void tsf__h5_close(hid_t id)
+{
+    if (id < 0)
+        return;
+    switch (H5Iget_type(id)) {
+    case H5I_DATASET:
+        H5Dclose(id);
+        break;
+    case H5I_GROUP:
+        H5Gclose(id);
+        break;
+    case H5I_DATATYPE:
+        H5Tclose(id);
+        break;
+    case H5I_DATASPACE:
+        H5Sclose(id);
+        break;
+    case H5I_ATTR:
+        H5Aclose(id);
+        break;
+    case H5I_GENPROP_LST:
+        H5Pclose(id);
+        break;
+    default:
+        H5Oclose(id);
+        break;
+    }
+}

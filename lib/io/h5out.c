@@ -42,35 +42,6 @@ const char *tsf_h5out_path(const tsf_h5out *o)
 
 /* ---- small HDF5 helpers -------------------------------------------------------------------- */
 
-static void close_id(hid_t id)
-{
-    if (id < 0)
-        return;
-    switch (H5Iget_type(id)) {
-    case H5I_DATASET:
-        H5Dclose(id);
-        break;
-    case H5I_GROUP:
-        H5Gclose(id);
-        break;
-    case H5I_DATATYPE:
-        H5Tclose(id);
-        break;
-    case H5I_DATASPACE:
-        H5Sclose(id);
-        break;
-    case H5I_ATTR:
-        H5Aclose(id);
-        break;
-    case H5I_GENPROP_LST:
-        H5Pclose(id);
-        break;
-    default:
-        H5Oclose(id);
-        break;
-    }
-}
-
 /* Fixed-length UTF-8 string type of len bytes (at least 1), NUL-terminated unless full. */
 static hid_t fixed_str_type(size_t len)
 {
@@ -113,7 +84,7 @@ static int put_attr(hid_t obj, const char *name, hid_t ftype, hid_t space, hid_t
         return -1;
     hid_t a = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     int rc = a < 0 || (buf && H5Awrite(a, mtype, buf) < 0) ? -1 : 0;
-    close_id(a);
+    tsf__h5_close(a);
     return rc;
 }
 
@@ -125,8 +96,8 @@ static int attr_fixed(hid_t obj, const char *name, const char *value)
     hid_t t = fixed_str_type(n);
     hid_t s = H5Screate(n ? H5S_SCALAR : H5S_NULL);
     int rc = put_attr(obj, name, t, s, t, n ? value : NULL);
-    close_id(t);
-    close_id(s);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
     return rc;
 }
 
@@ -134,7 +105,7 @@ static int attr_i64(hid_t obj, const char *name, int64_t v)
 {
     hid_t s = H5Screate(H5S_SCALAR);
     int rc = put_attr(obj, name, H5T_STD_I64LE, s, H5T_NATIVE_INT64, &v);
-    close_id(s);
+    tsf__h5_close(s);
     return rc;
 }
 
@@ -144,7 +115,7 @@ static int attr_bool(hid_t obj, const char *name, int v)
     uint8_t b = v ? 1 : 0;
     hid_t s = H5Screate(H5S_SCALAR);
     int rc = put_attr(obj, name, H5T_STD_B8LE, s, H5T_NATIVE_B8, &b);
-    close_id(s);
+    tsf__h5_close(s);
     return rc;
 }
 
@@ -154,8 +125,8 @@ static int attr_vlen(hid_t obj, const char *name, const char *value)
     hid_t s = H5Screate(H5S_SCALAR);
     const char *v = value ? value : "";
     int rc = put_attr(obj, name, t, s, t, &v);
-    close_id(t);
-    close_id(s);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
     return rc;
 }
 
@@ -220,7 +191,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
         if (exists > 0) {
             next = H5Oopen(g, name, H5P_DEFAULT);
             if (next >= 0 && H5Iget_type(next) != H5I_GROUP) {
-                close_id(next);
+                tsf__h5_close(next);
                 H5Gclose(g);
                 tsf_err_set(err, TSF_EINVAL, "%s: cannot write \"/%s\": \"/%.*s\" is a dataset",
                             o->a.path, path, (int)(e - path), path);
@@ -229,7 +200,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
         } else if (exists == 0) {
             next = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
             if (next >= 0 && pytables && pytables_group_attrs(next) < 0) {
-                close_id(next);
+                tsf__h5_close(next);
                 next = -1;
             }
         }
@@ -279,7 +250,7 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
     if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         o->fid = H5Fcreate(o->a.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    close_id(fapl);
+    tsf__h5_close(fapl);
     if (o->fid < 0) {
         rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot create an HDF5 file", path);
         tsf_h5out_abort(o);
@@ -288,7 +259,7 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
     hid_t root = H5Gopen2(o->fid, "/", H5P_DEFAULT);
     int bad = root < 0 || pytables_group_attrs(root) < 0 ||
               attr_fixed(root, "PYTABLES_FORMAT_VERSION", "2.1") < 0;
-    close_id(root);
+    tsf__h5_close(root);
     if (bad) {
         rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot write the root attributes", path);
         tsf_h5out_abort(o);
@@ -373,7 +344,7 @@ static int write_rows(hid_t ds, hid_t mtype, size_t r0, size_t n, size_t inner, 
     if (ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
         H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) >= 0)
         rc = 0;
-    close_id(ms);
+    tsf__h5_close(ms);
     H5Sclose(fs);
     return rc;
 }
@@ -448,7 +419,7 @@ static hid_t write_strings(hid_t g, const char *name, const char *const *s, size
         H5Dclose(ds);
         ds = -1;
     }
-    close_id(t);
+    tsf__h5_close(t);
     free(buf);
     return ds;
 }
@@ -490,7 +461,7 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
         ds = pd_array(g, name, is_f ? H5T_IEEE_F64LE : H5T_STD_I64LE, 1, n, 0);
         unsigned char *buf = malloc((n ? n : 1) * 8);
         if (!buf) {
-            close_id(ds);
+            tsf__h5_close(ds);
             return -2;
         }
         for (size_t i = 0; i < n; i++)
@@ -604,7 +575,7 @@ static int write_level(hid_t g, size_t i, const tsf_h5_column *c, size_t n_rows)
         if (ds < 0 ||
             (n_rows && H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes) < 0))
             rc = -1;
-        close_id(ds);
+        tsf__h5_close(ds);
     }
     free(codes);
     return rc;
@@ -704,7 +675,7 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
         hid_t ds = write_strings(g, "axis0", names, n_val);
         nomem = ds == -2;
         bad = ds < 0;
-        close_id(ds);
+        tsf__h5_close(ds);
     }
     /* axis1: the row index. */
     if (!bad) {
@@ -745,7 +716,7 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
         hid_t ds = bad ? -1 : write_strings(g, name, names, kb);
         nomem = ds == -2;
         bad = ds < 0;
-        close_id(ds);
+        tsf__h5_close(ds);
         if (bad)
             break;
         int is_f = btype[b] == TSF_H5_FLOAT64;
@@ -757,13 +728,13 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
         if (r == 0)
             r = write_block_values(ds, is_f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, cols, idx, kb,
                                    n_rows);
-        close_id(ds);
+        tsf__h5_close(ds);
         nomem = r == -2;
         bad = r < 0;
     }
     free(idx);
     free(names);
-    close_id(g);
+    tsf__h5_close(g);
     if (nomem)
         TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory writing table \"/%s\" (%zu rows)", o->a.path,
                  k, n_rows);
@@ -796,10 +767,10 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
             hid_t s = H5Dget_space(ds);
             ok = s >= 0 && H5Sget_simple_extent_ndims(s) == 1 &&
                  H5Sget_simple_extent_dims(s, &n, NULL) == 1;
-            close_id(s);
+            tsf__h5_close(s);
         }
         if (!ok) {
-            close_id(ds);
+            tsf__h5_close(ds);
             H5Eclear2(H5E_DEFAULT);
             tsf_err_set(err, TSF_EINVAL,
                         "%s: dimension \"%s\" of \"/%s\": the group already holds an object of "
@@ -808,7 +779,7 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
             return -1;
         }
         if (n != d->size) {
-            close_id(ds);
+            tsf__h5_close(ds);
             tsf_err_set(err, TSF_EINVAL,
                         "%s: dimension \"%s\" of \"/%s\" has size %zu, but an earlier array gave "
                         "it size %llu",
@@ -846,9 +817,9 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
         mtype = vlen_str_type();
         strs = malloc((n ? n : 1) * sizeof *strs);
         if (!strs) {
-            close_id(s);
-            close_id(ftype);
-            close_id(mtype);
+            tsf__h5_close(s);
+            tsf__h5_close(ftype);
+            tsf__h5_close(mtype);
             tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing coordinate \"%s\"", o->a.path,
                         d->name);
             return -1;
@@ -882,11 +853,11 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
         rc = H5DSset_scale(ds, d->coord ? d->name : scale_name) < 0 ? -1 : 0;
     }
     free(strs);
-    close_id(s);
-    close_id(ftype);
-    close_id(mtype);
+    tsf__h5_close(s);
+    tsf__h5_close(ftype);
+    tsf__h5_close(mtype);
     if (rc < 0) {
-        close_id(ds);
+        tsf__h5_close(ds);
         tsf__h5_fail(err, TSF_EIO, "%s: cannot write coordinate \"%s\" of \"/%s\"", o->a.path,
                      d->name, path);
         return -1;
@@ -999,11 +970,11 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
             rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot write array \"/%s\"", o->a.path, p);
     }
     free(buf);
-    close_id(ds);
-    close_id(dcpl);
-    close_id(space);
+    tsf__h5_close(ds);
+    tsf__h5_close(dcpl);
+    tsf__h5_close(space);
     for (size_t d = 0; d < n_scales; d++)
-        close_id(scales[d]);
+        tsf__h5_close(scales[d]);
     H5Gclose(g);
     return rc;
 }
@@ -1051,7 +1022,7 @@ static hid_t open_obj(tsf_h5out *o, const char *obj, const char *name, tsf_err *
 static int attr_done(tsf_h5out *o, hid_t id, int bad, const char *obj, const char *name,
                      tsf_err *err)
 {
-    close_id(id);
+    tsf__h5_close(id);
     if (bad)
         return tsf__h5_fail(err, TSF_EIO, "%s: cannot write attribute \"%s\" of \"/%s\"", o->a.path,
                             name, obj ? obj : "");
@@ -1076,7 +1047,7 @@ static int attr_array(tsf_h5out *o, const char *obj, const char *name, hid_t fty
     hsize_t dim = n;
     hid_t s = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
     int bad = put_attr(id, name, ftype, s, mtype, n ? v : NULL) < 0;
-    close_id(s);
+    tsf__h5_close(s);
     return attr_done(o, id, bad, obj, name, err);
 }
 

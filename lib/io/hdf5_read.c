@@ -83,35 +83,6 @@ int tsf_is_hdf5(const char *path)
 
 /* ---- small HDF5 helpers -------------------------------------------------------------------- */
 
-static void close_id(hid_t id)
-{
-    if (id < 0)
-        return;
-    switch (H5Iget_type(id)) {
-    case H5I_DATASET:
-        H5Dclose(id);
-        break;
-    case H5I_GROUP:
-        H5Gclose(id);
-        break;
-    case H5I_DATATYPE:
-        H5Tclose(id);
-        break;
-    case H5I_DATASPACE:
-        H5Sclose(id);
-        break;
-    case H5I_ATTR:
-        H5Aclose(id);
-        break;
-    case H5I_GENPROP_LST:
-        H5Pclose(id);
-        break;
-    default:
-        H5Oclose(id);
-        break;
-    }
-}
-
 static void free_strs(char **s, size_t n)
 {
     if (!s)
@@ -148,7 +119,7 @@ static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
                 H5free_memory(raw[i]);
         }
         free(raw);
-        close_id(mt);
+        tsf__h5_close(mt);
     } else {
         size_t w = H5Tget_size(t);
         int spacepad = H5Tget_strpad(t) == H5T_STR_SPACEPAD;
@@ -214,9 +185,9 @@ static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
             }
         }
     }
-    close_id(s);
-    close_id(t);
-    close_id(a);
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
     H5Eclear2(H5E_DEFAULT);
     return found;
 }
@@ -242,9 +213,9 @@ static int attr_int(hid_t obj, const char *name, int64_t *v)
             *v = b;
         }
     }
-    close_id(s);
-    close_id(t);
-    close_id(a);
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
     H5Eclear2(H5E_DEFAULT);
     return found;
 }
@@ -271,9 +242,9 @@ static int attr_strs(hid_t obj, const char *name, size_t n, char ***out, size_t 
             rc = r == 0 ? 1 : r == -2 ? -2 : -1;
         }
     }
-    close_id(s);
-    close_id(t);
-    close_id(a);
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
     H5Eclear2(H5E_DEFAULT);
     return rc;
 }
@@ -330,17 +301,17 @@ static int read_numeric(hid_t ds, int rank, size_t n_rows, size_t k, int rows_fi
     else if (nk == NUM_BYTE)
         mt = H5Tget_class(ft) == H5T_ENUM ? H5Tget_native_type(ft, H5T_DIR_ASCEND)
                                           : H5Tcopy(H5T_NATIVE_B8);
-    close_id(ft);
+    tsf__h5_close(ft);
     if (mt < 0)
         return -1;
     size_t es = nk == NUM_DOUBLE ? 8 : 1;
     if (n_rows == 0 || k == 0) {
-        close_id(mt);
+        tsf__h5_close(mt);
         return 0;
     }
     if (rank == 1 && nk == NUM_DOUBLE) {
         int rc = H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst[0]) < 0 ? -1 : 0;
-        close_id(mt);
+        tsf__h5_close(mt);
         return rc;
     }
     size_t per = SLAB_BYTES / (es * k);
@@ -365,7 +336,7 @@ static int read_numeric(hid_t ds, int rank, size_t n_rows, size_t k, int rows_fi
         if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
             H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf) < 0)
             rc = -1;
-        close_id(ms);
+        tsf__h5_close(ms);
         for (size_t i = 0; rc == 0 && i < n; i++)
             for (size_t j = 0; j < k; j++) {
                 size_t at = rank == 2 && !rows_first ? j * n + i : i * k + j;
@@ -377,8 +348,8 @@ static int read_numeric(hid_t ds, int rank, size_t n_rows, size_t k, int rows_fi
                 dst[j][r0 + i] = v;
             }
     }
-    close_id(fs);
-    close_id(mt);
+    tsf__h5_close(fs);
+    tsf__h5_close(mt);
     free(buf);
     return rc;
 }
@@ -492,7 +463,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
     if (cls == H5T_STRING) {
         char **s = NULL;
         int rc = read_strs(ds, 0, ft, n_rows, &s);
-        close_id(ft);
+        tsf__h5_close(ft);
         if (rc == -2)
             return fail_nomem(r);
         if (rc < 0)
@@ -503,7 +474,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         return rc;
     }
     const char *found = describe_class(ft);
-    close_id(ft);
+    tsf__h5_close(ft);
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
         TSF_FAIL(r->err, TSF_ETYPE,
                  "%s: \"/%s\": %s holds %s; expected numbers or ISO 8601 strings", r->path, r->key,
@@ -671,7 +642,7 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
     } else if (!strcmp(kind, "string")) {
         hid_t t = H5Dget_type(ds);
         int s = t < 0 || H5Tget_class(t) != H5T_STRING ? -1 : read_strs(ds, 0, t, n, &ix->s);
-        close_id(t);
+        tsf__h5_close(t);
         if (s == -2)
             rc = fail_nomem(r);
         else if (s < 0)
@@ -803,7 +774,7 @@ static int read_block(const rd *r, hid_t g, const char *node, const pd_index *it
             }
         }
     }
-    close_id(t);
+    tsf__h5_close(t);
     H5Dclose(ds);
     return rc;
 }
@@ -938,7 +909,7 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         hsize_t dims[8] = {0};
         hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
         int rank = ds < 0 ? -1 : shape_of(ds, dims);
-        close_id(ds);
+        tsf__h5_close(ds);
         if (rank != 1) {
             rc = fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
             goto cleanup;
@@ -1154,7 +1125,7 @@ static int scale_of(hid_t fid, hid_t ds, unsigned dim, char *name)
     if (real && attr_text(s, "NAME", label, sizeof label) &&
         !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 53))
         real = 0;
-    close_id(s);
+    tsf__h5_close(s);
     H5Eclear2(H5E_DEFAULT);
     return real;
 }
@@ -1173,18 +1144,18 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
     int rank = shape_of(ds, dims);
     hid_t ft = H5Dget_type(ds);
     if (rank < 0 || ft < 0) {
-        close_id(ft);
+        tsf__h5_close(ft);
         return fail_h5(r, TSF_EIO, "cannot read the shape of this dataset");
     }
     if (!numeric_kind(ft)) {
         const char *what = describe_class(ft);
-        close_id(ft);
+        tsf__h5_close(ft);
         TSF_FAIL(r->err, TSF_ETYPE,
                  "%s: \"/%s\" holds %s; expected numbers (float or integer): give the key of a "
                  "numeric dataset or of a pandas frame",
                  r->path, r->key, what);
     }
-    close_id(ft);
+    tsf__h5_close(ft);
     if (rank < 1 || rank > 2) {
         char shape[128] = "";
         size_t at = 0;
@@ -1216,12 +1187,12 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
         hid_t st = s < 0 ? -1 : H5Dget_type(s);
         if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)n_cols &&
             read_strs(s, 0, st, n_cols, &names) == -2) {
-            close_id(st);
-            close_id(s);
+            tsf__h5_close(st);
+            tsf__h5_close(s);
             return fail_nomem(r);
         }
-        close_id(st);
-        close_id(s);
+        tsf__h5_close(st);
+        tsf__h5_close(s);
         H5Eclear2(H5E_DEFAULT);
     }
     const char *one[1] = {base};
@@ -1256,7 +1227,7 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
                 hid_t o = H5Oopen(r->fid, cand, H5P_DEFAULT);
                 if (o >= 0 && H5Iget_type(o) == H5I_DATASET)
                     snprintf(tpath, sizeof tpath, "%s", cand);
-                close_id(o);
+                tsf__h5_close(o);
             }
             H5Eclear2(H5E_DEFAULT);
         }
@@ -1277,7 +1248,7 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
         } else {
             rc = read_time_ds(r, t, tpath, n_rows, f->time, &f->time_kind);
         }
-        close_id(t);
+        tsf__h5_close(t);
         const char *tb = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
         if (rc == TSF_OK)
             rc = tsf_frame_set_time_name(f, tb, r->err);
@@ -1334,7 +1305,7 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *d
     }
     char full[TEXT_MAX * 2];
     if ((size_t)snprintf(full, sizeof full, "%s/", l->prefix) + strlen(name) >= sizeof full) {
-        close_id(o);
+        tsf__h5_close(o);
         return 0; /* too deep or too long to show */
     }
     strcat(full, name);
@@ -1358,7 +1329,7 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *d
             memcpy(l->prefix, saved, sizeof saved);
         }
     }
-    close_id(o);
+    tsf__h5_close(o);
     H5Eclear2(H5E_DEFAULT);
     return 0;
 }
@@ -1370,7 +1341,7 @@ static int fail_missing(const rd *r, const char *missing)
     hid_t root = H5Gopen2(r->fid, "/", H5P_DEFAULT);
     if (root >= 0)
         H5Literate(root, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, list_cb, &l);
-    close_id(root);
+    tsf__h5_close(root);
     H5Eclear2(H5E_DEFAULT);
     if (!l.count)
         TSF_FAIL(r->err, TSF_EINVAL, "%s: no dataset or group \"/%s\": the file is empty", r->path,
@@ -1439,7 +1410,7 @@ static int read_object(const rd *r, tsf_frame **out)
         rc = tsf_err_set(r->err, TSF_EINVAL, "%s: \"/%s\" is neither a dataset nor a group",
                          r->path, r->key);
     }
-    close_id(o);
+    tsf__h5_close(o);
     return rc;
 }
 
@@ -1472,10 +1443,10 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
         /* report before any other HDF5 call replaces the error stack */
         rc = tsf__h5_fail(err, TSF_EFORMAT,
                           "%s: cannot open as HDF5: the file is truncated or damaged", path);
-        close_id(fapl);
+        tsf__h5_close(fapl);
         return rc;
     }
-    close_id(fapl);
+    tsf__h5_close(fapl);
     rd r = {path, key, fid, err};
     rc = read_object(&r, out);
     H5Fclose(fid);

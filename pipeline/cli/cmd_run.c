@@ -70,11 +70,12 @@ static int print_plan(const tsf_plan *plan, FILE *out)
     return CLI_OK;
 }
 
-int cmd_check(int argc, char **argv)
+/* check and run share everything up to the last step: load the file, then check (and run). */
+static int load_and_execute(int argc, char **argv, const char *command_usage, int run)
 {
     cli_pipeline_args a;
     char usage[4096];
-    snprintf(usage, sizeof usage, "%s%s", check_usage, cli_pipeline_options_help());
+    snprintf(usage, sizeof usage, "%s%s", command_usage, cli_pipeline_options_help());
     int rc = cli_pipeline_parse(&a, argc, argv, "psqv", 1, usage);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
@@ -84,11 +85,16 @@ int cmd_check(int argc, char **argv)
         cli_error("%s", err.msg);
         rc = err.code == TSF_ENOMEM ? CLI_FAIL : CLI_USAGE;
     } else {
-        rc = cli_pipeline_execute(pipe, &a, 0);
+        rc = cli_pipeline_execute(pipe, &a, run);
     }
     tsf_pipeline_free(pipe);
     cli_pipeline_args_free(&a);
     return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    return load_and_execute(argc, argv, check_usage, 0);
 }
 
 /* ---- Signals ------------------------------------------------------------------------------- */
@@ -207,21 +213,5 @@ done:
 
 int cmd_run(int argc, char **argv)
 {
-    cli_pipeline_args a;
-    char usage[4096];
-    snprintf(usage, sizeof usage, "%s%s", run_usage, cli_pipeline_options_help());
-    int rc = cli_pipeline_parse(&a, argc, argv, "psqv", 1, usage);
-    if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
-    tsf_pipeline *pipe = NULL;
-    tsf_err err = TSF_ERR_INIT;
-    if (tsf_pipeline_load(&pipe, a.pipeline, &err) != TSF_OK) {
-        cli_error("%s", err.msg);
-        rc = err.code == TSF_ENOMEM ? CLI_FAIL : CLI_USAGE;
-    } else {
-        rc = cli_pipeline_execute(pipe, &a, 1);
-    }
-    tsf_pipeline_free(pipe);
-    cli_pipeline_args_free(&a);
-    return rc;
+    return load_and_execute(argc, argv, run_usage, 1);
 }
