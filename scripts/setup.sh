@@ -13,7 +13,7 @@ packages=(
   libcriterion-dev clang-14 libclang-rt-14-dev clang-format valgrind
   # the Python peers the tests compare against, in Debian's /usr/bin/python3
   python3 python3-numpy python3-pandas python3-tables python3-h5py python3-xarray
-  python3-h5netcdf python3-torch
+  python3-h5netcdf python3-torch python3-scipy
   # plots
   gnuplot-nox
 )

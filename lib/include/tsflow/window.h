@@ -21,6 +21,7 @@
 
 #include "tsflow/error.h"
 #include "tsflow/frame.h"
+#include "tsflow/prep.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,45 @@ void tsf_windows_gather(const tsf_windows *w, const size_t *idx, size_t B, float
 /* The series, window and target of sample k (for error messages and forecast export). */
 void tsf_windows_sample_info(const tsf_windows *w, size_t k, size_t *series, size_t *origin_row,
                              size_t *target);
+
+/* ---- Added by prep (extensions; the declarations above are the contract) ----------------- */
+
+/* Notes on the contract above, as implemented in lib/prep/window.c:
+ *  - tsf_windows_sample_info gives target = SIZE_MAX when windows are not channel
+ *    independent (a sample then holds all targets).
+ *  - require_finite also checks the targets over the horizon (rows inside the data), since a
+ *    NaN target would make the loss NaN.
+ *  - Calendar features are computed from timestamps at gather time (nothing is stored). */
+
+/* Like tsf_windows_make with one row range per series (ranges: n_series entries, e.g. a split
+ * part: tsf_split.part[TSF_PART_TEST]): origins t with ranges[s].begin <= t and
+ * t + horizon <= ranges[s].end; the lookback may reach back before ranges[s].begin (as the ETT
+ * protocol's test windows reach into the validation rows). An empty range gives no windows;
+ * a non-empty range in which no window fits is an error naming the series. require_finite
+ * checks the inputs (lookback rows of every input column, horizon rows of the future
+ * covariates) and the targets over the horizon. */
+int tsf_windows_make_ranges(tsf_windows **out, const tsf_frame *f, const tsf_window_spec *spec,
+                            const tsf_range *ranges, int require_finite, tsf_err *err) TSF_WUR;
+
+/* Windows at explicit origins: window k is series[k], origin row origins[k] (n entries, in any
+ * order). An origin may equal the series' end row (a forecast beyond the data, what predict
+ * needs): horizon rows past the series end have no targets (gather writes NaN into y there),
+ * their calendar features continue the frame's step, and future covariates are refused there.
+ * The lookback must lie inside the series. The stride of spec is ignored. */
+int tsf_windows_make_at(tsf_windows **out, const tsf_frame *f, const tsf_window_spec *spec,
+                        const size_t *series, const size_t *origins, size_t n, int require_finite,
+                        tsf_err *err) TSF_WUR;
+
+/* The calendar features selected by flags (tsf_calendar) for time t (seconds since the epoch,
+ * UTC), in flag-bit order, as Informer's timefeatures.py computes them:
+ *   minute/59 - 0.5, hour/23 - 0.5, weekday/6 - 0.5 (Monday = 0), (day - 1)/30 - 0.5,
+ *   (day of year - 1)/365 - 0.5, (month - 1)/11 - 0.5.
+ * out has room for 6 values; returns how many were written. */
+size_t tsf_calendar_features(unsigned flags, int64_t t, float *out);
+
+/* The frame time of row `row` of series s, continuing the frame's step past the series end
+ * (for forecasts beyond the data). */
+int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,508 @@
+/* Rolling-origin backtests: folds, fits and forecasts over copies of the rows before each
+ * origin (so nothing after an origin can leak into its forecasts), on a pool of threads whose
+ * results land in slots fixed before the run. See tsflow/backtest.h. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "tsflow/backtest.h"
+
+void tsf_backtest_spec_init(tsf_backtest_spec *spec)
+{
+    *spec = (tsf_backtest_spec){
+        .window = TSF_WINDOW_EXPANDING, .stride = 1, .horizon = 1, .retrain = 1, .jobs = 1};
+}
+
+int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *err)
+{
+    *out = NULL;
+    size_t total = 0;
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t n = f->series_start[s + 1] - f->series_start[s];
+        total += n < offset ? n : offset;
+    }
+    tsf_frame *h;
+    int rc = tsf_frame_alloc(&h, f->n_cols, (const char *const *)f->col_names, total, err);
+    if (rc != TSF_OK)
+        return rc;
+    size_t *starts = malloc((f->n_series + 1) * sizeof *starts);
+    if (!starts) {
+        tsf_frame_free(h);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory copying %zu series", f->n_series);
+    }
+    size_t r = 0;
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t a = f->series_start[s], n = f->series_start[s + 1] - a;
+        n = n < offset ? n : offset;
+        starts[s] = r;
+        if (n) {
+            memcpy(h->time + r, f->time + a, n * sizeof *h->time);
+            for (size_t j = 0; j < f->n_cols; j++)
+                memcpy(h->cols[j] + r, f->cols[j] + a, n * sizeof(double));
+        }
+        r += n;
+    }
+    starts[f->n_series] = r;
+    h->n_rows = r;
+    h->time_kind = f->time_kind;
+    h->step = f->step;
+    rc = tsf_frame_set_series(h, f->n_series, (const char *const *)f->series_ids, starts, err);
+    free(starts);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_time_name(h, f->time_name, err);
+    if (rc == TSF_OK && f->id_name && !(h->id_name = tsf__strdup(f->id_name, err)))
+        rc = TSF_ENOMEM;
+    if (rc != TSF_OK) {
+        tsf_frame_free(h);
+        return rc;
+    }
+    *out = h;
+    return TSF_OK;
+}
+
+/* ---- Run state ---------------------------------------------------------------------------- */
+
+typedef struct fit_slot {
+    size_t fold;        /* the fold that fits */
+    tsf_scaler *scaler; /* moved to the result at the end */
+    void **state;       /* (M) model states */
+} fit_slot;
+
+typedef struct task_result {
+    int rc;
+    tsf_err err;
+} task_result;
+
+typedef struct run {
+    const tsf_frame *f;
+    const tsf_backtest_spec *spec;
+    const tsf_forecaster *models;
+    size_t M;
+    tsf_backtest *bt;
+    fit_slot *fits;              /* (n_fits) */
+    size_t *fold_fit;            /* (n_folds) index into fits */
+    size_t *fold_entry;          /* (n_folds + 1) first entry of each fold */
+    pthread_mutex_t *model_lock; /* (M) for forecasters that are not reentrant */
+    /* the task pool */
+    pthread_mutex_t lock;
+    size_t next, n_tasks;
+    int failed;
+    int (*task)(struct run *, size_t, tsf_err *);
+    task_result *results; /* (n_tasks) */
+} run;
+
+static void *worker(void *arg)
+{
+    run *R = arg;
+    for (;;) {
+        pthread_mutex_lock(&R->lock);
+        size_t i = R->next;
+        int stop = R->failed || i >= R->n_tasks;
+        if (!stop)
+            R->next++;
+        pthread_mutex_unlock(&R->lock);
+        if (stop)
+            return NULL;
+        task_result *res = &R->results[i];
+        tsf_err_clear(&res->err);
+        res->rc = R->task(R, i, &res->err);
+        if (res->rc != TSF_OK) {
+            pthread_mutex_lock(&R->lock);
+            R->failed = 1;
+            pthread_mutex_unlock(&R->lock);
+        }
+    }
+}
+
+/* Run tasks [0, n) on `jobs` threads. Tasks are taken in increasing order, so when one fails
+ * every lower task has run: the lowest failure reported is the same with any jobs. */
+static int run_tasks(run *R, size_t n, size_t jobs, int (*task)(run *, size_t, tsf_err *),
+                     tsf_err *err)
+{
+    R->task = task;
+    R->next = 0;
+    R->n_tasks = n;
+    R->failed = 0;
+    R->results = calloc(n ? n : 1, sizeof *R->results);
+    if (!R->results)
+        TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
+    if (jobs > n)
+        jobs = n;
+    if (jobs <= 1) {
+        worker(R);
+    } else {
+        pthread_t *th = malloc(jobs * sizeof *th);
+        size_t started = 0;
+        if (th)
+            for (; started < jobs; started++)
+                if (pthread_create(&th[started], NULL, worker, R) != 0)
+                    break;
+        if (started == 0)
+            worker(R); /* no thread could start: run here */
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        free(th);
+    }
+    int rc = TSF_OK;
+    for (size_t i = 0; i < n; i++)
+        if (R->results[i].rc != TSF_OK) {
+            rc = R->results[i].rc;
+            if (err) {
+                err->code = rc;
+                memcpy(err->msg, R->results[i].err.msg, sizeof err->msg);
+            }
+            break;
+        }
+    free(R->results);
+    R->results = NULL;
+    return rc;
+}
+
+/* The fold's history: a copy of the rows before offset o, imputed, and its fit rows for the
+ * fit window [fit_begin, fit_end) (offsets, clipped to each series). */
+static int make_hist(run *R, size_t o, size_t fit_begin, size_t fit_end, tsf_frame **hist,
+                     tsf_range **fit, tsf_err *err)
+{
+    *hist = NULL;
+    *fit = NULL;
+    tsf_frame *h;
+    int rc = tsf_frame_head(&h, R->f, o, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_range *r = malloc(h->n_series * sizeof *r);
+    if (!r) {
+        tsf_frame_free(h);
+        TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
+    }
+    for (size_t s = 0; s < h->n_series; s++) {
+        size_t a = h->series_start[s], n = h->series_start[s + 1] - a;
+        r[s].begin = a + (fit_begin < n ? fit_begin : n);
+        r[s].end = a + (fit_end < n ? fit_end : n);
+    }
+    if (R->spec->impute && (rc = tsf_impute(h, R->spec->impute, NULL, NULL, err)) != TSF_OK) {
+        free(r);
+        tsf_frame_free(h);
+        return rc;
+    }
+    *hist = h;
+    *fit = r;
+    return TSF_OK;
+}
+
+static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_range *fit, size_t fold,
+                             size_t fit_fold)
+{
+    const tsf_backtest_spec *sp = R->spec;
+    return (tsf_fold_ctx){.hist = hist,
+                          .fit = fit,
+                          .targets = sp->targets,
+                          .n_targets = sp->n_targets,
+                          .horizon = sp->horizon,
+                          .quantiles = sp->quantiles,
+                          .n_quantiles = sp->n_quantiles,
+                          .fold = fold,
+                          .seed = sp->seed + fit_fold};
+}
+
+static int fit_task(run *R, size_t g, tsf_err *err)
+{
+    fit_slot *fs = &R->fits[g];
+    const tsf_fold *fd = &R->bt->folds[fs->fold];
+    tsf_frame *hist;
+    tsf_range *fit;
+    int rc = make_hist(R, fd->origin, fd->fit_begin, fd->fit_end, &hist, &fit, err);
+    if (rc != TSF_OK)
+        goto done;
+    if (R->spec->scale) {
+        rc = tsf_scaler_fit(&fs->scaler, hist, R->spec->scale, fit, err);
+        if (rc == TSF_OK)
+            rc = tsf_scaler_apply(fs->scaler, hist, NULL, err);
+        if (rc != TSF_OK)
+            goto done;
+    }
+    tsf_fold_ctx ctx = make_ctx(R, hist, fit, fs->fold, fs->fold);
+    for (size_t m = 0; m < R->M && rc == TSF_OK; m++) {
+        const tsf_forecaster *fc = &R->models[m];
+        if (!fc->fit)
+            continue;
+        const void *warm = R->spec->warm_start && g > 0 ? R->fits[g - 1].state[m] : NULL;
+        if (!fc->reentrant)
+            pthread_mutex_lock(&R->model_lock[m]);
+        rc = fc->fit(fc->self, &ctx, warm, &fs->state[m], err);
+        if (!fc->reentrant)
+            pthread_mutex_unlock(&R->model_lock[m]);
+        if (rc != TSF_OK)
+            tsf_err_prefix(err, "backtest: model \"%s\", fit at fold %zu (origin row %zu)",
+                           fc->name, fs->fold, fd->origin);
+    }
+done:
+    if (rc != TSF_OK && err && strncmp(err->msg, "backtest:", 9) != 0)
+        tsf_err_prefix(err, "backtest: fit at fold %zu (origin row %zu)", fs->fold, fd->origin);
+    tsf_frame_free(hist);
+    free(fit);
+    return rc;
+}
+
+static int forecast_task(run *R, size_t k, tsf_err *err)
+{
+    const tsf_backtest_spec *sp = R->spec;
+    const tsf_fold *fd = &R->bt->folds[k];
+    const fit_slot *fs = &R->fits[R->fold_fit[k]];
+    tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
+    const size_t L = sp->horizon, O = sp->n_targets, P = 1 + sp->n_quantiles;
+    tsf_frame *hist;
+    tsf_range *fit;
+    double *block = NULL;
+    int rc = make_hist(R, fd->origin, fd->fit_begin, fd->fit_end, &hist, &fit, err);
+    if (rc != TSF_OK)
+        goto done;
+    if (fs->scaler && (rc = tsf_scaler_apply(fs->scaler, hist, NULL, err)) != TSF_OK)
+        goto done;
+    if (!(block = malloc(L * O * P * sizeof *block))) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");
+        goto done;
+    }
+    tsf_fold_ctx ctx = make_ctx(R, hist, fit, k, fs->fold);
+    for (size_t e = R->fold_entry[k]; e < R->fold_entry[k + 1] && rc == TSF_OK; e++) {
+        size_t s = fc->entry[e].series;
+        if (fs->scaler) /* normalized actuals with this fit's scaler */
+            for (size_t i = 0; i < fn->n_steps; i++)
+                for (size_t o = 0; o < O; o++) {
+                    double *a = fn->actual + (e * fn->n_steps + i) * O + o;
+                    *a = tsf_scaler_to_scaled(fs->scaler, s, sp->targets[o], *a);
+                }
+        for (size_t m = 0; m < R->M && rc == TSF_OK; m++) {
+            const tsf_forecaster *f = &R->models[m];
+            for (size_t i = 0; i < L * O * P; i++)
+                block[i] = NAN;
+            if (!f->reentrant)
+                pthread_mutex_lock(&R->model_lock[m]);
+            rc = f->forecast(f->self, fs->state[m], &ctx, s, block, err);
+            if (!f->reentrant)
+                pthread_mutex_unlock(&R->model_lock[m]);
+            if (rc != TSF_OK) {
+                tsf_err_prefix(err, "backtest: model \"%s\", fold %zu (origin row %zu)", f->name, k,
+                               fd->origin);
+                break;
+            }
+            if (fs->scaler) {
+                tsf_forecasts_put(fn, e, m, block);
+                for (size_t l = 0; l < L; l++)
+                    for (size_t o = 0; o < O; o++)
+                        for (size_t p = 0; p < P; p++) {
+                            double *v = block + (l * O + o) * P + p;
+                            *v = tsf_scaler_to_original(fs->scaler, s, sp->targets[o], *v);
+                        }
+            }
+            tsf_forecasts_put(fc, e, m, block);
+        }
+    }
+done:
+    if (rc != TSF_OK && err && strncmp(err->msg, "backtest:", 9) != 0)
+        tsf_err_prefix(err, "backtest: fold %zu (origin row %zu)", k, fd->origin);
+    free(block);
+    tsf_frame_free(hist);
+    free(fit);
+    return rc;
+}
+
+/* ---- Setting up ------------------------------------------------------------------------------ */
+
+void tsf_backtest_free(tsf_backtest *bt)
+{
+    if (!bt)
+        return;
+    free(bt->folds);
+    tsf_forecasts_free(bt->fc);
+    tsf_forecasts_free(bt->fc_norm);
+    for (size_t i = 0; bt->scalers && i < bt->n_fits; i++)
+        tsf_scaler_free(bt->scalers[i]);
+    free(bt->scalers);
+    free(bt->fit_fold);
+    free(bt);
+}
+
+static int check_spec(const tsf_frame *f, const tsf_backtest_spec *sp, const tsf_forecaster *m,
+                      size_t M, tsf_err *err)
+{
+    if (sp->horizon == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: horizon must be at least 1");
+    if (sp->stride == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: stride must be at least 1");
+    if (sp->train_length == 0 && sp->first_origin == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: train_length (or first_origin) must be at least 1");
+    if (sp->window == TSF_WINDOW_SLIDING && sp->train_length == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: a sliding window needs train_length >= 1");
+    if ((unsigned)sp->window > TSF_WINDOW_SLIDING)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: unknown training window %d", (int)sp->window);
+    if (sp->n_targets == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: at least one target column is needed");
+    for (size_t o = 0; o < sp->n_targets; o++)
+        if (sp->targets[o] >= f->n_cols)
+            TSF_FAIL(err, TSF_EINVAL,
+                     "backtest: target column %zu does not exist (the frame has "
+                     "%zu)",
+                     sp->targets[o], f->n_cols);
+    if (M == 0)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: no model to run");
+    for (size_t k = 0; k < M; k++)
+        if (!m[k].forecast || !m[k].name)
+            TSF_FAIL(err, TSF_EINVAL, "backtest: model %zu has no name or no forecast function", k);
+    return TSF_OK;
+}
+
+/* Lay out folds, fits and entries. */
+static int plan(run *R, tsf_err *err)
+{
+    const tsf_frame *f = R->f;
+    const tsf_backtest_spec *sp = R->spec;
+    tsf_backtest *bt = R->bt;
+    size_t first = sp->first_origin ? sp->first_origin : sp->train_length;
+    size_t max_end = 0;
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t n = f->series_start[s + 1] - f->series_start[s];
+        if (sp->end && sp->end < n)
+            n = sp->end;
+        max_end = n > max_end ? n : max_end;
+    }
+    if (first + sp->horizon > max_end)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "backtest: the first origin (row %zu) plus horizon %zu is past the end of every "
+                 "series (longest: %zu rows%s): lower train_length or first_origin",
+                 first, sp->horizon, max_end, sp->end ? ", after end" : "");
+    size_t F = (max_end - sp->horizon - first) / sp->stride + 1;
+    bt->n_folds = F;
+    size_t R_ = sp->retrain;
+    size_t G = R_ == 0 ? 1 : (F + R_ - 1) / R_;
+    bt->n_fits = G;
+    bt->folds = calloc(F, sizeof *bt->folds);
+    bt->fit_fold = calloc(G, sizeof *bt->fit_fold);
+    R->fits = calloc(G, sizeof *R->fits);
+    R->fold_fit = calloc(F, sizeof *R->fold_fit);
+    R->fold_entry = calloc(F + 1, sizeof *R->fold_entry);
+    if (!bt->folds || !bt->fit_fold || !R->fits || !R->fold_fit || !R->fold_entry)
+        TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for %zu folds", F);
+    for (size_t g = 0; g < G; g++) {
+        R->fits[g].fold = R_ == 0 ? 0 : g * R_;
+        bt->fit_fold[g] = R->fits[g].fold;
+        if (!(R->fits[g].state = calloc(R->M, sizeof(void *))))
+            TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
+    }
+    for (size_t k = 0; k < F; k++) {
+        tsf_fold *fd = &bt->folds[k];
+        fd->origin = first + k * sp->stride;
+        R->fold_fit[k] = R_ == 0 ? 0 : k / R_;
+        fd->fit_fold = R->fits[R->fold_fit[k]].fold;
+        size_t go = first + fd->fit_fold * sp->stride; /* origin of the fitting fold */
+        fd->fit_end = go;
+        fd->fit_begin =
+            sp->window == TSF_WINDOW_SLIDING && go > sp->train_length ? go - sp->train_length : 0;
+    }
+    /* Entries in (fold, series) order, before any thread runs. */
+    int rc;
+    for (size_t k = 0; k < F; k++) {
+        tsf_fold *fd = &bt->folds[k];
+        R->fold_entry[k] = bt->fc->n_entries;
+        for (size_t s = 0; s < f->n_series; s++) {
+            size_t a = f->series_start[s], n = f->series_start[s + 1] - a;
+            size_t end = sp->end && sp->end < n ? sp->end : n;
+            if (fd->origin + sp->horizon > end)
+                continue;
+            size_t fb = a + (fd->fit_begin < n ? fd->fit_begin : n);
+            size_t fe = a + (fd->fit_end < n ? fd->fit_end : n);
+            rc = tsf_forecasts_add(bt->fc, f, s, a + fd->origin, k, fb, fe, NULL, err);
+            if (rc == TSF_OK && bt->fc_norm)
+                rc = tsf_forecasts_add(bt->fc_norm, f, s, a + fd->origin, k, fb, fe, NULL, err);
+            if (rc != TSF_OK)
+                return rc;
+            fd->n_series++;
+        }
+    }
+    R->fold_entry[F] = bt->fc->n_entries;
+    return TSF_OK;
+}
+
+int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_spec *spec,
+                     const tsf_forecaster *models, size_t n_models, tsf_err *err)
+{
+    *out = NULL;
+    int rc = check_spec(f, spec, models, n_models, err);
+    if (rc != TSF_OK)
+        return rc;
+    run R = {.f = f, .spec = spec, .models = models, .M = n_models};
+    size_t n_locks = 0;
+    int lock_ok = 0;
+    const char **names = malloc(n_models * sizeof *names);
+    R.bt = calloc(1, sizeof *R.bt);
+    R.model_lock = malloc(n_models * sizeof *R.model_lock);
+    if (!names || !R.bt || !R.model_lock) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");
+        goto cleanup;
+    }
+    for (size_t m = 0; m < n_models; m++)
+        names[m] = models[m].name;
+    rc = tsf_forecasts_alloc(&R.bt->fc, f, spec->targets, spec->n_targets, names, n_models,
+                             spec->quantiles, spec->n_quantiles, spec->horizon,
+                             spec->last_points_only, err);
+    if (rc == TSF_OK && spec->scale) {
+        rc = tsf_forecasts_alloc(&R.bt->fc_norm, f, spec->targets, spec->n_targets, names, n_models,
+                                 spec->quantiles, spec->n_quantiles, spec->horizon,
+                                 spec->last_points_only, err);
+        if (rc == TSF_OK)
+            R.bt->fc_norm->scale = TSF_FC_NORMALIZED;
+    }
+    if (rc != TSF_OK)
+        goto cleanup;
+    if ((rc = pthread_mutex_init(&R.lock, NULL)) != 0) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "backtest: cannot create a mutex");
+        goto cleanup;
+    }
+    lock_ok = 1;
+    for (; n_locks < n_models; n_locks++)
+        if (pthread_mutex_init(&R.model_lock[n_locks], NULL) != 0) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "backtest: cannot create a mutex");
+            goto cleanup;
+        }
+    if ((rc = plan(&R, err)) != TSF_OK)
+        goto cleanup;
+    size_t jobs = spec->jobs ? spec->jobs : 1;
+    /* Fits: chained with warm start (each needs the previous state), else independent. */
+    rc = run_tasks(&R, R.bt->n_fits, spec->warm_start ? 1 : jobs, fit_task, err);
+    if (rc == TSF_OK)
+        rc = run_tasks(&R, R.bt->n_folds, jobs, forecast_task, err);
+    if (rc == TSF_OK && spec->scale) {
+        if (!(R.bt->scalers = calloc(R.bt->n_fits, sizeof *R.bt->scalers))) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");
+            goto cleanup;
+        }
+        for (size_t g = 0; g < R.bt->n_fits; g++) {
+            R.bt->scalers[g] = R.fits[g].scaler;
+            R.fits[g].scaler = NULL;
+        }
+    }
+cleanup:
+    if (lock_ok)
+        pthread_mutex_destroy(&R.lock);
+    for (size_t m = 0; m < n_locks; m++)
+        pthread_mutex_destroy(&R.model_lock[m]);
+    for (size_t g = 0; R.fits && g < R.bt->n_fits; g++) {
+        for (size_t m = 0; R.fits[g].state && m < n_models; m++)
+            if (R.fits[g].state[m] && models[m].free_state)
+                models[m].free_state(models[m].self, R.fits[g].state[m]);
+        free(R.fits[g].state);
+        tsf_scaler_free(R.fits[g].scaler);
+    }
+    free(R.fits);
+    free(R.fold_fit);
+    free(R.fold_entry);
+    free(R.model_lock);
+    free(names);
+    if (rc != TSF_OK) {
+        tsf_backtest_free(R.bt);
+        return rc;
+    }
+    *out = R.bt;
+    return TSF_OK;
+}

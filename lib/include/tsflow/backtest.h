@@ -1,0 +1,146 @@
+/* Rolling-origin backtests with pluggable forecasters, leak-free by construction.
+ *
+ * Folds. Origins are row offsets from each series' first row (series aligned in time, as
+ * wide CSVs and equal-span long CSVs are, get aligned origins):
+ *     o_k = first_origin + k * stride,  k = 0, 1, ...  while o_k + horizon <= end
+ * A series takes part in fold k when o_k + horizon <= its length (and <= end). Fold k forecasts
+ * rows [o_k, o_k + horizon) of each such series.
+ *
+ * Fits. Fold k is forecast by the model fitted at fold g(k):
+ *     retrain = 1 (always): g(k) = k;  retrain = N: g(k) = N * floor(k / N);  retrain = 0
+ *     (never): g(k) = 0, one fit, then only forecasts.
+ * The fit at fold g sees rows [b_g, o_g) of each series: b_g = 0 with an expanding window,
+ * b_g = max(0, o_g - train_length) with a sliding one. With warm_start the fit at g receives
+ * the model state of the previous fit (continue from its weights).
+ *
+ * Leak-free by construction: every fit and every forecast of fold k receives `hist`, a copy
+ * of the frame that holds only the rows before the origin (rows [0, o) of each series, o the
+ * fit's or the fold's origin). Imputation (impute spec) runs on that copy, the scaler (scale
+ * spec) is fitted on its fit rows and applied to it; forecasts are mapped back to the original
+ * scale with the fit's scaler. Actuals are read from the full frame by the engine only.
+ * Forecasters therefore cannot see a value at or after the origin. Each fold's fit window is
+ * recorded (tsf_fold and every forecast entry's fit_begin/fit_end).
+ *
+ * Parallelism: jobs > 1 runs independent fits, then all forecasts, on that many threads.
+ * Every result goes to a slot fixed before the run (the forecast entries are created in fold
+ * order first), so results are identical to jobs = 1. With warm_start the fits run one after
+ * another (each needs the previous), the forecasts still in parallel.
+ */
+#ifndef TSFLOW_BACKTEST_H
+#define TSFLOW_BACKTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsflow/error.h"
+#include "tsflow/forecast.h"
+#include "tsflow/frame.h"
+#include "tsflow/prep.h"
+#include "tsflow/scale.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a forecaster sees of one fit or one fold. */
+typedef struct tsf_fold_ctx {
+    const tsf_frame *hist;   /* rows before the origin only; series s of hist ends at its origin.
+                                Already imputed and scaled as the backtest spec says. */
+    const tsf_range *fit;    /* (hist->n_series) rows of hist to fit on (fit calls; in forecast
+                                calls, the rows the state was fitted on, in this hist) */
+    const size_t *targets;   /* (n_targets) columns of hist to forecast */
+    size_t n_targets;        /* O */
+    size_t horizon;          /* L */
+    const double *quantiles; /* (n_quantiles) levels wanted in value slots 1..Q */
+    size_t n_quantiles;      /* Q */
+    size_t fold;             /* this fold (fit calls: the fold that fits) */
+    uint64_t seed;           /* spec seed + fitting fold: for reproducible stochastic fits */
+} tsf_fold_ctx;
+
+/* A forecaster: the model side of a backtest (an RNN, a baseline, a plugin).
+ * fit: fit on ctx->hist rows ctx->fit, starting from warm (the previous fit's state, only with
+ *      warm_start, else NULL; read-only), into a new *state. NULL fit: the forecaster keeps no
+ *      state (forecast gets state NULL).
+ * forecast: forecast series s from the end of ctx->hist's series s (its origin) into out
+ *      (L, O, 1 + Q): out[(l * O + o) * (1 + Q) + p], slot 0 the point forecast, slot 1 + q
+ *      quantile q. out arrives filled with NaN; leave NaN what the model does not produce.
+ *      state is read-only here.
+ * free_state: free a state from fit (may be NULL when states need no freeing).
+ * reentrant: 1 when forecast may run concurrently (jobs > 1) on one state; 0 makes the engine
+ *      serialise this forecaster's forecast calls with a mutex. fit is never called
+ *      concurrently on one forecaster unless reentrant is set. */
+typedef struct tsf_forecaster {
+    const char *name; /* model name in the forecasts and metrics */
+    void *self;       /* the forecaster's configuration; not modified during a backtest */
+    int reentrant;
+    int (*fit)(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err);
+    int (*forecast)(void *self, const void *state, const tsf_fold_ctx *ctx, size_t s, double *out,
+                    tsf_err *err);
+    void (*free_state)(void *self, void *state);
+} tsf_forecaster;
+
+typedef enum tsf_train_window {
+    TSF_WINDOW_EXPANDING = 0, /* fit on all rows before the origin */
+    TSF_WINDOW_SLIDING = 1,   /* fit on the last train_length rows before the origin */
+} tsf_train_window;
+
+typedef struct tsf_backtest_spec {
+    tsf_train_window window;
+    size_t train_length;   /* initial training rows; the sliding window's length */
+    size_t first_origin;   /* offset of the first origin; 0 = train_length */
+    size_t end;            /* forecasts end at or before this offset; 0 = series end */
+    size_t stride;         /* rows between origins (>= 1) */
+    size_t horizon;        /* L (>= 1) */
+    size_t retrain;        /* 1 = always, N = every N folds, 0 = never */
+    int warm_start;        /* pass the previous fit's state to the next fit */
+    int last_points_only;  /* keep only step L of each forecast */
+    size_t jobs;           /* threads; 0 or 1 = run in the calling thread */
+    uint64_t seed;         /* passed to fits as seed + fold */
+    const size_t *targets; /* (n_targets) columns to forecast */
+    size_t n_targets;
+    const double *quantiles; /* (n_quantiles) levels, may be NULL */
+    size_t n_quantiles;
+    const tsf_impute_spec *impute; /* NULL: no imputation; else applied to every hist */
+    const tsf_scale_spec *scale;   /* NULL: no scaling; else fitted per fit, on its fit rows */
+} tsf_backtest_spec;
+
+/* Defaults: expanding, stride 1, horizon 1, retrain always, jobs 1, everything else 0/NULL. */
+void tsf_backtest_spec_init(tsf_backtest_spec *spec);
+
+typedef struct tsf_fold {
+    size_t origin;    /* origin offset o_k */
+    size_t fit_fold;  /* g(k): the fold whose fit forecasts this one */
+    size_t fit_begin; /* fit window offsets [fit_begin, fit_end) (of fit g(k)) */
+    size_t fit_end;
+    size_t n_series; /* series forecast in this fold */
+} tsf_fold;
+
+typedef struct tsf_backtest {
+    size_t n_folds;
+    tsf_fold *folds;        /* (n_folds) */
+    tsf_forecasts *fc;      /* original scale: one model per forecaster, entries in fold, series
+                               order; entry fit_begin/fit_end are frame rows */
+    tsf_forecasts *fc_norm; /* the same on each fit's normalized scale (NULL without scale) */
+    size_t n_fits;
+    size_t *fit_fold;     /* (n_fits) the fold of each fit */
+    tsf_scaler **scalers; /* (n_fits) each fit's scaler, for provenance (NULL without scale) */
+} tsf_backtest;
+
+/* Run the backtest of n_models forecasters over frame f. Errors come from the lowest failing
+ * fold (deterministic with any jobs), prefixed with the model and fold: `backtest: model
+ * "lstm", fold 3 (origin row 11544): ...`. Bad options name the option and the expected range. */
+int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_spec *spec,
+                     const tsf_forecaster *models, size_t n_models, tsf_err *err) TSF_WUR;
+
+void tsf_backtest_free(tsf_backtest *bt);
+
+/* The history frame of a fold: rows [0, offset) of every series of f (all rows of a series
+ * shorter than offset), copied. What tsf_backtest_run hands to forecasters; public so that a
+ * predict stage can build the same input. */
+int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *err) TSF_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
