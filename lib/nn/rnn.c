@@ -1,0 +1,872 @@
+/* Recurrent forecasting networks (see rnn.h): the flat parameter vector and its named views,
+ * the workspaces, and the forward and backward passes over a batch.
+ *
+ * Time runs over S steps: the T lookback steps, then (recursive head) L-1 decoder steps. For
+ * each layer and direction the caches hold every step, batch-major inside a step:
+ *     layer output h (S, B, D*H), gate activations (S, B, G), LSTM c and tanh(c), GRU hn.
+ * Forward, per layer: one GEMM projects the inputs of all lookback steps (T*B x I_l times
+ * I_l x G), then each step does one GEMM h_prev W_hh^T and one fused elementwise kernel.
+ * Backward, per layer: each step does the elementwise kernel and one GEMM dgates W_hh for the
+ * recurrence; the weight gradients and the gradient to the layer below are then one GEMM each
+ * over all steps. The decoder steps of the recursive head depend on each other through the
+ * fed-back forecast, so they run step by step through all layers in both passes.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define NO_CUT SIZE_MAX
+
+typedef struct tensor {
+    char name[48];
+    size_t offset, rows, cols;
+} tensor;
+
+typedef struct ldir {              /* one layer, one direction */
+    size_t n_in;                   /* I_l */
+    size_t w_ih, w_hh, b_ih, b_hh; /* offsets into params/grads */
+    size_t cut;                    /* step whose incoming state is detached, or NO_CUT */
+    tsf_real *gates;               /* (S, B, G) pre-activations (x W_ih^T, + h W_hh^T for
+                                      RNN/LSTM), replaced by the activations */
+    tsf_real *c, *tc;              /* LSTM (S, B, H): cell state and tanh(c) */
+    tsf_real *hn;                  /* GRU (S, B, H): h_prev W_hn^T + b_hn */
+    tsf_real *dg;                  /* (S, B, G) dLoss/d(input-side pre-activations) */
+    tsf_real *dgh;                 /* (S, B, G) hidden side; == dg except for GRU */
+    tsf_real *dh_rec;              /* (B, H) dLoss/dh carried to the previous step */
+    tsf_real *dc_rec;              /* LSTM (B, H) dLoss/dc carried */
+    int have_rec;                  /* dh_rec/dc_rec hold a carried gradient */
+    tsf_real *snap_h, *snap_c;     /* (B, H) frozen states at the cut (tsf__rnn_freeze) */
+} ldir;
+
+typedef struct layer {
+    tsf_real *out;   /* (S, B, D*H) h of every step, directions side by side */
+    tsf_real *dout;  /* (S, B, D*H) dLoss/dout from outside the recurrence (the head or the
+                        layer above); only the rows dout_live() names are written */
+    tsf_real *mask;  /* (S, B, D*H) dropout scale 0 or 1/(1-p) (layers below the top) */
+    tsf_real *drop;  /* (S, B, D*H) out * mask: the next layer's input when dropping */
+    tsf_real *ddrop; /* (S, B, D*H) */
+} layer;
+
+struct tsf_rnn {
+    tsf_rnn_config cfg;
+    size_t max_batch;
+    size_t T, L, I, F, H, O, Q, OQ, D, S, n_layers;
+    size_t G;                     /* gate rows: H (RNN), 4H (LSTM), 3H (GRU) */
+    size_t n_head_in, n_head_out; /* head.weight is (n_head_out, n_head_in) */
+    size_t head_w, head_b;        /* offsets */
+    size_t n_params;
+    tsf_real *params, *grads;
+    size_t n_tensors;
+    tensor *tensors;
+    ldir *ld; /* (n_layers * D) */
+    layer *layers;
+    tsf_real *x_all;    /* (S, B, I) layer-0 inputs: lookback x, then decoder inputs */
+    tsf_real *bsum;     /* (n_layers * D, G) b_ih + b_hh for RNN/LSTM */
+    tsf_real *hh;       /* (B, G) GRU: h_prev W_hh^T */
+    tsf_real *head_in;  /* direct (B, n_head_in); recursive (L, B, n_head_in) */
+    tsf_real *head_out; /* direct (B, n_head_out) */
+    tsf_real *dhead;    /* direct (B, n_head_out); recursive (L, B, O*Q) */
+    tsf_real *dhin;     /* (B, D*H) dLoss/d(final hidden state) from the head */
+    tsf_real *dxdec;    /* (B, O) decoder: dLoss/d(fed-back forecast) */
+    tsf_real *ones;     /* (S * B) for column sums with gemv */
+    tsf_real *zeros;    /* (B, G) the state before the first step (and GRU's hh there) */
+    tsf_real *arena;
+    double *ss; /* (T) sum of squares of dLoss/dh_t, for dh_norm */
+    size_t B_last;
+    int dropping; /* the last forward applied dropout */
+    int frozen;
+};
+
+/* ---- BLAS through GSL views ---------------------------------------------------------- */
+
+/* C (M, N) = beta C + op(A) op(B) with op(A) (M, K), op(B) (K, N); ld* are row strides and
+ * ta/tb say whether A is stored (K, M) / B stored (N, K). */
+static void mm(tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta, const tsf_real *Bm,
+               size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta)
+{
+    if (M == 0 || N == 0)
+        return;
+    tsf_matrix_view c = tsf_matrix_view_array_with_tda(C, M, N, ldc);
+    if (K == 0) {
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                C[i * ldc + j] *= beta;
+        return;
+    }
+    tsf_matrix_const_view a = ta ? tsf_matrix_const_view_array_with_tda(A, K, M, lda)
+                                 : tsf_matrix_const_view_array_with_tda(A, M, K, lda);
+    tsf_matrix_const_view b = tb ? tsf_matrix_const_view_array_with_tda(Bm, N, K, ldb)
+                                 : tsf_matrix_const_view_array_with_tda(Bm, K, N, ldb);
+    int rc = tsf_blas_gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, 1,
+                           &a.matrix, &b.matrix, beta, &c.matrix);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* y (N) += column sums of A (M, N), contiguous. */
+static void colsum_add(tsf_real *y, const tsf_real *A, const tsf_real *ones, size_t M, size_t N)
+{
+    if (M == 0 || N == 0)
+        return;
+    tsf_matrix_const_view a = tsf_matrix_const_view_array(A, M, N);
+    tsf_vector_const_view o = tsf_vector_const_view_array(ones, M);
+    tsf_vector_view yv = tsf_vector_view_array(y, N);
+    int rc = tsf_blas_gemv(CblasTrans, 1, &a.matrix, &o.vector, 1, &yv.vector);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+const char *tsf_rnn_cell_name(tsf_cell cell)
+{
+    switch (cell) {
+    case TSF_CELL_RNN_TANH:
+        return "rnn_tanh";
+    case TSF_CELL_RNN_RELU:
+        return "rnn_relu";
+    case TSF_CELL_LSTM:
+        return "lstm";
+    case TSF_CELL_GRU:
+        return "gru";
+    }
+    return "?";
+}
+
+int tsf_rnn_cell_parse(const char *name, tsf_cell *out, tsf_err *err)
+{
+    static const struct {
+        const char *name;
+        tsf_cell cell;
+    } names[] = {{"rnn", TSF_CELL_RNN_TANH},
+                 {"rnn_tanh", TSF_CELL_RNN_TANH},
+                 {"rnn_relu", TSF_CELL_RNN_RELU},
+                 {"lstm", TSF_CELL_LSTM},
+                 {"gru", TSF_CELL_GRU}};
+    for (size_t k = 0; name && k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(name, names[k].name) == 0) {
+            *out = names[k].cell;
+            return TSF_OK;
+        }
+    TSF_FAIL(err, TSF_EINVAL,
+             "cell \"%s\" is not known (expected rnn, rnn_tanh, rnn_relu, lstm or gru)",
+             name ? name : "(null)");
+}
+
+int tsf_rnn_config_check(const tsf_rnn_config *cfg, tsf_err *err)
+{
+    if (!cfg)
+        TSF_FAIL(err, TSF_EINVAL, "no network configuration given");
+    if (cfg->cell != TSF_CELL_RNN_TANH && cfg->cell != TSF_CELL_RNN_RELU &&
+        cfg->cell != TSF_CELL_LSTM && cfg->cell != TSF_CELL_GRU)
+        TSF_FAIL(err, TSF_EINVAL, "cell %d is not a tsf_cell value", (int)cfg->cell);
+    if (cfg->n_inputs < 1)
+        TSF_FAIL(err, TSF_EINVAL, "n_inputs must be >= 1 (features per lookback step), got 0");
+    if (cfg->hidden < 1)
+        TSF_FAIL(err, TSF_EINVAL, "hidden must be >= 1, got 0");
+    if (cfg->n_layers < 1)
+        TSF_FAIL(err, TSF_EINVAL, "n_layers must be >= 1, got 0");
+    if (cfg->lookback < 1)
+        TSF_FAIL(err, TSF_EINVAL, "lookback must be >= 1, got 0");
+    if (cfg->horizon < 1)
+        TSF_FAIL(err, TSF_EINVAL, "horizon must be >= 1, got 0");
+    if (cfg->n_outputs < 1)
+        TSF_FAIL(err, TSF_EINVAL, "n_outputs must be >= 1, got 0");
+    if (cfg->n_quantiles < 1)
+        TSF_FAIL(err, TSF_EINVAL, "n_quantiles must be >= 1 (1 = point forecast), got 0");
+    if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
+        TSF_FAIL(err, TSF_EINVAL, "bidirectional must be 0 or 1, got %d", cfg->bidirectional);
+    if (!(cfg->dropout >= 0 && cfg->dropout < 1))
+        TSF_FAIL(err, TSF_EINVAL, "dropout must be in [0, 1), got %g", cfg->dropout);
+    if (cfg->head != TSF_HEAD_DIRECT && cfg->head != TSF_HEAD_RECURSIVE)
+        TSF_FAIL(err, TSF_EINVAL, "head %d is not a tsf_head value", (int)cfg->head);
+    if (cfg->head == TSF_HEAD_RECURSIVE) {
+        if (cfg->bidirectional)
+            TSF_FAIL(err, TSF_EINVAL,
+                     "the recursive head cannot follow a bidirectional encoder (the reverse "
+                     "direction cannot run over the unknown future): use head = direct");
+        if (cfg->n_inputs < cfg->n_outputs + cfg->n_future)
+            TSF_FAIL(err, TSF_EINVAL,
+                     "the recursive head needs n_inputs >= n_outputs + n_future (inputs lay "
+                     "out targets, past covariates, known future), got %zu < %zu + %zu",
+                     cfg->n_inputs, cfg->n_outputs, cfg->n_future);
+    }
+    return TSF_OK;
+}
+
+/* ---- allocation ---------------------------------------------------------------------- */
+
+static void add_tensor(tsf_rnn *m, const char *name, size_t rows, size_t cols, size_t *at)
+{
+    if (m->tensors) {
+        tensor *t = &m->tensors[m->n_tensors];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->offset = *at;
+        t->rows = rows;
+        t->cols = cols;
+    }
+    m->n_tensors++;
+    *at += rows * cols;
+}
+
+/* Lay out the parameter tensors (PyTorch's order: per layer, per direction, weight_ih,
+ * weight_hh, bias_ih, bias_hh; then the head). First call with m->tensors NULL counts. */
+static void layout_params(tsf_rnn *m)
+{
+    static const char *prefix[] = {"rnn", "rnn", "lstm", "gru"};
+    const char *pre = prefix[m->cfg.cell];
+    size_t at = 0;
+    char name[48];
+    m->n_tensors = 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        for (size_t d = 0; d < m->D; d++) {
+            ldir *ld = &m->ld[l * m->D + d];
+            const char *sfx = d ? "_reverse" : "";
+            ld->n_in = l == 0 ? m->I : m->D * m->H;
+            ld->w_ih = at;
+            snprintf(name, sizeof name, "%s.weight_ih_l%zu%s", pre, l, sfx);
+            add_tensor(m, name, m->G, ld->n_in, &at);
+            ld->w_hh = at;
+            snprintf(name, sizeof name, "%s.weight_hh_l%zu%s", pre, l, sfx);
+            add_tensor(m, name, m->G, m->H, &at);
+            ld->b_ih = at;
+            snprintf(name, sizeof name, "%s.bias_ih_l%zu%s", pre, l, sfx);
+            add_tensor(m, name, m->G, 1, &at);
+            ld->b_hh = at;
+            snprintf(name, sizeof name, "%s.bias_hh_l%zu%s", pre, l, sfx);
+            add_tensor(m, name, m->G, 1, &at);
+        }
+    m->head_w = at;
+    add_tensor(m, "head.weight", m->n_head_out, m->n_head_in, &at);
+    m->head_b = at;
+    add_tensor(m, "head.bias", m->n_head_out, 1, &at);
+    m->n_params = at;
+}
+
+/* Carve n reals, 64-byte aligned, from the arena (base NULL: only count). */
+static tsf_real *carve(tsf_real *base, size_t *at, size_t n)
+{
+    size_t align = 64 / sizeof(tsf_real);
+    *at = (*at + align - 1) / align * align;
+    tsf_real *p = base ? base + *at : NULL;
+    *at += n;
+    return p;
+}
+
+/* Assign every workspace from base (NULL: count); returns the reals needed. */
+static size_t layout_work(tsf_rnn *m, tsf_real *base)
+{
+    size_t at = 0, B = m->max_batch, S = m->S, H = m->H, G = m->G, DH = m->D * m->H;
+    int lstm = m->cfg.cell == TSF_CELL_LSTM, gru = m->cfg.cell == TSF_CELL_GRU;
+    int trunc = m->cfg.bptt_steps > 0 && m->cfg.bptt_steps < m->T;
+    m->params = carve(base, &at, m->n_params);
+    m->grads = carve(base, &at, m->n_params);
+    for (size_t k = 0; k < m->n_layers * m->D; k++) {
+        ldir *ld = &m->ld[k];
+        ld->gates = carve(base, &at, S * B * G);
+        ld->dg = carve(base, &at, S * B * G);
+        ld->dgh = gru ? carve(base, &at, S * B * G) : ld->dg;
+        ld->c = lstm ? carve(base, &at, S * B * H) : NULL;
+        ld->tc = lstm ? carve(base, &at, S * B * H) : NULL;
+        ld->hn = gru ? carve(base, &at, S * B * H) : NULL;
+        ld->dh_rec = carve(base, &at, B * H);
+        ld->dc_rec = lstm ? carve(base, &at, B * H) : NULL;
+        ld->snap_h = trunc ? carve(base, &at, B * H) : NULL;
+        ld->snap_c = trunc && lstm ? carve(base, &at, B * H) : NULL;
+    }
+    int dropout = m->cfg.dropout > 0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        layer *ly = &m->layers[l];
+        int below_top = l + 1 < m->n_layers;
+        ly->out = carve(base, &at, S * B * DH);
+        ly->dout = carve(base, &at, S * B * DH);
+        ly->mask = dropout && below_top ? carve(base, &at, S * B * DH) : NULL;
+        ly->drop = dropout && below_top ? carve(base, &at, S * B * DH) : NULL;
+        ly->ddrop = dropout && below_top ? carve(base, &at, S * B * DH) : NULL;
+    }
+    int rec = m->cfg.head == TSF_HEAD_RECURSIVE;
+    m->x_all = carve(base, &at, S * B * m->I);
+    m->bsum = carve(base, &at, m->n_layers * m->D * G);
+    m->hh = carve(base, &at, B * G);
+    m->head_in = carve(base, &at, (rec ? m->L : 1) * B * m->n_head_in);
+    m->head_out = carve(base, &at, B * m->n_head_out);
+    m->dhead = carve(base, &at, rec ? m->L * B * m->OQ : B * m->n_head_out);
+    m->dhin = carve(base, &at, B * DH);
+    m->dxdec = carve(base, &at, B * m->O);
+    m->ones = carve(base, &at, S * B);
+    m->zeros = carve(base, &at, B * G);
+    return at;
+}
+
+int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, tsf_err *err)
+{
+    *out = NULL;
+    int rc = tsf_rnn_config_check(cfg, err);
+    if (rc)
+        return rc;
+    if (max_batch < 1)
+        TSF_FAIL(err, TSF_EINVAL, "max_batch must be >= 1, got 0");
+    tsf_rnn *m = calloc(1, sizeof *m);
+    if (!m)
+        goto nomem;
+    m->cfg = *cfg;
+    m->max_batch = max_batch;
+    m->T = cfg->lookback;
+    m->L = cfg->horizon;
+    m->I = cfg->n_inputs;
+    m->F = cfg->n_future;
+    m->H = cfg->hidden;
+    m->O = cfg->n_outputs;
+    m->Q = cfg->n_quantiles;
+    m->OQ = m->O * m->Q;
+    m->D = cfg->bidirectional ? 2 : 1;
+    m->G = (cfg->cell == TSF_CELL_LSTM ? 4 : cfg->cell == TSF_CELL_GRU ? 3 : 1) * m->H;
+    m->n_layers = cfg->n_layers;
+    if (cfg->head == TSF_HEAD_RECURSIVE) {
+        m->S = m->T + m->L - 1;
+        m->n_head_in = m->H + m->F;
+        m->n_head_out = m->OQ;
+    } else {
+        m->S = m->T;
+        m->n_head_in = m->D * m->H + m->L * m->F;
+        m->n_head_out = m->L * m->OQ;
+    }
+    m->ld = calloc(m->n_layers * m->D, sizeof *m->ld);
+    m->layers = calloc(m->n_layers, sizeof *m->layers);
+    m->ss = calloc(m->T, sizeof *m->ss);
+    if (!m->ld || !m->layers || !m->ss)
+        goto nomem;
+    layout_params(m); /* count */
+    m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
+    if (!m->tensors)
+        goto nomem;
+    layout_params(m);
+    size_t n = layout_work(m, NULL);
+    m->arena = aligned_alloc(64, (n * sizeof(tsf_real) + 63) / 64 * 64);
+    if (!m->arena)
+        goto nomem;
+    memset(m->arena, 0, n * sizeof(tsf_real));
+    layout_work(m, m->arena);
+    for (size_t k = 0; k < m->S * max_batch; k++)
+        m->ones[k] = 1;
+    size_t k = cfg->bptt_steps;
+    for (size_t d = 0; d < m->D; d++) {
+        for (size_t l = 0; l < m->n_layers; l++)
+            m->ld[l * m->D + d].cut = (k > 0 && k < m->T) ? (d == 0 ? m->T - k : k - 1) : NO_CUT;
+    }
+    *out = m;
+    return TSF_OK;
+nomem:
+    tsf_rnn_free(m);
+    TSF_FAIL(err, TSF_ENOMEM,
+             "out of memory allocating a %s network (hidden %zu, %zu layers, lookback %zu, "
+             "batch %zu)",
+             tsf_rnn_cell_name(cfg->cell), cfg->hidden, cfg->n_layers, cfg->lookback, max_batch);
+}
+
+void tsf_rnn_free(tsf_rnn *m)
+{
+    if (!m)
+        return;
+    free(m->arena);
+    free(m->tensors);
+    free(m->ld);
+    free(m->layers);
+    free(m->ss);
+    free(m);
+}
+
+const tsf_rnn_config *tsf_rnn_config_of(const tsf_rnn *m)
+{
+    return &m->cfg;
+}
+
+size_t tsf_rnn_max_batch(const tsf_rnn *m)
+{
+    return m->max_batch;
+}
+
+size_t tsf_rnn_n_params(const tsf_rnn *m)
+{
+    return m->n_params;
+}
+
+tsf_real *tsf_rnn_params(tsf_rnn *m)
+{
+    return m->params;
+}
+
+tsf_real *tsf_rnn_grads(tsf_rnn *m)
+{
+    return m->grads;
+}
+
+size_t tsf_rnn_n_tensors(const tsf_rnn *m)
+{
+    return m->n_tensors;
+}
+
+const char *tsf_rnn_tensor(const tsf_rnn *m, size_t k, size_t *offset, size_t *rows, size_t *cols)
+{
+    if (k >= m->n_tensors)
+        return NULL;
+    const tensor *t = &m->tensors[k];
+    if (offset)
+        *offset = t->offset;
+    if (rows)
+        *rows = t->rows;
+    if (cols)
+        *cols = t->cols;
+    return t->name;
+}
+
+size_t tsf_rnn_find_tensor(const tsf_rnn *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_tensors; k++)
+        if (strcmp(m->tensors[k].name, name) == 0)
+            return k;
+    return (size_t)-1;
+}
+
+void tsf_rnn_init_params(tsf_rnn *m, gsl_rng *rng)
+{
+    double a = 1 / sqrt((double)m->H);
+    for (size_t k = 0; k < m->n_tensors; k++) {
+        const tensor *t = &m->tensors[k];
+        double bound = t->offset >= m->head_w ? 1 / sqrt((double)m->n_head_in) : a;
+        for (size_t i = 0; i < t->rows * t->cols; i++)
+            m->params[t->offset + i] = (tsf_real)(bound * (2 * gsl_rng_uniform(rng) - 1));
+    }
+    if (m->cfg.cell == TSF_CELL_LSTM)
+        for (size_t k = 0; k < m->n_layers * m->D; k++) {
+            const ldir *ld = &m->ld[k];
+            for (size_t j = 0; j < m->H; j++) {
+                m->params[ld->b_ih + m->H + j] = 1; /* forget rows f = [H, 2H) */
+                m->params[ld->b_hh + m->H + j] = 0;
+            }
+        }
+}
+
+void tsf_rnn_zero_grad(tsf_rnn *m)
+{
+    memset(m->grads, 0, m->n_params * sizeof *m->grads);
+}
+
+/* ---- forward ------------------------------------------------------------------------- */
+
+/* Input of layer l (S*B rows, stride n_in): x_all, or the layer below (after dropout). */
+static const tsf_real *layer_input(const tsf_rnn *m, size_t l)
+{
+    if (l == 0)
+        return m->x_all;
+    const layer *below = &m->layers[l - 1];
+    return m->dropping && below->drop ? below->drop : below->out;
+}
+
+/* Does step s of direction d have a previous state, and which step is it? */
+static int prev_step(const tsf_rnn *m, size_t d, size_t s, size_t *sp)
+{
+    if (d == 0) {
+        *sp = s - 1;
+        return s > 0;
+    }
+    *sp = s + 1;
+    return s + 1 < m->T;
+}
+
+/* One recurrent step of layer l, direction d, at step s: gates[s] already holds the input
+ * projection x_s W_ih^T. */
+static void step_forward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B)
+{
+    ldir *ld = &m->ld[l * m->D + d];
+    layer *ly = &m->layers[l];
+    size_t H = m->H, G = m->G, DH = m->D * H, sp;
+    const tsf_real *W_hh = m->params + ld->w_hh; /* (G*H, H) */
+    tsf_real *g = ld->gates + s * B * G;         /* (B, G) */
+    tsf_real *h = ly->out + s * B * DH + d * H;  /* (B, H) stride DH */
+    const tsf_real *h_prev = NULL, *c_prev = NULL;
+    size_t ldp = DH;
+    if (prev_step(m, d, s, &sp)) {
+        if (m->frozen && s == ld->cut) {
+            h_prev = ld->snap_h;
+            c_prev = ld->snap_c;
+            ldp = H;
+        } else {
+            h_prev = ly->out + sp * B * DH + d * H;
+            c_prev = ld->c ? ld->c + sp * B * H : NULL;
+        }
+    }
+    const tsf_real *bsum = m->bsum + (l * m->D + d) * G;
+    switch (m->cfg.cell) {
+    case TSF_CELL_RNN_TANH:
+    case TSF_CELL_RNN_RELU:
+        if (h_prev) /* g += h_prev W_hh^T */
+            mm(g, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 1);
+        tsf__rnn_cell_forward(h, DH, g, bsum, B, H, m->cfg.cell == TSF_CELL_RNN_RELU);
+        break;
+    case TSF_CELL_LSTM:
+        if (h_prev)
+            mm(g, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 1);
+        tsf__lstm_cell_forward(h, DH, ld->c + s * B * H, ld->tc + s * B * H, g,
+                               c_prev ? c_prev : m->zeros, bsum, B, H);
+        break;
+    case TSF_CELL_GRU:
+        if (h_prev) /* hh = h_prev W_hh^T */
+            mm(m->hh, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 0);
+        tsf__gru_cell_forward(h, DH, g, ld->hn + s * B * H, h_prev ? m->hh : m->zeros,
+                              h_prev ? h_prev : m->zeros, h_prev ? ldp : H, m->params + ld->b_ih,
+                              m->params + ld->b_hh, B, H);
+        break;
+    }
+}
+
+/* Dropout masks for n rows of layer l's output starting at step s, and the dropped copy. */
+static void dropout_forward(tsf_rnn *m, size_t l, size_t s, size_t n_steps, size_t B, gsl_rng *rng)
+{
+    layer *ly = &m->layers[l];
+    size_t n = n_steps * B * m->D * m->H, off = s * B * m->D * m->H;
+    tsf_real keep = (tsf_real)(1 / (1 - m->cfg.dropout));
+    for (size_t i = 0; i < n; i++) {
+        ly->mask[off + i] = gsl_rng_uniform(rng) < m->cfg.dropout ? 0 : keep;
+        ly->drop[off + i] = ly->out[off + i] * ly->mask[off + i];
+    }
+}
+
+/* The head on the decoder/encoder state at step s for horizon step j (recursive head):
+ * head_in[j] = [h_top(s) | xf[j]], yhat[j] = head_in[j] W^T + b. */
+static void head_step_forward(tsf_rnn *m, size_t s, size_t j, size_t B, const tsf_real *xf,
+                              tsf_real *yhat)
+{
+    size_t H = m->H, F = m->F, NI = m->n_head_in, OQ = m->OQ;
+    const tsf_real *top = m->layers[m->n_layers - 1].out + s * B * H;
+    tsf_real *in = m->head_in + j * B * NI; /* (B, H + F) */
+    tsf_real *y = yhat + j * B * OQ;        /* (B, O*Q) */
+    for (size_t b = 0; b < B; b++) {
+        memcpy(in + b * NI, top + b * H, H * sizeof *in);
+        if (F)
+            memcpy(in + b * NI + H, xf + (j * B + b) * F, F * sizeof *in);
+        memcpy(y + b * OQ, m->params + m->head_b, OQ * sizeof *y);
+    }
+    mm(y, OQ, in, NI, 0, m->params + m->head_w, NI, 1, B, OQ, NI, 1);
+}
+
+/* The direct head: head_in = [h_fwd(T-1) | h_rev(0) | xf flattened], all horizon steps. */
+static void head_direct_forward(tsf_rnn *m, size_t B, const tsf_real *xf, tsf_real *yhat)
+{
+    size_t H = m->H, DH = m->D * H, F = m->F, L = m->L, T = m->T, NI = m->n_head_in,
+           NO = m->n_head_out, OQ = m->OQ;
+    const tsf_real *top = m->layers[m->n_layers - 1].out; /* (T, B, D*H) */
+    for (size_t b = 0; b < B; b++) {
+        tsf_real *in = m->head_in + b * NI;
+        memcpy(in, top + ((T - 1) * B + b) * DH, H * sizeof *in);
+        if (m->D == 2)
+            memcpy(in + H, top + b * DH + H, H * sizeof *in);
+        for (size_t j = 0; j < L && F; j++)
+            memcpy(in + DH + j * F, xf + (j * B + b) * F, F * sizeof *in);
+        memcpy(m->head_out + b * NO, m->params + m->head_b, NO * sizeof *in);
+    }
+    /* head_out (B, NO) += head_in (B, NI) W^T */
+    mm(m->head_out, NO, m->head_in, NI, 0, m->params + m->head_w, NI, 1, B, NO, NI, 1);
+    for (size_t j = 0; j < L; j++)
+        for (size_t b = 0; b < B; b++)
+            memcpy(yhat + (j * B + b) * OQ, m->head_out + b * NO + j * OQ, OQ * sizeof *yhat);
+}
+
+void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf, tsf_real *yhat,
+                     int training, gsl_rng *rng)
+{
+    assert(B >= 1 && B <= m->max_batch);
+    assert(xf || m->F == 0);
+    size_t T = m->T, L = m->L, I = m->I, G = m->G, D = m->D;
+    m->B_last = B;
+    m->dropping = training && m->cfg.dropout > 0;
+    assert(!m->dropping || rng);
+    memcpy(m->x_all, x, T * B * I * sizeof *x);
+    for (size_t k = 0; k < m->n_layers * D; k++)
+        for (size_t i = 0; i < G; i++) /* RNN/LSTM add both biases at once */
+            m->bsum[k * G + i] = m->params[m->ld[k].b_ih + i] + m->params[m->ld[k].b_hh + i];
+
+    /* Encoder: layer by layer over the lookback. */
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const tsf_real *in = layer_input(m, l); /* (T*B, n_in) */
+        for (size_t d = 0; d < D; d++) {
+            ldir *ld = &m->ld[l * D + d];
+            /* gates (T*B, G) = in (T*B, n_in) W_ih^T: every step in one GEMM */
+            mm(ld->gates, G, in, ld->n_in, 0, m->params + ld->w_ih, ld->n_in, 1, T * B, G, ld->n_in,
+               0);
+            for (size_t i = 0; i < T; i++)
+                step_forward(m, l, d, d == 0 ? i : T - 1 - i, B);
+        }
+        if (m->dropping && l + 1 < m->n_layers)
+            dropout_forward(m, l, 0, T, B, rng);
+    }
+    if (m->cfg.head == TSF_HEAD_DIRECT) {
+        head_direct_forward(m, B, xf, yhat);
+        return;
+    }
+
+    /* Recursive head: yhat[0] from the encoder, then one decoder step per horizon step. */
+    size_t O = m->O, Q = m->Q, OQ = m->OQ, F = m->F;
+    head_step_forward(m, T - 1, 0, B, xf, yhat);
+    for (size_t j = 1; j < L; j++) {
+        size_t s = T - 1 + j;
+        tsf_real *u = m->x_all + s * B * I; /* (B, I) */
+        for (size_t b = 0; b < B; b++) {
+            tsf_real *ub = u + b * I;
+            for (size_t o = 0; o < O; o++) /* the fed-back forecast: middle quantile */
+                ub[o] = yhat[((j - 1) * B + b) * OQ + o * Q + Q / 2];
+            memcpy(ub + O, x + ((T - 1) * B + b) * I + O, (I - O - F) * sizeof *ub);
+            if (F)
+                memcpy(ub + I - F, xf + ((j - 1) * B + b) * F, F * sizeof *ub);
+        }
+        for (size_t l = 0; l < m->n_layers; l++) {
+            ldir *ld = &m->ld[l];
+            const tsf_real *in = layer_input(m, l) + s * B * ld->n_in;
+            mm(ld->gates + s * B * G, G, in, ld->n_in, 0, m->params + ld->w_ih, ld->n_in, 1, B, G,
+               ld->n_in, 0);
+            step_forward(m, l, 0, s, B);
+            if (m->dropping && l + 1 < m->n_layers)
+                dropout_forward(m, l, s, 1, B, rng);
+        }
+        head_step_forward(m, s, j, B, xf, yhat);
+    }
+}
+
+/* ---- backward ------------------------------------------------------------------------ */
+
+/* sum x_i^2 in double, in 8 interleaved partial sums (a fixed order, so the result is
+ * reproducible, and the compiler can keep the 8 lanes in one vector register). */
+static double sum_squares(const tsf_real *x, size_t n)
+{
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++)
+            acc[k] += (double)x[i + k] * x[i + k];
+    for (; i < n; i++)
+        acc[i % 8] += (double)x[i] * x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Does dout of layer l, direction d, hold a gradient at step s? Lower layers receive one at
+ * every back-propagated step (input_backward writes them all); the top layer only where the
+ * head reads it. Rows that are not live are never written, so nothing needs zeroing. */
+static int dout_live(const tsf_rnn *m, size_t l, size_t d, size_t s)
+{
+    if (l + 1 < m->n_layers)
+        return 1;
+    if (m->cfg.head == TSF_HEAD_RECURSIVE)
+        return s + 1 >= m->T;
+    return d == 0 ? s + 1 == m->T : s == 0;
+}
+
+/* Back-propagate layer l, direction d, through step s: dout[s] plus the carried gradient give
+ * dh = dLoss/dh_s; the kernel writes dg[s] (and dgh[s]) and the carry to the previous step.
+ * ss: where to add sum(dh^2) (top layer, lookback steps), or NULL. */
+static void step_backward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B, double *ss)
+{
+    ldir *ld = &m->ld[l * m->D + d];
+    layer *ly = &m->layers[l];
+    size_t H = m->H, G = m->G, DH = m->D * H, sp;
+    int has_prev = prev_step(m, d, s, &sp);
+    tsf_real *dh = ld->dh_rec; /* (B, H): the carry in, dLoss/dh_s, then the carry out */
+    tsf_real *dg = ld->dg + s * B * G, *dgh = ld->dgh + s * B * G;
+    const tsf_real *W_hh = m->params + ld->w_hh; /* (G*H, H) */
+
+    // dh = dout[s] + carried
+    if (dout_live(m, l, d, s)) {
+        const tsf_real *dout = ly->dout + s * B * DH + d * H; /* (B, H) stride DH */
+        for (size_t b = 0; b < B; b++) {
+            tsf_real *restrict hb = dh + b * H;
+            const tsf_real *restrict ob = dout + b * DH;
+            if (ld->have_rec)
+                for (size_t j = 0; j < H; j++)
+                    hb[j] += ob[j];
+            else
+                memcpy(hb, ob, H * sizeof *hb);
+        }
+    } else if (!ld->have_rec) {
+        memset(dh, 0, B * H * sizeof *dh);
+    }
+    if (ss)
+        *ss += sum_squares(dh, B * H);
+
+    /* The carry goes on unless this is the first step or the truncation point. */
+    int carry = has_prev && s != ld->cut;
+    switch (m->cfg.cell) {
+    case TSF_CELL_RNN_TANH:
+    case TSF_CELL_RNN_RELU:
+        tsf__rnn_cell_backward(dg, dh, ly->out + s * B * DH + d * H, DH, B, H,
+                               m->cfg.cell == TSF_CELL_RNN_RELU);
+        if (carry) /* dh_prev = da W_hh */
+            mm(dh, H, dg, G, 0, W_hh, H, 0, B, H, G, 0);
+        break;
+    case TSF_CELL_LSTM:
+        tsf__lstm_cell_backward(dg, ld->dc_rec, ld->have_rec, dh, ld->gates + s * B * G,
+                                has_prev ? ld->c + sp * B * H : m->zeros, ld->tc + s * B * H, B, H);
+        if (carry) /* dh_prev = dg W_hh; dc_prev was written by the kernel */
+            mm(dh, H, dg, G, 0, W_hh, H, 0, B, H, G, 0);
+        break;
+    case TSF_CELL_GRU:
+        tsf__gru_cell_backward(dg, dgh, dh, ld->gates + s * B * G, ld->hn + s * B * H,
+                               has_prev ? ly->out + sp * B * DH + d * H : m->zeros,
+                               has_prev ? DH : H, B, H);
+        if (carry) /* dh_prev = dh z + dgh W_hh */
+            mm(dh, H, dgh, G, 0, W_hh, H, 0, B, H, G, 1);
+        break;
+    }
+    ld->have_rec = carry;
+}
+
+/* dLoss/d(input of layer l) = dg W_ih over steps [s0, s0 + n) of both directions, written to
+ * the layer below's dout (through the dropout mask when the forward dropped). l >= 1. Those
+ * rows receive nothing else, so the first direction assigns (beta 0). */
+static void input_backward(tsf_rnn *m, size_t l, size_t s0, size_t n, size_t B)
+{
+    layer *below = &m->layers[l - 1];
+    size_t DH = m->D * m->H, G = m->G, rows = n * B, off = s0 * B * DH;
+    int drop = m->dropping && below->mask;
+    tsf_real *dst = drop ? below->ddrop : below->dout;
+    for (size_t d = 0; d < m->D; d++) {
+        const ldir *ld = &m->ld[l * m->D + d];
+        /* dst (rows, DH) (+)= dg (rows, G) W_ih (G, DH) */
+        mm(dst + off, DH, ld->dg + s0 * B * G, G, 0, m->params + ld->w_ih, ld->n_in, 0, rows, DH, G,
+           d == 0 ? 0 : 1);
+    }
+    if (drop)
+        for (size_t i = 0; i < rows * DH; i++)
+            below->dout[off + i] = below->ddrop[off + i] * below->mask[off + i];
+}
+
+/* Weight and bias gradients of layer l over steps [lo, S) (all steps that were
+ * back-propagated), one GEMM each. */
+static void weight_backward(tsf_rnn *m, size_t l, size_t lo, size_t B)
+{
+    size_t H = m->H, G = m->G, DH = m->D * H, S = m->S;
+    const layer *ly = &m->layers[l];
+    const tsf_real *in = layer_input(m, l);
+    for (size_t d = 0; d < m->D; d++) {
+        const ldir *ld = &m->ld[l * m->D + d];
+        size_t end = d == 0 ? S : m->T, rows = (end - lo) * B;
+        tsf_real *dW_ih = m->grads + ld->w_ih, *dW_hh = m->grads + ld->w_hh;
+        /* dW_ih (G, n_in) += dg^T (G, rows) in (rows, n_in) */
+        mm(dW_ih, ld->n_in, ld->dg + lo * B * G, G, 1, in + lo * B * ld->n_in, ld->n_in, 0, G,
+           ld->n_in, rows, 1);
+        colsum_add(m->grads + ld->b_ih, ld->dg + lo * B * G, m->ones, rows, G);
+        colsum_add(m->grads + ld->b_hh, ld->dgh + lo * B * G, m->ones, rows, G);
+        /* dW_hh (G, H) += dgh[s]^T h[prev(s)] summed over steps with a previous state:
+         * forward steps [max(lo, 1), end) read h[s-1]; reverse steps [lo, T-1) read h[s+1]. */
+        size_t s0 = d == 0 ? (lo > 0 ? lo : 1) : lo, s1 = d == 0 ? end : m->T - 1;
+        if (s1 > s0) {
+            size_t p0 = d == 0 ? s0 - 1 : s0 + 1;
+            mm(dW_hh, H, ld->dgh + s0 * B * G, G, 1, ly->out + p0 * B * DH + d * H, DH, 0, G, H,
+               (s1 - s0) * B, 1);
+        }
+    }
+}
+
+void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_norm)
+{
+    assert(B == m->B_last);
+    size_t T = m->T, L = m->L, H = m->H, D = m->D, DH = D * H, OQ = m->OQ, top = m->n_layers - 1,
+           NI = m->n_head_in;
+    for (size_t k = 0; k < m->n_layers * D; k++)
+        m->ld[k].have_rec = 0;
+    memset(m->ss, 0, T * sizeof *m->ss);
+    /* Unidirectional truncated BPTT never reaches steps before T-k: skip them. */
+    size_t k = m->cfg.bptt_steps, lo = (D == 1 && k > 0 && k < T) ? T - k : 0;
+    double *ss_top = dh_norm ? m->ss : NULL;
+    const tsf_real *W_head = m->params + m->head_w; /* (n_head_out, n_head_in) */
+
+    if (m->cfg.head == TSF_HEAD_DIRECT) {
+        size_t NO = m->n_head_out;
+        /* dhead (B, L*O*Q) from dyhat (L, B, O*Q) */
+        for (size_t j = 0; j < L; j++)
+            for (size_t b = 0; b < B; b++)
+                memcpy(m->dhead + b * NO + j * OQ, dyhat + (j * B + b) * OQ, OQ * sizeof *dyhat);
+        /* dW (NO, NI) += dhead^T head_in;  db += colsum(dhead) */
+        mm(m->grads + m->head_w, NI, m->dhead, NO, 1, m->head_in, NI, 0, NO, NI, B, 1);
+        colsum_add(m->grads + m->head_b, m->dhead, m->ones, B, NO);
+        /* dhin (B, D*H) = dhead W[:, :D*H]: into h_fwd(T-1) and h_rev(0) */
+        mm(m->dhin, DH, m->dhead, NO, 0, W_head, NI, 0, B, DH, NO, 0);
+        tsf_real *dtop = m->layers[top].dout; /* the only gradient reaching the top layer */
+        for (size_t b = 0; b < B; b++) {
+            memcpy(dtop + ((T - 1) * B + b) * DH, m->dhin + b * DH, H * sizeof *dtop);
+            if (D == 2)
+                memcpy(dtop + b * DH + H, m->dhin + b * DH + H, H * sizeof *dtop);
+        }
+    } else {
+        /* Recursive: decoder steps from the last, through all layers, feeding the gradient of
+         * each fed-back forecast into the horizon step that made it. */
+        size_t O = m->O, Q = m->Q;
+        tsf_real *dY = m->dhead; /* (L, B, O*Q) */
+        memcpy(dY, dyhat, L * B * OQ * sizeof *dY);
+        for (size_t j = L; j-- > 0;) {
+            size_t s = T - 1 + j;
+            /* dh_top(s) = dY[j] W[:, :H] (the top layer's only gradient from outside) */
+            mm(m->layers[top].dout + s * B * H, H, dY + j * B * OQ, OQ, 0, W_head, NI, 0, B, H, OQ,
+               0);
+            if (j == 0)
+                break;
+            for (size_t l = m->n_layers; l-- > 0;) {
+                step_backward(m, l, 0, s, B, NULL);
+                if (l > 0) {
+                    input_backward(m, l, s, 1, B);
+                    continue;
+                }
+                /* dxdec (B, O) = dg[s] W_ih[:, :O]: the fed-back forecast's gradient */
+                const ldir *ld0 = &m->ld[0];
+                mm(m->dxdec, O, ld0->dg + s * B * m->G, m->G, 0, m->params + ld0->w_ih, m->I, 0, B,
+                   O, m->G, 0);
+                for (size_t b = 0; b < B; b++)
+                    for (size_t o = 0; o < O; o++)
+                        dY[((j - 1) * B + b) * OQ + o * Q + Q / 2] += m->dxdec[b * O + o];
+            }
+        }
+        /* head.weight (OQ, H+F) += dY^T head_in over all L*B rows; head.bias += colsum(dY) */
+        mm(m->grads + m->head_w, NI, dY, OQ, 1, m->head_in, NI, 0, OQ, NI, L * B, 1);
+        colsum_add(m->grads + m->head_b, dY, m->ones, L * B, OQ);
+    }
+
+    /* Encoder: layer by layer, top down, over lookback steps [lo, T). */
+    for (size_t l = m->n_layers; l-- > 0;) {
+        for (size_t d = 0; d < D; d++)
+            for (size_t i = 0; i < T - lo; i++) {
+                size_t s = d == 0 ? T - 1 - i : lo + i;
+                step_backward(m, l, d, s, B, l == top && ss_top ? ss_top + s : NULL);
+            }
+        if (l > 0)
+            input_backward(m, l, lo, T - lo, B);
+        weight_backward(m, l, lo, B);
+    }
+    if (dh_norm)
+        for (size_t t = 0; t < T; t++)
+            dh_norm[t] += sqrt(m->ss[t]);
+}
+
+void tsf__rnn_freeze(tsf_rnn *m, int on)
+{
+    size_t B = m->B_last, H = m->H, DH = m->D * H;
+    m->frozen = 0;
+    if (!on)
+        return;
+    for (size_t l = 0; l < m->n_layers; l++)
+        for (size_t d = 0; d < m->D; d++) {
+            ldir *ld = &m->ld[l * m->D + d];
+            size_t sp;
+            assert(ld->cut != NO_CUT && ld->snap_h);
+            if (!prev_step(m, d, ld->cut, &sp))
+                continue;
+            for (size_t b = 0; b < B; b++)
+                memcpy(ld->snap_h + b * H, m->layers[l].out + (sp * B + b) * DH + d * H,
+                       H * sizeof(tsf_real));
+            if (ld->snap_c)
+                memcpy(ld->snap_c, ld->c + sp * B * H, B * H * sizeof(tsf_real));
+        }
+    m->frozen = 1;
+}

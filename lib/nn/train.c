@@ -1,0 +1,674 @@
+/* The training loop: shuffle, gather, forward, loss, backward, clip, update, validate, record;
+ * with NaN guards, progress, cancellation, early stopping and checkpoints. Also batch
+ * prediction. Reads top to bottom like the algorithm (tsf_train); helpers above it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "train_internal.h"
+#include "tsflow/train.h"
+
+/* ---- configuration and history ---------------------------------------------------------- */
+
+void tsf_train_config_init(tsf_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 10;
+    cfg->batch_size = 32;
+    cfg->seed = 1;
+    cfg->shuffle = 1;
+    cfg->init_params = 1;
+    tsf_loss_init(&cfg->loss, TSF_LOSS_MSE);
+    tsf_optim_config_init(&cfg->optim, TSF_OPTIM_ADAM);
+    tsf_sched_config_init(&cfg->sched, TSF_SCHED_CONSTANT);
+    cfg->clip.val = 0;
+    cfg->clip.algorithm = TSF_CLIP_NORM;
+    cfg->checkpoint_every = 1;
+}
+
+void tsf_train_history_init(tsf_train_history *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+void tsf_train_history_clear(tsf_train_history *h)
+{
+    if (!h)
+        return;
+    free(h->epoch);
+    free(h->grad_flow);
+    free(h->step_norm);
+    free(h->step_clipped);
+    tsf_train_history_init(h);
+}
+
+int tsf__history_reserve(tsf_train_history *h, size_t T, size_t n_epochs, size_t n_steps,
+                         tsf_err *err)
+{
+    if (h->lookback != T && h->n_epochs > 0)
+        TSF_FAIL(err, TSF_EINVAL, "training history: lookback %zu, expected %zu", T, h->lookback);
+    h->lookback = T;
+    if (n_epochs > h->cap_epochs) {
+        tsf_epoch_record *e = realloc(h->epoch, n_epochs * sizeof *e);
+        if (e)
+            h->epoch = e;
+        double *f = realloc(h->grad_flow, n_epochs * (T ? T : 1) * sizeof *f);
+        if (f)
+            h->grad_flow = f;
+        if (!e || !f)
+            TSF_FAIL(err, TSF_ENOMEM, "training history: out of memory for %zu epochs", n_epochs);
+        h->cap_epochs = n_epochs;
+    }
+    if (n_steps > h->cap_steps) {
+        double *s = realloc(h->step_norm, n_steps * sizeof *s);
+        if (s)
+            h->step_norm = s;
+        unsigned char *c = realloc(h->step_clipped, n_steps);
+        if (c)
+            h->step_clipped = c;
+        if (!s || !c)
+            TSF_FAIL(err, TSF_ENOMEM, "training history: out of memory for %zu updates", n_steps);
+        h->cap_steps = n_steps;
+    }
+    return TSF_OK;
+}
+
+/* ---- the loop's workspace --------------------------------------------------------------- */
+
+/* Everything tsf_train allocates, once, before the first batch. */
+typedef struct loop {
+    tsf_rnn *m;
+    const tsf_train_config *cfg;
+    const tsf_batch_source *train, *val;
+    size_t P, T, L, I, F, O, Q, Bmax;
+    float *x, *xf, *y;       /* (T, Bmax, I), (L, Bmax, F), (L, Bmax, O): gathered */
+    tsf_real *xr, *xfr, *yr; /* the same in tsf_real (aliases of x, xf, y in the float build) */
+    tsf_real *yhat, *dyhat;  /* (L, Bmax, O*Q) */
+    size_t *idx;             /* (Bmax) sample indices for validation and checks */
+    double *flow_scratch;    /* (T) for the single-sample gradient search */
+    tsf__train_state st;
+} loop;
+
+#ifdef TSF_NN_DOUBLE
+#define REAL_IS_FLOAT 0
+#else
+#define REAL_IS_FLOAT 1
+#endif
+
+static void to_real(tsf_real *dst, const float *src, size_t n)
+{
+    if (!REAL_IS_FLOAT)
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (tsf_real)src[i];
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Gather samples idx[0..B) of src into the loop's tensors (tsf_real views included). */
+static void gather(loop *lp, const tsf_batch_source *src, const size_t *idx, size_t B)
+{
+    src->gather(src->ctx, idx, B, lp->x, lp->F ? lp->xf : NULL, lp->y);
+    to_real(lp->xr, lp->x, lp->T * B * lp->I);
+    if (lp->F)
+        to_real(lp->xfr, lp->xf, lp->L * B * lp->F);
+    to_real(lp->yr, lp->y, lp->L * B * lp->O);
+}
+
+static void describe(const tsf_batch_source *src, size_t k, tsf_sample_part part, size_t step,
+                     size_t feature, char *buf, size_t n)
+{
+    if (src->describe) {
+        src->describe(src->ctx, k, part, step, feature, buf, n);
+        return;
+    }
+    static const char *const parts[] = {"input", "future input", "target", "window"};
+    if (part == TSF_SAMPLE_WINDOW)
+        snprintf(buf, n, "sample %zu", k);
+    else
+        snprintf(buf, n, "sample %zu, %s step %zu, feature %zu", k, parts[part], step, feature);
+}
+
+static void loop_free(loop *lp)
+{
+    free(lp->x);
+    free(lp->xf);
+    free(lp->y);
+    if (!REAL_IS_FLOAT) {
+        free(lp->xr);
+        free(lp->xfr);
+        free(lp->yr);
+    }
+    free(lp->yhat);
+    free(lp->dyhat);
+    free(lp->idx);
+    free(lp->flow_scratch);
+    free(lp->st.order);
+    free(lp->st.best);
+    free(lp->st.last);
+    free(lp->st.acc.flow);
+    gsl_rng_free(lp->st.rng);
+    tsf_optim_free(lp->st.optim);
+}
+
+static int check_source(const loop *lp, const tsf_batch_source *src, const char *what, tsf_err *err)
+{
+    const tsf_rnn_config *c = tsf_rnn_config_of(lp->m);
+    if (!src->gather)
+        TSF_FAIL(err, TSF_EINVAL, "%s data: no gather function", what);
+    struct {
+        const char *name;
+        size_t have, want;
+    } dims[] = {{"lookback", src->lookback, c->lookback},
+                {"horizon", src->horizon, c->horizon},
+                {"inputs per step", src->n_inputs, c->n_inputs},
+                {"known-future inputs per step", src->n_future, c->n_future},
+                {"outputs", src->n_outputs, c->n_outputs}};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
+        if (dims[i].have != dims[i].want)
+            TSF_FAIL(err, TSF_EINVAL, "%s data: %s is %zu, but the model expects %zu", what,
+                     dims[i].name, dims[i].have, dims[i].want);
+    return TSF_OK;
+}
+
+static int loop_alloc(loop *lp, tsf_rnn *m, const tsf_train_config *cfg, size_t Bmax, tsf_err *err)
+{
+    const tsf_rnn_config *c = tsf_rnn_config_of(m);
+    lp->m = m;
+    lp->cfg = cfg;
+    lp->P = tsf_rnn_n_params(m);
+    lp->T = c->lookback;
+    lp->L = c->horizon;
+    lp->I = c->n_inputs;
+    lp->F = c->n_future;
+    lp->O = c->n_outputs;
+    lp->Q = c->n_quantiles;
+    lp->Bmax = Bmax;
+    lp->st.last_val = NAN;
+    size_t nx = lp->T * Bmax * lp->I, nxf = lp->L * Bmax * lp->F, ny = lp->L * Bmax * lp->O,
+           nyh = ny * lp->Q;
+    lp->x = malloc(nx * sizeof *lp->x);
+    lp->xf = malloc((nxf ? nxf : 1) * sizeof *lp->xf);
+    lp->y = malloc(ny * sizeof *lp->y);
+    if (REAL_IS_FLOAT) {
+        lp->xr = (tsf_real *)(void *)lp->x;
+        lp->xfr = (tsf_real *)(void *)lp->xf;
+        lp->yr = (tsf_real *)(void *)lp->y;
+    } else {
+        lp->xr = malloc(nx * sizeof *lp->xr);
+        lp->xfr = malloc((nxf ? nxf : 1) * sizeof *lp->xfr);
+        lp->yr = malloc(ny * sizeof *lp->yr);
+    }
+    lp->yhat = malloc(nyh * sizeof *lp->yhat);
+    lp->dyhat = malloc(nyh * sizeof *lp->dyhat);
+    lp->idx = malloc(Bmax * sizeof *lp->idx);
+    lp->flow_scratch = calloc(lp->T ? lp->T : 1, sizeof *lp->flow_scratch);
+    lp->st.acc.flow = calloc(lp->T ? lp->T : 1, sizeof *lp->st.acc.flow);
+    if (!lp->x || !lp->xf || !lp->y || !lp->xr || !lp->xfr || !lp->yr || !lp->yhat || !lp->dyhat ||
+        !lp->idx || !lp->flow_scratch || !lp->st.acc.flow)
+        TSF_FAIL(err, TSF_ENOMEM, "training: out of memory for batches of %zu samples", Bmax);
+    return TSF_OK;
+}
+
+/* Refuse NaN/Inf anywhere in src's samples, naming the first offending element. */
+static int check_finite(loop *lp, const tsf_batch_source *src, const char *what, int with_targets,
+                        tsf_err *err)
+{
+    const size_t T = lp->T, L = lp->L, I = lp->I, F = lp->F, O = lp->O;
+    for (size_t k0 = 0; k0 < src->n_samples; k0 += lp->Bmax) {
+        size_t B = src->n_samples - k0 < lp->Bmax ? src->n_samples - k0 : lp->Bmax;
+        for (size_t b = 0; b < B; b++)
+            lp->idx[b] = k0 + b;
+        src->gather(src->ctx, lp->idx, B, lp->x, F ? lp->xf : NULL, with_targets ? lp->y : NULL);
+        for (size_t b = 0; b < B; b++) {
+            const struct {
+                const float *v;
+                size_t steps, width;
+                tsf_sample_part part;
+                const char *name;
+            } parts[] = {{lp->x, T, I, TSF_SAMPLE_X, "input"},
+                         {lp->xf, F ? L : 0, F, TSF_SAMPLE_XF, "known-future input"},
+                         {lp->y, with_targets ? L : 0, O, TSF_SAMPLE_Y, "target"}};
+            for (size_t p = 0; p < 3; p++)
+                for (size_t t = 0; t < parts[p].steps; t++)
+                    for (size_t i = 0; i < parts[p].width; i++) {
+                        float v = parts[p].v[(t * B + b) * parts[p].width + i];
+                        if (isfinite(v))
+                            continue;
+                        char where[512];
+                        describe(src, k0 + b, parts[p].part, t, i, where, sizeof where);
+                        TSF_FAIL(err, TSF_ENUMERIC,
+                                 "%s data: %s is %s at %s: fill or drop missing values before "
+                                 "training",
+                                 what, parts[p].name, isnan(v) ? "NaN" : "infinite", where);
+                    }
+        }
+    }
+    return TSF_OK;
+}
+
+/* The first sample b < B of the batch in the loop's tensors whose loss is not finite, or B. */
+static size_t first_bad_loss(const loop *lp, size_t B)
+{
+    const size_t O = lp->O, Q = lp->Q;
+    for (size_t b = 0; b < B; b++)
+        for (size_t l = 0; l < lp->L; l++) {
+            double v = tsf_loss_eval(&lp->cfg->loss, O, lp->yhat + (l * B + b) * O * Q,
+                                     lp->yr + (l * B + b) * O, NULL);
+            if (!isfinite(v))
+                return b;
+        }
+    return B;
+}
+
+/* The gradient of the batch is not finite: find the first sample whose own gradient is not,
+ * by one forward/backward per sample (dropout off). Returns its position in the batch, or B
+ * when none is bad on its own. Overwrites the batch, the gradients and yhat. */
+static size_t first_bad_grad(loop *lp, const size_t *idx, size_t B)
+{
+    const tsf_batch_source *src = lp->train;
+    for (size_t b = 0; b < B; b++) {
+        gather(lp, src, idx + b, 1);
+        tsf_rnn_zero_grad(lp->m);
+        tsf_rnn_forward(lp->m, 1, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 0, NULL);
+        double v = tsf_loss_eval(&lp->cfg->loss, lp->L * lp->O, lp->yhat, lp->yr, lp->dyhat);
+        if (!isfinite(v))
+            return b;
+        tsf_rnn_backward(lp->m, 1, lp->dyhat, NULL);
+        if (!isfinite(tsf_grad_norm(tsf_rnn_grads(lp->m), lp->P)))
+            return b;
+    }
+    return B;
+}
+
+/* Mean loss over src's samples in batches, dropout off. *bad_sample is set to the first
+ * sample with a non-finite loss (or SIZE_MAX). */
+static double evaluate(loop *lp, const tsf_batch_source *src, size_t *bad_sample)
+{
+    const size_t n = src->n_samples;
+    double sum = 0;
+    *bad_sample = (size_t)-1;
+    for (size_t k0 = 0; k0 < n; k0 += lp->Bmax) {
+        size_t B = n - k0 < lp->Bmax ? n - k0 : lp->Bmax;
+        for (size_t b = 0; b < B; b++)
+            lp->idx[b] = k0 + b;
+        gather(lp, src, lp->idx, B);
+        tsf_rnn_forward(lp->m, B, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 0, NULL);
+        double v = tsf_loss_eval(&lp->cfg->loss, lp->L * B * lp->O, lp->yhat, lp->yr, NULL);
+        if (!isfinite(v) && *bad_sample == (size_t)-1) {
+            size_t b = first_bad_loss(lp, B);
+            *bad_sample = k0 + (b < B ? b : 0);
+        }
+        sum += v * (double)B;
+    }
+    return sum / (double)n;
+}
+
+static int check_config(const tsf_rnn *m, const tsf_train_config *cfg, tsf_err *err)
+{
+    const tsf_rnn_config *c = tsf_rnn_config_of(m);
+    int rc;
+    if (cfg->epochs < 1)
+        TSF_FAIL(err, TSF_EINVAL, "training: epochs must be at least 1");
+    if (cfg->batch_size < 1 || cfg->batch_size > tsf_rnn_max_batch(m))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "training: batch_size %zu is outside 1 .. %zu (the model's maximum batch)",
+                 cfg->batch_size, tsf_rnn_max_batch(m));
+    if ((rc = tsf_loss_check(&cfg->loss, err)))
+        return rc;
+    if (cfg->loss.n_quantiles != c->n_quantiles)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "training: the loss has %zu quantile%s but the model forecasts %zu per output",
+                 cfg->loss.n_quantiles, cfg->loss.n_quantiles == 1 ? "" : "s", c->n_quantiles);
+    if ((rc = tsf_optim_config_check(&cfg->optim, err)) ||
+        (rc = tsf_sched_config_check(&cfg->sched, err)))
+        return rc;
+    if (!(cfg->clip.val >= 0) || !isfinite(cfg->clip.val))
+        TSF_FAIL(err, TSF_EINVAL, "training: gradient_clip_val %g must be >= 0 (0 = off)",
+                 cfg->clip.val);
+    if ((unsigned)cfg->clip.algorithm > TSF_CLIP_VALUE)
+        TSF_FAIL(err, TSF_EINVAL, "training: unknown gradient_clip_algorithm %d (norm or value)",
+                 (int)cfg->clip.algorithm);
+    if (!(cfg->min_delta >= 0))
+        TSF_FAIL(err, TSF_EINVAL, "training: min_delta %g must be >= 0", cfg->min_delta);
+    if (cfg->checkpoint && cfg->checkpoint_every < 1)
+        TSF_FAIL(err, TSF_EINVAL, "training: checkpoint_every must be at least 1 epoch");
+    return TSF_OK;
+}
+
+static int write_checkpoint(loop *lp, const tsf_train_history *hist, tsf_err *err)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    return tsf__checkpoint_write(cfg->checkpoint, lp->m, &cfg->loss, cfg->meta, cfg->n_meta,
+                                 &lp->st, hist, cfg, err);
+}
+
+static void acc_reset(tsf__epoch_acc *a, size_t T)
+{
+    double *flow = a->flow;
+    memset(a, 0, sizeof *a);
+    a->flow = flow;
+    memset(flow, 0, (T ? T : 1) * sizeof *flow);
+}
+
+/* Close the epoch in progress into the history. */
+static void record_epoch(loop *lp, tsf_train_history *h, double val_loss, double seconds)
+{
+    const tsf__epoch_acc *a = &lp->st.acc;
+    tsf_epoch_record *r = &h->epoch[h->n_epochs];
+    r->train_loss = a->n_seen ? a->loss_sum / (double)a->n_seen : NAN;
+    r->val_loss = val_loss;
+    r->lr = a->lr;
+    r->grad_norm_mean = a->n_steps ? a->norm_sum / (double)a->n_steps : NAN;
+    r->grad_norm_max = a->norm_max;
+    r->n_steps = a->n_steps;
+    r->n_clipped = a->n_clipped;
+    r->seconds = seconds;
+    double *flow = h->grad_flow + h->n_epochs * lp->T;
+    for (size_t t = 0; t < lp->T; t++)
+        flow[t] = a->n_steps ? a->flow[t] / (double)a->n_steps : NAN;
+    h->n_epochs++;
+}
+
+int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source *val,
+              const tsf_train_config *cfg, tsf_train_history *hist, tsf_err *err)
+{
+    loop lp = {0};
+    tsf__train_state *st = &lp.st;
+    tsf_train_history local_hist;
+    tsf_train_history_init(&local_hist);
+    if (!hist)
+        hist = &local_hist;
+    int rc = check_config(m, cfg, err);
+    if (rc)
+        return rc;
+    lp.m = m;
+    lp.train = train;
+    lp.val = val && val->n_samples > 0 ? val : NULL;
+    if (train->n_samples == 0)
+        TSF_FAIL(err, TSF_EINVAL, "training data: no samples (windows) to train on");
+    if ((rc = check_source(&lp, train, "training", err)) ||
+        (lp.val && (rc = check_source(&lp, lp.val, "validation", err))))
+        return rc;
+    const size_t N = train->n_samples, bs = cfg->batch_size;
+    const size_t n_batches = (N + bs - 1) / bs;
+
+    /* Set-up: every buffer, the RNG, the optimizer; nothing is allocated per batch. */
+    if ((rc = loop_alloc(&lp, m, cfg, bs, err)))
+        goto cleanup;
+    const size_t P = lp.P, T = lp.T, L = lp.L, O = lp.O;
+    tsf_real *params = tsf_rnn_params(m), *grads = tsf_rnn_grads(m);
+    st->n_samples = N;
+    st->batch_size = bs;
+    st->order = malloc(N * sizeof *st->order);
+    st->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (cfg->patience > 0)
+        st->best = malloc((P ? P : 1) * sizeof *st->best);
+    if (!st->order || !st->rng || (cfg->patience > 0 && !st->best)) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "training: out of memory");
+        goto cleanup;
+    }
+    if ((rc = tsf_optim_alloc(&st->optim, &cfg->optim, P, err)))
+        goto cleanup;
+    gsl_rng_set(st->rng, cfg->seed);
+    tsf_sched_init(&st->sched, &cfg->sched, cfg->optim.lr);
+    tsf_early_stop_init(&st->es, cfg->patience, cfg->min_delta);
+    for (size_t k = 0; k < N; k++)
+        st->order[k] = k;
+
+    /* NaN in the data is the caller's problem, refused before any training. */
+    if ((rc = check_finite(&lp, train, "training", 1, err)) ||
+        (lp.val && (rc = check_finite(&lp, lp.val, "validation", 1, err))))
+        goto cleanup;
+
+    if (cfg->resume) {
+        if ((rc = tsf__checkpoint_resume(cfg->resume, m, st, hist, err)))
+            goto cleanup;
+    } else {
+        tsf_train_history_clear(hist);
+        if (cfg->init_params)
+            tsf_rnn_init_params(m, st->rng);
+    }
+    size_t total_epochs = cfg->epochs > st->epoch ? cfg->epochs : st->epoch;
+    if ((rc = tsf__history_reserve(hist, T, total_epochs,
+                                   hist->n_steps + (total_epochs - st->epoch) * n_batches, err)))
+        goto cleanup;
+
+    int stop_requested = 0;
+    for (; st->epoch < cfg->epochs && !st->complete; st->epoch++) {
+        double t0 = now_seconds();
+        for (; st->batch < n_batches; st->batch++) {
+            if (stop_requested || (cfg->cancel && *cfg->cancel)) {
+                st->acc.seconds += now_seconds() - t0;
+                char msg[TSF_ERR_MSG_MAX];
+                snprintf(msg, sizeof msg,
+                         "training cancelled in epoch %zu of %zu before batch %zu of %zu",
+                         st->epoch + 1, cfg->epochs, st->batch + 1, n_batches);
+                if (!cfg->checkpoint) {
+                    tsf_err_set(err, TSF_ECANCEL, "%s", msg);
+                } else {
+                    tsf_err werr = TSF_ERR_INIT;
+                    if (write_checkpoint(&lp, hist, &werr))
+                        tsf_err_set(err, TSF_ECANCEL, "%s; writing the checkpoint failed: %.600s",
+                                    msg, werr.msg);
+                    else
+                        tsf_err_set(err, TSF_ECANCEL,
+                                    "%s (checkpoint written to %s: resume from it to continue)",
+                                    msg, cfg->checkpoint);
+                }
+                rc = TSF_ECANCEL;
+                goto cleanup;
+            }
+            if (st->batch == 0) {
+                /* A fresh epoch: a new permutation from the RNG (after the cancel poll, so that
+                 * a checkpoint at batch 0 means "not drawn yet"). */
+                acc_reset(&st->acc, T);
+                for (size_t k = 0; k < N; k++)
+                    st->order[k] = k;
+                if (cfg->shuffle)
+                    gsl_ran_shuffle(st->rng, st->order, N, sizeof *st->order);
+            }
+            const size_t k0 = st->batch * bs, B = N - k0 < bs ? N - k0 : bs;
+            const size_t *idx = st->order + k0;
+
+            /* forward, loss, backward */
+            gather(&lp, train, idx, B);
+            tsf_rnn_zero_grad(m);
+            tsf_rnn_forward(m, B, lp.xr, lp.F ? lp.xfr : NULL, lp.yhat, 1, st->rng);
+            double loss = tsf_loss_eval(&cfg->loss, L * B * O, lp.yhat, lp.yr, lp.dyhat);
+            if (!isfinite(loss)) {
+                size_t b = first_bad_loss(&lp, B);
+                char where[512];
+                describe(train, idx[b < B ? b : 0], TSF_SAMPLE_WINDOW, 0, 0, where, sizeof where);
+                rc = tsf_err_set(err, TSF_ENUMERIC,
+                                 "epoch %zu, batch %zu: the loss is %s (first offending sample: "
+                                 "%s): training diverged; lower the learning rate or clip the "
+                                 "gradients (gradient_clip_val)",
+                                 st->epoch + 1, st->batch + 1, isnan(loss) ? "NaN" : "infinite",
+                                 where);
+                goto cleanup;
+            }
+            tsf_rnn_backward(m, B, lp.dyhat, st->acc.flow);
+
+            /* clip (the norm scale is folded into the update), then step */
+            double scale = 1;
+            int clipped = 0;
+            double norm = tsf_clip_grads(&cfg->clip, grads, P, &scale, &clipped);
+            if (!isfinite(norm)) {
+                size_t b = first_bad_grad(&lp, idx, B);
+                char where[512];
+                describe(train, idx[b < B ? b : 0], TSF_SAMPLE_WINDOW, 0, 0, where, sizeof where);
+                rc = tsf_err_set(err, TSF_ENUMERIC,
+                                 "epoch %zu, batch %zu: the gradient norm is %s (first offending "
+                                 "sample: %s): training diverged; lower the learning rate or clip "
+                                 "the gradients (gradient_clip_val)",
+                                 st->epoch + 1, st->batch + 1, isnan(norm) ? "NaN" : "infinite",
+                                 where);
+                goto cleanup;
+            }
+            double lr = tsf_sched_lr(&st->sched, st->epoch, (size_t)st->optim->step, n_batches,
+                                     cfg->epochs);
+            tsf_optim_step(st->optim, params, grads, lr, scale);
+
+            /* record */
+            tsf__epoch_acc *a = &st->acc;
+            hist->step_norm[hist->n_steps] = norm;
+            hist->step_clipped[hist->n_steps] = (unsigned char)clipped;
+            hist->n_steps++;
+            a->loss_sum += loss * (double)B;
+            a->n_seen += B;
+            a->norm_sum += norm;
+            if (norm > a->norm_max)
+                a->norm_max = norm;
+            a->n_steps++;
+            a->n_clipped += (size_t)clipped;
+            a->lr = lr;
+            if (cfg->progress) {
+                tsf_train_progress p = {
+                    .epoch = st->epoch,
+                    .n_epochs = cfg->epochs,
+                    .batch = st->batch + 1,
+                    .n_batches = n_batches,
+                    .batch_loss = loss,
+                    .loss = a->loss_sum / (double)a->n_seen,
+                    .val_loss = st->last_val,
+                    .lr = lr,
+                    .grad_norm = norm,
+                    .fraction = (double)(st->epoch * n_batches + st->batch + 1) /
+                                (double)(cfg->epochs * n_batches),
+                };
+                if (cfg->progress(cfg->progress_user, &p))
+                    stop_requested = 1;
+            }
+        }
+
+        /* validation, the epoch's record, schedule and early stopping */
+        double val_loss = NAN;
+        if (lp.val) {
+            size_t bad;
+            val_loss = evaluate(&lp, lp.val, &bad);
+            if (!isfinite(val_loss)) {
+                char where[512];
+                describe(lp.val, bad == (size_t)-1 ? 0 : bad, TSF_SAMPLE_WINDOW, 0, 0, where,
+                         sizeof where);
+                rc = tsf_err_set(err, TSF_ENUMERIC,
+                                 "epoch %zu: the validation loss is %s (first offending sample: "
+                                 "%s): training diverged; lower the learning rate or clip the "
+                                 "gradients (gradient_clip_val)",
+                                 st->epoch + 1, isnan(val_loss) ? "NaN" : "infinite", where);
+                goto cleanup;
+            }
+        }
+        st->last_val = val_loss;
+        record_epoch(&lp, hist, val_loss, st->acc.seconds + (now_seconds() - t0));
+        const tsf_epoch_record *r = &hist->epoch[hist->n_epochs - 1];
+        double monitored = lp.val ? val_loss : r->train_loss;
+        tsf_sched_epoch_end(&st->sched, monitored);
+        /* Early stopping's bookkeeping also tracks the best epoch when patience is 0 (off). */
+        if (tsf_early_stop_update(&st->es, st->epoch, monitored) && cfg->patience > 0) {
+            memcpy(st->best, params, P * sizeof *params);
+            st->have_best = 1;
+        }
+        hist->best_epoch = st->es.best_epoch;
+        if (st->es.stop) {
+            hist->stopped_early = 1;
+            st->complete = 1;
+        }
+        st->batch = 0;
+        if (cfg->progress) {
+            tsf_train_progress p = {
+                .epoch = st->epoch,
+                .n_epochs = cfg->epochs,
+                .batch = n_batches,
+                .n_batches = n_batches,
+                .batch_loss = r->train_loss,
+                .loss = r->train_loss,
+                .val_loss = val_loss,
+                .lr = r->lr,
+                .grad_norm = r->grad_norm_mean,
+                .fraction =
+                    (double)((st->epoch + 1) * n_batches) / (double)(cfg->epochs * n_batches),
+                .epoch_end = 1,
+            };
+            if (cfg->progress(cfg->progress_user, &p))
+                stop_requested = 1;
+        }
+        if (cfg->checkpoint && !st->complete && st->epoch + 1 < cfg->epochs &&
+            (st->epoch + 1) % cfg->checkpoint_every == 0) {
+            st->epoch++; /* the cursor a resume starts from */
+            rc = write_checkpoint(&lp, hist, err);
+            st->epoch--;
+            if (rc)
+                goto cleanup;
+        }
+    }
+    /* Early stopping keeps the best epoch's weights (the last ones are kept in the final
+     * checkpoint so that training can be extended later). */
+    if (cfg->patience > 0 && st->have_best && !hist->restored_best &&
+        memcmp(st->best, params, P * sizeof *params) != 0) {
+        st->last = malloc((P ? P : 1) * sizeof *st->last);
+        if (!st->last) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "training: out of memory");
+            goto cleanup;
+        }
+        memcpy(st->last, params, P * sizeof *params);
+        memcpy(params, st->best, P * sizeof *params);
+        hist->restored_best = 1;
+    }
+    if (cfg->checkpoint && (rc = write_checkpoint(&lp, hist, err)))
+        goto cleanup;
+    rc = TSF_OK;
+cleanup:
+    loop_free(&lp);
+    tsf_train_history_clear(&local_hist);
+    return rc;
+}
+
+/* ---- prediction ------------------------------------------------------------------------- */
+
+int tsf_predict(tsf_rnn *m, const tsf_batch_source *src, size_t batch_size, double *out,
+                tsf_err *err)
+{
+    loop lp = {0};
+    if (batch_size < 1 || batch_size > tsf_rnn_max_batch(m))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "predict: batch_size %zu is outside 1 .. %zu (the model's maximum batch)",
+                 batch_size, tsf_rnn_max_batch(m));
+    lp.m = m;
+    int rc = check_source(&lp, src, "prediction", err);
+    if (rc)
+        return rc;
+    tsf_train_config cfg;
+    tsf_train_config_init(&cfg);
+    if ((rc = loop_alloc(&lp, m, &cfg, batch_size, err)) ||
+        (rc = check_finite(&lp, src, "prediction", 0, err)))
+        goto cleanup;
+    const size_t L = lp.L, O = lp.O, Q = lp.Q, N = src->n_samples;
+    for (size_t k0 = 0; k0 < N; k0 += batch_size) {
+        size_t B = N - k0 < batch_size ? N - k0 : batch_size;
+        for (size_t b = 0; b < B; b++)
+            lp.idx[b] = k0 + b;
+        src->gather(src->ctx, lp.idx, B, lp.x, lp.F ? lp.xf : NULL, NULL);
+        to_real(lp.xr, lp.x, lp.T * B * lp.I);
+        if (lp.F)
+            to_real(lp.xfr, lp.xf, L * B * lp.F);
+        tsf_rnn_forward(m, B, lp.xr, lp.F ? lp.xfr : NULL, lp.yhat, 0, NULL);
+        /* (L, B, O*Q) -> (N, L, O*Q) */
+        for (size_t l = 0; l < L; l++)
+            for (size_t b = 0; b < B; b++)
+                for (size_t j = 0; j < O * Q; j++)
+                    out[((k0 + b) * L + l) * O * Q + j] = (double)lp.yhat[(l * B + b) * O * Q + j];
+    }
+cleanup:
+    loop_free(&lp);
+    return rc;
+}
