@@ -381,7 +381,7 @@ int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
     w_str(&w, file, "tsflow_format", "tsflow model");
     w_int(&w, file, "tsflow_format_version", TSF_MODEL_FORMAT_VERSION);
     w_str(&w, file, "tsflow_version", tsf_version());
-    w_str(&w, file, "tsflow_commit", TSF_GIT_COMMIT);
+    w_str(&w, file, "tsflow_commit", tsf_git_commit());
     w_str(&w, file, "real_type", TSF_REAL_NAME);
     write_model(&w, file, m, loss, tsf_rnn_params(m));
     write_meta(&w, file, meta, n_meta);

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         return CLI_USAGE;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-        printf("tsflow %s (git %s)\n", tsf_version(), TSF_GIT_COMMIT);
+        printf("tsflow %s (git %s)\n", tsf_version(), tsf_git_commit());
         return CLI_OK;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

@@ -757,7 +757,7 @@ int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, 
     c.plan->info.overrides = (const char *const *)p->sets;
     c.plan->info.n_overrides = p->n_sets;
     c.plan->info.version = TSF_VERSION;
-    c.plan->info.git_commit = TSF_GIT_COMMIT;
+    c.plan->info.git_commit = tsf_git_commit();
     for (size_t i = 0; i < n; i++)
         c.plan->steps[i].src = &p->steps[i];
 

@@ -77,6 +77,10 @@ int tsf_init(void);
 /* Library version string, e.g. "0.1.0". */
 const char *tsf_version(void);
 
+/* The git commit libtsflow was built from ("1a2b3c4d5e6f", "...-dirty" with uncommitted
+ * changes, or "unknown" outside a git checkout). */
+const char *tsf_git_commit(void);
+
 #ifdef __cplusplus
 }
 #endif
