@@ -15,7 +15,7 @@ packages=(
   python3 python3-numpy python3-pandas python3-tables python3-h5py python3-xarray
   python3-h5netcdf python3-torch python3-scipy
   # plots
-  gnuplot-nox
+  gnuplot-nox fonts-dejavu-core
 )
 
 missing=()

@@ -85,8 +85,9 @@ static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
     }
 }
 
-int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_err *err)
+int tsf_hdf5_write_frame(tsf_h5out *o, const tsf_frame *f, const char *key, tsf_err *err)
 {
+    const char *path = tsf_h5out_path(o);
     if (!key)
         key = "data";
     while (*key == '/')
@@ -107,7 +108,6 @@ int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_er
     int64_t *times = malloc((n ? n : 1) * sizeof *times);
     const char **ids = NULL;
     char *xr_key = malloc(strlen(key) + 4), *xr_values = malloc(strlen(key) + 16);
-    tsf_h5out *o = NULL;
     int rc = TSF_OK;
     if (!cols || (multi && !row_ids) || !times || !xr_key || !xr_values) {
         rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing %zu rows", path, n);
@@ -164,20 +164,11 @@ int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_er
     sprintf(xr_key, "%s_xr", key);
     sprintf(xr_values, "%s/values", xr_key);
 
-    rc = tsf_h5out_open(&o, path, err);
-    if (rc == TSF_OK)
-        rc = tsf_h5out_pandas(o, key, n, cols, n_tab, n_index, err);
+    rc = tsf_h5out_pandas(o, key, n, cols, n_tab, n_index, err);
     if (rc == TSF_OK)
         rc =
             tsf_h5out_array_fill(o, xr_values, dims, nd, multi ? fill_long : fill_wide, &fill, err);
-    if (rc == TSF_OK)
-        rc = tsf_h5out_attr_string(o, "/", "tsflow_version", tsf_version(), err);
-    if (rc == TSF_OK) {
-        rc = tsf_h5out_commit(o, err);
-        o = NULL;
-    }
 cleanup:
-    tsf_h5out_abort(o);
     if (gen_ids)
         for (size_t s = 0; s < f->n_series; s++)
             free(gen_ids[s]);
@@ -188,4 +179,20 @@ cleanup:
     free(xr_key);
     free(xr_values);
     return rc;
+}
+
+int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_err *err)
+{
+    tsf_h5out *o = NULL;
+    int rc = tsf_h5out_open(&o, path, err);
+    if (rc != TSF_OK)
+        return rc;
+    rc = tsf_hdf5_write_frame(o, f, key, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "tsflow_version", tsf_version(), err);
+    if (rc != TSF_OK) {
+        tsf_h5out_abort(o);
+        return rc;
+    }
+    return tsf_h5out_commit(o, err);
 }

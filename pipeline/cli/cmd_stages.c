@@ -174,14 +174,26 @@ int cmd_help(int argc, char **argv)
 #include "commands.def"
 #undef CLI_COMMAND
     };
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    int command = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !command; i++) {
         if (!strcmp(name, commands[i].name) && strcmp(name, "help")) {
             char *args[] = {(char *)commands[i].name, "--help", NULL};
-            cli_pipeline_args_free(&a);
-            return commands[i].fn(2, args);
+            rc = commands[i].fn(2, args);
+            command = 1;
         }
     }
     tsf_registry *reg = NULL;
+    if (command) { /* a stage of the same name (backtest) follows the command's help */
+        const tsf_stage_def *d = NULL;
+        if (rc == CLI_OK && cli_registry(&reg, &a) == CLI_OK &&
+            (d = tsf_registry_find(reg, name)) != NULL) {
+            printf("\nThe stage \"%s\" (in pipeline files):\n\n", name);
+            print_stage(d, "built-in");
+        }
+        tsf_registry_free(reg);
+        cli_pipeline_args_free(&a);
+        return rc;
+    }
     if ((rc = cli_registry(&reg, &a)) == CLI_OK) {
         const tsf_stage_def *d = tsf_registry_find(reg, name);
         if (d) {

@@ -1,13 +1,29 @@
-/* export.hdf5: write a frame to HDF5 (tsf_hdf5_write: a pandas fixed-format group that
- * pandas.read_hdf opens, plus plain datasets with dimension scales for h5py and xarray). */
+/* export.hdf5: write what a pipeline made to one HDF5 file that pandas, h5py and xarray open:
+ * frames, forecasts (long table and cube), metrics, training histories and a backtest's
+ * record, with the run's provenance as root attributes. Layouts: tsflow/io.h (frames),
+ * tsflow/export.h (forecasts, metrics, folds, scalers), tsflow/rnn_model.h (histories). */
+#include <hdf5.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "model_stages.h"
+#include "tsflow/export.h"
+#include "tsflow/h5out.h"
 #include "tsflow/io.h"
+#include "tsflow/sha256.h"
 #include "tsflow/stage.h"
+
+/* OpenBLAS's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"),
+ * declared here to keep cblas.h (which clashes with GSL's) out of this file. */
+extern char *openblas_get_config(void);
 
 typedef struct export_hdf5 {
     const char *path;
     const char *key;
+    int cube;
 } export_hdf5;
 
 static const tsf_option options[] = {
@@ -20,26 +36,135 @@ static const tsf_option options[] = {
      .type = TSF_OPT_STRING,
      .offset = offsetof(export_hdf5, key),
      .def = "data",
-     .help = "the group name: pandas.read_hdf(path, key) opens it"},
+     .help = "the group of a frame input: pandas.read_hdf(path, key) opens it"},
+    {.name = "cube",
+     .type = TSF_OPT_BOOL,
+     .offset = offsetof(export_hdf5, cube),
+     .def = "true",
+     .help = "with forecasts: also write the cube forecast[model, target, series, origin, step, "
+             "quantile] in group \"cube\" (xarray, h5netcdf engine)"},
     TSF_OPTION_END,
 };
 
 static const tsf_port inputs[] = {
-    {.name = "frame", .types = TSF_TYPE_BIT(TSF_TYPE_FRAME), .help = "the series to write"},
+    {.name = "values",
+     .types = TSF_TYPE_BIT(TSF_TYPE_FRAME) | TSF_TYPE_BIT(TSF_TYPE_FORECASTS) |
+              TSF_TYPE_BIT(TSF_TYPE_METRICS) | TSF_TYPE_BIT(TSF_TYPE_HISTORY) |
+              TSF_TYPE_BIT(TSF_TYPE_BACKTEST) | TSF_TYPE_BIT(TSF_TYPE_SCALER),
+     .flags = TSF_PORT_MANY,
+     .help = "what to write: a frame, forecasts, metrics, training histories, a backtest, a "
+             "scaler (inputs = a, b, ...)"},
     TSF_PORT_END,
 };
 
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
-    (void)in;
     (void)out;
     const export_hdf5 *s = state;
     if (!s->key || !s->key[0] || s->key[0] == '/')
         return tsf_stage_fail_key(ctx, err, "key", TSF_EINVAL,
                                   "\"%s\" is not a group name (expected a name like \"data\")",
                                   s->key ? s->key : "");
+    static const char *const reserved[] = {"forecasts", "forecasts_normalized", "cube", "metrics",
+                                           "folds",     "backtest_history"};
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (!strcmp(s->key, reserved[i]) || !strncmp(s->key, "history", 7))
+            return tsf_stage_fail_key(ctx, err, "key", TSF_EINVAL,
+                                      "\"%s\" is where other inputs go (expected another name, "
+                                      "like \"data\")",
+                                      s->key);
+    size_t count[TSF_TYPE_COUNT_] = {0};
+    for (size_t i = 0; i < ctx->n_inputs; i++)
+        if (in[i])
+            count[in[i]->type]++;
+    const tsf_type single[] = {TSF_TYPE_FRAME, TSF_TYPE_FORECASTS, TSF_TYPE_METRICS,
+                               TSF_TYPE_BACKTEST, TSF_TYPE_SCALER};
+    for (size_t i = 0; i < sizeof single / sizeof *single; i++)
+        if (count[single[i]] > 1)
+            return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                      "%zu %s inputs (expected at most one; write others with "
+                                      "another export.hdf5 step)",
+                                      count[single[i]], tsf_type_name(single[i]));
+    if (count[TSF_TYPE_SCALER] && count[TSF_TYPE_BACKTEST])
+        return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                  "a scaler and a backtest given: the backtest carries the "
+                                  "scalers of its fits (expected one of them)");
     return TSF_OK;
+}
+
+/* Root attributes: where the file came from. */
+static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, size_t n,
+                      const tsf_bt_record *rec, tsf_err *err)
+{
+    const tsf_run_info *info = ctx->info;
+    char buf[256];
+    int rc = tsf_h5out_attr_string(o, "/", "tsflow_version", info->version, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "git_commit", info->git_commit, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "pipeline", info->pipeline_text, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "pipeline_file", info->pipeline_name, err);
+    if (rc == TSF_OK) { /* --set overrides, one per line */
+        size_t len = 1;
+        for (size_t i = 0; i < info->n_overrides; i++)
+            len += strlen(info->overrides[i]) + 1;
+        char *text = malloc(len);
+        if (!text)
+            return tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        text[0] = '\0';
+        for (size_t i = 0, p = 0; i < info->n_overrides; i++)
+            p += (size_t)sprintf(text + p, "%s%s", i ? "\n" : "", info->overrides[i]);
+        rc = tsf_h5out_attr_string(o, "/", "overrides", text, err);
+        free(text);
+    }
+    /* the input files: the sources the values came from, each once, with their SHA-256 */
+    const char *paths[16];
+    size_t n_paths = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *src = in[i] && in[i]->meta ? in[i]->meta->source : NULL;
+        int seen = !src;
+        for (size_t k = 0; k < n_paths && !seen; k++)
+            seen = !strcmp(paths[k], src);
+        if (!seen && n_paths < 16)
+            paths[n_paths++] = src;
+    }
+    char all_paths[4096] = "", all_sums[16 * 65 + 1] = "";
+    for (size_t k = 0, lp = 0, ls = 0; k < n_paths && rc == TSF_OK; k++) {
+        char hex[65];
+        if ((rc = tsf_sha256_file(paths[k], hex, err)) != TSF_OK)
+            break;
+        lp += (size_t)snprintf(all_paths + lp, sizeof all_paths - lp, "%s%s", k ? "\n" : "",
+                               paths[k]);
+        ls += (size_t)snprintf(all_sums + ls, sizeof all_sums - ls, "%s%s", k ? "\n" : "", hex);
+        if (lp >= sizeof all_paths)
+            lp = sizeof all_paths - 1;
+    }
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "input_path", all_paths, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "input_sha256", all_sums, err);
+    if (rc == TSF_OK && rec)
+        rc = tsf_h5out_attr_int(o, "/", "seed", (int64_t)rec->seed, err);
+    if (rc == TSF_OK && rec)
+        rc = tsf_h5out_attr_string(o, "/", "backtest", rec->description, err);
+    if (rc == TSF_OK) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        rc = tsf_h5out_attr_string(o, "/", "created_utc", buf, err);
+    }
+    if (rc == TSF_OK) {
+        unsigned maj = 0, min = 0, rel = 0;
+        H5get_libversion(&maj, &min, &rel);
+        snprintf(buf, sizeof buf, "%u.%u.%u", maj, min, rel);
+        rc = tsf_h5out_attr_string(o, "/", "hdf5_version", buf, err);
+    }
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, "/", "blas_version", openblas_get_config(), err);
+    return rc;
 }
 
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
@@ -47,20 +172,115 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 {
     (void)out;
     const export_hdf5 *s = state;
-    const tsf_frame *f = in[0]->ptr;
-    int rc = tsf_hdf5_write(f, s->path, s->key, err);
+    const size_t n = ctx->n_inputs;
+    const tsf_forecasts *fc = NULL;
+    const tsf_bt_record *rec = NULL;
+    const tsf_scaler *scaler = NULL;
+    const tsf_frame *frame = NULL;
+    char what[1024] = "";
+    size_t lw = 0, n_hist = 0;
+    tsf_h5out *o = NULL;
+    int rc = tsf_h5out_open(&o, s->path, err);
+    if (rc != TSF_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == TSF_OK; i++) {
+        if (!in[i])
+            continue;
+        const char *done = NULL;
+        char name[64];
+        switch (in[i]->type) {
+        case TSF_TYPE_FRAME:
+            frame = in[i]->ptr;
+            rc = tsf_hdf5_write_frame(o, frame, s->key, err);
+            done = s->key;
+            break;
+        case TSF_TYPE_FORECASTS:
+            fc = in[i]->ptr;
+            rc = tsf_forecasts_write_h5(o, fc, "forecasts", s->cube ? "cube" : NULL, err);
+            done = s->cube ? "forecasts, cube" : "forecasts";
+            break;
+        case TSF_TYPE_METRICS:
+            rc = tsf_metrics_write_h5(o, in[i]->ptr, NULL, 0, "metrics", err);
+            done = "metrics";
+            break;
+        case TSF_TYPE_HISTORY:
+            if (n_hist++)
+                snprintf(name, sizeof name, "history_%zu", n_hist);
+            else
+                snprintf(name, sizeof name, "history");
+            rc = tsf_train_history_write_h5(o, name, in[i]->ptr, err);
+            done = name;
+            break;
+        case TSF_TYPE_BACKTEST:
+            rec = in[i]->ptr;
+            if (rec->bt->fc_norm)
+                rc = tsf_forecasts_write_h5(o, rec->bt->fc_norm, "forecasts_normalized", NULL, err);
+            for (size_t k = 0; rc == TSF_OK && k < rec->n_histories; k++) {
+                if (!rec->histories[k].n_epochs)
+                    continue;
+                snprintf(name, sizeof name, "backtest_history/fold_%zu", k);
+                rc = tsf_train_history_write_h5(o, name, &rec->histories[k], err);
+            }
+            done = "backtest record";
+            break;
+        case TSF_TYPE_SCALER:
+            scaler = in[i]->ptr;
+            done = "scaler";
+            break;
+        default:
+            break;
+        }
+        if (done && lw < sizeof what)
+            lw += (size_t)snprintf(what + lw, sizeof what - lw, "%s%s", lw ? ", " : "", done);
+    }
+    /* the folds (from the forecasts' entries) and the scalers, as tables and root attributes */
+    if (rc == TSF_OK && fc) {
+        int fitted = 0;
+        for (size_t e = 0; e < fc->n_entries && !fitted; e++)
+            fitted = fc->entry[e].fit_end > 0;
+        if (fitted)
+            rc = tsf_folds_write_h5(o, fc, "folds", "/", err);
+    }
+    if (rc == TSF_OK && rec && rec->bt->scalers)
+        rc = tsf_scalers_write_h5(o, "/", (const tsf_scaler *const *)rec->bt->scalers,
+                                  rec->bt->n_fits, (const char *const *)rec->col_names, err);
+    if (rc == TSF_OK && scaler) {
+        const char *const *names = frame ? (const char *const *)frame->col_names : NULL;
+        if (!names && fc && fc->n_targets == scaler->n_frame_cols)
+            names = (const char *const *)fc->targets;
+        if (names)
+            rc = tsf_scalers_write_h5(o, "/", &scaler, 1, names, err);
+        else
+            tsf_stage_log(ctx, TSF_LOG_WARN,
+                          "scaler parameters not written: bind the frame too, to name its "
+                          "columns");
+    }
     if (rc == TSF_OK)
-        tsf_stage_log(ctx, TSF_LOG_INFO, "wrote %s, key %s (%zu rows)", s->path, s->key, f->n_rows);
-    return rc;
+        rc = provenance(ctx, o, in, n, rec, err);
+    if (rc != TSF_OK) {
+        tsf_h5out_abort(o);
+        return rc;
+    }
+    if ((rc = tsf_h5out_commit(o, err)) != TSF_OK)
+        return rc;
+    tsf_stage_log(ctx, TSF_LOG_INFO, "wrote %s: %s", s->path, what);
+    return TSF_OK;
 }
 
 const tsf_stage_def tsf_stage_export_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "export.hdf5",
-    .summary = "write a frame to an HDF5 file (pandas, h5py and xarray read it)",
-    .help = "Writes the frame under a key as a pandas fixed-format group, so that "
-            "pandas.read_hdf(path, key) returns it with its column names and time index, and "
-            "as plain datasets with dimension scales for h5py and xarray.",
+    .summary = "write frames, forecasts, metrics, histories and backtests to one HDF5 file",
+    .help = "pandas.read_hdf(path, KEY) opens the frame (key), \"forecasts\" (the long table: "
+            "index series, origin, step, target; columns timestamp, cutoff, fold, actual and one "
+            "per model and quantile; .reset_index() flattens it), \"metrics\" (index model, "
+            "target, scale, by, key; columns count, mae ... coverage, skill_*), \"folds\" and "
+            "\"history/epochs\", \"history/steps\". xarray.open_dataset(path, "
+            "engine=\"h5netcdf\", group=\"cube\") opens forecast[model, target, series, origin, "
+            "step, quantile] and actual[...] with time coordinates; group=\"history\" the "
+            "gradient flow. Root attributes record the tsflow version and git commit, the "
+            "pipeline text, the seed, the input files and their SHA-256, every fold's fit "
+            "window, scaler parameters, the creation time (UTC), HDF5 and BLAS versions.",
     .state_size = sizeof(export_hdf5),
     .options = options,
     .inputs = inputs,

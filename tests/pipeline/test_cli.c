@@ -202,7 +202,9 @@ Test(cli, stages_lists_the_built_in_stages_only)
 {
     char *out, *err;
     cr_assert_eq(tsft_tsflow(&out, &err, "stages", NULL), 0, "%s", err);
-    cr_assert(has_stage_line(out, "export.csv", "write a frame to a CSV file\n"), "%s", out);
+    cr_assert(
+        has_stage_line(out, "export.csv", "write a frame, forecasts or metrics to a CSV file\n"),
+        "%s", out);
     cr_assert(has_stage_line(out, "ingest.hdf5", "read a frame from an HDF5 file"), "%s", out);
     cr_assert_null(strstr(out, "test."), "test stages are not shipped:\n%s", out);
 }

@@ -765,7 +765,7 @@ Test(plan, lists_steps_in_run_order_with_inputs_files_and_shapes)
              "           out    frame      frame: 6 rows x 1 column (temp), 1 series, step 3600 "
              "s\n"
              "  2  save  export.csv\n"
-             "           in     frame      <- data.frame\n"
+             "           in     value      <- data.frame\n"
              "           writes %s/out.csv\n",
              path, dir, dir);
     cr_assert_str_eq(text, want);

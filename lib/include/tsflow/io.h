@@ -80,6 +80,12 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
  * dimension scales under /<key>_xr... (see lib/io/hdf5_write.c) for h5py and xarray. */
 int tsf_hdf5_write(const tsf_frame *f, const char *path, const char *key, tsf_err *err) TSF_WUR;
 
+/* The same layout written into an HDF5 file being built with tsflow/h5out.h (e.g. beside
+ * forecasts and metrics in one export): /key and /key_xr. */
+struct tsf_h5out;
+int tsf_hdf5_write_frame(struct tsf_h5out *o, const tsf_frame *f, const char *key,
+                         tsf_err *err) TSF_WUR;
+
 /* Whether path looks like an HDF5 file (by its signature); 0 for CSV or unreadable files. */
 int tsf_is_hdf5(const char *path);
 

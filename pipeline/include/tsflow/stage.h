@@ -107,6 +107,8 @@ typedef enum tsf_type {
     TSF_TYPE_METRICS = 6,   /* a table of error metrics */
     TSF_TYPE_HISTORY = 7,   /* a training history (losses, gradient norms per epoch) */
     TSF_TYPE_SPLIT = 8,     /* tsf_split (tsflow/prep.h): train/validation/test row ranges */
+    TSF_TYPE_BACKTEST = 9,  /* tsf_bt_record (tsflow/export.h): a backtest's folds, fits,
+                               scalers, seed and fit histories, for export and plots */
     TSF_TYPE_COUNT_         /* number of types; not a type */
 } tsf_type;
 
@@ -118,7 +120,7 @@ typedef enum tsf_type {
 static inline const char *tsf_type_name(tsf_type t)
 {
     static const char *const names[] = {"none",      "frame",   "windows", "scaler", "model",
-                                        "forecasts", "metrics", "history", "split"};
+                                        "forecasts", "metrics", "history", "split",  "backtest"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 

@@ -1,0 +1,598 @@
+/* Exporting forecasts, metrics, folds and scaler parameters to CSV and HDF5 (pandas frames,
+ * xarray cubes, attributes). See tsflow/export.h for the layouts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../io/csv_internal.h"
+#include "core.h"
+#include "tsflow/atomic.h"
+#include "tsflow/export.h"
+
+static const char *const default_refs[] = {"naive", "snaive"};
+
+void tsf_bt_record_free(tsf_bt_record *r)
+{
+    if (!r)
+        return;
+    tsf_backtest_free(r->bt);
+    for (size_t j = 0; r->col_names && j < r->n_cols; j++)
+        free(r->col_names[j]);
+    free(r->col_names);
+    free(r->description);
+    for (size_t k = 0; r->histories && k < r->n_histories; k++)
+        tsf_train_history_clear(&r->histories[k]);
+    free(r->histories);
+    free(r);
+}
+
+/* ---- the metrics table -------------------------------------------------------------------- */
+
+void tsf_metrics_cols_free(tsf_metrics_cols *c)
+{
+    if (!c)
+        return;
+    free(c->model);
+    free(c->target);
+    free(c->scale);
+    free(c->by);
+    free(c->key);
+    free(c->count);
+    for (int k = 0; k < TSF_N_METRICS; k++)
+        free(c->value[k]);
+    for (size_t i = 0; c->skill_names && i < c->n_skill; i++)
+        free(c->skill_names[i]);
+    for (size_t i = 0; c->skill && i < c->n_skill; i++)
+        free(c->skill[i]);
+    free(c->skill_names);
+    free(c->skill);
+    free(c);
+}
+
+static int same_group(const tsf_metric_row *a, const tsf_metric_row *b)
+{
+    return a->target == b->target && a->by == b->by && a->key == b->key && a->scale == b->scale;
+}
+
+int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const char *const *refs,
+                          size_t n_refs, tsf_err *err)
+{
+    *out = NULL;
+    if (!refs) {
+        refs = default_refs;
+        n_refs = 2;
+    }
+    const size_t n = mt->n_rows, nn = n ? n : 1;
+    tsf_metrics_cols *c = calloc(1, sizeof *c);
+    if (!c)
+        TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory");
+    c->n_rows = n;
+    size_t ref_model[16], n_present = 0;
+    for (size_t r = 0; r < n_refs && n_present < 16; r++)
+        for (size_t m = 0; m < mt->n_models; m++)
+            if (strcmp(mt->models[m], refs[r]) == 0)
+                ref_model[n_present++] = m;
+    c->n_skill = 2 * n_present;
+    c->model = malloc(nn * sizeof *c->model);
+    c->target = malloc(nn * sizeof *c->target);
+    c->scale = malloc(nn * sizeof *c->scale);
+    c->by = malloc(nn * sizeof *c->by);
+    c->key = malloc(nn * sizeof *c->key);
+    c->count = malloc(nn * sizeof *c->count);
+    int ok = c->model && c->target && c->scale && c->by && c->key && c->count;
+    for (int k = 0; ok && k < TSF_N_METRICS; k++)
+        ok = (c->value[k] = malloc(nn * sizeof(double))) != NULL;
+    if (ok && c->n_skill) {
+        c->skill_names = calloc(c->n_skill, sizeof *c->skill_names);
+        c->skill = calloc(c->n_skill, sizeof *c->skill);
+        ok = c->skill_names && c->skill;
+        for (size_t i = 0; ok && i < c->n_skill; i++) {
+            char name[256];
+            snprintf(name, sizeof name, "skill_%s_%s", i % 2 ? "mse" : "mae",
+                     mt->models[ref_model[i / 2]]);
+            ok = (c->skill_names[i] = tsf__strdup(name, NULL)) &&
+                 (c->skill[i] = malloc(nn * sizeof(double)));
+        }
+    }
+    if (!ok) {
+        tsf_metrics_cols_free(c);
+        TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory for a table of %zu rows", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tsf_metric_row *r = &mt->row[i];
+        c->model[i] = mt->models[r->model];
+        c->target[i] = r->target == TSF_ALL_TARGETS ? "all" : mt->targets[r->target];
+        c->scale[i] = r->scale == TSF_FC_NORMALIZED ? "normalized" : "original";
+        c->by[i] = tsf_metric_by_name(r->by);
+        c->key[i] = (int64_t)r->key;
+        c->count[i] = (int64_t)r->count;
+        for (int k = 0; k < TSF_N_METRICS; k++)
+            c->value[k][i] = r->value[k];
+        for (size_t j = 0; j < n_present; j++) {
+            /* the reference's row of the same group: rows of one model come in the same order
+             * for every model, so look near the same position first */
+            const tsf_metric_row *ref = NULL;
+            for (size_t k = 0; k < n && !ref; k++)
+                if (mt->row[k].model == ref_model[j] && same_group(&mt->row[k], r))
+                    ref = &mt->row[k];
+            double mae = NAN, mse = NAN;
+            if (ref) {
+                mae = 1 - r->value[TSF_METRIC_MAE] / ref->value[TSF_METRIC_MAE];
+                mse = 1 - r->value[TSF_METRIC_MSE] / ref->value[TSF_METRIC_MSE];
+            }
+            c->skill[2 * j][i] = mae;
+            c->skill[2 * j + 1][i] = mse;
+        }
+    }
+    *out = c;
+    return TSF_OK;
+}
+
+/* ---- CSV ----------------------------------------------------------------------------------- */
+
+static void put_field(FILE *fp, const char *s)
+{
+    int quote = !*s || strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[strlen(s) - 1] == ' ';
+    if (!quote) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+static void put_double(FILE *fp, double v)
+{
+    char buf[40];
+    tsf__format_double(buf, sizeof buf, v);
+    fputs(buf, fp);
+}
+
+static void put_time(FILE *fp, tsf_time_kind kind, int64_t t)
+{
+    char buf[40];
+    fputs(tsf_time_format(kind, t, buf, sizeof buf), fp);
+}
+
+static int csv_begin(tsf_atomic *a, FILE **fp, const char *path, tsf_err *err)
+{
+    int rc = tsf_atomic_begin(a, path, err);
+    if (rc != TSF_OK)
+        return rc;
+    if (!(*fp = tsf_atomic_stream(a))) {
+        tsf_atomic_abort(a);
+        TSF_FAIL(err, TSF_EIO, "%s: cannot open a stream on the temporary file", path);
+    }
+    return TSF_OK;
+}
+
+static int csv_end(tsf_atomic *a, FILE *fp, tsf_err *err)
+{
+    if (ferror(fp)) {
+        const char *p = a->path;
+        char path[1024];
+        snprintf(path, sizeof path, "%s", p ? p : "?");
+        tsf_atomic_abort(a);
+        TSF_FAIL(err, TSF_EIO, "%s: write error", path);
+    }
+    return tsf_atomic_commit(a, err);
+}
+
+int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *err)
+{
+    tsf_fc_table *t = NULL;
+    int rc = tsf_forecasts_table(&t, fc, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_atomic a;
+    FILE *fp;
+    if ((rc = csv_begin(&a, &fp, path, err)) != TSF_OK) {
+        tsf_fc_table_free(t);
+        return rc;
+    }
+    fputs("series,origin,step,target,timestamp,cutoff,fold,actual", fp);
+    for (size_t j = 0; j < t->n_value_cols; j++) {
+        fputc(',', fp);
+        put_field(fp, t->value_names[j]);
+    }
+    fputc('\n', fp);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        put_field(fp, t->series[i]);
+        fputc(',', fp);
+        put_time(fp, fc->time_kind, t->origin[i]);
+        fprintf(fp, ",%lld,", (long long)t->step[i]);
+        put_field(fp, t->target[i]);
+        fputc(',', fp);
+        put_time(fp, fc->time_kind, t->time[i]);
+        fputc(',', fp);
+        put_time(fp, fc->time_kind, t->cutoff[i]);
+        fprintf(fp, ",%lld,", (long long)t->fold[i]);
+        put_double(fp, t->actual[i]);
+        for (size_t j = 0; j < t->n_value_cols; j++) {
+            fputc(',', fp);
+            put_double(fp, t->values[j][i]);
+        }
+        fputc('\n', fp);
+    }
+    tsf_fc_table_free(t);
+    return csv_end(&a, fp, err);
+}
+
+int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t n_refs,
+                          const char *path, tsf_err *err)
+{
+    tsf_metrics_cols *c = NULL;
+    int rc = tsf_metrics_cols_make(&c, mt, refs, n_refs, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_atomic a;
+    FILE *fp;
+    if ((rc = csv_begin(&a, &fp, path, err)) != TSF_OK) {
+        tsf_metrics_cols_free(c);
+        return rc;
+    }
+    fputs("model,target,scale,by,key,count", fp);
+    for (int k = 0; k < TSF_N_METRICS; k++)
+        fprintf(fp, ",%s", tsf_metric_name(k));
+    for (size_t j = 0; j < c->n_skill; j++) {
+        fputc(',', fp);
+        put_field(fp, c->skill_names[j]);
+    }
+    fputc('\n', fp);
+    for (size_t i = 0; i < c->n_rows; i++) {
+        put_field(fp, c->model[i]);
+        fputc(',', fp);
+        put_field(fp, c->target[i]);
+        fprintf(fp, ",%s,%s,%lld,%lld", c->scale[i], c->by[i], (long long)c->key[i],
+                (long long)c->count[i]);
+        for (int k = 0; k < TSF_N_METRICS; k++) {
+            fputc(',', fp);
+            put_double(fp, c->value[k][i]);
+        }
+        for (size_t j = 0; j < c->n_skill; j++) {
+            fputc(',', fp);
+            put_double(fp, c->skill[j][i]);
+        }
+        fputc('\n', fp);
+    }
+    tsf_metrics_cols_free(c);
+    return csv_end(&a, fp, err);
+}
+
+/* ---- HDF5 ---------------------------------------------------------------------------------- */
+
+static tsf_h5_type time_type(const tsf_forecasts *fc)
+{
+    return fc->time_kind == TSF_TIME_EPOCH ? TSF_H5_TIME : TSF_H5_INT64;
+}
+
+typedef struct cube_ctx {
+    const tsf_forecasts *fc;
+    const size_t *entry_origin;
+    size_t n_origins;
+    int actual;
+} cube_ctx;
+
+/* forecast: rows along the model dimension, each (O, S, N, K, P); actual: along the target
+ * dimension, each (S, N, K). */
+static void cube_fill(void *vctx, size_t row0, size_t n, double *buf)
+{
+    const cube_ctx *c = vctx;
+    const tsf_forecasts *fc = c->fc;
+    const size_t S = fc->n_series, N = c->n_origins, K = fc->n_steps, P = fc->n_values;
+    const size_t O = fc->n_targets;
+    for (size_t i = 0; i < n; i++) {
+        if (c->actual) {
+            tsf_forecasts_cube_actual(fc, row0 + i, c->entry_origin, N, buf + i * S * N * K);
+            continue;
+        }
+        for (size_t o = 0; o < O; o++)
+            tsf_forecasts_cube(fc, row0 + i, o, c->entry_origin, N,
+                               buf + (i * O + o) * S * N * K * P);
+    }
+}
+
+static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
+                      const char *const *ids, tsf_err *err)
+{
+    const size_t E = fc->n_entries, K = fc->n_steps, P = fc->n_values, Q = fc->n_quantiles;
+    int64_t *origins = NULL, *steps = malloc(K * sizeof *steps);
+    size_t N = 0;
+    size_t *entry_origin = malloc((E ? E : 1) * sizeof *entry_origin);
+    char **qnames = calloc(P, sizeof *qnames);
+    char *qtext = malloc(P * 32);
+    double *levels = malloc(P * sizeof *levels);
+    int rc = TSF_OK;
+    if (!steps || !entry_origin || !qnames || !qtext || !levels) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "forecasts: out of memory for the cube");
+        goto done;
+    }
+    if ((rc = tsf_forecasts_origins(fc, &origins, &N, entry_origin, err)) != TSF_OK)
+        goto done;
+    if (N == 0) /* nothing to put in a cube; the long table is empty too */
+        goto done;
+    for (size_t k = 0; k < K; k++)
+        steps[k] = (int64_t)(fc->step0 + k);
+    for (size_t p = 0; p < P; p++) {
+        qnames[p] = qtext + 32 * p;
+        if (p == 0)
+            snprintf(qnames[p], 32, "point");
+        else
+            snprintf(qnames[p], 32, "q%g", fc->quantiles[p - 1]);
+        levels[p] = p == 0 ? NAN : fc->quantiles[p - 1];
+    }
+    (void)Q;
+    tsf_h5_dim dims[6] = {
+        {"model", fc->n_models, TSF_H5_STRING, fc->models},
+        {"target", fc->n_targets, TSF_H5_STRING, fc->targets},
+        {"series", fc->n_series, TSF_H5_STRING, ids},
+        {"origin", N, time_type(fc), origins},
+        {"step", K, TSF_H5_INT64, steps},
+        {"quantile", P, TSF_H5_STRING, qnames},
+    };
+    char path[512];
+    cube_ctx cc = {fc, entry_origin, N, 0};
+    snprintf(path, sizeof path, "%s/forecast", group);
+    rc = tsf_h5out_array_fill(o, path, dims, 6, cube_fill, &cc, err);
+    if (rc == TSF_OK) {
+        cc.actual = 1;
+        snprintf(path, sizeof path, "%s/actual", group);
+        rc = tsf_h5out_array_fill(o, path, dims + 1, 4, cube_fill, &cc, err);
+    }
+    if (rc == TSF_OK) {
+        snprintf(path, sizeof path, "%s/quantile_level", group);
+        rc = tsf_h5out_array(o, path, dims + 5, 1, levels, err);
+    }
+    if (rc == TSF_OK) {
+        snprintf(path, sizeof path, "%s/forecast", group);
+        rc = tsf_h5out_attr_string(
+            o, path, "long_name",
+            fc->scale == TSF_FC_NORMALIZED ? "forecast (normalized scale)" : "forecast", err);
+    }
+done:
+    free(origins);
+    free(steps);
+    free(entry_origin);
+    free(qnames);
+    free(qtext);
+    free(levels);
+    return rc;
+}
+
+int tsf_forecasts_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key,
+                           const char *cube_group, tsf_err *err)
+{
+    tsf_fc_table *t = NULL;
+    int rc = tsf_forecasts_table(&t, fc, err);
+    if (rc != TSF_OK)
+        return rc;
+    const size_t nv = t->n_value_cols, nc = 8 + nv;
+    tsf_h5_column *cols = malloc(nc * sizeof *cols);
+    if (!cols) {
+        tsf_fc_table_free(t);
+        TSF_FAIL(err, TSF_ENOMEM, "forecasts: out of memory");
+    }
+    tsf_h5_type tt = time_type(fc);
+    cols[0] = (tsf_h5_column){"series", TSF_H5_STRING, t->series};
+    cols[1] = (tsf_h5_column){"origin", tt, t->origin};
+    cols[2] = (tsf_h5_column){"step", TSF_H5_INT64, t->step};
+    cols[3] = (tsf_h5_column){"target", TSF_H5_STRING, t->target};
+    cols[4] = (tsf_h5_column){"timestamp", tt, t->time};
+    cols[5] = (tsf_h5_column){"cutoff", tt, t->cutoff};
+    cols[6] = (tsf_h5_column){"fold", TSF_H5_INT64, t->fold};
+    cols[7] = (tsf_h5_column){"actual", TSF_H5_FLOAT64, t->actual};
+    for (size_t j = 0; j < nv; j++)
+        cols[8 + j] = (tsf_h5_column){t->value_names[j], TSF_H5_FLOAT64, t->values[j]};
+    rc = tsf_h5out_pandas(o, key, t->n_rows, cols, nc, 4, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, key, "scale",
+                                   fc->scale == TSF_FC_NORMALIZED ? "normalized" : "original", err);
+    if (rc == TSF_OK && cube_group) {
+        /* series ids as the long table names them ("0", "1", ... for unnamed series) */
+        const char **ids = malloc(fc->n_series * sizeof *ids);
+        if (!ids) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "forecasts: out of memory");
+        } else {
+            for (size_t s = 0; s < fc->n_series; s++)
+                ids[s] = fc->series_ids ? fc->series_ids[s] : t->series_labels[s];
+            rc = write_cube(o, fc, cube_group, ids, err);
+            free(ids);
+        }
+    }
+    free(cols);
+    tsf_fc_table_free(t);
+    return rc;
+}
+
+int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const *refs,
+                         size_t n_refs, const char *key, tsf_err *err)
+{
+    tsf_metrics_cols *c = NULL;
+    int rc = tsf_metrics_cols_make(&c, mt, refs, n_refs, err);
+    if (rc != TSF_OK)
+        return rc;
+    const size_t nc = 6 + TSF_N_METRICS + c->n_skill;
+    tsf_h5_column *cols = malloc(nc * sizeof *cols);
+    if (!cols) {
+        tsf_metrics_cols_free(c);
+        TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory");
+    }
+    cols[0] = (tsf_h5_column){"model", TSF_H5_STRING, c->model};
+    cols[1] = (tsf_h5_column){"target", TSF_H5_STRING, c->target};
+    cols[2] = (tsf_h5_column){"scale", TSF_H5_STRING, c->scale};
+    cols[3] = (tsf_h5_column){"by", TSF_H5_STRING, c->by};
+    cols[4] = (tsf_h5_column){"key", TSF_H5_INT64, c->key};
+    cols[5] = (tsf_h5_column){"count", TSF_H5_INT64, c->count};
+    for (int k = 0; k < TSF_N_METRICS; k++)
+        cols[6 + k] = (tsf_h5_column){tsf_metric_name(k), TSF_H5_FLOAT64, c->value[k]};
+    for (size_t j = 0; j < c->n_skill; j++)
+        cols[6 + TSF_N_METRICS + j] =
+            (tsf_h5_column){c->skill_names[j], TSF_H5_FLOAT64, c->skill[j]};
+    rc = tsf_h5out_pandas(o, key, c->n_rows, cols, nc, 5, err);
+    if (rc == TSF_OK && mt->season)
+        rc = tsf_h5out_attr_int(o, key, "mase_season", (int64_t)mt->season, err);
+    free(cols);
+    tsf_metrics_cols_free(c);
+    return rc;
+}
+
+/* Time of frame row `row` of entry e's series: entries are on a regular grid of fc->time_step. */
+static int64_t row_time(const tsf_forecasts *fc, const tsf_fc_entry *en, size_t row)
+{
+    return en->origin_time - ((int64_t)en->origin_row - (int64_t)row) * fc->time_step;
+}
+
+int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, const char *obj,
+                       tsf_err *err)
+{
+    const size_t E = fc->n_entries, nn = E ? E : 1;
+    const char **series = malloc(nn * sizeof *series);
+    int64_t *fold = malloc(nn * sizeof *fold), *origin = malloc(nn * sizeof *origin);
+    int64_t *cutoff = malloc(nn * sizeof *cutoff), *start = malloc(nn * sizeof *start);
+    int64_t *end = malloc(nn * sizeof *end), *rows = malloc(nn * sizeof *rows);
+    int64_t *orow = malloc(nn * sizeof *orow);
+    char(*labels)[24] = malloc((fc->n_series ? fc->n_series : 1) * sizeof *labels);
+    size_t n_folds = 0;
+    for (size_t e = 0; e < E; e++)
+        n_folds = fc->entry[e].fold + 1 > n_folds ? fc->entry[e].fold + 1 : n_folds;
+    int64_t *fa = malloc((n_folds ? n_folds : 1) * 4 * sizeof *fa);
+    unsigned char *seen = calloc(n_folds ? n_folds : 1, 1);
+    char *text = malloc(n_folds * 160 + 1);
+    int rc = TSF_OK;
+    if (!series || !fold || !origin || !cutoff || !start || !end || !rows || !orow || !labels ||
+        !fa || !seen || !text) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "folds: out of memory");
+        goto done;
+    }
+    const tsf_h5_type tt = time_type(fc);
+    const int64_t unknown = tt == TSF_H5_TIME ? TSF_H5_NAT : -1;
+    for (size_t s = 0; s < fc->n_series; s++)
+        snprintf(labels[s], sizeof labels[s], "%zu", s);
+    for (size_t f = 0; f < n_folds; f++)
+        fa[4 * f] = fa[4 * f + 1] = fa[4 * f + 2] = -1, fa[4 * f + 3] = 0;
+    size_t len = 0;
+    text[0] = '\0';
+    for (size_t e = 0; e < E; e++) {
+        const tsf_fc_entry *en = &fc->entry[e];
+        int known = en->fit_end > en->fit_begin;
+        series[e] = fc->series_ids ? fc->series_ids[en->series] : labels[en->series];
+        fold[e] = (int64_t)en->fold;
+        origin[e] = en->origin_time;
+        cutoff[e] = en->cutoff_time;
+        start[e] = known ? row_time(fc, en, en->fit_begin) : unknown;
+        end[e] = known ? row_time(fc, en, en->fit_end - 1) : unknown;
+        rows[e] = (int64_t)(en->fit_end - en->fit_begin);
+        orow[e] = (int64_t)en->origin_row;
+        int64_t *a = fa + 4 * en->fold;
+        if (!seen[en->fold]) { /* the first series of this fold */
+            seen[en->fold] = 1;
+            a[0] = en->origin_time;
+            a[1] = known ? start[e] : -1;
+            a[2] = known ? end[e] : -1;
+            a[3] = rows[e];
+            char t0[40], t1[40], t2[40];
+            tsf_time_format(fc->time_kind, en->origin_time, t0, sizeof t0);
+            if (known) {
+                tsf_time_format(fc->time_kind, start[e], t1, sizeof t1);
+                tsf_time_format(fc->time_kind, end[e], t2, sizeof t2);
+            }
+            int w = snprintf(text + len, 160, "fold %zu: origin %s, fitted on %s%s%s (%lld rows)\n",
+                             en->fold, t0, known ? t1 : "unknown rows", known ? " .. " : "",
+                             known ? t2 : "", (long long)rows[e]);
+            len += w < 0 ? 0 : (size_t)w < 160 ? (size_t)w : 159;
+        }
+    }
+    tsf_h5_column cols[] = {{"series", TSF_H5_STRING, series},
+                            {"fold", TSF_H5_INT64, fold},
+                            {"origin", tt, origin},
+                            {"cutoff", tt, cutoff},
+                            {"fit_start", tt, start},
+                            {"fit_end", tt, end},
+                            {"fit_rows", TSF_H5_INT64, rows},
+                            {"origin_row", TSF_H5_INT64, orow}};
+    rc = tsf_h5out_pandas(o, key, E, cols, 8, 2, err);
+    if (rc == TSF_OK && obj && n_folds) {
+        int64_t *v = malloc((n_folds ? n_folds : 1) * sizeof *v);
+        const char *names[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows"};
+        if (!v)
+            rc = tsf_err_set(err, TSF_ENOMEM, "folds: out of memory");
+        for (int k = 0; k < 4 && rc == TSF_OK; k++) {
+            for (size_t f = 0; f < n_folds; f++)
+                v[f] = fa[4 * f + (size_t)k];
+            rc = tsf_h5out_attr_ints(o, obj, names[k], v, n_folds, err);
+        }
+        free(v);
+        if (rc == TSF_OK)
+            rc = tsf_h5out_attr_string(o, obj, "folds", text, err);
+    }
+done:
+    free(series);
+    free(fold);
+    free(origin);
+    free(cutoff);
+    free(start);
+    free(end);
+    free(rows);
+    free(orow);
+    free(labels);
+    free(fa);
+    free(seen);
+    free(text);
+    return rc;
+}
+
+int tsf_scalers_write_h5(tsf_h5out *o, const char *obj, const tsf_scaler *const *scalers, size_t n,
+                         const char *const *col_names, tsf_err *err)
+{
+    if (n == 0)
+        return TSF_OK;
+    const tsf_scaler *s0 = scalers[0];
+    const size_t G = s0->n_groups, C = s0->spec.n_cols;
+    for (size_t i = 1; i < n; i++)
+        if (scalers[i]->n_groups != G || scalers[i]->spec.n_cols != C)
+            TSF_FAIL(err, TSF_EINVAL, "scalers: fit %zu has another shape than fit 0", i);
+    size_t total = n * G * C, len = 1;
+    for (size_t k = 0; k < C; k++)
+        len += strlen(col_names[s0->spec.cols[k]]) + 1;
+    double *v[3];
+    for (int a = 0; a < 3; a++)
+        v[a] = malloc((total ? total : 1) * sizeof(double));
+    char *names = malloc(len);
+    int rc = TSF_OK;
+    if (!v[0] || !v[1] || !v[2] || !names) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "scalers: out of memory");
+        goto done;
+    }
+    names[0] = '\0';
+    for (size_t k = 0, p = 0; k < C; k++)
+        p += (size_t)sprintf(names + p, "%s%s", k ? "\n" : "", col_names[s0->spec.cols[k]]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t g = 0; g < G * C; g++) {
+            v[0][i * G * C + g] = scalers[i]->center[g];
+            v[1][i * G * C + g] = scalers[i]->scale[g];
+            v[2][i * G * C + g] = scalers[i]->lambda[g];
+        }
+    const int64_t shape[3] = {(int64_t)n, (int64_t)G, (int64_t)C};
+    rc = tsf_h5out_attr_string(o, obj, "scaler_kind", tsf_scale_kind_name(s0->spec.kind), err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, obj, "scaler_transform", tsf_scale_pre_name(s0->spec.pre),
+                                   err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, obj, "scaler_columns", names, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_ints(o, obj, "scaler_shape", shape, 3, err);
+    const char *an[3] = {"scaler_center", "scaler_scale", "scaler_lambda"};
+    for (int a = 0; a < 3 && rc == TSF_OK; a++)
+        rc = tsf_h5out_attr_doubles(o, obj, an[a], v[a], total, err);
+done:
+    for (int a = 0; a < 3; a++)
+        free(v[a]);
+    free(names);
+    return rc;
+}

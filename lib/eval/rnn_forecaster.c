@@ -1,0 +1,257 @@
+/* A recurrent network as a backtest forecaster: train on the fold's history windows, forecast
+ * from the last lookback rows before the origin. See tsflow/rnn_forecaster.h. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsflow/rnn_forecaster.h"
+
+void tsf_rnn_forecaster_config_init(tsf_rnn_forecaster_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->arch.cell = TSF_CELL_LSTM;
+    cfg->arch.hidden = 32;
+    cfg->arch.n_layers = 1;
+    cfg->arch.head = TSF_HEAD_DIRECT;
+    tsf_loss_init(&cfg->loss, TSF_LOSS_MSE);
+    tsf_train_config_init(&cfg->train);
+    cfg->lookback = 1;
+    cfg->stride = 1;
+}
+
+int tsf_rnn_forecaster_config_from_model(tsf_rnn_forecaster_config *cfg, const tsf_rnn_model *m,
+                                         const tsf_frame *f, size_t **cols, tsf_err *err)
+{
+    *cols = NULL;
+    if (m->n_future)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "model \"%s\" reads known-future covariates (%s%s): a backtest's history ends "
+                 "at each origin, so their future values are unknown there",
+                 m->name, m->future[0], m->n_future > 1 ? ", ..." : "");
+    size_t *c = malloc((m->n_past ? m->n_past : 1) * sizeof *c);
+    if (!c)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_past; i++) {
+        c[i] = tsf_frame_col_index(f, m->past[i]);
+        if (c[i] == (size_t)-1) {
+            free(c);
+            TSF_FAIL(err, TSF_EINVAL,
+                     "the frame has no column \"%s\" (a past covariate of model \"%s\")",
+                     m->past[i], m->name);
+        }
+    }
+    cfg->name = m->name;
+    cfg->arch = *tsf_rnn_config_of(m->rnn);
+    cfg->loss = m->loss;
+    cfg->inorm = m->inorm;
+    cfg->lookback = m->lookback;
+    cfg->past_cols = c;
+    cfg->n_past = m->n_past;
+    cfg->calendar = m->calendar;
+    cfg->channel_independent = m->channel_independent;
+    *cols = c;
+    return TSF_OK;
+}
+
+int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
+{
+    const tsf_train_config *t = &cfg->train;
+    if (cfg->lookback == 0)
+        TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: lookback must be at least 1");
+    if (t->checkpoint || t->resume || t->meta)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "rnn forecaster: checkpoints, resume and model metadata do not apply to "
+                 "backtest fits (every fold trains its own network)");
+    if (t->epochs == 0 || t->batch_size == 0)
+        TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: epochs and batch_size must be at least 1");
+    int rc = tsf_loss_check(&cfg->loss, err);
+    if (rc == TSF_OK)
+        rc = tsf_optim_config_check(&t->optim, err);
+    if (rc == TSF_OK)
+        rc = tsf_sched_config_check(&t->sched, err);
+    if (rc == TSF_OK) {
+        /* the network with a plausible shape: what does not depend on the data */
+        tsf_rnn_config a = cfg->arch;
+        a.lookback = cfg->lookback;
+        a.horizon = 1;
+        a.n_outputs = 1;
+        a.n_inputs = 1 + cfg->n_past + 6;
+        a.n_future = 0;
+        a.n_quantiles = cfg->loss.n_quantiles;
+        rc = tsf_rnn_config_check(&a, err);
+    }
+    if (rc != TSF_OK)
+        return tsf_err_prefix(err, "rnn forecaster");
+    return TSF_OK;
+}
+
+/* A fitted network and the lock that serialises forecasts through its workspaces. */
+typedef struct fit_state {
+    tsf_rnn_model *m;
+    pthread_mutex_t lock;
+} fit_state;
+
+static void free_state(void *self, void *state)
+{
+    (void)self;
+    fit_state *st = state;
+    if (!st)
+        return;
+    pthread_mutex_destroy(&st->lock);
+    tsf_rnn_model_free(st->m);
+    free(st);
+}
+
+static tsf_window_spec window_spec(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx)
+{
+    return (tsf_window_spec){.lookback = cfg->lookback,
+                             .horizon = ctx->horizon,
+                             .stride = cfg->stride ? cfg->stride : 1,
+                             .target_cols = ctx->targets,
+                             .n_targets = ctx->n_targets,
+                             .past_cols = cfg->past_cols,
+                             .n_past = cfg->n_past,
+                             .calendar = cfg->calendar,
+                             .channel_independent = cfg->channel_independent};
+}
+
+typedef struct fit_progress {
+    const tsf_rnn_forecaster_config *cfg;
+    size_t fold;
+} fit_progress;
+
+static int on_progress(void *user, const tsf_train_progress *p)
+{
+    const fit_progress *fp = user;
+    return fp->cfg->progress(fp->cfg->progress_user, fp->fold, p);
+}
+
+static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
+{
+    const tsf_rnn_forecaster_config *cfg = self;
+    const fit_state *prev = warm;
+    *state = NULL;
+    tsf_window_spec spec = window_spec(cfg, ctx);
+    tsf_windows *w = NULL;
+    fit_state *st = NULL;
+    tsf_train_history hist, *h = NULL;
+    int rc = tsf_windows_make_ranges(&w, ctx->hist, &spec, ctx->fit, 1, err);
+    if (rc != TSF_OK)
+        goto done;
+    if (w->n_samples == 0) {
+        rc = tsf_err_set(err, TSF_EINVAL,
+                         "no training window fits before the origin (lookback %zu + horizon "
+                         "%zu rows are needed): raise train_length or first_origin",
+                         cfg->lookback, ctx->horizon);
+        goto done;
+    }
+    if (!(st = calloc(1, sizeof *st))) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st);
+        st = NULL;
+        rc = tsf_err_set(err, TSF_ENOMEM, "cannot create a mutex");
+        goto done;
+    }
+    rc = tsf_rnn_model_create(&st->m, cfg->name, &cfg->arch, w, NULL, cfg->inorm, &cfg->loss,
+                              cfg->train.batch_size, err);
+    if (rc != TSF_OK)
+        goto done;
+    tsf_train_config tc = cfg->train;
+    tc.seed = (unsigned long)ctx->seed;
+    tc.cancel = NULL;
+    fit_progress fp = {cfg, ctx->fold};
+    tc.progress = cfg->progress ? on_progress : NULL;
+    tc.progress_user = &fp;
+    if (prev) {
+        /* continue from the previous fit's weights: same configuration, same tensor layout */
+        size_t P = tsf_rnn_n_params(st->m->rnn);
+        if (tsf_rnn_n_params(prev->m->rnn) != P) {
+            rc = tsf_err_set(err, TSF_EINVAL,
+                             "warm start: the previous fit's network has %zu parameters, this "
+                             "one %zu",
+                             tsf_rnn_n_params(prev->m->rnn), P);
+            goto done;
+        }
+        memcpy(tsf_rnn_params(st->m->rnn), tsf_rnn_params(prev->m->rnn), P * sizeof(tsf_real));
+        tc.init_params = 0;
+    }
+    if (cfg->histories && ctx->fold < cfg->n_histories) {
+        h = &hist;
+        tsf_train_history_init(h);
+    }
+    rc = tsf_rnn_model_train(st->m, w, NULL, &tc, h, err);
+    if (rc == TSF_OK && h) {
+        /* each fold's slot is written by its own fit only: no lock needed */
+        tsf_train_history_clear(&cfg->histories[ctx->fold]);
+        cfg->histories[ctx->fold] = hist;
+        h = NULL;
+    }
+done:
+    if (h)
+        tsf_train_history_clear(h);
+    tsf_windows_free(w);
+    if (rc != TSF_OK) {
+        free_state(NULL, st);
+        return rc;
+    }
+    *state = st;
+    return TSF_OK;
+}
+
+static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size_t s, double *out,
+                    tsf_err *err)
+{
+    const tsf_rnn_forecaster_config *cfg = self;
+    fit_state *st = (fit_state *)state;
+    const tsf_frame *h = ctx->hist;
+    tsf_window_spec spec = window_spec(cfg, ctx);
+    size_t origin = h->series_start[s + 1];
+    size_t n = origin - h->series_start[s];
+    if (n < cfg->lookback)
+        TSF_FAIL(err, TSF_EINVAL, "%zu rows before the origin, fewer than the lookback %zu", n,
+                 cfg->lookback);
+    tsf_windows *w = NULL;
+    tsf_forecasts *fc = NULL;
+    size_t first = 0;
+    int rc = tsf_windows_make_at(&w, h, &spec, &s, &origin, 1, 1, err);
+    if (rc != TSF_OK)
+        return rc;
+    pthread_mutex_lock(&st->lock);
+    rc = tsf_rnn_model_forecasts_alloc(st->m, h, &fc, err);
+    if (rc == TSF_OK)
+        rc = tsf_forecasts_add_windows(fc, w, &first, err);
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_predict_windows(st->m, w, 1, fc, 0, first, err);
+    pthread_mutex_unlock(&st->lock);
+    if (rc == TSF_OK) {
+        const size_t L = ctx->horizon, O = ctx->n_targets, P = 1 + ctx->n_quantiles;
+        /* the model's slots: the point forecast, then its quantile levels when it has them;
+         * the backtest's levels are the model's or none */
+        const size_t Pm = fc->n_values;
+        for (size_t l = 0; l < L; l++)
+            for (size_t o = 0; o < O; o++) {
+                const double *v = tsf_forecasts_at(fc, first, l, o, 0);
+                double *y = out + (l * O + o) * P;
+                y[0] = v[0];
+                if (P == Pm)
+                    for (size_t p = 1; p < P; p++)
+                        y[p] = v[p];
+            }
+    }
+    tsf_forecasts_free(fc);
+    tsf_windows_free(w);
+    return rc;
+}
+
+void tsf_rnn_forecaster(tsf_forecaster *out, const tsf_rnn_forecaster_config *cfg)
+{
+    *out = (tsf_forecaster){.name = cfg->name ? cfg->name : tsf_rnn_cell_name(cfg->arch.cell),
+                            .self = (void *)cfg,
+                            .reentrant = 1,
+                            .fit = fit,
+                            .forecast = forecast,
+                            .free_state = free_state};
+}

@@ -1,0 +1,188 @@
+/* A forecasting model as the pipeline passes it between stages (TSF_TYPE_MODEL values): a
+ * recurrent network (tsflow/rnn.h) together with everything it needs to forecast a frame it has
+ * never seen, so that a saved model forecasts later without the pipeline that trained it:
+ *   - the loss it was trained with (its quantile levels name the forecast columns);
+ *   - the window specification by frame column NAMES (targets, past and known-future
+ *     covariates, calendar features, channel independence), not by column positions;
+ *   - the scaler of the frame it was trained on, for the columns it reads, also by name, so a
+ *     frame in the data's own units is scaled on the way in and forecasts are mapped back;
+ *   - per-window instance normalization (tsflow/scale.h's tsf_inorm): each window's last value
+ *     or mean of every target is subtracted from the inputs before the network and added back
+ *     to its forecasts. Training does the same by subtracting it from the targets, which gives
+ *     the same loss (the restore adds a constant) without touching the training loop.
+ *
+ * Files: tsf_rnn_model_save writes a model file (tsflow/train.h's tsf_model_save, layout in
+ * lib/nn/checkpoint.c) with this object's data as /meta entries:
+ *     /meta/pipeline        values [layout version 1, inorm, lookback, horizon, calendar flags,
+ *                           channel_independent, max_batch]; text: the model's name
+ *     /meta/window.targets  text: target column names, one per line
+ *     /meta/window.past     text: past covariate names (absent when none)
+ *     /meta/window.future   text: known-future covariate names (absent when none)
+ *     /meta/scaler          (absent without a scaler) values [kind, pre, per_series, n_groups,
+ *                           n_cols, center (n_groups x n_cols), scale (...), lambda (...)];
+ *                           text: the scaled column names, one per line
+ *     /meta/scaler.series   per-series scalers: the series ids, one per line
+ *     /meta/train.recipe    the training recipe (tsf_rnn_model.train), numbers in the order of
+ *                           recipe_fields in lib/nn/rnn_model.c
+ * Training checkpoints (train.h's cfg.checkpoint) carry the same entries, so a checkpoint is
+ * also a model file tsf_rnn_model_load reads.
+ *
+ * Float build only (libtsflow).
+ */
+#ifndef TSFLOW_RNN_MODEL_H
+#define TSFLOW_RNN_MODEL_H
+
+#include <stddef.h>
+
+#include "tsflow/error.h"
+#include "tsflow/forecast.h"
+#include "tsflow/frame.h"
+#include "tsflow/optim.h"
+#include "tsflow/rnn.h"
+#include "tsflow/scale.h"
+#include "tsflow/train.h"
+#include "tsflow/window.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Layout version of the /meta entries above; files with another one are refused. */
+#define TSF_RNN_MODEL_META_VERSION 1
+
+/* A scaler's parameters for named columns (what tsf_scaler holds by column position). */
+typedef struct tsf_model_scaler {
+    tsf_scale_kind kind;
+    tsf_scale_pre pre;
+    int per_series;  /* 1: one group of parameters per series, matched by series id */
+    size_t n_cols;   /* scaled columns the model reads */
+    char **cols;     /* (n_cols) their names */
+    size_t n_groups; /* 1, or the series of the training frame when per_series */
+    char **series;   /* (n_groups) series ids when per_series (NULL otherwise) */
+    double *center;  /* (n_groups, n_cols) */
+    double *scale;   /* (n_groups, n_cols) */
+    double *lambda;  /* (n_groups, n_cols) Box-Cox lambda (NaN unless pre == BOXCOX) */
+} tsf_model_scaler;
+
+typedef struct tsf_rnn_model {
+    char *name;    /* the model's name in forecasts and metrics ("lstm") */
+    tsf_rnn *rnn;  /* owned */
+    tsf_loss loss; /* what it was (or will be) trained with; Q = the network's n_quantiles */
+    tsf_inorm inorm;
+    size_t lookback, horizon; /* T, L */
+    size_t n_targets, n_past, n_future;
+    char **targets;           /* (n_targets) frame column names, also the first inputs */
+    char **past;              /* (n_past) */
+    char **future;            /* (n_future) */
+    unsigned calendar;        /* tsf_calendar flags */
+    int channel_independent;  /* one sample per (window, target) */
+    tsf_model_scaler *scaler; /* NULL: trained on the data's own units */
+    /* The training recipe: what the model was trained with (epochs, batch size, seed, shuffle,
+     * optimizer, schedule, clipping, early stopping, checkpoint_every), so that it can be
+     * refitted elsewhere (a backtest refits it fold by fold). Pointer fields (checkpoint,
+     * resume, meta, progress, cancel) are always NULL and loss equals m->loss. Until trained,
+     * and for a model file without the recipe: tsf_train_config_init's defaults with the
+     * network's max batch as batch size. */
+    tsf_train_config train;
+} tsf_rnn_model;
+
+/* A new, untrained model for windows like w: the network's lookback, horizon, inputs, future
+ * inputs and outputs come from w, its cell, hidden size, layers, direction, dropout, head and
+ * BPTT truncation from arch (arch's shape fields are ignored), its quantiles from loss (Q =
+ * loss->n_quantiles). The column names are read from w->frame. scaler (may be NULL) is the
+ * scaler w's frame was normalized with: its parameters for the columns the windows read are
+ * copied by name. name NULL means the cell's name. Weights are allocated, not initialised
+ * (tsf_rnn_model_train draws them). max_batch: as tsf_rnn_alloc. */
+int tsf_rnn_model_create(tsf_rnn_model **out, const char *name, const tsf_rnn_config *arch,
+                         const tsf_windows *w, const tsf_scaler *scaler, tsf_inorm inorm,
+                         const tsf_loss *loss, size_t max_batch, tsf_err *err) TSF_WUR;
+
+void tsf_rnn_model_free(tsf_rnn_model *m); /* NULL is a no-op */
+
+/* Refuse windows that do not fit m: other lookback, horizon, columns (by name, in order),
+ * calendar features or channel independence. what ("training", "validation", "predict")
+ * starts the message. */
+int tsf_rnn_model_check_windows(const tsf_rnn_model *m, const tsf_windows *w, const char *what,
+                                tsf_err *err) TSF_WUR;
+
+/* Train m on windows `train`, validating on `val` (NULL: none), with instance normalization as
+ * m says. cfg is used as given except that cfg->loss is replaced by m->loss and cfg->meta by
+ * m's entries (so checkpoints are model files); cfg->meta must be NULL. m->train becomes cfg
+ * (its pointer fields cleared). See tsf_train for the errors. */
+int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_windows *val,
+                        const tsf_train_config *cfg, tsf_train_history *hist, tsf_err *err) TSF_WUR;
+
+/* A forecast set for frame f with m's targets (by name), name and quantile levels (pinball with
+ * Q > 1: the levels, whose 0.5 is the point forecast when present), empty. */
+int tsf_rnn_model_forecasts_alloc(const tsf_rnn_model *m, const tsf_frame *f, tsf_forecasts **out,
+                                  tsf_err *err) TSF_WUR;
+
+/* Forecast every window of w (which must fit m) into entries first .. of fc, model slot `model`,
+ * in batches of up to batch_size (0: the network's max batch), dropout off, instance
+ * normalization as m says. Values stay on w's frame's scale. Refuses NaN/Inf inputs naming the
+ * element. */
+int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
+                                  tsf_forecasts *fc, size_t model, size_t first,
+                                  tsf_err *err) TSF_WUR;
+
+/* m's scaler laid out for frame f (columns found by name, series by id when per series), for
+ * tsf_scaler_apply and tsf_forecasts_rescale on f. *out is NULL (and TSF_OK) when m has no
+ * scaler. Errors name a scaled column f lacks or a series the scaler has no parameters for. */
+int tsf_rnn_model_scaler_for(const tsf_rnn_model *m, const tsf_frame *f, tsf_scaler **out,
+                             tsf_err *err) TSF_WUR;
+
+/* The window spec of m resolved against f's columns; *cols receives the malloc'd column index
+ * arrays the spec points into (free it after the spec). */
+int tsf_rnn_model_window_spec(const tsf_rnn_model *m, const tsf_frame *f, tsf_window_spec *spec,
+                              size_t **cols, tsf_err *err) TSF_WUR;
+
+/* Forecast the next horizon rows after the end of every series of f, a frame in the data's own
+ * units (not normalized): f is scaled with m's scaler, windows are cut at each series' end, and
+ * the forecasts are mapped back to f's units. *out is a new forecast set on the original scale
+ * (actuals NaN: the rows lie past the data). A series shorter than the lookback is an error
+ * naming it. */
+int tsf_rnn_model_forecast(tsf_rnn_model *m, const tsf_frame *f, size_t batch_size,
+                           tsf_forecasts **out, tsf_err *err) TSF_WUR;
+
+/* m's data as model-file entries: *meta (n) point into *store, which the caller frees with
+ * tsf_rnn_model_meta_free(*meta, n, *store). */
+int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n, void **store,
+                       tsf_err *err) TSF_WUR;
+void tsf_rnn_model_meta_free(tsf_model_meta *meta, size_t n, void *store);
+
+/* Write m to path (a model file without training state), atomically. */
+int tsf_rnn_model_save(const tsf_rnn_model *m, const char *path, tsf_err *err) TSF_WUR;
+
+/* Read a model file or checkpoint written with m's entries. max_batch 0: the batch size the
+ * model was trained with. info (may be NULL) receives what tsf_model_load read (format version,
+ * tsflow version, checkpoint history); clear it with tsf_model_info_clear. Errors (TSF_EFORMAT)
+ * name the file: not a tsflow model, another format version (saying which versions this tsflow
+ * reads), or a model file without the pipeline's entries. */
+int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,
+                       tsf_model_info *info, tsf_err *err) TSF_WUR;
+
+/* "lstm, 2 layers x 64 hidden, bidirectional, recursive head, 12345 parameters" into buf. */
+char *tsf_rnn_model_describe(const tsf_rnn_model *m, char *buf, size_t n);
+
+/* ---- The training history in HDF5 ---------------------------------------------------------- */
+
+struct tsf_h5out; /* tsflow/h5out.h */
+
+/* Write history h under group `group` of an HDF5 file being written:
+ *   <group>/epochs     pandas frame (pandas.read_hdf(path, "<group>/epochs")), index "epoch"
+ *                      (1-based), columns train_loss, val_loss, lr, grad_norm_mean,
+ *                      grad_norm_max, n_steps, n_clipped, seconds
+ *   <group>/steps      pandas frame, index "step" (1-based update), columns grad_norm (the
+ *                      pre-clip global norm) and clipped (0/1)
+ *   <group>/grad_flow  float64 (epoch, t): mean ||dLoss/dh_t|| over the epoch's updates for
+ *                      lookback step t (0 = the oldest input, T-1 = the last before the
+ *                      forecast), with coordinates <group>/epoch and <group>/t (xarray)
+ * and attributes on <group>: best_epoch (1-based), stopped_early, restored_best, lookback. */
+int tsf_train_history_write_h5(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
+                               tsf_err *err) TSF_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,328 @@
+/* Building pipelines from command-line flags (see cli_build.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_build.h"
+
+static void append(cli_ini *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *t = realloc(b->text, cap);
+        if (!t) {
+            b->oom = 1;
+            return;
+        }
+        b->text = t;
+        b->cap = cap;
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+    b->text[b->len] = '\0';
+}
+
+static void appendf(cli_ini *b, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0)
+        return;
+    append(b, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+void cli_ini_comment(cli_ini *b, const char *fmt, ...)
+{
+    append(b, "# ", 2);
+    va_list ap;
+    va_start(ap, fmt);
+    appendf(b, fmt, ap);
+    va_end(ap);
+    append(b, "\n", 1);
+}
+
+void cli_ini_section(cli_ini *b, const char *name, const char *stage)
+{
+    append(b, "\n[", 2);
+    append(b, name, strlen(name));
+    append(b, "]\nstage = ", 10);
+    append(b, stage, strlen(stage));
+    append(b, "\n", 1);
+}
+
+void cli_ini_put(cli_ini *b, const char *key, const char *fmt, ...)
+{
+    append(b, key, strlen(key));
+    append(b, " = ", 3);
+    va_list ap;
+    va_start(ap, fmt);
+    appendf(b, fmt, ap);
+    va_end(ap);
+    append(b, "\n", 1);
+}
+
+void cli_ini_put_quoted(cli_ini *b, const char *key, const char *value)
+{
+    append(b, key, strlen(key));
+    append(b, " = \"", 4);
+    append(b, value, strlen(value));
+    append(b, "\"\n", 2);
+}
+
+void cli_ini_free(cli_ini *b)
+{
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+int cli_take_flag(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **dst)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, n) || (arg[n] && arg[n] != '='))
+        return 0;
+    if (arg[n] == '=') {
+        *dst = arg + n + 1;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        cli_error("%s: option %s expects a value", cmd, name);
+        return -1;
+    }
+    *dst = argv[++*i];
+    return 1;
+}
+
+void cli_model_args_init(cli_model_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cell = "lstm";
+    a->hidden = 32;
+    a->layers = 1;
+    a->epochs = 20;
+    a->batch_size = 32;
+    a->lr = 0.003;
+    a->clip = 1.0;
+    a->impute = "linear";
+    a->inorm = "last";
+    a->val_fraction = 0.1;
+    a->test_fraction = 0.2;
+    a->seed = 1;
+}
+
+const char *cli_model_args_help(void)
+{
+    return "data and model:\n"
+           "  --target COL[,COL]     columns to forecast (default: every column)\n"
+           "  --horizon N            steps to forecast (required)\n"
+           "  --lookback N           input steps per window (default: 2 x horizon)\n"
+           "  --time-column NAME     the time column (default: the first, if it holds times)\n"
+           "  --id-column NAME       long layout: the column naming each row's series\n"
+           "  --impute METHOD        missing values: linear (default), ffill, seasonal, refuse\n"
+           "  --model CELL           lstm (default), gru, rnn, or none (baselines only)\n"
+           "  --hidden N, --layers N network size (default 32 hidden, 1 layer)\n"
+           "  --epochs N             training epochs (default 20)\n"
+           "  --batch-size N         windows per update (default 32)\n"
+           "  --lr X                 Adam's learning rate (default 0.003)\n"
+           "  --clip X               clip the gradient norm at X (default 1; 0: off)\n"
+           "  --quantiles Q,...      forecast quantiles (e.g. 0.1,0.5,0.9; pinball loss)\n"
+           "  --instance-norm MODE   subtract each window's last value or mean: last\n"
+           "                         (default), mean, none\n"
+           "  --val-fraction X       validation share of each series (default 0.1)\n"
+           "  --test-fraction X      test share, where forecasts are scored (default 0.2)\n"
+           "  --seed N               random seed (default 1)\n";
+}
+
+static const char *value_of(const char *cmd, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    if (eq && arg[0] == '-' && arg[1] == '-')
+        return eq + 1;
+    if (*i + 1 >= argc) {
+        cli_error("%s: option %s expects a value", cmd, arg);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int is_flag(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int to_size(const char *cmd, const char *flag, const char *v, size_t *out, size_t min)
+{
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || x < min) {
+        cli_error("%s: %s expects a whole number >= %zu, got \"%s\"", cmd, flag, min, v);
+        return -1;
+    }
+    *out = (size_t)x;
+    return 1;
+}
+
+static int to_double(const char *cmd, const char *flag, const char *v, double *out, double lo,
+                     double hi)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !(x >= lo && x <= hi)) {
+        cli_error("%s: %s expects a number in [%g, %g], got \"%s\"", cmd, flag, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
+int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    static const char *const flags[] = {"--target",       "--horizon",       "--lookback",
+                                        "--time-column",  "--id-column",     "--impute",
+                                        "--model",        "--hidden",        "--layers",
+                                        "--epochs",       "--batch-size",    "--lr",
+                                        "--clip",         "--quantiles",     "--instance-norm",
+                                        "--val-fraction", "--test-fraction", "--seed"};
+    size_t k = 0, n = sizeof flags / sizeof *flags;
+    while (k < n && !is_flag(arg, flags[k]))
+        k++;
+    if (k == n)
+        return 0;
+    const char *v = value_of(cmd, argc, argv, i);
+    if (!v)
+        return -1;
+    const char *f = flags[k];
+    size_t seed;
+    switch (k) {
+    case 0:
+        a->targets = v;
+        return 1;
+    case 1:
+        return to_size(cmd, f, v, &a->horizon, 1);
+    case 2:
+        return to_size(cmd, f, v, &a->lookback, 1);
+    case 3:
+        a->time_column = v;
+        return 1;
+    case 4:
+        a->id_column = v;
+        return 1;
+    case 5:
+        a->impute = v;
+        return 1;
+    case 6:
+        a->cell = v;
+        return 1;
+    case 7:
+        return to_size(cmd, f, v, &a->hidden, 1);
+    case 8:
+        return to_size(cmd, f, v, &a->layers, 1);
+    case 9:
+        return to_size(cmd, f, v, &a->epochs, 1);
+    case 10:
+        return to_size(cmd, f, v, &a->batch_size, 1);
+    case 11:
+        return to_double(cmd, f, v, &a->lr, 1e-12, 10);
+    case 12:
+        return to_double(cmd, f, v, &a->clip, 0, 1e12);
+    case 13:
+        a->quantiles = v;
+        return 1;
+    case 14:
+        a->inorm = v;
+        return 1;
+    case 15:
+        return to_double(cmd, f, v, &a->val_fraction, 0, 0.9);
+    case 16:
+        return to_double(cmd, f, v, &a->test_fraction, 0.01, 0.9);
+    default:
+        if (to_size(cmd, f, v, &seed, 0) < 0)
+            return -1;
+        a->seed = (long)seed;
+        return 1;
+    }
+}
+
+int cli_model_args_no_model(const cli_model_args *a)
+{
+    return !strcmp(a->cell, "none");
+}
+
+int cli_model_args_check(const cli_model_args *a, const char *cmd)
+{
+    if (!a->data) {
+        cli_error("%s: expected a DATA file (see 'tsflow %s --help')", cmd, cmd);
+        return CLI_USAGE;
+    }
+    if (!a->horizon) {
+        cli_error("%s: --horizon N is required (steps to forecast)", cmd);
+        return CLI_USAGE;
+    }
+    if (a->val_fraction + a->test_fraction >= 0.95) {
+        cli_error("%s: --val-fraction %g + --test-fraction %g leave almost nothing to train on",
+                  cmd, a->val_fraction, a->test_fraction);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
+{
+    size_t lookback = a->lookback ? a->lookback : 2 * a->horizon;
+    cli_ini_section(b, "data", "ingest.csv");
+    cli_ini_put_quoted(b, "path", a->data);
+    cli_ini_put(b, "gaps", "fill");
+    if (a->time_column)
+        cli_ini_put_quoted(b, "time_column", a->time_column);
+    if (a->id_column)
+        cli_ini_put_quoted(b, "id_column", a->id_column);
+    cli_ini_section(b, "split", "split");
+    cli_ini_put(b, "fractions", "%g, %g, %g", 1 - a->val_fraction - a->test_fraction,
+                a->val_fraction, a->test_fraction);
+    cli_ini_section(b, "filled", "impute");
+    cli_ini_put(b, "inputs", "data, split");
+    cli_ini_put(b, "method", "%s", a->impute);
+    cli_ini_section(b, "norm", "normalize");
+    cli_ini_put(b, "inputs", "filled, split");
+    if (a->targets)
+        cli_ini_put(b, "columns", "%s", a->targets);
+    const char *parts[] = {"train", "val"}, *part_names[] = {"train", "validation"};
+    for (int p = 0; p < 2 && !cli_model_args_no_model(a); p++) {
+        if (p == 1 && a->val_fraction <= 0)
+            break;
+        cli_ini_section(b, parts[p], "window");
+        cli_ini_put(b, "inputs", "norm, split");
+        cli_ini_put(b, "part", "%s", part_names[p]);
+        cli_ini_put(b, "lookback", "%zu", lookback);
+        cli_ini_put(b, "horizon", "%zu", a->horizon);
+        if (a->targets)
+            cli_ini_put(b, "targets", "%s", a->targets);
+    }
+    if (cli_model_args_no_model(a))
+        return;
+    cli_ini_section(b, "model", "train.rnn");
+    cli_ini_put(b, "inputs",
+                a->val_fraction > 0 ? "train, val, norm.scaler" : "train, norm.scaler");
+    cli_ini_put(b, "cell", "%s", a->cell);
+    cli_ini_put(b, "hidden", "%zu", a->hidden);
+    cli_ini_put(b, "layers", "%zu", a->layers);
+    cli_ini_put(b, "epochs", "%zu", a->epochs);
+    cli_ini_put(b, "batch_size", "%zu", a->batch_size);
+    cli_ini_put(b, "lr", "%g", a->lr);
+    if (a->clip > 0)
+        cli_ini_put(b, "gradient_clip_val", "%g", a->clip);
+    if (a->quantiles)
+        cli_ini_put(b, "quantiles", "%s", a->quantiles);
+    cli_ini_put(b, "instance_norm", "%s", a->inorm);
+    cli_ini_put(b, "seed", "%ld", a->seed);
+}

@@ -1,0 +1,84 @@
+/* Pipelines built from command-line flags: what the convenience commands (tsflow backtest,
+ * tsflow forecast) share. A command turns its flags into INI text with the same steps a user
+ * would write in a file, parses it with tsf_pipeline_parse and hands it to
+ * cli_pipeline_execute, so it is checked, run and reported exactly like `tsflow run`, and
+ * --print-pipeline shows the file it stands for. Step names are fixed and documented, so that
+ * --set STEP.KEY=VALUE reaches any option the flags do not cover.
+ *
+ * The shared steps (cli_ini_model_steps), for DATA.csv:
+ *     [data]    ingest.csv            the file (gaps in the timestamps filled with NaN rows)
+ *     [split]   split                 fractions train / validation / test
+ *     [filled]  impute                missing values (linear by default), per part
+ *     [norm]    normalize             z-score fitted on the train part
+ *     [train]   window                training windows (part = train)
+ *     [val]     window                validation windows (part = validation)
+ *     [model]   train.rnn             the network (absent with --model none)
+ * A command adds its own steps after these.
+ */
+#ifndef TSFLOW_CLI_BUILD_H
+#define TSFLOW_CLI_BUILD_H
+
+#include <stddef.h>
+
+#include "tsflow/error.h"
+
+/* A growing INI text. Functions do nothing after a failed allocation (oom is then set). */
+typedef struct cli_ini {
+    char *text;
+    size_t len, cap;
+    int oom;
+} cli_ini;
+
+/* "# text\n", text printf-formatted. */
+void cli_ini_comment(cli_ini *b, const char *fmt, ...) TSF_PRINTF(2, 3);
+/* "\n[name]\nstage = stage\n" */
+void cli_ini_section(cli_ini *b, const char *name, const char *stage);
+/* "key = value\n", value printf-formatted (one line). */
+void cli_ini_put(cli_ini *b, const char *key, const char *fmt, ...) TSF_PRINTF(3, 4);
+/* A value the runner takes verbatim: wrapped in double quotes (paths, names). */
+void cli_ini_put_quoted(cli_ini *b, const char *key, const char *value);
+void cli_ini_free(cli_ini *b);
+
+/* If argv[*i] is the flag `name` ("--out VALUE" or "--out=VALUE"), store its value in *dst,
+ * advance *i past it and return 1; 0 when it is another argument; -1 after printing a usage
+ * error (a missing value; cmd names the command). */
+int cli_take_flag(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **dst);
+
+/* The flags of the shared steps. */
+typedef struct cli_model_args {
+    const char *data;    /* DATA (positional) */
+    const char *targets; /* --target COL[,COL...] */
+    const char *time_column;
+    const char *id_column;
+    size_t horizon;   /* --horizon N (required) */
+    size_t lookback;  /* --lookback N (0: 2 x horizon) */
+    const char *cell; /* --model lstm|gru|rnn|none */
+    size_t hidden, layers, epochs, batch_size;
+    double lr, clip;
+    const char *quantiles; /* --quantiles 0.1,0.5,0.9 */
+    const char *impute;    /* --impute linear|ffill|seasonal|refuse */
+    const char *inorm;     /* --instance-norm last|mean|none */
+    double val_fraction, test_fraction;
+    long seed;
+} cli_model_args;
+
+void cli_model_args_init(cli_model_args *a);
+
+/* If argv[*i] is one of the shared flags, consume it (and its value, advancing *i) and return
+ * 1; 0 when it is not one; -1 after printing a usage error (cmd names the command). */
+int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i);
+
+/* Check what the flags cannot leave out; prints the error and returns CLI_USAGE, or CLI_OK. */
+int cli_model_args_check(const cli_model_args *a, const char *cmd);
+
+/* The help text of the shared flags. */
+const char *cli_model_args_help(void);
+
+/* Write the shared steps (see the top of this file). */
+void cli_ini_model_steps(cli_ini *b, const cli_model_args *a);
+
+/* Whether --model none was given (no [model] step). */
+int cli_model_args_no_model(const cli_model_args *a);
+
+#endif

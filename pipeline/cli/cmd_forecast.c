@@ -1,0 +1,183 @@
+/* tsflow forecast: train a recurrent network on a CSV file and forecast the next horizon rows of
+ * every series, without writing a pipeline file. Builds the pipeline a user would write
+ * (cli_build.h's shared steps with no test part, then [forecast], [save], [export], [csv]) and
+ * runs it like `tsflow run`; --print-pipeline prints it instead, so users can graduate to
+ * files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_build.h"
+#include "cli_pipeline.h"
+
+static const char usage_head[] =
+    "usage: tsflow forecast [OPTIONS] DATA.csv --horizon N --out FILE.h5\n\n"
+    "Train a recurrent network on DATA.csv and forecast the next N rows after the end of\n"
+    "every series, in the data's own units. The last --val-fraction of each series validates\n"
+    "the network, the rest trains it (there is no test part: see tsflow backtest to score a\n"
+    "model); missing values are filled (--impute), the targets z-scored on the training rows.\n"
+    "Writes the forecasts and the training history to FILE.h5 (pandas.read_hdf(FILE,\n"
+    "'forecasts'); xarray group 'cube'). The steps: data, split, filled, norm, train, val,\n"
+    "model, forecast, export (and save, csv); --set STEP.KEY=VALUE changes any of their\n"
+    "options, --print-pipeline prints them as a pipeline file for tsflow run.\n\n"
+    "output:\n"
+    "  --out FILE.h5          the HDF5 file to write (required)\n"
+    "  --csv FILE.csv         also the forecasts as CSV (the long table)\n"
+    "  --save-model FILE.h5   also the trained model, which model.load reads to forecast\n"
+    "                         again without training\n"
+    "  --print-pipeline       print the generated pipeline and exit\n\n";
+
+static int take(const char *cmd, int argc, char **argv, int *i, const char *name, const char **dst)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, n) || (arg[n] && arg[n] != '='))
+        return 0;
+    if (arg[n] == '=') {
+        *dst = arg + n + 1;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        cli_error("%s: option %s expects a value", cmd, name);
+        return -1;
+    }
+    *dst = argv[++*i];
+    return 1;
+}
+
+int cmd_forecast(int argc, char **argv)
+{
+    const char *cmd = "forecast";
+    cli_model_args ma;
+    cli_model_args_init(&ma);
+    ma.test_fraction = 0; /* forecasting the future: every row trains or validates */
+    const char *out = NULL, *csv = NULL, *save = NULL;
+    int print = 0;
+    /* our flags here; --set, --plugin, -q, -v go on to cli_pipeline_parse */
+    char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
+    if (!rest) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    int n_rest = 0;
+    rest[n_rest++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            printf("%s%s\n%s", usage_head, cli_model_args_help(), cli_pipeline_options_help());
+            free(rest);
+            return CLI_OK;
+        }
+        int used = cli_model_args_parse(&ma, cmd, argc, argv, &i);
+        if (!used)
+            used = take(cmd, argc, argv, &i, "--out", &out);
+        if (!used)
+            used = take(cmd, argc, argv, &i, "--csv", &csv);
+        if (!used)
+            used = take(cmd, argc, argv, &i, "--save-model", &save);
+        if (!used && !strcmp(arg, "--print-pipeline"))
+            used = print = 1;
+        if (used < 0) {
+            free(rest);
+            return CLI_USAGE;
+        }
+        if (used)
+            continue;
+        if (arg[0] != '-' && !ma.data) {
+            ma.data = arg;
+            continue;
+        }
+        rest[n_rest++] = argv[i];
+        if ((!strcmp(arg, "--set") || !strcmp(arg, "--plugin")) && i + 1 < argc)
+            rest[n_rest++] = argv[++i];
+    }
+    rest[n_rest] = NULL;
+    int rc = cli_model_args_check(&ma, cmd);
+    if (rc == CLI_OK && !out) {
+        cli_error("%s: --out FILE.h5 is required (where the forecasts go)", cmd);
+        rc = CLI_USAGE;
+    }
+    if (rc == CLI_OK && cli_model_args_no_model(&ma)) {
+        cli_error("%s: --model none leaves nothing to forecast with (expected lstm, gru, rnn or "
+                  "rnn_relu; baselines are scored by tsflow backtest)",
+                  cmd);
+        rc = CLI_USAGE;
+    }
+    cli_pipeline_args pa;
+    if (rc == CLI_OK) {
+        char usage[8192];
+        snprintf(usage, sizeof usage, "%s%s\n%s", usage_head, cli_model_args_help(),
+                 cli_pipeline_options_help());
+        rc = cli_pipeline_parse(&pa, n_rest, rest, "psqv", 0, usage);
+        if (rc < 0)
+            rc = CLI_OK; /* --help was handled above; not reached */
+    }
+    free(rest);
+    if (rc != CLI_OK)
+        return rc;
+
+    cli_ini ini = {0};
+    /* The command line, wrapped (the INI reader limits the length of a line). */
+    char line[100] = "generated by: tsflow forecast";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--print-pipeline"))
+            continue;
+        if (strlen(line) + strlen(argv[i]) + 3 > 96) {
+            cli_ini_comment(&ini, "%s \\", line);
+            snprintf(line, sizeof line, "   ");
+        }
+        size_t used = strlen(line);
+        snprintf(line + used, sizeof line - used, " %s", argv[i]);
+    }
+    cli_ini_comment(&ini, "%s", line);
+    cli_ini_comment(&ini, "run it with: tsflow run FILE (paths are relative to FILE's directory)");
+    cli_ini_model_steps(&ini, &ma);
+    cli_ini_comment(&ini, "the %zu rows after the end of every series, in the data's units",
+                    ma.horizon);
+    cli_ini_section(&ini, "forecast", "predict");
+    cli_ini_put(&ini, "inputs", "model, filled");
+    if (save) {
+        cli_ini_section(&ini, "save", "model.save");
+        cli_ini_put(&ini, "input", "model");
+        cli_ini_put_quoted(&ini, "path", save);
+    }
+    cli_ini_section(&ini, "export", "export.hdf5");
+    cli_ini_put(&ini, "inputs", "forecast, model.history, data");
+    cli_ini_put_quoted(&ini, "path", out);
+    if (csv) {
+        cli_ini_section(&ini, "csv", "export.csv");
+        cli_ini_put(&ini, "input", "forecast");
+        cli_ini_put_quoted(&ini, "path", csv);
+    }
+    if (ini.oom) {
+        cli_ini_free(&ini);
+        cli_pipeline_args_free(&pa);
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    if (print) {
+        if (pa.n_sets)
+            cli_error("%s: --set is not applied to the printed pipeline (edit the file)", cmd);
+        fputs(ini.text, stdout);
+        cli_ini_free(&ini);
+        cli_pipeline_args_free(&pa);
+        return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+    }
+    tsf_pipeline *pipe = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    if (tsf_pipeline_parse(&pipe, "tsflow forecast", ".", ini.text, ini.len, &err) != TSF_OK) {
+        cli_error("%s", err.msg);
+        rc = CLI_FAIL;
+    } else {
+        rc = cli_pipeline_execute(pipe, &pa, 1);
+        if (rc == CLI_USAGE)
+            cli_error("%s: line numbers refer to the pipeline that 'tsflow forecast ... "
+                      "--print-pipeline' prints",
+                      cmd);
+    }
+    tsf_pipeline_free(pipe);
+    cli_ini_free(&ini);
+    cli_pipeline_args_free(&pa);
+    return rc;
+}

@@ -1,0 +1,837 @@
+/* backtest: rolling-origin evaluation of models against baselines on the same folds,
+ * leak-free by construction (tsflow/backtest.h): every fold's imputation, scaler and models
+ * are fitted on copies of the rows before its origin. Models come as inputs (train.rnn or
+ * model.load steps): each is refitted fold by fold with its own recipe (architecture, loss,
+ * instance normalization, window columns) through tsflow/rnn_forecaster.h; the baselines named
+ * in `baselines` always run beside them. Outputs the forecasts (original scale), the metrics
+ * (original scale, and normalized when the folds are scaled: the ETT protocol) and the
+ * backtest record (folds, each fit's scaler, normalized forecasts) for export. */
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_stages.h"
+#include "prep_stages.h"
+#include "tsflow/backtest.h"
+#include "tsflow/baseline.h"
+#include "tsflow/export.h"
+#include "tsflow/metrics.h"
+#include "tsflow/rnn_forecaster.h"
+#include "tsflow/rnn_model.h"
+#include "tsflow/stage.h"
+
+/* OpenBLAS's thread count (cblas.h is kept out: it clashes with GSL's declarations). */
+extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
+
+static const char *const windows[] = {"expanding", "sliding", NULL};
+static const char *const imputes[] = {"none", "ffill", "linear", "seasonal", NULL};
+static const char *const scalings[] = {"model", "none", "zscore", "minmax", "robust", NULL};
+enum { NORM_MODEL = 0, NORM_NONE = 1 }; /* then zscore, minmax, robust = TSF_SCALE_* + 1 */
+
+#define MAX_MODELS 16
+
+typedef struct bt_state {
+    int window;
+    size_t train_length;
+    size_t first_origin;
+    size_t end;
+    size_t stride;
+    size_t horizon;
+    const char *retrain;
+    int warm_start;
+    int last_points_only;
+    size_t jobs;
+    int64_t seed;
+    tsf_strings baselines;
+    size_t season;
+    size_t baseline_lookback;
+    tsf_strings targets;
+    int impute;
+    int normalize;
+    int per_series;
+    /* from check */
+    size_t retrain_n; /* 1 always, N every N folds, 0 never */
+    int base_kind[4]; /* tsf_baseline of each name in baselines ("" items skipped) */
+    size_t n_base;
+} bt_state;
+
+#define OPT(field) .offset = offsetof(bt_state, field)
+
+static const tsf_option options[] = {
+    {.name = "window",
+     .type = TSF_OPT_ENUM,
+     OPT(window),
+     .def = "expanding",
+     .choices = windows,
+     .help = "expanding: every fit sees all rows before its origin; sliding: only the last "
+             "train_length rows"},
+    {.name = "train_length",
+     .type = TSF_OPT_SIZE,
+     OPT(train_length),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "rows of the first fit (the first origin, unless first_origin is set) and the "
+             "sliding window's length (0: the shortest train part of the split input)"},
+    {.name = "first_origin",
+     .type = TSF_OPT_SIZE,
+     OPT(first_origin),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "row offset of the first forecast origin in each series (0: train_length, or the "
+             "earliest start of the split's test part)"},
+    {.name = "end",
+     .type = TSF_OPT_SIZE,
+     OPT(end),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "forecasts end at or before this row offset (0: each series' end, or the latest "
+             "end of the split's test part)"},
+    {.name = "stride",
+     .type = TSF_OPT_SIZE,
+     OPT(stride),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "rows between consecutive origins (0: the horizon, so forecasts do not overlap)"},
+    {.name = "horizon",
+     .type = TSF_OPT_SIZE,
+     OPT(horizon),
+     .def = "0",
+     .min = 0,
+     .max = 1e9,
+     .help = "steps forecast from each origin (0: the model's horizon; required without a "
+             "model)"},
+    {.name = "retrain",
+     .type = TSF_OPT_STRING,
+     OPT(retrain),
+     .def = "always",
+     .help = "always: refit at every fold; every N (or just N): refit every N folds; never: "
+             "fit once at the first fold, then only forecast"},
+    {.name = "warm_start",
+     .type = TSF_OPT_BOOL,
+     OPT(warm_start),
+     .def = "false",
+     .help = "a refit starts from the previous fit's weights instead of fresh ones (fits then "
+             "run one after another)"},
+    {.name = "last_points_only",
+     .type = TSF_OPT_BOOL,
+     OPT(last_points_only),
+     .def = "false",
+     .help = "keep only the last step of each forecast (step = horizon)"},
+    {.name = "jobs",
+     .type = TSF_OPT_SIZE,
+     OPT(jobs),
+     .def = "1",
+     .min = 1,
+     .max = 1024,
+     .help = "threads for fits and forecasts; results are identical for any value"},
+    {.name = "seed",
+     .type = TSF_OPT_INT,
+     OPT(seed),
+     .def = "1",
+     .min = 0,
+     .max = 4294967295.0,
+     .help = "the fit made at fold g trains with seed + g (initial weights, shuffles, dropout)"},
+    {.name = "baselines",
+     .type = TSF_OPT_STRINGS,
+     OPT(baselines),
+     .def = "naive, snaive",
+     .help = "baseline forecasters run on the same folds, for skill scores: naive, snaive, "
+             "drift, mean (\"\" for none)"},
+    {.name = "season",
+     .type = TSF_OPT_SIZE,
+     OPT(season),
+     .def = "0",
+     .min = 0,
+     .max = 1e9,
+     .help = "rows per season for snaive, MASE and seasonal imputation (0: from the time "
+             "step: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1)"},
+    {.name = "baseline_lookback",
+     .type = TSF_OPT_SIZE,
+     OPT(baseline_lookback),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "baselines see only this many rows before the origin (0: all of them; mean and "
+             "drift are then fitted on the fit window)"},
+    {.name = "targets",
+     .type = TSF_OPT_STRINGS,
+     OPT(targets),
+     .help = "columns to forecast (default: the model's targets, else every column)"},
+    {.name = "impute",
+     .type = TSF_OPT_ENUM,
+     OPT(impute),
+     .def = "none",
+     .choices = imputes,
+     .help = "fill missing values in each fold's history (rows before its origin only): "
+             "ffill, linear, seasonal (season rows back), or none"},
+    {.name = "normalize",
+     .type = TSF_OPT_ENUM,
+     OPT(normalize),
+     .def = "model",
+     .choices = scalings,
+     .help = "scaling fitted on each fit's rows: model (as the model input was trained: its "
+             "scaler's method and per-series setting; none without one), none, zscore, "
+             "minmax, robust"},
+    {.name = "per_series",
+     .type = TSF_OPT_BOOL,
+     OPT(per_series),
+     .def = "false",
+     .help = "normalize = zscore, minmax or robust: separate parameters per series"},
+    TSF_OPTION_END,
+};
+
+static const tsf_port inputs[] = {
+    {.name = "frame",
+     .types = TSF_TYPE_BIT(TSF_TYPE_FRAME),
+     .help = "the series in their own units (missing values allowed with impute)"},
+    {.name = "more",
+     .types = TSF_TYPE_BIT(TSF_TYPE_MODEL) | TSF_TYPE_BIT(TSF_TYPE_SPLIT),
+     .flags = TSF_PORT_OPTIONAL | TSF_PORT_MANY,
+     .help = "models to refit fold by fold (train.rnn, model.load), and a split whose test "
+             "part holds the origins"},
+    TSF_PORT_END,
+};
+
+static const tsf_port outputs[] = {
+    {.name = "forecasts",
+     .types = TSF_TYPE_BIT(TSF_TYPE_FORECASTS),
+     .help = "every model's and baseline's forecasts per fold, original scale"},
+    {.name = "metrics",
+     .types = TSF_TYPE_BIT(TSF_TYPE_METRICS),
+     .help = "pooled and per step, series and fold"},
+    {.name = "backtest",
+     .types = TSF_TYPE_BIT(TSF_TYPE_BACKTEST),
+     .help = "folds, fit windows, each fit's scaler, normalized forecasts (for export)"},
+    TSF_PORT_END,
+};
+
+static void free_forecasts(void *p)
+{
+    tsf_forecasts_free((tsf_forecasts *)p);
+}
+
+static void free_metrics(void *p)
+{
+    tsf_metrics_free((tsf_metrics *)p);
+}
+
+static void free_record(void *p)
+{
+    tsf_bt_record_free((tsf_bt_record *)p);
+}
+
+/* "always" -> 1, "never" -> 0, "every N" or "N" -> N; -1 when not understood. */
+static long parse_retrain(const char *s)
+{
+    if (!strcmp(s, "always"))
+        return 1;
+    if (!strcmp(s, "never"))
+        return 0;
+    if (!strncmp(s, "every", 5))
+        for (s += 5; *s == ' '; s++)
+            ;
+    if (*s < '1' || *s > '9')
+        return -1;
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *end || n < 1 ? -1 : n;
+}
+
+/* The season implied by the time step (seconds), or 1. */
+static size_t season_of_step(tsf_time_kind kind, int64_t step)
+{
+    if (kind != TSF_TIME_EPOCH)
+        return 1;
+    switch (step) {
+    case 3600:
+        return 24; /* hourly: a day */
+    case 86400:
+        return 7; /* daily: a week */
+    case 7 * 86400:
+        return 52; /* weekly: a year */
+    case 900:
+        return 96; /* 15 minutes: a day */
+    default:
+        break;
+    }
+    if (step >= 28 * 86400 && step <= 31 * 86400)
+        return 12; /* monthly */
+    if (step >= 89 * 86400 && step <= 92 * 86400)
+        return 4; /* quarterly */
+    return 1;
+}
+
+/* Indices of the model inputs (up to MAX_MODELS) and of the split input (0: none). */
+static int sort_inputs(tsf_stage_ctx *ctx, const tsf_type *types, size_t n, size_t *models,
+                       size_t *n_models, size_t *split, tsf_err *err)
+{
+    *n_models = 0;
+    *split = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (types[i] == TSF_TYPE_SPLIT) {
+            if (*split)
+                return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                          "two splits given (expected at most one)");
+            *split = i;
+        } else if (types[i] == TSF_TYPE_MODEL) {
+            if (*n_models == MAX_MODELS)
+                return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL, "more than %d models",
+                                          MAX_MODELS);
+            models[(*n_models)++] = i;
+        }
+    }
+    return TSF_OK;
+}
+
+static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
+                 tsf_err *err)
+{
+    bt_state *s = state;
+    tsf_type types[MAX_MODELS + 4];
+    if (ctx->n_inputs > MAX_MODELS + 2)
+        return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                  "%zu inputs (expected the frame, up to %d models and a split)",
+                                  ctx->n_inputs, MAX_MODELS);
+    size_t n = ctx->n_inputs;
+    for (size_t i = 0; i < n; i++)
+        types[i] = in[i] ? in[i]->type : TSF_TYPE_NONE;
+    size_t mi[MAX_MODELS], nm, si;
+    int rc = sort_inputs(ctx, types, n, mi, &nm, &si, err);
+    if (rc != TSF_OK)
+        return rc;
+    long r = parse_retrain(s->retrain ? s->retrain : "");
+    if (r < 0)
+        return tsf_stage_fail_key(ctx, err, "retrain", TSF_EINVAL,
+                                  "\"%s\" is not a retraining rule (expected always, never, or "
+                                  "every N with N >= 1)",
+                                  s->retrain ? s->retrain : "");
+    s->retrain_n = (size_t)r;
+    if (s->warm_start && s->retrain_n == 0)
+        return tsf_stage_fail_key(ctx, err, "warm_start", TSF_EINVAL,
+                                  "warm_start needs refits, but retrain = never fits once");
+    if (s->baselines.n > 4)
+        return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
+                                  "%zu baselines given (expected at most naive, snaive, drift, "
+                                  "mean)",
+                                  s->baselines.n);
+    s->n_base = 0;
+    for (size_t i = 0; i < s->baselines.n; i++) {
+        if (!s->baselines.v[i][0])
+            continue; /* baselines = "" names none */
+        int k = tsf_baseline_parse(s->baselines.v[i]);
+        if (k < 0)
+            return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
+                                      "\"%s\" is not a baseline (expected naive, snaive, drift or "
+                                      "mean)",
+                                      s->baselines.v[i]);
+        for (size_t j = 0; j < s->n_base; j++)
+            if (s->base_kind[j] == k)
+                return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
+                                          "baseline \"%s\" is named twice", s->baselines.v[i]);
+        s->base_kind[s->n_base++] = k;
+    }
+    if (nm == 0 && s->n_base == 0)
+        return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
+                                  "nothing to backtest: bind a model (inputs = data, "
+                                  "train_step.model) or name baselines");
+    int64_t horizon = s->horizon ? (int64_t)s->horizon : TSF_UNKNOWN;
+    for (size_t k = 0; k < nm; k++) {
+        int64_t h = in[mi[k]]->horizon;
+        if (h == TSF_UNKNOWN)
+            continue;
+        if (horizon != TSF_UNKNOWN && h != horizon)
+            return tsf_stage_fail_key(ctx, err, s->horizon ? "horizon" : "inputs", TSF_EINVAL,
+                                      "the models forecast %lld steps, but %s %lld (expected "
+                                      "one horizon)",
+                                      (long long)h, s->horizon ? "horizon is" : "another model",
+                                      (long long)horizon);
+        horizon = h;
+    }
+    if (!s->horizon && nm == 0)
+        return tsf_stage_fail_key(ctx, err, "horizon", TSF_EINVAL,
+                                  "set horizon (steps to forecast): no model input gives one");
+    if (!s->train_length && !s->first_origin && !si)
+        return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
+                                  "set train_length (rows of the first fit) or bind a split "
+                                  "(inputs = data, split)");
+    if (s->window == TSF_WINDOW_SLIDING && !s->train_length && !si)
+        return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
+                                  "a sliding window needs train_length (its length)");
+    if (tsf_stage_option_set(ctx, "per_series") && s->normalize <= NORM_NONE)
+        return tsf_stage_fail_key(ctx, err, "per_series", TSF_EINVAL,
+                                  "per_series applies to normalize = zscore, minmax or robust");
+    if ((rc = tsfs_check_columns(ctx, in[0], &s->targets, "targets", err)) != TSF_OK)
+        return rc;
+    int64_t rows = in[0]->min_series_rows;
+    size_t first = s->first_origin ? s->first_origin : s->train_length;
+    if (!si && rows != TSF_UNKNOWN && horizon != TSF_UNKNOWN &&
+        (int64_t)first + horizon > (s->end && (int64_t)s->end < rows ? (int64_t)s->end : rows))
+        return tsf_stage_fail_key(ctx, err, s->first_origin ? "first_origin" : "train_length",
+                                  TSF_EINVAL,
+                                  "the first origin (row %zu) plus horizon %lld is past the %lld "
+                                  "rows of the shortest series",
+                                  first, (long long)horizon, (long long)rows);
+    for (int o = 0; o < 3; o++) {
+        out[o]->n_series = in[0]->n_series;
+        out[o]->horizon = horizon;
+        if (in[0]->source && (rc = tsf_meta_set_source(ctx, out[o], in[0]->source)) != TSF_OK)
+            return rc;
+    }
+    if (!si && rows != TSF_UNKNOWN && horizon != TSF_UNKNOWN) {
+        size_t stride = s->stride ? s->stride : (size_t)horizon;
+        size_t end = s->end && (int64_t)s->end < rows ? s->end : (size_t)rows;
+        int64_t folds = (int64_t)((end - (size_t)horizon - first) / stride + 1);
+        for (int o = 0; o < 3; o++)
+            out[o]->folds = folds;
+    }
+    return tsf_meta_set_note(ctx, out[0], "%zu model%s + %zu baseline%s, %s window, retrain %s", nm,
+                             nm == 1 ? "" : "s", s->n_base, s->n_base == 1 ? "" : "s",
+                             windows[s->window], s->retrain);
+}
+
+/* ---- run ----------------------------------------------------------------------------------- */
+
+/* The training recipe of a model: what train.rnn trained it with (epochs, batch size,
+ * optimizer, schedule, clipping, early stopping), so that every fold's fit trains alike. Early
+ * stopping monitors the training loss there: a fold's fit has no validation windows. */
+static void model_recipe(const tsf_rnn_model *m, tsf_train_config *c)
+{
+    *c = m->train;
+    c->loss = m->loss;
+    c->checkpoint = c->resume = NULL;
+    c->meta = NULL;
+    c->n_meta = 0;
+}
+
+typedef struct progress_state {
+    tsf_stage_ctx *ctx;
+    pthread_mutex_t lock;
+    double *done; /* (n_fits) fraction of each fit */
+    size_t n_fits, n_folds, retrain, models;
+} progress_state;
+
+static int on_fit_progress(void *user, size_t fold, const tsf_train_progress *p)
+{
+    progress_state *ps = user;
+    size_t g = ps->retrain ? fold / ps->retrain : 0;
+    double total = 0;
+    pthread_mutex_lock(&ps->lock);
+    if (g < ps->n_fits)
+        ps->done[g] = p->fraction;
+    for (size_t i = 0; i < ps->n_fits; i++)
+        total += ps->done[i];
+    pthread_mutex_unlock(&ps->lock);
+    tsf_progress q = TSF_PROGRESS_INIT;
+    q.fraction = total / (double)(ps->n_fits ? ps->n_fits : 1);
+    q.fold = (long)fold + 1;
+    q.folds = (long)ps->n_folds;
+    q.epoch = (long)p->epoch + 1;
+    q.epochs = (long)p->n_epochs;
+    q.loss = p->loss;
+    q.what = "fitting";
+    tsf_stage_progress(ps->ctx, &q);
+    return tsf_stage_cancelled(ps->ctx);
+}
+
+/* Log every model's pooled original-scale scores with its skill against the baselines. */
+static void log_scores(tsf_stage_ctx *ctx, const tsf_metrics *mt, const tsf_backtest *bt)
+{
+    tsf_stage_log(ctx, TSF_LOG_INFO,
+                  "%zu folds, %zu fit%s; pooled scores (original scale):", bt->n_folds, bt->n_fits,
+                  bt->n_fits == 1 ? "" : "s");
+    for (size_t m = 0; m < mt->n_models; m++) {
+        const char *name = mt->models[m];
+        double v[TSF_N_METRICS];
+        for (int k = 0; k < TSF_N_METRICS; k++)
+            v[k] = tsf_metrics_get(mt, name, TSF_ALL_TARGETS, TSF_BY_ALL, 0, TSF_FC_ORIGINAL, k);
+        char line[512];
+        size_t len =
+            (size_t)snprintf(line, sizeof line, "  %-8s MAE %.5g  RMSE %.5g  MASE %.4g", name,
+                             v[TSF_METRIC_MAE], v[TSF_METRIC_RMSE], v[TSF_METRIC_MASE]);
+        if (!isnan(v[TSF_METRIC_PINBALL]))
+            len += (size_t)snprintf(line + len, sizeof line - len, "  pinball %.5g coverage %.3g",
+                                    v[TSF_METRIC_PINBALL], v[TSF_METRIC_COVERAGE]);
+        const char *refs[] = {"naive", "snaive"};
+        for (int r = 0; r < 2 && len < sizeof line; r++) {
+            if (!strcmp(name, refs[r]))
+                continue;
+            double sk = tsf_metrics_skill(mt, name, refs[r], TSF_FC_ORIGINAL, TSF_METRIC_MAE);
+            if (!isnan(sk))
+                len += (size_t)snprintf(line + len, sizeof line - len, "  skill vs %s %+.3f",
+                                        refs[r], sk);
+        }
+        tsf_stage_log(ctx, TSF_LOG_INFO, "%s", line);
+    }
+}
+
+static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
+               tsf_err *err)
+{
+    bt_state *s = state;
+    const tsf_frame *f = in[0]->ptr;
+    tsf_type types[MAX_MODELS + 4];
+    size_t n = ctx->n_inputs < MAX_MODELS + 4 ? ctx->n_inputs : MAX_MODELS + 4;
+    for (size_t i = 0; i < n; i++)
+        types[i] = in[i] ? in[i]->type : TSF_TYPE_NONE;
+    size_t mi[MAX_MODELS], nm, si;
+    int rc = sort_inputs(ctx, types, n, mi, &nm, &si, err);
+    if (rc != TSF_OK)
+        return rc;
+    const tsf_split *sp = si ? in[si]->ptr : NULL;
+    const tsf_rnn_model *models[MAX_MODELS];
+    for (size_t k = 0; k < nm; k++)
+        models[k] = in[mi[k]]->ptr;
+
+    tsf_rnn_forecaster_config rcfg[MAX_MODELS];
+    size_t *past[MAX_MODELS] = {0};
+    tsf_baseline_config bcfg[4];
+    tsf_forecaster fcs[MAX_MODELS + 4];
+    size_t *targets = NULL, n_targets = 0, *scale_cols = NULL;
+    const double *quantiles = NULL;
+    size_t n_quantiles = 0;
+    tsf_backtest *bt = NULL;
+    tsf_metrics *mt = NULL;
+    tsf_bt_record *rec = NULL;
+    progress_state ps = {.ctx = ctx};
+    int lock_ok = 0;
+
+    /* targets: the models' (by name, all alike), else the option, else every column */
+    if (nm) {
+        const tsf_rnn_model *m0 = models[0];
+        tsf_strings names = {(const char *const *)m0->targets, m0->n_targets};
+        if ((rc = tsfs_columns(ctx, f, &names, "inputs", 0, &targets, &n_targets, err)))
+            goto done;
+        for (size_t k = 1; k < nm; k++) {
+            int same = models[k]->n_targets == m0->n_targets;
+            for (size_t o = 0; same && o < m0->n_targets; o++)
+                same = !strcmp(models[k]->targets[o], m0->targets[o]);
+            if (!same) {
+                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                        "models \"%s\" and \"%s\" forecast different targets "
+                                        "(expected the same columns)",
+                                        m0->name, models[k]->name);
+                goto done;
+            }
+        }
+        if (s->targets.n) {
+            int same = s->targets.n == n_targets;
+            for (size_t o = 0; same && o < n_targets; o++)
+                same = !strcmp(s->targets.v[o], m0->targets[o]);
+            if (!same) {
+                rc = tsf_stage_fail_key(ctx, err, "targets", TSF_EINVAL,
+                                        "the targets differ from those of model \"%s\" (leave "
+                                        "targets unset to use the model's)",
+                                        m0->name);
+                goto done;
+            }
+        }
+    } else if ((rc = tsfs_columns(ctx, f, &s->targets, "targets", 1, &targets, &n_targets, err))) {
+        goto done;
+    }
+
+    /* horizon, quantile levels */
+    size_t horizon = s->horizon;
+    for (size_t k = 0; k < nm; k++) {
+        const tsf_rnn_model *m = models[k];
+        if (horizon && m->horizon != horizon) {
+            rc = tsf_stage_fail_key(ctx, err, s->horizon ? "horizon" : "inputs", TSF_EINVAL,
+                                    "model \"%s\" forecasts %zu steps, expected %zu", m->name,
+                                    m->horizon, horizon);
+            goto done;
+        }
+        horizon = m->horizon;
+        if (m->loss.kind == TSF_LOSS_PINBALL && m->loss.n_quantiles > 1) {
+            if (quantiles &&
+                (n_quantiles != m->loss.n_quantiles ||
+                 memcmp(quantiles, m->loss.quantiles, n_quantiles * sizeof *quantiles) != 0)) {
+                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                        "the models forecast different quantile levels "
+                                        "(expected the same levels)");
+                goto done;
+            }
+            quantiles = m->loss.quantiles;
+            n_quantiles = m->loss.n_quantiles;
+        }
+    }
+
+    /* folds: from the options, else from the split */
+    tsf_backtest_spec spec;
+    tsf_backtest_spec_init(&spec);
+    spec.window = (tsf_train_window)s->window;
+    spec.train_length = s->train_length;
+    spec.first_origin = s->first_origin;
+    spec.end = s->end;
+    spec.horizon = horizon;
+    spec.stride = s->stride ? s->stride : horizon;
+    spec.retrain = s->retrain_n;
+    spec.warm_start = s->warm_start;
+    spec.last_points_only = s->last_points_only;
+    spec.jobs = s->jobs;
+    spec.seed = (uint64_t)s->seed;
+    spec.targets = targets;
+    spec.n_targets = n_targets;
+    spec.quantiles = quantiles;
+    spec.n_quantiles = n_quantiles;
+    if (sp) {
+        if (sp->n_series != f->n_series) {
+            rc = tsf_err_set(err, TSF_EINVAL, "the split has %zu series, the frame %zu",
+                             sp->n_series, f->n_series);
+            goto done;
+        }
+        /* origins from the earliest start of a test part, to each series' end (or to the
+         * latest end of a test part when the test parts stop short of the ends) */
+        size_t tr = SIZE_MAX, t0 = SIZE_MAX, t1 = 0;
+        int to_end = 1;
+        for (size_t q = 0; q < f->n_series; q++) {
+            size_t a = f->series_start[q], len = f->series_start[q + 1] - a;
+            const tsf_range *r = &sp->part[TSF_PART_TEST][q], *t = &sp->part[TSF_PART_TRAIN][q];
+            tr = t->end - t->begin < tr ? t->end - t->begin : tr;
+            if (r->end <= r->begin)
+                continue;
+            t0 = r->begin - a < t0 ? r->begin - a : t0;
+            t1 = r->end - a > t1 ? r->end - a : t1;
+            to_end &= r->end - a == len;
+        }
+        if (t0 == SIZE_MAX && (!spec.first_origin || !spec.train_length)) {
+            rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                    "the split's test part is empty: it holds no origin (set "
+                                    "first_origin, or give the split a test share)");
+            goto done;
+        }
+        if (to_end)
+            t1 = 0;
+        if (!spec.train_length)
+            spec.train_length = tr;
+        if (!spec.first_origin)
+            spec.first_origin = t0;
+        if (!spec.end)
+            spec.end = t1;
+    }
+
+    /* imputation and scaling of each fold's history */
+    size_t season = s->season ? s->season : season_of_step(f->time_kind, f->step);
+    tsf_impute_spec imp;
+    tsf_impute_spec_init(&imp);
+    imp.method = (tsf_impute_method)s->impute; /* ffill, linear, seasonal share the numbers */
+    imp.season = season;
+    imp.allow_unfilled = 1; /* leading gaps stay NaN: windows over them are refused by name */
+    if (s->impute)
+        spec.impute = &imp;
+    tsf_scale_spec scl;
+    tsf_scale_spec_init(&scl);
+    scl.on_constant = TSF_CONST_CENTER; /* a short early fold may hold a constant column */
+    int scale_on = 0;
+    if (s->normalize == NORM_MODEL) {
+        for (size_t k = 0; k < nm && !scale_on; k++)
+            if (models[k]->scaler) {
+                scl.kind = models[k]->scaler->kind;
+                scl.pre = models[k]->scaler->pre;
+                scl.per_series = models[k]->scaler->per_series;
+                scale_on = 1;
+            }
+    } else if (s->normalize > NORM_NONE) {
+        scl.kind = (tsf_scale_kind)(s->normalize - 1);
+        scl.per_series = s->per_series;
+        scale_on = 1;
+    }
+
+    /* forecasters: the models, then the baselines */
+    size_t M = 0;
+    for (size_t k = 0; k < nm; k++) {
+        tsf_rnn_forecaster_config *c = &rcfg[k];
+        tsf_rnn_forecaster_config_init(c);
+        if ((rc = tsf_rnn_forecaster_config_from_model(c, models[k], f, &past[k], err)))
+            goto done;
+        model_recipe(models[k], &c->train);
+        c->progress = on_fit_progress;
+        c->progress_user = &ps;
+        if ((rc = tsf_rnn_forecaster_check(c, err)))
+            goto done;
+        tsf_rnn_forecaster(&fcs[M++], c);
+    }
+    for (size_t b = 0; b < s->n_base; b++) {
+        bcfg[b] = (tsf_baseline_config){.kind = (tsf_baseline)s->base_kind[b],
+                                        .season = season,
+                                        .lookback = s->baseline_lookback};
+        tsf_baseline_forecaster(&fcs[M++], &bcfg[b], NULL);
+    }
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = 0; b < a; b++)
+            if (!strcmp(fcs[a].name, fcs[b].name)) {
+                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                        "two models are called \"%s\" (rename one with "
+                                        "train.rnn's name option)",
+                                        fcs[a].name);
+                goto done;
+            }
+
+    /* scale the columns the forecasters read: the targets and the models' past covariates
+     * (other columns may be empty or constant in early folds) */
+    if (scale_on) {
+        size_t n_sc = n_targets;
+        for (size_t k = 0; k < nm; k++)
+            n_sc += rcfg[k].n_past;
+        if (!(scale_cols = malloc(n_sc * sizeof *scale_cols))) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+            goto done;
+        }
+        n_sc = 0;
+        for (size_t k = 0; k <= nm; k++) {
+            const size_t *c = k == nm ? targets : rcfg[k].past_cols;
+            size_t nc = k == nm ? n_targets : rcfg[k].n_past;
+            for (size_t i = 0; i < nc; i++) {
+                size_t j = 0;
+                while (j < n_sc && scale_cols[j] != c[i])
+                    j++;
+                if (j == n_sc)
+                    scale_cols[n_sc++] = c[i];
+            }
+        }
+        /* in frame order, as a normalize step would list them */
+        for (size_t i = 1; i < n_sc; i++)
+            for (size_t j = i; j > 0 && scale_cols[j - 1] > scale_cols[j]; j--) {
+                size_t t = scale_cols[j];
+                scale_cols[j] = scale_cols[j - 1];
+                scale_cols[j - 1] = t;
+            }
+        scl.cols = scale_cols;
+        scl.n_cols = n_sc;
+        spec.scale = &scl;
+    }
+
+    /* progress bookkeeping: fits as the engine lays them out */
+    {
+        size_t first = spec.first_origin ? spec.first_origin : spec.train_length, longest = 0;
+        for (size_t q = 0; q < f->n_series; q++) {
+            size_t len = f->series_start[q + 1] - f->series_start[q];
+            if (spec.end && spec.end < len)
+                len = spec.end;
+            longest = len > longest ? len : longest;
+        }
+        ps.n_folds = first + horizon <= longest ? (longest - horizon - first) / spec.stride + 1 : 0;
+        ps.retrain = spec.retrain;
+        ps.n_fits = spec.retrain ? (ps.n_folds + spec.retrain - 1) / spec.retrain : 1;
+        ps.done = calloc(ps.n_fits ? ps.n_fits : 1, sizeof *ps.done);
+        if (!ps.done || pthread_mutex_init(&ps.lock, NULL) != 0) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+            goto done;
+        }
+        lock_ok = 1;
+    }
+    if (!(rec = calloc(1, sizeof *rec))) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (nm) { /* the first model's fit histories, by fold, for export and plots */
+        if (!(rec->histories = calloc(ps.n_folds ? ps.n_folds : 1, sizeof *rec->histories))) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+            goto done;
+        }
+        rec->n_histories = ps.n_folds;
+        for (size_t k = 0; k < ps.n_folds; k++)
+            tsf_train_history_init(&rec->histories[k]);
+        rcfg[0].histories = rec->histories;
+        rcfg[0].n_histories = rec->n_histories;
+    }
+    char desc[512], until[64] = "";
+    if (spec.end)
+        snprintf(until, sizeof until, " to row %zu", spec.end);
+    snprintf(desc, sizeof desc,
+             "%zu model%s and %zu baseline%s on %zu folds (origins every %zu rows from row %zu%s, "
+             "horizon %zu, %s window%s, %zu fit%s%s%s%s%s%s)",
+             nm, nm == 1 ? "" : "s", s->n_base, s->n_base == 1 ? "" : "s", ps.n_folds, spec.stride,
+             spec.first_origin ? spec.first_origin : spec.train_length, until, horizon,
+             windows[s->window], s->window == TSF_WINDOW_SLIDING ? " of train_length rows" : "",
+             ps.n_fits, ps.n_fits == 1 ? "" : "s", s->warm_start ? ", warm start" : "",
+             scale_on ? ", normalized per fit (" : "",
+             scale_on ? tsf_scale_kind_name(scl.kind) : "", scale_on ? ")" : "",
+             s->impute ? ", imputed per fold" : "");
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
+
+    /* With jobs > 1 the folds are the parallelism: BLAS threads on top of them fight over the
+     * cores (measured on the demo, 2 cores: 10 s with one BLAS thread per fit, 37 s with two). */
+    int blas_threads = openblas_get_num_threads();
+    if (spec.jobs > 1 && blas_threads > 1)
+        openblas_set_num_threads(1);
+    rc = tsf_backtest_run(&bt, f, &spec, fcs, M, err);
+    if (spec.jobs > 1 && blas_threads > 1)
+        openblas_set_num_threads(blas_threads);
+    if (rc != TSF_OK)
+        goto done;
+
+    /* metrics: original scale (MASE from each fit window of the frame), then normalized */
+    tsf_metrics_spec ms = {.season = season, .groups = 0, .per_target = n_targets > 1};
+    rc = tsf_metrics_compute(&mt, bt->fc, f, &ms, err);
+    if (rc == TSF_OK && bt->fc_norm)
+        rc = tsf_metrics_compute(&mt, bt->fc_norm, NULL, &ms, err);
+    if (rc != TSF_OK)
+        goto done;
+    log_scores(ctx, mt, bt);
+
+    tsf_forecasts *fc = bt->fc;
+    bt->fc = NULL;
+    rc = tsf_value_set(ctx, out[0], fc, free_forecasts);
+    if (rc == TSF_OK) {
+        rc = tsf_value_set(ctx, out[1], mt, free_metrics);
+        mt = NULL;
+    }
+    if (rc == TSF_OK) {
+        rec->bt = bt;
+        bt = NULL;
+        rec->seed = (uint64_t)s->seed;
+        rec->n_cols = f->n_cols;
+        if (!(rec->description = strdup(desc)) ||
+            !(rec->col_names = calloc(f->n_cols ? f->n_cols : 1, sizeof *rec->col_names)))
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        for (size_t j = 0; rc == TSF_OK && j < f->n_cols; j++)
+            if (!(rec->col_names[j] = strdup(f->col_names[j])))
+                rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        if (rc == TSF_OK) {
+            rc = tsf_value_set(ctx, out[2], rec, free_record);
+            rec = NULL;
+        }
+    }
+done:
+    tsf_bt_record_free(rec);
+    tsf_backtest_free(bt);
+    tsf_metrics_free(mt);
+    for (size_t k = 0; k < nm; k++)
+        free(past[k]);
+    free(targets);
+    free(scale_cols);
+    if (lock_ok)
+        pthread_mutex_destroy(&ps.lock);
+    free(ps.done);
+    return rc;
+}
+
+const tsf_stage_def tsf_stage_backtest = {
+    .abi = TSF_STAGE_ABI_VERSION,
+    .name = "backtest",
+    .summary = "rolling-origin backtest of models against baselines, leak-free",
+    .help = "Origins o_k = first_origin + k x stride (row offsets in each series). Fold k is "
+            "forecast by a model fitted on the rows before its fit origin (all of them, or the "
+            "last train_length with window = sliding); retrain says how often to refit. Every "
+            "fold works on a copy of the rows before its origin: imputation, scaling and the "
+            "models are fitted there only, so changing a value after an origin never changes "
+            "that fold's forecasts. Models come as inputs (inputs = data, lstm.model, split) "
+            "and are refitted with their own architecture, loss, window columns and training "
+            "recipe (early stopping then watches the training loss); the baselines run on the "
+            "same folds. With a split input, origins cover its test part. "
+            "The metrics hold every model and baseline (export.hdf5 adds skill columns against "
+            "naive and snaive).",
+    .state_size = sizeof(bt_state),
+    .options = options,
+    .inputs = inputs,
+    .outputs = outputs,
+    .check = check,
+    .run = run,
+};
