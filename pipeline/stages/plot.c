@@ -224,9 +224,16 @@ typedef struct plot_run {
 static out_file *open_out(plot_run *pr, const char *suffix, FILE **fp, tsf_err *err)
 {
     out_file *f = &pr->files[pr->n_files];
-    snprintf(f->name, sizeof f->name, "%s%s", pr->base, suffix);
     char path[4700];
-    snprintf(path, sizeof path, "%s/%s", pr->dir, f->name);
+    int n = snprintf(f->name, sizeof f->name, "%s%s", pr->base, suffix);
+    if (n < 0 || (size_t)n >= sizeof f->name ||
+        (size_t)snprintf(path, sizeof path, "%s/%s", pr->dir, f->name) >= sizeof path) {
+        tsf_err_set(err, TSF_EINVAL,
+                    "key \"prefix\": \"%s/%s\" makes file names too long "
+                    "(expected a name under %zu bytes)",
+                    pr->dir, pr->base, sizeof f->name - 16);
+        return NULL;
+    }
     if (tsf_atomic_begin(&f->a, path, err) != TSF_OK)
         return NULL;
     f->open = 1;
