@@ -31,6 +31,17 @@ if [ ${#sources[@]} -gt 0 ]; then
   fi
 fi
 
+# ---- fuzzing (issue 7, helper "reliability") ----------------------------------------------
+# Each libFuzzer harness for 12 s (about a minute in all), in build-fuzz (clang-14, ASan+UBSan);
+# scripts/fuzz.sh prints the executions per harness. A crash, leak, hang or out-of-memory in our
+# code fails the check (inputs kept under build-fuzz/fuzz-artifacts/).
+echo "== fuzz (12 s per harness)"
+if ! scripts/fuzz.sh 12; then
+  echo "check: fuzzing found a failure (see above; replay with build-fuzz/tests/fuzz/replay_*)"
+  status=1
+fi
+# ---- end of fuzzing -----------------------------------------------------------------------
+
 # Each Criterion executable is one meson test reporting its cases as TAP: count the cases.
 /usr/bin/python3 - "$root" "${builds[@]}" <<'PY' || status=1
 import json, os, re, sys

@@ -960,6 +960,20 @@ static void cb_field(void *s, size_t n, void *data)
         r->line += count_breaks(s, n);
 }
 
+/* libcsv skips spaces and tabs before a field without a callback, so in "\r \n" the LF would
+ * look like the second half of a CRLF pair and the line count would fall one behind. Its space
+ * test is the only place those bytes are seen: it ends a pending CR (found by fuzzing). */
+static _Thread_local reader *space_reader;
+
+static int csv_space(unsigned char c)
+{
+    if (c != ' ' && c != '\t')
+        return 0;
+    if (space_reader)
+        space_reader->cr_pending = 0;
+    return 1;
+}
+
 static void cb_record(int c, void *data)
 {
     reader *r = data;
@@ -1024,7 +1038,9 @@ static void locate(reader *r, uint64_t offset, size_t *line, size_t *col)
 
 static void libcsv_block(reader *r, struct csv_parser *p, const char *buf, size_t n)
 {
+    space_reader = r;
     size_t used = csv_parse(p, buf, n, cb_field, cb_record, r);
+    space_reader = NULL;
     if (r->failed)
         return;
     if (used < n) {
@@ -1041,12 +1057,16 @@ static void libcsv_block(reader *r, struct csv_parser *p, const char *buf, size_
         }
         return;
     }
-    if (p->entry_pos > r->max_field) {
+    /* The field read so far, without the trailing blanks libcsv will trim and, once a quoted
+     * field has closed (state 3, FIELD_MIGHT_HAVE_ENDED), its closing quote: measured as the
+     * fast path measures fields (a difference found by fuzzing). */
+    size_t pending = p->entry_pos - p->spaces - (p->pstate == 3);
+    if (pending > r->max_field) {
         char q[SHOW_BUF];
         fail_at(r, TSF_EFORMAT, r->line, r->field + 1,
                 "%s: field is longer than the limit of %zu bytes (expected shorter fields; an "
                 "unterminated quote makes one field of the rest of the file)",
-                show(q, (const char *)p->entry_buf, p->entry_pos), r->max_field);
+                show(q, (const char *)p->entry_buf, pending), r->max_field);
     }
 }
 
@@ -1060,6 +1080,7 @@ static int read_all(reader *r, int fd)
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
     }
     csv_set_blk_size(&p, 4096);
+    csv_set_space_func(&p, csv_space);
     size_t have = 0;
     uint64_t offset = 0; /* file offset of buf[0] */
     int first = 1, eof = 0;

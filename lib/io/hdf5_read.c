@@ -123,8 +123,15 @@ static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
     } else {
         size_t w = H5Tget_size(t);
         int spacepad = H5Tget_strpad(t) == H5T_STR_SPACEPAD;
-        char *buf = w ? malloc(n * w + 1) : NULL;
-        if (!buf) {
+        /* A damaged string type can claim gigabytes per string (found by fuzzing): the strings
+         * must fit in what the file stores (chunks may be compressed; attributes live in object
+         * headers or the attribute heap: at most 64 MiB is plausible). */
+        double stored = is_attr ? 0 : (double)H5Dget_storage_size(obj);
+        double cap = stored * 1100.0 > 64.0 * (1 << 20) ? stored * 1100.0 : 64.0 * (1 << 20);
+        char *buf = w && (double)n * (double)w <= cap ? malloc(n * w + 1) : NULL;
+        if (w && (double)n * (double)w > cap) {
+            rc = -1;
+        } else if (!buf) {
             rc = -2;
         } else if (n) {
             herr_t h = is_attr ? H5Aread(obj, t, buf)
@@ -282,8 +289,18 @@ static int numeric_kind(hid_t t)
     H5T_class_t c = H5Tget_class(t);
     if (c == H5T_INTEGER || c == H5T_FLOAT)
         return NUM_DOUBLE;
-    if ((c == H5T_BITFIELD || c == H5T_ENUM) && H5Tget_size(t) == 1)
+    if (c == H5T_BITFIELD && H5Tget_size(t) == 1)
         return NUM_BYTE;
+    if (c == H5T_ENUM && H5Tget_size(t) == 1) {
+        /* A damaged enum can have a wider base type than itself, and H5Tget_native_type then
+         * writes past its buffer (found by fuzzing): require a 1-byte integer base. */
+        hid_t b = H5Tget_super(t);
+        int ok = b >= 0 && H5Tget_class(b) == H5T_INTEGER && H5Tget_size(b) == 1 &&
+                 H5Tget_precision(b) <= 8;
+        tsf__h5_close(b);
+        H5Eclear2(H5E_DEFAULT);
+        return ok ? NUM_BYTE : NUM_NONE;
+    }
     return NUM_NONE;
 }
 
@@ -365,6 +382,60 @@ static int shape_of(hid_t ds, hsize_t *dims)
         rank = -1;
     H5Sclose(s);
     return rank;
+}
+
+static int fail_h5(const rd *r, int code, const char *what);
+
+/* A damaged file can claim any extent (even one beyond the dataspace's own maximum). Before
+ * allocating for a dataset, check that the file can hold the values it claims: its stored data
+ * (H5Dget_storage_size) must fit in the file, and the values must fit in that data: exactly for
+ * contiguous and compact layouts (but for variable-length strings), within deflate's best ratio
+ * (about 1032:1) for chunked ones; storage not yet allocated reads as fill values, allowed up to
+ * 64 MiB. Found by fuzzing: without this check such files made the reader allocate terabytes. */
+static int check_extent(const rd *r, hid_t ds, const char *what)
+{
+    hsize_t dims[8] = {0}, maxdims[8] = {0}, fsize = 0;
+    hid_t s = H5Dget_space(ds), t = H5Dget_type(ds), pl = H5Dget_create_plist(ds);
+    int rank = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+    int ok = rank >= 0 && rank <= 8 && t >= 0 && pl >= 0 &&
+             (rank == 0 || H5Sget_simple_extent_dims(s, dims, maxdims) >= 0) &&
+             H5Fget_filesize(r->fid, &fsize) >= 0;
+    double n = 1, bytes = 0, stored = 0;
+    int beyond = -1; /* a dimension larger than its maximum */
+    H5D_layout_t layout = H5D_LAYOUT_ERROR;
+    if (ok) {
+        for (int i = 0; i < rank; i++) {
+            if (maxdims[i] != H5S_UNLIMITED && dims[i] > maxdims[i] && beyond < 0)
+                beyond = i;
+            n *= (double)dims[i];
+        }
+        bytes = n * (double)H5Tget_size(t);
+        stored = (double)H5Dget_storage_size(ds);
+        layout = H5Pget_layout(pl);
+    }
+    tsf__h5_close(pl);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    if (!ok)
+        return fail_h5(r, TSF_EFORMAT, "cannot read the shape of this dataset");
+    if (beyond >= 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": %s has %llu values along dimension %d, beyond its maximum of %llu "
+                 "(expected a size within the maximum): the file is damaged",
+                 r->path, r->key, what, (unsigned long long)dims[beyond], beyond,
+                 (unsigned long long)maxdims[beyond]);
+    const double fill = 64.0 * (1 << 20); /* unallocated storage reads as fill values */
+    double limit = stored == 0             ? fill
+                   : layout == H5D_CHUNKED ? (stored * 1100.0 > fill ? stored * 1100.0 : fill)
+                                           : stored * 2; /* 2: variable-length strings */
+    if (stored <= (double)fsize && bytes <= limit)
+        return TSF_OK;
+    TSF_FAIL(r->err, TSF_EFORMAT,
+             "%s: \"/%s\": %s claims %.0f values (%.0f bytes) but the file stores %.0f bytes for "
+             "it (file size %.0f); expected an extent that matches the stored data: the file is "
+             "damaged",
+             r->path, r->key, what, n, bytes, stored, (double)fsize);
 }
 
 static int fail_h5(const rd *r, int code, const char *what)
@@ -456,6 +527,9 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
 {
     char what[TEXT_MAX + 32];
     snprintf(what, sizeof what, "time dataset \"%s\"", dsname);
+    int rc0 = check_extent(r, ds, what);
+    if (rc0 != TSF_OK)
+        return rc0;
     hid_t ft = H5Dget_type(ds);
     if (ft < 0)
         return fail_h5(r, TSF_EIO, "cannot read the type of its time dataset");
@@ -635,10 +709,14 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
     H5Eclear2(H5E_DEFAULT);
     size_t n = empty ? 0 : rank == 1 ? (size_t)dims[0] : 0;
     int rc = TSF_OK;
+    char what[TEXT_MAX + 16];
+    snprintf(what, sizeof what, "pandas node \"%s\"", node);
     if (rank != 1) {
         rc = tsf_err_set(r->err, TSF_EFORMAT,
                          "%s: \"/%s\": pandas node \"%s\" is %d-D; expected 1-D", r->path, r->key,
                          node, rank);
+    } else if ((rc = check_extent(r, ds, what)) != TSF_OK) {
+        /* a damaged extent */
     } else if (!strcmp(kind, "string")) {
         hid_t t = H5Dget_type(ds);
         int s = t < 0 || H5Tget_class(t) != H5T_STRING ? -1 : read_strs(ds, 0, t, n, &ix->s);
@@ -909,11 +987,15 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         hsize_t dims[8] = {0};
         hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
         int rank = ds < 0 ? -1 : shape_of(ds, dims);
-        tsf__h5_close(ds);
         if (rank != 1) {
+            tsf__h5_close(ds);
             rc = fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
             goto cleanup;
         }
+        rc = check_extent(r, ds, "pandas node \"axis1_label0\"");
+        tsf__h5_close(ds);
+        if (rc != TSF_OK)
+            goto cleanup;
         n_rows = (size_t)dims[0];
     } else if (!strcmp(variety, "regular")) {
         if ((rc = read_index_node(r, g, index_node, &ix)) != TSF_OK)
@@ -1156,6 +1238,9 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
                  r->path, r->key, what);
     }
     tsf__h5_close(ft);
+    int rc = check_extent(r, ds, "the dataset");
+    if (rc != TSF_OK)
+        return rc;
     if (rank < 1 || rank > 2) {
         char shape[128] = "";
         size_t at = 0;
@@ -1197,11 +1282,11 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
     }
     const char *one[1] = {base};
     tsf_frame *f = NULL;
-    int rc = tsf_frame_alloc(&f, n_cols,
-                             names       ? (const char *const *)names
-                             : rank == 1 ? one
-                                         : NULL,
-                             n_rows, r->err);
+    rc = tsf_frame_alloc(&f, n_cols,
+                         names       ? (const char *const *)names
+                         : rank == 1 ? one
+                                     : NULL,
+                         n_rows, r->err);
     free_strs(names, n_cols);
     if (rc != TSF_OK)
         return rc;
