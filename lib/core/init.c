@@ -18,6 +18,9 @@ static int init_status = TSF_OK;
 static void init_libraries(void)
 {
     gsl_set_error_handler_off();
+    /* libhdf5 1.10's own atexit clean-up crashes (H5F__close_cb) after a failed H5Fclose, e.g.
+     * on a full disk; our writers close what they open, so the library needs no exit hook. */
+    H5dont_atexit();
     if (H5open() < 0 || H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
         init_status = TSF_EIO;
 }
@@ -63,6 +66,9 @@ void tsf__h5_close(hid_t id)
 {
     if (id < 0)
         return;
+    /* Every HDF5 call clears the error stack on entry; keep the error a failed call left, so
+     * that tsf__h5_fail after the clean-up still reports why (e.g. "File too large"). */
+    hid_t saved = H5Eget_current_stack();
     switch (H5Iget_type(id)) {
     case H5I_DATASET:
         H5Dclose(id);
@@ -86,4 +92,6 @@ void tsf__h5_close(hid_t id)
         H5Oclose(id);
         break;
     }
+    if (saved >= 0)
+        H5Eset_current_stack(saved);
 }

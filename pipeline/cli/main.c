@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli.h"
+#include "tsflow/atomic.h"
 #include "tsflow/error.h"
 
 typedef struct command {
@@ -38,10 +41,22 @@ static void usage(FILE *out)
                  "exit status: 0 ok, 1 failure, 2 usage or pipeline error, 130 interrupted\n");
 }
 
+/* Commands without a cancel flag of their own (inspect, convert) stop at once on Ctrl-C or
+ * SIGTERM: remove the temporaries of outputs in flight, then exit 130. `tsflow run` and the
+ * pipeline commands install their own handler, which lets stages stop between steps. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    tsf_atomic_remove_all_signal_safe();
+    _exit(CLI_INTERRUPTED);
+}
+
 int main(int argc, char **argv)
 {
     /* A file-size limit (ulimit -f) must give a write error we can report, not a kill. */
     signal(SIGXFSZ, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     if (tsf_init() != TSF_OK) {
         cli_error("could not initialise the HDF5 library");
         return CLI_FAIL;
