@@ -273,7 +273,12 @@ static void stats_range(const double *x, size_t n, tsf_col_stats *out)
         out->min = out->mean = out->max = out->std = NAN;
         return;
     }
-    double mean = tsf__ksum_value(&sum) / (double)count;
+    /* With an infinite value the compensation term becomes inf - inf = NaN: the mean is then
+     * what plain summation gives (+-inf, or NaN for both signs), as in numpy and pandas. */
+    double total = tsf__ksum_value(&sum);
+    if (isnan(total) && !isnan(sum.sum))
+        total = sum.sum;
+    double mean = total / (double)count;
     /* Two-pass variance: sum of squared deviations from the (compensated) mean. */
     tsf__ksum ss = {0, 0};
     for (size_t i = 0; i < n; i++)

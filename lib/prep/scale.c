@@ -231,9 +231,19 @@ static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, siz
     const double *x = f->cols[col];
     size_t n = 0;
     for (size_t s = s0; s < s1; s++)
-        for (size_t r = sc->fit[s].begin; r < sc->fit[s].end; r++)
+        for (size_t r = sc->fit[s].begin; r < sc->fit[s].end; r++) {
+            if (isinf(x[r])) {
+                char il[96], rl[64];
+                TSF_FAIL(err, TSF_ENUMERIC,
+                         "normalize: column \"%.80s\" of %s is infinite (%g) at %s in the "
+                         "training rows (expected finite values or missing ones; fix or drop "
+                         "the value)",
+                         f->col_names[col], tsf__series_label(f, s, il, sizeof il), x[r],
+                         tsf__row_label(f, r, rl, sizeof rl));
+            }
             if (!isnan(x[r]))
                 buf[n++] = x[r];
+        }
     char sl[96];
     const char *who = sc->n_groups > 1 || f->n_series == 1 ? tsf__series_label(f, s0, sl, sizeof sl)
                                                            : "all series";

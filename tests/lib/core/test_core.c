@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
@@ -127,6 +128,7 @@ Test(frame, grows_adds_columns_and_copies_rows_across_series)
     cr_assert_eq(g->cols[0][0], 3.0);
     cr_assert(isnan(g->cols[1][0]));
 
+    tsf_frame_free(g);
     cr_assert_eq(tsf_frame_copy_rows(&g, f, 8, 5, &err), TSF_EINVAL);
     cr_assert_null(g);
     cr_assert(strstr(err.msg, "outside the frame's 10 rows"), "%s", err.msg);
@@ -143,6 +145,25 @@ Test(frame, grows_adds_columns_and_copies_rows_across_series)
     cr_assert_float_eq(st.std, sqrt(2.0), 1e-15);
     tsf_frame_free(f);
     tsf_frame_free(NULL);
+}
+
+Test(frame, mean_of_a_column_with_an_infinity_is_that_infinity_as_in_numpy)
+{
+    tsf_frame *f = NULL;
+    cr_assert_eq(tsf_frame_alloc(&f, 1, NULL, 3, NULL), TSF_OK);
+    f->cols[0][0] = 1.5;
+    f->cols[0][1] = INFINITY;
+    f->cols[0][2] = 2.0;
+    f->n_rows = 3;
+    cr_assert_eq(tsf_frame_set_series(f, 1, NULL, NULL, NULL), TSF_OK);
+    tsf_col_stats st;
+    tsf_frame_col_stats(f, 0, &st);
+    cr_assert(isinf(st.mean) && st.mean > 0, "mean %g", st.mean);
+    cr_assert(isinf(st.max) && st.min == 1.5);
+    f->cols[0][0] = -INFINITY; /* both signs: undefined, NaN as numpy.mean gives */
+    tsf_frame_col_stats(f, 0, &st);
+    cr_assert(isnan(st.mean), "mean %g", st.mean);
+    tsf_frame_free(f);
 }
 
 Test(frame, mean_is_compensated_against_cancellation)
@@ -174,6 +195,14 @@ static size_t count_entries(const char *dir)
     return n;
 }
 
+static void assert_file_is(const char *path, const char *want)
+{
+    char *got = tsft_read_file(path, NULL);
+    cr_assert(got && !strcmp(got, want), "%s holds \"%s\", expected \"%s\"", path,
+              got ? got : "(missing)", want);
+    free(got);
+}
+
 Test(atomic, commit_replaces_and_abort_keeps_the_old_file)
 {
     const char *dir = tsft_tmpdir();
@@ -185,17 +214,17 @@ Test(atomic, commit_replaces_and_abort_keeps_the_old_file)
     cr_assert_eq(tsf_atomic_begin(&a, path, &err), TSF_OK, "%s", err.msg);
     fputs("half-written", tsf_atomic_stream(&a));
     tsf_atomic_abort(&a);
-    cr_assert_str_eq(tsft_read_file(path, NULL), "old\n");
+    assert_file_is(path, "old\n");
     cr_assert_eq(count_entries(dir), 1, "the temporary was left behind");
 
     cr_assert_eq(tsf_atomic_begin(&a, path, &err), TSF_OK);
     fputs("new\n", tsf_atomic_stream(&a));
-    cr_assert_str_eq(tsft_read_file(path, NULL), "old\n", "visible before commit");
+    assert_file_is(path, "old\n");
     cr_assert_eq(tsf_atomic_commit(&a, &err), TSF_OK, "%s", err.msg);
-    cr_assert_str_eq(tsft_read_file(path, NULL), "new\n");
+    assert_file_is(path, "new\n");
     cr_assert_eq(count_entries(dir), 1);
     tsf_atomic_abort(&a); /* after commit: a no-op */
-    cr_assert_str_eq(tsft_read_file(path, NULL), "new\n");
+    assert_file_is(path, "new\n");
 }
 
 Test(atomic, removes_temporaries_of_killed_writers_and_names_missing_directories)
