@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -11,6 +12,17 @@ void cli_read_args_init(cli_read_args *ra)
 {
     memset(ra, 0, sizeof *ra);
     tsf_csv_options_init(&ra->csv);
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+int cli_is_hdf5_name(const char *path)
+{
+    return has_suffix(path, ".h5") || has_suffix(path, ".hdf5") || has_suffix(path, ".hdf");
 }
 
 const char *cli_read_args_help(void)
@@ -121,7 +133,9 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
         ra->columns_buf = NULL;
         return CLI_FAIL;
     }
-    if (tsf_is_hdf5(path))
+    /* By signature, or by name: a .h5 file that is not HDF5 gets the HDF5 reader's "not an
+     * HDF5 file" rather than CSV errors about its contents. */
+    if (tsf_is_hdf5(path) || cli_is_hdf5_name(path))
         rc = tsf_hdf5_read(out, path, ra->key, &err);
     else
         rc = tsf_csv_read(out, path, &ra->csv, NULL, &err);

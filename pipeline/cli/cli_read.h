@@ -20,6 +20,9 @@ void cli_read_args_init(cli_read_args *ra);
  * return 0 if it is not one; -1 after printing a usage error. */
 int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i);
 
+/* Whether a file name says HDF5 (.h5, .hdf5, .hdf, any case). */
+int cli_is_hdf5_name(const char *path);
+
 /* Help text for the read options. */
 const char *cli_read_args_help(void);
 

@@ -6,17 +6,6 @@
 #include "cli.h"
 #include "cli_read.h"
 
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcasecmp(s + n - k, suffix);
-}
-
-static int is_hdf5_name(const char *path)
-{
-    return has_suffix(path, ".h5") || has_suffix(path, ".hdf5") || has_suffix(path, ".hdf");
-}
-
 int cmd_convert(int argc, char **argv)
 {
     cli_read_args ra;
@@ -67,7 +56,7 @@ int cmd_convert(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     tsf_err err = TSF_ERR_INIT;
-    if (is_hdf5_name(out))
+    if (cli_is_hdf5_name(out))
         rc = tsf_hdf5_write(f, out, out_key, &err);
     else
         rc = tsf_csv_write(f, out, &err);
