@@ -3,6 +3,8 @@
 #define TSFLOW_CORE_INTERNAL_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tsflow/error.h"
@@ -17,6 +19,13 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
  * list, other objects); negative ids are ignored, so clean-up paths need no checks. */
 void tsf__h5_close(hid_t id);
 #endif
+
+/* Free n strings and the array holding them; NULL is a no-op. */
+void tsf__free_strings(char **s, size_t n);
+
+/* Civil date (proleptic Gregorian) of a day count since 1970-01-01, and leap years. */
+void tsf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+int tsf__is_leap(int64_t y);
 
 /* strdup that records TSF_ENOMEM on failure; NULL input gives NULL with no error. */
 char *tsf__strdup(const char *s, tsf_err *err);

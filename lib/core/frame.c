@@ -55,7 +55,7 @@ nomem:
     TSF_FAIL(err, TSF_ENOMEM, "out of memory allocating a frame of %zu columns", n_cols);
 }
 
-static void free_strings(char **s, size_t n)
+void tsf__free_strings(char **s, size_t n)
 {
     if (!s)
         return;
@@ -68,14 +68,14 @@ void tsf_frame_free(tsf_frame *f)
 {
     if (!f)
         return;
-    free_strings(f->col_names, f->n_cols);
+    tsf__free_strings(f->col_names, f->n_cols);
     if (f->cols)
         for (size_t j = 0; j < f->n_cols; j++)
             free(f->cols[j]);
     free(f->cols);
     free(f->time);
     free(f->time_name);
-    free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
+    tsf__free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
     free(f->series_start);
     free(f->id_name);
     free(f);
@@ -156,7 +156,7 @@ int tsf_frame_set_series(tsf_frame *f, size_t n_series, const char *const *ids,
     for (size_t s = 0; ids && s < n_series; s++)
         if (!(id[s] = tsf__strdup(ids[s] ? ids[s] : "", err)))
             goto nomem;
-    free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
+    tsf__free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
     free(f->series_start);
     f->series_ids = id;
     f->series_start = st;
@@ -164,7 +164,7 @@ int tsf_frame_set_series(tsf_frame *f, size_t n_series, const char *const *ids,
     return TSF_OK;
 nomem:
     free(st);
-    free_strings(id, n_series);
+    tsf__free_strings(id, n_series);
     TSF_FAIL(err, TSF_ENOMEM, "out of memory setting %zu series", n_series);
 }
 

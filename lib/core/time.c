@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "tsflow/frame.h"
+#include "core.h"
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -16,7 +17,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void tsf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -29,7 +30,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int is_leap(int64_t y)
+int tsf__is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -56,7 +57,7 @@ int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
         p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
         return 0;
     static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && tsf__is_leap(y)))
         return 0;
     int zone = 0;
     int64_t offset = 0;
@@ -115,7 +116,7 @@ char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n)
     int64_t secs = t - days * 86400;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    tsf__civil_from_days(days, &y, &m, &d);
     snprintf(buf, n, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u", y, m, d, (unsigned)(secs / 3600),
              (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
     return buf;

@@ -9,22 +9,13 @@
 #include "tsflow/forecast.h"
 #include "tsflow/window.h"
 
-static void free_strings(char **s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 void tsf_forecasts_free(tsf_forecasts *fc)
 {
     if (!fc)
         return;
-    free_strings(fc->models, fc->n_models);
-    free_strings(fc->targets, fc->n_targets);
-    free_strings(fc->series_ids, fc->n_series);
+    tsf__free_strings(fc->models, fc->n_models);
+    tsf__free_strings(fc->targets, fc->n_targets);
+    tsf__free_strings(fc->series_ids, fc->n_series);
     free(fc->target_cols);
     free(fc->quantiles);
     free(fc->entry);
@@ -43,7 +34,7 @@ static char **dup_strings(const char *const *src, size_t n, tsf_err *err)
     }
     for (size_t i = 0; i < n; i++)
         if (!(d[i] = tsf__strdup(src[i], err))) {
-            free_strings(d, n);
+            tsf__free_strings(d, n);
             return NULL;
         }
     return d;

@@ -187,21 +187,12 @@ double tsf_coverage(const double *y, const double *lo, const double *hi, size_t 
 
 /* ---- Table -------------------------------------------------------------------------------- */
 
-static void free_strings(char **s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 void tsf_metrics_free(tsf_metrics *mt)
 {
     if (!mt)
         return;
-    free_strings(mt->models, mt->n_models);
-    free_strings(mt->targets, mt->n_targets);
+    tsf__free_strings(mt->models, mt->n_models);
+    tsf__free_strings(mt->targets, mt->n_targets);
     free(mt->row);
     free(mt);
 }

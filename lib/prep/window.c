@@ -9,27 +9,9 @@
 
 #include "prep_internal.h"
 #include "tsflow/window.h"
+#include "core.h"
 
 /* ---- Calendar features -------------------------------------------------------------------- */
-
-/* Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static int is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
 
 size_t tsf_calendar_features(unsigned flags, int64_t t, float *out)
 {
@@ -37,9 +19,9 @@ size_t tsf_calendar_features(unsigned flags, int64_t t, float *out)
     int64_t sod = t - days * 86400;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    tsf__civil_from_days(days, &y, &m, &d);
     static const unsigned before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-    unsigned doy = before[m - 1] + d + (m > 2 && is_leap(y)); /* 1-based */
+    unsigned doy = before[m - 1] + d + (m > 2 && tsf__is_leap(y)); /* 1-based */
     /* 1970-01-01 was a Thursday: Monday = 0 makes it 3. */
     int64_t dow = ((days + 3) % 7 + 7) % 7;
     size_t n = 0;
