@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../prep/prep_internal.h"
+#include "predict_internal.h"
 #include "tsflow/rnn_model.h"
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -473,78 +474,10 @@ int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t
     int rc = tsf_rnn_model_check_windows(m, w, "predict:", err);
     if (rc != TSF_OK)
         return rc;
-    const tsf_rnn_config *c = tsf_rnn_config_of(m->rnn);
     size_t Bm = tsf_rnn_max_batch(m->rnn);
     if (batch_size && batch_size < Bm)
         Bm = batch_size;
-    if (model >= fc->n_models || first + w->n_windows > fc->n_entries)
-        TSF_FAIL(err, TSF_EINVAL,
-                 "predict: model %zu or entries %zu .. %zu are not in the forecast set (%zu "
-                 "models, %zu entries)",
-                 model, first, first + w->n_windows, fc->n_models, fc->n_entries);
-    if (c->n_quantiles > 1 && c->n_quantiles != fc->n_quantiles)
-        TSF_FAIL(err, TSF_EINVAL,
-                 "predict: the model forecasts %zu quantiles, the forecast set has %zu levels",
-                 c->n_quantiles, fc->n_quantiles);
-    const size_t T = c->lookback, L = c->horizon, I = c->n_inputs, F = c->n_future,
-                 O = c->n_outputs, Q = c->n_quantiles;
-    tsf_batch_source src;
-    tsf_batch_source_windows(&src, w);
-    float *x = malloc(T * Bm * I * sizeof *x), *xf = malloc((F ? L * Bm * F : 1) * sizeof *xf),
-          *yhat = malloc(L * Bm * O * Q * sizeof *yhat), *shift = malloc(Bm * O * sizeof *shift);
-    size_t *idx = malloc(Bm * sizeof *idx);
-    if (!x || !xf || !yhat || !shift || !idx) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "predict: out of memory for batches of %zu", Bm);
-        goto cleanup;
-    }
-    for (size_t k0 = 0; k0 < w->n_samples; k0 += Bm) {
-        size_t B = w->n_samples - k0 < Bm ? w->n_samples - k0 : Bm;
-        for (size_t b = 0; b < B; b++)
-            idx[b] = k0 + b;
-        tsf_windows_gather(w, idx, B, x, F ? xf : NULL, NULL);
-        /* NaN or Inf inputs: name the first one */
-        const struct {
-            const float *v;
-            size_t steps, width;
-            tsf_sample_part part;
-            const char *what;
-        } parts[] = {{x, T, I, TSF_SAMPLE_X, "input"},
-                     {xf, F ? L : 0, F, TSF_SAMPLE_XF, "known-future input"}};
-        for (size_t b = 0; b < B; b++)
-            for (int p = 0; p < 2; p++)
-                for (size_t t = 0; t < parts[p].steps; t++)
-                    for (size_t i = 0; i < parts[p].width; i++) {
-                        float v = parts[p].v[(t * B + b) * parts[p].width + i];
-                        if (isfinite(v))
-                            continue;
-                        char where[512];
-                        src.describe(src.ctx, k0 + b, parts[p].part, t, i, where, sizeof where);
-                        rc = tsf_err_set(err, TSF_ENUMERIC,
-                                         "predict: %s is %s at %s: fill or drop missing values "
-                                         "before forecasting (stage impute)",
-                                         parts[p].what, isnan(v) ? "NaN" : "infinite", where);
-                        goto cleanup;
-                    }
-        if (m->inorm != TSF_INORM_NONE)
-            tsf_inorm_apply(m->inorm, T, B, I, O, x, shift);
-        tsf_rnn_forward(m->rnn, B, x, F ? xf : NULL, yhat, 0, NULL);
-        if (m->inorm != TSF_INORM_NONE)
-            tsf_inorm_restore(L, B, O, Q, yhat, shift);
-        for (size_t b = 0; b < B; b++) {
-            size_t k = k0 + b, target;
-            tsf_windows_sample_info(w, k, NULL, NULL, &target);
-            int ci = w->spec.channel_independent;
-            size_t win = ci ? k / w->spec.n_targets : k;
-            tsf_forecasts_put_yhat(fc, first + win, model, yhat, B, b, O, Q, ci ? target : 0);
-        }
-    }
-cleanup:
-    free(x);
-    free(xf);
-    free(yhat);
-    free(shift);
-    free(idx);
-    return rc;
+    return tsf__predict_batches(m->rnn, w, Bm, m->inorm, " (stage impute)", fc, model, first, err);
 }
 
 int tsf_rnn_model_scaler_for(const tsf_rnn_model *m, const tsf_frame *f, tsf_scaler **out,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../prep/prep_internal.h"
+#include "predict_internal.h"
 #include "tsflow/forecast.h"
 #include "tsflow/train.h"
 
@@ -91,6 +92,81 @@ void tsf_batch_source_windows(tsf_batch_source *src, const tsf_windows *w)
     src->ctx = (void *)w;
 }
 
+int tsf__predict_batches(tsf_rnn *m, const tsf_windows *w, size_t Bm, tsf_inorm inorm,
+                         const char *hint, tsf_forecasts *fc, size_t model, size_t first,
+                         tsf_err *err)
+{
+    const tsf_rnn_config *c = tsf_rnn_config_of(m);
+    if (model >= fc->n_models || first + w->n_windows > fc->n_entries)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "predict: model %zu or entries %zu .. %zu are not in the forecast set (%zu "
+                 "models, %zu entries)",
+                 model, first, first + w->n_windows, fc->n_models, fc->n_entries);
+    if (c->n_quantiles > 1 && c->n_quantiles != fc->n_quantiles)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "predict: the model forecasts %zu quantiles, the forecast set has %zu levels",
+                 c->n_quantiles, fc->n_quantiles);
+    const size_t T = c->lookback, L = c->horizon, I = c->n_inputs, F = c->n_future,
+                 O = c->n_outputs, Q = c->n_quantiles;
+    float *x = malloc(T * Bm * I * sizeof *x), *xf = malloc((F ? L * Bm * F : 1) * sizeof *xf),
+          *yhat = malloc(L * Bm * O * Q * sizeof *yhat), *shift = malloc(Bm * O * sizeof *shift);
+    size_t *idx = malloc(Bm * sizeof *idx);
+    int rc = TSF_OK;
+    if (!x || !xf || !yhat || !shift || !idx) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "predict: out of memory for batches of %zu", Bm);
+        goto cleanup;
+    }
+    for (size_t k0 = 0; k0 < w->n_samples; k0 += Bm) {
+        size_t B = w->n_samples - k0 < Bm ? w->n_samples - k0 : Bm;
+        for (size_t b = 0; b < B; b++)
+            idx[b] = k0 + b;
+        tsf_windows_gather(w, idx, B, x, F ? xf : NULL, NULL);
+        /* NaN or Inf inputs: name the first one */
+        const struct {
+            const float *v;
+            size_t steps, width;
+            tsf_sample_part part;
+            const char *what;
+        } parts[] = {{x, T, I, TSF_SAMPLE_X, "input"},
+                     {xf, F ? L : 0, F, TSF_SAMPLE_XF, "known-future input"}};
+        for (size_t b = 0; b < B; b++)
+            for (int p = 0; p < 2; p++)
+                for (size_t t = 0; t < parts[p].steps; t++)
+                    for (size_t i = 0; i < parts[p].width; i++) {
+                        float v = parts[p].v[(t * B + b) * parts[p].width + i];
+                        if (isfinite(v))
+                            continue;
+                        char where[512];
+                        windows_describe((void *)w, k0 + b, parts[p].part, t, i, where,
+                                         sizeof where);
+                        rc = tsf_err_set(err, TSF_ENUMERIC,
+                                         "predict: %s is %s at %s: fill or drop missing values "
+                                         "before forecasting%s",
+                                         parts[p].what, isnan(v) ? "NaN" : "infinite", where, hint);
+                        goto cleanup;
+                    }
+        if (inorm != TSF_INORM_NONE)
+            tsf_inorm_apply(inorm, T, B, I, O, x, shift);
+        tsf_rnn_forward(m, B, x, F ? xf : NULL, yhat, 0, NULL);
+        if (inorm != TSF_INORM_NONE)
+            tsf_inorm_restore(L, B, O, Q, yhat, shift);
+        for (size_t b = 0; b < B; b++) {
+            size_t k = k0 + b, target;
+            tsf_windows_sample_info(w, k, NULL, NULL, &target);
+            int ci = w->spec.channel_independent;
+            size_t win = ci ? k / w->spec.n_targets : k;
+            tsf_forecasts_put_yhat(fc, first + win, model, yhat, B, b, O, Q, ci ? target : 0);
+        }
+    }
+cleanup:
+    free(x);
+    free(xf);
+    free(yhat);
+    free(shift);
+    free(idx);
+    return rc;
+}
+
 int tsf_predict_windows(tsf_rnn *m, const tsf_windows *w, size_t batch_size, tsf_forecasts *fc,
                         size_t model, size_t first, tsf_err *err)
 {
@@ -107,74 +183,5 @@ int tsf_predict_windows(tsf_rnn *m, const tsf_windows *w, size_t batch_size, tsf
                  "inputs, %zu outputs) do not fit the model (%zu, %zu, %zu, %zu, %zu)",
                  w->spec.lookback, w->spec.horizon, w->n_inputs, w->n_future_inputs, w->n_outputs,
                  c->lookback, c->horizon, c->n_inputs, c->n_future, c->n_outputs);
-    if (model >= fc->n_models || first + w->n_windows > fc->n_entries)
-        TSF_FAIL(err, TSF_EINVAL,
-                 "predict: model %zu or entries %zu .. %zu are not in the forecast set (%zu "
-                 "models, %zu entries)",
-                 model, first, first + w->n_windows, fc->n_models, fc->n_entries);
-    if (c->n_quantiles > 1 && c->n_quantiles != fc->n_quantiles)
-        TSF_FAIL(err, TSF_EINVAL,
-                 "predict: the model forecasts %zu quantiles, the forecast set has %zu levels",
-                 c->n_quantiles, fc->n_quantiles);
-    const size_t T = c->lookback, L = c->horizon, I = c->n_inputs, F = c->n_future,
-                 OQ = c->n_outputs * c->n_quantiles, Bm = batch_size;
-    tsf_batch_source src;
-    tsf_batch_source_windows(&src, w);
-    float *x = malloc(T * Bm * I * sizeof *x), *xf = malloc((F ? L * Bm * F : 1) * sizeof *xf),
-          *yhat = malloc(L * Bm * OQ * sizeof *yhat);
-    size_t *idx = malloc(Bm * sizeof *idx);
-    int rc = TSF_OK;
-    if (!x || !xf || !yhat || !idx) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "predict: out of memory for batches of %zu", Bm);
-        goto cleanup;
-    }
-    for (size_t k0 = 0; k0 < w->n_samples; k0 += Bm) {
-        size_t B = w->n_samples - k0 < Bm ? w->n_samples - k0 : Bm;
-        for (size_t b = 0; b < B; b++)
-            idx[b] = k0 + b;
-        tsf_windows_gather(w, idx, B, x, F ? xf : NULL, NULL);
-        for (size_t b = 0; b < B; b++) {
-            for (size_t j = 0; j < T * I; j++) {
-                size_t t = j / I, i = j % I;
-                float v = x[(t * B + b) * I + i];
-                if (!isfinite(v)) {
-                    char where[512];
-                    windows_describe((void *)w, k0 + b, TSF_SAMPLE_X, t, i, where, sizeof where);
-                    rc = tsf_err_set(err, TSF_ENUMERIC,
-                                     "predict: input is %s at %s: fill or drop missing values "
-                                     "before forecasting",
-                                     isnan(v) ? "NaN" : "infinite", where);
-                    goto cleanup;
-                }
-            }
-            for (size_t j = 0; j < L * F; j++) {
-                size_t l = j / F, i = j % F;
-                float v = xf[(l * B + b) * F + i];
-                if (!isfinite(v)) {
-                    char where[512];
-                    windows_describe((void *)w, k0 + b, TSF_SAMPLE_XF, l, i, where, sizeof where);
-                    rc = tsf_err_set(err, TSF_ENUMERIC,
-                                     "predict: known-future input is %s at %s: fill or drop "
-                                     "missing values before forecasting",
-                                     isnan(v) ? "NaN" : "infinite", where);
-                    goto cleanup;
-                }
-            }
-        }
-        tsf_rnn_forward(m, B, x, F ? xf : NULL, yhat, 0, NULL);
-        for (size_t b = 0; b < B; b++) {
-            size_t k = k0 + b, target;
-            tsf_windows_sample_info(w, k, NULL, NULL, &target);
-            int ci = w->spec.channel_independent;
-            size_t win = ci ? k / w->spec.n_targets : k;
-            tsf_forecasts_put_yhat(fc, first + win, model, yhat, B, b, c->n_outputs, c->n_quantiles,
-                                   ci ? target : 0);
-        }
-    }
-cleanup:
-    free(x);
-    free(xf);
-    free(yhat);
-    free(idx);
-    return rc;
+    return tsf__predict_batches(m, w, batch_size, TSF_INORM_NONE, "", fc, model, first, err);
 }
