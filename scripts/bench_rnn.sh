@@ -7,8 +7,9 @@
 #     train ratio (geomean) X, infer ratio (geomean) Y
 # and the share of OpenBLAS's sgemm peak that tsflow's training loop reaches.
 #
-# Both sides use 2 threads: OPENBLAS_NUM_THREADS=2 (tsflow's BLAS, and PyTorch's, which is the
-# same OpenBLAS), torch.set_num_threads(2) for PyTorch's OpenMP pool. PyTorch runs with
+# Both sides use 2 threads: OPENBLAS_NUM_THREADS=2 (tsflow runs that many threads of its own
+# over chunks of the batch, each with single-threaded BLAS, see lib/nn/rnn.c; PyTorch's BLAS is
+# the same OpenBLAS), torch.set_num_threads(2) for PyTorch's OpenMP pool. PyTorch runs with
 # OMP_WAIT_POLICY=PASSIVE: with GOMP's default spin-waiting its idle OpenMP threads compete
 # with OpenBLAS's threads for the 2 cores and PyTorch ran up to 10x slower here, so passive is
 # the setting that favours it. Every step is timed; a rate is the batch over the lower

@@ -48,4 +48,22 @@ static inline double tsf__ksum_value(const tsf__ksum *k)
     return k->sum + k->c;
 }
 
+/* Threads for tsflow's own parallel loops: as many as OpenBLAS would use (OPENBLAS_NUM_THREADS
+ * or the cores), so one setting governs both, and 1 inside a region where BLAS was made serial
+ * (a backtest running folds on several threads). */
+size_t tsf__threads(void);
+
+/* Run task(ctx, k) for k in [0, n) on up to `threads` threads: the caller's and threads - 1
+ * workers kept for these loops (k goes to thread k % threads; see parallel.c). Meanwhile
+ * OpenBLAS runs each call on the calling thread: its own threads would compete for the same
+ * cores, and its pthread build serializes concurrent multithreaded calls. Tasks must be
+ * independent; if a thread cannot be started its tasks run on the caller, so the results
+ * never depend on how many ran. */
+void tsf__parallel(size_t n, size_t threads, void (*task)(void *ctx, size_t k), void *ctx);
+
+/* Make OpenBLAS serial until the matching tsf__blas_serial_end (nested and concurrent uses
+ * are counted; the last end restores the thread count). */
+void tsf__blas_serial_begin(void);
+void tsf__blas_serial_end(void);
+
 #endif

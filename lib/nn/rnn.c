@@ -10,6 +10,15 @@
  * recurrence; the weight gradients and the gradient to the layer below are then one GEMM each
  * over all steps. The decoder steps of the recursive head depend on each other through the
  * fed-back forecast, so they run step by step through all layers in both passes.
+ *
+ * Threads: the samples of a batch are independent, so the per-step recurrence of the lookback
+ * (forward and backward) runs as independent tasks, one per direction and chunk of batch rows,
+ * each through all T steps with single-threaded BLAS; the GEMMs over all steps (input
+ * projections, weight gradients) run between them on OpenBLAS's threads. At these sizes a
+ * step's GEMM is too small for OpenBLAS to split well (two threads on one (64, 32) x (32, 32)
+ * product are slower than one), while whole chunks need no synchronisation until the layer
+ * ends. The chunks depend only on the batch size, never on the thread count, so the results
+ * do not either.
  */
 #include <assert.h>
 #include <math.h>
@@ -18,9 +27,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "nn.h"
 
 #define NO_CUT SIZE_MAX
+
+/* Batch rows per recurrence task: at most about 32 (the per-step products of 32 rows run as
+ * fast per row as larger ones, and a batch of 64 gives two threads a chunk each), at least 16
+ * (so that the default batch of 32 still makes two chunks). See n_chunks(). */
+enum { CHUNK_ROWS = 32, MIN_CHUNK_ROWS = 16 };
+
+/* The recurrence tasks of a batch of B: D directions times chunks of about CHUNK_ROWS rows;
+ * task k is direction k / chunks, rows [b0, b0 + nb) of chunk k % chunks. */
+static size_t n_chunks(size_t B)
+{
+    size_t n = (B + CHUNK_ROWS - 1) / CHUNK_ROWS, two = B / MIN_CHUNK_ROWS >= 2 ? 2 : 1;
+    return n > two ? n : two;
+}
+
+static void task_rows(size_t B, size_t k, size_t *d, size_t *b0, size_t *nb)
+{
+    size_t n = n_chunks(B), c = k % n;
+    *d = k / n;
+    *b0 = c * B / n;
+    *nb = (c + 1) * B / n - *b0;
+}
 
 typedef struct tensor {
     char name[48];
@@ -41,6 +72,10 @@ typedef struct ldir {              /* one layer, one direction */
     tsf_real *dc_rec;              /* LSTM (B, H) dLoss/dc carried */
     int have_rec;                  /* dh_rec/dc_rec hold a carried gradient */
     tsf_real *snap_h, *snap_c;     /* (B, H) frozen states at the cut (tsf__rnn_freeze) */
+    tsf_real *w_ihT, *w_hhT;       /* (n_in, G), (H, G): W_ih and W_hh transposed by each
+                                      forward; OpenBLAS's per-step products run up to 2x faster
+                                      from them (its small-matrix kernels, no transposed
+                                      operand to pack, no buffer taken from its locked pool) */
 } ldir;
 
 typedef struct layer {
@@ -67,7 +102,7 @@ struct tsf_rnn {
     layer *layers;
     tsf_real *x_all;    /* (S, B, I) layer-0 inputs: lookback x, then decoder inputs */
     tsf_real *bsum;     /* (n_layers * D, G) b_ih + b_hh for RNN/LSTM */
-    tsf_real *hh;       /* (B, G) GRU: h_prev W_hh^T */
+    tsf_real *hh;       /* (D, B, G) GRU: h_prev W_hh^T */
     tsf_real *head_in;  /* direct (B, n_head_in); recursive (L, B, n_head_in) */
     tsf_real *head_out; /* direct (B, n_head_out) */
     tsf_real *dhead;    /* direct (B, n_head_out); recursive (L, B, O*Q) */
@@ -76,9 +111,11 @@ struct tsf_rnn {
     tsf_real *ones;     /* (S * B) for column sums with gemv */
     tsf_real *zeros;    /* (B, G) the state before the first step (and GRU's hh there) */
     tsf_real *arena;
-    double *ss; /* (T) sum of squares of dLoss/dh_t, for dh_norm */
+    double *ss;      /* (T) sum of squares of dLoss/dh_t, for dh_norm */
+    double *ss_part; /* (D * chunks, T) the same per recurrence task */
     size_t B_last;
-    int dropping; /* the last forward applied dropout */
+    int dropping;   /* the last forward applied dropout */
+    size_t threads; /* for the recurrence tasks of the pass running */
     int frozen;
 };
 
@@ -106,6 +143,62 @@ static void mm(tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta, c
                            &a.matrix, &b.matrix, beta, &c.matrix);
     assert(rc == 0);
     (void)rc;
+}
+
+typedef struct mm_job {
+    tsf_real *C;
+    const tsf_real *A, *Bm;
+    size_t ldc, lda, ldb, M, N, K, parts;
+    int ta, tb;
+    tsf_real beta;
+} mm_job;
+
+/* Rows [k M / parts, (k + 1) M / parts) of C. */
+static void mm_task(void *ctx, size_t k)
+{
+    const mm_job *j = ctx;
+    size_t r0 = k * j->M / j->parts, r1 = (k + 1) * j->M / j->parts;
+    mm(j->C + r0 * j->ldc, j->ldc, j->A + (j->ta ? r0 : r0 * j->lda), j->lda, j->ta, j->Bm, j->ldb,
+       j->tb, r1 - r0, j->N, j->K, j->beta);
+}
+
+/* mm on up to `threads` threads for the products over all steps: row blocks of C, as many as
+ * the size warrants (about 2^20 multiply-adds and 16 rows each at least, at most 16). The
+ * blocks depend only on the shape, so the results do not depend on the thread count. */
+static void pmm(size_t threads, tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta,
+                const tsf_real *Bm, size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta)
+{
+    size_t parts = M * N * K >> 20;
+    if (parts > M / 16)
+        parts = M / 16;
+    if (parts > 16)
+        parts = 16;
+    if (parts <= 1) {
+        mm(C, ldc, A, lda, ta, Bm, ldb, tb, M, N, K, beta);
+        return;
+    }
+    mm_job job = {.C = C,
+                  .A = A,
+                  .Bm = Bm,
+                  .ldc = ldc,
+                  .lda = lda,
+                  .ldb = ldb,
+                  .M = M,
+                  .N = N,
+                  .K = K,
+                  .parts = parts,
+                  .ta = ta,
+                  .tb = tb,
+                  .beta = beta};
+    tsf__parallel(parts, threads, mm_task, &job);
+}
+
+/* dst (cols, rows) = src (rows, cols) transposed. */
+static void transpose(tsf_real *dst, const tsf_real *src, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            dst[j * rows + i] = src[i * cols + j];
 }
 
 /* y (N) += column sums of A (M, N), contiguous. */
@@ -274,6 +367,8 @@ static size_t layout_work(tsf_rnn *m, tsf_real *base)
         ld->c = lstm ? carve(base, &at, S * B * H) : NULL;
         ld->tc = lstm ? carve(base, &at, S * B * H) : NULL;
         ld->hn = gru ? carve(base, &at, S * B * H) : NULL;
+        ld->w_ihT = carve(base, &at, ld->n_in * G);
+        ld->w_hhT = carve(base, &at, H * G);
         ld->dh_rec = carve(base, &at, B * H);
         ld->dc_rec = lstm ? carve(base, &at, B * H) : NULL;
         ld->snap_h = trunc ? carve(base, &at, B * H) : NULL;
@@ -292,7 +387,7 @@ static size_t layout_work(tsf_rnn *m, tsf_real *base)
     int rec = m->cfg.head == TSF_HEAD_RECURSIVE;
     m->x_all = carve(base, &at, S * B * m->I);
     m->bsum = carve(base, &at, m->n_layers * m->D * G);
-    m->hh = carve(base, &at, B * G);
+    m->hh = carve(base, &at, m->D * B * G);
     m->head_in = carve(base, &at, (rec ? m->L : 1) * B * m->n_head_in);
     m->head_out = carve(base, &at, B * m->n_head_out);
     m->dhead = carve(base, &at, rec ? m->L * B * m->OQ : B * m->n_head_out);
@@ -339,7 +434,8 @@ int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, ts
     m->ld = calloc(m->n_layers * m->D, sizeof *m->ld);
     m->layers = calloc(m->n_layers, sizeof *m->layers);
     m->ss = calloc(m->T, sizeof *m->ss);
-    if (!m->ld || !m->layers || !m->ss)
+    m->ss_part = calloc(m->D * n_chunks(max_batch) * m->T, sizeof(double));
+    if (!m->ld || !m->layers || !m->ss || !m->ss_part)
         goto nomem;
     layout_params(m); /* count */
     m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
@@ -378,6 +474,7 @@ void tsf_rnn_free(tsf_rnn *m)
     free(m->ld);
     free(m->layers);
     free(m->ss);
+    free(m->ss_part);
     free(m);
 }
 
@@ -479,26 +576,27 @@ static int prev_step(const tsf_rnn *m, size_t d, size_t s, size_t *sp)
     return s + 1 < m->T;
 }
 
-/* One recurrent step of layer l, direction d, at step s: gates[s] already holds the input
- * projection x_s W_ih^T. */
-static void step_forward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B)
+/* One recurrent step of layer l, direction d, at step s, for rows [b0, b0 + nb) of a batch of
+ * B: gates[s] already holds the input projection x_s W_ih^T. */
+static void step_forward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B, size_t b0, size_t nb)
 {
     ldir *ld = &m->ld[l * m->D + d];
     layer *ly = &m->layers[l];
     size_t H = m->H, G = m->G, DH = m->D * H, sp;
-    const tsf_real *W_hh = m->params + ld->w_hh; /* (G*H, H) */
-    tsf_real *g = ld->gates + s * B * G;         /* (B, G) */
-    tsf_real *h = ly->out + s * B * DH + d * H;  /* (B, H) stride DH */
-    const tsf_real *h_prev = NULL, *c_prev = NULL;
+    const tsf_real *W_hhT = ld->w_hhT;                                /* (H, G) */
+    tsf_real *g = ld->gates + (s * B + b0) * G;                       /* (nb, G) */
+    tsf_real *h = ly->out + (s * B + b0) * DH + d * H;                /* (nb, H) stride DH */
+    tsf_real *hh = m->hh + (d * B + b0) * G;                          /* (nb, G) GRU scratch */
+    const tsf_real *h_prev = NULL, *c_prev = NULL, *zeros = m->zeros; /* zeros: (B, G) */
     size_t ldp = DH;
     if (prev_step(m, d, s, &sp)) {
         if (m->frozen && s == ld->cut) {
-            h_prev = ld->snap_h;
-            c_prev = ld->snap_c;
+            h_prev = ld->snap_h + b0 * H;
+            c_prev = ld->snap_c ? ld->snap_c + b0 * H : NULL;
             ldp = H;
         } else {
-            h_prev = ly->out + sp * B * DH + d * H;
-            c_prev = ld->c ? ld->c + sp * B * H : NULL;
+            h_prev = ly->out + (sp * B + b0) * DH + d * H;
+            c_prev = ld->c ? ld->c + (sp * B + b0) * H : NULL;
         }
     }
     const tsf_real *bsum = m->bsum + (l * m->D + d) * G;
@@ -506,22 +604,49 @@ static void step_forward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B)
     case TSF_CELL_RNN_TANH:
     case TSF_CELL_RNN_RELU:
         if (h_prev) /* g += h_prev W_hh^T */
-            mm(g, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 1);
-        tsf__rnn_cell_forward(h, DH, g, bsum, B, H, m->cfg.cell == TSF_CELL_RNN_RELU);
+            mm(g, G, h_prev, ldp, 0, W_hhT, G, 0, nb, G, H, 1);
+        tsf__rnn_cell_forward(h, DH, g, bsum, nb, H, m->cfg.cell == TSF_CELL_RNN_RELU);
         break;
     case TSF_CELL_LSTM:
         if (h_prev)
-            mm(g, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 1);
-        tsf__lstm_cell_forward(h, DH, ld->c + s * B * H, ld->tc + s * B * H, g,
-                               c_prev ? c_prev : m->zeros, bsum, B, H);
+            mm(g, G, h_prev, ldp, 0, W_hhT, G, 0, nb, G, H, 1);
+        tsf__lstm_cell_forward(h, DH, ld->c + (s * B + b0) * H, ld->tc + (s * B + b0) * H, g,
+                               c_prev ? c_prev : zeros, bsum, nb, H);
         break;
     case TSF_CELL_GRU:
         if (h_prev) /* hh = h_prev W_hh^T */
-            mm(m->hh, G, h_prev, ldp, 0, W_hh, H, 1, B, G, H, 0);
-        tsf__gru_cell_forward(h, DH, g, ld->hn + s * B * H, h_prev ? m->hh : m->zeros,
-                              h_prev ? h_prev : m->zeros, h_prev ? ldp : H, m->params + ld->b_ih,
-                              m->params + ld->b_hh, B, H);
+            mm(hh, G, h_prev, ldp, 0, W_hhT, G, 0, nb, G, H, 0);
+        tsf__gru_cell_forward(h, DH, g, ld->hn + (s * B + b0) * H, h_prev ? hh : zeros,
+                              h_prev ? h_prev : zeros, h_prev ? ldp : H, m->params + ld->b_ih,
+                              m->params + ld->b_hh, nb, H);
         break;
+    }
+}
+
+typedef struct rec_job {
+    tsf_rnn *m;
+    size_t l, B;
+    size_t lo;       /* backward: the first step back-propagated */
+    double *ss_part; /* backward: (tasks, T) sums of squares of dh, or NULL */
+} rec_job;
+
+/* Task k of layer l's forward recurrence: every lookback step of its direction and rows. */
+static void forward_task(void *ctx, size_t k)
+{
+    const rec_job *j = ctx;
+    tsf_rnn *m = j->m;
+    size_t T = m->T, G = m->G, B = j->B, d, b0, nb;
+    task_rows(B, k, &d, &b0, &nb);
+    const ldir *ld = &m->ld[j->l * m->D + d];
+    const tsf_real *in = layer_input(m, j->l); /* (T*B, n_in) */
+    for (size_t i = 0; i < T; i++) {
+        size_t s = d == 0 ? i : T - 1 - i;
+        /* gates[s] = in[s] W_ih^T for these rows, right before the step reads them: one
+         * product over all steps would be a separate pass over (T*B, G), and at small n_in
+         * mostly OpenBLAS zeroing it for beta = 0 */
+        mm(ld->gates + (s * B + b0) * G, G, in + (s * B + b0) * ld->n_in, ld->n_in, 0, ld->w_ihT, G,
+           0, nb, G, ld->n_in, 0);
+        step_forward(m, j->l, d, s, B, b0, nb);
     }
 }
 
@@ -571,14 +696,14 @@ static void head_direct_forward(tsf_rnn *m, size_t B, const tsf_real *xf, tsf_re
         memcpy(m->head_out + b * NO, m->params + m->head_b, NO * sizeof *in);
     }
     /* head_out (B, NO) += head_in (B, NI) W^T */
-    mm(m->head_out, NO, m->head_in, NI, 0, m->params + m->head_w, NI, 1, B, NO, NI, 1);
+    pmm(m->threads, m->head_out, NO, m->head_in, NI, 0, m->params + m->head_w, NI, 1, B, NO, NI, 1);
     for (size_t j = 0; j < L; j++)
         for (size_t b = 0; b < B; b++)
             memcpy(yhat + (j * B + b) * OQ, m->head_out + b * NO + j * OQ, OQ * sizeof *yhat);
 }
 
-void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf, tsf_real *yhat,
-                     int training, gsl_rng *rng)
+static void forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf, tsf_real *yhat,
+                    int training, gsl_rng *rng)
 {
     assert(B >= 1 && B <= m->max_batch);
     assert(xf || m->F == 0);
@@ -590,18 +715,16 @@ void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf
     for (size_t k = 0; k < m->n_layers * D; k++)
         for (size_t i = 0; i < G; i++) /* RNN/LSTM add both biases at once */
             m->bsum[k * G + i] = m->params[m->ld[k].b_ih + i] + m->params[m->ld[k].b_hh + i];
+    for (size_t k = 0; k < m->n_layers * D; k++) {
+        ldir *ld = &m->ld[k];
+        transpose(ld->w_ihT, m->params + ld->w_ih, G, ld->n_in);
+        transpose(ld->w_hhT, m->params + ld->w_hh, G, m->H);
+    }
 
     /* Encoder: layer by layer over the lookback. */
     for (size_t l = 0; l < m->n_layers; l++) {
-        const tsf_real *in = layer_input(m, l); /* (T*B, n_in) */
-        for (size_t d = 0; d < D; d++) {
-            ldir *ld = &m->ld[l * D + d];
-            /* gates (T*B, G) = in (T*B, n_in) W_ih^T: every step in one GEMM */
-            mm(ld->gates, G, in, ld->n_in, 0, m->params + ld->w_ih, ld->n_in, 1, T * B, G, ld->n_in,
-               0);
-            for (size_t i = 0; i < T; i++)
-                step_forward(m, l, d, d == 0 ? i : T - 1 - i, B);
-        }
+        rec_job job = {.m = m, .l = l, .B = B};
+        tsf__parallel(D * n_chunks(B), m->threads, forward_task, &job);
         if (m->dropping && l + 1 < m->n_layers)
             dropout_forward(m, l, 0, T, B, rng);
     }
@@ -629,7 +752,7 @@ void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf
             const tsf_real *in = layer_input(m, l) + s * B * ld->n_in;
             mm(ld->gates + s * B * G, G, in, ld->n_in, 0, m->params + ld->w_ih, ld->n_in, 1, B, G,
                ld->n_in, 0);
-            step_forward(m, l, 0, s, B);
+            step_forward(m, l, 0, s, B, 0, B);
             if (m->dropping && l + 1 < m->n_layers)
                 dropout_forward(m, l, s, 1, B, rng);
         }
@@ -665,62 +788,81 @@ static int dout_live(const tsf_rnn *m, size_t l, size_t d, size_t s)
     return d == 0 ? s + 1 == m->T : s == 0;
 }
 
-/* Back-propagate layer l, direction d, through step s: dout[s] plus the carried gradient give
- * dh = dLoss/dh_s; the kernel writes dg[s] (and dgh[s]) and the carry to the previous step.
- * ss: where to add sum(dh^2) (top layer, lookback steps), or NULL. */
-static void step_backward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B, double *ss)
+/* Back-propagate layer l, direction d, through step s for rows [b0, b0 + nb) of a batch of B:
+ * dout[s] plus the carried gradient give dh = dLoss/dh_s; the kernel writes dg[s] (and dgh[s])
+ * and the carry to the previous step. *have_rec says whether a carry is held (in and out).
+ * ss: where to add sum(dh^2) over the rows (top layer, lookback steps), or NULL. */
+static void step_backward(tsf_rnn *m, size_t l, size_t d, size_t s, size_t B, size_t b0, size_t nb,
+                          int *have_rec, double *ss)
 {
     ldir *ld = &m->ld[l * m->D + d];
     layer *ly = &m->layers[l];
     size_t H = m->H, G = m->G, DH = m->D * H, sp;
     int has_prev = prev_step(m, d, s, &sp);
-    tsf_real *dh = ld->dh_rec; /* (B, H): the carry in, dLoss/dh_s, then the carry out */
-    tsf_real *dg = ld->dg + s * B * G, *dgh = ld->dgh + s * B * G;
-    const tsf_real *W_hh = m->params + ld->w_hh; /* (G*H, H) */
+    tsf_real *dh = ld->dh_rec + b0 * H; /* (nb, H): the carry in, dLoss/dh_s, the carry out */
+    tsf_real *dg = ld->dg + (s * B + b0) * G, *dgh = ld->dgh + (s * B + b0) * G;
+    const tsf_real *W_hh = m->params + ld->w_hh;               /* (G*H, H) */
+    const tsf_real *h_s = ly->out + (s * B + b0) * DH + d * H; /* (nb, H) stride DH */
+    const tsf_real *h_prev = has_prev ? ly->out + (sp * B + b0) * DH + d * H : m->zeros;
 
     // dh = dout[s] + carried
     if (dout_live(m, l, d, s)) {
-        const tsf_real *dout = ly->dout + s * B * DH + d * H; /* (B, H) stride DH */
-        for (size_t b = 0; b < B; b++) {
+        const tsf_real *dout = ly->dout + (s * B + b0) * DH + d * H; /* (nb, H) stride DH */
+        for (size_t b = 0; b < nb; b++) {
             tsf_real *restrict hb = dh + b * H;
             const tsf_real *restrict ob = dout + b * DH;
-            if (ld->have_rec)
+            if (*have_rec)
                 for (size_t j = 0; j < H; j++)
                     hb[j] += ob[j];
             else
                 memcpy(hb, ob, H * sizeof *hb);
         }
-    } else if (!ld->have_rec) {
-        memset(dh, 0, B * H * sizeof *dh);
+    } else if (!*have_rec) {
+        memset(dh, 0, nb * H * sizeof *dh);
     }
     if (ss)
-        *ss += sum_squares(dh, B * H);
+        *ss += sum_squares(dh, nb * H);
 
     /* The carry goes on unless this is the first step or the truncation point. */
     int carry = has_prev && s != ld->cut;
     switch (m->cfg.cell) {
     case TSF_CELL_RNN_TANH:
     case TSF_CELL_RNN_RELU:
-        tsf__rnn_cell_backward(dg, dh, ly->out + s * B * DH + d * H, DH, B, H,
-                               m->cfg.cell == TSF_CELL_RNN_RELU);
+        tsf__rnn_cell_backward(dg, dh, h_s, DH, nb, H, m->cfg.cell == TSF_CELL_RNN_RELU);
         if (carry) /* dh_prev = da W_hh */
-            mm(dh, H, dg, G, 0, W_hh, H, 0, B, H, G, 0);
+            mm(dh, H, dg, G, 0, W_hh, H, 0, nb, H, G, 0);
         break;
     case TSF_CELL_LSTM:
-        tsf__lstm_cell_backward(dg, ld->dc_rec, ld->have_rec, dh, ld->gates + s * B * G,
-                                has_prev ? ld->c + sp * B * H : m->zeros, ld->tc + s * B * H, B, H);
+        tsf__lstm_cell_backward(
+            dg, ld->dc_rec + b0 * H, *have_rec, dh, ld->gates + (s * B + b0) * G,
+            has_prev ? ld->c + (sp * B + b0) * H : m->zeros, ld->tc + (s * B + b0) * H, nb, H);
         if (carry) /* dh_prev = dg W_hh; dc_prev was written by the kernel */
-            mm(dh, H, dg, G, 0, W_hh, H, 0, B, H, G, 0);
+            mm(dh, H, dg, G, 0, W_hh, H, 0, nb, H, G, 0);
         break;
     case TSF_CELL_GRU:
-        tsf__gru_cell_backward(dg, dgh, dh, ld->gates + s * B * G, ld->hn + s * B * H,
-                               has_prev ? ly->out + sp * B * DH + d * H : m->zeros,
-                               has_prev ? DH : H, B, H);
+        tsf__gru_cell_backward(dg, dgh, dh, ld->gates + (s * B + b0) * G, ld->hn + (s * B + b0) * H,
+                               h_prev, has_prev ? DH : H, nb, H);
         if (carry) /* dh_prev = dh z + dgh W_hh */
-            mm(dh, H, dgh, G, 0, W_hh, H, 0, B, H, G, 1);
+            mm(dh, H, dgh, G, 0, W_hh, H, 0, nb, H, G, 1);
         break;
     }
-    ld->have_rec = carry;
+    *have_rec = carry;
+}
+
+/* Task k of layer l's backward recurrence: lookback steps [lo, T) of its direction and rows,
+ * from the carry the decoder left (all rows hold the same have_rec). */
+static void backward_task(void *ctx, size_t k)
+{
+    const rec_job *j = ctx;
+    tsf_rnn *m = j->m;
+    size_t T = m->T, d, b0, nb;
+    task_rows(j->B, k, &d, &b0, &nb);
+    int have = m->ld[j->l * m->D + d].have_rec;
+    for (size_t i = 0; i < T - j->lo; i++) {
+        size_t s = d == 0 ? T - 1 - i : j->lo + i;
+        step_backward(m, j->l, d, s, j->B, b0, nb, &have,
+                      j->ss_part ? j->ss_part + k * T + s : NULL);
+    }
 }
 
 /* dLoss/d(input of layer l) = dg W_ih over steps [s0, s0 + n) of both directions, written to
@@ -735,8 +877,8 @@ static void input_backward(tsf_rnn *m, size_t l, size_t s0, size_t n, size_t B)
     for (size_t d = 0; d < m->D; d++) {
         const ldir *ld = &m->ld[l * m->D + d];
         /* dst (rows, DH) (+)= dg (rows, G) W_ih (G, DH) */
-        mm(dst + off, DH, ld->dg + s0 * B * G, G, 0, m->params + ld->w_ih, ld->n_in, 0, rows, DH, G,
-           d == 0 ? 0 : 1);
+        pmm(m->threads, dst + off, DH, ld->dg + s0 * B * G, G, 0, m->params + ld->w_ih, ld->n_in, 0,
+            rows, DH, G, d == 0 ? 0 : 1);
     }
     if (drop)
         for (size_t i = 0; i < rows * DH; i++)
@@ -755,8 +897,8 @@ static void weight_backward(tsf_rnn *m, size_t l, size_t lo, size_t B)
         size_t end = d == 0 ? S : m->T, rows = (end - lo) * B;
         tsf_real *dW_ih = m->grads + ld->w_ih, *dW_hh = m->grads + ld->w_hh;
         /* dW_ih (G, n_in) += dg^T (G, rows) in (rows, n_in) */
-        mm(dW_ih, ld->n_in, ld->dg + lo * B * G, G, 1, in + lo * B * ld->n_in, ld->n_in, 0, G,
-           ld->n_in, rows, 1);
+        pmm(m->threads, dW_ih, ld->n_in, ld->dg + lo * B * G, G, 1, in + lo * B * ld->n_in,
+            ld->n_in, 0, G, ld->n_in, rows, 1);
         colsum_add(m->grads + ld->b_ih, ld->dg + lo * B * G, m->ones, rows, G);
         colsum_add(m->grads + ld->b_hh, ld->dgh + lo * B * G, m->ones, rows, G);
         /* dW_hh (G, H) += dgh[s]^T h[prev(s)] summed over steps with a previous state:
@@ -764,13 +906,13 @@ static void weight_backward(tsf_rnn *m, size_t l, size_t lo, size_t B)
         size_t s0 = d == 0 ? (lo > 0 ? lo : 1) : lo, s1 = d == 0 ? end : m->T - 1;
         if (s1 > s0) {
             size_t p0 = d == 0 ? s0 - 1 : s0 + 1;
-            mm(dW_hh, H, ld->dgh + s0 * B * G, G, 1, ly->out + p0 * B * DH + d * H, DH, 0, G, H,
-               (s1 - s0) * B, 1);
+            pmm(m->threads, dW_hh, H, ld->dgh + s0 * B * G, G, 1, ly->out + p0 * B * DH + d * H, DH,
+                0, G, H, (s1 - s0) * B, 1);
         }
     }
 }
 
-void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_norm)
+static void backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_norm)
 {
     assert(B == m->B_last);
     size_t T = m->T, L = m->L, H = m->H, D = m->D, DH = D * H, OQ = m->OQ, top = m->n_layers - 1,
@@ -790,10 +932,10 @@ void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_no
             for (size_t b = 0; b < B; b++)
                 memcpy(m->dhead + b * NO + j * OQ, dyhat + (j * B + b) * OQ, OQ * sizeof *dyhat);
         /* dW (NO, NI) += dhead^T head_in;  db += colsum(dhead) */
-        mm(m->grads + m->head_w, NI, m->dhead, NO, 1, m->head_in, NI, 0, NO, NI, B, 1);
+        pmm(m->threads, m->grads + m->head_w, NI, m->dhead, NO, 1, m->head_in, NI, 0, NO, NI, B, 1);
         colsum_add(m->grads + m->head_b, m->dhead, m->ones, B, NO);
         /* dhin (B, D*H) = dhead W[:, :D*H]: into h_fwd(T-1) and h_rev(0) */
-        mm(m->dhin, DH, m->dhead, NO, 0, W_head, NI, 0, B, DH, NO, 0);
+        pmm(m->threads, m->dhin, DH, m->dhead, NO, 0, W_head, NI, 0, B, DH, NO, 0);
         tsf_real *dtop = m->layers[top].dout; /* the only gradient reaching the top layer */
         for (size_t b = 0; b < B; b++) {
             memcpy(dtop + ((T - 1) * B + b) * DH, m->dhin + b * DH, H * sizeof *dtop);
@@ -814,7 +956,7 @@ void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_no
             if (j == 0)
                 break;
             for (size_t l = m->n_layers; l-- > 0;) {
-                step_backward(m, l, 0, s, B, NULL);
+                step_backward(m, l, 0, s, B, 0, B, &m->ld[l].have_rec, NULL);
                 if (l > 0) {
                     input_backward(m, l, s, 1, B);
                     continue;
@@ -829,17 +971,25 @@ void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_no
             }
         }
         /* head.weight (OQ, H+F) += dY^T head_in over all L*B rows; head.bias += colsum(dY) */
-        mm(m->grads + m->head_w, NI, dY, OQ, 1, m->head_in, NI, 0, OQ, NI, L * B, 1);
+        pmm(m->threads, m->grads + m->head_w, NI, dY, OQ, 1, m->head_in, NI, 0, OQ, NI, L * B, 1);
         colsum_add(m->grads + m->head_b, dY, m->ones, L * B, OQ);
     }
 
-    /* Encoder: layer by layer, top down, over lookback steps [lo, T). */
+    /* Encoder: layer by layer, top down, over lookback steps [lo, T). The top layer's sums
+     * of squares are added up over the tasks in a fixed order. */
+    size_t n_tasks = D * n_chunks(B);
     for (size_t l = m->n_layers; l-- > 0;) {
+        rec_job job = {.m = m, .l = l, .B = B, .lo = lo};
+        if (l == top && ss_top) {
+            job.ss_part = m->ss_part;
+            memset(m->ss_part, 0, n_tasks * T * sizeof *m->ss_part);
+        }
+        tsf__parallel(n_tasks, m->threads, backward_task, &job);
         for (size_t d = 0; d < D; d++)
-            for (size_t i = 0; i < T - lo; i++) {
-                size_t s = d == 0 ? T - 1 - i : lo + i;
-                step_backward(m, l, d, s, B, l == top && ss_top ? ss_top + s : NULL);
-            }
+            m->ld[l * D + d].have_rec = 0; /* the first step carries nothing further */
+        for (size_t task = 0; job.ss_part && task < n_tasks; task++)
+            for (size_t t = lo; t < T; t++)
+                ss_top[t] += job.ss_part[task * T + t];
         if (l > 0)
             input_backward(m, l, lo, T - lo, B);
         weight_backward(m, l, lo, B);
@@ -847,6 +997,25 @@ void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_no
     if (dh_norm)
         for (size_t t = 0; t < T; t++)
             dh_norm[t] += sqrt(m->ss[t]);
+}
+
+/* OpenBLAS stays serial for the whole pass: its idle threads spin for a while after each
+ * multithreaded call, and would take the cores from the recurrence tasks. */
+void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf, tsf_real *yhat,
+                     int training, gsl_rng *rng)
+{
+    m->threads = tsf__threads();
+    tsf__blas_serial_begin();
+    forward(m, B, x, xf, yhat, training, rng);
+    tsf__blas_serial_end();
+}
+
+void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_norm)
+{
+    m->threads = tsf__threads();
+    tsf__blas_serial_begin();
+    backward(m, B, dyhat, dh_norm);
+    tsf__blas_serial_end();
 }
 
 void tsf__rnn_freeze(tsf_rnn *m, int on)

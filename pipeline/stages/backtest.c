@@ -23,10 +23,6 @@
 #include "tsflow/rnn_model.h"
 #include "tsflow/stage.h"
 
-/* OpenBLAS's thread count (cblas.h is kept out: it clashes with GSL's declarations). */
-extern void openblas_set_num_threads(int n);
-extern int openblas_get_num_threads(void);
-
 static const char *const windows[] = {"expanding", "sliding", NULL};
 static const char *const imputes[] = {"none", "ffill", "linear", "seasonal", NULL};
 static const char *const scalings[] = {"model", "none", "zscore", "minmax", "robust", NULL};
@@ -756,14 +752,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
              s->impute ? ", imputed per fold" : "");
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
 
-    /* With jobs > 1 the folds are the parallelism: BLAS threads on top of them fight over the
-     * cores (measured on the demo, 2 cores: 10 s with one BLAS thread per fit, 37 s with two). */
-    int blas_threads = openblas_get_num_threads();
-    if (spec.jobs > 1 && blas_threads > 1)
-        openblas_set_num_threads(1);
     rc = tsf_backtest_run(&bt, f, &spec, fcs, M, err);
-    if (spec.jobs > 1 && blas_threads > 1)
-        openblas_set_num_threads(blas_threads);
     if (rc != TSF_OK)
         goto done;
 

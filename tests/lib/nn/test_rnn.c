@@ -8,12 +8,14 @@
  * terms summed, not with the result).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_rng.h>
 
+#include "nn.h"
 #include "support.h"
 #include "tsflow/rnn.h"
 
@@ -468,6 +470,50 @@ Test(rnn, repeats_forward_and_backward_bit_for_bit)
     net_free(&n);
 }
 
+/* OpenBLAS's thread count (cblas.h is kept out: it clashes with GSL's declarations). */
+extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
+
+/* A batch of 70 runs its recurrence as three chunks of rows on as many threads as BLAS has;
+ * the chunks depend only on the batch, so one thread gives the same bits as two. */
+Test(rnn, gives_the_same_bits_on_one_thread_as_on_two)
+{
+    int saved = openblas_get_num_threads();
+    tsf_cell cells[] = {TSF_CELL_RNN_TANH, TSF_CELL_LSTM, TSF_CELL_GRU};
+    for (size_t k = 0; k < 3; k++) {
+        tsf_rnn_config c = small_config(cells[k]);
+        c.n_layers = 2;
+        c.dropout = 0.25;
+        c.head = k == 1 ? TSF_HEAD_RECURSIVE : TSF_HEAD_DIRECT;
+        c.bidirectional = k != 1;
+        enum { B = 70 };
+        net n = net_make(&c, B, B);
+        size_t ny = c.horizon * B * c.n_outputs, P = tsf_rnn_n_params(n.m);
+        float *y[2], *g[2];
+        double h[2][10] = {{0}};
+        for (int threads = 1; threads <= 2; threads++) {
+            openblas_set_num_threads(threads);
+            gsl_rng_set(n.rng, 9);
+            tsf_rnn_zero_grad(n.m);
+            tsf_rnn_forward(n.m, B, n.x, n.xf, n.yhat, 1, n.rng);
+            y[threads - 1] = malloc(ny * sizeof(float));
+            memcpy(y[threads - 1], n.yhat, ny * sizeof(float));
+            tsf_rnn_backward(n.m, B, n.yhat, h[threads - 1]);
+            g[threads - 1] = malloc(P * sizeof(float));
+            memcpy(g[threads - 1], tsf_rnn_grads(n.m), P * sizeof(float));
+        }
+        cr_expect_arr_eq(y[0], y[1], ny * sizeof(float), "%s", tsf_rnn_cell_name(cells[k]));
+        cr_expect_arr_eq(g[0], g[1], P * sizeof(float), "%s", tsf_rnn_cell_name(cells[k]));
+        cr_expect_arr_eq(h[0], h[1], sizeof h[0], "%s", tsf_rnn_cell_name(cells[k]));
+        for (int i = 0; i < 2; i++) {
+            free(y[i]);
+            free(g[i]);
+        }
+        net_free(&n);
+    }
+    openblas_set_num_threads(saved);
+}
+
 Test(rnn, backward_accumulates_into_the_gradients)
 {
     tsf_rnn_config c = small_config(TSF_CELL_GRU);
@@ -587,4 +633,72 @@ Test(rnn, a_nan_in_the_input_reaches_the_forecast_and_the_gradients)
         cr_expect(isnan(tsf_rnn_grads(n.m)[0]), "%s", tsf_rnn_cell_name(cells[k]));
         net_free(&n);
     }
+}
+
+/* Distance of a float from the exact value in units of the float spacing there. */
+static double ulps(float got, double want)
+{
+    float w = (float)want;
+    double spacing = (double)nextafterf(fabsf(w), INFINITY) - fabsf(w);
+    return fabs((double)got - want) / spacing;
+}
+
+/* The cells' tanh and sigmoid are fast approximations (lib/nn/cells.c); measured here against
+ * libm in double over every 1009th float in [-10, 10] (2 million arguments) and the edges. */
+Test(cells, compute_tanh_within_1_5_ulp_and_the_sigmoid_within_2)
+{
+    enum { N = 4096 };
+    float *a = malloc(N * sizeof *a), *h = malloc(N * sizeof *h), *c = malloc(N * sizeof *c),
+          *tc = malloc(N * sizeof *tc), *g = malloc(4 * N * sizeof *g),
+          *zeros = calloc(4 * N, sizeof *zeros);
+    cr_assert(a && h && c && tc && g && zeros);
+    double worst_tanh = 0, worst_sigmoid = 0;
+    float at_tanh = 0, at_sigmoid = 0;
+    size_t n = 0;
+    for (uint32_t u = 0; u <= 0x41200000u; u += 1009) { /* 0x41200000 is 10.0f */
+        for (int neg = 0; neg < 2; neg++) {
+            uint32_t bits = u | (neg ? 0x80000000u : 0);
+            memcpy(&a[n++], &bits, sizeof bits);
+        }
+        if (n < N - 1 && u + 1009 <= 0x41200000u)
+            continue;
+        /* tanh: the Elman cell with zero bias */
+        tsf__rnn_cell_forward(h, n, a, zeros, 1, n, 0);
+        /* sigmoid: an LSTM cell with no previous state and the cell gate saturated at 1, so
+         * c = sigmoid(input gate) exactly */
+        for (size_t j = 0; j < n; j++) {
+            g[j] = a[j];
+            g[n + j] = 0;
+            g[2 * n + j] = 20;
+            g[3 * n + j] = 0;
+        }
+        tsf__lstm_cell_forward(tc, n, c, tc, g, zeros, zeros, 1, n);
+        for (size_t j = 0; j < n; j++) {
+            double et = ulps(h[j], tanh((double)a[j]));
+            double es = ulps(c[j], 1 / (1 + exp(-(double)a[j])));
+            if (et > worst_tanh)
+                worst_tanh = et, at_tanh = a[j];
+            if (es > worst_sigmoid)
+                worst_sigmoid = es, at_sigmoid = a[j];
+        }
+        n = 0;
+    }
+    cr_expect_leq(worst_tanh, 1.5, "tanh: %.2f ulp at %.9g", worst_tanh, at_tanh);
+    cr_expect_leq(worst_sigmoid, 2.0, "sigmoid: %.2f ulp at %.9g", worst_sigmoid, at_sigmoid);
+    /* Saturation is exact, and NaN propagates. */
+    float edge[] = {10.0f, -10.0f, INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e-30f};
+    tsf__rnn_cell_forward(h, 8, edge, zeros, 1, 8, 0);
+    cr_expect_eq(h[0], 1.0f);
+    cr_expect_eq(h[1], -1.0f);
+    cr_expect_eq(h[2], 1.0f);
+    cr_expect_eq(h[3], -1.0f);
+    cr_expect(isnan(h[4]));
+    cr_expect_eq(h[5], 0.0f);
+    cr_expect_eq(h[7], 1e-30f);
+    free(a);
+    free(h);
+    free(c);
+    free(tc);
+    free(g);
+    free(zeros);
 }

@@ -332,3 +332,43 @@ Test(rnn_gradcheck, a_batch_smaller_than_the_allocation_matches_central_differen
     check_against_fd(&p, 0);
     drop(&p);
 }
+
+/* A batch of 70 runs its recurrence as three independent chunks of rows (forward and
+ * backward, see lib/nn/rnn.c); every direction and layer of every chunk must still add up to
+ * the gradient of the whole batch's loss, and dh_norm to the norm over all 70 samples. */
+Test(rnn_gradcheck, a_batch_cut_into_several_recurrence_chunks_matches_central_differences)
+{
+    tsf_rnn_config c = base_config(TSF_CELL_LSTM);
+    c.n_layers = 2;
+    c.bidirectional = 1;
+    problem p = make(&c, 70, 70, 2.0);
+    size_t T = c.lookback;
+    double norm[16] = {0};
+    cr_assert_leq(T, 16);
+    analytic(&p, norm);
+    check_against_fd(&p, 0);
+    /* dh_norm[t] is sqrt(sum over samples of |dLoss/dh_t|^2): the same as from each sample
+     * alone, with its own rows of dLoss/dyhat. */
+    const size_t L = c.horizon, n_out = c.n_outputs * c.n_quantiles, I = c.n_inputs, F = c.n_future;
+    double sum_sq[16] = {0};
+    problem one = make(&c, 1, 1, 2.0);
+    memcpy(tsf_rnn_params(one.m), tsf_rnn_params(p.m), tsf_rnn_n_params(p.m) * sizeof(tsf_real));
+    for (size_t b = 0; b < p.B; b++) {
+        for (size_t t = 0; t < T; t++)
+            memcpy(one.x + t * I, p.x + (t * p.B + b) * I, I * sizeof *one.x);
+        for (size_t j = 0; j < L; j++) {
+            memcpy(one.xf + j * F, p.xf + (j * p.B + b) * F, F * sizeof *one.xf);
+            memcpy(one.y + j * n_out, p.y + (j * p.B + b) * n_out, n_out * sizeof *one.y);
+            memcpy(one.w + j * n_out, p.w + (j * p.B + b) * n_out, n_out * sizeof *one.w);
+        }
+        double nb[16] = {0};
+        analytic(&one, nb);
+        for (size_t t = 0; t < T; t++)
+            sum_sq[t] += nb[t] * nb[t];
+    }
+    for (size_t t = 0; t < T; t++)
+        cr_expect_float_eq(norm[t], sqrt(sum_sq[t]), 1e-12 * norm[t], "step %zu: %.17g vs %.17g", t,
+                           norm[t], sqrt(sum_sq[t]));
+    drop(&one);
+    drop(&p);
+}
