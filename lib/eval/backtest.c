@@ -371,11 +371,18 @@ static int plan(run *R, tsf_err *err)
             n = sp->end;
         max_end = n > max_end ? n : max_end;
     }
-    if (first + sp->horizon > max_end)
+    if (first + sp->horizon > max_end) {
+        char cure[96];
+        if (max_end > sp->horizon)
+            snprintf(cure, sizeof cure, "%s at most %zu",
+                     sp->first_origin ? "first_origin" : "train_length", max_end - sp->horizon);
+        else
+            snprintf(cure, sizeof cure, "a horizon shorter than %zu", max_end);
         TSF_FAIL(err, TSF_EINVAL,
                  "backtest: the first origin (row %zu) plus horizon %zu is past the end of every "
-                 "series (longest: %zu rows%s): lower train_length or first_origin",
-                 first, sp->horizon, max_end, sp->end ? ", after end" : "");
+                 "series (longest: %zu rows%s) (expected first origin + horizon <= %zu: %s)",
+                 first, sp->horizon, max_end, sp->end ? ", after end" : "", max_end, cure);
+    }
     size_t F = (max_end - sp->horizon - first) / sp->stride + 1;
     bt->n_folds = F;
     size_t R_ = sp->retrain;

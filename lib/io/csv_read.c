@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csv.h>
@@ -1010,14 +1011,24 @@ static char detect_delimiter(const char *s, size_t n)
     return ',';
 }
 
-/* Line and field of byte `offset` of the file, by reading it again (error path only). */
-static void locate(reader *r, uint64_t offset, size_t *line, size_t *col)
+/* Line and field of byte `offset` of the file, by reading it again (error path only). Returns
+ * 0 when the file cannot be read again: a pipe (opening it would wait for a new writer). */
+static int locate(reader *r, uint64_t offset, size_t *line, size_t *col)
 {
     *line = 1;
     *col = 1;
-    FILE *fp = fopen(r->path, "rb");
-    if (!fp)
-        return;
+    int fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return 0;
+    }
     int prev = 0;
     for (uint64_t i = 0; i < offset; i++) {
         int c = getc(fp);
@@ -1034,6 +1045,7 @@ static void locate(reader *r, uint64_t offset, size_t *line, size_t *col)
         prev = c;
     }
     fclose(fp);
+    return 1;
 }
 
 static void libcsv_block(reader *r, struct csv_parser *p, const char *buf, size_t n)
@@ -1116,10 +1128,16 @@ static int read_all(reader *r, int fd)
         const char *nul = memchr(buf + fresh, '\0', have - fresh);
         if (nul) {
             size_t line, col;
-            locate(r, offset + (uint64_t)(nul - buf), &line, &col);
-            fail_at(r, TSF_EFORMAT, line, col,
-                    "NUL byte: this looks like a binary file, not CSV (expected UTF-8 or ASCII "
-                    "text)");
+            uint64_t at = offset + (uint64_t)(nul - buf);
+            if (locate(r, at, &line, &col))
+                fail_at(r, TSF_EFORMAT, line, col,
+                        "NUL byte: this looks like a binary file, not CSV (expected UTF-8 or "
+                        "ASCII text)");
+            else
+                fail_at(r, TSF_EFORMAT, 0, 0,
+                        "NUL byte at byte %" PRIu64 ": this looks like binary data, not CSV "
+                        "(expected UTF-8 or ASCII text)",
+                        at);
             break;
         }
         size_t cut; /* bytes to parse now */

@@ -68,6 +68,39 @@ static hid_t vlen_str_type(void)
     return t;
 }
 
+/* A creation property list of class cls (file, group or dataset) whose objects carry no
+ * access/modification/change/birth times: HDF5 records them by default, which makes two runs
+ * of one pipeline differ in bytes. Without them the file depends only on what is written
+ * (reproducible builds: same input, same bytes). The file class covers the root group. */
+static hid_t untimed(hid_t cls)
+{
+    hid_t pl = H5Pcreate(cls);
+    if (pl >= 0 && H5Pset_obj_track_times(pl, 0) < 0) {
+        H5Pclose(pl);
+        return -1;
+    }
+    return pl;
+}
+
+static hid_t group_create(hid_t loc, const char *name)
+{
+    hid_t gcpl = untimed(H5P_GROUP_CREATE);
+    hid_t g = gcpl < 0 ? -1 : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    tsf__h5_close(gcpl);
+    return g;
+}
+
+/* A dataset with dcpl (H5P_DEFAULT: contiguous), made untimed. */
+static hid_t dataset_create(hid_t loc, const char *name, hid_t ftype, hid_t space, hid_t dcpl)
+{
+    hid_t pl = dcpl == H5P_DEFAULT ? H5Pcreate(H5P_DATASET_CREATE) : H5Pcopy(dcpl);
+    hid_t ds = -1;
+    if (pl >= 0 && H5Pset_obj_track_times(pl, 0) >= 0)
+        ds = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, pl, H5P_DEFAULT);
+    tsf__h5_close(pl);
+    return ds;
+}
+
 static int drop_attr(hid_t obj, const char *name)
 {
     htri_t e = H5Aexists(obj, name);
@@ -198,7 +231,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
                 return -1;
             }
         } else if (exists == 0) {
-            next = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            next = group_create(g, name);
             if (next >= 0 && pytables && pytables_group_attrs(next) < 0) {
                 tsf__h5_close(next);
                 next = -1;
@@ -246,10 +279,11 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
     /* Objects in the 1.8 format, so every HDF5 >= 1.8 reader (PyTables, h5py, R) opens the
      * file, and attributes larger than 64 KiB (a long pipeline text) can be stored densely.
      * A strong close degree makes commit's H5Fclose release everything. */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = untimed(H5P_FILE_CREATE);
+    if (fapl >= 0 && fcpl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
-        o->fid = H5Fcreate(o->a.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        o->fid = H5Fcreate(o->a.tmp_path, H5F_ACC_TRUNC, fcpl, fapl);
+    tsf__h5_close(fcpl);
     tsf__h5_close(fapl);
     if (o->fid < 0) {
         rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot create an HDF5 file", path);
@@ -309,7 +343,7 @@ static hid_t pd_array(hid_t g, const char *name, hid_t ftype, int rank, hsize_t 
     hid_t s = H5Screate_simple(rank, dims, NULL);
     if (s < 0)
         return -1;
-    hid_t ds = H5Dcreate2(g, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds = dataset_create(g, name, ftype, s, H5P_DEFAULT);
     H5Sclose(s);
     if (ds < 0)
         return -1;
@@ -641,7 +675,7 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
     hid_t parent = open_parent(o, k, 1, &leaf, err);
     if (parent < 0)
         return err ? err->code : TSF_EIO;
-    hid_t g = H5Gcreate2(parent, leaf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = group_create(parent, leaf);
     H5Gclose(parent);
 
     /* Blocks: one per value type, in order of first appearance, as pandas consolidates. */
@@ -835,7 +869,7 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
     }
     hid_t ds = -1;
     if (s >= 0 && ftype >= 0)
-        ds = H5Dcreate2(g, d->name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        ds = dataset_create(g, d->name, ftype, s, H5P_DEFAULT);
     int rc = ds < 0 ? -1 : 0;
     if (rc == 0 && d->coord && n)
         rc = H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 0;
@@ -942,7 +976,7 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
                 ok = H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 4) >= 0;
         }
         if (ok)
-            ds = H5Dcreate2(g, leaf, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+            ds = dataset_create(g, leaf, H5T_IEEE_F64LE, space, dcpl);
         ok = ds >= 0;
         if (ok && total > 0 && values) {
             ok = H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0;

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "tsflow/io.h"
 #include "core.h"
@@ -64,6 +65,11 @@ int tsf_is_hdf5(const char *path)
 {
     /* The signature sits at offset 0, or after a user block at 512, 1024, 2048, ... */
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    /* Never open a pipe: that waits for a writer, and reading would eat the CSV reader's
+     * bytes. HDF5 needs random access, so a pipe is never HDF5 here. */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return 0;
@@ -981,9 +987,6 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
             goto cleanup;
         }
         multi = 1;
-        if ((rc = read_index_node(r, g, "axis1_level0", &lev0)) != TSF_OK ||
-            (rc = read_index_node(r, g, "axis1_level1", &lev1)) != TSF_OK)
-            goto cleanup;
         hsize_t dims[8] = {0};
         hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
         int rank = ds < 0 ? -1 : shape_of(ds, dims);
@@ -993,10 +996,17 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
             goto cleanup;
         }
         rc = check_extent(r, ds, "pandas node \"axis1_label0\"");
+        /* pandas writes a 1-element sentinel with a "shape" attribute for an empty array. */
+        int empty = H5Aexists(ds, "shape") > 0;
+        H5Eclear2(H5E_DEFAULT);
         tsf__h5_close(ds);
         if (rc != TSF_OK)
             goto cleanup;
-        n_rows = (size_t)dims[0];
+        n_rows = empty ? 0 : (size_t)dims[0];
+        /* the levels after the size: an empty frame's levels may be of any kind */
+        if (n_rows && ((rc = read_index_node(r, g, "axis1_level0", &lev0)) != TSF_OK ||
+                       (rc = read_index_node(r, g, "axis1_level1", &lev1)) != TSF_OK))
+            goto cleanup;
     } else if (!strcmp(variety, "regular")) {
         if ((rc = read_index_node(r, g, index_node, &ix)) != TSF_OK)
             goto cleanup;
@@ -1005,6 +1015,14 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         rc = tsf_err_set(r->err, TSF_EFORMAT,
                          "%s: \"/%s\": pandas index of variety \"%s\" (expected regular or multi)",
                          r->path, r->key, variety);
+        goto cleanup;
+    }
+
+    if (n_rows == 0) { /* as the CSV reader refuses a header without rows */
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": the pandas %s has no rows (expected at least one row of "
+                         "values)",
+                         r->path, r->key, is_series ? "series" : "frame");
         goto cleanup;
     }
 
@@ -1253,6 +1271,15 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
                  r->path, r->key, rank, rank ? " (" : "", shape, rank ? ")" : "");
     }
     size_t n_rows = (size_t)dims[0], n_cols = rank == 2 ? (size_t)dims[1] : 1;
+    if (n_rows == 0) { /* as the CSV reader refuses a header without rows */
+        char shape[48] = "0";
+        if (rank == 2)
+            snprintf(shape, sizeof shape, "0 x %zu", n_cols);
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the dataset has no rows (its shape is %s; expected at least one "
+                 "row of values)",
+                 r->path, r->key, shape);
+    }
     const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
 
     /* Column names. */
@@ -1508,6 +1535,12 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
         key++;
     if (!*key)
         TSF_FAIL(err, TSF_EINVAL, "%s: the key is empty (expected a dataset or pandas key)", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        TSF_FAIL(err, TSF_EIO,
+                 "%s: not a regular file (expected an HDF5 file: HDF5 reads with random access, "
+                 "which a pipe or device cannot give; save the data to a file first)",
+                 path);
     FILE *fp = fopen(path, "rb");
     if (!fp)
         TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s", path, strerror(errno));

@@ -247,10 +247,21 @@ static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, siz
     char sl[96];
     const char *who = sc->n_groups > 1 || f->n_series == 1 ? tsf__series_label(f, s0, sl, sizeof sl)
                                                            : "all series";
-    if (n == 0)
+    if (n == 0) {
+        size_t n_fit = 0;
+        for (size_t s = s0; s < s1; s++)
+            n_fit += sc->fit[s].end - sc->fit[s].begin;
+        if (n_fit == 0)
+            TSF_FAIL(err, TSF_EINVAL,
+                     "normalize: %s has no training rows to fit column \"%.80s\" on (expected "
+                     "a split that gives every series training rows)",
+                     who, f->col_names[col]);
         TSF_FAIL(err, TSF_EINVAL,
-                 "normalize: column \"%.80s\" of %s has no value in its training rows",
-                 f->col_names[col], who);
+                 "normalize: column \"%.80s\" of %s has no value in its training rows (all %zu "
+                 "are missing; expected at least one number to fit the scaler on: leave the "
+                 "column out with the columns option of normalize or of the ingest step)",
+                 f->col_names[col], who, n_fit);
+    }
     size_t idx = g * spec->n_cols + k;
     double lambda = NAN;
     if (spec->pre != TSF_PRE_NONE) {

@@ -14,7 +14,8 @@ const char *cli_pipeline_options_help(void)
            "                        lists more plugins or directories of them, ':'-separated\n"
            "  --quiet, -q           print only errors\n"
            "  --verbose, -v         print the plan, stage messages, and per-step time and peak\n"
-           "                        memory at the end\n";
+           "                        memory at the end (measuring it resets the process's peak\n"
+           "                        memory mark: /usr/bin/time -v then sees the last step's)\n";
 }
 
 static int push(const char ***v, size_t *n, const char *s)

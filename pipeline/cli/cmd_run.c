@@ -156,9 +156,18 @@ static void print_stats(const tsf_plan *plan, FILE *out, double total)
             snprintf(m, sizeof m, "?");
         fprintf(out, "%-*s  %-*s  %10s  %14s\n", (int)w, s->src->name, (int)ws, s->def->name, t, m);
     }
-    char t[32];
+    char t[32], m[32] = "";
+    long peak = -1;
+    for (size_t i = 0; i < plan->n_steps; i++)
+        if (plan->steps[i].stats.ran && plan->steps[i].stats.peak_rss_kb > peak)
+            peak = plan->steps[i].stats.peak_rss_kb;
+    if (peak >= 0)
+        snprintf(m, sizeof m, "%.1f MiB", peak / 1024.0);
     cli_format_duration(total, t, sizeof t);
-    fprintf(out, "%-*s  %-*s  %10s\n", (int)w, "total", (int)ws, "", t);
+    if (m[0])
+        fprintf(out, "%-*s  %-*s  %10s  %14s\n", (int)w, "total", (int)ws, "", t, m);
+    else
+        fprintf(out, "%-*s  %-*s  %10s\n", (int)w, "total", (int)ws, "", t);
     fprintf(out, "(peak memory: the process's peak resident set size during each step)\n");
 }
 
@@ -184,6 +193,7 @@ int cli_pipeline_execute(tsf_pipeline *pipe, const cli_pipeline_args *a, int run
     tsf_run_hooks hooks = {0};
     cli_progress_hooks(&prog, &hooks);
     hooks.cancel = &cancel_flag;
+    hooks.measure_memory = a->verbose; /* only when the table below shows it */
     tsf_err err = TSF_ERR_INIT;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -546,6 +546,16 @@ static int bind_inputs(checker *c, size_t i)
     return ok;
 }
 
+/* What a path that is not a regular file is, for messages. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a pipe (FIFO)"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a special file";
+}
+
 static int check_paths(checker *c, size_t i)
 {
     const tsf_step_src *s = &c->p->steps[i];
@@ -574,6 +584,14 @@ static int check_paths(checker *c, size_t i)
             } else if (access(path, R_OK) != 0) {
                 diag(c, s, kv, line, o->name, TSF_EIO, "cannot read %s: %s (expected %s)", q,
                      strerror(errno), exp);
+                ok = -1;
+            } else if (!S_ISREG(st.st_mode) && !(o->flags & TSF_OPT_STREAM)) {
+                /* Only stat(), never open(): opening a FIFO blocks until a writer comes. */
+                diag(c, s, kv, line, o->name, TSF_EIO,
+                     "%s is %s, not a regular file (expected %s: stage %s reads it with "
+                     "random access, which a pipe or device cannot give; save the data to a "
+                     "file first)",
+                     q, file_kind(st.st_mode), exp, ps->def->name);
                 ok = -1;
             }
             continue;

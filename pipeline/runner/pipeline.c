@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -399,13 +400,25 @@ int tsf_pipeline_parse(tsf_pipeline **out, const char *name, const char *dir, co
     return TSF_OK;
 }
 
+/* What a pipeline file argument should be, for messages. */
+#define PIPELINE_FILE                                                                              \
+    "the path of a readable pipeline file, an INI file with one [step] section per step; - "       \
+    "reads it from standard input"
+
 int tsf_pipeline_load(tsf_pipeline **out, const char *path, tsf_err *err)
 {
     *out = NULL;
     int is_stdin = !strcmp(path, "-");
+    struct stat st;
+    if (!is_stdin && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        TSF_FAIL(err, TSF_EIO,
+                 "%s: cannot open the pipeline file: it is a directory (expected " PIPELINE_FILE
+                 ")",
+                 path);
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f)
-        TSF_FAIL(err, TSF_EIO, "%s: cannot open the pipeline file: %s", path, strerror(errno));
+        TSF_FAIL(err, TSF_EIO, "%s: cannot open the pipeline file: %s (expected " PIPELINE_FILE ")",
+                 path, strerror(errno));
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     int rc = TSF_OK;

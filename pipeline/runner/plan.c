@@ -101,8 +101,8 @@ void tsf_meta_describe(const tsf_meta *m, char *buf, size_t n)
         put(buf, n, &u, "%s)", m->cols > 8 ? ", ..." : "");
     }
     FIELD(m->n_series >= 0, "%lld series", (long long)m->n_series);
-    FIELD(m->min_series_rows >= 0 && m->n_series != 1, "shortest series %lld rows",
-          (long long)m->min_series_rows);
+    FIELD(m->min_series_rows >= 0 && m->n_series != 1, "shortest series %lld row%s",
+          (long long)m->min_series_rows, m->min_series_rows == 1 ? "" : "s");
     FIELD(m->step > 0, "step %lld%s", (long long)m->step, m->time_kind == 1 ? " s" : "");
     FIELD(m->samples >= 0, "%lld samples", (long long)m->samples);
     FIELD(m->lookback >= 0, "lookback %lld", (long long)m->lookback);

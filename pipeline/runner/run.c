@@ -288,7 +288,9 @@ static void release(rvalue *v)
 
 /* ---- Memory -------------------------------------------------------------------------------- */
 
-/* Reset the kernel's peak-RSS mark (Linux >= 4.0) so VmHWM measures this step alone. */
+/* Reset the kernel's peak-RSS mark (Linux >= 4.0) so VmHWM measures this step alone. This also
+ * resets the peak that getrusage() and /usr/bin/time report for the whole process: only done
+ * when asked (tsf_run_hooks.measure_memory). */
 static int reset_peak(void)
 {
     FILE *f = fopen("/proc/self/clear_refs", "w");
@@ -366,7 +368,7 @@ int tsf_plan_run(tsf_plan *plan, const tsf_run_hooks *hooks, tsf_err *err)
             out[k] = &run.vals[i][k].pub;
         if (hooks && hooks->step_begin)
             hooks->step_begin(hooks->user, plan, i);
-        int have_peak = reset_peak();
+        int have_peak = hooks && hooks->measure_memory && reset_peak();
         tsf__ctx ctx;
         tsf__ctx_init(&ctx, plan, s, TSF__PHASE_RUN);
         ctx.run = &run;

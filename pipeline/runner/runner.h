@@ -152,7 +152,8 @@ typedef struct tsf_binding {
 
 typedef struct tsf_step_stats {
     double seconds;   /* wall time of run */
-    long peak_rss_kb; /* peak resident memory of the process while the step ran, or -1 */
+    long peak_rss_kb; /* peak resident memory of the process while the step ran, or -1 (not
+                         measured: see tsf_run_hooks.measure_memory) */
     int ran;          /* 1 when run returned TSF_OK */
 } tsf_step_stats;
 
@@ -216,6 +217,11 @@ typedef struct tsf_run_hooks {
     void (*step_end)(void *user, const tsf_plan *plan, size_t index, int status);
     void (*progress)(void *user, const tsf_progress_event *ev);
     void (*log)(void *user, const tsf_plan *plan, size_t index, int level, const char *msg);
+    /* Nonzero: measure each step's peak resident memory (stats.peak_rss_kb). On Linux this
+     * resets the kernel's peak-RSS mark before each step (/proc/self/clear_refs), so the
+     * process's own peak, as getrusage() and /usr/bin/time -v report it, is afterwards only
+     * the last step's: leave it 0 unless the per-step figures are shown. */
+    int measure_memory;
 } tsf_run_hooks;
 
 /* Run every step in order. A failure names the step: 'step "data" (ingest.csv): ...'. When the

@@ -366,25 +366,52 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   "per_series applies to normalize = zscore, minmax or robust");
     if ((rc = tsfs_check_columns(ctx, in[0], &s->targets, "targets", err)) != TSF_OK)
         return rc;
-    int64_t rows = in[0]->min_series_rows;
+    /* The engine lays folds out up to the end of the longest series (shorter ones just give
+     * fewer forecasts). The plan knows the shortest series and the total rows: the longest has
+     * at most total - (n_series - 1) x shortest rows, exactly that when all are alike. */
+    int64_t rows = in[0]->min_series_rows, n_ser = in[0]->n_series, total = in[0]->rows;
+    int64_t longest = TSF_UNKNOWN;
+    int exact = 0;
+    if (rows != TSF_UNKNOWN && n_ser == 1) {
+        longest = rows;
+        exact = 1;
+    } else if (rows != TSF_UNKNOWN && n_ser > 1 && total != TSF_UNKNOWN) {
+        longest = total - (n_ser - 1) * rows;
+        exact = total == n_ser * rows;
+    }
     size_t first = s->first_origin ? s->first_origin : s->train_length;
-    if (!si && rows != TSF_UNKNOWN && horizon != TSF_UNKNOWN &&
-        (int64_t)first + horizon > (s->end && (int64_t)s->end < rows ? (int64_t)s->end : rows))
-        return tsf_stage_fail_key(ctx, err, s->first_origin ? "first_origin" : "train_length",
-                                  TSF_EINVAL,
-                                  "the first origin (row %zu) plus horizon %lld is past the %lld "
-                                  "rows of the shortest series",
-                                  first, (long long)horizon, (long long)rows);
+    const char *first_key = s->first_origin ? "first_origin" : "train_length";
+    int by_end = s->end && longest != TSF_UNKNOWN && (int64_t)s->end < longest;
+    int64_t bound = by_end ? (int64_t)s->end : longest;
+    if (!si && bound != TSF_UNKNOWN && horizon != TSF_UNKNOWN && (int64_t)first + horizon > bound) {
+        char where[160], cure[96];
+        if (by_end)
+            snprintf(where, sizeof where, "row %lld, where end = %lld stops the backtest",
+                     (long long)bound, (long long)bound);
+        else if (n_ser == 1)
+            snprintf(where, sizeof where, "the %lld rows of the series", (long long)bound);
+        else
+            snprintf(where, sizeof where, "the end of every series (the longest has %s%lld rows)",
+                     exact ? "" : "at most ", (long long)bound);
+        if (bound - horizon >= 1)
+            snprintf(cure, sizeof cure, "%s at most %lld", first_key, (long long)(bound - horizon));
+        else
+            snprintf(cure, sizeof cure, "a horizon shorter than %lld", (long long)bound);
+        return tsf_stage_fail_key(ctx, err, first_key, TSF_EINVAL,
+                                  "the first origin (row %zu) plus horizon %lld is past %s "
+                                  "(expected %s + horizon <= %lld: %s)",
+                                  first, (long long)horizon, where, first_key, (long long)bound,
+                                  cure);
+    }
     for (int o = 0; o < 3; o++) {
         out[o]->n_series = in[0]->n_series;
         out[o]->horizon = horizon;
         if (in[0]->source && (rc = tsf_meta_set_source(ctx, out[o], in[0]->source)) != TSF_OK)
             return rc;
     }
-    if (!si && rows != TSF_UNKNOWN && horizon != TSF_UNKNOWN) {
+    if (!si && exact && horizon != TSF_UNKNOWN) {
         size_t stride = s->stride ? s->stride : (size_t)horizon;
-        size_t end = s->end && (int64_t)s->end < rows ? s->end : (size_t)rows;
-        int64_t folds = (int64_t)((end - (size_t)horizon - first) / stride + 1);
+        int64_t folds = ((bound - horizon - (int64_t)first) / (int64_t)stride + 1);
         for (int o = 0; o < 3; o++)
             out[o]->folds = folds;
     }

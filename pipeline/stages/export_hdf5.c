@@ -2,11 +2,14 @@
  * frames, forecasts (long table and cube), metrics, training histories and a backtest's
  * record, with the run's provenance as root attributes. Layouts: tsflow/io.h (frames),
  * tsflow/export.h (forecasts, metrics, folds, scalers), tsflow/rnn_model.h (histories). */
+#include <errno.h>
 #include <hdf5.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "model_stages.h"
@@ -93,6 +96,29 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     return TSF_OK;
 }
 
+/* The time to record as the file's creation: now, or SOURCE_DATE_EPOCH when set (the
+ * reproducible-builds convention, https://reproducible-builds.org/specs/source-date-epoch/:
+ * seconds since 1970-01-01T00:00:00Z), so that two runs of one pipeline give the same bytes.
+ * A malformed value is an error, as the convention asks. */
+static int creation_time(time_t *t, tsf_err *err)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (!e || !*e) {
+        *t = time(NULL);
+        return TSF_OK;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (*e < '0' || *e > '9' || *end || errno || v > 253402300799ull /* 9999-12-31T23:59:59Z */)
+        return tsf_err_set(err, TSF_EINVAL,
+                           "SOURCE_DATE_EPOCH=\"%.40s\" is not a time (expected whole seconds "
+                           "since 1970-01-01T00:00:00Z, like 1700000000, or unset it)",
+                           e);
+    *t = (time_t)v;
+    return TSF_OK;
+}
+
 /* Root attributes: where the file came from. */
 static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, size_t n,
                       const tsf_bt_record *rec, tsf_err *err)
@@ -133,7 +159,10 @@ static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, si
     char all_paths[4096] = "", all_sums[16 * 65 + 1] = "";
     for (size_t k = 0, lp = 0, ls = 0; k < n_paths && rc == TSF_OK; k++) {
         char hex[65];
-        if ((rc = tsf_sha256_file(paths[k], hex, err)) != TSF_OK)
+        struct stat st;
+        if (stat(paths[k], &st) == 0 && !S_ISREG(st.st_mode))
+            snprintf(hex, sizeof hex, "not hashed: read from a pipe"); /* gone, and would block */
+        else if ((rc = tsf_sha256_file(paths[k], hex, err)) != TSF_OK)
             break;
         lp += (size_t)snprintf(all_paths + lp, sizeof all_paths - lp, "%s%s", k ? "\n" : "",
                                paths[k]);
@@ -150,11 +179,13 @@ static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, si
     if (rc == TSF_OK && rec)
         rc = tsf_h5out_attr_string(o, "/", "backtest", rec->description, err);
     if (rc == TSF_OK) {
-        time_t now = time(NULL);
+        time_t now;
         struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        rc = tsf_h5out_attr_string(o, "/", "created_utc", buf, err);
+        if ((rc = creation_time(&now, err)) == TSF_OK) {
+            gmtime_r(&now, &tm);
+            strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            rc = tsf_h5out_attr_string(o, "/", "created_utc", buf, err);
+        }
     }
     if (rc == TSF_OK) {
         unsigned maj = 0, min = 0, rel = 0;
@@ -280,7 +311,9 @@ const tsf_stage_def tsf_stage_export_hdf5 = {
             "step, quantile] and actual[...] with time coordinates; group=\"history\" the "
             "gradient flow. Root attributes record the tsflow version and git commit, the "
             "pipeline text, the seed, the input files and their SHA-256, every fold's fit "
-            "window, scaler parameters, the creation time (UTC), HDF5 and BLAS versions.",
+            "window, scaler parameters, the creation time (UTC; SOURCE_DATE_EPOCH when set, so "
+            "that runs "
+            "repeat byte for byte), HDF5 and BLAS versions.",
     .state_size = sizeof(export_hdf5),
     .options = options,
     .inputs = inputs,

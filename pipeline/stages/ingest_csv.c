@@ -1,14 +1,21 @@
 /* ingest.csv: read a CSV file into a frame (tsf_csv_read), every tsf_csv_options field an option.
  *
  * check is cheap but looks at the file: it reads the header and the first two records (column
- * names, delimiter, whether the first column is time, the step) and counts the records with a
- * quote-aware newline scan (memchr speed when a block holds no quote), so that later stages can
- * check lengths (lookback + horizon, folds) before anything runs. The reader itself still
- * validates everything at run time. */
+ * names, delimiter, which column is time by the reader's own rule, the step) and counts the
+ * records with a quote-aware newline scan (memchr speed when a block holds no quote), so that
+ * later stages can check lengths (lookback + horizon, folds) before anything runs. In the long
+ * layout the scan also reads each record's id, so the plan gives the series and the shortest
+ * one's rows as run will find them. The reader itself still validates everything at run time.
+ *
+ * The path may be a pipe (a FIFO, or bash's <(command)): check then only says so, without
+ * opening it (that would block until a writer comes, and reading would consume the data), and
+ * run reads it once. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tsflow/io.h"
 #include "tsflow/stage.h"
@@ -36,8 +43,9 @@ static const tsf_option options[] = {
     {.name = "path",
      .type = TSF_OPT_PATH_IN,
      .offset = offsetof(ingest_csv, path),
-     .flags = TSF_OPT_REQUIRED,
-     .help = "the CSV file to read"},
+     .flags = TSF_OPT_REQUIRED | TSF_OPT_STREAM,
+     .help = "the CSV file to read; a pipe works too (read once, by run): --set "
+             "STEP.path=<(zcat data.csv.gz)"},
     {.name = "delimiter",
      .type = TSF_OPT_ENUM,
      .offset = offsetof(ingest_csv, delimiter),
@@ -247,10 +255,225 @@ static int count_records(FILE *f, size_t *out)
     return bad ? -1 : 0;
 }
 
+/* ---- The series of a long layout ----------------------------------------------------------
+ *
+ * The records of each distinct value of the id column, read as the reader reads it: quotes
+ * removed ("" inside quotes is one quote), unquoted values trimmed of spaces and tabs, blank
+ * lines skipped, the first record (the header) passed over. A block without quotes is cut at
+ * newlines with memchr; anything else goes byte by byte through a small state machine that
+ * carries over between blocks. Memory: the distinct ids. */
+
+typedef struct id_slot {
+    char *id; /* NULL: free slot */
+    size_t len;
+    size_t n; /* records */
+} id_slot;
+
+typedef struct id_count {
+    long col;        /* the id column's 0-based position */
+    char delim;      /* the field delimiter */
+    int header_done; /* the header record has been passed */
+    int oom;
+    /* the record being read byte by byte */
+    int q;       /* inside quotes */
+    int closed;  /* the previous byte closed a quote (a quote now is a literal one) */
+    int content; /* the record has a byte other than CR/LF */
+    int quoted;  /* the id field had quotes (then keeps its blanks) */
+    long field;  /* current field */
+    char *buf;   /* the id field so far */
+    size_t len, cap;
+    /* the distinct ids: open addressing, at most half full */
+    id_slot *slot;
+    size_t n_slots, n_ids;
+    size_t last; /* slot of the previous record's id, or SIZE_MAX */
+} id_count;
+
+static void ids_free(id_count *ic)
+{
+    for (size_t i = 0; i < ic->n_slots; i++)
+        free(ic->slot[i].id);
+    free(ic->slot);
+    free(ic->buf);
+}
+
+static uint64_t id_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static size_t id_find(const id_count *ic, const char *s, size_t n)
+{
+    size_t mask = ic->n_slots - 1, i = (size_t)id_hash(s, n) & mask;
+    while (ic->slot[i].id && (ic->slot[i].len != n || memcmp(ic->slot[i].id, s, n)))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int ids_grow(id_count *ic)
+{
+    size_t n = ic->n_slots ? ic->n_slots * 2 : 64;
+    id_slot *old = ic->slot;
+    size_t n_old = ic->n_slots;
+    if (!(ic->slot = calloc(n, sizeof *ic->slot))) {
+        ic->slot = old;
+        return -1;
+    }
+    ic->n_slots = n;
+    for (size_t i = 0; i < n_old; i++)
+        if (old[i].id)
+            ic->slot[id_find(ic, old[i].id, old[i].len)] = old[i];
+    free(old);
+    ic->last = SIZE_MAX;
+    return 0;
+}
+
+/* One data record whose id is s[0..n). */
+static void ids_add(id_count *ic, const char *s, size_t n, int quoted)
+{
+    if (!ic->header_done) {
+        ic->header_done = 1;
+        return;
+    }
+    if (!quoted) {
+        while (n && (*s == ' ' || *s == '\t'))
+            s++, n--;
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+    }
+    if (ic->last != SIZE_MAX && ic->slot[ic->last].len == n &&
+        !memcmp(ic->slot[ic->last].id, s, n)) {
+        ic->slot[ic->last].n++; /* the common case: a run of one series */
+        return;
+    }
+    if (2 * (ic->n_ids + 1) > ic->n_slots && ids_grow(ic) != 0) {
+        ic->oom = 1;
+        return;
+    }
+    size_t i = id_find(ic, s, n);
+    if (!ic->slot[i].id) {
+        if (!(ic->slot[i].id = malloc(n + 1))) {
+            ic->oom = 1;
+            return;
+        }
+        memcpy(ic->slot[i].id, s, n);
+        ic->slot[i].id[n] = '\0';
+        ic->slot[i].len = n;
+        ic->n_ids++;
+    }
+    ic->slot[i].n++;
+    ic->last = i;
+}
+
+static void id_putc(id_count *ic, char c)
+{
+    if (ic->len == ic->cap) {
+        size_t cap = ic->cap ? ic->cap * 2 : 64;
+        char *b = realloc(ic->buf, cap);
+        if (!b) {
+            ic->oom = 1;
+            return;
+        }
+        ic->buf = b;
+        ic->cap = cap;
+    }
+    ic->buf[ic->len++] = c;
+}
+
+/* Bytes [p, end) through the state machine. */
+static void ids_feed(id_count *ic, const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        char c = *p;
+        if (c == '"') {
+            ic->content = 1;
+            if (ic->q) {
+                ic->q = 0;
+                ic->closed = 1;
+                continue;
+            }
+            if (ic->closed && ic->field == ic->col)
+                id_putc(ic, '"');
+            ic->quoted |= ic->field == ic->col;
+            ic->q = 1;
+            ic->closed = 0;
+            continue;
+        }
+        ic->closed = 0;
+        if (!ic->q && c == '\n') {
+            if (ic->content)
+                ids_add(ic, ic->buf, ic->len, ic->quoted);
+            ic->content = ic->quoted = 0;
+            ic->field = 0;
+            ic->len = 0;
+        } else if (!ic->q && c == '\r') {
+            /* CRLF */
+        } else if (!ic->q && c == ic->delim) {
+            ic->content = 1;
+            ic->field++;
+        } else {
+            ic->content = 1;
+            if (ic->field == ic->col)
+                id_putc(ic, c);
+        }
+    }
+}
+
+/* One whole line [p, e) without quotes. */
+static void ids_line(id_count *ic, const char *p, const char *e)
+{
+    if (e > p && e[-1] == '\r')
+        e--;
+    if (e == p)
+        return; /* blank */
+    for (long k = 0; k < ic->col && p; k++) {
+        p = memchr(p, ic->delim, (size_t)(e - p));
+        p = p ? p + 1 : NULL;
+    }
+    if (!p) {
+        ids_add(ic, "", 0, 0); /* too few fields: the reader will say so */
+        return;
+    }
+    const char *f = memchr(p, ic->delim, (size_t)(e - p));
+    ids_add(ic, p, (size_t)((f ? f : e) - p), 0);
+}
+
+/* The records of each id over the whole file. */
+static int count_ids(FILE *f, id_count *ic)
+{
+    char *buf = malloc(PEEK_BYTES);
+    if (!buf)
+        return -1;
+    size_t got;
+    rewind(f);
+    while ((got = fread(buf, 1, PEEK_BYTES, f)) > 0 && !ic->oom) {
+        const char *p = buf, *end = buf + got;
+        int no_quote = !memchr(p, '"', got);
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *e = nl ? nl + 1 : end;
+            if (no_quote && nl && !ic->q && !ic->content && !ic->field)
+                ids_line(ic, p, nl); /* at a record's start: the line is the record */
+            else
+                ids_feed(ic, p, e);
+            p = e;
+        }
+    }
+    if (ic->content)
+        ids_add(ic, ic->buf, ic->len, ic->quoted);
+    int bad = ferror(f);
+    free(buf);
+    return bad || ic->oom ? -1 : 0;
+}
+
 typedef struct peek {
     char delim;
     record header, row1, row2;
-    size_t n_records; /* data records */
+    size_t n_records;  /* data records */
+    size_t n_series;   /* long layout: distinct ids (0: not counted) */
+    size_t min_series; /* long layout: records of the shortest series */
 } peek;
 
 static void peek_free(peek *pk)
@@ -260,7 +483,9 @@ static void peek_free(peek *pk)
     record_free(&pk->row2);
 }
 
-static int peek_file(const char *path, char delim, peek *pk, tsf_err *err)
+/* Read the header and the first two records; count the records (and with id_name, the series
+ * and their records). */
+static int peek_file(const char *path, char delim, const char *id_name, peek *pk, tsf_err *err)
 {
     memset(pk, 0, sizeof *pk);
     FILE *f = fopen(path, "rb");
@@ -305,12 +530,36 @@ static int peek_file(const char *path, char delim, peek *pk, tsf_err *err)
                          "%s is empty (expected a header line of column names, then rows)", path);
         goto done;
     }
-    size_t total;
-    if (count_records(f, &total) != 0) {
-        rc = tsf_err_set(err, TSF_EIO, "%s: read error", path);
-        goto done;
+    long id_col = -1;
+    for (size_t i = 0; id_name && i < pk->header.n && id_col < 0; i++)
+        if (!strcmp(pk->header.f[i], id_name))
+            id_col = (long)i;
+    if (id_col >= 0) {
+        id_count ic = {.col = id_col, .delim = pk->delim, .last = SIZE_MAX};
+        if (count_ids(f, &ic) != 0) {
+            rc = ic.oom ? tsf_err_set(err, TSF_ENOMEM, "out of memory counting the series")
+                        : tsf_err_set(err, TSF_EIO, "%s: read error", path);
+            ids_free(&ic);
+            goto done;
+        }
+        pk->n_series = ic.n_ids;
+        pk->min_series = ic.n_ids ? SIZE_MAX : 0;
+        for (size_t i = 0; i < ic.n_slots; i++) {
+            if (!ic.slot[i].id)
+                continue;
+            pk->n_records += ic.slot[i].n;
+            if (ic.slot[i].n < pk->min_series)
+                pk->min_series = ic.slot[i].n;
+        }
+        ids_free(&ic);
+    } else {
+        size_t total;
+        if (count_records(f, &total) != 0) {
+            rc = tsf_err_set(err, TSF_EIO, "%s: read error", path);
+            goto done;
+        }
+        pk->n_records = total ? total - 1 : 0;
     }
-    pk->n_records = total ? total - 1 : 0;
     if (!pk->n_records)
         rc = tsf_err_set(err, TSF_EFORMAT,
                          "%s has a header line but no rows (expected at least one row of values)",
@@ -359,13 +608,12 @@ static char delimiter_char(int d)
     return d == DELIM_COMMA ? ',' : d == DELIM_SEMICOLON ? ';' : d == DELIM_TAB ? '\t' : 0;
 }
 
-static int looks_numeric(const char *s)
+static int listed(const tsf_strings *l, const char *name)
 {
-    if (!*s)
-        return 0;
-    char *end;
-    strtod(s, &end);
-    return *end == '\0';
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], name))
+            return 1;
+    return 0;
 }
 
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
@@ -378,16 +626,33 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         return tsf_stage_fail_key(ctx, err, s->no_time ? "no_time" : "time_position", TSF_EINVAL,
                                   "time_column, time_position and no_time contradict each other "
                                   "(expected at most one of them)");
+    tsf_meta *m = out[0];
+    struct stat st;
+    if (stat(s->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A pipe: opening it would wait for a writer, reading it would eat run's data. */
+        int rc = tsf_meta_set_source(ctx, m, s->path);
+        if (rc == TSF_OK)
+            rc = tsf_meta_set_note(ctx, m,
+                                   "%s, not a file: run reads it once, and checks its header and "
+                                   "rows then",
+                                   S_ISFIFO(st.st_mode) ? "a pipe" : "a device or socket");
+        return rc;
+    }
     peek pk;
-    int rc = peek_file(s->path, delimiter_char(s->delimiter), &pk, err);
+    int rc = peek_file(s->path, delimiter_char(s->delimiter), s->id_column, &pk, err);
     if (rc != TSF_OK) {
         char msg[TSF_ERR_MSG_MAX];
         memcpy(msg, err->msg, sizeof msg);
         return tsf_stage_fail_key(ctx, err, "path", rc, "%s", msg);
     }
-    tsf_meta *m = out[0];
     long time_col = -1, id_col = -1;
-    int time_known = 1;
+    if (s->id_column) {
+        id_col = find_col(&pk.header, s->id_column);
+        if (id_col < 0) {
+            rc = no_such_column(ctx, err, "id_column", s->path, &pk.header, s->id_column);
+            goto done;
+        }
+    }
     if (s->time_column) {
         time_col = find_col(&pk.header, s->time_column);
         if (time_col < 0) {
@@ -404,20 +669,15 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
             goto done;
         }
         time_col = (long)s->time_position;
-    } else if (!s->no_time && pk.row1.n) {
+    } else if (!s->no_time) {
+        /* The reader's rule (lib/io/csv_read.c): the first column other than the id column,
+         * unless listed as a value column, is time when its first value is an ISO 8601 time;
+         * numeric epochs are never guessed. */
+        size_t j = id_col == 0 ? 1 : 0;
         int64_t t;
-        const char *v = pk.row1.f[0];
-        if (tsf_time_parse_iso(v, strlen(v), &t, NULL))
-            time_col = 0;
-        else if (looks_numeric(v))
-            time_known = 0; /* an epoch or a value: the reader decides */
-    }
-    if (s->id_column) {
-        id_col = find_col(&pk.header, s->id_column);
-        if (id_col < 0) {
-            rc = no_such_column(ctx, err, "id_column", s->path, &pk.header, s->id_column);
-            goto done;
-        }
+        if (j < pk.header.n && j < pk.row1.n && !listed(&s->columns, pk.header.f[j]) &&
+            tsf_time_parse_iso(pk.row1.f[j], strlen(pk.row1.f[j]), &t, NULL))
+            time_col = (long)j;
     }
     for (size_t i = 0; i < s->columns.n; i++) {
         long c = find_col(&pk.header, s->columns.v[i]);
@@ -434,37 +694,37 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     }
     if ((rc = tsf_meta_set_source(ctx, m, s->path)) != TSF_OK)
         goto done;
-    if (time_known) {
-        const char **names = malloc((pk.header.n ? pk.header.n : 1) * sizeof *names);
-        size_t n = 0;
-        if (!names) {
-            rc = TSF_ENOMEM;
-            goto done;
-        }
-        if (s->columns.n) {
-            for (size_t i = 0; i < s->columns.n; i++)
-                names[n++] = s->columns.v[i];
-        } else {
-            for (size_t i = 0; i < pk.header.n; i++)
-                if ((long)i != time_col && (long)i != id_col)
-                    names[n++] = pk.header.f[i];
-        }
-        rc = tsf_meta_set_columns(ctx, m, n, names);
-        free(names);
-        if (rc != TSF_OK)
-            goto done;
-        m->time_kind = time_col >= 0 ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-        if (time_col < 0)
-            m->step = 1;
+    const char **names = malloc((pk.header.n ? pk.header.n : 1) * sizeof *names);
+    size_t n = 0;
+    if (!names) {
+        rc = TSF_ENOMEM;
+        goto done;
     }
-    if (s->gaps == GAPS_ERROR) {
+    if (s->columns.n) {
+        for (size_t i = 0; i < s->columns.n; i++)
+            names[n++] = s->columns.v[i];
+    } else {
+        for (size_t i = 0; i < pk.header.n; i++)
+            if ((long)i != time_col && (long)i != id_col)
+                names[n++] = pk.header.f[i];
+    }
+    rc = tsf_meta_set_columns(ctx, m, n, names);
+    free(names);
+    if (rc != TSF_OK)
+        goto done;
+    m->time_kind = time_col >= 0 ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    if (time_col < 0)
+        m->step = 1;
+    m->n_series = s->id_column ? (int64_t)pk.n_series : 1;
+    if (s->gaps == GAPS_ERROR) { /* fill may add rows */
         m->rows = (int64_t)pk.n_records;
-        if (!s->id_column) {
-            m->n_series = 1;
-            m->min_series_rows = m->rows;
-        }
+        m->min_series_rows = s->id_column ? (int64_t)pk.min_series : m->rows;
     }
-    if (time_col >= 0 && !s->id_column && pk.row2.n > (size_t)time_col &&
+    /* The step from the first two records when they are of one series (the reader takes the
+     * most common difference; a first gap shows here, and run then refuses it or fills it). */
+    int same_series = !s->id_column || (pk.row1.n > (size_t)id_col && pk.row2.n > (size_t)id_col &&
+                                        !strcmp(pk.row1.f[id_col], pk.row2.f[id_col]));
+    if (time_col >= 0 && same_series && pk.row2.n > (size_t)time_col &&
         pk.row1.n > (size_t)time_col) {
         int64_t t1, t2;
         const char *a = pk.row1.f[time_col], *b = pk.row2.f[time_col];

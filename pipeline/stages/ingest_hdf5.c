@@ -77,7 +77,8 @@ static int key_exists(hid_t file, const char *key)
     return 1;
 }
 
-/* Length of dimension 0 of dataset name under loc, or -1. */
+/* Length of dimension 0 of dataset name under loc, or -1. pandas stores an empty array as a
+ * 1-element sentinel with a "shape" attribute: that is length 0. */
 static int64_t dim0(hid_t loc, const char *name)
 {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
@@ -88,10 +89,12 @@ static int64_t dim0(hid_t loc, const char *name)
     hid_t sp = H5Dget_space(d);
     hsize_t dims[8];
     int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    int empty = H5Aexists(d, "shape") > 0;
+    H5Eclear2(H5E_DEFAULT);
     if (sp >= 0)
         H5Sclose(sp);
     H5Dclose(d);
-    return rank >= 1 ? (int64_t)dims[0] : -1;
+    return rank < 1 ? -1 : empty ? 0 : (int64_t)dims[0];
 }
 
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
@@ -146,13 +149,31 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                     "%s: dataset \"%s\" has %d dimensions (expected 1 or 2: rows, "
                                     "or rows x columns)",
                                     s->path, key, rank);
-        else {
+        else if (dims[0] == 0) { /* as the reader says it, and as ingest.csv refuses no rows */
+            char shape[48] = "0";
+            if (rank == 2)
+                snprintf(shape, sizeof shape, "0 x %llu", (unsigned long long)dims[1]);
+            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                    "%s: \"/%s\": the dataset has no rows (its shape is %s; "
+                                    "expected at least one row of values)",
+                                    s->path, key, shape);
+        } else {
             m->rows = (int64_t)dims[0];
             m->cols = rank == 2 ? (int64_t)dims[1] : 1;
         }
     } else if (t == H5I_GROUP) {
-        m->rows = dim0(obj, "axis1");
-        m->cols = dim0(obj, "axis0");
+        int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
+                     H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
+        H5Eclear2(H5E_DEFAULT);
+        m->rows = dim0(obj, series ? "index" : "axis1");
+        if (m->rows < 0 && !series)
+            m->rows = dim0(obj, "axis1_label0"); /* a MultiIndex (id, time) */
+        m->cols = series ? 1 : dim0(obj, "axis0");
+        if (m->rows == 0)
+            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                    "%s: \"/%s\": the pandas %s has no rows (expected at least "
+                                    "one row of values)",
+                                    s->path, key, series ? "series" : "frame");
     }
     H5Oclose(obj);
     if (rc == TSF_OK)

@@ -173,7 +173,9 @@ Test(cli, usage_errors_exit_2)
     cr_assert_str_eq(err, "tsflow: run: unexpected argument \"b.ini\" (see 'tsflow run --help')\n");
     cr_assert_eq(tsft_tsflow(&out, &err, "run", "/nonexistent/p.ini", NULL), 2);
     cr_assert_str_eq(err, "tsflow: /nonexistent/p.ini: cannot open the pipeline file: No such "
-                          "file or directory\n");
+                          "file or directory (expected the path of a readable pipeline file, an "
+                          "INI file with one [step] section per step; - reads it from standard "
+                          "input)\n");
     cr_assert_eq(tsft_tsflow(&out, &err, "run", "--set", "oops", fixture("roundtrip.ini"), NULL),
                  2);
     cr_assert_str_eq(err, "tsflow: --set \"oops\": expected STEP.KEY=VALUE\n");
@@ -215,7 +217,8 @@ Test(cli, help_describes_a_stage_from_its_definition)
     cr_assert_eq(tsft_tsflow(&out, &err, "help", "ingest.csv", NULL), 0, "%s", err);
     ASSERT_HAS(out, "ingest.csv: read a CSV file into a frame\n");
     ASSERT_HAS(out, "outputs:\n  frame      frame                the series read\n");
-    ASSERT_HAS(out, "  path = file  (required)\n      the CSV file to read\n");
+    ASSERT_HAS(out, "  path = file  (required)\n      the CSV file to read; a pipe works too "
+                    "(read once, by run): --set\n      STEP.path=<(zcat data.csv.gz)\n");
     ASSERT_HAS(out, "  delimiter = auto|comma|semicolon|tab  (default auto)\n");
     ASSERT_HAS(out, "  time_position = integer  (default -1)\n");
     ASSERT_HAS(out, "      expects an integer from -1 to 1000000\n");

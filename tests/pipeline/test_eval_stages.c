@@ -269,7 +269,7 @@ Test(eval_stages, backtest_refuses_bad_options_naming_them)
                           "a split (inputs = data, split)"},
         {"horizon = 5\ntrain_length = 38\n",
          "key \"train_length\": the first origin (row 38) plus horizon 5 is past the 40 rows of "
-         "the shortest series"},
+         "the series (expected train_length + horizon <= 40: train_length at most 35)"},
         {"horizon = 5\ntrain_length = 20\nretrain = never\nwarm_start = true\n",
          "key \"warm_start\": warm_start needs refits, but retrain = never fits once"},
         {"horizon = 5\ntrain_length = 20\nbaselines = naive, seasonal\n",

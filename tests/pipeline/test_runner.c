@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -408,8 +410,15 @@ Test(pipeline, loads_a_file_and_resolves_paths_against_its_directory)
     cr_assert(strstr(p->text, "[data]"));
     tsf_pipeline_free(p);
     cr_assert_eq(tsf_pipeline_load(&p, "/nonexistent/p.ini", &err), TSF_EIO);
-    cr_assert_str_eq(
-        err.msg, "/nonexistent/p.ini: cannot open the pipeline file: No such file or directory");
+    cr_assert_str_eq(err.msg,
+                     "/nonexistent/p.ini: cannot open the pipeline file: No such file or directory "
+                     "(expected the path of a readable pipeline file, an INI file with one [step] "
+                     "section per step; - reads it from standard input)");
+    cr_assert_eq(tsf_pipeline_load(&p, fixture_dir(), &err), TSF_EIO);
+    cr_assert(strstr(err.msg, ": cannot open the pipeline file: it is a directory (expected the "
+                              "path of a readable pipeline file"),
+              "%s", err.msg);
+    cr_assert_null(p);
     cr_assert_null(p);
 }
 
@@ -856,6 +865,197 @@ Test(ingest_csv, row_count_feeds_length_checks_downstream)
                  fixture_dir(), NULL, want, TSF_EINVAL);
 }
 
+/* check's description of path (ingest.csv with extra option lines) against the frame the
+ * reader gives: columns, series, rows, the shortest series, the step when check gives one. */
+static void expect_check_matches_reader(const char *dir, const char *file, const char *opts,
+                                        const char *id_column)
+{
+    char text[512];
+    snprintf(text, sizeof text, "[d]\nstage = ingest.csv\npath = %s\n%s", file, opts);
+    checked c;
+    check_text(&c, text, dir, NULL);
+    cr_assert_eq(c.rc, TSF_OK, "%s: %s", file, all_diags(&c.diags));
+    const tsf_meta *m = &c.plan->steps[0].out[0];
+    tsf_csv_options opt;
+    tsf_csv_options_init(&opt);
+    opt.id_column = id_column;
+    tsf_frame *f = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_csv_read(&f, tsft_path(dir, file), &opt, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(m->cols, (int64_t)f->n_cols, "%s: columns: check %lld, run %zu", file,
+                 (long long)m->cols, f->n_cols);
+    for (size_t j = 0; j < f->n_cols; j++)
+        cr_assert_str_eq(m->col_names[j], f->col_names[j], "%s: column %zu", file, j);
+    size_t shortest = SIZE_MAX;
+    for (size_t k = 0; k < f->n_series; k++) {
+        size_t len = f->series_start[k + 1] - f->series_start[k];
+        shortest = len < shortest ? len : shortest;
+    }
+    cr_assert_eq(m->n_series, (int64_t)f->n_series, "%s: series: check %lld, run %zu", file,
+                 (long long)m->n_series, f->n_series);
+    cr_assert_eq(m->rows, (int64_t)f->n_rows, "%s: rows", file);
+    cr_assert_eq(m->min_series_rows, (int64_t)shortest, "%s: shortest series: check %lld, run %zu",
+                 file, (long long)m->min_series_rows, shortest);
+    cr_assert_eq(m->time_kind, (int64_t)f->time_kind, "%s: time kind", file);
+    if (m->step != TSF_UNKNOWN)
+        cr_assert_eq(m->step, f->step, "%s: step: check %lld, run %lld", file, (long long)m->step,
+                     (long long)f->step);
+    tsf_frame_free(f);
+    checked_free(&c);
+}
+
+Test(ingest_csv, check_of_a_long_layout_gives_the_columns_series_and_step_run_reads)
+{
+    const char *dir = tsft_tmpdir();
+    tsft_write_file(tsft_path(dir, "long.csv"),
+                    "id,time,value\na,2020-01-01,1\na,2020-01-02,2\na,2020-01-03,3\n"
+                    "b,2020-01-01,4\nb,2020-01-02,5\nb,2020-01-03,6\n",
+                    (size_t)-1);
+    checked c;
+    check_text(&c, "[d]\nstage = ingest.csv\npath = long.csv\nid_column = id\n", dir, NULL);
+    cr_assert_eq(c.rc, TSF_OK, "%s", all_diags(&c.diags));
+    char d[1024];
+    tsf_meta_describe(&c.plan->steps[0].out[0], d, sizeof d);
+    cr_assert_str_eq(d, "frame: 6 rows x 1 column (value), 2 series, shortest series 3 rows, "
+                        "step 86400 s");
+    checked_free(&c);
+    expect_check_matches_reader(dir, "long.csv", "id_column = id\n", "id");
+
+    /* Quoted ids ("a" is a), blanks around unquoted ones, "" inside quotes, a quoted newline in
+     * a value, blank lines, CRLF, and the id in the middle. */
+    tsft_write_file(tsft_path(dir, "quoted.csv"),
+                    "time,id,v\r\n2020-01-01,\"a\",1\r\n2020-01-02, a ,\"2\"\r\n\r\n"
+                    "2020-01-01,\"x\"\"y\",3\r\n2020-01-02,\"x\"\"y\",4\r\n"
+                    "2020-01-03,\"x\"\"y\",\"5\"\r\n2020-01-01,\"b\nc\",6\r\n",
+                    (size_t)-1);
+    expect_check_matches_reader(dir, "quoted.csv", "id_column = id\n", "id");
+
+    /* No time column: the id first, then numbers (never guessed as epochs). */
+    tsft_write_file(tsft_path(dir, "notime.csv"), "id,a,b\nu,1,2\nu,3,4\nw,5,6\n", (size_t)-1);
+    expect_check_matches_reader(dir, "notime.csv", "id_column = id\n", "id");
+
+    /* Over 1 MiB, so the scan crosses blocks: three interleaved series of unequal lengths, some
+     * ids quoted (the byte-by-byte path) and most not (the line path). */
+    size_t cap = 4u << 20, used = 0;
+    char *big = malloc(cap);
+    cr_assert_not_null(big);
+    used += (size_t)snprintf(big, cap, "series,time,load\n");
+    size_t next[3] = {0, 0, 0};
+    for (size_t i = 0; i < 80000; i++) {
+        size_t k = i % 7 == 6 ? 2 : i % 2; /* s2 is the shortest */
+        time_t t = (time_t)(1577836800 + 3600 * next[k]++);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char ts[32];
+        strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+        used += (size_t)snprintf(big + used, cap - used,
+                                 i % 97 ? "s%zu,%s,%zu.5\n" : "\"s%zu\",%s,%zu.5\n", k, ts, i);
+    }
+    cr_assert_lt(used, cap);
+    cr_assert_gt(used, (size_t)1 << 21);
+    tsft_write_file(tsft_path(dir, "big.csv"), big, used);
+    free(big);
+    expect_check_matches_reader(dir, "big.csv", "id_column = series\n", "series");
+}
+
+/* A small deterministic generator for the randomized case below. */
+static unsigned long long lcg_state;
+static unsigned rnd(unsigned n)
+{
+    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)(lcg_state >> 33) % n;
+}
+
+Test(ingest_csv, check_counts_series_as_the_reader_does_over_random_quoting_and_blank_lines)
+{
+    const char *dir = tsft_tmpdir();
+    static const char *const ids[] = {"a", "b", "c d", "e\"f", "g,h", "i\nj"};
+    lcg_state = 20240601;
+    for (int file = 0; file < 60; file++) {
+        char csv[16384];
+        size_t u = 0;
+        const char *nl = rnd(2) ? "\r\n" : "\n";
+        int id_pos = (int)rnd(3); /* 0: id first, 1: between time and value, 2: last */
+        static const char *const headers[] = {"id,time,v", "time,id,v", "time,v,id"};
+        u += (size_t)snprintf(csv + u, sizeof csv - u, "%s%s", headers[id_pos], nl);
+        size_t next[6] = {0};
+        int n_rows = 1 + (int)rnd(40);
+        for (int r = 0; r < n_rows; r++) {
+            unsigned k = rnd(6);
+            char idf[32], tf[32], vf[32];
+            const char *id = ids[k];
+            if (strpbrk(id, "\",\n") || rnd(3) == 0) { /* quoted, "" inside */
+                size_t w = 0;
+                idf[w++] = '"';
+                for (const char *c = id; *c; c++) {
+                    if (*c == '"')
+                        idf[w++] = '"';
+                    idf[w++] = *c;
+                }
+                idf[w++] = '"';
+                idf[w] = '\0';
+            } else {
+                snprintf(idf, sizeof idf, "%s%s%s", rnd(4) ? "" : " ", id, rnd(4) ? "" : "\t");
+            }
+            time_t t = (time_t)(1577836800 + 3600 * next[k]++);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(tf, sizeof tf, "%Y-%m-%d %H:%M:%S", &tm);
+            snprintf(vf, sizeof vf, rnd(5) ? "%d.5" : "\"%d\"", r);
+            const char *f[3];
+            f[id_pos] = idf;
+            f[id_pos == 0 ? 1 : 0] = tf;
+            f[id_pos == 2 ? 1 : 2] = vf;
+            u += (size_t)snprintf(csv + u, sizeof csv - u, "%s,%s,%s%s%s", f[0], f[1], f[2], nl,
+                                  rnd(8) ? "" : nl); /* now and then a blank line */
+            cr_assert_lt(u, sizeof csv - 256);
+        }
+        if (rnd(3) == 0) /* no newline at the end */
+            u -= strlen(nl);
+        char name[32];
+        snprintf(name, sizeof name, "r%d.csv", file);
+        tsft_write_file(tsft_path(dir, name), csv, u);
+        expect_check_matches_reader(dir, name, "id_column = id\n", "id");
+    }
+}
+
+Test(ingest_csv, check_takes_a_numeric_first_column_as_a_value_as_the_reader_does)
+{
+    const char *dir = tsft_tmpdir();
+    tsft_write_file(tsft_path(dir, "num.csv"), "epoch,v\n1600000000,1\n1600000060,2\n", (size_t)-1);
+    expect_check_matches_reader(dir, "num.csv", "", NULL);
+    checked c;
+    check_text(&c, "[d]\nstage = ingest.csv\npath = num.csv\n", dir, NULL);
+    cr_assert_eq(c.rc, TSF_OK, "%s", all_diags(&c.diags));
+    cr_assert_eq(c.plan->steps[0].out[0].cols, 2);
+    checked_free(&c);
+}
+
+Test(ingest_csv, check_of_a_pipe_says_so_without_opening_it)
+{
+    const char *dir = tsft_tmpdir();
+    cr_assert_eq(mkfifo(tsft_path(dir, "fifo.csv"), 0600), 0);
+    /* Opening the FIFO here would block this test: the check must only stat it. */
+    checked c;
+    check_text(&c, "[d]\nstage = ingest.csv\npath = fifo.csv\n", dir, NULL);
+    cr_assert_eq(c.rc, TSF_OK, "%s", all_diags(&c.diags));
+    char d[1024];
+    tsf_meta_describe(&c.plan->steps[0].out[0], d, sizeof d);
+    cr_assert_str_eq(d, "frame: a pipe, not a file: run reads it once, and checks its header and "
+                        "rows then");
+    checked_free(&c);
+    /* A stage that reads with random access refuses it (before its own check opens it). */
+    char w[512];
+    snprintf(w, sizeof w,
+             "pipeline.ini:3: step \"h\", key \"path\": \"%s/fifo.csv\" is a pipe (FIFO), not a "
+             "regular file (expected the path of a readable file: stage ingest.hdf5 reads it "
+             "with random access, which a pipe or device cannot give; save the data to a file "
+             "first)",
+             dir);
+    const char *want[] = {w, NULL};
+    expect_diags("[h]\nstage = ingest.hdf5\npath = fifo.csv\n", dir, NULL, want, TSF_EIO);
+}
+
 Test(ingest_hdf5, check_refuses_a_file_that_is_not_hdf5)
 {
     char w[512];
@@ -1012,6 +1212,58 @@ static int run_recorded(const char *text, const char *dir, recorder *r, tsf_err 
             cr_assert_geq(c.plan->steps[i].stats.seconds, 0);
     checked_free(&c);
     return rc;
+}
+
+/* The process's peak resident memory (VmHWM) in KiB, or -1. */
+static long process_peak_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    long kb = -1;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Run text with hooks that only set measure_memory; returns the first step's peak. */
+static long run_measured(const char *text, int measure)
+{
+    checked c;
+    check_text(&c, text, NULL, NULL);
+    cr_assert_eq(c.rc, TSF_OK, "%s", all_diags(&c.diags));
+    tsf_run_hooks h = {.measure_memory = measure};
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_plan_run(c.plan, &h, &err), TSF_OK, "%s", err.msg);
+    long kb = c.plan->steps[0].stats.peak_rss_kb;
+    checked_free(&c);
+    return kb;
+}
+
+Test(run, leaves_the_process_peak_memory_alone_unless_asked_to_measure_steps)
+{
+    long before = process_peak_kb();
+    if (before < 0)
+        cr_skip_test("no /proc/self/status VmHWM on this system");
+    /* Raise the process's peak by 64 MiB, then give the memory back. */
+    size_t n = (size_t)64 << 20;
+    char *big = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(big, MAP_FAILED);
+    memset(big, 1, n);
+    munmap(big, n);
+    long high = process_peak_kb();
+    cr_assert_geq(high, before + 60 * 1024, "VmHWM %ld KiB after touching 64 MiB (before %ld)",
+                  high, before);
+    const char *text = "[a]\nstage = test.source\nrows = 3\n[s]\nstage = test.sink\ninput = a\n";
+    cr_assert_eq(run_measured(text, 0), -1, "not measured unless asked");
+    cr_assert_geq(process_peak_kb(), high, "a run without measure_memory reset the peak");
+    long step = run_measured(text, 1);
+    if (step < 0)
+        cr_skip_test("the kernel does not let the peak be reset (/proc/self/clear_refs)");
+    cr_assert_gt(step, 0);
+    cr_assert_lt(process_peak_kb(), high, "measure_memory resets the peak per step");
 }
 
 Test(run, reports_steps_progress_and_stage_messages_through_the_hooks)

@@ -154,6 +154,12 @@ typedef struct tsf_strings {
 #define TSF_OPT_REQUIRED 1u      /* the step must set it (then def is NULL) */
 #define TSF_OPT_MIN_EXCLUSIVE 2u /* value > min instead of >= min */
 #define TSF_OPT_MAX_EXCLUSIVE 4u /* value < max instead of <= max */
+/* TSF_OPT_PATH_IN that may also be a pipe (a FIFO, or bash's <(command) as /dev/fd/N): the stage
+ * reads it once, front to back, in run. Its check must then not open the path (opening a FIFO
+ * blocks until a writer comes, and reading would consume the data run needs): test with stat()
+ * and S_ISREG first. Without this flag, check refuses an input path that is not a regular file,
+ * so a stage that seeks (HDF5) never sees a pipe. */
+#define TSF_OPT_STREAM 8u
 
 /* One entry of a stage's options table (terminated by TSF_OPTION_END).
  *
@@ -168,8 +174,9 @@ typedef struct tsf_strings {
  * [min, max] (bounds made strict by the EXCLUSIVE flags); use -HUGE_VAL or HUGE_VAL for an open
  * side. Paths: a relative path in a pipeline file is taken relative to the file's directory; one
  * from --set or a default, relative to the current directory. The state receives the resolved
- * path. check verifies that an input path is a readable file and that an output path's
- * directory exists and is writable, before any stage runs.
+ * path. check verifies that an input path is a readable regular file (or a pipe, with
+ * TSF_OPT_STREAM) and that an output path's directory exists and is writable, before any stage
+ * runs.
  * Strings and lists in the state are owned by the runner and live until after fini.
  * Names: lower case letters, digits and '_'; "stage", "input" and "inputs" are reserved. */
 typedef struct tsf_option {
@@ -179,7 +186,7 @@ typedef struct tsf_option {
     const char *def;            /* default as value text (parsed like the file); NULL: unset */
     double min, max;            /* range of numbers (see above); both 0: any */
     const char *const *choices; /* enum: the allowed names, NULL-terminated */
-    unsigned flags;             /* TSF_OPT_REQUIRED, TSF_OPT_*_EXCLUSIVE */
+    unsigned flags;             /* TSF_OPT_REQUIRED, TSF_OPT_*_EXCLUSIVE, TSF_OPT_STREAM */
     const char *help;           /* one sentence for `tsflow help STAGE` */
 } tsf_option;
 

@@ -433,8 +433,8 @@ Test(backtest, refuses_a_first_origin_past_the_data)
     tsf_backtest *bt;
     cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &ar1_model, 1, &err), TSF_EINVAL);
     cr_assert_str_eq(err.msg, "backtest: the first origin (row 48) plus horizon 5 is past the "
-                              "end of every series (longest: 50 rows): lower train_length or "
-                              "first_origin");
+                              "end of every series (longest: 50 rows) (expected first origin + "
+                              "horizon <= 50: train_length at most 45)");
     tsf_frame_free(f);
 }
 

@@ -1,0 +1,406 @@
+/* Reliability of the tsflow command on unusual inputs and for reproducible outputs (issue 7):
+ * pipes given as input paths (check neither blocks nor reads them; run reads them once), check's
+ * plan agreeing with what run reads, and byte-identical HDF5 exports across runs under
+ * SOURCE_DATE_EPOCH.
+ *
+ * Commands that could hang on a regression run under a deadline (run_limited): the child is
+ * killed and the test fails instead of blocking the suite. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+#define ASSERT_HAS(text, sub)                                                                      \
+    cr_assert(strstr((text), (sub)), "missing \"%s\" in:\n%s", (sub), (text))
+
+/* Generous: under the valgrind setup tsflow runs some 30 times slower. */
+#define DEADLINE_S 120
+
+static const char *tsflow_bin(void)
+{
+    const char *b = getenv("TSFLOW_BIN");
+    return b ? b : "tsflow";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* malloc'd results the test no longer needs: freed when the test process exits, so that the
+ * valgrind set-up sees no leak. */
+static char *kept[256];
+static size_t n_kept;
+
+__attribute__((destructor)) static void free_kept(void)
+{
+    for (size_t i = 0; i < n_kept; i++)
+        free(kept[i]);
+    n_kept = 0;
+}
+
+static char *keep(char *s)
+{
+    if (s && n_kept < sizeof kept / sizeof *kept)
+        kept[n_kept++] = s;
+    return s;
+}
+
+/* The whole file as a kept string, or NULL. */
+static char *read_kept(const char *path, size_t *len)
+{
+    return keep(tsft_read_file(path, len));
+}
+
+static char *slurp(int fd)
+{
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    lseek(fd, 0, SEEK_SET);
+    ssize_t k;
+    while ((k = read(fd, s + n, cap - n - 1)) > 0) {
+        n += (size_t)k;
+        if (n + 1 == cap) {
+            s = realloc(s, cap *= 2);
+            cr_assert_not_null(s);
+        }
+    }
+    s[n] = '\0';
+    return s;
+}
+
+/* Run argv (NULL-terminated) in dir with stdin from /dev/null, stdout and stderr captured
+ * (kept strings), killing it after `seconds`: then the test fails, naming
+ * what hung. Returns the exit status. */
+static int run_limited(int seconds, const char *dir, char **out, char **err, char *const argv[])
+{
+    char op[] = "/tmp/tsft-rel-out-XXXXXX", ep[] = "/tmp/tsft-rel-err-XXXXXX";
+    int ofd = mkstemp(op), efd = mkstemp(ep);
+    cr_assert(ofd >= 0 && efd >= 0);
+    unlink(op);
+    unlink(ep);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        if (dir && chdir(dir) != 0)
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    double t0 = now_s();
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (now_s() - t0 > seconds) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            char *e = keep(slurp(efd));
+            cr_assert_fail("%s %s %s ... still running after %d s (blocked?); stderr:\n%s", argv[0],
+                           argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "", seconds, e);
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    char *o = keep(slurp(ofd)), *e = keep(slurp(efd));
+    close(ofd);
+    close(efd);
+    if (out)
+        *out = o;
+    if (err)
+        *err = e;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static const char *const data_csv = "time,load\n2020-01-01 00:00,1.5\n2020-01-01 01:00,2.5\n"
+                                    "2020-01-01 02:00,3.5\n2020-01-01 03:00,4.5\n";
+
+/* A child that opens fifo for writing (which waits for a reader), writes data and exits 0. It
+ * gives up after 4 deadlines, so a failed test leaves nothing behind for long. */
+static pid_t start_writer(const char *fifo, const char *data)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        alarm(4 * DEADLINE_S);
+        int fd = open(fifo, O_WRONLY);
+        if (fd < 0)
+            _exit(2);
+        size_t n = strlen(data);
+        _exit(write(fd, data, n) == (ssize_t)n ? 0 : 3);
+    }
+    return pid;
+}
+
+/* Whether the writer has finished (its exit status in *status), without waiting. */
+static int writer_done(pid_t pid, int *status)
+{
+    return waitpid(pid, status, WNOHANG) == pid;
+}
+
+static int writer_wait(pid_t pid)
+{
+    int status = 0;
+    double t0 = now_s();
+    while (!writer_done(pid, &status)) {
+        if (now_s() - t0 > DEADLINE_S) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert_fail("the FIFO writer was never read to the end");
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static const char *write_pipeline(const char *dir, const char *text)
+{
+    const char *p = tsft_path(dir, "pipeline.ini");
+    tsft_write_file(p, text, (size_t)-1);
+    return p;
+}
+
+/* ---- pipes as inputs ------------------------------------------------------------------------ */
+
+Test(pipes, check_of_a_fifo_neither_blocks_nor_reads_it_and_run_reads_it_once)
+{
+    const char *dir = tsft_tmpdir();
+    const char *fifo = tsft_path(dir, "data.csv");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+    write_pipeline(dir, "[data]\nstage = ingest.csv\npath = data.csv\n\n"
+                        "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
+    pid_t writer = start_writer(fifo, data_csv);
+
+    char *out, *err;
+    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
+    int rc = run_limited(DEADLINE_S, dir, &out, &err, check);
+    cr_assert_eq(rc, 0, "check exited %d: %s", rc, err);
+    ASSERT_HAS(out, "reads  ");
+    ASSERT_HAS(out, "frame: a pipe, not a file: run reads it once, and checks its header and "
+                    "rows then\n");
+    /* The writer still waits for a reader: check never opened the FIFO. */
+    int status;
+    cr_assert_not(writer_done(writer, &status), "check opened the FIFO (the writer finished)");
+
+    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    rc = run_limited(DEADLINE_S, dir, &out, &err, run);
+    cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+    cr_assert_eq(writer_wait(writer), 0, "the writer failed");
+    char *got = read_kept(tsft_path(dir, "out.csv"), NULL);
+    cr_assert_not_null(got);
+    cr_assert_str_eq(got, "time,load\n2020-01-01 00:00:00,1.5\n2020-01-01 01:00:00,2.5\n"
+                          "2020-01-01 02:00:00,3.5\n2020-01-01 03:00:00,4.5\n");
+}
+
+Test(pipes, run_reads_a_process_substitution_given_with_set)
+{
+    if (access("/bin/bash", X_OK) != 0)
+        cr_skip_test("no /bin/bash for <(...)");
+    const char *dir = tsft_tmpdir();
+    tsft_write_file(tsft_path(dir, "real.csv"), data_csv, (size_t)-1);
+    tsft_write_file(tsft_path(dir, "placeholder.csv"), "x\n1\n", (size_t)-1);
+    write_pipeline(dir, "[data]\nstage = ingest.csv\npath = placeholder.csv\n\n"
+                        "[out]\nstage = export.hdf5\ninputs = data\npath = out.h5\n");
+    char script[1024];
+    snprintf(script, sizeof script,
+             "\"%s\" run -v pipeline.ini --set data.path=<(cat real.csv) && test -s out.h5",
+             tsflow_bin());
+    char *argv[] = {"/bin/bash", "-c", script, NULL};
+    char *out, *err;
+    int rc = run_limited(DEADLINE_S, dir, &out, &err, argv);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    ASSERT_HAS(err, "frame: a pipe, not a file"); /* -v prints the plan */
+    ASSERT_HAS(err, ": 4 rows, 1 columns, 1 series, 0 missing values");
+    /* The export records that the input could not be hashed, instead of hashing nothing. */
+    size_t n;
+    char *h5 = read_kept(tsft_path(dir, "out.h5"), &n);
+    cr_assert(memmem(h5, n, "not hashed: read from a pipe", 28), "no pipe note in input_sha256");
+}
+
+Test(pipes, readers_that_need_random_access_refuse_a_fifo_at_once)
+{
+    const char *dir = tsft_tmpdir();
+    cr_assert_eq(mkfifo(tsft_path(dir, "data.h5"), 0600), 0);
+    write_pipeline(dir, "[data]\nstage = ingest.hdf5\npath = data.h5\n");
+    char *out, *err;
+    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 2, "%s", err);
+    ASSERT_HAS(err, "pipeline.ini:3: step \"data\", key \"path\": \"");
+    ASSERT_HAS(err, "data.h5\" is a pipe (FIFO), not a regular file (expected the path of a "
+                    "readable file: stage ingest.hdf5 reads it with random access, which a pipe "
+                    "or device cannot give; save the data to a file first)");
+    char *inspect[] = {(char *)tsflow_bin(), "inspect", "data.h5", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, inspect), 1, "%s", err);
+    cr_assert_str_eq(err, "tsflow: data.h5: not a regular file (expected an HDF5 file: HDF5 reads "
+                          "with random access, which a pipe or device cannot give; save the data "
+                          "to a file first)\n");
+}
+
+Test(pipes, inspect_reads_a_fifo_as_csv_without_losing_its_first_bytes)
+{
+    const char *dir = tsft_tmpdir();
+    const char *fifo = tsft_path(dir, "data.csv");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    pid_t writer = start_writer(fifo, data_csv);
+    char *out, *err;
+    char *inspect[] = {(char *)tsflow_bin(), "inspect", "data.csv", NULL};
+    int rc = run_limited(DEADLINE_S, dir, &out, &err, inspect);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    cr_assert_eq(writer_wait(writer), 0);
+    ASSERT_HAS(out, "rows    4");
+    ASSERT_HAS(out, "step    3600 s");
+}
+
+Test(pipes, a_nul_byte_read_from_a_fifo_is_reported_without_reopening_it)
+{
+    const char *dir = tsft_tmpdir();
+    const char *fifo = tsft_path(dir, "data.csv");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    write_pipeline(dir, "[data]\nstage = ingest.csv\npath = data.csv\n\n"
+                        "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
+    /* start_writer writes a C string: the NUL goes in as "\\0" text, so write it by hand */
+    fflush(stdout);
+    fflush(stderr);
+    pid_t writer = fork();
+    cr_assert_geq(writer, 0);
+    if (writer == 0) {
+        alarm(4 * DEADLINE_S);
+        static const char bad[] = "time,v\n2020-01-01,1\n2020-01-02,\0\n";
+        int fd = open(fifo, O_WRONLY);
+        _exit(fd >= 0 && write(fd, bad, sizeof bad - 1) == (ssize_t)(sizeof bad - 1) ? 0 : 3);
+    }
+    char *out, *err;
+    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    int rc = run_limited(DEADLINE_S, dir, &out, &err, run);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+    writer_wait(writer);
+    ASSERT_HAS(err, "data.csv: NUL byte at byte 31: this looks like binary data, not CSV "
+                    "(expected UTF-8 or ASCII text)");
+    cr_assert_null(read_kept(tsft_path(dir, "out.csv"), NULL));
+}
+
+/* ---- check's plan and run agree -------------------------------------------------------------- */
+
+Test(plan, check_describes_a_long_csv_as_run_reads_it)
+{
+    const char *dir = tsft_tmpdir();
+    tsft_write_file(tsft_path(dir, "long.csv"),
+                    "id,time,value\na,2020-01-01,1\na,2020-01-02,2\na,2020-01-03,3\n"
+                    "b,2020-01-01,4\nb,2020-01-02,5\n",
+                    (size_t)-1);
+    write_pipeline(dir, "[data]\nstage = ingest.csv\npath = long.csv\nid_column = id\n\n"
+                        "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
+    char *out, *err;
+    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 0, "%s", err);
+    ASSERT_HAS(out, "frame: 5 rows x 1 column (value), 2 series, shortest series 2 rows, step "
+                    "86400 s\n");
+    char *run[] = {(char *)tsflow_bin(), "run", "pipeline.ini", NULL};
+    char *run_out, *run_err;
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &run_out, &run_err, run), 0, "%s", run_err);
+    ASSERT_HAS(run_err, "long.csv: 5 rows, 1 columns, 2 series, 0 missing values");
+    /* and the numbers of the two lines, read back, are the same */
+    long long pr, pc, ps, rr, rcol, rs;
+    const char *p = strstr(out, "frame: "), *r = strstr(run_err, "long.csv: ");
+    cr_assert(p && r);
+    cr_assert_eq(sscanf(p, "frame: %lld rows x %lld column (value), %lld series", &pr, &pc, &ps),
+                 3);
+    cr_assert_eq(sscanf(r, "long.csv: %lld rows, %lld columns, %lld series", &rr, &rcol, &rs), 3);
+    cr_assert(pr == rr && pc == rcol && ps == rs, "check %lld/%lld/%lld, run %lld/%lld/%lld", pr,
+              pc, ps, rr, rcol, rs);
+}
+
+/* ---- reproducible HDF5 ----------------------------------------------------------------------- */
+
+static const char *const export_pipeline =
+    "[data]\nstage = ingest.csv\npath = data.csv\n\n"
+    "[split]\nstage = split\nfractions = 0.5, 0.25, 0.25\n\n"
+    "[norm]\nstage = normalize\ninputs = data, split\n\n"
+    "[out]\nstage = export.hdf5\ninputs = norm\npath = out.h5\n";
+
+static void write_export_case(const char *dir)
+{
+    char csv[4096];
+    size_t u = (size_t)snprintf(csv, sizeof csv, "time,load,temp\n");
+    for (int i = 0; i < 48; i++)
+        u += (size_t)snprintf(csv + u, sizeof csv - u, "2020-01-%02d %02d:00,%d.25,%d\n",
+                              1 + i / 24, i % 24, (i * 7) % 13, 20 - i % 5);
+    tsft_write_file(tsft_path(dir, "data.csv"), csv, u);
+    write_pipeline(dir, export_pipeline);
+}
+
+Test(reproducible, two_runs_under_source_date_epoch_write_identical_hdf5_bytes)
+{
+    const char *dir = tsft_tmpdir();
+    write_export_case(dir);
+    cr_assert_eq(setenv("SOURCE_DATE_EPOCH", "1700000000", 1), 0);
+    char *out, *err;
+    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    cr_assert_eq(rename(tsft_path(dir, "out.h5"), tsft_path(dir, "first.h5")), 0);
+    sleep(1); /* HDF5's object times have 1 s resolution: a tracked time would now differ */
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    size_t n1, n2;
+    char *a = read_kept(tsft_path(dir, "first.h5"), &n1);
+    char *b = read_kept(tsft_path(dir, "out.h5"), &n2);
+    cr_assert(a && b);
+    cr_assert_eq(n1, n2, "sizes differ: %zu and %zu bytes", n1, n2);
+    size_t i = 0;
+    while (i < n1 && a[i] == b[i])
+        i++;
+    cr_assert_eq(i, n1, "the files differ first at byte %zu (of %zu)", i, n1);
+    /* 1700000000 s after the epoch, as the creation time */
+    cr_assert(memmem(a, n1, "2023-11-14T22:13:20Z", 20), "created_utc is not SOURCE_DATE_EPOCH");
+}
+
+Test(reproducible, a_malformed_source_date_epoch_is_refused_naming_it)
+{
+    const char *dir = tsft_tmpdir();
+    write_export_case(dir);
+    cr_assert_eq(setenv("SOURCE_DATE_EPOCH", "yesterday", 1), 0);
+    char *out, *err;
+    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 1, "%s", err);
+    cr_assert_str_eq(err, "tsflow: step \"out\" (export.hdf5): SOURCE_DATE_EPOCH=\"yesterday\" is "
+                          "not a time (expected whole seconds since 1970-01-01T00:00:00Z, like "
+                          "1700000000, or unset it)\n");
+    cr_assert_null(read_kept(tsft_path(dir, "out.h5"), NULL));
+}
+
+Test(reproducible, convert_writes_the_same_hdf5_bytes_twice)
+{
+    const char *dir = tsft_tmpdir();
+    write_export_case(dir);
+    char *out, *err;
+    char *a[] = {(char *)tsflow_bin(), "convert", "data.csv", "a.h5", NULL};
+    char *b[] = {(char *)tsflow_bin(), "convert", "data.csv", "b.h5", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, a), 0, "%s", err);
+    sleep(1);
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, b), 0, "%s", err);
+    size_t n1, n2;
+    char *x = read_kept(tsft_path(dir, "a.h5"), &n1);
+    char *y = read_kept(tsft_path(dir, "b.h5"), &n2);
+    cr_assert(x && y && n1 == n2 && !memcmp(x, y, n1), "convert wrote different bytes");
+}
