@@ -18,6 +18,13 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
 /* Close any HDF5 identifier by its kind (dataset, group, type, space, attribute, property
  * list, other objects); negative ids are ignored, so clean-up paths need no checks. */
 void tsf__h5_close(hid_t id);
+
+/* A creation property list of class cls (file, group or dataset) whose objects carry no
+ * access/modification/change/birth times: HDF5 records them by default, which makes two runs
+ * of one pipeline differ in bytes. Without them a file depends only on what is written
+ * (reproducible builds: same input, same bytes). The file class covers the root group.
+ * Negative on failure; close with tsf__h5_close. */
+hid_t tsf__h5_untimed(hid_t cls);
 #endif
 
 /* Free n strings and the array holding them; NULL is a no-op. */

@@ -62,6 +62,16 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...)
     return tsf_err_set(err, code, "%s", what);
 }
 
+hid_t tsf__h5_untimed(hid_t cls)
+{
+    hid_t pl = H5Pcreate(cls);
+    if (pl >= 0 && H5Pset_obj_track_times(pl, 0) < 0) {
+        H5Pclose(pl);
+        return -1;
+    }
+    return pl;
+}
+
 void tsf__h5_close(hid_t id)
 {
     if (id < 0)

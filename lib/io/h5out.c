@@ -68,23 +68,9 @@ static hid_t vlen_str_type(void)
     return t;
 }
 
-/* A creation property list of class cls (file, group or dataset) whose objects carry no
- * access/modification/change/birth times: HDF5 records them by default, which makes two runs
- * of one pipeline differ in bytes. Without them the file depends only on what is written
- * (reproducible builds: same input, same bytes). The file class covers the root group. */
-static hid_t untimed(hid_t cls)
-{
-    hid_t pl = H5Pcreate(cls);
-    if (pl >= 0 && H5Pset_obj_track_times(pl, 0) < 0) {
-        H5Pclose(pl);
-        return -1;
-    }
-    return pl;
-}
-
 static hid_t group_create(hid_t loc, const char *name)
 {
-    hid_t gcpl = untimed(H5P_GROUP_CREATE);
+    hid_t gcpl = tsf__h5_untimed(H5P_GROUP_CREATE);
     hid_t g = gcpl < 0 ? -1 : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
     tsf__h5_close(gcpl);
     return g;
@@ -279,7 +265,7 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
     /* Objects in the 1.8 format, so every HDF5 >= 1.8 reader (PyTables, h5py, R) opens the
      * file, and attributes larger than 64 KiB (a long pipeline text) can be stored densely.
      * A strong close degree makes commit's H5Fclose release everything. */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = untimed(H5P_FILE_CREATE);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = tsf__h5_untimed(H5P_FILE_CREATE);
     if (fapl >= 0 && fcpl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         o->fid = H5Fcreate(o->a.tmp_path, H5F_ACC_TRUNC, fcpl, fapl);

@@ -116,9 +116,11 @@ static void w_dset(h5w *w, hid_t loc, const char *name, hid_t file_type, hid_t m
     size_t n = 1;
     for (int d = 0; d < rank; d++)
         n *= dims[d];
-    hid_t sp = H5Screate_simple(rank, dims, NULL);
-    hid_t d =
-        sp < 0 ? -1 : H5Dcreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = tsf__h5_untimed(H5P_DATASET_CREATE);
+    hid_t d = sp < 0 || dcpl < 0
+                  ? -1
+                  : H5Dcreate2(loc, name, file_type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    tsf__h5_close(dcpl);
     if (d < 0 || (n > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
         w_fail(w, "dataset", name);
     if (d >= 0)
@@ -154,7 +156,9 @@ static hid_t w_group(h5w *w, hid_t loc, const char *name)
 {
     if (w->rc)
         return -1;
-    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = tsf__h5_untimed(H5P_GROUP_CREATE); /* no object times: same model, same bytes */
+    hid_t g = gcpl < 0 ? -1 : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    tsf__h5_close(gcpl);
     if (g < 0)
         w_fail(w, "group", name);
     return g;
@@ -372,7 +376,9 @@ int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
     if ((rc = tsf_atomic_begin(&at, path, err)))
         return rc;
     h5w w = {path, err, TSF_OK};
-    hid_t file = H5Fcreate(at.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fcpl = tsf__h5_untimed(H5P_FILE_CREATE);
+    hid_t file = fcpl < 0 ? -1 : H5Fcreate(at.tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    tsf__h5_close(fcpl);
     if (file < 0) {
         rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot create the HDF5 file", path);
         tsf_atomic_abort(&at);
