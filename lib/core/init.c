@@ -6,10 +6,12 @@
  */
 #include <hdf5.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <gsl/gsl_errno.h>
 
 #include "tsflow/error.h"
+#include "tsflow/io.h"
 #include "core.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -29,6 +31,19 @@ int tsf_init(void)
 {
     pthread_once(&init_once, init_libraries);
     return init_status;
+}
+
+/* One pointer, lock-free, so that a signal handler may read it. */
+static _Atomic(const char *) hdf5_parsing;
+
+const char *tsf_hdf5_parsing(void)
+{
+    return atomic_load_explicit(&hdf5_parsing, memory_order_relaxed);
+}
+
+const char *tsf_hdf5_parsing_set(const char *path)
+{
+    return atomic_exchange_explicit(&hdf5_parsing, path, memory_order_relaxed);
 }
 
 const char *tsf_version(void)

@@ -1553,6 +1553,7 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
     int rc = tsf_init();
     if (rc != TSF_OK)
         TSF_FAIL(err, rc, "%s: the HDF5 library could not be initialised", path);
+    const char *parsing = tsf_hdf5_parsing_set(path);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     hid_t fid = -1;
     if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
@@ -1562,6 +1563,7 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
         rc = tsf__h5_fail(err, TSF_EFORMAT,
                           "%s: cannot open as HDF5: the file is truncated or damaged", path);
         tsf__h5_close(fapl);
+        tsf_hdf5_parsing_set(parsing);
         return rc;
     }
     tsf__h5_close(fapl);
@@ -1569,5 +1571,6 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
     rc = read_object(&r, out);
     H5Fclose(fid);
     H5Eclear2(H5E_DEFAULT);
+    tsf_hdf5_parsing_set(parsing);
     return rc;
 }

@@ -35,6 +35,7 @@
 #include "core.h"
 #include "train_internal.h"
 #include "tsflow/atomic.h"
+#include "tsflow/io.h"
 #include "tsflow/train.h"
 
 #ifdef TSF_NN_DOUBLE
@@ -881,8 +882,8 @@ static void read_meta(h5r *r, hid_t file, tsf_model_info *info)
     info->n_meta = mw.n;
 }
 
-int tsf_model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
-                   tsf_err *err)
+static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
+                      tsf_err *err)
 {
     *out = NULL;
     if (info)
@@ -989,8 +990,8 @@ static int config_diff(const tsf_rnn_config *a, const tsf_rnn_config *b, char *b
     return 0;
 }
 
-int tsf__checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
-                           tsf_train_history *hist, tsf_err *err)
+static int checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
+                             tsf_train_history *hist, tsf_err *err)
 {
     hid_t file = open_model_file(path, err);
     if (file < 0)
@@ -1119,4 +1120,23 @@ int tsf__checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
         H5Gclose(g);
     H5Fclose(file);
     return r.rc;
+}
+
+/* The two readers of model files, with the file recorded for a crash inside libhdf5. */
+int tsf_model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
+                   tsf_err *err)
+{
+    const char *parsing = tsf_hdf5_parsing_set(path);
+    int rc = model_load(out, path, max_batch, info, err);
+    tsf_hdf5_parsing_set(parsing);
+    return rc;
+}
+
+int tsf__checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
+                           tsf_train_history *hist, tsf_err *err)
+{
+    const char *parsing = tsf_hdf5_parsing_set(path);
+    int rc = checkpoint_resume(path, m, st, hist, err);
+    tsf_hdf5_parsing_set(parsing);
+    return rc;
 }

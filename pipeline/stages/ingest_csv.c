@@ -780,8 +780,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_frame_free(f);
         return tsf_err_set(err, TSF_ECANCEL, "interrupted");
     }
-    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu rows, %zu columns, %zu series, %zu missing values%s",
-                  s->path, f->n_rows, f->n_cols, f->n_series, info.n_missing,
+    tsf_stage_log(ctx, TSF_LOG_INFO,
+                  "%s: %zu row%s, %zu column%s, %zu series, %zu missing value%s%s", s->path,
+                  f->n_rows, f->n_rows == 1 ? "" : "s", f->n_cols, f->n_cols == 1 ? "" : "s",
+                  f->n_series, info.n_missing, info.n_missing == 1 ? "" : "s",
                   info.n_filled ? " (gaps filled)" : "");
     return tsf_value_set(ctx, out[0], f, tsf_free_frame);
 }

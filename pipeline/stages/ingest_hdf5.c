@@ -3,9 +3,11 @@
  *
  * check opens the file (cheap: HDF5 reads only metadata) to refuse a file that is not HDF5 or
  * lacks the key, naming what the file holds, and to learn the shape: a dataset's dimensions,
- * or a pandas group's index (axis1) and column (axis0) lengths. */
+ * or a pandas group's index (axis1) and column (axis0) lengths, and for a long frame (a
+ * MultiIndex of id and time) its series, counted from the index codes. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hdf5.h>
@@ -97,11 +99,55 @@ static int64_t dim0(hid_t loc, const char *name)
     return rank < 1 ? -1 : empty ? 0 : (int64_t)dims[0];
 }
 
-static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
-                 tsf_err *err)
+/* A pandas MultiIndex (id, time) frame: its series (distinct codes of level 0, as the reader
+ * groups them) and the rows of the shortest, from the codes axis1_label0, read in blocks so that
+ * check's memory stays small. 0 when the codes cannot be read (run then reports why). */
+static int count_series(hid_t grp, int64_t rows, tsf_meta *m)
 {
-    (void)in;
-    const ingest_hdf5 *s = state;
+    int64_t n_levels = dim0(grp, "axis1_level0");
+    if (n_levels <= 0 || rows <= 0)
+        return 0;
+    hid_t d = H5Dopen2(grp, "axis1_label0", H5P_DEFAULT);
+    if (d < 0)
+        return 0;
+    enum { BLOCK = 1 << 16 };
+    int64_t *count = calloc((size_t)n_levels, sizeof *count), *code = malloc(BLOCK * sizeof *code);
+    hid_t fsp = H5Dget_space(d);
+    int ok = count && code && fsp >= 0;
+    for (hsize_t at = 0; ok && at < (hsize_t)rows; at += BLOCK) {
+        hsize_t n = (hsize_t)rows - at < BLOCK ? (hsize_t)rows - at : BLOCK;
+        hid_t msp = H5Screate_simple(1, &n, NULL);
+        ok = msp >= 0 && H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &at, NULL, &n, NULL) >= 0 &&
+             H5Dread(d, H5T_NATIVE_INT64, msp, fsp, H5P_DEFAULT, code) >= 0;
+        if (msp >= 0)
+            H5Sclose(msp);
+        for (hsize_t i = 0; ok && i < n; i++) {
+            ok = code[i] >= 0 && code[i] < n_levels; /* -1 (NaN): the reader refuses it */
+            if (ok)
+                count[code[i]]++;
+        }
+    }
+    if (ok) {
+        m->n_series = 0;
+        m->min_series_rows = rows;
+        for (int64_t k = 0; k < n_levels; k++)
+            if (count[k]) {
+                m->n_series++;
+                if (count[k] < m->min_series_rows)
+                    m->min_series_rows = count[k];
+            }
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (fsp >= 0)
+        H5Sclose(fsp);
+    H5Dclose(d);
+    free(count);
+    free(code);
+    return ok;
+}
+
+static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const *out, tsf_err *err)
+{
     const char *key = s->key ? s->key : "data";
     tsf_meta *m = out[0];
     if (H5Fis_hdf5(s->path) <= 0)
@@ -158,16 +204,22 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                     "expected at least one row of values)",
                                     s->path, key, shape);
         } else {
-            m->rows = (int64_t)dims[0];
+            m->rows = m->min_series_rows = (int64_t)dims[0];
             m->cols = rank == 2 ? (int64_t)dims[1] : 1;
+            m->n_series = 1;
         }
     } else if (t == H5I_GROUP) {
         int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
                      H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
         H5Eclear2(H5E_DEFAULT);
         m->rows = dim0(obj, series ? "index" : "axis1");
-        if (m->rows < 0 && !series)
-            m->rows = dim0(obj, "axis1_label0"); /* a MultiIndex (id, time) */
+        if (m->rows >= 0) {
+            m->n_series = 1;
+            m->min_series_rows = m->rows;
+        } else if (!series) { /* a MultiIndex (id, time) */
+            m->rows = dim0(obj, "axis1_label0");
+            count_series(obj, m->rows, m);
+        }
         m->cols = series ? 1 : dim0(obj, "axis0");
         if (m->rows == 0)
             rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
@@ -183,6 +235,17 @@ done:
     return rc;
 }
 
+static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
+                 tsf_err *err)
+{
+    (void)in;
+    const ingest_hdf5 *s = state;
+    const char *parsing = tsf_hdf5_parsing_set(s->path); /* named if libhdf5 crashes on it */
+    int rc = check_file(ctx, s, out, err);
+    tsf_hdf5_parsing_set(parsing);
+    return rc;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -192,8 +255,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     int rc = tsf_hdf5_read(&f, s->path, s->key, err);
     if (rc != TSF_OK)
         return rc;
-    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu rows, %zu columns, %zu series", s->path, f->n_rows,
-                  f->n_cols, f->n_series);
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu row%s, %zu column%s, %zu series", s->path, f->n_rows,
+                  f->n_rows == 1 ? "" : "s", f->n_cols, f->n_cols == 1 ? "" : "s", f->n_series);
     return tsf_value_set(ctx, out[0], f, tsf_free_frame);
 }
 

@@ -667,7 +667,7 @@ Test(eval_stages, the_demo_pipeline_checks_and_runs_in_small)
                     "--set", sets[3], "--set", "lstm.epochs=1", "--set", "lstm.hidden=4", "--set",
                     "backtest.retrain=never", "--set", "lstm.batch_size=128", NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(err, "examples/../datasets/mauna_loa_co2/co2_weekly.csv: 2284 rows, 1 columns, 1 "
+    ASSERT_HAS(err, "examples/../datasets/mauna_loa_co2/co2_weekly.csv: 2284 rows, 1 column, 1 "
                     "series, 59 missing values");
     ASSERT_HAS(err, "backtest: 1 model and 2 baselines on 8 folds (origins every 52 rows from "
                     "row 1827");
@@ -675,7 +675,7 @@ Test(eval_stages, the_demo_pipeline_checks_and_runs_in_small)
     assert_png(tsft_path(work_dir, "co2_backtest.png"));
 }
 
-Test(eval_stages_data, ett_rnn_beats_the_naive_forecaster_on_the_ett_protocol, .timeout = 900)
+Test(eval_stages_data, ett_rnn_beats_the_naive_forecaster_on_the_ett_protocol)
 {
     TSFT_NEED_SHARED(ett, "ett/ETTh1.csv");
     (void)ett;

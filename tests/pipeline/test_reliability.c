@@ -232,7 +232,7 @@ Test(pipes, run_reads_a_process_substitution_given_with_set)
     int rc = run_limited(DEADLINE_S, dir, &out, &err, argv);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
     ASSERT_HAS(err, "frame: a pipe, not a file"); /* -v prints the plan */
-    ASSERT_HAS(err, ": 4 rows, 1 columns, 1 series, 0 missing values");
+    ASSERT_HAS(err, ": 4 rows, 1 column, 1 series, 0 missing values");
     /* The export records that the input could not be hashed, instead of hashing nothing. */
     size_t n;
     char *h5 = read_kept(tsft_path(dir, "out.h5"), &n);
@@ -320,16 +320,41 @@ Test(plan, check_describes_a_long_csv_as_run_reads_it)
     char *run[] = {(char *)tsflow_bin(), "run", "pipeline.ini", NULL};
     char *run_out, *run_err;
     cr_assert_eq(run_limited(DEADLINE_S, dir, &run_out, &run_err, run), 0, "%s", run_err);
-    ASSERT_HAS(run_err, "long.csv: 5 rows, 1 columns, 2 series, 0 missing values");
+    ASSERT_HAS(run_err, "long.csv: 5 rows, 1 column, 2 series, 0 missing values");
     /* and the numbers of the two lines, read back, are the same */
     long long pr, pc, ps, rr, rcol, rs;
     const char *p = strstr(out, "frame: "), *r = strstr(run_err, "long.csv: ");
     cr_assert(p && r);
     cr_assert_eq(sscanf(p, "frame: %lld rows x %lld column (value), %lld series", &pr, &pc, &ps),
                  3);
-    cr_assert_eq(sscanf(r, "long.csv: %lld rows, %lld columns, %lld series", &rr, &rcol, &rs), 3);
+    cr_assert_eq(sscanf(r, "long.csv: %lld rows, %lld column, %lld series", &rr, &rcol, &rs), 3);
     cr_assert(pr == rr && pc == rcol && ps == rs, "check %lld/%lld/%lld, run %lld/%lld/%lld", pr,
               pc, ps, rr, rcol, rs);
+}
+
+/* A long frame in HDF5 (a pandas MultiIndex of id and time, as tsflow convert writes it): check
+ * counts its series and the shortest from the index codes. The CSV has three series of 4, 2 and
+ * 3 rows, interleaved. */
+Test(plan, check_counts_the_series_of_a_long_hdf5_frame_as_run_reads_them)
+{
+    const char *dir = tsft_tmpdir();
+    tsft_write_file(tsft_path(dir, "long.csv"),
+                    "id,time,value\na,2020-01-01,1\nb,2020-01-01,2\nc,2020-01-01,3\n"
+                    "a,2020-01-02,4\nb,2020-01-02,5\nc,2020-01-02,6\na,2020-01-03,7\n"
+                    "c,2020-01-03,8\na,2020-01-04,9\n",
+                    (size_t)-1);
+    char *out, *err;
+    char *conv[] = {(char *)tsflow_bin(), "convert", "--id-column", "id",
+                    "long.csv",           "long.h5", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, conv), 0, "%s", err);
+    write_pipeline(dir, "[data]\nstage = ingest.hdf5\npath = long.h5\n\n"
+                        "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
+    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 0, "%s", err);
+    ASSERT_HAS(out, "frame: 9 rows x 1 column, 3 series, shortest series 2 rows\n");
+    char *run[] = {(char *)tsflow_bin(), "run", "pipeline.ini", NULL};
+    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    ASSERT_HAS(err, "long.h5: 9 rows, 1 column, 3 series");
 }
 
 /* ---- reproducible HDF5 ----------------------------------------------------------------------- */

@@ -89,6 +89,15 @@ int tsf_hdf5_write_frame(struct tsf_h5out *o, const tsf_frame *f, const char *ke
 /* Whether path looks like an HDF5 file (by its signature); 0 for CSV or unreadable files. */
 int tsf_is_hdf5(const char *path);
 
+/* The HDF5 file being parsed right now, or NULL. libhdf5 1.10 can crash on a damaged or crafted
+ * file, inside the library (tests/fuzz/README.md lists where); every libtsflow call that reads
+ * an HDF5 file records its path for the duration so that a program's fatal-signal handler can
+ * name the file and say what happened instead of dying unexplained. tsf_hdf5_parsing() is
+ * async-signal-safe. Code that opens HDF5 files itself (a stage's check) brackets its reading
+ * with prev = tsf_hdf5_parsing_set(path) ... tsf_hdf5_parsing_set(prev). */
+const char *tsf_hdf5_parsing(void);
+const char *tsf_hdf5_parsing_set(const char *path);
+
 #ifdef __cplusplus
 }
 #endif
