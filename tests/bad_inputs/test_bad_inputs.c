@@ -278,8 +278,7 @@ static int run_case(const case_spec *c, const char *work, char **err)
         argv[n++] = "--clear-groups";
         argv[n++] = "--";
     }
-    const char *bin = getenv("TSFLOW_BIN");
-    argv[n++] = (char *)(bin ? bin : "tsflow");
+    argv[n++] = (char *)tsft_tsflow_bin();
     for (char *save = NULL, *t = strtok_r(args, " \t", &save); t && n < 63;
          t = strtok_r(NULL, " \t", &save))
         argv[n++] = t;

@@ -24,12 +24,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static const char *tsflow(void)
-{
-    const char *b = getenv("TSFLOW_BIN");
-    return b ? b : "tsflow";
-}
-
 static double now(void)
 {
     struct timespec t;
@@ -56,48 +50,23 @@ static void write_csv(const char *path, size_t rows, unsigned seed)
     cr_assert_eq(fclose(f), 0);
 }
 
-/* Start argv (argv[0] = tsflow's arguments follow) with stdout/stderr into log; optionally
- * under a file-size limit (bytes; 0: none). */
+/* Start tsflow with args (NULL-terminated), stdout and stderr into log, under a file-size limit
+ * (bytes; 0: none). */
 static pid_t spawn(const char *const *args, const char *log, rlim_t fsize)
 {
     char *argv[32];
     int n = 0;
-    argv[n++] = (char *)tsflow();
+    argv[n++] = (char *)tsft_tsflow_bin();
     for (; *args && n < 31; args++)
         argv[n++] = (char *)*args;
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fsize) {
-            struct rlimit rl = {fsize, fsize};
-            setrlimit(RLIMIT_FSIZE, &rl);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Wait for pid: its exit code, or 1000 + signal when a signal ended it. */
-static int reap(pid_t pid)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+    tsft_child o = {.out_path = log, .err_path = log, .fsize = fsize};
+    return tsft_spawn(argv, &o);
 }
 
 static int run_tsflow(const char *const *args, const char *log, rlim_t fsize)
 {
-    return reap(spawn(args, log, fsize));
+    return tsft_wait(spawn(args, log, fsize), 0, NULL, NULL);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -185,7 +154,7 @@ static int convert_signalled(convert_case *c, int sig, double delay, int *whole_
     pid_t pid = spawn(args, c->log, 0);
     usleep((useconds_t)(delay * 1e6));
     kill(pid, sig);
-    int st = reap(pid);
+    int st = tsft_wait(pid, 0, NULL, NULL);
     int old = same_file(c->out, c->prev, c->prev_len);
     *whole_new = !old && same_content(c->out, c->ref);
     cr_assert(old || *whole_new,
@@ -354,7 +323,7 @@ Test(faults, ctrl_c_during_tsflow_run_exits_130_with_no_output)
     }
     usleep(300000);
     kill(pid, SIGINT);
-    int st = reap(pid);
+    int st = tsft_wait(pid, 0, NULL, NULL);
     char *msg = slurp(log, NULL);
     cr_assert_eq(st, 130, "exit status %d (expected 130):\n%s", st, msg);
     cr_assert(strstr(msg, "interrupted"), "no \"interrupted\" in:\n%s", msg);
@@ -418,7 +387,7 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
     }
     cr_assert_eq(seen, 2, "no second checkpoint appeared");
     kill(pid, SIGKILL);
-    reap(pid);
+    tsft_wait(pid, 0, NULL, NULL);
     cr_assert(!exists(tsft_path(b, "forecasts.csv")),
               "the killed run had already finished: the test needs a longer training");
     /* --set paths are relative to the current directory, not the pipeline's */

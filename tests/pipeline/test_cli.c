@@ -192,7 +192,7 @@ Test(cli, check_reads_a_pipeline_from_standard_input_with_paths_from_here)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "cd %s && printf '[d]\\nstage = ingest.csv\\npath = small.csv\\n' | %s check -",
-             tsft_source("tests/fixtures/pipelines"), getenv("TSFLOW_BIN"));
+             tsft_source("tests/fixtures/pipelines"), tsft_tsflow_bin());
     char *argv[] = {"sh", "-c", cmd, NULL};
     int rc = tsft_run(argv, &out, &err);
     cr_assert_eq(rc, 0, "%s", err);
@@ -247,23 +247,6 @@ Test(cli, help_for_commands_and_unknown_names)
 
 /* ---- Interrupting a run ----------------------------------------------------------------- */
 
-/* Start tsflow in the background with stdout and stderr in files; returns its pid. */
-static pid_t spawn(const char *err_path, char *const argv[])
-{
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(e, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Wait until dir holds a file whose name contains part (at most 20 s). */
 static int wait_for_entry(const char *dir, const char *part)
 {
@@ -283,22 +266,6 @@ static int wait_for_entry(const char *dir, const char *part)
     return 0;
 }
 
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    for (int i = 0; i < 3000; i++) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    cr_assert_fail("tsflow did not stop within 30 s of the signal");
-    return -1;
-}
-
 static void interrupt_run(int sig, int existing, int stubborn)
 {
     const char *dir = tsft_tmpdir();
@@ -308,7 +275,7 @@ static void interrupt_run(int sig, int existing, int stubborn)
     if (existing)
         tsft_write_file(dst, "previous result\n", (size_t)-1);
     const char *err_path = tsft_path(dir, "stderr.txt");
-    char *argv[] = {(char *)getenv("TSFLOW_BIN"),
+    char *argv[] = {(char *)tsft_tsflow_bin(),
                     "run",
                     "--plugin",
                     (char *)stages_plugin(),
@@ -318,7 +285,8 @@ static void interrupt_run(int sig, int existing, int stubborn)
                     stubborn ? "slow.stubborn=true" : "slow.stubborn=false",
                     (char *)fixture("slow.ini"),
                     NULL};
-    pid_t pid = spawn(err_path, argv);
+    tsft_child child = {.err_path = err_path};
+    pid_t pid = tsft_spawn(argv, &child);
     /* The slow step has its temporary open once ".result.txt.tsflow-tmp-" appears. */
     cr_assert(wait_for_entry(work, ".tsflow-tmp-"), "the slow step never started");
     kill(pid, sig);
@@ -328,7 +296,7 @@ static void interrupt_run(int sig, int existing, int stubborn)
         nanosleep(&ts, NULL);
         kill(pid, sig);
     }
-    int rc = wait_exit(pid);
+    int rc = tsft_wait(pid, 30, "tsflow run after the signal", err_path);
     char *err = tsft_read_file(err_path, NULL);
     cr_assert_eq(rc, 130, "exit %d; stderr:\n%s", rc, err);
     if (stubborn)

@@ -280,32 +280,6 @@ Test(model_stages, training_resumed_from_a_checkpoint_ends_bit_identical)
     assert_same_weights("full.h5", "resumed.h5");
 }
 
-/* Start `tsflow run ARGS...` in the background (stdout and stderr to log); returns its pid. */
-static pid_t spawn_tsflow(const char *log, char *const *args)
-{
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork failed");
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0)
-            _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        const char *bin = getenv("TSFLOW_BIN");
-        char *argv[32];
-        int n = 0;
-        argv[n++] = (char *)(bin ? bin : "tsflow");
-        while (args[n - 1] && n < 31) {
-            argv[n] = args[n - 1];
-            n++;
-        }
-        argv[n] = NULL;
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 Test(model_stages, ctrl_c_during_training_writes_a_checkpoint_that_resumes_bit_identical)
 {
     tsft_need_python_modules("h5py, numpy");
@@ -317,10 +291,19 @@ Test(model_stages, ctrl_c_during_training_writes_a_checkpoint_that_resumes_bit_i
     snprintf(ck_full, sizeof ck_full, "model.save=%s", tsft_path(dir, "full.h5"));
     snprintf(hist, sizeof hist, "history.path=%s", tsft_path(dir, "h.h5"));
     /* A run of 6 epochs (a checkpoint after each), interrupted once the first is on disk. */
-    char *args[] = {"run",   (char *)ini, "--set", "model.epochs=6", "--set", ck,
-                    "--set", hist,        NULL};
+    char *args[] = {(char *)tsft_tsflow_bin(),
+                    "run",
+                    (char *)ini,
+                    "--set",
+                    "model.epochs=6",
+                    "--set",
+                    ck,
+                    "--set",
+                    hist,
+                    NULL};
     const char *log = tsft_path(dir, "cancel.log");
-    pid_t pid = spawn_tsflow(log, args);
+    tsft_child child = {.out_path = log, .err_path = log};
+    pid_t pid = tsft_spawn(args, &child);
     int status = 0, done = 0;
     for (int i = 0; i < 60000 && !done; i++) { /* up to 10 minutes (sanitizers are slow) */
         if (access(tsft_path(dir, "cancelled.h5"), R_OK) == 0)
@@ -331,10 +314,9 @@ Test(model_stages, ctrl_c_during_training_writes_a_checkpoint_that_resumes_bit_i
     }
     cr_assert(!done, "tsflow ended before its first checkpoint:\n%s", tsft_read_file(log, NULL));
     kill(pid, SIGINT);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    int st = tsft_wait(pid, 0, NULL, NULL);
     char *text = tsft_read_file(log, NULL);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130,
-              "expected exit 130 (interrupted), got status %d:\n%s", status, text);
+    cr_assert_eq(st, 130, "expected exit 130 (interrupted), got status %d:\n%s", st, text);
     ASSERT_HAS(text, "checkpoint written to ");
     ASSERT_HAS(text, "resume from it to continue");
     cr_assert(tsft_read_file(tsft_path(dir, "h.h5"), NULL) == NULL, "no history after Ctrl-C");

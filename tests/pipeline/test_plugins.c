@@ -169,7 +169,7 @@ Test(plugins, the_command_lists_plugin_stages_and_refuses_bad_plugins_with_exit_
     /* TSFLOW_PLUGIN_PATH, through env(1). */
     char env[2048];
     snprintf(env, sizeof env, "TSFLOW_PLUGIN_PATH=%s", good);
-    char *argv[] = {"env", env, (char *)getenv("TSFLOW_BIN"), "help", "test.slow", NULL};
+    char *argv[] = {"env", env, (char *)tsft_tsflow_bin(), "help", "test.slow", NULL};
     rc = tsft_run(argv, &out, &err);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(out, "test.slow: take a while"), "%s", out);

@@ -3,7 +3,7 @@
  * plan agreeing with what run reads, and byte-identical HDF5 exports across runs under
  * SOURCE_DATE_EPOCH.
  *
- * Commands that could hang on a regression run under a deadline (run_limited): the child is
+ * Commands that could hang on a regression run under a deadline (tsft_run_in): the child is
  * killed and the test fails instead of blocking the suite. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,110 +25,10 @@
 /* Generous: under the valgrind setup tsflow runs some 30 times slower. */
 #define DEADLINE_S 120
 
-static const char *tsflow_bin(void)
-{
-    const char *b = getenv("TSFLOW_BIN");
-    return b ? b : "tsflow";
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* malloc'd results the test no longer needs: freed when the test process exits, so that the
- * valgrind set-up sees no leak. */
-static char *kept[256];
-static size_t n_kept;
-
-__attribute__((destructor)) static void free_kept(void)
-{
-    for (size_t i = 0; i < n_kept; i++)
-        free(kept[i]);
-    n_kept = 0;
-}
-
-static char *keep(char *s)
-{
-    if (s && n_kept < sizeof kept / sizeof *kept)
-        kept[n_kept++] = s;
-    return s;
-}
-
 /* The whole file as a kept string, or NULL. */
 static char *read_kept(const char *path, size_t *len)
 {
-    return keep(tsft_read_file(path, len));
-}
-
-static char *slurp(int fd)
-{
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    cr_assert_not_null(s);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t k;
-    while ((k = read(fd, s + n, cap - n - 1)) > 0) {
-        n += (size_t)k;
-        if (n + 1 == cap) {
-            s = realloc(s, cap *= 2);
-            cr_assert_not_null(s);
-        }
-    }
-    s[n] = '\0';
-    return s;
-}
-
-/* Run argv (NULL-terminated) in dir with stdin from /dev/null, stdout and stderr captured
- * (kept strings), killing it after `seconds`: then the test fails, naming
- * what hung. Returns the exit status. */
-static int run_limited(int seconds, const char *dir, char **out, char **err, char *const argv[])
-{
-    char op[] = "/tmp/tsft-rel-out-XXXXXX", ep[] = "/tmp/tsft-rel-err-XXXXXX";
-    int ofd = mkstemp(op), efd = mkstemp(ep);
-    cr_assert(ofd >= 0 && efd >= 0);
-    unlink(op);
-    unlink(ep);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        if (dir && chdir(dir) != 0)
-            _exit(126);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    double t0 = now_s();
-    int status = 0;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (now_s() - t0 > seconds) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            char *e = keep(slurp(efd));
-            cr_assert_fail("%s %s %s ... still running after %d s (blocked?); stderr:\n%s", argv[0],
-                           argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "", seconds, e);
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    char *o = keep(slurp(ofd)), *e = keep(slurp(efd));
-    close(ofd);
-    close(efd);
-    if (out)
-        *out = o;
-    if (err)
-        *err = e;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return tsft_keep(tsft_read_file(path, len));
 }
 
 static const char *const data_csv = "time,load\n2020-01-01 00:00,1.5\n2020-01-01 01:00,2.5\n"
@@ -161,18 +61,7 @@ static int writer_done(pid_t pid, int *status)
 
 static int writer_wait(pid_t pid)
 {
-    int status = 0;
-    double t0 = now_s();
-    while (!writer_done(pid, &status)) {
-        if (now_s() - t0 > DEADLINE_S) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            cr_assert_fail("the FIFO writer was never read to the end");
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return tsft_wait(pid, DEADLINE_S, "the FIFO writer (never read to the end)", NULL);
 }
 
 static const char *write_pipeline(const char *dir, const char *text)
@@ -194,8 +83,8 @@ Test(pipes, check_of_a_fifo_neither_blocks_nor_reads_it_and_run_reads_it_once)
     pid_t writer = start_writer(fifo, data_csv);
 
     char *out, *err;
-    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
-    int rc = run_limited(DEADLINE_S, dir, &out, &err, check);
+    char *check[] = {(char *)tsft_tsflow_bin(), "check", "pipeline.ini", NULL};
+    int rc = tsft_run_in(dir, DEADLINE_S, check, &out, &err);
     cr_assert_eq(rc, 0, "check exited %d: %s", rc, err);
     ASSERT_HAS(out, "reads  ");
     ASSERT_HAS(out, "frame: a pipe, not a file: run reads it once, and checks its header and "
@@ -204,8 +93,8 @@ Test(pipes, check_of_a_fifo_neither_blocks_nor_reads_it_and_run_reads_it_once)
     int status;
     cr_assert_not(writer_done(writer, &status), "check opened the FIFO (the writer finished)");
 
-    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
-    rc = run_limited(DEADLINE_S, dir, &out, &err, run);
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    rc = tsft_run_in(dir, DEADLINE_S, run, &out, &err);
     cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
     cr_assert_eq(writer_wait(writer), 0, "the writer failed");
     char *got = read_kept(tsft_path(dir, "out.csv"), NULL);
@@ -226,10 +115,10 @@ Test(pipes, run_reads_a_process_substitution_given_with_set)
     char script[1024];
     snprintf(script, sizeof script,
              "\"%s\" run -v pipeline.ini --set data.path=<(cat real.csv) && test -s out.h5",
-             tsflow_bin());
+             tsft_tsflow_bin());
     char *argv[] = {"/bin/bash", "-c", script, NULL};
     char *out, *err;
-    int rc = run_limited(DEADLINE_S, dir, &out, &err, argv);
+    int rc = tsft_run_in(dir, DEADLINE_S, argv, &out, &err);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
     ASSERT_HAS(err, "frame: a pipe, not a file"); /* -v prints the plan */
     ASSERT_HAS(err, ": 4 rows, 1 column, 1 series, 0 missing values");
@@ -245,14 +134,14 @@ Test(pipes, readers_that_need_random_access_refuse_a_fifo_at_once)
     cr_assert_eq(mkfifo(tsft_path(dir, "data.h5"), 0600), 0);
     write_pipeline(dir, "[data]\nstage = ingest.hdf5\npath = data.h5\n");
     char *out, *err;
-    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 2, "%s", err);
+    char *check[] = {(char *)tsft_tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, check, &out, &err), 2, "%s", err);
     ASSERT_HAS(err, "pipeline.ini:3: step \"data\", key \"path\": \"");
     ASSERT_HAS(err, "data.h5\" is a pipe (FIFO), not a regular file (expected the path of a "
                     "readable file: stage ingest.hdf5 reads it with random access, which a pipe "
                     "or device cannot give; save the data to a file first)");
-    char *inspect[] = {(char *)tsflow_bin(), "inspect", "data.h5", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, inspect), 1, "%s", err);
+    char *inspect[] = {(char *)tsft_tsflow_bin(), "inspect", "data.h5", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, inspect, &out, &err), 1, "%s", err);
     cr_assert_str_eq(err, "tsflow: data.h5: not a regular file (expected an HDF5 file: HDF5 reads "
                           "with random access, which a pipe or device cannot give; save the data "
                           "to a file first)\n");
@@ -265,8 +154,8 @@ Test(pipes, inspect_reads_a_fifo_as_csv_without_losing_its_first_bytes)
     cr_assert_eq(mkfifo(fifo, 0600), 0);
     pid_t writer = start_writer(fifo, data_csv);
     char *out, *err;
-    char *inspect[] = {(char *)tsflow_bin(), "inspect", "data.csv", NULL};
-    int rc = run_limited(DEADLINE_S, dir, &out, &err, inspect);
+    char *inspect[] = {(char *)tsft_tsflow_bin(), "inspect", "data.csv", NULL};
+    int rc = tsft_run_in(dir, DEADLINE_S, inspect, &out, &err);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
     cr_assert_eq(writer_wait(writer), 0);
     ASSERT_HAS(out, "rows    4");
@@ -292,8 +181,8 @@ Test(pipes, a_nul_byte_read_from_a_fifo_is_reported_without_reopening_it)
         _exit(fd >= 0 && write(fd, bad, sizeof bad - 1) == (ssize_t)(sizeof bad - 1) ? 0 : 3);
     }
     char *out, *err;
-    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
-    int rc = run_limited(DEADLINE_S, dir, &out, &err, run);
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    int rc = tsft_run_in(dir, DEADLINE_S, run, &out, &err);
     cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
     writer_wait(writer);
     ASSERT_HAS(err, "data.csv: NUL byte at byte 31: this looks like binary data, not CSV "
@@ -313,13 +202,13 @@ Test(plan, check_describes_a_long_csv_as_run_reads_it)
     write_pipeline(dir, "[data]\nstage = ingest.csv\npath = long.csv\nid_column = id\n\n"
                         "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
     char *out, *err;
-    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 0, "%s", err);
+    char *check[] = {(char *)tsft_tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, check, &out, &err), 0, "%s", err);
     ASSERT_HAS(out, "frame: 5 rows x 1 column (value), 2 series, shortest series 2 rows, step "
                     "86400 s\n");
-    char *run[] = {(char *)tsflow_bin(), "run", "pipeline.ini", NULL};
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "pipeline.ini", NULL};
     char *run_out, *run_err;
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &run_out, &run_err, run), 0, "%s", run_err);
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &run_out, &run_err), 0, "%s", run_err);
     ASSERT_HAS(run_err, "long.csv: 5 rows, 1 column, 2 series, 0 missing values");
     /* and the numbers of the two lines, read back, are the same */
     long long pr, pc, ps, rr, rcol, rs;
@@ -344,16 +233,16 @@ Test(plan, check_counts_the_series_of_a_long_hdf5_frame_as_run_reads_them)
                     "c,2020-01-03,8\na,2020-01-04,9\n",
                     (size_t)-1);
     char *out, *err;
-    char *conv[] = {(char *)tsflow_bin(), "convert", "--id-column", "id",
-                    "long.csv",           "long.h5", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, conv), 0, "%s", err);
+    char *conv[] = {
+        (char *)tsft_tsflow_bin(), "convert", "--id-column", "id", "long.csv", "long.h5", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, conv, &out, &err), 0, "%s", err);
     write_pipeline(dir, "[data]\nstage = ingest.hdf5\npath = long.h5\n\n"
                         "[out]\nstage = export.csv\ninput = data\npath = out.csv\n");
-    char *check[] = {(char *)tsflow_bin(), "check", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, check), 0, "%s", err);
+    char *check[] = {(char *)tsft_tsflow_bin(), "check", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, check, &out, &err), 0, "%s", err);
     ASSERT_HAS(out, "frame: 9 rows x 1 column, 3 series, shortest series 2 rows\n");
-    char *run[] = {(char *)tsflow_bin(), "run", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 0, "%s", err);
     ASSERT_HAS(err, "long.h5: 9 rows, 1 column, 3 series");
 }
 
@@ -382,11 +271,11 @@ Test(reproducible, two_runs_under_source_date_epoch_write_identical_hdf5_bytes)
     write_export_case(dir);
     cr_assert_eq(setenv("SOURCE_DATE_EPOCH", "1700000000", 1), 0);
     char *out, *err;
-    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 0, "%s", err);
     cr_assert_eq(rename(tsft_path(dir, "out.h5"), tsft_path(dir, "first.h5")), 0);
     sleep(1); /* HDF5's object times have 1 s resolution: a tracked time would now differ */
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 0, "%s", err);
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 0, "%s", err);
     size_t n1, n2;
     char *a = read_kept(tsft_path(dir, "first.h5"), &n1);
     char *b = read_kept(tsft_path(dir, "out.h5"), &n2);
@@ -406,8 +295,8 @@ Test(reproducible, a_malformed_source_date_epoch_is_refused_naming_it)
     write_export_case(dir);
     cr_assert_eq(setenv("SOURCE_DATE_EPOCH", "yesterday", 1), 0);
     char *out, *err;
-    char *run[] = {(char *)tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, run), 1, "%s", err);
+    char *run[] = {(char *)tsft_tsflow_bin(), "run", "-q", "pipeline.ini", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 1, "%s", err);
     cr_assert_str_eq(err, "tsflow: step \"out\" (export.hdf5): SOURCE_DATE_EPOCH=\"yesterday\" is "
                           "not a time (expected whole seconds since 1970-01-01T00:00:00Z, like "
                           "1700000000, or unset it)\n");
@@ -419,11 +308,11 @@ Test(reproducible, convert_writes_the_same_hdf5_bytes_twice)
     const char *dir = tsft_tmpdir();
     write_export_case(dir);
     char *out, *err;
-    char *a[] = {(char *)tsflow_bin(), "convert", "data.csv", "a.h5", NULL};
-    char *b[] = {(char *)tsflow_bin(), "convert", "data.csv", "b.h5", NULL};
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, a), 0, "%s", err);
+    char *a[] = {(char *)tsft_tsflow_bin(), "convert", "data.csv", "a.h5", NULL};
+    char *b[] = {(char *)tsft_tsflow_bin(), "convert", "data.csv", "b.h5", NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, a, &out, &err), 0, "%s", err);
     sleep(1);
-    cr_assert_eq(run_limited(DEADLINE_S, dir, &out, &err, b), 0, "%s", err);
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, b, &out, &err), 0, "%s", err);
     size_t n1, n2;
     char *x = read_kept(tsft_path(dir, "a.h5"), &n1);
     char *y = read_kept(tsft_path(dir, "b.h5"), &n2);

@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "support.h"
 
-static char *keep(char *s)
+char *tsft_keep(char *s)
 {
     /* Leaked on purpose: test strings live until exit. Register for LeakSanitizer as reachable
      * by keeping them in a static list. */
@@ -38,7 +41,7 @@ const char *tsft_path(const char *dir, const char *name)
     size_t n = strlen(dir) + strlen(name) + 2;
     char *p = malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
-    return keep(p);
+    return tsft_keep(p);
 }
 
 const char *tsft_source(const char *rel)
@@ -71,7 +74,7 @@ const char *tsft_tmpdir(void)
         tmp_root = malloc(len);
         snprintf(tmp_root, len, "%s/tsftest-XXXXXX", t);
         cr_assert(mkdtemp(tmp_root), "mkdtemp failed: %s", strerror(errno));
-        keep(tmp_root);
+        tsft_keep(tmp_root);
         atexit(remove_tmp);
     }
     char name[32];
@@ -130,39 +133,101 @@ static char *slurp_fd(int fd)
     return buf;
 }
 
-int tsft_run(char *const argv[], char **out, char **err)
+pid_t tsft_spawn(char *const argv[], const tsft_child *o)
 {
-    /* stdout and stderr go to temporary files so neither pipe can fill and block the child. */
-    char out_path[] = "/tmp/tsft-out-XXXXXX", err_path[] = "/tmp/tsft-err-XXXXXX";
-    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-    cr_assert(ofd >= 0 && efd >= 0, "mkstemp: %s", strerror(errno));
+    static const tsft_child none;
+    if (!o)
+        o = &none;
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
+        int null = open("/dev/null", O_RDWR);
+        int ofd = o->out_path ? open(o->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : null;
+        int efd = !o->err_path ? null
+                  : o->out_path && !strcmp(o->out_path, o->err_path)
+                      ? ofd
+                      : open(o->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (null < 0 || ofd < 0 || efd < 0)
+            _exit(126);
         dup2(null, 0);
         dup2(ofd, 1);
         dup2(efd, 2);
+        if (o->dir && chdir(o->dir) != 0)
+            _exit(126);
+        if (o->fsize) {
+            struct rlimit rl = {o->fsize, o->fsize};
+            setrlimit(RLIMIT_FSIZE, &rl);
+        }
         execvp(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    lseek(ofd, 0, SEEK_SET);
-    lseek(efd, 0, SEEK_SET);
+    return pid;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int tsft_wait(pid_t pid, double limit_s, const char *what, const char *log)
+{
+    int st = 0;
+    if (limit_s <= 0) {
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        double t0 = seconds_now();
+        while (waitpid(pid, &st, WNOHANG) != pid) {
+            if (seconds_now() - t0 > limit_s) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                char *text = log ? tsft_read_file(log, NULL) : NULL;
+                cr_assert_fail("%s: still running after %.0f s (blocked?)%s%s", what, limit_s,
+                               text ? "; output:\n" : "", text ? text : "");
+            }
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : TSFT_SIGNALLED + WTERMSIG(st);
+}
+
+int tsft_run_in(const char *dir, double limit_s, char *const argv[], char **out, char **err)
+{
+    /* stdout and stderr go to temporary files so neither pipe can fill and block the child. */
+    char out_path[] = "/tmp/tsft-out-XXXXXX", err_path[] = "/tmp/tsft-err-XXXXXX";
+    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
+    cr_assert(ofd >= 0 && efd >= 0, "mkstemp: %s", strerror(errno));
+    tsft_child o = {.dir = dir, .out_path = out_path, .err_path = err_path};
+    pid_t pid = tsft_spawn(argv, &o);
+    char what[512];
+    snprintf(what, sizeof what, "%s %s %s ...", argv[0], argv[1] ? argv[1] : "",
+             argv[1] && argv[2] ? argv[2] : "");
+    int st = tsft_wait(pid, limit_s, what, err_path);
     if (out)
-        *out = keep(slurp_fd(ofd));
+        *out = tsft_keep(slurp_fd(ofd));
     if (err)
-        *err = keep(slurp_fd(efd));
+        *err = tsft_keep(slurp_fd(efd));
     close(ofd);
     close(efd);
     unlink(out_path);
     unlink(err_path);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return st;
+}
+
+int tsft_run(char *const argv[], char **out, char **err)
+{
+    return tsft_run_in(NULL, 0, argv, out, err);
+}
+
+const char *tsft_tsflow_bin(void)
+{
+    return env_or("TSFLOW_BIN", "tsflow");
 }
 
 static int run_va(const char *prog, const char *first, char **out, char **err, va_list ap)
@@ -183,7 +248,7 @@ int tsft_tsflow(char **out, char **err, ...)
 {
     va_list ap;
     va_start(ap, err);
-    int rc = run_va(env_or("TSFLOW_BIN", "tsflow"), NULL, out, err, ap);
+    int rc = run_va(tsft_tsflow_bin(), NULL, out, err, ap);
     va_end(ap);
     return rc;
 }

@@ -4,8 +4,13 @@
 #define TSFLOW_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <criterion/criterion.h>
+
+/* Keep s (malloc'd) until the test process exits: it stays reachable, so leak checkers do not
+ * count it. Returns s. */
+char *tsft_keep(char *s);
 
 /* Path of a file in the source tree (relative to the project root). Returns a malloc'd
  * string the test need not free (kept until exit). */
@@ -36,9 +41,38 @@ void tsft_write_file(const char *path, const char *data, size_t len);
 /* Read a whole file (NUL-terminated; *len may be NULL); NULL if it does not exist. */
 char *tsft_read_file(const char *path, size_t *len);
 
-/* Run argv (argv[0] searched in PATH) with stdin from /dev/null. Captures stdout and stderr
- * into malloc'd strings when out/err are not NULL. Returns the exit status, or 128 + signal. */
+/* The status a child ended by a signal gets from tsft_wait and tsft_run: TSFT_SIGNALLED + the
+ * signal, so that a death by SIGINT is never taken for a clean exit 130. */
+#define TSFT_SIGNALLED 1000
+
+/* How tsft_spawn starts a child. */
+typedef struct tsft_child {
+    const char *dir;          /* working directory; NULL: this one */
+    const char *out_path;     /* stdout to this file (truncated); NULL: /dev/null */
+    const char *err_path;     /* stderr likewise; the same path as out_path: one log */
+    unsigned long long fsize; /* file-size limit (RLIMIT_FSIZE) in bytes; 0: none */
+} tsft_child;
+
+/* Start argv (argv[0] searched in PATH) in the background with stdin from /dev/null (o may be
+ * NULL). Returns its pid. */
+pid_t tsft_spawn(char *const argv[], const tsft_child *o);
+
+/* Wait for pid: its exit status, or TSFT_SIGNALLED + signal. With limit_s > 0, a child still
+ * running after that many seconds is killed and the test fails, naming what and quoting the
+ * file log (when not NULL). */
+int tsft_wait(pid_t pid, double limit_s, const char *what, const char *log);
+
+/* Run argv (argv[0] searched in PATH) with stdin from /dev/null, in dir (NULL: here), killed
+ * after limit_s seconds (0: no limit; then the test fails naming argv and quoting stderr).
+ * Captures stdout and stderr into kept strings when out/err are not NULL. Returns the exit
+ * status, or TSFT_SIGNALLED + signal. */
+int tsft_run_in(const char *dir, double limit_s, char *const argv[], char **out, char **err);
+
+/* tsft_run_in(NULL, 0, ...). */
 int tsft_run(char *const argv[], char **out, char **err);
+
+/* The tsflow command under test ($TSFLOW_BIN, else tsflow from PATH). */
+const char *tsft_tsflow_bin(void);
 
 /* Run the tsflow command under test with NULL-terminated arguments. */
 int tsft_tsflow(char **out, char **err, ...);
