@@ -60,14 +60,23 @@ static void put(const char *s)
 
 /* A fatal signal. libhdf5 1.10 crashes inside the library on some damaged files
  * (tests/fuzz/README.md): when it was reading one, name the file and fail like any other bad
- * input. Otherwise it is a bug of ours: the handler returns and the default action (a core dump)
- * follows. Temporaries of outputs in flight are removed either way. */
+ * input. Otherwise it is a bug of ours: the handler that was there before (the default action
+ * and its core dump, or a sanitizer's report) gets the fault when it recurs. Temporaries of
+ * outputs in flight are removed either way. */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static struct sigaction fatal_previous[sizeof fatal_signals / sizeof fatal_signals[0]];
+
 static void on_fatal(int sig)
 {
     tsf_atomic_remove_all_signal_safe();
     const char *path = tsf_hdf5_parsing();
-    if (!path)
-        return; /* SA_RESETHAND: the fault recurs with the default action */
+    if (!path) {
+        for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+            if (fatal_signals[i] == sig)
+                sigaction(sig, &fatal_previous[i], NULL);
+        raise(sig); /* delivered on return; a fault would also recur */
+        return;
+    }
     put("tsflow: ");
     put(path);
     put(": the HDF5 library crashed reading this file (");
@@ -86,11 +95,10 @@ static void catch_fatal_signals(void)
     static char alt_stack[1 << 16]; /* the handler still runs after a stack overflow */
     stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack};
     sigaltstack(&ss, NULL);
-    struct sigaction sa = {.sa_handler = on_fatal, .sa_flags = SA_RESETHAND | SA_ONSTACK};
+    struct sigaction sa = {.sa_handler = on_fatal, .sa_flags = SA_ONSTACK};
     sigemptyset(&sa.sa_mask);
-    const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, NULL);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+        sigaction(fatal_signals[i], &sa, &fatal_previous[i]);
 }
 
 int main(int argc, char **argv)

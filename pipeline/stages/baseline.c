@@ -96,8 +96,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_forecasts_free(fc);
         return rc;
     }
-    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu forecasts of %zu steps x %zu targets", name,
-                  fc->n_entries, fc->horizon, fc->n_targets);
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu forecasts of %zu steps x %zu target%s", name,
+                  fc->n_entries, fc->horizon, fc->n_targets, fc->n_targets == 1 ? "" : "s");
     return tsf_value_set(ctx, out[0], fc, free_forecasts);
 }
 

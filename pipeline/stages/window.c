@@ -226,10 +226,12 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     rc = tsf_windows_make_ranges(&w, f, &spec, ranges, s->require_finite, err);
     if (rc == TSF_OK)
         tsf_stage_log(ctx, TSF_LOG_INFO,
-                      "%zu windows (%zu samples) of %zu inputs x %zu steps -> %zu outputs x %zu "
-                      "steps%s%s",
-                      w->n_windows, w->n_samples, w->n_inputs, s->lookback, w->n_outputs,
-                      s->horizon, s->part ? ", part " : "", s->part ? tsfs_parts[s->part] : "");
+                      "%zu window%s (%zu samples) of %zu input%s x %zu steps -> %zu output%s x "
+                      "%zu steps%s%s",
+                      w->n_windows, w->n_windows == 1 ? "" : "s", w->n_samples, w->n_inputs,
+                      w->n_inputs == 1 ? "" : "s", s->lookback, w->n_outputs,
+                      w->n_outputs == 1 ? "" : "s", s->horizon, s->part ? ", part " : "",
+                      s->part ? tsfs_parts[s->part] : "");
 done:
     free(tc);
     free(pc);

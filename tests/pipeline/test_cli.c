@@ -313,6 +313,37 @@ static void interrupt_run(int sig, int existing, int stubborn)
     }
 }
 
+/* A fault outside HDF5 parsing is a bug: tsflow removes its temporaries, says nothing about a
+ * damaged HDF5 file, and dies by the signal (a core dump; under ASan, the sanitizer's report). */
+Test(interrupt, a_fault_outside_hdf5_removes_temporaries_and_keeps_its_signal)
+{
+    const char *dir = tsft_tmpdir();
+    const char *work = tsft_path(dir, "work");
+    cr_assert_eq(mkdir(work, 0755), 0);
+    const char *err_path = tsft_path(dir, "stderr.txt");
+    char *argv[] = {(char *)tsft_tsflow_bin(),
+                    "run",
+                    "--plugin",
+                    (char *)stages_plugin(),
+                    "--set",
+                    (char *)set_arg("slow.path", tsft_path(work, "result.txt")),
+                    (char *)fixture("slow.ini"),
+                    NULL};
+    tsft_child child = {.err_path = err_path};
+    pid_t pid = tsft_spawn(argv, &child);
+    cr_assert(wait_for_entry(work, ".tsflow-tmp-"), "the slow step never started");
+    kill(pid, SIGSEGV);
+    int rc = tsft_wait(pid, 30, "tsflow run after SIGSEGV", err_path);
+    char *err = tsft_keep(tsft_read_file(err_path, NULL));
+#ifdef __SANITIZE_ADDRESS__
+    cr_assert(rc != 0 && strstr(err, "AddressSanitizer: SEGV"), "exit %d; stderr:\n%s", rc, err);
+#else
+    cr_assert_eq(rc, TSFT_SIGNALLED + SIGSEGV, "exit %d; stderr:\n%s", rc, err);
+#endif
+    cr_assert(!strstr(err, "HDF5"), "a fault outside HDF5 blamed on a file:\n%s", err);
+    cr_assert_eq(count_entries(work), 0, "a temporary is left behind");
+}
+
 Test(interrupt, ctrl_c_stops_cleanly_leaves_no_output_and_exits_130)
 {
     interrupt_run(SIGINT, 0, 0);

@@ -57,7 +57,7 @@ Test(prep_stages, naive_and_drift_score_hand_computed_errors_on_a_line)
                           &out, &err);
     cr_assert_eq(rc, 0, "%s", err);
     /* 36 windows; naive misses a rising line by 1 and 2: MAE 1.5, MSE 2.5; drift is exact */
-    ASSERT_HAS(err, "win: 36 windows (36 samples) of 1 inputs x 3 steps -> 1 outputs x 2 steps");
+    ASSERT_HAS(err, "win: 36 windows (36 samples) of 1 input x 3 steps -> 1 output x 2 steps");
     ASSERT_HAS(err, "score: naive (original scale, 72 points): mae 1.50000 mse 2.50000 rmse "
                     "1.58114");
     ASSERT_HAS(err, "score2: drift (original scale, 72 points): mae 0.00000 mse 0.00000");

@@ -156,6 +156,8 @@ pid_t tsft_spawn(char *const argv[], const tsft_child *o)
         dup2(efd, 2);
         if (o->dir && chdir(o->dir) != 0)
             _exit(126);
+        struct rlimit no_core = {0, 0}; /* a child killed on purpose leaves no core file */
+        setrlimit(RLIMIT_CORE, &no_core);
         if (o->fsize) {
             struct rlimit rl = {o->fsize, o->fsize};
             setrlimit(RLIMIT_FSIZE, &rl);
