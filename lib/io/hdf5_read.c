@@ -98,6 +98,10 @@ static void free_strs(char **s, size_t n)
     free(s);
 }
 
+/* Seconds a read of a few variable-length values may take before a watchdog may call it a
+ * loop inside libhdf5 (tsf_hdf5_deadline): they take microseconds, even under valgrind. */
+#define HDF5_PATIENCE_S 10.0
+
 /* Read n strings of string type t from a dataset (is_attr 0) or attribute into *out.
  * Returns 0, -1 (HDF5) or -2 (memory). */
 static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
@@ -114,8 +118,12 @@ static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
             H5Tset_cset(mt, H5Tget_cset(t)) < 0) {
             rc = raw ? -1 : -2;
         } else if (n) {
+            /* The strings live in the global heap, where a damaged file can make libhdf5 loop
+             * for ever: a deadline far beyond what n strings take (about 0.3 us each). */
+            double deadline = tsf__hdf5_deadline_set(HDF5_PATIENCE_S + 1e-5 * (double)n);
             herr_t h = is_attr ? H5Aread(obj, mt, raw)
                                : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
+            tsf__hdf5_deadline_restore(deadline);
             rc = h < 0 ? -1 : 0;
         }
         for (size_t i = 0; i < n && raw; i++) {
@@ -1211,11 +1219,13 @@ static herr_t first_scale(hid_t did, unsigned dim, hid_t scale, void *data)
 static int scale_of(hid_t fid, hid_t ds, unsigned dim, char *name)
 {
     name[0] = '\0';
+    /* DIMENSION_LIST is variable-length data in the global heap: see read_strs */
+    double deadline = tsf__hdf5_deadline_set(HDF5_PATIENCE_S);
     int n = H5DSget_num_scales(ds, dim);
     H5Eclear2(H5E_DEFAULT);
-    if (n <= 0)
-        return 0;
-    if (H5DSiterate_scales(ds, dim, NULL, first_scale, name) <= 0 || !name[0]) {
+    int found = n > 0 && H5DSiterate_scales(ds, dim, NULL, first_scale, name) > 0 && name[0];
+    tsf__hdf5_deadline_restore(deadline);
+    if (!found) {
         H5Eclear2(H5E_DEFAULT);
         return 0;
     }

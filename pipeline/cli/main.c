@@ -1,8 +1,10 @@
 /* tsflow: the command-line front end. Dispatches to the subcommands listed in commands.def. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <unistd.h>
 
@@ -90,6 +92,38 @@ static void on_fatal(int sig)
     _exit(CLI_FAIL);
 }
 
+/* libhdf5 1.10 also loops for ever on some damaged files: the readers set a deadline around
+ * the reads where it does (tsf_hdf5_deadline), and this thread ends the process when one
+ * passes, naming the file, like a crash. */
+static void *hdf5_watchdog(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        struct timespec pause = {0, 200 * 1000 * 1000}, now;
+        nanosleep(&pause, NULL);
+        double deadline = tsf_hdf5_deadline();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const char *path = tsf_hdf5_parsing();
+        if (deadline <= 0 || (double)now.tv_sec + 1e-9 * (double)now.tv_nsec < deadline || !path)
+            continue;
+        tsf_atomic_remove_all_signal_safe();
+        put("tsflow: ");
+        put(path);
+        put(": the HDF5 library stopped making progress reading this file (it loops on a "
+            "damaged heap of variable-length data): its structure is damaged (expected an intact "
+            "HDF5 file; 'h5dump -H' on it shows where it breaks); nothing was written\n");
+        _exit(CLI_FAIL);
+    }
+    return NULL;
+}
+
+static void watch_hdf5_reads(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, hdf5_watchdog, NULL) == 0) /* else only that safety is lost */
+        pthread_detach(t);
+}
+
 static void catch_fatal_signals(void)
 {
     static char alt_stack[1 << 16]; /* the handler still runs after a stack overflow */
@@ -108,6 +142,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     catch_fatal_signals();
+    watch_hdf5_reads();
     if (tsf_init() != TSF_OK) {
         cli_error("could not initialise the HDF5 library");
         return CLI_FAIL;

@@ -98,6 +98,13 @@ int tsf_is_hdf5(const char *path);
 const char *tsf_hdf5_parsing(void);
 const char *tsf_hdf5_parsing_set(const char *path);
 
+/* When the HDF5 read in progress should be over (CLOCK_MONOTONIC seconds), or 0 for none.
+ * libhdf5 1.10 loops for ever on some damaged global heaps (variable-length strings, lists of
+ * dimension scales); the readers set a deadline around such reads, generous for what they read,
+ * so that a program's watchdog can stop a read that will never end (with the file from
+ * tsf_hdf5_parsing). Thread-safe. */
+double tsf_hdf5_deadline(void);
+
 #ifdef __cplusplus
 }
 #endif
