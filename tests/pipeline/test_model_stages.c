@@ -315,7 +315,7 @@ Test(model_stages, ctrl_c_during_training_writes_a_checkpoint_that_resumes_bit_i
     cr_assert(!done, "tsflow ended before its first checkpoint:\n%s", tsft_read_file(log, NULL));
     kill(pid, SIGINT);
     int st = tsft_wait(pid, 0, NULL, NULL);
-    char *text = tsft_read_file(log, NULL);
+    char *text = tsft_keep(tsft_read_file(log, NULL));
     cr_assert_eq(st, 130, "expected exit 130 (interrupted), got status %d:\n%s", st, text);
     ASSERT_HAS(text, "checkpoint written to ");
     ASSERT_HAS(text, "resume from it to continue");
