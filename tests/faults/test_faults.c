@@ -374,7 +374,9 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
     pid_t pid = spawn(run_b, log_b, 0);
     struct timespec first = {0, 0};
     int seen = 0;
-    for (int i = 0; i < 20000 && seen < 2; i++) {
+    /* No time limit of its own (under valgrind an epoch takes seconds): the run either writes a
+     * second checkpoint or ends, and meson's timeout bounds the rest. */
+    while (seen < 2) {
         struct stat st;
         if (stat(ckpt, &st) == 0 &&
             (st.st_mtim.tv_sec != first.tv_sec || st.st_mtim.tv_nsec != first.tv_nsec)) {
@@ -385,7 +387,6 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
             cr_assert_fail("the training finished before it could be killed: it needs more epochs");
         usleep(2000);
     }
-    cr_assert_eq(seen, 2, "no second checkpoint appeared");
     kill(pid, SIGKILL);
     tsft_wait(pid, 0, NULL, NULL);
     cr_assert(!exists(tsft_path(b, "forecasts.csv")),
