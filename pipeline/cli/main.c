@@ -60,6 +60,21 @@ static void put(const char *s)
     (void)n;
 }
 
+/* Fail on a damaged HDF5 file that broke libhdf5 (async-signal-safe): name it, say what the
+ * library did, remove the temporaries of outputs in flight, exit 1 like any other bad input. */
+static void fail_damaged_hdf5(const char *path, const char *what, const char *why)
+{
+    tsf_atomic_remove_all_signal_safe();
+    put("tsflow: ");
+    put(path);
+    put(": the HDF5 library ");
+    put(what);
+    put(why);
+    put("): its structure is damaged (expected an intact HDF5 file; 'h5dump -H' on it shows where "
+        "it breaks); nothing was written\n");
+    _exit(CLI_FAIL);
+}
+
 /* A fatal signal. libhdf5 1.10 crashes inside the library on some damaged files
  * (tests/fuzz/README.md): when it was reading one, name the file and fail like any other bad
  * input. Otherwise it is a bug of ours: the handler that was there before (the default action
@@ -79,17 +94,12 @@ static void on_fatal(int sig)
         raise(sig); /* delivered on return; a fault would also recur */
         return;
     }
-    put("tsflow: ");
-    put(path);
-    put(": the HDF5 library crashed reading this file (");
-    put(sig == SIGSEGV  ? "segmentation fault"
-        : sig == SIGBUS ? "bus error"
-        : sig == SIGFPE ? "arithmetic fault"
-        : sig == SIGILL ? "illegal instruction"
-                        : "abort");
-    put("): its structure is damaged (expected an intact HDF5 file; 'h5dump -H' on it shows where "
-        "it breaks); nothing was written\n");
-    _exit(CLI_FAIL);
+    fail_damaged_hdf5(path, "crashed reading this file (",
+                      sig == SIGSEGV  ? "segmentation fault"
+                      : sig == SIGBUS ? "bus error"
+                      : sig == SIGFPE ? "arithmetic fault"
+                      : sig == SIGILL ? "illegal instruction"
+                                      : "abort");
 }
 
 /* libhdf5 1.10 also loops for ever on some damaged files: the readers set a deadline around
@@ -106,13 +116,8 @@ static void *hdf5_watchdog(void *unused)
         const char *path = tsf_hdf5_parsing();
         if (deadline <= 0 || (double)now.tv_sec + 1e-9 * (double)now.tv_nsec < deadline || !path)
             continue;
-        tsf_atomic_remove_all_signal_safe();
-        put("tsflow: ");
-        put(path);
-        put(": the HDF5 library stopped making progress reading this file (it loops on a "
-            "damaged heap of variable-length data): its structure is damaged (expected an intact "
-            "HDF5 file; 'h5dump -H' on it shows where it breaks); nothing was written\n");
-        _exit(CLI_FAIL);
+        fail_damaged_hdf5(path, "stopped making progress reading this file (",
+                          "it loops on a damaged heap of variable-length data");
     }
     return NULL;
 }

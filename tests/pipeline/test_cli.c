@@ -266,15 +266,10 @@ static int wait_for_entry(const char *dir, const char *part)
     return 0;
 }
 
-static void interrupt_run(int sig, int existing, int stubborn)
+/* Start `tsflow run` of the slow test stage writing dst (in its own directory), stderr to
+ * err_path; returns once the step has its temporary open. */
+static pid_t start_slow_run(const char *dst, int stubborn, const char *err_path)
 {
-    const char *dir = tsft_tmpdir();
-    const char *work = tsft_path(dir, "work");
-    cr_assert_eq(mkdir(work, 0755), 0);
-    const char *dst = tsft_path(work, "result.txt");
-    if (existing)
-        tsft_write_file(dst, "previous result\n", (size_t)-1);
-    const char *err_path = tsft_path(dir, "stderr.txt");
     char *argv[] = {(char *)tsft_tsflow_bin(),
                     "run",
                     "--plugin",
@@ -287,8 +282,23 @@ static void interrupt_run(int sig, int existing, int stubborn)
                     NULL};
     tsft_child child = {.err_path = err_path};
     pid_t pid = tsft_spawn(argv, &child);
+    char *slash = strrchr(dst, '/'), dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - dst), dst);
     /* The slow step has its temporary open once ".result.txt.tsflow-tmp-" appears. */
-    cr_assert(wait_for_entry(work, ".tsflow-tmp-"), "the slow step never started");
+    cr_assert(wait_for_entry(dir, ".tsflow-tmp-"), "the slow step never started");
+    return pid;
+}
+
+static void interrupt_run(int sig, int existing, int stubborn)
+{
+    const char *dir = tsft_tmpdir();
+    const char *work = tsft_path(dir, "work");
+    cr_assert_eq(mkdir(work, 0755), 0);
+    const char *dst = tsft_path(work, "result.txt");
+    if (existing)
+        tsft_write_file(dst, "previous result\n", (size_t)-1);
+    const char *err_path = tsft_path(dir, "stderr.txt");
+    pid_t pid = start_slow_run(dst, stubborn, err_path);
     kill(pid, sig);
     if (stubborn) {
         /* The stage ignores the flag: a second signal removes the temporary and exits. */
@@ -321,17 +331,7 @@ Test(interrupt, a_fault_outside_hdf5_removes_temporaries_and_keeps_its_signal)
     const char *work = tsft_path(dir, "work");
     cr_assert_eq(mkdir(work, 0755), 0);
     const char *err_path = tsft_path(dir, "stderr.txt");
-    char *argv[] = {(char *)tsft_tsflow_bin(),
-                    "run",
-                    "--plugin",
-                    (char *)stages_plugin(),
-                    "--set",
-                    (char *)set_arg("slow.path", tsft_path(work, "result.txt")),
-                    (char *)fixture("slow.ini"),
-                    NULL};
-    tsft_child child = {.err_path = err_path};
-    pid_t pid = tsft_spawn(argv, &child);
-    cr_assert(wait_for_entry(work, ".tsflow-tmp-"), "the slow step never started");
+    pid_t pid = start_slow_run(tsft_path(work, "result.txt"), 0, err_path);
     kill(pid, SIGSEGV);
     int rc = tsft_wait(pid, 30, "tsflow run after SIGSEGV", err_path);
     char *err = tsft_keep(tsft_read_file(err_path, NULL));
