@@ -27,11 +27,6 @@ void tsf__h5_close(hid_t id);
 hid_t tsf__h5_untimed(hid_t cls);
 #endif
 
-/* Set tsf_hdf5_deadline() to seconds from now; returns the deadline it replaces, which
- * tsf__hdf5_deadline_restore puts back after the read. */
-double tsf__hdf5_deadline_set(double seconds);
-void tsf__hdf5_deadline_restore(double previous);
-
 /* Free n strings and the array holding them; NULL is a no-op. */
 void tsf__free_strings(char **s, size_t n);
 

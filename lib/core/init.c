@@ -6,14 +6,10 @@
  */
 #include <hdf5.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <time.h>
 
 #include <gsl/gsl_errno.h>
 
 #include "tsflow/error.h"
-#include "tsflow/io.h"
 #include "core.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -33,40 +29,6 @@ int tsf_init(void)
 {
     pthread_once(&init_once, init_libraries);
     return init_status;
-}
-
-/* One pointer, lock-free, so that a signal handler may read it. */
-static _Atomic(const char *) hdf5_parsing;
-
-const char *tsf_hdf5_parsing(void)
-{
-    return atomic_load_explicit(&hdf5_parsing, memory_order_relaxed);
-}
-
-const char *tsf_hdf5_parsing_set(const char *path)
-{
-    return atomic_exchange_explicit(&hdf5_parsing, path, memory_order_relaxed);
-}
-
-/* Nanoseconds of CLOCK_MONOTONIC, 0: none. An integer so that the atomic is lock-free. */
-static _Atomic(int64_t) hdf5_deadline_ns;
-
-double tsf_hdf5_deadline(void)
-{
-    return 1e-9 * (double)atomic_load_explicit(&hdf5_deadline_ns, memory_order_relaxed);
-}
-
-double tsf__hdf5_deadline_set(double seconds)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)(seconds * 1e9);
-    return 1e-9 * (double)atomic_exchange_explicit(&hdf5_deadline_ns, at, memory_order_relaxed);
-}
-
-void tsf__hdf5_deadline_restore(double previous)
-{
-    atomic_store_explicit(&hdf5_deadline_ns, (int64_t)(previous * 1e9), memory_order_relaxed);
 }
 
 const char *tsf_version(void)

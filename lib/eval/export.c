@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/csv_internal.h"
+#include "tsflow/io.h"
 #include "core.h"
 #include "tsflow/atomic.h"
 #include "tsflow/export.h"
@@ -150,7 +150,7 @@ static void put_field(FILE *fp, const char *s)
 static void put_double(FILE *fp, double v)
 {
     char buf[40];
-    tsf__format_double(buf, sizeof buf, v);
+    tsf_format_double(buf, sizeof buf, v);
     fputs(buf, fp);
 }
 

@@ -1,5 +1,5 @@
-/* Internals of the CSV reader and writer shared across lib/io files (tsf__ prefix): exact
- * number parsing and formatting. Not part of the public API. */
+/* Internals of the CSV reader (tsf__ prefix): exact number parsing, and the switch that tests
+ * use to compare its two paths. Not part of the public API. */
 #ifndef TSFLOW_IO_CSV_INTERNAL_H
 #define TSFLOW_IO_CSV_INTERNAL_H
 
@@ -12,11 +12,6 @@
  * Clinger fast path, then Eisel-Lemire, then strtod_l in the C locale for the rare inputs
  * neither decides (more than 19 significant digits). Returns 1 and sets *out, or 0. */
 int tsf__parse_double(const char *s, size_t n, double *out);
-
-/* Write v as the shortest of %.15g, %.16g, %.17g that reads back (through tsf__parse_double)
- * as the same double; "inf"/"-inf" for infinities, "" for NaN. buf needs 32 bytes.
- * Returns the length written. */
-size_t tsf__format_double(char *buf, size_t n, double v);
 
 /* Tests and the benchmark set this to 1 to send every block through libcsv, bypassing the
  * quote-free fast path (see csv_read.c), so that both paths can be compared. */

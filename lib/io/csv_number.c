@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "csv_internal.h"
+#include "tsflow/io.h"
 #include "csv_pow5.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -253,7 +254,7 @@ int tsf__parse_double(const char *s, size_t n, double *out)
     return 1;
 }
 
-size_t tsf__format_double(char *buf, size_t n, double v)
+size_t tsf_format_double(char *buf, size_t n, double v)
 {
     if (isnan(v)) {
         if (n)

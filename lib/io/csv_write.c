@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csv_internal.h"
 #include "tsflow/atomic.h"
 #include "tsflow/io.h"
 
@@ -111,7 +110,7 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
                 if (!first)
                     putc(',', fp);
                 first = 0;
-                size_t len = tsf__format_double(buf, sizeof buf, f->cols[c][r]);
+                size_t len = tsf_format_double(buf, sizeof buf, f->cols[c][r]);
                 fwrite(buf, 1, len, fp);
             }
             putc('\n', fp);

@@ -46,6 +46,7 @@
 
 #include "tsflow/io.h"
 #include "core.h"
+#include "hdf5_guard.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define SLAB_BYTES ((size_t)4 << 20)

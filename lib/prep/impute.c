@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "prep_internal.h"
+#include "tsflow/frame.h"
 #include "tsflow/prep.h"
 
 static const char *const method_names[] = {"refuse", "ffill", "linear", "seasonal"};
@@ -36,7 +36,7 @@ static int refuse(const tsf_frame *f, size_t col, size_t s, const double *x, siz
     size_t len = (size_t)snprintf(msg, sizeof msg,
                                   "impute: column \"%.80s\" of %s has %zu missing "
                                   "value%s (impute = refuse): ",
-                                  f->col_names[col], tsf__series_label(f, s, sl, sizeof sl),
+                                  f->col_names[col], tsf_frame_series_label(f, s, sl, sizeof sl),
                                   n_missing, n_missing == 1 ? "" : "s");
     size_t shown = 0;
     for (size_t r = a; r < b && shown < 8; r++) {
@@ -44,7 +44,7 @@ static int refuse(const tsf_frame *f, size_t col, size_t s, const double *x, siz
             continue;
         if (len < sizeof msg)
             len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", shown ? ", " : "",
-                                    tsf__row_label(f, r, rl, sizeof rl));
+                                    tsf_frame_row_label(f, r, rl, sizeof rl));
         shown++;
     }
     if (shown < n_missing && len < sizeof msg)
@@ -166,8 +166,8 @@ int tsf_impute(tsf_frame *f, const tsf_impute_spec *spec, const tsf_range *rows,
             TSF_FAIL(err, TSF_ENUMERIC,
                      "impute: column \"%.80s\" of %s: %s is missing and has %s to fill from "
                      "(impute = %s); %zu value%s left unfilled",
-                     f->col_names[col], tsf__series_label(f, bad_series, sl, sizeof sl),
-                     tsf__row_label(f, c.first_unfilled, rl, sizeof rl), why,
+                     f->col_names[col], tsf_frame_series_label(f, bad_series, sl, sizeof sl),
+                     tsf_frame_row_label(f, c.first_unfilled, rl, sizeof rl), why,
                      tsf_impute_method_name(spec->method), c.unfilled, c.unfilled == 1 ? "" : "s");
         }
     }

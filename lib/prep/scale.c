@@ -12,7 +12,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "core.h"
-#include "prep_internal.h"
+#include "tsflow/frame.h"
 #include "tsflow/scale.h"
 
 static const char *const kind_names[] = {"none", "zscore", "minmax", "robust"};
@@ -218,8 +218,9 @@ static int non_positive_error(const tsf_frame *f, const tsf_scale_spec *spec, si
     TSF_FAIL(err, TSF_EINVAL,
              "normalize: column \"%.80s\" of %s is %g at %s %s; transform = %s needs values "
              "> 0",
-             f->col_names[col], tsf__series_label(f, tsf__series_of_row(f, r), sl, sizeof sl),
-             f->cols[col][r], tsf__row_label(f, r, rl, sizeof rl), where,
+             f->col_names[col],
+             tsf_frame_series_label(f, tsf_frame_series_of_row(f, r), sl, sizeof sl),
+             f->cols[col][r], tsf_frame_row_label(f, r, rl, sizeof rl), where,
              tsf_scale_pre_name(spec->pre));
 }
 
@@ -238,15 +239,16 @@ static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, siz
                          "normalize: column \"%.80s\" of %s is infinite (%g) at %s in the "
                          "training rows (expected finite values or missing ones; fix or drop "
                          "the value)",
-                         f->col_names[col], tsf__series_label(f, s, il, sizeof il), x[r],
-                         tsf__row_label(f, r, rl, sizeof rl));
+                         f->col_names[col], tsf_frame_series_label(f, s, il, sizeof il), x[r],
+                         tsf_frame_row_label(f, r, rl, sizeof rl));
             }
             if (!isnan(x[r]))
                 buf[n++] = x[r];
         }
     char sl[96];
-    const char *who = sc->n_groups > 1 || f->n_series == 1 ? tsf__series_label(f, s0, sl, sizeof sl)
-                                                           : "all series";
+    const char *who = sc->n_groups > 1 || f->n_series == 1
+                          ? tsf_frame_series_label(f, s0, sl, sizeof sl)
+                          : "all series";
     if (n == 0) {
         size_t n_fit = 0;
         for (size_t s = s0; s < s1; s++)

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "prep_internal.h"
+#include "tsflow/frame.h"
 #include "tsflow/prep.h"
 
 const char *tsf_part_name(int part)
@@ -133,7 +133,8 @@ int tsf_split_make(tsf_split **out, const tsf_frame *f, const tsf_split_spec *sp
                 TSF_FAIL(err, TSF_EINVAL,
                          "split: %s has %zu rows, but the split by rows needs %zu (the test "
                          "part is rows [%zu, %zu))",
-                         tsf__series_label(f, s, sl, sizeof sl), n, b[TSF_N_PARTS], b[2], b[3]);
+                         tsf_frame_series_label(f, s, sl, sizeof sl), n, b[TSF_N_PARTS], b[2],
+                         b[3]);
             }
         } else {
             for (int k = 0; k <= TSF_N_PARTS; k++)
@@ -144,7 +145,7 @@ int tsf_split_make(tsf_split **out, const tsf_frame *f, const tsf_split_spec *sp
         if (b[1] <= b[0]) {
             tsf_split_free(sp);
             TSF_FAIL(err, TSF_EINVAL, "split: the train part of %s (%zu rows) is empty",
-                     tsf__series_label(f, s, sl, sizeof sl), n);
+                     tsf_frame_series_label(f, s, sl, sizeof sl), n);
         }
     }
     *out = sp;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prep_internal.h"
+#include "tsflow/frame.h"
 #include "tsflow/window.h"
 #include "core.h"
 
@@ -196,8 +196,8 @@ static int check_finite(const tsf_windows *w, tsf_err *err)
                              "windows: column \"%.80s\" of %s is NaN at %s, inside the %s of the "
                              "window with origin row %zu (lookback %zu, horizon %zu); impute the "
                              "missing values first",
-                             f->col_names[col], tsf__series_label(f, s, sl, sizeof sl),
-                             tsf__row_label(f, r, rl, sizeof rl),
+                             f->col_names[col], tsf_frame_series_label(f, s, sl, sizeof sl),
+                             tsf_frame_row_label(f, r, rl, sizeof rl),
                              r < t ? "input" : (k < sp->n_targets ? "target" : "future input"), t,
                              sp->lookback, sp->horizon);
             break;
@@ -244,13 +244,13 @@ int tsf_windows_make_ranges(tsf_windows **out, const tsf_frame *f, const tsf_win
                 TSF_FAIL(err, TSF_EINVAL,
                          "windows: %s has %zu rows, too few for lookback %zu + horizon %zu "
                          "(%zu rows)",
-                         tsf__series_label(f, s, sl, sizeof sl), b - a, spec->lookback,
+                         tsf_frame_series_label(f, s, sl, sizeof sl), b - a, spec->lookback,
                          spec->horizon, spec->lookback + spec->horizon);
             TSF_FAIL(err, TSF_EINVAL,
                      "windows: no window of %s fits in rows [%zu, %zu): the first origin is "
                      "row %zu (lookback %zu after the series' first row %zu) and its horizon "
                      "%zu would end at row %zu",
-                     tsf__series_label(f, s, sl, sizeof sl), lo, hi, first, spec->lookback, a,
+                     tsf_frame_series_label(f, s, sl, sizeof sl), lo, hi, first, spec->lookback, a,
                      spec->horizon, first + spec->horizon);
         }
         total += n;
@@ -319,19 +319,19 @@ int tsf_windows_make_at(tsf_windows **out, const tsf_frame *f, const tsf_window_
             TSF_FAIL(err, TSF_EINVAL,
                      "windows: origin row %zu of %s (rows [%zu, %zu)) leaves no room for "
                      "lookback %zu (expected an origin in [%zu, %zu])",
-                     t, tsf__series_label(f, s, sl, sizeof sl), a, b, spec->lookback,
+                     t, tsf_frame_series_label(f, s, sl, sizeof sl), a, b, spec->lookback,
                      a + spec->lookback, b);
         if (t + spec->horizon > b) {
             if (spec->n_future)
                 TSF_FAIL(err, TSF_EINVAL,
                          "windows: the horizon of origin row %zu of %s runs %zu rows past the "
                          "data, where the known-future covariates have no values",
-                         t, tsf__series_label(f, s, sl, sizeof sl), t + spec->horizon - b);
+                         t, tsf_frame_series_label(f, s, sl, sizeof sl), t + spec->horizon - b);
             if (spec->calendar && f->step <= 0)
                 TSF_FAIL(err, TSF_EINVAL,
                          "windows: the horizon of origin row %zu of %s runs past the data and "
                          "the frame has no regular time step to extend its calendar",
-                         t, tsf__series_label(f, s, sl, sizeof sl));
+                         t, tsf_frame_series_label(f, s, sl, sizeof sl));
         }
     }
     tsf_windows *w;

@@ -101,6 +101,19 @@ char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n);
  * text is not such a timestamp. */
 int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone);
 
+/* Names of series and rows for messages, so that every error names data the same way. */
+
+/* `series "id"`, `series #k` (unnamed, several) or `the series` (one unnamed series).
+ * buf needs 96 bytes; returns buf. */
+char *tsf_frame_series_label(const tsf_frame *f, size_t s, char *buf, size_t n);
+
+/* The series that holds row r (binary search over series_start). */
+size_t tsf_frame_series_of_row(const tsf_frame *f, size_t r);
+
+/* `row 12 (2016-07-01 12:00:00)` for timestamps, `row 12` for a plain index. buf needs 64
+ * bytes; returns buf. */
+char *tsf_frame_row_label(const tsf_frame *f, size_t r, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

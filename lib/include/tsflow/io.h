@@ -68,6 +68,12 @@ int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, 
  * in every series is written without a time column (see lib/io/csv_write.c). */
 int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err) TSF_WUR;
 
+/* Write v as the shortest of %.15g, %.16g, %.17g that reads back (through the CSV reader) as
+ * the same double; "inf"/"-inf" for infinities, "" for NaN. Every text output of tsflow (CSV
+ * frames, forecasts, metrics) formats numbers with it, so values round-trip exactly.
+ * buf needs 32 bytes. Returns the length written. */
+size_t tsf_format_double(char *buf, size_t n, double v);
+
 /* ---- HDF5 --------------------------------------------------------------------------------- */
 
 /* Read a frame from an HDF5 file. key names either a pandas fixed-format frame group or a

@@ -23,7 +23,7 @@
  *                           text: the scaled column names, one per line
  *     /meta/scaler.series   per-series scalers: the series ids, one per line
  *     /meta/train.recipe    the training recipe (tsf_rnn_model.train), numbers in the order of
- *                           recipe_fields in lib/nn/rnn_model.c
+ *                           recipe_fields in lib/model/rnn_model.c
  * Training checkpoints (train.h's cfg.checkpoint) carry the same entries, so a checkpoint is
  * also a model file tsf_rnn_model_load reads.
  *
@@ -46,6 +46,21 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- Bare networks on windows ------------------------------------------------------------ */
+
+/* A source over windows w (viewed: w and its frame must outlive src). describe names the
+ * series id, the frame row, its time and the frame column of the element. */
+void tsf_batch_source_windows(tsf_batch_source *src, const tsf_windows *w);
+
+/* Forecast every sample of windows w with m (dropout off) into forecast set fc as model
+ * `model`: window i goes to entry first + i, numbered as tsf_forecasts_add_windows numbers
+ * them (channel-independent samples fill their target of their window's entry). Quantile
+ * outputs must match fc's levels (see tsf_forecasts_put_yhat). Refuses NaN/Inf inputs naming
+ * the element, and windows whose shapes differ from the model's. Float build only (libtsflow).
+ */
+int tsf_predict_windows(tsf_rnn *m, const tsf_windows *w, size_t batch_size, tsf_forecasts *fc,
+                        size_t model, size_t first, tsf_err *err) TSF_WUR;
 
 /* Layout version of the /meta entries above; files with another one are refused. */
 #define TSF_RNN_MODEL_META_VERSION 1

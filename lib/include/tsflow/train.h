@@ -4,8 +4,9 @@
  *
  * Data come from a tsf_batch_source: a number of samples and a gather function that copies
  * chosen samples into the network's tensors, x (T, B, I), xf (L, B, F) and y (L, B, O), all
- * float. tsf_batch_source_windows() wraps tsflow/window.h's windows; tests and other callers
- * can supply their own.
+ * float. The model layer's tsf_batch_source_windows() (tsflow/rnn_model.h) wraps
+ * tsflow/window.h's windows; tests and other callers can supply their own. The network layer
+ * knows no windows, frames or forecasts: only these tensors.
  *
  * Determinism: one gsl_rng (mt19937) seeded with cfg.seed draws, in this order, the initial
  * weights (when init_params), then per epoch the shuffle of the training samples and the
@@ -30,7 +31,6 @@
 #include "tsflow/error.h"
 #include "tsflow/optim.h"
 #include "tsflow/rnn.h"
-#include "tsflow/window.h"
 
 #ifdef TSF_NN_DOUBLE /* distinct symbols in the test-only double build, see nn_real.h */
 #define tsf_train_config_init TSF_NN_SYM(tsf_train_config_init)
@@ -47,8 +47,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-struct tsf_forecasts; /* tsflow/forecast.h */
 
 /* ---- Batch sources ----------------------------------------------------------------------- */
 
@@ -72,10 +70,6 @@ typedef struct tsf_batch_source {
                      char *buf, size_t n);
     void *ctx;
 } tsf_batch_source;
-
-/* A source over windows w (viewed: w and its frame must outlive src). describe names the
- * series id, the frame row, its time and the frame column of the element. */
-void tsf_batch_source_windows(tsf_batch_source *src, const tsf_windows *w);
 
 /* ---- Training ---------------------------------------------------------------------------- */
 
@@ -191,15 +185,6 @@ int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source 
  * NaN/Inf inputs (TSF_ENUMERIC naming the element) and shapes that differ from the model's. */
 int tsf_predict(tsf_rnn *m, const tsf_batch_source *src, size_t batch_size, double *out,
                 tsf_err *err) TSF_WUR;
-
-/* Forecast every sample of windows w with m (dropout off) into forecast set fc as model
- * `model`: window i goes to entry first + i, numbered as tsf_forecasts_add_windows numbers
- * them (channel-independent samples fill their target of their window's entry). Quantile
- * outputs must match fc's levels (see tsf_forecasts_put_yhat). Refuses NaN/Inf inputs naming
- * the element, and windows whose shapes differ from the model's. Float build only (libtsflow).
- */
-int tsf_predict_windows(tsf_rnn *m, const tsf_windows *w, size_t batch_size,
-                        struct tsf_forecasts *fc, size_t model, size_t first, tsf_err *err) TSF_WUR;
 
 /* ---- Model files ------------------------------------------------------------------------- */
 

@@ -734,20 +734,20 @@ Test(number, rejects_what_is_not_a_decimal_number)
 Test(number, formatting_is_shortest_and_reads_back_bit_identical)
 {
     char b[40];
-    tsf__format_double(b, sizeof b, 0.1);
+    tsf_format_double(b, sizeof b, 0.1);
     cr_assert_str_eq(b, "0.1");
-    tsf__format_double(b, sizeof b, 1.5989999771118164);
+    tsf_format_double(b, sizeof b, 1.5989999771118164);
     cr_assert_str_eq(b, "1.5989999771118164");
-    tsf__format_double(b, sizeof b, -INFINITY);
+    tsf_format_double(b, sizeof b, -INFINITY);
     cr_assert_str_eq(b, "-inf");
-    cr_assert_eq(tsf__format_double(b, sizeof b, NAN), 0);
+    cr_assert_eq(tsf_format_double(b, sizeof b, NAN), 0);
     for (int i = 0; i < 100000; i++) {
         uint64_t bits = rnd();
         double d, back;
         memcpy(&d, &bits, sizeof d);
         if (isnan(d))
             continue;
-        size_t n = tsf__format_double(b, sizeof b, d);
+        size_t n = tsf_format_double(b, sizeof b, d);
         cr_assert(tsf__parse_double(b, n, &back), "%s", b);
         cr_assert(memcmp(&d, &back, sizeof d) == 0, "%a -> %s -> %a", d, b, back);
     }

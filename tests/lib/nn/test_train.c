@@ -10,6 +10,7 @@
 
 #include "support.h"
 #include "tsflow/forecast.h"
+#include "tsflow/rnn_model.h"
 #include "tsflow/train.h"
 
 _Static_assert(sizeof(tsf_real) == sizeof(float), "this test needs the float build");

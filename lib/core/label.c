@@ -1,9 +1,9 @@
-/* Names of series and rows in error messages, shared by the preparation and evaluation code. */
+/* Names of series and rows in messages (tsflow/frame.h), so that every layer names data alike. */
 #include <stdio.h>
 
-#include "prep_internal.h"
+#include "tsflow/frame.h"
 
-char *tsf__series_label(const tsf_frame *f, size_t s, char *buf, size_t n)
+char *tsf_frame_series_label(const tsf_frame *f, size_t s, char *buf, size_t n)
 {
     if (f->series_ids && f->series_ids[s])
         snprintf(buf, n, "series \"%.80s\"", f->series_ids[s]);
@@ -14,7 +14,7 @@ char *tsf__series_label(const tsf_frame *f, size_t s, char *buf, size_t n)
     return buf;
 }
 
-size_t tsf__series_of_row(const tsf_frame *f, size_t r)
+size_t tsf_frame_series_of_row(const tsf_frame *f, size_t r)
 {
     size_t lo = 0, hi = f->n_series; /* series_start[lo] <= r < series_start[hi] */
     while (hi - lo > 1) {
@@ -27,7 +27,7 @@ size_t tsf__series_of_row(const tsf_frame *f, size_t r)
     return lo;
 }
 
-char *tsf__row_label(const tsf_frame *f, size_t r, char *buf, size_t n)
+char *tsf_frame_row_label(const tsf_frame *f, size_t r, char *buf, size_t n)
 {
     if (f->time_kind == TSF_TIME_EPOCH && r < f->n_rows) {
         char t[32];

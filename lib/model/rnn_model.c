@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../prep/prep_internal.h"
 #include "predict_internal.h"
 #include "tsflow/rnn_model.h"
 
@@ -620,7 +619,7 @@ int tsf_rnn_model_forecast(tsf_rnn_model *m, const tsf_frame *f, size_t batch_si
             rc = tsf_err_set(err, TSF_EINVAL,
                              "%s has %zu rows, fewer than the lookback %zu of model \"%s\" "
                              "(expected at least %zu rows to forecast from)",
-                             tsf__series_label(f, s, sl, sizeof sl), len, m->lookback, m->name,
+                             tsf_frame_series_label(f, s, sl, sizeof sl), len, m->lookback, m->name,
                              m->lookback);
             goto done;
         }

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../prep/prep_internal.h"
 #include "predict_internal.h"
 #include "tsflow/forecast.h"
+#include "tsflow/rnn_model.h"
 #include "tsflow/train.h"
 
 static void windows_gather(void *ctx, const size_t *idx, size_t B, float *x, float *xf, float *y)
@@ -63,14 +63,14 @@ static void windows_describe(void *ctx, size_t k, tsf_sample_part part, size_t s
     size_t s, origin, target;
     tsf_windows_sample_info(w, k, &s, &origin, &target);
     char series[96], row[64];
-    tsf__series_label(f, s, series, sizeof series);
+    tsf_frame_series_label(f, s, series, sizeof series);
     if (part == TSF_SAMPLE_WINDOW) {
         snprintf(buf, n, "%s, window forecasting from %s", series,
-                 tsf__row_label(f, origin, row, sizeof row));
+                 tsf_frame_row_label(f, origin, row, sizeof row));
         return;
     }
     size_t r = part == TSF_SAMPLE_X ? origin - w->spec.lookback + step : origin + step;
-    tsf__row_label(f, r, row, sizeof row);
+    tsf_frame_row_label(f, r, row, sizeof row);
     const char *cal;
     const char *col = feature_name(w, target, part, feature, &cal);
     if (col)
