@@ -31,6 +31,21 @@ if [ ${#sources[@]} -gt 0 ]; then
   fi
 fi
 
+echo "== layers"
+# The includes of lib/ against lib/layers.txt, then proof that the check still catches each
+# kind of violation (on a copy of lib/ with one bad include injected at a time).
+if ! /usr/bin/python3 scripts/check_layers.py; then
+  echo "check: an include breaks the layers of lib/layers.txt (see above)"
+  status=1
+fi
+if ! out=$(/usr/bin/python3 scripts/check_layers.py --self-test); then
+  echo "$out"
+  echo "check: the layer check missed an injected violation (see above)"
+  status=1
+fi
+echo "== functions over 100 lines (a list, not a failure)"
+/usr/bin/python3 scripts/long_functions.py | tail -n 12
+
 # ---- fuzzing (issue 7, helper "reliability") ----------------------------------------------
 # Each libFuzzer harness for 12 s (about a minute in all), in build-fuzz (clang-14, ASan+UBSan);
 # scripts/fuzz.sh prints the executions per harness. A crash, leak, hang or out-of-memory in our
