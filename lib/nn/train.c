@@ -345,11 +345,103 @@ static int check_config(const tsf_rnn *m, const tsf_train_config *cfg, tsf_err *
     return TSF_OK;
 }
 
+/* ---- the steps of the loop ------------------------------------------------------------- */
+
+/* What the divergence check watches. */
+typedef enum watch {
+    WATCH_LOSS,      /* a training batch's loss */
+    WATCH_GRAD_NORM, /* a training batch's pre-clip global gradient norm */
+    WATCH_VAL_LOSS,  /* an epoch's validation loss */
+} watch;
+
+/* The divergence check: the one place that decides training has diverged. v is the watched
+ * quantity; for a training batch idx[0..B) are its samples, for validation bad is the first
+ * sample evaluate() found with a non-finite loss. Returns TSF_OK, or TSF_ENUMERIC naming the
+ * epoch (and batch), the quantity and the first offending sample: the first of the batch whose
+ * own loss (or own gradient) is not finite, found by recomputing the batch sample by sample
+ * (which overwrites the loop's tensors and the gradients: training stops anyway). */
+static int check_diverged(loop *lp, watch what, double v, const size_t *idx, size_t B, size_t bad,
+                          tsf_err *err)
+{
+    if (isfinite(v))
+        return TSF_OK;
+    const tsf__train_state *st = &lp->st;
+    const tsf_batch_source *src = what == WATCH_VAL_LOSS ? lp->val : lp->train;
+    size_t k = 0;
+    if (what == WATCH_VAL_LOSS) {
+        k = bad == (size_t)-1 ? 0 : bad;
+    } else {
+        size_t b = what == WATCH_LOSS ? first_bad_loss(lp, B) : first_bad_grad(lp, idx, B);
+        k = idx[b < B ? b : 0];
+    }
+    char where[512], when[64];
+    describe(src, k, TSF_SAMPLE_WINDOW, 0, 0, where, sizeof where);
+    if (what == WATCH_VAL_LOSS)
+        snprintf(when, sizeof when, "epoch %zu", st->epoch + 1);
+    else
+        snprintf(when, sizeof when, "epoch %zu, batch %zu", st->epoch + 1, st->batch + 1);
+    static const char *const names[] = {"the loss", "the gradient norm", "the validation loss"};
+    return tsf_err_set(err, TSF_ENUMERIC,
+                       "%s: %s is %s (first offending sample: %s): training diverged; lower the "
+                       "learning rate or clip the gradients (gradient_clip_val)",
+                       when, names[what], isnan(v) ? "NaN" : "infinite", where);
+}
+
+/* Tell cfg->progress where training is; returns nonzero when it asks to stop. During epoch
+ * `epoch`, after batch st->batch (r NULL): this batch's loss and gradient norm and the epoch's
+ * mean loss so far. At the end of the epoch (r its record, validation included): the epoch's
+ * figures. */
+static int report_progress(const loop *lp, size_t epoch, size_t n_batches, double batch_loss,
+                           double grad_norm, const tsf_epoch_record *r)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    if (!cfg->progress)
+        return 0;
+    const tsf__train_state *st = &lp->st;
+    const size_t done = r ? n_batches : st->batch + 1; /* batches done in the epoch */
+    tsf_train_progress p = {
+        .epoch = epoch,
+        .n_epochs = cfg->epochs,
+        .batch = done,
+        .n_batches = n_batches,
+        .batch_loss = r ? r->train_loss : batch_loss,
+        .loss = r ? r->train_loss : st->acc.loss_sum / (double)st->acc.n_seen,
+        .val_loss = st->last_val,
+        .lr = r ? r->lr : st->acc.lr,
+        .grad_norm = r ? r->grad_norm_mean : grad_norm,
+        .fraction = (double)(epoch * n_batches + done) / (double)(cfg->epochs * n_batches),
+        .epoch_end = r != NULL,
+    };
+    return cfg->progress(cfg->progress_user, &p);
+}
+
+/* Write cfg->checkpoint: the weights and everything a resume needs, with st's cursor (the epoch
+ * and batch to do next) as where it starts. Every checkpoint goes through here. */
 static int write_checkpoint(loop *lp, const tsf_train_history *hist, tsf_err *err)
 {
     const tsf_train_config *cfg = lp->cfg;
     return tsf__checkpoint_write(cfg->checkpoint, lp->m, &cfg->loss, cfg->meta, cfg->n_meta,
                                  &lp->st, hist, cfg, err);
+}
+
+/* Stop on request before batch st->batch of the epoch: write a checkpoint when configured and
+ * return TSF_ECANCEL saying where training stopped and where the checkpoint is. */
+static int cancel(loop *lp, const tsf_train_history *hist, size_t n_batches, tsf_err *err)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    const tsf__train_state *st = &lp->st;
+    char msg[TSF_ERR_MSG_MAX];
+    snprintf(msg, sizeof msg, "training cancelled in epoch %zu of %zu before batch %zu of %zu",
+             st->epoch + 1, cfg->epochs, st->batch + 1, n_batches);
+    if (!cfg->checkpoint)
+        return tsf_err_set(err, TSF_ECANCEL, "%s", msg);
+    tsf_err werr = TSF_ERR_INIT;
+    if (write_checkpoint(lp, hist, &werr))
+        return tsf_err_set(err, TSF_ECANCEL, "%s; writing the checkpoint failed: %.600s", msg,
+                           werr.msg);
+    return tsf_err_set(err, TSF_ECANCEL,
+                       "%s (checkpoint written to %s: resume from it to continue)", msg,
+                       cfg->checkpoint);
 }
 
 static void acc_reset(tsf__epoch_acc *a, size_t T)
@@ -358,6 +450,65 @@ static void acc_reset(tsf__epoch_acc *a, size_t T)
     memset(a, 0, sizeof *a);
     a->flow = flow;
     memset(flow, 0, (T ? T : 1) * sizeof *flow);
+}
+
+/* A fresh epoch: empty accumulators and a new permutation of the samples from the RNG. */
+static void start_epoch(loop *lp)
+{
+    tsf__train_state *st = &lp->st;
+    acc_reset(&st->acc, lp->T);
+    for (size_t k = 0; k < st->n_samples; k++)
+        st->order[k] = k;
+    if (lp->cfg->shuffle)
+        gsl_ran_shuffle(st->rng, st->order, st->n_samples, sizeof *st->order);
+}
+
+/* One update on the samples idx[0..B): forward (dropout on), loss, backward, clip, step, then
+ * its record in the epoch's accumulators and in hist. No update is made with a non-finite
+ * loss or gradient (the divergence check's error). *loss and *norm receive the batch's loss
+ * and its pre-clip gradient norm. */
+static int train_batch(loop *lp, tsf_train_history *hist, const size_t *idx, size_t B,
+                       size_t n_batches, double *loss, double *norm, tsf_err *err)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    tsf__train_state *st = &lp->st;
+    tsf_rnn *m = lp->m;
+    tsf_real *grads = tsf_rnn_grads(m);
+    int rc;
+
+    /* forward, loss, backward */
+    gather(lp, lp->train, idx, B);
+    tsf_rnn_zero_grad(m);
+    tsf_rnn_forward(m, B, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 1, st->rng);
+    *loss = tsf_loss_eval(&cfg->loss, lp->L * B * lp->O, lp->yhat, lp->yr, lp->dyhat);
+    if ((rc = check_diverged(lp, WATCH_LOSS, *loss, idx, B, 0, err)))
+        return rc;
+    tsf_rnn_backward(m, B, lp->dyhat, st->acc.flow);
+
+    /* clip (the norm scale is folded into the update), then step */
+    double scale = 1;
+    int clipped = 0;
+    *norm = tsf_clip_grads(&cfg->clip, grads, lp->P, &scale, &clipped);
+    if ((rc = check_diverged(lp, WATCH_GRAD_NORM, *norm, idx, B, 0, err)))
+        return rc;
+    double lr =
+        tsf_sched_lr(&st->sched, st->epoch, (size_t)st->optim->step, n_batches, cfg->epochs);
+    tsf_optim_step(st->optim, tsf_rnn_params(m), grads, lr, scale);
+
+    /* record */
+    tsf__epoch_acc *a = &st->acc;
+    hist->step_norm[hist->n_steps] = *norm;
+    hist->step_clipped[hist->n_steps] = (unsigned char)clipped;
+    hist->n_steps++;
+    a->loss_sum += *loss * (double)B;
+    a->n_seen += B;
+    a->norm_sum += *norm;
+    if (*norm > a->norm_max)
+        a->norm_max = *norm;
+    a->n_steps++;
+    a->n_clipped += (size_t)clipped;
+    a->lr = lr;
+    return TSF_OK;
 }
 
 /* Close the epoch in progress into the history. */
@@ -378,6 +529,86 @@ static void record_epoch(loop *lp, tsf_train_history *h, double val_loss, double
         flow[t] = a->n_steps ? a->flow[t] / (double)a->n_steps : NAN;
     h->n_epochs++;
 }
+
+/* Close epoch st->epoch after its last batch (t0: when this run of it began): validate, record
+ * it in hist, step the schedule on the monitored loss (validation, else training) and update
+ * early stopping (keeping the best weights when patience is on). */
+static int end_epoch(loop *lp, tsf_train_history *hist, double t0, tsf_err *err)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    tsf__train_state *st = &lp->st;
+    double val_loss = NAN;
+    if (lp->val) {
+        size_t bad;
+        val_loss = evaluate(lp, lp->val, &bad);
+        int rc = check_diverged(lp, WATCH_VAL_LOSS, val_loss, NULL, 0, bad, err);
+        if (rc)
+            return rc;
+    }
+    st->last_val = val_loss;
+    record_epoch(lp, hist, val_loss, st->acc.seconds + (now_seconds() - t0));
+    const tsf_epoch_record *r = &hist->epoch[hist->n_epochs - 1];
+    double monitored = lp->val ? val_loss : r->train_loss;
+    tsf_sched_epoch_end(&st->sched, monitored);
+    /* Early stopping's bookkeeping also tracks the best epoch when patience is 0 (off). */
+    if (tsf_early_stop_update(&st->es, st->epoch, monitored) && cfg->patience > 0) {
+        memcpy(st->best, tsf_rnn_params(lp->m), lp->P * sizeof *st->best);
+        st->have_best = 1;
+    }
+    hist->best_epoch = st->es.best_epoch;
+    if (st->es.stop) {
+        hist->stopped_early = 1;
+        st->complete = 1;
+    }
+    return TSF_OK;
+}
+
+/* Early stopping keeps the best epoch's weights; the last ones go to st->last, which the final
+ * checkpoint keeps so that training can be extended later. */
+static int restore_best(loop *lp, tsf_train_history *hist, tsf_err *err)
+{
+    tsf__train_state *st = &lp->st;
+    tsf_real *params = tsf_rnn_params(lp->m);
+    const size_t P = lp->P;
+    if (lp->cfg->patience == 0 || !st->have_best || hist->restored_best ||
+        memcmp(st->best, params, P * sizeof *params) == 0)
+        return TSF_OK;
+    st->last = malloc((P ? P : 1) * sizeof *st->last);
+    if (!st->last)
+        TSF_FAIL(err, TSF_ENOMEM, "training: out of memory");
+    memcpy(st->last, params, P * sizeof *params);
+    memcpy(params, st->best, P * sizeof *params);
+    hist->restored_best = 1;
+    return TSF_OK;
+}
+
+/* The state of a fresh run (a resume then overwrites it from the checkpoint): the sample
+ * order, the RNG seeded with cfg->seed, the optimizer, schedule and early stopping. */
+static int state_alloc(loop *lp, size_t N, tsf_err *err)
+{
+    const tsf_train_config *cfg = lp->cfg;
+    tsf__train_state *st = &lp->st;
+    const size_t P = lp->P;
+    st->n_samples = N;
+    st->batch_size = cfg->batch_size;
+    st->order = malloc(N * sizeof *st->order);
+    st->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (cfg->patience > 0)
+        st->best = malloc((P ? P : 1) * sizeof *st->best);
+    if (!st->order || !st->rng || (cfg->patience > 0 && !st->best))
+        TSF_FAIL(err, TSF_ENOMEM, "training: out of memory");
+    int rc = tsf_optim_alloc(&st->optim, &cfg->optim, P, err);
+    if (rc)
+        return rc;
+    gsl_rng_set(st->rng, cfg->seed);
+    tsf_sched_init(&st->sched, &cfg->sched, cfg->optim.lr);
+    tsf_early_stop_init(&st->es, cfg->patience, cfg->min_delta);
+    for (size_t k = 0; k < N; k++)
+        st->order[k] = k;
+    return TSF_OK;
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
 
 int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source *val,
               const tsf_train_config *cfg, tsf_train_history *hist, tsf_err *err)
@@ -403,27 +634,8 @@ int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source 
     const size_t n_batches = (N + bs - 1) / bs;
 
     /* Set-up: every buffer, the RNG, the optimizer; nothing is allocated per batch. */
-    if ((rc = loop_alloc(&lp, m, cfg, bs, err)))
+    if ((rc = loop_alloc(&lp, m, cfg, bs, err)) || (rc = state_alloc(&lp, N, err)))
         goto cleanup;
-    const size_t P = lp.P, T = lp.T, L = lp.L, O = lp.O;
-    tsf_real *params = tsf_rnn_params(m), *grads = tsf_rnn_grads(m);
-    st->n_samples = N;
-    st->batch_size = bs;
-    st->order = malloc(N * sizeof *st->order);
-    st->rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (cfg->patience > 0)
-        st->best = malloc((P ? P : 1) * sizeof *st->best);
-    if (!st->order || !st->rng || (cfg->patience > 0 && !st->best)) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "training: out of memory");
-        goto cleanup;
-    }
-    if ((rc = tsf_optim_alloc(&st->optim, &cfg->optim, P, err)))
-        goto cleanup;
-    gsl_rng_set(st->rng, cfg->seed);
-    tsf_sched_init(&st->sched, &cfg->sched, cfg->optim.lr);
-    tsf_early_stop_init(&st->es, cfg->patience, cfg->min_delta);
-    for (size_t k = 0; k < N; k++)
-        st->order[k] = k;
 
     /* NaN in the data is the caller's problem, refused before any training. */
     if ((rc = check_finite(&lp, train, "training", 1, err)) ||
@@ -439,191 +651,42 @@ int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source 
             tsf_rnn_init_params(m, st->rng);
     }
     size_t total_epochs = cfg->epochs > st->epoch ? cfg->epochs : st->epoch;
-    if ((rc = tsf__history_reserve(hist, T, total_epochs,
+    if ((rc = tsf__history_reserve(hist, lp.T, total_epochs,
                                    hist->n_steps + (total_epochs - st->epoch) * n_batches, err)))
         goto cleanup;
 
+    /* st->epoch and st->batch are the cursor: the epoch in progress and its next batch. */
     int stop_requested = 0;
-    for (; st->epoch < cfg->epochs && !st->complete; st->epoch++) {
+    while (st->epoch < cfg->epochs && !st->complete) {
         double t0 = now_seconds();
         for (; st->batch < n_batches; st->batch++) {
             if (stop_requested || (cfg->cancel && *cfg->cancel)) {
                 st->acc.seconds += now_seconds() - t0;
-                char msg[TSF_ERR_MSG_MAX];
-                snprintf(msg, sizeof msg,
-                         "training cancelled in epoch %zu of %zu before batch %zu of %zu",
-                         st->epoch + 1, cfg->epochs, st->batch + 1, n_batches);
-                if (!cfg->checkpoint) {
-                    tsf_err_set(err, TSF_ECANCEL, "%s", msg);
-                } else {
-                    tsf_err werr = TSF_ERR_INIT;
-                    if (write_checkpoint(&lp, hist, &werr))
-                        tsf_err_set(err, TSF_ECANCEL, "%s; writing the checkpoint failed: %.600s",
-                                    msg, werr.msg);
-                    else
-                        tsf_err_set(err, TSF_ECANCEL,
-                                    "%s (checkpoint written to %s: resume from it to continue)",
-                                    msg, cfg->checkpoint);
-                }
-                rc = TSF_ECANCEL;
+                rc = cancel(&lp, hist, n_batches, err);
                 goto cleanup;
             }
-            if (st->batch == 0) {
-                /* A fresh epoch: a new permutation from the RNG (after the cancel poll, so that
-                 * a checkpoint at batch 0 means "not drawn yet"). */
-                acc_reset(&st->acc, T);
-                for (size_t k = 0; k < N; k++)
-                    st->order[k] = k;
-                if (cfg->shuffle)
-                    gsl_ran_shuffle(st->rng, st->order, N, sizeof *st->order);
-            }
+            /* After the cancel poll, so that a checkpoint at batch 0 means "not drawn yet". */
+            if (st->batch == 0)
+                start_epoch(&lp);
             const size_t k0 = st->batch * bs, B = N - k0 < bs ? N - k0 : bs;
-            const size_t *idx = st->order + k0;
-
-            /* forward, loss, backward */
-            gather(&lp, train, idx, B);
-            tsf_rnn_zero_grad(m);
-            tsf_rnn_forward(m, B, lp.xr, lp.F ? lp.xfr : NULL, lp.yhat, 1, st->rng);
-            double loss = tsf_loss_eval(&cfg->loss, L * B * O, lp.yhat, lp.yr, lp.dyhat);
-            if (!isfinite(loss)) {
-                size_t b = first_bad_loss(&lp, B);
-                char where[512];
-                describe(train, idx[b < B ? b : 0], TSF_SAMPLE_WINDOW, 0, 0, where, sizeof where);
-                rc = tsf_err_set(err, TSF_ENUMERIC,
-                                 "epoch %zu, batch %zu: the loss is %s (first offending sample: "
-                                 "%s): training diverged; lower the learning rate or clip the "
-                                 "gradients (gradient_clip_val)",
-                                 st->epoch + 1, st->batch + 1, isnan(loss) ? "NaN" : "infinite",
-                                 where);
+            double loss, norm;
+            if ((rc = train_batch(&lp, hist, st->order + k0, B, n_batches, &loss, &norm, err)))
                 goto cleanup;
-            }
-            tsf_rnn_backward(m, B, lp.dyhat, st->acc.flow);
-
-            /* clip (the norm scale is folded into the update), then step */
-            double scale = 1;
-            int clipped = 0;
-            double norm = tsf_clip_grads(&cfg->clip, grads, P, &scale, &clipped);
-            if (!isfinite(norm)) {
-                size_t b = first_bad_grad(&lp, idx, B);
-                char where[512];
-                describe(train, idx[b < B ? b : 0], TSF_SAMPLE_WINDOW, 0, 0, where, sizeof where);
-                rc = tsf_err_set(err, TSF_ENUMERIC,
-                                 "epoch %zu, batch %zu: the gradient norm is %s (first offending "
-                                 "sample: %s): training diverged; lower the learning rate or clip "
-                                 "the gradients (gradient_clip_val)",
-                                 st->epoch + 1, st->batch + 1, isnan(norm) ? "NaN" : "infinite",
-                                 where);
-                goto cleanup;
-            }
-            double lr = tsf_sched_lr(&st->sched, st->epoch, (size_t)st->optim->step, n_batches,
-                                     cfg->epochs);
-            tsf_optim_step(st->optim, params, grads, lr, scale);
-
-            /* record */
-            tsf__epoch_acc *a = &st->acc;
-            hist->step_norm[hist->n_steps] = norm;
-            hist->step_clipped[hist->n_steps] = (unsigned char)clipped;
-            hist->n_steps++;
-            a->loss_sum += loss * (double)B;
-            a->n_seen += B;
-            a->norm_sum += norm;
-            if (norm > a->norm_max)
-                a->norm_max = norm;
-            a->n_steps++;
-            a->n_clipped += (size_t)clipped;
-            a->lr = lr;
-            if (cfg->progress) {
-                tsf_train_progress p = {
-                    .epoch = st->epoch,
-                    .n_epochs = cfg->epochs,
-                    .batch = st->batch + 1,
-                    .n_batches = n_batches,
-                    .batch_loss = loss,
-                    .loss = a->loss_sum / (double)a->n_seen,
-                    .val_loss = st->last_val,
-                    .lr = lr,
-                    .grad_norm = norm,
-                    .fraction = (double)(st->epoch * n_batches + st->batch + 1) /
-                                (double)(cfg->epochs * n_batches),
-                };
-                if (cfg->progress(cfg->progress_user, &p))
-                    stop_requested = 1;
-            }
+            stop_requested |= report_progress(&lp, st->epoch, n_batches, loss, norm, NULL);
         }
-
-        /* validation, the epoch's record, schedule and early stopping */
-        double val_loss = NAN;
-        if (lp.val) {
-            size_t bad;
-            val_loss = evaluate(&lp, lp.val, &bad);
-            if (!isfinite(val_loss)) {
-                char where[512];
-                describe(lp.val, bad == (size_t)-1 ? 0 : bad, TSF_SAMPLE_WINDOW, 0, 0, where,
-                         sizeof where);
-                rc = tsf_err_set(err, TSF_ENUMERIC,
-                                 "epoch %zu: the validation loss is %s (first offending sample: "
-                                 "%s): training diverged; lower the learning rate or clip the "
-                                 "gradients (gradient_clip_val)",
-                                 st->epoch + 1, isnan(val_loss) ? "NaN" : "infinite", where);
-                goto cleanup;
-            }
-        }
-        st->last_val = val_loss;
-        record_epoch(&lp, hist, val_loss, st->acc.seconds + (now_seconds() - t0));
-        const tsf_epoch_record *r = &hist->epoch[hist->n_epochs - 1];
-        double monitored = lp.val ? val_loss : r->train_loss;
-        tsf_sched_epoch_end(&st->sched, monitored);
-        /* Early stopping's bookkeeping also tracks the best epoch when patience is 0 (off). */
-        if (tsf_early_stop_update(&st->es, st->epoch, monitored) && cfg->patience > 0) {
-            memcpy(st->best, params, P * sizeof *params);
-            st->have_best = 1;
-        }
-        hist->best_epoch = st->es.best_epoch;
-        if (st->es.stop) {
-            hist->stopped_early = 1;
-            st->complete = 1;
-        }
-        st->batch = 0;
-        if (cfg->progress) {
-            tsf_train_progress p = {
-                .epoch = st->epoch,
-                .n_epochs = cfg->epochs,
-                .batch = n_batches,
-                .n_batches = n_batches,
-                .batch_loss = r->train_loss,
-                .loss = r->train_loss,
-                .val_loss = val_loss,
-                .lr = r->lr,
-                .grad_norm = r->grad_norm_mean,
-                .fraction =
-                    (double)((st->epoch + 1) * n_batches) / (double)(cfg->epochs * n_batches),
-                .epoch_end = 1,
-            };
-            if (cfg->progress(cfg->progress_user, &p))
-                stop_requested = 1;
-        }
-        if (cfg->checkpoint && !st->complete && st->epoch + 1 < cfg->epochs &&
-            (st->epoch + 1) % cfg->checkpoint_every == 0) {
-            st->epoch++; /* the cursor a resume starts from */
-            rc = write_checkpoint(&lp, hist, err);
-            st->epoch--;
-            if (rc)
-                goto cleanup;
-        }
-    }
-    /* Early stopping keeps the best epoch's weights (the last ones are kept in the final
-     * checkpoint so that training can be extended later). */
-    if (cfg->patience > 0 && st->have_best && !hist->restored_best &&
-        memcmp(st->best, params, P * sizeof *params) != 0) {
-        st->last = malloc((P ? P : 1) * sizeof *st->last);
-        if (!st->last) {
-            rc = tsf_err_set(err, TSF_ENOMEM, "training: out of memory");
+        if ((rc = end_epoch(&lp, hist, t0, err)))
             goto cleanup;
-        }
-        memcpy(st->last, params, P * sizeof *params);
-        memcpy(params, st->best, P * sizeof *params);
-        hist->restored_best = 1;
+        /* The epoch is done: the cursor moves to the next one before anyone looks at it. */
+        const size_t done = st->epoch++;
+        st->batch = 0;
+        stop_requested |=
+            report_progress(&lp, done, n_batches, 0, 0, &hist->epoch[hist->n_epochs - 1]);
+        if (cfg->checkpoint && !st->complete && st->epoch < cfg->epochs &&
+            st->epoch % cfg->checkpoint_every == 0 && (rc = write_checkpoint(&lp, hist, err)))
+            goto cleanup;
     }
+    if ((rc = restore_best(&lp, hist, err)))
+        goto cleanup;
     if (cfg->checkpoint && (rc = write_checkpoint(&lp, hist, err)))
         goto cleanup;
     rc = TSF_OK;
