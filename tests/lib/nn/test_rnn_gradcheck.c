@@ -12,6 +12,12 @@
  * state at the truncation point held at its value (tsf__rnn_freeze), which is what "detach the
  * state there" means; dropout with the masks held fixed (the rng re-seeded before every
  * forward).
+ *
+ * Where it covers the network (stacked, unidirectional, direct head, full BPTT, no dropout),
+ * the plain reference pass of lib/nn/bptt_reference.c computes the same outputs and gradients
+ * a third way, one sample and one step at a time: the reference gradients, the fast ones and
+ * the central differences are compared in one loop, and reference clipping against
+ * tsf_clip_grads.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,8 +26,10 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "bptt_reference.h"
 #include "nn.h"
 #include "support.h"
+#include "tsflow/optim.h"
 #include "tsflow/rnn.h"
 
 _Static_assert(sizeof(tsf_real) == sizeof(double), "this test needs the double build");
@@ -127,7 +135,46 @@ static double loss_at(problem *p, size_t i, double delta)
  * of f to stay far below 1e-6 of the gradient). ReLU is not differentiable at 0: a parameter
  * whose +-2h perturbation moves a pre-activation across 0 shows it by two-point differences
  * over h and 2h that disagree; such parameters are skipped (at most 5% of them). */
+/* The output and gradients of the reference pass for p's network and data (NULL when the
+ * reference does not cover the configuration or p trains with dropout); the outputs must equal
+ * the fast pass's. Call after analytic(p). */
+static double *reference_grads(problem *p)
+{
+    const tsf_rnn_config *c = tsf_rnn_config_of(p->m);
+    tsf__ref *r = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    if (p->training || c->bidirectional || c->head != TSF_HEAD_DIRECT ||
+        (c->bptt_steps > 0 && c->bptt_steps < c->lookback)) {
+        cr_assert_neq(tsf__ref_alloc(&r, c, p->B, &err), TSF_OK);
+        cr_assert_null(r);
+        if (!p->training)
+            return NULL;
+    }
+    if (p->training)
+        return NULL;
+    cr_assert_eq(tsf__ref_alloc(&r, c, p->B, &err), TSF_OK, "%s", err.msg);
+    size_t P = tsf_rnn_n_params(p->m), n = c->horizon * p->B * c->n_outputs * c->n_quantiles;
+    double *yhat = malloc(n * sizeof *yhat), *grad = calloc(P, sizeof *grad);
+    cr_assert(yhat && grad);
+    tsf__ref_forward(r, tsf_rnn_params(p->m), p->x, c->n_future ? p->xf : NULL, yhat);
+    loss(p); /* the fast pass again: its yhat and dy, the same as analytic() left */
+    tsft_assert_close(yhat, p->yhat, n, 1e-12, 1e-14, "reference forward vs tsf_rnn_forward");
+    tsf__ref_backward(r, tsf_rnn_params(p->m), p->dy, grad);
+    tsf__ref_free(r);
+    free(yhat);
+    return grad;
+}
+
+/* Compare the analytic gradients (the fast pass's and, when ref is not NULL, the reference
+ * pass's) with central differences; see check_against_fd. */
+static void check_against_fd_and(problem *p, int frozen, const double *ref);
+
 static void check_against_fd(problem *p, int frozen)
+{
+    check_against_fd_and(p, frozen, NULL);
+}
+
+static void check_against_fd_and(problem *p, int frozen, const double *ref)
 {
     tsf_rnn *m = p->m;
     int relu = tsf_rnn_config_of(m)->cell == TSF_CELL_RNN_RELU;
@@ -156,6 +203,11 @@ static void check_against_fd(problem *p, int frozen)
             bad = i;
             bad_num = num;
         }
+        /* The reference sums the same terms in another order: equal to rounding. */
+        if (ref && fabs(ref[i] - a) > 1e-10 * fmax(fabs(a), fabs(ref[i])) + 1e-12 * amax)
+            cr_assert_fail("parameter %zu: reference %.17g, fast %.17g, central difference "
+                           "%.12g",
+                           i, ref[i], a, num);
     }
     if (frozen)
         tsf__rnn_freeze(m, 0);
@@ -197,7 +249,9 @@ static void gradcheck(const tsf_rnn_config *c)
 {
     problem p = make(c, 4, 3, c->cell == TSF_CELL_RNN_RELU ? 1.0 : 2.0);
     analytic(&p, NULL);
-    check_against_fd(&p, c->bptt_steps > 0 && c->bptt_steps < c->lookback);
+    double *ref = reference_grads(&p);
+    check_against_fd_and(&p, c->bptt_steps > 0 && c->bptt_steps < c->lookback, ref);
+    free(ref);
     drop(&p);
 }
 
@@ -370,5 +424,62 @@ Test(rnn_gradcheck, a_batch_cut_into_several_recurrence_chunks_matches_central_d
         cr_expect_float_eq(norm[t], sqrt(sum_sq[t]), 1e-12 * norm[t], "step %zu: %.17g vs %.17g", t,
                            norm[t], sqrt(sum_sq[t]));
     drop(&one);
+    drop(&p);
+}
+
+/* The reference pass covers what it claims: every cell, one layer and stacked, with and
+ * without known-future inputs and quantiles (the loop above compares it with the fast pass
+ * and central differences); here it must also have been used, not skipped. */
+Test(rnn_gradcheck, the_reference_pass_runs_for_every_cell_it_covers)
+{
+    for (size_t k = 0; k < 4; k++) {
+        tsf_rnn_config c = base_config(cells[k]);
+        c.n_layers = 2;
+        problem p = make(&c, 4, 3, 2.0);
+        analytic(&p, NULL);
+        double *ref = reference_grads(&p);
+        cr_assert_not_null(ref, "%s: the reference refused the network",
+                           tsf_rnn_cell_name(cells[k]));
+        size_t P = tsf_rnn_n_params(p.m), nonzero = 0;
+        for (size_t i = 0; i < P; i++)
+            nonzero += ref[i] != 0;
+        cr_expect_gt(nonzero, P / 2, "%s: only %zu of %zu reference gradients are non-zero",
+                     tsf_rnn_cell_name(cells[k]), nonzero, P);
+        free(ref);
+        drop(&p);
+    }
+}
+
+/* Clipping by global norm, the plain way, against the library's: the same norm before
+ * clipping, the same clipped gradient, of norm exactly the threshold; below it, untouched. */
+Test(rnn_gradcheck, reference_clipping_matches_tsf_clip_grads)
+{
+    tsf_rnn_config c = base_config(TSF_CELL_LSTM);
+    problem p = make(&c, 4, 3, 2.0);
+    analytic(&p, NULL);
+    double *ref = reference_grads(&p);
+    cr_assert_not_null(ref);
+    size_t P = tsf_rnn_n_params(p.m);
+    double *fast = tsf_rnn_grads(p.m), norm = tsf_grad_norm(fast, P);
+    cr_assert_gt(norm, 0);
+    double *before = malloc(P * sizeof *before);
+    memcpy(before, ref, P * sizeof *ref);
+    /* Above the norm: nothing changes. */
+    cr_expect_float_eq(tsf__ref_clip_norm(ref, P, 2 * norm), norm, 1e-10 * norm);
+    tsft_assert_identical(ref, before, P, "gradient clipped below its threshold");
+    /* Half the norm: every element halves, both ways. */
+    tsf_clip clip = {.val = norm / 2, .algorithm = TSF_CLIP_NORM};
+    int clipped = 0;
+    double ref_norm = tsf__ref_clip_norm(ref, P, norm / 2);
+    double fast_norm = tsf_clip_grads(&clip, fast, P, NULL, &clipped);
+    cr_expect_eq(clipped, 1);
+    cr_expect_float_eq(ref_norm, fast_norm, 1e-10 * norm);
+    tsft_assert_close(ref, fast, P, 1e-10, 1e-12 * norm, "reference vs tsf_clip_grads");
+    for (size_t i = 0; i < P; i++)
+        cr_assert_float_eq(ref[i], before[i] / 2, 1e-10 * fabs(before[i]) + 1e-15, "element %zu",
+                           i);
+    cr_expect_float_eq(tsf_grad_norm(ref, P), norm / 2, 1e-12 * norm);
+    free(before);
+    free(ref);
     drop(&p);
 }
