@@ -46,7 +46,7 @@ fi
 echo "== functions over 100 lines (a list, not a failure)"
 /usr/bin/python3 scripts/long_functions.py | tail -n 12
 
-# ---- fuzzing (issue 7, helper "reliability") ----------------------------------------------
+# ---- fuzzing ------------------------------------------------------------------------------
 # Each libFuzzer harness for 12 s (about a minute in all), in build-fuzz (clang-14, ASan+UBSan);
 # scripts/fuzz.sh prints the executions per harness. A crash, leak, hang or out-of-memory in our
 # code fails the check (inputs kept under build-fuzz/fuzz-artifacts/).

@@ -420,7 +420,7 @@ int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_wi
     /* The recipe is set first: checkpoints written during training carry it. */
     tsf_train_config old = m->train;
     set_recipe(m, cfg);
-    tsf_model_meta *meta = NULL;
+    tsf_network_meta *meta = NULL;
     size_t n_meta = 0;
     void *store = NULL;
     if ((rc = tsf_rnn_model_meta(m, &meta, &n_meta, &store, err))) {
@@ -730,10 +730,10 @@ typedef struct meta_store {
     double recipe[RECIPE_N];
     char *targets, *past, *future, *scols, *sseries;
     double *svals;
-    tsf_model_meta entry[7];
+    tsf_network_meta entry[7];
 } meta_store;
 
-void tsf_rnn_model_meta_free(tsf_model_meta *meta, size_t n, void *store)
+void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store)
 {
     (void)meta;
     (void)n;
@@ -749,7 +749,7 @@ void tsf_rnn_model_meta_free(tsf_model_meta *meta, size_t n, void *store)
     free(s);
 }
 
-int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n, void **store,
+int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *n, void **store,
                        tsf_err *err)
 {
     *meta = NULL;
@@ -766,19 +766,19 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n,
     s->pipe[PIPE_CI] = (double)m->channel_independent;
     s->pipe[PIPE_BATCH] = (double)tsf_rnn_max_batch(m->rnn);
     size_t k = 0;
-    s->entry[k++] = (tsf_model_meta){"pipeline", s->pipe, PIPE_N, m->name};
+    s->entry[k++] = (tsf_network_meta){"pipeline", s->pipe, PIPE_N, m->name};
     s->targets = join_lines(m->targets, m->n_targets);
     int oom = !s->targets;
-    s->entry[k++] = (tsf_model_meta){"window.targets", NULL, 0, s->targets};
+    s->entry[k++] = (tsf_network_meta){"window.targets", NULL, 0, s->targets};
     recipe_put(&m->train, s->recipe);
-    s->entry[k++] = (tsf_model_meta){"train.recipe", s->recipe, RECIPE_N, NULL};
+    s->entry[k++] = (tsf_network_meta){"train.recipe", s->recipe, RECIPE_N, NULL};
     if (m->n_past) {
         oom |= !(s->past = join_lines(m->past, m->n_past));
-        s->entry[k++] = (tsf_model_meta){"window.past", NULL, 0, s->past};
+        s->entry[k++] = (tsf_network_meta){"window.past", NULL, 0, s->past};
     }
     if (m->n_future) {
         oom |= !(s->future = join_lines(m->future, m->n_future));
-        s->entry[k++] = (tsf_model_meta){"window.future", NULL, 0, s->future};
+        s->entry[k++] = (tsf_network_meta){"window.future", NULL, 0, s->future};
     }
     const tsf_model_scaler *ms = m->scaler;
     if (ms) {
@@ -797,10 +797,10 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n,
             memcpy(v + 5 + np, ms->scale, np * sizeof *v);
             memcpy(v + 5 + 2 * np, ms->lambda, np * sizeof *v);
         }
-        s->entry[k++] = (tsf_model_meta){"scaler", s->svals, nv, s->scols};
+        s->entry[k++] = (tsf_network_meta){"scaler", s->svals, nv, s->scols};
         if (ms->per_series) {
             oom |= !(s->sseries = join_lines(ms->series, ms->n_groups));
-            s->entry[k++] = (tsf_model_meta){"scaler.series", NULL, 0, s->sseries};
+            s->entry[k++] = (tsf_network_meta){"scaler.series", NULL, 0, s->sseries};
         }
     }
     if (oom) {
@@ -815,12 +815,12 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n,
 
 int tsf_rnn_model_save(const tsf_rnn_model *m, const char *path, tsf_err *err)
 {
-    tsf_model_meta *meta;
+    tsf_network_meta *meta;
     size_t n;
     void *store;
     int rc = tsf_rnn_model_meta(m, &meta, &n, &store, err);
     if (rc == TSF_OK)
-        rc = tsf_model_save(m->rnn, &m->loss, meta, n, path, err);
+        rc = tsf_network_save(m->rnn, &m->loss, meta, n, path, err);
     tsf_rnn_model_meta_free(meta, n, store);
     return rc;
 }
@@ -831,10 +831,10 @@ static int whole(double v, double lo, double hi)
 }
 
 /* Rebuild m's pipeline fields from the file's /meta entries. */
-static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, const char *path,
+static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
                               size_t *max_batch, tsf_err *err)
 {
-    const tsf_model_meta *p = tsf_model_info_meta(info, "pipeline");
+    const tsf_network_meta *p = tsf_network_info_meta(info, "pipeline");
     if (!p)
         TSF_FAIL(err, TSF_EFORMAT,
                  "%s: a tsflow model file, but without the pipeline's metadata (/meta/pipeline: "
@@ -866,9 +866,9 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, cons
     *max_batch = (size_t)v[PIPE_BATCH];
     if (!(m->name = dup_str(p->text)))
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
-    const tsf_model_meta *t = tsf_model_info_meta(info, "window.targets");
-    const tsf_model_meta *pa = tsf_model_info_meta(info, "window.past");
-    const tsf_model_meta *fu = tsf_model_info_meta(info, "window.future");
+    const tsf_network_meta *t = tsf_network_info_meta(info, "window.targets");
+    const tsf_network_meta *pa = tsf_network_info_meta(info, "window.past");
+    const tsf_network_meta *fu = tsf_network_info_meta(info, "window.future");
     if (split_lines(t ? t->text : NULL, &m->targets, &m->n_targets) ||
         split_lines(pa ? pa->text : NULL, &m->past, &m->n_past) ||
         split_lines(fu ? fu->text : NULL, &m->future, &m->n_future))
@@ -887,7 +887,7 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, cons
     tsf_train_config_init(&m->train);
     m->train.batch_size = *max_batch;
     m->train.loss = m->loss;
-    const tsf_model_meta *r = tsf_model_info_meta(info, "train.recipe");
+    const tsf_network_meta *r = tsf_network_info_meta(info, "train.recipe");
     if (r) {
         tsf_err e = TSF_ERR_INIT;
         tsf_train_config rc = m->train;
@@ -901,7 +901,7 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, cons
         m->train = rc;
         m->train.loss = m->loss;
     }
-    const tsf_model_meta *s = tsf_model_info_meta(info, "scaler");
+    const tsf_network_meta *s = tsf_network_info_meta(info, "scaler");
     if (!s)
         return TSF_OK;
     const double *sv = s->values;
@@ -934,7 +934,7 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, cons
     memcpy(ms->lambda, sv + 5 + 2 * np, np * sizeof *sv);
     m->scaler = ms;
     if (ms->per_series) {
-        const tsf_model_meta *ss = tsf_model_info_meta(info, "scaler.series");
+        const tsf_network_meta *ss = tsf_network_info_meta(info, "scaler.series");
         size_t n_ids = 0;
         if (!ss || !ss->text)
             TSF_FAIL(err, TSF_EFORMAT, "%s: per-series scaler without /meta/scaler.series", path);
@@ -957,13 +957,13 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_model_info *info, cons
 }
 
 int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,
-                       tsf_model_info *info, tsf_err *err)
+                       tsf_network_info *info, tsf_err *err)
 {
     *out = NULL;
-    tsf_model_info local;
-    tsf_model_info *mi = info ? info : &local;
+    tsf_network_info local;
+    tsf_network_info *mi = info ? info : &local;
     tsf_rnn *rnn = NULL;
-    int rc = tsf_model_load(&rnn, path, 1, mi, err);
+    int rc = tsf_network_load(&rnn, path, 1, mi, err);
     if (rc != TSF_OK)
         return rc;
     tsf_rnn_model *m = calloc(1, sizeof *m);
@@ -990,13 +990,13 @@ int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,
     }
     tsf_rnn_free(rnn);
     if (!info)
-        tsf_model_info_clear(&local);
+        tsf_network_info_clear(&local);
     *out = m;
     return TSF_OK;
 fail:
     tsf_rnn_free(rnn);
     tsf_rnn_model_free(m);
-    tsf_model_info_clear(mi);
+    tsf_network_info_clear(mi);
     return rc;
 }
 

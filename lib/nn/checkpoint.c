@@ -21,7 +21,7 @@
  *                     optim_m, optim_v (P), best_weights (P), last_weights (P: the weights
  *                     before early stopping restored the best ones), acc_grad_flow (T)
  *
- * A file whose tsflow_format_version differs from TSF_MODEL_FORMAT_VERSION is refused: bump
+ * A file whose tsflow_format_version differs from TSF_NETWORK_FORMAT_VERSION is refused: bump
  * the version whenever the meaning of a dataset or attribute changes.
  */
 #include <errno.h>
@@ -217,7 +217,7 @@ static void write_model(h5w *w, hid_t file, tsf_rnn *m, const tsf_loss *loss, co
     close_group(g);
 }
 
-static void write_meta(h5w *w, hid_t file, const tsf_model_meta *meta, size_t n_meta)
+static void write_meta(h5w *w, hid_t file, const tsf_network_meta *meta, size_t n_meta)
 {
     if (n_meta == 0 || w->rc)
         return;
@@ -367,7 +367,7 @@ static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *
 }
 
 int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
-                          const tsf_model_meta *meta, size_t n_meta, const tsf__train_state *st,
+                          const tsf_network_meta *meta, size_t n_meta, const tsf__train_state *st,
                           const tsf_train_history *hist, const tsf_train_config *cfg, tsf_err *err)
 {
     tsf_atomic at;
@@ -386,7 +386,7 @@ int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
         return rc;
     }
     w_str(&w, file, "tsflow_format", "tsflow model");
-    w_int(&w, file, "tsflow_format_version", TSF_MODEL_FORMAT_VERSION);
+    w_int(&w, file, "tsflow_format_version", TSF_NETWORK_FORMAT_VERSION);
     w_str(&w, file, "tsflow_version", tsf_version());
     w_str(&w, file, "tsflow_commit", tsf_git_commit());
     w_str(&w, file, "real_type", TSF_REAL_NAME);
@@ -406,8 +406,8 @@ int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
     return tsf_atomic_commit(&at, err);
 }
 
-int tsf_model_save(tsf_rnn *m, const tsf_loss *loss, const tsf_model_meta *meta, size_t n_meta,
-                   const char *path, tsf_err *err)
+int tsf_network_save(tsf_rnn *m, const tsf_loss *loss, const tsf_network_meta *meta, size_t n_meta,
+                     const char *path, tsf_err *err)
 {
     tsf_loss point;
     if (!loss) {
@@ -619,12 +619,12 @@ static hid_t open_model_file(const char *path, tsf_err *err)
     char by[64] = "";
     if (!r.rc && r_has_attr(file, "tsflow_version"))
         r_str(&r, file, "the root group", "tsflow_version", by, sizeof by);
-    if (!r.rc && version != TSF_MODEL_FORMAT_VERSION)
+    if (!r.rc && version != TSF_NETWORK_FORMAT_VERSION)
         r.rc = tsf_err_set(err, TSF_EFORMAT,
                            "%s: model file format version %lld is not supported: this tsflow "
                            "(%s) reads version %d; retrain the model or use the tsflow that "
                            "wrote it (%s)",
-                           path, (long long)version, tsf_version(), TSF_MODEL_FORMAT_VERSION,
+                           path, (long long)version, tsf_version(), TSF_NETWORK_FORMAT_VERSION,
                            by[0] ? by : "unknown version");
     if (r.rc) {
         H5Fclose(file);
@@ -775,7 +775,7 @@ static void read_history(h5r *r, hid_t file, tsf_train_history *h)
     H5Gclose(g);
 }
 
-static void free_meta(tsf_model_meta *meta, size_t n)
+static void free_meta(tsf_network_meta *meta, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free((char *)meta[i].name);
@@ -788,7 +788,7 @@ static void free_meta(tsf_model_meta *meta, size_t n)
 typedef struct meta_walk {
     h5r *r;
     hid_t g;
-    tsf_model_meta *meta;
+    tsf_network_meta *meta;
     size_t n, cap;
 } meta_walk;
 
@@ -799,7 +799,7 @@ static herr_t read_one_meta(hid_t g, const char *name, const H5L_info_t *li, voi
     h5r *r = mw->r;
     if (mw->n == mw->cap) {
         size_t cap = mw->cap ? 2 * mw->cap : 8;
-        tsf_model_meta *nm = realloc(mw->meta, cap * sizeof *nm);
+        tsf_network_meta *nm = realloc(mw->meta, cap * sizeof *nm);
         if (!nm) {
             r->rc = tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory reading /meta", r->path);
             return -1;
@@ -807,7 +807,7 @@ static herr_t read_one_meta(hid_t g, const char *name, const H5L_info_t *li, voi
         mw->meta = nm;
         mw->cap = cap;
     }
-    tsf_model_meta *e = &mw->meta[mw->n];
+    tsf_network_meta *e = &mw->meta[mw->n];
     memset(e, 0, sizeof *e);
     hssize_t n = r_dset_size(g, name);
     if (n < 0) {
@@ -860,7 +860,7 @@ static herr_t read_one_meta(hid_t g, const char *name, const H5L_info_t *li, voi
     return r->rc ? -1 : 0;
 }
 
-static void read_meta(h5r *r, hid_t file, tsf_model_info *info)
+static void read_meta(h5r *r, hid_t file, tsf_network_info *info)
 {
     if (r->rc || !r_has_link(file, "meta"))
         return;
@@ -882,7 +882,7 @@ static void read_meta(h5r *r, hid_t file, tsf_model_info *info)
     info->n_meta = mw.n;
 }
 
-static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
+static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_network_info *info,
                       tsf_err *err)
 {
     *out = NULL;
@@ -911,7 +911,7 @@ static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_mod
     if (info && !r.rc) {
         info->config = c;
         info->loss = loss;
-        info->format_version = TSF_MODEL_FORMAT_VERSION;
+        info->format_version = TSF_NETWORK_FORMAT_VERSION;
         r_str(&r, file, "the root group", "tsflow_version", info->tsflow_version,
               sizeof info->tsflow_version);
         read_meta(&r, file, info);
@@ -928,14 +928,14 @@ static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_mod
     H5Fclose(file);
     if (r.rc) {
         tsf_rnn_free(m);
-        tsf_model_info_clear(info);
+        tsf_network_info_clear(info);
         return r.rc;
     }
     *out = m;
     return TSF_OK;
 }
 
-void tsf_model_info_clear(tsf_model_info *info)
+void tsf_network_info_clear(tsf_network_info *info)
 {
     if (!info)
         return;
@@ -944,7 +944,7 @@ void tsf_model_info_clear(tsf_model_info *info)
     memset(info, 0, sizeof *info);
 }
 
-const tsf_model_meta *tsf_model_info_meta(const tsf_model_info *info, const char *name)
+const tsf_network_meta *tsf_network_info_meta(const tsf_network_info *info, const char *name)
 {
     for (size_t i = 0; info && i < info->n_meta; i++)
         if (strcmp(info->meta[i].name, name) == 0)
@@ -1123,8 +1123,8 @@ static int checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
 }
 
 /* The two readers of model files, with the file recorded for a crash inside libhdf5. */
-int tsf_model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
-                   tsf_err *err)
+int tsf_network_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_network_info *info,
+                     tsf_err *err)
 {
     const char *parsing = tsf_hdf5_parsing_set(path);
     int rc = model_load(out, path, max_batch, info, err);

@@ -52,7 +52,7 @@ typedef struct tsf__train_state {
 /* Write a model file to path, atomically: m's configuration and weights, loss and meta, and
  * when st is not NULL the training state and hist (a checkpoint). */
 int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
-                          const tsf_model_meta *meta, size_t n_meta, const tsf__train_state *st,
+                          const tsf_network_meta *meta, size_t n_meta, const tsf__train_state *st,
                           const tsf_train_history *hist, const tsf_train_config *cfg, tsf_err *err);
 
 /* Resume from the checkpoint at path: checks that it was written for the same network, data

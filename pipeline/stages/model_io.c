@@ -43,7 +43,7 @@ static int load_check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in
     (void)in;
     const load_state *s = state;
     tsf_rnn_model *m = NULL;
-    tsf_model_info info;
+    tsf_network_info info;
     /* Reading the file is cheap (a model is small): it validates the format and fills the
      * shapes later steps check against. Load it for batches of 1 here; run loads it again. */
     int rc = tsf_rnn_model_load(&m, s->path, 1, &info, err);
@@ -55,7 +55,7 @@ static int load_check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in
     if (rc == TSF_OK && info.has_train_state)
         rc = tsf_meta_set_note(ctx, out[0], "%s; checkpoint after %zu epochs", out[0]->note,
                                info.epochs_done);
-    tsf_model_info_clear(&info);
+    tsf_network_info_clear(&info);
     tsf_rnn_model_free(m);
     return rc;
 }
@@ -66,7 +66,7 @@ static int load_run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_v
     (void)in;
     const load_state *s = state;
     tsf_rnn_model *m = NULL;
-    tsf_model_info info;
+    tsf_network_info info;
     int rc = tsf_rnn_model_load(&m, s->path, s->batch_size, &info, err);
     if (rc != TSF_OK)
         return rc;
@@ -74,7 +74,7 @@ static int load_run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_v
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s (written by tsflow %s%s)", m->name,
                   tsf_rnn_model_describe(m, desc, sizeof desc), info.tsflow_version,
                   info.has_train_state ? ", a training checkpoint" : "");
-    tsf_model_info_clear(&info);
+    tsf_network_info_clear(&info);
     return tsf_value_set(ctx, out[0], m, tsfs_free_model);
 }
 

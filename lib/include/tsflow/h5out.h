@@ -13,7 +13,7 @@
  *    h5py see named dimensions; time coordinates carry CF units.
  * Attributes (provenance) go on the root or any object written so far.
  *
- * Typical use (issue 6's export):
+ * Typical use (an export of forecasts):
  *     tsf_h5out *o;
  *     if (tsf_h5out_open(&o, path, err)) return err->code;
  *     rc = tsf_h5out_pandas(o, "forecasts", n, cols, n_cols, 3, err);  // 3 index levels

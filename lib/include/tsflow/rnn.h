@@ -2,11 +2,11 @@
  * an optional bidirectional encoder and a linear head that forecasts the horizon either at once
  * (direct) or one step at a time feeding predictions back (recursive).
  *
- * STATUS (for helper "train"): this interface is stable; names, shapes and semantics below are
- * what lib/nn/rnn.c implements. Parity fixtures: tests/reference/make_rnn_fixtures.py writes
- * tests/reference/rnn/<case>.txt (manifest) and <case>.bin (float32); see the HOOK in that
- * script for adding the "weights after 10 Adam steps with clipping" fixture to a case, and
- * fixture_load() in tests/lib/nn/test_rnn.c for reading one.
+ * lib/nn/rnn.c implements it, batched into matrix products and threaded; lib/nn/bptt_reference.c
+ * computes the same forward and backward pass plainly, one sample and one step at a time: the
+ * place to learn backpropagation through time, and what the gradient checks hold rnn.c to.
+ * PyTorch parity: tests/reference/make_rnn_fixtures.py writes tests/reference/rnn/<case>.txt
+ * (manifest) and <case>.bin (float32), which tests/lib/nn/test_rnn.c reads (fixture_load).
  *
  * Weights are those of PyTorch: for each layer l and direction (suffix "" or "_reverse"),
  *     <cell>.weight_ih_l<l>  (G*H, I_l)   I_0 = I, I_l = D*H for l > 0 (D = 2 if bidirectional)

@@ -11,7 +11,7 @@
  *     to its forecasts. Training does the same by subtracting it from the targets, which gives
  *     the same loss (the restore adds a constant) without touching the training loop.
  *
- * Files: tsf_rnn_model_save writes a model file (tsflow/train.h's tsf_model_save, layout in
+ * Files: tsf_rnn_model_save writes a model file (tsflow/train.h's tsf_network_save, layout in
  * lib/nn/checkpoint.c) with this object's data as /meta entries:
  *     /meta/pipeline        values [layout version 1, inorm, lookback, horizon, calendar flags,
  *                           channel_independent, max_batch]; text: the model's name
@@ -26,6 +26,10 @@
  *                           recipe_fields in lib/model/rnn_model.c
  * Training checkpoints (train.h's cfg.checkpoint) carry the same entries, so a checkpoint is
  * also a model file tsf_rnn_model_load reads.
+ *
+ * The first section below connects a bare network (tsflow/train.h) to windows: a batch source
+ * over tsflow/window.h's windows and prediction into a forecast set. They live here, in the
+ * model layer, so that the network layer knows nothing of windows or forecasts.
  *
  * Float build only (libtsflow).
  */
@@ -161,20 +165,20 @@ int tsf_rnn_model_forecast(tsf_rnn_model *m, const tsf_frame *f, size_t batch_si
 
 /* m's data as model-file entries: *meta (n) point into *store, which the caller frees with
  * tsf_rnn_model_meta_free(*meta, n, *store). */
-int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_model_meta **meta, size_t *n, void **store,
+int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *n, void **store,
                        tsf_err *err) TSF_WUR;
-void tsf_rnn_model_meta_free(tsf_model_meta *meta, size_t n, void *store);
+void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store);
 
 /* Write m to path (a model file without training state), atomically. */
 int tsf_rnn_model_save(const tsf_rnn_model *m, const char *path, tsf_err *err) TSF_WUR;
 
 /* Read a model file or checkpoint written with m's entries. max_batch 0: the batch size the
- * model was trained with. info (may be NULL) receives what tsf_model_load read (format version,
- * tsflow version, checkpoint history); clear it with tsf_model_info_clear. Errors (TSF_EFORMAT)
+ * model was trained with. info (may be NULL) receives what tsf_network_load read (format version,
+ * tsflow version, checkpoint history); clear it with tsf_network_info_clear. Errors (TSF_EFORMAT)
  * name the file: not a tsflow model, another format version (saying which versions this tsflow
  * reads), or a model file without the pipeline's entries. */
 int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,
-                       tsf_model_info *info, tsf_err *err) TSF_WUR;
+                       tsf_network_info *info, tsf_err *err) TSF_WUR;
 
 /* "lstm, 2 layers x 64 hidden, bidirectional, recursive head, 12345 parameters" into buf. */
 char *tsf_rnn_model_describe(const tsf_rnn_model *m, char *buf, size_t n);

@@ -1,6 +1,6 @@
 /* Training a tsf_rnn: the loop (batches, loss, backward, clipping, optimizer, schedule, early
- * stopping), its history and diagnostics, checkpoints that resume bit for bit, model files that
- * forecast later, and batch prediction.
+ * stopping), its history and diagnostics, checkpoints that resume bit for bit, network files
+ * that forecast later, and batch prediction.
  *
  * Data come from a tsf_batch_source: a number of samples and a gather function that copies
  * chosen samples into the network's tensors, x (T, B, I), xf (L, B, F) and y (L, B, O), all
@@ -16,10 +16,12 @@
  * batch cursor, this epoch's shuffle order, schedule and early-stopping state, best weights),
  * so training resumed from it ends with the same bits as an uninterrupted run.
  *
- * Model files (HDF5, format version TSF_MODEL_FORMAT_VERSION; see lib/nn/checkpoint.c for the
- * layout) hold the model configuration, the loss, every weight tensor under its PyTorch name,
- * the caller's metadata (e.g. the scaler parameters) and, for checkpoints, the training state
- * and history. Every file is written atomically (tsflow/atomic.h).
+ * Network files (HDF5, format version TSF_NETWORK_FORMAT_VERSION; see lib/nn/checkpoint.c for
+ * the layout) hold the network's configuration, the loss, every weight tensor under its PyTorch
+ * name, the caller's metadata and, for checkpoints, the training state and history. Every file
+ * is written atomically (tsflow/atomic.h). A forecasting model (tsflow/rnn_model.h) is saved as
+ * a network file whose metadata say how to forecast a frame with it: what users call a model
+ * file, and what the messages of the readers call it.
  */
 #ifndef TSFLOW_TRAIN_H
 #define TSFLOW_TRAIN_H
@@ -38,10 +40,10 @@
 #define tsf_train_history_clear TSF_NN_SYM(tsf_train_history_clear)
 #define tsf_train TSF_NN_SYM(tsf_train)
 #define tsf_predict TSF_NN_SYM(tsf_predict)
-#define tsf_model_save TSF_NN_SYM(tsf_model_save)
-#define tsf_model_load TSF_NN_SYM(tsf_model_load)
-#define tsf_model_info_clear TSF_NN_SYM(tsf_model_info_clear)
-#define tsf_model_info_meta TSF_NN_SYM(tsf_model_info_meta)
+#define tsf_network_save TSF_NN_SYM(tsf_network_save)
+#define tsf_network_load TSF_NN_SYM(tsf_network_load)
+#define tsf_network_info_clear TSF_NN_SYM(tsf_network_info_clear)
+#define tsf_network_info_meta TSF_NN_SYM(tsf_network_info_meta)
 #endif
 
 #ifdef __cplusplus
@@ -90,37 +92,37 @@ typedef struct tsf_train_progress {
 /* Return 0 to go on; nonzero stops training at the next poll, as the cancel flag does. */
 typedef int (*tsf_train_progress_fn)(void *user, const tsf_train_progress *p);
 
-/* Caller data stored in model files under /meta/<name>: numbers and/or text. The pipeline keeps
- * the scaler parameters and the window specification here so that a saved model forecasts a new
- * frame without retraining. */
-typedef struct tsf_model_meta {
+/* Caller data stored in network files under /meta/<name>: numbers and/or text. A forecasting
+ * model keeps its scaler parameters and window specification here so that a saved model
+ * forecasts a new frame without retraining. */
+typedef struct tsf_network_meta {
     const char *name;     /* [A-Za-z0-9_.-]+, unique */
     const double *values; /* (n_values), or NULL */
     size_t n_values;
     const char *text; /* NUL-terminated, or NULL */
-} tsf_model_meta;
+} tsf_network_meta;
 
 typedef struct tsf_train_config {
-    size_t epochs;              /* >= 1 (default 10): total, counting epochs done before a resume */
-    size_t batch_size;          /* 1 .. the model's max_batch (default 32) */
-    unsigned long seed;         /* default 1 */
-    int shuffle;                /* reshuffle the training samples each epoch (default 1) */
-    int init_params;            /* fresh start: 1 draws initial weights from the seed (default), 0
-                                   trains the weights the model holds (fine-tuning, parity tests) */
-    tsf_loss loss;              /* default MSE; its Q must equal the model's n_quantiles */
-    tsf_optim_config optim;     /* default Adam, lr 1e-3 */
-    tsf_sched_config sched;     /* default constant */
-    tsf_clip clip;              /* default off (val 0) */
-    size_t patience;            /* early stopping: epochs without improvement of the monitored
-                                   loss (validation, else training) before stopping; 0 = off.
-                                   When on, the best epoch's weights are restored at the end. */
-    double min_delta;           /* early stopping: improvement must exceed this (default 0) */
-    const char *checkpoint;     /* write a checkpoint here at the end of every checkpoint_every
-                                   epochs, on cancel, and when training ends; NULL = never */
-    size_t checkpoint_every;    /* epochs (default 1) */
-    const char *resume;         /* continue from this checkpoint (weights, moments, RNG,
-                                   cursor, history) instead of starting afresh; NULL = fresh */
-    const tsf_model_meta *meta; /* (n_meta) stored in every checkpoint written */
+    size_t epochs;           /* >= 1 (default 10): total, counting epochs done before a resume */
+    size_t batch_size;       /* 1 .. the model's max_batch (default 32) */
+    unsigned long seed;      /* default 1 */
+    int shuffle;             /* reshuffle the training samples each epoch (default 1) */
+    int init_params;         /* fresh start: 1 draws initial weights from the seed (default), 0
+                                trains the weights the model holds (fine-tuning, parity tests) */
+    tsf_loss loss;           /* default MSE; its Q must equal the model's n_quantiles */
+    tsf_optim_config optim;  /* default Adam, lr 1e-3 */
+    tsf_sched_config sched;  /* default constant */
+    tsf_clip clip;           /* default off (val 0) */
+    size_t patience;         /* early stopping: epochs without improvement of the monitored
+                                loss (validation, else training) before stopping; 0 = off.
+                                When on, the best epoch's weights are restored at the end. */
+    double min_delta;        /* early stopping: improvement must exceed this (default 0) */
+    const char *checkpoint;  /* write a checkpoint here at the end of every checkpoint_every
+                                epochs, on cancel, and when training ends; NULL = never */
+    size_t checkpoint_every; /* epochs (default 1) */
+    const char *resume;      /* continue from this checkpoint (weights, moments, RNG,
+                                cursor, history) instead of starting afresh; NULL = fresh */
+    const tsf_network_meta *meta; /* (n_meta) stored in every checkpoint written */
     size_t n_meta;
     tsf_train_progress_fn progress; /* may be NULL */
     void *progress_user;
@@ -186,41 +188,42 @@ int tsf_train(tsf_rnn *m, const tsf_batch_source *train, const tsf_batch_source 
 int tsf_predict(tsf_rnn *m, const tsf_batch_source *src, size_t batch_size, double *out,
                 tsf_err *err) TSF_WUR;
 
-/* ---- Model files ------------------------------------------------------------------------- */
+/* ---- Network files ----------------------------------------------------------------------- */
 
-#define TSF_MODEL_FORMAT_VERSION 1
+#define TSF_NETWORK_FORMAT_VERSION 1
 
 /* Write m (configuration and weights), the loss it was trained with and meta[0..n_meta) to
- * path, atomically. The file has no training state: tsf_model_load reads it, a resume does not.
+ * path, atomically. The file has no training state: tsf_network_load reads it, a resume does not.
  */
-int tsf_model_save(tsf_rnn *m, const tsf_loss *loss, const tsf_model_meta *meta, size_t n_meta,
-                   const char *path, tsf_err *err) TSF_WUR;
+int tsf_network_save(tsf_rnn *m, const tsf_loss *loss, const tsf_network_meta *meta, size_t n_meta,
+                     const char *path, tsf_err *err) TSF_WUR;
 
-/* What tsf_model_load read besides the network. Owned by the info; tsf_model_info_clear frees. */
-typedef struct tsf_model_info {
+/* What tsf_network_load read besides the network. Owned by the info; tsf_network_info_clear frees.
+ */
+typedef struct tsf_network_info {
     tsf_rnn_config config;
     tsf_loss loss;
     int format_version;
     char tsflow_version[32]; /* of the tsflow that wrote the file */
     int has_train_state;     /* 1 for a checkpoint */
-    size_t epochs_done;      /* checkpoints: finished epochs (0 for a plain model file) */
+    size_t epochs_done;      /* checkpoints: finished epochs (0 for a plain network file) */
     int complete;            /* checkpoints: training had ended when it was written */
     size_t n_meta;
-    tsf_model_meta *meta;      /* (n_meta) owned copies */
+    tsf_network_meta *meta;    /* (n_meta) owned copies */
     tsf_train_history history; /* checkpoints: the history so far (else empty) */
-} tsf_model_info;
+} tsf_network_info;
 
-/* Read a model file or checkpoint: allocates the network (for batches of up to max_batch) and
+/* Read a network file or checkpoint: allocates the network (for batches of up to max_batch) and
  * loads its weights. info may be NULL. A file that is not a tsflow model is refused with
  * TSF_EFORMAT, one of another format version with TSF_EFORMAT saying which versions this
  * tsflow reads. On failure *out is NULL. */
-int tsf_model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_model_info *info,
-                   tsf_err *err) TSF_WUR;
+int tsf_network_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_network_info *info,
+                     tsf_err *err) TSF_WUR;
 
-void tsf_model_info_clear(tsf_model_info *info); /* NULL is a no-op */
+void tsf_network_info_clear(tsf_network_info *info); /* NULL is a no-op */
 
 /* The meta entry called name, or NULL. */
-const tsf_model_meta *tsf_model_info_meta(const tsf_model_info *info, const char *name);
+const tsf_network_meta *tsf_network_info_meta(const tsf_network_info *info, const char *name);
 
 #ifdef __cplusplus
 }

@@ -417,13 +417,13 @@ static void check_resume(const tsf_rnn_config *c, tsf_train_config tc, size_t st
     tsf_rnn_free(m);
 
     /* The final checkpoint is a model file: it loads and forecasts like the trained model. */
-    tsf_model_info info;
+    tsf_network_info info;
     tsf_rnn *loaded = NULL;
-    cr_assert_eq(tsf_model_load(&loaded, ck, 8, &info, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_load(&loaded, ck, 8, &info, &err), TSF_OK, "%s", err.msg);
     assert_same_weights(straight, loaded, "straight vs loaded");
     cr_assert_eq(info.has_train_state, 1);
     cr_assert_eq(info.history.n_epochs, h1.n_epochs);
-    tsf_model_info_clear(&info);
+    tsf_network_info_clear(&info);
     tsf_rnn_free(loaded);
     tsf_rnn_free(straight);
     tsf_train_history_clear(&h1);
@@ -520,15 +520,15 @@ Test(model, saves_and_loads_weights_config_loss_and_metadata)
     tsf_loss loss;
     cr_assert_eq(tsf_loss_init_pinball(&loss, (const double[]){0.1, 0.5, 0.9}, 3, NULL), TSF_OK);
     const double scaler[] = {1.5, 0.25, -3};
-    const tsf_model_meta meta[] = {{"scaler", scaler, 3, "zscore"},
-                                   {"windows", NULL, 0, "target=OT lookback=10"}};
+    const tsf_network_meta meta[] = {{"scaler", scaler, 3, "zscore"},
+                                     {"windows", NULL, 0, "target=OT lookback=10"}};
     const char *path = tsft_path(tsft_tmpdir(), "model.h5");
     tsf_err err = TSF_ERR_INIT;
-    cr_assert_eq(tsf_model_save(m, &loss, meta, 2, path, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, &loss, meta, 2, path, &err), TSF_OK, "%s", err.msg);
 
     tsf_rnn *back = NULL;
-    tsf_model_info info;
-    cr_assert_eq(tsf_model_load(&back, path, 16, &info, &err), TSF_OK, "%s", err.msg);
+    tsf_network_info info;
+    cr_assert_eq(tsf_network_load(&back, path, 16, &info, &err), TSF_OK, "%s", err.msg);
     assert_same_weights(m, back, "saved vs loaded");
     const tsf_rnn_config *bc = tsf_rnn_config_of(back);
     cr_assert(bc->cell == c.cell && bc->n_inputs == c.n_inputs && bc->n_future == c.n_future &&
@@ -541,21 +541,21 @@ Test(model, saves_and_loads_weights_config_loss_and_metadata)
     cr_assert_eq(info.loss.kind, TSF_LOSS_PINBALL);
     cr_assert_eq(info.loss.n_quantiles, 3);
     cr_assert_eq(info.loss.quantiles[2], 0.9);
-    cr_assert_eq(info.format_version, TSF_MODEL_FORMAT_VERSION);
+    cr_assert_eq(info.format_version, TSF_NETWORK_FORMAT_VERSION);
     cr_assert_str_eq(info.tsflow_version, tsf_version());
     cr_assert_eq(info.has_train_state, 0);
     cr_assert_eq(info.n_meta, 2);
-    const tsf_model_meta *s = tsf_model_info_meta(&info, "scaler");
+    const tsf_network_meta *s = tsf_network_info_meta(&info, "scaler");
     cr_assert_not_null(s);
     cr_assert_eq(s->n_values, 3);
     cr_assert_arr_eq(s->values, scaler, sizeof scaler);
     cr_assert_str_eq(s->text, "zscore");
-    const tsf_model_meta *w = tsf_model_info_meta(&info, "windows");
+    const tsf_network_meta *w = tsf_network_info_meta(&info, "windows");
     cr_assert_not_null(w);
     cr_assert_eq(w->n_values, 0);
     cr_assert_str_eq(w->text, "target=OT lookback=10");
-    cr_assert_null(tsf_model_info_meta(&info, "absent"));
-    tsf_model_info_clear(&info);
+    cr_assert_null(tsf_network_info_meta(&info, "absent"));
+    tsf_network_info_clear(&info);
 
     /* A saved model holds no training state: resuming from it is refused. */
     sine tr;
@@ -583,16 +583,16 @@ Test(model, forecasts_after_loading_exactly_as_before_saving)
     tsf_rnn *m = train_once(&c, &tc, &tr, NULL, NULL);
     const char *path = tsft_path(tsft_tmpdir(), "gru.h5");
     tsf_err err = TSF_ERR_INIT;
-    cr_assert_eq(tsf_model_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
     tsf_rnn *back = NULL, *back5 = NULL;
-    cr_assert_eq(tsf_model_load(&back, path, 8, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_load(&back, path, 8, NULL, &err), TSF_OK, "%s", err.msg);
     double a[24 * 3], b[24 * 3], c5[24 * 3];
     cr_assert_eq(tsf_predict(m, &tr.src, 8, a, &err), TSF_OK, "%s", err.msg);
     cr_assert_eq(tsf_predict(back, &tr.src, 8, b, &err), TSF_OK, "%s", err.msg);
     cr_assert_arr_eq(a, b, sizeof a);
     /* In batches of another size the matrix products may round differently (OpenBLAS picks
      * its kernels by shape), so another batch size agrees to float precision, not to the bit. */
-    cr_assert_eq(tsf_model_load(&back5, path, 5, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_load(&back5, path, 5, NULL, &err), TSF_OK, "%s", err.msg);
     cr_assert_eq(tsf_predict(back5, &tr.src, 5, c5, &err), TSF_OK, "%s", err.msg);
     for (size_t i = 0; i < 24 * 3; i++)
         cr_expect_float_eq(c5[i], a[i], 1e-6 * fabs(a[i]) + 1e-7, "forecast %zu", i);
@@ -614,9 +614,9 @@ Test(model, saved_twice_a_second_apart_is_the_same_bytes)
     tsf_rnn *m = train_once(&c, &tc, &tr, NULL, NULL);
     const char *dir = tsft_tmpdir(), *a = tsft_path(dir, "a.h5"), *b = tsft_path(dir, "b.h5");
     tsf_err err = TSF_ERR_INIT;
-    cr_assert_eq(tsf_model_save(m, NULL, NULL, 0, a, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, NULL, NULL, 0, a, &err), TSF_OK, "%s", err.msg);
     sleep(1);
-    cr_assert_eq(tsf_model_save(m, NULL, NULL, 0, b, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, NULL, NULL, 0, b, &err), TSF_OK, "%s", err.msg);
     size_t na = 0, nb = 0;
     char *ba = tsft_read_file(a, &na), *bb = tsft_read_file(b, &nb);
     cr_assert(ba && bb);
@@ -641,7 +641,7 @@ Test(model, pytorch_reads_the_weights_under_their_own_names)
     gsl_rng_free(rng);
     const char *path = tsft_path(tsft_tmpdir(), "lstm.h5");
     tsf_err err = TSF_ERR_INIT;
-    cr_assert_eq(tsf_model_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
     /* Load the file's weights into torch.nn.LSTM + Linear and forecast one input. */
     const char *code =
         "import sys, h5py, numpy as np, torch\n"
@@ -683,7 +683,7 @@ Test(model, refuses_files_of_another_format_version_or_not_from_tsflow)
     memset(tsf_rnn_params(m), 0, tsf_rnn_n_params(m) * sizeof(float));
     const char *path = tsft_path(tsft_tmpdir(), "v2.h5");
     tsf_err err = TSF_ERR_INIT;
-    cr_assert_eq(tsf_model_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_network_save(m, NULL, NULL, 0, path, &err), TSF_OK, "%s", err.msg);
     char *perr = NULL;
     cr_assert_eq(tsft_python("import sys, h5py\n"
                              "with h5py.File(sys.argv[1], 'a') as f:\n"
@@ -692,7 +692,7 @@ Test(model, refuses_files_of_another_format_version_or_not_from_tsflow)
                  0, "%s", perr);
     free(perr);
     tsf_rnn *back = (tsf_rnn *)1;
-    cr_assert_eq(tsf_model_load(&back, path, 2, NULL, &err), TSF_EFORMAT);
+    cr_assert_eq(tsf_network_load(&back, path, 2, NULL, &err), TSF_EFORMAT);
     cr_assert_null(back);
     char want[1024];
     snprintf(want, sizeof want,
@@ -707,7 +707,7 @@ Test(model, refuses_files_of_another_format_version_or_not_from_tsflow)
                              "    f['x'] = [1.0, 2.0]\n",
                              NULL, NULL, plain, NULL),
                  0);
-    cr_assert_eq(tsf_model_load(&back, plain, 2, NULL, &err), TSF_EFORMAT);
+    cr_assert_eq(tsf_network_load(&back, plain, 2, NULL, &err), TSF_EFORMAT);
     snprintf(want, sizeof want,
              "%s: not a tsflow model file (the root group has no \"tsflow_format_version\" "
              "attribute)",
@@ -716,11 +716,11 @@ Test(model, refuses_files_of_another_format_version_or_not_from_tsflow)
 
     const char *csv = tsft_path(tsft_tmpdir(), "model.csv");
     tsft_write_file(csv, "a,b\n1,2\n", (size_t)-1);
-    cr_assert_eq(tsf_model_load(&back, csv, 2, NULL, &err), TSF_EFORMAT);
+    cr_assert_eq(tsf_network_load(&back, csv, 2, NULL, &err), TSF_EFORMAT);
     snprintf(want, sizeof want, "%s: not a tsflow model file (expected an HDF5 file)", csv);
     cr_assert_str_eq(err.msg, want);
 
-    cr_assert_eq(tsf_model_load(&back, tsft_path(tsft_tmpdir(), "absent.h5"), 2, NULL, &err),
+    cr_assert_eq(tsf_network_load(&back, tsft_path(tsft_tmpdir(), "absent.h5"), 2, NULL, &err),
                  TSF_EIO);
     cr_assert(strstr(err.msg, "cannot open the model file: No such file or directory"), "%s",
               err.msg);
