@@ -265,50 +265,21 @@ static void mase_scales(const tsf_forecasts *fc, const tsf_frame *f, size_t e, s
                                        : NAN;
 }
 
-int tsf_metrics_compute(tsf_metrics **mt, const tsf_forecasts *fc, const tsf_frame *insample,
-                        const tsf_metrics_spec *spec, tsf_err *err)
-{
-    size_t season = spec && spec->season ? spec->season : 1;
-    unsigned groups = spec && spec->groups ? spec->groups : 0xFu;
-    int per_target = spec ? spec->per_target : 0;
-    if (insample && (insample->n_series != fc->n_series))
-        TSF_FAIL(err, TSF_EINVAL, "metrics: the in-sample frame has %zu series, the forecasts %zu",
-                 insample->n_series, fc->n_series);
-    for (size_t o = 0; insample && o < fc->n_targets; o++)
-        if (fc->target_cols[o] >= insample->n_cols)
-            TSF_FAIL(err, TSF_EINVAL, "metrics: target column %zu is not in the in-sample frame",
-                     fc->target_cols[o]);
-    int rc;
-    int fresh = *mt == NULL;
-    if (fresh && (rc = new_table(mt, fc, season, err)) != TSF_OK)
-        return rc;
-    if (!fresh && !same_names(*mt, fc))
-        TSF_FAIL(err, TSF_EINVAL,
-                 "metrics: the forecasts' models or targets differ from the "
-                 "table's");
+/* The accumulators of one tsf_metrics_compute call, one per (model m, target slot ts, group g)
+ * at acc[(m * T + ts) * G + g]. Target slot 0 is "all targets", 1 + o is target o; groups are
+ * [0] all, [1, 1+K) the K steps, then the S series, then the F folds. */
+typedef struct acc_grid {
+    size_t T, G, K, S;
+    tsf_metric_acc *acc;
+} acc_grid;
 
-    const size_t M = fc->n_models, O = fc->n_targets, K = fc->n_steps, S = fc->n_series;
-    const size_t Q = fc->n_quantiles;
-    size_t F = 0;
-    for (size_t e = 0; e < fc->n_entries; e++)
-        F = fc->entry[e].fold + 1 > F ? fc->entry[e].fold + 1 : F;
-    /* Groups per (model, target slot): [0] all, [1, 1+K) steps, then S series, then F folds.
-     * Target slot 0 is "all targets", 1 + o is target o. */
-    const size_t G = 1 + K + S + F, T = O + 1;
-    size_t n_acc = M * T * G;
-    tsf_metric_acc *acc = calloc(n_acc ? n_acc : 1, sizeof *acc);
-    double *d = malloc((O ? O : 1) * sizeof *d);
-    double *qv = malloc((Q ? Q : 1) * sizeof *qv);
-    if (!acc || !d || !qv) {
-        free(acc);
-        free(d);
-        free(qv);
-        if (fresh) {
-            tsf_metrics_free(*mt);
-            *mt = NULL;
-        }
-        TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory");
-    }
+/* Add every forecast with a known actual to its groups' accumulators. d (O) and qv (Q) are
+ * scratch: the MASE scales of the entry's fit window and one forecast's quantiles. */
+static void accumulate(const acc_grid *grid, const tsf_forecasts *fc, const tsf_frame *insample,
+                       size_t season, double *d, double *qv)
+{
+    const size_t M = fc->n_models, O = fc->n_targets, K = grid->K, S = grid->S, Q = fc->n_quantiles;
+    const size_t T = grid->T, G = grid->G;
     size_t median = SIZE_MAX;
     for (size_t q = 0; q < Q; q++)
         if (fc->quantiles[q] == 0.5)
@@ -342,13 +313,21 @@ int tsf_metrics_compute(tsf_metrics **mt, const tsf_forecasts *fc, const tsf_fra
                     size_t keys[4] = {0, 1 + k, 1 + K + en->series, 1 + K + S + en->fold};
                     for (int ts = 0; ts < 2; ts++)
                         for (int g = 0; g < 4; g++)
-                            tsf_metric_acc_add(&acc[(m * T + slots[ts]) * G + keys[g]], y, point,
-                                               qv, fc->quantiles, Q, d[o]);
+                            tsf_metric_acc_add(&grid->acc[(m * T + slots[ts]) * G + keys[g]], y,
+                                               point, qv, fc->quantiles, Q, d[o]);
                 }
             }
     }
-    rc = TSF_OK;
-    for (size_t m = 0; m < M && rc == TSF_OK; m++)
+}
+
+/* Append a row to mt for every accumulator of the requested groups (and per target when asked)
+ * that saw forecasts. */
+static int emit_rows(tsf_metrics *mt, const acc_grid *grid, const tsf_forecasts *fc,
+                     unsigned groups, int per_target, tsf_err *err)
+{
+    const size_t T = grid->T, G = grid->G, K = grid->K, S = grid->S;
+    int rc = TSF_OK;
+    for (size_t m = 0; m < fc->n_models && rc == TSF_OK; m++)
         for (size_t ts = 0; ts < (per_target ? T : 1) && rc == TSF_OK; ts++)
             for (size_t g = 0; g < G && rc == TSF_OK; g++) {
                 tsf_metric_row r = {
@@ -363,14 +342,55 @@ int tsf_metrics_compute(tsf_metrics **mt, const tsf_forecasts *fc, const tsf_fra
                     r.by = TSF_BY_FOLD, r.key = g - 1 - K - S;
                 if (!(groups & (1u << r.by)))
                     continue;
-                const tsf_metric_acc *a = &acc[(m * T + ts) * G + g];
+                const tsf_metric_acc *a = &grid->acc[(m * T + ts) * G + g];
                 if (r.by != TSF_BY_ALL && a->n == 0 && a->n_q == 0)
                     continue; /* a series or fold without forecasts */
                 r.count = a->n;
                 tsf_metric_acc_values(a, r.value);
-                rc = push(*mt, &r, err);
+                rc = push(mt, &r, err);
             }
-    free(acc);
+    return rc;
+}
+
+int tsf_metrics_compute(tsf_metrics **mt, const tsf_forecasts *fc, const tsf_frame *insample,
+                        const tsf_metrics_spec *spec, tsf_err *err)
+{
+    size_t season = spec && spec->season ? spec->season : 1;
+    unsigned groups = spec && spec->groups ? spec->groups : 0xFu;
+    int per_target = spec ? spec->per_target : 0;
+    if (insample && (insample->n_series != fc->n_series))
+        TSF_FAIL(err, TSF_EINVAL, "metrics: the in-sample frame has %zu series, the forecasts %zu",
+                 insample->n_series, fc->n_series);
+    for (size_t o = 0; insample && o < fc->n_targets; o++)
+        if (fc->target_cols[o] >= insample->n_cols)
+            TSF_FAIL(err, TSF_EINVAL, "metrics: target column %zu is not in the in-sample frame",
+                     fc->target_cols[o]);
+    int rc;
+    int fresh = *mt == NULL;
+    if (fresh && (rc = new_table(mt, fc, season, err)) != TSF_OK)
+        return rc;
+    if (!fresh && !same_names(*mt, fc))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "metrics: the forecasts' models or targets differ from the "
+                 "table's");
+
+    const size_t M = fc->n_models, O = fc->n_targets, Q = fc->n_quantiles;
+    size_t F = 0;
+    for (size_t e = 0; e < fc->n_entries; e++)
+        F = fc->entry[e].fold + 1 > F ? fc->entry[e].fold + 1 : F;
+    acc_grid grid = {.T = O + 1, .K = fc->n_steps, .S = fc->n_series};
+    grid.G = 1 + grid.K + grid.S + F;
+    size_t n_acc = M * grid.T * grid.G;
+    grid.acc = calloc(n_acc ? n_acc : 1, sizeof *grid.acc);
+    double *d = malloc((O ? O : 1) * sizeof *d);
+    double *qv = malloc((Q ? Q : 1) * sizeof *qv);
+    if (!grid.acc || !d || !qv)
+        rc = tsf_err_set(err, TSF_ENOMEM, "metrics: out of memory");
+    else {
+        accumulate(&grid, fc, insample, season, d, qv);
+        rc = emit_rows(*mt, &grid, fc, groups, per_target, err);
+    }
+    free(grid.acc);
     free(d);
     free(qv);
     if (rc != TSF_OK && fresh) {

@@ -1428,6 +1428,69 @@ static void reader_free(reader *r)
     tsf_frame_free(r->f);
 }
 
+/* A reader of path with options opt (checked), before the first byte. */
+static void reader_init(reader *r, const char *path, const tsf_csv_options *opt, tsf_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->err = err;
+    r->opt = opt;
+    r->delim = opt->delimiter;
+    r->max_field = opt->max_field ? opt->max_field : (size_t)1 << 20;
+    r->gaps = opt->gaps;
+    r->na = opt->na_tokens ? opt->na_tokens : default_na;
+    r->n_na = opt->na_tokens ? opt->n_na_tokens : sizeof default_na / sizeof default_na[0];
+    for (size_t i = 0; i < r->n_na; i++) {
+        double v;
+        r->na_len[i] = strlen(r->na[i]);
+        if (tsf__parse_double(r->na[i], r->na_len[i], &v))
+            r->na_first = 1;
+    }
+    r->line = 1;
+    r->in_header = 1;
+    r->zone = -1;
+    r->time_field = -1;
+    r->id_field = -1;
+}
+
+/* After the last record: the frame's series (regrouped when their rows interleave, checked for
+ * regular steps), its time kind and the names of its time and id columns. */
+static int finish_frame(reader *r)
+{
+    tsf_frame *f = r->f;
+    tsf_err *err = r->err;
+    const char *path = r->path;
+    int rc;
+    size_t *starts = malloc((r->n_ser + 1) * sizeof *starts);
+    const char **ids = calloc(r->n_ser, sizeof *ids);
+    if (!starts || !ids) {
+        free(starts);
+        free(ids);
+        return tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+    }
+    starts[0] = 0;
+    for (size_t s = 0; s < r->n_ser; s++) {
+        starts[s + 1] = starts[s] + r->ser[s].n;
+        ids[s] = r->ser[s].id;
+    }
+    f->time_kind =
+        r->time_mode == TIME_ISO || r->time_mode == TIME_EPOCH ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    if (r->interleaved && regroup(r, starts) != TSF_OK)
+        rc =
+            tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r->n_ser);
+    else
+        rc = check_regular(r, starts);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_series(f, r->n_ser, r->id_field >= 0 ? ids : NULL, starts, err);
+    free(starts);
+    free(ids);
+    if (rc == TSF_OK && r->time_field >= 0)
+        rc = tsf_frame_set_time_name(f, r->names[r->time_field], err);
+    if (rc == TSF_OK && r->id_field >= 0 && !(f->id_name = tsf__strdup(r->names[r->id_field], err)))
+        rc = TSF_ENOMEM;
+    return rc;
+}
+
 int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
                  tsf_err *err)
 {
@@ -1444,26 +1507,7 @@ int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, 
         TSF_FAIL(err, TSF_EINVAL, "%s: %zu missing-value tokens (expected at most 64)", path,
                  opt->n_na_tokens);
     reader r;
-    memset(&r, 0, sizeof r);
-    r.path = path;
-    r.err = err;
-    r.opt = opt;
-    r.delim = opt->delimiter;
-    r.max_field = opt->max_field ? opt->max_field : (size_t)1 << 20;
-    r.gaps = opt->gaps;
-    r.na = opt->na_tokens ? opt->na_tokens : default_na;
-    r.n_na = opt->na_tokens ? opt->n_na_tokens : sizeof default_na / sizeof default_na[0];
-    for (size_t i = 0; i < r.n_na; i++) {
-        double v;
-        r.na_len[i] = strlen(r.na[i]);
-        if (tsf__parse_double(r.na[i], r.na_len[i], &v))
-            r.na_first = 1;
-    }
-    r.line = 1;
-    r.in_header = 1;
-    r.zone = -1;
-    r.time_field = -1;
-    r.id_field = -1;
+    reader_init(&r, path, opt, err);
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -1488,33 +1532,7 @@ int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, 
         goto fail;
     }
     tsf_frame *f = r.f;
-    size_t *starts = malloc((r.n_ser + 1) * sizeof *starts);
-    const char **ids = calloc(r.n_ser, sizeof *ids);
-    if (!starts || !ids) {
-        free(starts);
-        free(ids);
-        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    starts[0] = 0;
-    for (size_t s = 0; s < r.n_ser; s++) {
-        starts[s + 1] = starts[s] + r.ser[s].n;
-        ids[s] = r.ser[s].id;
-    }
-    f->time_kind =
-        r.time_mode == TIME_ISO || r.time_mode == TIME_EPOCH ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-    if (r.interleaved && regroup(&r, starts) != TSF_OK)
-        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r.n_ser);
-    else
-        rc = check_regular(&r, starts);
-    if (rc == TSF_OK)
-        rc = tsf_frame_set_series(f, r.n_ser, r.id_field >= 0 ? ids : NULL, starts, err);
-    free(starts);
-    free(ids);
-    if (rc == TSF_OK && r.time_field >= 0)
-        rc = tsf_frame_set_time_name(f, r.names[r.time_field], err);
-    if (rc == TSF_OK && r.id_field >= 0 && !(f->id_name = tsf__strdup(r.names[r.id_field], err)))
-        rc = TSF_ENOMEM;
+    rc = finish_frame(&r);
     if (rc != TSF_OK)
         goto fail;
     shrink(f);

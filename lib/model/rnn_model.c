@@ -830,9 +830,10 @@ static int whole(double v, double lo, double hi)
     return v >= lo && v <= hi && v == floor(v);
 }
 
-/* Rebuild m's pipeline fields from the file's /meta entries. */
-static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
-                              size_t *max_batch, tsf_err *err)
+/* /meta/pipeline and /meta/window.*: m's name, window specification and batch size, checked
+ * against the network's shapes. */
+static int read_window_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                            size_t *max_batch, tsf_err *err)
 {
     const tsf_network_meta *p = tsf_network_info_meta(info, "pipeline");
     if (!p)
@@ -884,8 +885,16 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, co
                  "calendar) do not match the network (%zu inputs, %zu future inputs, %zu outputs)",
                  path, m->n_targets, m->n_past, m->n_future, n_cal, c->n_inputs, c->n_future,
                  c->n_outputs);
+    return TSF_OK;
+}
+
+/* /meta/train.recipe: how m was trained; without it, tsf_train_config_init's defaults with the
+ * batch size the file records. */
+static int read_recipe_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                            size_t max_batch, tsf_err *err)
+{
     tsf_train_config_init(&m->train);
-    m->train.batch_size = *max_batch;
+    m->train.batch_size = max_batch;
     m->train.loss = m->loss;
     const tsf_network_meta *r = tsf_network_info_meta(info, "train.recipe");
     if (r) {
@@ -901,6 +910,14 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, co
         m->train = rc;
         m->train.loss = m->loss;
     }
+    return TSF_OK;
+}
+
+/* /meta/scaler and /meta/scaler.series: the scaler of the training frame, by column name (and
+ * series id when per series); m->scaler stays NULL when the file has none. */
+static int read_scaler_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                            tsf_err *err)
+{
     const tsf_network_meta *s = tsf_network_info_meta(info, "scaler");
     if (!s)
         return TSF_OK;
@@ -954,6 +971,18 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, co
         }
     }
     return TSF_OK;
+}
+
+/* Rebuild m's pipeline fields from the file's /meta entries. */
+static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                              size_t *max_batch, tsf_err *err)
+{
+    int rc = read_window_meta(m, info, path, max_batch, err);
+    if (!rc)
+        rc = read_recipe_meta(m, info, path, *max_batch, err);
+    if (!rc)
+        rc = read_scaler_meta(m, info, path, err);
+    return rc;
 }
 
 int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,

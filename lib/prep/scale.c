@@ -224,6 +224,47 @@ static int non_positive_error(const tsf_frame *f, const tsf_scale_spec *spec, si
              tsf_scale_pre_name(spec->pre));
 }
 
+/* The center and spread that kind scales by, of the n (>= 1) values in buf (which robust
+ * scaling sorts): mean and population standard deviation, minimum and range, or median and
+ * interquartile range; 0 and 1 for no scaling. */
+static void center_spread(tsf_scale_kind kind, double *buf, size_t n, double *center_out,
+                          double *spread_out)
+{
+    double center = 0, spread = 1;
+    switch (kind) {
+    case TSF_SCALE_NONE:
+        break;
+    case TSF_SCALE_ZSCORE: {
+        tsf__ksum m = {0, 0}, v = {0, 0};
+        for (size_t i = 0; i < n; i++)
+            tsf__ksum_add(&m, buf[i]);
+        center = tsf__ksum_value(&m) / (double)n;
+        for (size_t i = 0; i < n; i++)
+            tsf__ksum_add(&v, (buf[i] - center) * (buf[i] - center));
+        spread = sqrt(tsf__ksum_value(&v) / (double)n); /* population: ddof = 0 */
+        break;
+    }
+    case TSF_SCALE_MINMAX: {
+        double lo = buf[0], hi = buf[0];
+        for (size_t i = 1; i < n; i++) {
+            lo = buf[i] < lo ? buf[i] : lo;
+            hi = buf[i] > hi ? buf[i] : hi;
+        }
+        center = lo;
+        spread = hi - lo;
+        break;
+    }
+    case TSF_SCALE_ROBUST:
+        gsl_sort(buf, 1, n);
+        center = gsl_stats_median_from_sorted_data(buf, 1, n);
+        spread = gsl_stats_quantile_from_sorted_data(buf, 1, n, 0.75) -
+                 gsl_stats_quantile_from_sorted_data(buf, 1, n, 0.25);
+        break;
+    }
+    *center_out = center;
+    *spread_out = spread;
+}
+
 /* Fit (center, scale, lambda) of column col over series [s0, s1) into slot k of group g. */
 static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, size_t k, size_t s0,
                    size_t s1, double *buf, tsf_err *err)
@@ -282,37 +323,8 @@ static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, siz
         for (size_t i = 0; i < n; i++)
             buf[i] = pre_forward(sc, buf[i], lambda);
     }
-    double center = 0, spread = 1;
-    switch (spec->kind) {
-    case TSF_SCALE_NONE:
-        break;
-    case TSF_SCALE_ZSCORE: {
-        tsf__ksum m = {0, 0}, v = {0, 0};
-        for (size_t i = 0; i < n; i++)
-            tsf__ksum_add(&m, buf[i]);
-        center = tsf__ksum_value(&m) / (double)n;
-        for (size_t i = 0; i < n; i++)
-            tsf__ksum_add(&v, (buf[i] - center) * (buf[i] - center));
-        spread = sqrt(tsf__ksum_value(&v) / (double)n); /* population: ddof = 0 */
-        break;
-    }
-    case TSF_SCALE_MINMAX: {
-        double lo = buf[0], hi = buf[0];
-        for (size_t i = 1; i < n; i++) {
-            lo = buf[i] < lo ? buf[i] : lo;
-            hi = buf[i] > hi ? buf[i] : hi;
-        }
-        center = lo;
-        spread = hi - lo;
-        break;
-    }
-    case TSF_SCALE_ROBUST:
-        gsl_sort(buf, 1, n);
-        center = gsl_stats_median_from_sorted_data(buf, 1, n);
-        spread = gsl_stats_quantile_from_sorted_data(buf, 1, n, 0.75) -
-                 gsl_stats_quantile_from_sorted_data(buf, 1, n, 0.25);
-        break;
-    }
+    double center, spread;
+    center_spread(spec->kind, buf, n, &center, &spread);
     sc->constant[idx] = 0;
     if (spec->kind != TSF_SCALE_NONE && !(spread > 1e-12 * fabs(center))) {
         if (spec->on_constant == TSF_CONST_ERROR)
