@@ -1,4 +1,4 @@
-/* Load benchmark (issue 7): a long-format CSV of many series, ingested, windowed, forecast by a
+/* Load benchmark: a long-format CSV of many series, ingested, windowed, forecast by a
  * baseline and backtested, with each command's time and peak RSS against the frame's size.
  *
  * usage: bench_load [--rows N] [--series S] [--tsflow PATH] [--no-pipeline] [--interleaved]

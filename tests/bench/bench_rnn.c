@@ -139,7 +139,7 @@ static double quartile(run *r)
     return r->times[r->n_times / 4];
 }
 
-/* Training steps per second with helper "train"'s loop (tsf_train: gather, forward, MSE,
+/* Training steps per second with the training loop (tsf_train: gather, forward, MSE,
  * backward with the gradient-flow record, clipping by norm at 1.0, Adam lr 1e-3, history),
  * one batch per epoch, for about `seconds`; every batch is timed. Returns -1 on error. */
 static double train_rate(run *r, double seconds)

@@ -1,4 +1,4 @@
-/* Faults (issue 7): outputs survive SIGKILL at any moment, a full disk (a file-size limit) and
+/* Faults: outputs survive SIGKILL at any moment, a full disk (a file-size limit) and
  * Ctrl-C; a training killed with SIGKILL and resumed from its checkpoint ends bit-identical to an
  * uninterrupted one.
  *

@@ -1,4 +1,4 @@
-/* Reliability of the tsflow command on unusual inputs and for reproducible outputs (issue 7):
+/* Reliability of the tsflow command on unusual inputs and for reproducible outputs:
  * pipes given as input paths (check neither blocks nor reads them; run reads them once), check's
  * plan agreeing with what run reads, and byte-identical HDF5 exports across runs under
  * SOURCE_DATE_EPOCH.
