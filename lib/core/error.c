@@ -11,6 +11,7 @@ void tsf_err_clear(tsf_err *err)
         return;
     err->code = TSF_OK;
     err->msg[0] = '\0';
+    err->field = NULL;
 }
 
 int tsf_err_set(tsf_err *err, int code, const char *fmt, ...)
@@ -18,6 +19,20 @@ int tsf_err_set(tsf_err *err, int code, const char *fmt, ...)
     if (!err)
         return code;
     err->code = code;
+    err->field = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int tsf_err_set_field(tsf_err *err, const char *field, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    err->code = code;
+    err->field = field;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);

@@ -19,33 +19,38 @@ void tsf_optim_config_init(tsf_optim_config *cfg, tsf_optim_kind kind)
 int tsf_optim_config_check(const tsf_optim_config *c, tsf_err *err)
 {
     if ((unsigned)c->kind > TSF_OPTIM_ADAMW)
-        TSF_FAIL(err, TSF_EINVAL, "optimizer: unknown kind %d (expected sgd, adam or adamw)",
-                 (int)c->kind);
+        TSF_FAIL_FIELD(err, "kind", TSF_EINVAL,
+                       "optimizer: unknown kind %d (expected sgd, adam or adamw)", (int)c->kind);
     const char *name = tsf_optim_name(c->kind);
     if (!(c->lr > 0) || !isfinite(c->lr))
-        TSF_FAIL(err, TSF_EINVAL, "optimizer %s: lr %g must be a positive number", name, c->lr);
+        TSF_FAIL_FIELD(err, "lr", TSF_EINVAL, "optimizer %s: lr %g must be a positive number", name,
+                       c->lr);
     if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay))
-        TSF_FAIL(err, TSF_EINVAL, "optimizer %s: weight_decay %g must be >= 0", name,
-                 c->weight_decay);
+        TSF_FAIL_FIELD(err, "weight_decay", TSF_EINVAL,
+                       "optimizer %s: weight_decay %g must be >= 0", name, c->weight_decay);
     if (c->kind == TSF_OPTIM_SGD) {
         if (!(c->momentum >= 0 && c->momentum < 1))
-            TSF_FAIL(err, TSF_EINVAL, "optimizer sgd: momentum %g is outside [0, 1)", c->momentum);
+            TSF_FAIL_FIELD(err, "momentum", TSF_EINVAL,
+                           "optimizer sgd: momentum %g is outside [0, 1)", c->momentum);
         if (!(c->dampening >= 0 && c->dampening <= 1))
-            TSF_FAIL(err, TSF_EINVAL, "optimizer sgd: dampening %g is outside [0, 1]",
-                     c->dampening);
+            TSF_FAIL_FIELD(err, "dampening", TSF_EINVAL,
+                           "optimizer sgd: dampening %g is outside [0, 1]", c->dampening);
         if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
-            TSF_FAIL(err, TSF_EINVAL,
-                     "optimizer sgd: nesterov needs momentum > 0 and dampening 0 (got momentum "
-                     "%g, dampening %g)",
-                     c->momentum, c->dampening);
+            TSF_FAIL_FIELD(
+                err, "nesterov", TSF_EINVAL,
+                "optimizer sgd: nesterov needs momentum > 0 and dampening 0 (got momentum "
+                "%g, dampening %g)",
+                c->momentum, c->dampening);
     } else {
         if (!(c->beta1 >= 0 && c->beta1 < 1))
-            TSF_FAIL(err, TSF_EINVAL, "optimizer %s: beta1 %g is outside [0, 1)", name, c->beta1);
+            TSF_FAIL_FIELD(err, "beta1", TSF_EINVAL, "optimizer %s: beta1 %g is outside [0, 1)",
+                           name, c->beta1);
         if (!(c->beta2 >= 0 && c->beta2 < 1))
-            TSF_FAIL(err, TSF_EINVAL, "optimizer %s: beta2 %g is outside [0, 1)", name, c->beta2);
+            TSF_FAIL_FIELD(err, "beta2", TSF_EINVAL, "optimizer %s: beta2 %g is outside [0, 1)",
+                           name, c->beta2);
         if (!(c->eps > 0) || !isfinite(c->eps))
-            TSF_FAIL(err, TSF_EINVAL, "optimizer %s: eps %g must be a positive number", name,
-                     c->eps);
+            TSF_FAIL_FIELD(err, "eps", TSF_EINVAL, "optimizer %s: eps %g must be a positive number",
+                           name, c->eps);
     }
     return TSF_OK;
 }

@@ -257,37 +257,41 @@ int tsf_rnn_config_check(const tsf_rnn_config *cfg, tsf_err *err)
         TSF_FAIL(err, TSF_EINVAL, "no network configuration given");
     if (cfg->cell != TSF_CELL_RNN_TANH && cfg->cell != TSF_CELL_RNN_RELU &&
         cfg->cell != TSF_CELL_LSTM && cfg->cell != TSF_CELL_GRU)
-        TSF_FAIL(err, TSF_EINVAL, "cell %d is not a tsf_cell value", (int)cfg->cell);
+        TSF_FAIL_FIELD(err, "cell", TSF_EINVAL, "cell %d is not a tsf_cell value", (int)cfg->cell);
     if (cfg->n_inputs < 1)
-        TSF_FAIL(err, TSF_EINVAL, "n_inputs must be >= 1 (features per lookback step), got 0");
+        TSF_FAIL_FIELD(err, "n_inputs", TSF_EINVAL,
+                       "n_inputs must be >= 1 (features per lookback step), got 0");
     if (cfg->hidden < 1)
-        TSF_FAIL(err, TSF_EINVAL, "hidden must be >= 1, got 0");
+        TSF_FAIL_FIELD(err, "hidden", TSF_EINVAL, "hidden must be >= 1, got 0");
     if (cfg->n_layers < 1)
-        TSF_FAIL(err, TSF_EINVAL, "n_layers must be >= 1, got 0");
+        TSF_FAIL_FIELD(err, "n_layers", TSF_EINVAL, "n_layers must be >= 1, got 0");
     if (cfg->lookback < 1)
-        TSF_FAIL(err, TSF_EINVAL, "lookback must be >= 1, got 0");
+        TSF_FAIL_FIELD(err, "lookback", TSF_EINVAL, "lookback must be >= 1, got 0");
     if (cfg->horizon < 1)
-        TSF_FAIL(err, TSF_EINVAL, "horizon must be >= 1, got 0");
+        TSF_FAIL_FIELD(err, "horizon", TSF_EINVAL, "horizon must be >= 1, got 0");
     if (cfg->n_outputs < 1)
-        TSF_FAIL(err, TSF_EINVAL, "n_outputs must be >= 1, got 0");
+        TSF_FAIL_FIELD(err, "n_outputs", TSF_EINVAL, "n_outputs must be >= 1, got 0");
     if (cfg->n_quantiles < 1)
-        TSF_FAIL(err, TSF_EINVAL, "n_quantiles must be >= 1 (1 = point forecast), got 0");
+        TSF_FAIL_FIELD(err, "n_quantiles", TSF_EINVAL,
+                       "n_quantiles must be >= 1 (1 = point forecast), got 0");
     if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
-        TSF_FAIL(err, TSF_EINVAL, "bidirectional must be 0 or 1, got %d", cfg->bidirectional);
+        TSF_FAIL_FIELD(err, "bidirectional", TSF_EINVAL, "bidirectional must be 0 or 1, got %d",
+                       cfg->bidirectional);
     if (!(cfg->dropout >= 0 && cfg->dropout < 1))
-        TSF_FAIL(err, TSF_EINVAL, "dropout must be in [0, 1), got %g", cfg->dropout);
+        TSF_FAIL_FIELD(err, "dropout", TSF_EINVAL, "dropout must be in [0, 1), got %g",
+                       cfg->dropout);
     if (cfg->head != TSF_HEAD_DIRECT && cfg->head != TSF_HEAD_RECURSIVE)
-        TSF_FAIL(err, TSF_EINVAL, "head %d is not a tsf_head value", (int)cfg->head);
+        TSF_FAIL_FIELD(err, "head", TSF_EINVAL, "head %d is not a tsf_head value", (int)cfg->head);
     if (cfg->head == TSF_HEAD_RECURSIVE) {
         if (cfg->bidirectional)
-            TSF_FAIL(err, TSF_EINVAL,
-                     "the recursive head cannot follow a bidirectional encoder (the reverse "
-                     "direction cannot run over the unknown future): use head = direct");
+            TSF_FAIL_FIELD(err, "head", TSF_EINVAL,
+                           "the recursive head cannot follow a bidirectional encoder (the reverse "
+                           "direction cannot run over the unknown future): use head = direct");
         if (cfg->n_inputs < cfg->n_outputs + cfg->n_future)
-            TSF_FAIL(err, TSF_EINVAL,
-                     "the recursive head needs n_inputs >= n_outputs + n_future (inputs lay "
-                     "out targets, past covariates, known future), got %zu < %zu + %zu",
-                     cfg->n_inputs, cfg->n_outputs, cfg->n_future);
+            TSF_FAIL_FIELD(err, "head", TSF_EINVAL,
+                           "the recursive head needs n_inputs >= n_outputs + n_future (inputs lay "
+                           "out targets, past covariates, known future), got %zu < %zu + %zu",
+                           cfg->n_inputs, cfg->n_outputs, cfg->n_future);
     }
     return TSF_OK;
 }

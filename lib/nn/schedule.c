@@ -26,28 +26,35 @@ int tsf_sched_config_check(const tsf_sched_config *c, tsf_err *err)
         break;
     case TSF_SCHED_STEP:
         if (c->step_size < 1)
-            TSF_FAIL(err, TSF_EINVAL, "schedule step: step_size must be at least 1 epoch");
+            TSF_FAIL_FIELD(err, "step_size", TSF_EINVAL,
+                           "schedule step: step_size must be at least 1 epoch");
         if (!(c->gamma > 0 && c->gamma <= 1))
-            TSF_FAIL(err, TSF_EINVAL, "schedule step: gamma %g is outside (0, 1]", c->gamma);
+            TSF_FAIL_FIELD(err, "gamma", TSF_EINVAL, "schedule step: gamma %g is outside (0, 1]",
+                           c->gamma);
         break;
     case TSF_SCHED_COSINE:
         if (!(c->warmup >= 0) || !isfinite(c->warmup))
-            TSF_FAIL(err, TSF_EINVAL, "schedule cosine: warmup %g must be >= 0 epochs", c->warmup);
+            TSF_FAIL_FIELD(err, "warmup", TSF_EINVAL,
+                           "schedule cosine: warmup %g must be >= 0 epochs", c->warmup);
         if (!(c->min_lr >= 0) || !isfinite(c->min_lr))
-            TSF_FAIL(err, TSF_EINVAL, "schedule cosine: min_lr %g must be >= 0", c->min_lr);
+            TSF_FAIL_FIELD(err, "min_lr", TSF_EINVAL, "schedule cosine: min_lr %g must be >= 0",
+                           c->min_lr);
         break;
     case TSF_SCHED_PLATEAU:
         if (!(c->factor > 0 && c->factor < 1))
-            TSF_FAIL(err, TSF_EINVAL, "schedule plateau: factor %g is outside (0, 1)", c->factor);
+            TSF_FAIL_FIELD(err, "factor", TSF_EINVAL,
+                           "schedule plateau: factor %g is outside (0, 1)", c->factor);
         if (!(c->threshold >= 0) || !isfinite(c->threshold))
-            TSF_FAIL(err, TSF_EINVAL, "schedule plateau: threshold %g must be >= 0", c->threshold);
+            TSF_FAIL_FIELD(err, "threshold", TSF_EINVAL,
+                           "schedule plateau: threshold %g must be >= 0", c->threshold);
         if (!(c->min_lr >= 0) || !isfinite(c->min_lr))
-            TSF_FAIL(err, TSF_EINVAL, "schedule plateau: min_lr %g must be >= 0", c->min_lr);
+            TSF_FAIL_FIELD(err, "min_lr", TSF_EINVAL, "schedule plateau: min_lr %g must be >= 0",
+                           c->min_lr);
         break;
     default:
-        TSF_FAIL(err, TSF_EINVAL,
-                 "schedule: unknown kind %d (expected constant, step, cosine or plateau)",
-                 (int)c->kind);
+        TSF_FAIL_FIELD(err, "kind", TSF_EINVAL,
+                       "schedule: unknown kind %d (expected constant, step, cosine or plateau)",
+                       (int)c->kind);
     }
     return TSF_OK;
 }

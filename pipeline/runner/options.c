@@ -33,6 +33,8 @@ size_t tsf__opt_field_size(tsf_opt_type t)
         return sizeof(tsf_doubles);
     case TSF_OPT_STRINGS:
         return sizeof(tsf_strings);
+    case TSF_OPT_ENUMS:
+        return sizeof(tsf_enums);
     }
     return 0;
 }
@@ -57,6 +59,8 @@ size_t tsf__opt_field_align(tsf_opt_type t)
         return alignof(tsf_doubles);
     case TSF_OPT_STRINGS:
         return alignof(tsf_strings);
+    case TSF_OPT_ENUMS:
+        return alignof(tsf_enums);
     }
     return 0;
 }
@@ -250,6 +254,12 @@ void tsf_opt_expected(const tsf_option *o, char *buf, size_t n)
     case TSF_OPT_STRINGS:
         snprintf(buf, n, "a comma-separated list of strings");
         return;
+    case TSF_OPT_ENUMS: {
+        char c[512];
+        choices_text(o, c, sizeof c, ", ");
+        snprintf(buf, n, "a comma-separated list of %s, each at most once", c);
+        return;
+    }
     case TSF_OPT_PATH_IN:
         snprintf(buf, n, "the path of a readable file");
         return;
@@ -285,6 +295,12 @@ void tsf_opt_type_label(const tsf_option *o, char *buf, size_t n)
     case TSF_OPT_STRINGS:
         snprintf(buf, n, "string, ...");
         return;
+    case TSF_OPT_ENUMS: {
+        char c[240];
+        choices_text(o, c, sizeof c, "|");
+        snprintf(buf, n, "%s, ...", c);
+        return;
+    }
     case TSF_OPT_PATH_IN:
     case TSF_OPT_PATH_OUT:
         snprintf(buf, n, "file");
@@ -359,6 +375,20 @@ void tsf_opt_format(const tsf_option *o, const void *state, char *buf, size_t n)
         }
         return;
     }
+    case TSF_OPT_ENUMS: {
+        const tsf_enums *e = f;
+        size_t used = 0;
+        buf[0] = '\0';
+        if (!e->n)
+            snprintf(buf, n, "(empty)");
+        for (size_t i = 0; i < e->n && used < n; i++) {
+            int k = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", o->choices[e->v[i]]);
+            if (k < 0)
+                return;
+            used += (size_t)k;
+        }
+        return;
+    }
     }
     snprintf(buf, n, "?");
 }
@@ -387,6 +417,13 @@ void tsf_opt_clear(const tsf_option *o, void *state)
         free((void *)s->v);
         s->v = NULL;
         s->n = 0;
+        return;
+    }
+    case TSF_OPT_ENUMS: {
+        tsf_enums *e = f;
+        free((void *)e->v);
+        e->v = NULL;
+        e->n = 0;
         return;
     }
     default:
@@ -623,6 +660,66 @@ static int parse_strings(const tsf_option *o, const char *text, tsf_strings *out
     return TSF_OK;
 }
 
+/* The index of text among o's choices (any case), or an error listing them. */
+static int parse_choice(const tsf_option *o, const char *text, int *index, tsf_err *err)
+{
+    size_t n = 0;
+    *index = -1;
+    for (; o->choices && o->choices[n]; n++)
+        if (*index < 0 && !strcasecmp(text, o->choices[n]))
+            *index = (int)n;
+    if (*index >= 0)
+        return TSF_OK;
+    char q[96], c[512];
+    tsf__quote(text, q, sizeof q);
+    choices_text(o, c, sizeof c, ", ");
+    const char *near = tsf_suggest(text, o->choices, n);
+    if (near)
+        return tsf_err_set(err, TSF_EINVAL, "%s is not one of %s (did you mean \"%s\"?)", q, c,
+                           near);
+    return tsf_err_set(err, TSF_EINVAL, "%s is not one of %s", q, c);
+}
+
+/* A list of choices: empty items ("") are skipped, so "" is the empty list; a choice named
+ * twice is refused (the stage would otherwise have to decide what that means). */
+static int parse_enums(const tsf_option *o, const char *text, tsf_enums *out, tsf_err *err)
+{
+    char **items;
+    size_t n;
+    int rc = split_list(text, &items, &n, err, o);
+    if (rc != TSF_OK)
+        return rc;
+    int *v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v) {
+        free_items(items, n);
+        return tsf_err_set(err, TSF_ENOMEM, "out of memory parsing a list");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n && rc == TSF_OK; i++) {
+        if (!items[i][0])
+            continue;
+        int c;
+        if ((rc = parse_choice(o, items[i], &c, err)) != TSF_OK)
+            break;
+        for (size_t j = 0; j < k; j++)
+            if (v[j] == c)
+                rc = tsf_err_set(err, TSF_EINVAL,
+                                 "\"%s\" is listed twice (expected each at most "
+                                 "once)",
+                                 o->choices[c]);
+        v[k++] = c;
+    }
+    free_items(items, n);
+    if (rc != TSF_OK || !k) {
+        free(v);
+        v = NULL;
+        k = 0;
+    }
+    out->v = v;
+    out->n = k;
+    return rc;
+}
+
 /* Remove one pair of surrounding double quotes (in place). Returns 1 when there were some. */
 static int unquote(char *s)
 {
@@ -653,7 +750,8 @@ int tsf_opt_parse(const tsf_option *o, const char *text, const char *base_dir, v
     if (!s)
         return tsf_err_set(err, TSF_ENOMEM, "out of memory");
     int rc = TSF_OK;
-    int scalar = o->type != TSF_OPT_DOUBLES && o->type != TSF_OPT_STRINGS;
+    int scalar =
+        o->type != TSF_OPT_DOUBLES && o->type != TSF_OPT_STRINGS && o->type != TSF_OPT_ENUMS;
     if (scalar && strchr(s, '\n')) {
         char q[96];
         tsf__quote(s, q, sizeof q);
@@ -722,23 +820,9 @@ int tsf_opt_parse(const tsf_option *o, const char *text, const char *base_dir, v
         break;
     }
     case TSF_OPT_ENUM: {
-        size_t n = 0;
-        int found = -1;
-        for (; o->choices && o->choices[n]; n++)
-            if (found < 0 && !strcasecmp(s, o->choices[n]))
-                found = (int)n;
-        if (found < 0) {
-            char q[96], c[512];
-            tsf__quote(s, q, sizeof q);
-            choices_text(o, c, sizeof c, ", ");
-            const char *near = tsf_suggest(s, o->choices, n);
-            if (near)
-                rc = tsf_err_set(err, TSF_EINVAL, "%s is not one of %s (did you mean \"%s\"?)", q,
-                                 c, near);
-            else
-                rc = tsf_err_set(err, TSF_EINVAL, "%s is not one of %s", q, c);
+        int found;
+        if ((rc = parse_choice(o, s, &found, err)) != TSF_OK)
             goto done;
-        }
         *(int *)f = found;
         break;
     }
@@ -783,6 +867,15 @@ int tsf_opt_parse(const tsf_option *o, const char *text, const char *base_dir, v
         if (rc == TSF_OK) {
             tsf_opt_clear(o, state);
             *(tsf_strings *)f = l;
+        }
+        break;
+    }
+    case TSF_OPT_ENUMS: {
+        tsf_enums l;
+        rc = parse_enums(o, s, &l, err);
+        if (rc == TSF_OK) {
+            tsf_opt_clear(o, state);
+            *(tsf_enums *)f = l;
         }
         break;
     }

@@ -148,8 +148,17 @@ static int validate_option(const tsf_stage_def *def, const tsf_option *o, tsf_er
                  "stage \"%s\": option \"%s\" at offset %zu does not fit state_size %zu (a "
                  "%zu-byte field aligned to %zu)",
                  n, o->name, o->offset, def->state_size, size, align);
-    if (o->type == TSF_OPT_ENUM && (!o->choices || !o->choices[0]))
+    if ((o->type == TSF_OPT_ENUM || o->type == TSF_OPT_ENUMS) && (!o->choices || !o->choices[0]))
         TSF_FAIL(err, TSF_EPLUGIN, "stage \"%s\": enum option \"%s\" has no choices", n, o->name);
+    if (o->type == TSF_OPT_ENUMS) {
+        size_t k = 0;
+        while (o->choices[k])
+            k++;
+        if (k > 32) /* tsf_enums_mask gives one bit of an unsigned to each */
+            TSF_FAIL(err, TSF_EPLUGIN,
+                     "stage \"%s\": enum list option \"%s\" has %zu choices (expected at most 32)",
+                     n, o->name, k);
+    }
     if ((o->flags & TSF_OPT_REQUIRED) && o->def)
         TSF_FAIL(err, TSF_EPLUGIN,
                  "stage \"%s\": option \"%s\" is required and has a default (expected one or the "
@@ -157,7 +166,7 @@ static int validate_option(const tsf_stage_def *def, const tsf_option *o, tsf_er
                  n, o->name);
     int may_be_unset = o->type == TSF_OPT_STRING || o->type == TSF_OPT_PATH_IN ||
                        o->type == TSF_OPT_PATH_OUT || o->type == TSF_OPT_DOUBLES ||
-                       o->type == TSF_OPT_STRINGS;
+                       o->type == TSF_OPT_STRINGS || o->type == TSF_OPT_ENUMS;
     if (!o->def && !(o->flags & TSF_OPT_REQUIRED) && !may_be_unset)
         TSF_FAIL(err, TSF_EPLUGIN,
                  "stage \"%s\": option \"%s\" has no default (expected a default, or the flag "

@@ -42,7 +42,7 @@ typedef struct bt_state {
     int last_points_only;
     size_t jobs;
     int64_t seed;
-    tsf_strings baselines;
+    tsf_enums baselines; /* tsf_baseline values */
     size_t season;
     size_t baseline_lookback;
     tsf_strings targets;
@@ -51,8 +51,6 @@ typedef struct bt_state {
     int per_series;
     /* from check */
     size_t retrain_n; /* 1 always, N every N folds, 0 never */
-    int base_kind[4]; /* tsf_baseline of each name in baselines ("" items skipped) */
-    size_t n_base;
 } bt_state;
 
 #define OPT(field) .offset = offsetof(bt_state, field)
@@ -136,11 +134,11 @@ static const tsf_option options[] = {
      .max = 4294967295.0,
      .help = "the fit made at fold g trains with seed + g (initial weights, shuffles, dropout)"},
     {.name = "baselines",
-     .type = TSF_OPT_STRINGS,
+     .type = TSF_OPT_ENUMS,
      OPT(baselines),
+     .choices = tsfs_baselines,
      .def = "naive, snaive",
-     .help = "baseline forecasters run on the same folds, for skill scores: naive, snaive, "
-             "drift, mean (\"\" for none)"},
+     .help = "baseline forecasters run on the same folds, for skill scores (\"\" for none)"},
     {.name = "season",
      .type = TSF_OPT_SIZE,
      OPT(season),
@@ -208,21 +206,6 @@ static const tsf_port outputs[] = {
      .help = "folds, fit windows, each fit's scaler, normalized forecasts (for export)"},
     TSF_PORT_END,
 };
-
-static void free_forecasts(void *p)
-{
-    tsf_forecasts_free((tsf_forecasts *)p);
-}
-
-static void free_metrics(void *p)
-{
-    tsf_metrics_free((tsf_metrics *)p);
-}
-
-static void free_record(void *p)
-{
-    tsf_bt_record_free((tsf_bt_record *)p);
-}
 
 /* "always" -> 1, "never" -> 0, "every N" or "N" -> N; -1 when not understood. */
 static long parse_retrain(const char *s)
@@ -313,28 +296,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (s->warm_start && s->retrain_n == 0)
         return tsf_stage_fail_key(ctx, err, "warm_start", TSF_EINVAL,
                                   "warm_start needs refits, but retrain = never fits once");
-    if (s->baselines.n > 4)
-        return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
-                                  "%zu baselines given (expected at most naive, snaive, drift, "
-                                  "mean)",
-                                  s->baselines.n);
-    s->n_base = 0;
-    for (size_t i = 0; i < s->baselines.n; i++) {
-        if (!s->baselines.v[i][0])
-            continue; /* baselines = "" names none */
-        int k = tsf_baseline_parse(s->baselines.v[i]);
-        if (k < 0)
-            return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
-                                      "\"%s\" is not a baseline (expected naive, snaive, drift or "
-                                      "mean)",
-                                      s->baselines.v[i]);
-        for (size_t j = 0; j < s->n_base; j++)
-            if (s->base_kind[j] == k)
-                return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
-                                          "baseline \"%s\" is named twice", s->baselines.v[i]);
-        s->base_kind[s->n_base++] = k;
-    }
-    if (nm == 0 && s->n_base == 0)
+    if (nm == 0 && s->baselines.n == 0)
         return tsf_stage_fail_key(ctx, err, "baselines", TSF_EINVAL,
                                   "nothing to backtest: bind a model (inputs = data, "
                                   "train_step.model) or name baselines");
@@ -416,7 +378,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
             out[o]->folds = folds;
     }
     return tsf_meta_set_note(ctx, out[0], "%zu model%s + %zu baseline%s, %s window, retrain %s", nm,
-                             nm == 1 ? "" : "s", s->n_base, s->n_base == 1 ? "" : "s",
+                             nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s",
                              windows[s->window], s->retrain);
 }
 
@@ -680,8 +642,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             goto done;
         tsf_rnn_forecaster(&fcs[M++], c);
     }
-    for (size_t b = 0; b < s->n_base; b++) {
-        bcfg[b] = (tsf_baseline_config){.kind = (tsf_baseline)s->base_kind[b],
+    for (size_t b = 0; b < s->baselines.n; b++) {
+        bcfg[b] = (tsf_baseline_config){.kind = (tsf_baseline)s->baselines.v[b],
                                         .season = season,
                                         .lookback = s->baseline_lookback};
         tsf_baseline_forecaster(&fcs[M++], &bcfg[b], NULL);
@@ -770,8 +732,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     snprintf(desc, sizeof desc,
              "%zu model%s and %zu baseline%s on %zu folds (origins every %zu rows from row %zu%s, "
              "horizon %zu, %s window%s, %zu fit%s%s%s%s%s%s)",
-             nm, nm == 1 ? "" : "s", s->n_base, s->n_base == 1 ? "" : "s", ps.n_folds, spec.stride,
-             spec.first_origin ? spec.first_origin : spec.train_length, until, horizon,
+             nm, nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s", ps.n_folds,
+             spec.stride, spec.first_origin ? spec.first_origin : spec.train_length, until, horizon,
              windows[s->window], s->window == TSF_WINDOW_SLIDING ? " of train_length rows" : "",
              ps.n_fits, ps.n_fits == 1 ? "" : "s", s->warm_start ? ", warm start" : "",
              scale_on ? ", normalized per fit (" : "",
@@ -794,9 +756,9 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 
     tsf_forecasts *fc = bt->fc;
     bt->fc = NULL;
-    rc = tsf_value_set(ctx, out[0], fc, free_forecasts);
+    rc = tsf_value_set(ctx, out[0], fc, tsfs_free_forecasts);
     if (rc == TSF_OK) {
-        rc = tsf_value_set(ctx, out[1], mt, free_metrics);
+        rc = tsf_value_set(ctx, out[1], mt, tsfs_free_metrics);
         mt = NULL;
     }
     if (rc == TSF_OK) {
@@ -811,7 +773,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             if (!(rec->col_names[j] = strdup(f->col_names[j])))
                 rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
         if (rc == TSF_OK) {
-            rc = tsf_value_set(ctx, out[2], rec, free_record);
+            rc = tsf_value_set(ctx, out[2], rec, tsfs_free_backtest);
             rec = NULL;
         }
     }

@@ -6,8 +6,6 @@
 #include "tsflow/baseline.h"
 #include "tsflow/stage.h"
 
-static const char *const methods[] = {"naive", "snaive", "drift", "mean", NULL};
-
 typedef struct baseline_state {
     int method;
     size_t season;
@@ -19,7 +17,7 @@ static const tsf_option options[] = {
      .type = TSF_OPT_ENUM,
      .offset = offsetof(baseline_state, method),
      .def = "naive",
-     .choices = methods,
+     .choices = tsfs_baselines,
      .help = "naive: the last value; snaive: the value one season earlier; drift: the line "
              "through the first and last values; mean: the lookback's mean"},
     {.name = "season",
@@ -50,11 +48,6 @@ static const tsf_port outputs[] = {
     TSF_PORT_END,
 };
 
-static void free_forecasts(void *p)
-{
-    tsf_forecasts_free((tsf_forecasts *)p);
-}
-
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
@@ -81,7 +74,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     baseline_state *s = state;
     const tsf_windows *w = in[0]->ptr;
     int normalized = ctx->n_inputs > 1 && in[1];
-    const char *name = s->name && s->name[0] ? s->name : methods[s->method];
+    const char *name = s->name && s->name[0] ? s->name : tsfs_baselines[s->method];
     tsf_forecasts *fc;
     int rc = tsf_forecasts_alloc(&fc, w->frame, w->spec.target_cols, w->spec.n_targets, &name, 1,
                                  NULL, 0, w->spec.horizon, 0, err);
@@ -98,7 +91,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     }
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu forecasts of %zu steps x %zu target%s", name,
                   fc->n_entries, fc->horizon, fc->n_targets, fc->n_targets == 1 ? "" : "s");
-    return tsf_value_set(ctx, out[0], fc, free_forecasts);
+    return tsf_value_set(ctx, out[0], fc, tsfs_free_forecasts);
 }
 
 const tsf_stage_def tsf_stage_baseline = {

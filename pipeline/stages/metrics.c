@@ -12,13 +12,14 @@
 
 typedef struct metrics_state {
     size_t season;
-    tsf_strings by;
+    tsf_enums by;
     int per_target;
     int original;
     unsigned groups; /* from check */
 } metrics_state;
 
-static const char *const by_names[] = {"all", "step", "series", "fold"};
+/* In the order of tsf_metrics_spec.groups' bits (TSF_BY_*). */
+static const char *const by_names[] = {"all", "step", "series", "fold", NULL};
 
 static const tsf_option options[] = {
     {.name = "season",
@@ -30,10 +31,11 @@ static const tsf_option options[] = {
      .help = "MASE: scale errors by the in-sample seasonal naive error with this season (needs "
              "the frame input)"},
     {.name = "by",
-     .type = TSF_OPT_STRINGS,
+     .type = TSF_OPT_ENUMS,
      .offset = offsetof(metrics_state, by),
      .def = "all, step, series, fold",
-     .help = "groupings to report: all (pooled), step, series, fold"},
+     .choices = by_names,
+     .help = "groupings to report: all (pooled), by step, by series, by fold"},
     {.name = "per_target",
      .type = TSF_OPT_BOOL,
      .offset = offsetof(metrics_state, per_target),
@@ -65,27 +67,11 @@ static const tsf_port outputs[] = {
     TSF_PORT_END,
 };
 
-static void free_metrics(void *p)
-{
-    tsf_metrics_free((tsf_metrics *)p);
-}
-
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
     metrics_state *s = state;
-    s->groups = 0;
-    for (size_t i = 0; i < s->by.n; i++) {
-        unsigned k = 0;
-        while (k < 4 && strcmp(s->by.v[i], by_names[k]) != 0)
-            k++;
-        if (k == 4)
-            return tsf_stage_fail_key(ctx, err, "by", TSF_EINVAL,
-                                      "\"%s\" is not a grouping (expected all, step, series or "
-                                      "fold)",
-                                      s->by.v[i]);
-        s->groups |= 1u << k;
-    }
+    s->groups = tsf_enums_mask(&s->by);
     if (!s->groups)
         return tsf_stage_fail_key(ctx, err, "by", TSF_EINVAL, "no grouping given");
     if (tsf_stage_option_set(ctx, "season") && !(ctx->n_inputs > 2 && in[2]))
@@ -149,7 +135,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_metrics_free(mt);
         return rc;
     }
-    return tsf_value_set(ctx, out[0], mt, free_metrics);
+    return tsf_value_set(ctx, out[0], mt, tsfs_free_metrics);
 }
 
 const tsf_stage_def tsf_stage_metrics = {

@@ -1,5 +1,5 @@
 /* Helpers shared by the model stages (train.rnn, predict, model.load, model.save,
- * export.history): value destructors and the model's description in check's metas.
+ * export.history): the model's description in check's metas.
  *
  * Value types: a TSF_TYPE_MODEL value is a tsf_rnn_model (tsflow/rnn_model.h); a
  * TSF_TYPE_HISTORY value is a tsf_train_history (tsflow/train.h). A model meta carries lookback,
@@ -13,22 +13,7 @@
 #include "tsflow/rnn_model.h"
 #include "tsflow/stage.h"
 #include "tsflow/train.h"
-
-static inline void tsfs_free_model(void *p)
-{
-    tsf_rnn_model_free((tsf_rnn_model *)p);
-}
-
-static inline void tsfs_free_history(void *p)
-{
-    tsf_train_history_clear((tsf_train_history *)p);
-    free(p);
-}
-
-static inline void tsfs_free_forecasts(void *p)
-{
-    tsf_forecasts_free((tsf_forecasts *)p);
-}
+#include "values.h"
 
 /* Fill a model meta from a model (model.load's check). */
 static inline int tsfs_model_meta(tsf_stage_ctx *ctx, tsf_meta *out, const tsf_rnn_model *m)

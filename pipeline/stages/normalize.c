@@ -85,11 +85,6 @@ static const tsf_port outputs[] = {
     TSF_PORT_END,
 };
 
-static void free_scaler(void *p)
-{
-    tsf_scaler_free((tsf_scaler *)p);
-}
-
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
@@ -171,7 +166,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_scaler_free(sc);
         return rc;
     }
-    return tsf_value_set(ctx, out[1], sc, free_scaler);
+    return tsf_value_set(ctx, out[1], sc, tsfs_free_scaler);
 }
 
 const tsf_stage_def tsf_stage_normalize = {

@@ -26,8 +26,8 @@
 #include "tsflow/stage.h"
 
 enum { P_FORECAST, P_BACKTEST, P_LOSS, P_GRAD_NORM, P_GRAD_FLOW, N_PLOTS };
-static const char *const plot_names[N_PLOTS] = {"forecast", "backtest", "loss", "grad_norm",
-                                                "grad_flow"};
+static const char *const plot_names[N_PLOTS + 1] = {"forecast",  "backtest",  "loss",
+                                                    "grad_norm", "grad_flow", NULL};
 
 /* Okabe-Ito colours: distinguishable with colour-blindness, and in print. */
 #define C_ACTUAL "#000000"
@@ -40,7 +40,7 @@ static const char *const model_colours[] = {"#0072B2", "#D55E00", "#009E73",
 
 typedef struct plot_state {
     const char *prefix;
-    tsf_strings plots;
+    tsf_enums plots;
     const char *series;
     const char *target;
     const char *model;
@@ -61,10 +61,10 @@ static const tsf_option options[] = {
      .help = "start of every file name: PREFIX_forecast.png, PREFIX_forecast.dat, ..., "
              "PREFIX.gp"},
     {.name = "plots",
-     .type = TSF_OPT_STRINGS,
+     .type = TSF_OPT_ENUMS,
      OPT(plots),
-     .help = "forecast, backtest, loss, grad_norm, grad_flow (default: every plot the inputs "
-             "allow)"},
+     .choices = plot_names,
+     .help = "plots to draw (default: every plot the inputs allow)"},
     {.name = "series",
      .type = TSF_OPT_STRING,
      OPT(series),
@@ -163,18 +163,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
 {
     (void)out;
     plot_state *s = state;
-    s->want = 0;
-    for (size_t i = 0; i < s->plots.n; i++) {
-        int k = 0;
-        while (k < N_PLOTS && strcmp(s->plots.v[i], plot_names[k]) != 0)
-            k++;
-        if (k == N_PLOTS)
-            return tsf_stage_fail_key(ctx, err, "plots", TSF_EINVAL,
-                                      "\"%s\" is not a plot (expected forecast, backtest, loss, "
-                                      "grad_norm or grad_flow)",
-                                      s->plots.v[i]);
-        s->want |= 1u << k;
-    }
+    s->want = tsf_enums_mask(&s->plots);
     int have_fc = 0, have_hist = 0;
     for (size_t i = 0; i < ctx->n_inputs; i++) {
         if (!in[i])

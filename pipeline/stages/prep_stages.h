@@ -1,5 +1,5 @@
 /* Helpers shared by the preparation and evaluation stages (split, impute, normalize, window,
- * baseline, metrics): column names to indices, split parts, value destructors. */
+ * baseline, metrics): column names to indices, split parts, baseline names. */
 #ifndef TSFLOW_PREP_STAGES_H
 #define TSFLOW_PREP_STAGES_H
 
@@ -9,6 +9,7 @@
 #include "tsflow/frame.h"
 #include "tsflow/prep.h"
 #include "tsflow/stage.h"
+#include "values.h"
 
 /* Resolve column names (an option `key`) to column indices of f; an empty list gives every
  * column when all_by_default, else none. *cols is malloc'd (never NULL on success). */
@@ -66,9 +67,7 @@ static inline int tsfs_check_columns(tsf_stage_ctx *ctx, const tsf_meta *m,
 enum { TSFS_PART_ALL = 0, TSFS_PART_TRAIN, TSFS_PART_VALIDATION, TSFS_PART_TEST };
 static const char *const tsfs_parts[] = {"all", "train", "validation", "test", NULL};
 
-static inline void tsfs_free_split(void *p)
-{
-    tsf_split_free((tsf_split *)p);
-}
+/* Baselines as option choices, in tsf_baseline order (TSF_BASE_NAIVE first). */
+static const char *const tsfs_baselines[] = {"naive", "snaive", "drift", "mean", NULL};
 
 #endif

@@ -423,15 +423,24 @@ static int only_for(tsf_stage_ctx *ctx, const char *key, int applies, const char
     return TSF_OK;
 }
 
-/* The option a tsf_rnn_config_check message is about. */
-static const char *arch_key(const char *msg)
+/* The option a failed library check is about: the field it names (tsf_err.field), under this
+ * stage's name for it; fallback when the check names no field or one that is not an option
+ * (the windows' dimensions come from the inputs). */
+static const char *option_of_field(const tsf_err *e, const char *fallback)
 {
-    static const char *const keys[] = {"bidirectional", "bptt_steps", "dropout", "hidden",
-                                       "head",          "layers",     "lookback"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (strstr(msg, keys[i]))
-            return strcmp(keys[i], "lookback") ? keys[i] : "cell";
-    return strstr(msg, "recursive") ? "head" : "cell";
+    static const struct {
+        const char *field, *key;
+    } renamed[] = {{"n_layers", "layers"}, {"n_quantiles", "quantiles"}, {"lookback", "inputs"},
+                   {"horizon", "inputs"},  {"n_inputs", "inputs"},       {"n_outputs", "inputs"}};
+    if (!e->field || !strcmp(e->field, "kind"))
+        return fallback;
+    for (size_t i = 0; i < sizeof renamed / sizeof *renamed; i++)
+        if (!strcmp(e->field, renamed[i].field))
+            return renamed[i].key;
+    for (const tsf_option *o = options; o->name; o++)
+        if (!strcmp(o->name, e->field))
+            return o->name;
+    return fallback;
 }
 
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
@@ -532,11 +541,11 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     TAKE("cooldown", c->sched.cooldown, s->cooldown);
 #undef TAKE
     if (tsf_optim_config_check(&c->optim, &e))
-        return tsf_stage_fail_key(
-            ctx, err, s->nesterov && strstr(e.msg, "esterov") ? "nesterov" : "optimizer",
-            TSF_EINVAL, "%s", e.msg);
+        return tsf_stage_fail_key(ctx, err, option_of_field(&e, "optimizer"), TSF_EINVAL, "%s",
+                                  e.msg);
     if (tsf_sched_config_check(&c->sched, &e))
-        return tsf_stage_fail_key(ctx, err, "schedule", TSF_EINVAL, "%s", e.msg);
+        return tsf_stage_fail_key(ctx, err, option_of_field(&e, "schedule"), TSF_EINVAL, "%s",
+                                  e.msg);
     c->clip.val = s->clip_val;
     c->clip.algorithm = (tsf_clip_algorithm)s->clip_algorithm;
     c->patience = s->patience;
@@ -574,10 +583,9 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         /* n_future is not in the meta: a recursive head's input-layout check needs it, so run
          * the cheap check with F = 0 and leave the rest to run */
         full.n_future = 0;
-        if (tsf_rnn_config_check(&full, &ce)) {
-            const char *key = arch_key(ce.msg);
-            return tsf_stage_fail_key(ctx, err, key, TSF_EINVAL, "%s", ce.msg);
-        }
+        if (tsf_rnn_config_check(&full, &ce))
+            return tsf_stage_fail_key(ctx, err, option_of_field(&ce, "cell"), TSF_EINVAL, "%s",
+                                      ce.msg);
     }
     if (s->bptt_steps && w->lookback != TSF_UNKNOWN && (int64_t)s->bptt_steps >= w->lookback)
         tsf_stage_log(ctx, TSF_LOG_WARN, "bptt_steps %zu >= lookback %lld: full BPTT",

@@ -16,15 +16,16 @@ typedef struct window_state {
     tsf_strings targets;
     tsf_strings past;
     tsf_strings future;
-    tsf_strings calendar;
+    tsf_enums calendar;
     int channel_independent;
     int part;
     int require_finite;
     unsigned cal_flags; /* from check */
 } window_state;
 
-static const char *const cal_names[] = {"minute",   "hour",    "weekday",
-                                        "monthday", "yearday", "month"};
+/* In the order of tsf_window_spec.calendar's bits. */
+static const char *const cal_names[] = {"minute",  "hour",  "weekday", "monthday",
+                                        "yearday", "month", NULL};
 
 static const tsf_option options[] = {
     {.name = "lookback",
@@ -62,10 +63,10 @@ static const tsf_option options[] = {
      .offset = offsetof(window_state, future),
      .help = "covariates known over the horizon too (planned values, holidays)"},
     {.name = "calendar",
-     .type = TSF_OPT_STRINGS,
+     .type = TSF_OPT_ENUMS,
      .offset = offsetof(window_state, calendar),
-     .help = "calendar features from the timestamps, each in [-0.5, 0.5]: minute, hour, "
-             "weekday, monthday, yearday, month"},
+     .choices = cal_names,
+     .help = "calendar features from the timestamps, each in [-0.5, 0.5]"},
     {.name = "channel_independent",
      .type = TSF_OPT_BOOL,
      .offset = offsetof(window_state, channel_independent),
@@ -101,11 +102,6 @@ static const tsf_port outputs[] = {
     TSF_PORT_END,
 };
 
-static void free_windows(void *p)
-{
-    tsf_windows_free((tsf_windows *)p);
-}
-
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
@@ -115,18 +111,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         return tsf_stage_fail_key(ctx, err, "part", TSF_EINVAL,
                                   "part = %s needs a split as second input (inputs = data, split)",
                                   tsfs_parts[s->part]);
-    s->cal_flags = 0;
-    for (size_t i = 0; i < s->calendar.n; i++) {
-        size_t k = 0;
-        while (k < 6 && strcmp(s->calendar.v[i], cal_names[k]) != 0)
-            k++;
-        if (k == 6)
-            return tsf_stage_fail_key(ctx, err, "calendar", TSF_EINVAL,
-                                      "\"%s\" is not a calendar feature (expected minute, hour, "
-                                      "weekday, monthday, yearday or month)",
-                                      s->calendar.v[i]);
-        s->cal_flags |= 1u << k;
-    }
+    s->cal_flags = tsf_enums_mask(&s->calendar);
     if (s->cal_flags && in[0]->time_kind == TSF_TIME_INDEX)
         return tsf_stage_fail_key(ctx, err, "calendar", TSF_EINVAL,
                                   "calendar features need timestamps, but the frame has a plain "
@@ -239,7 +224,7 @@ done:
     free(ranges);
     if (rc != TSF_OK)
         return rc;
-    rc = tsf_value_set(ctx, out[0], w, free_windows);
+    rc = tsf_value_set(ctx, out[0], w, tsfs_free_windows);
     if (rc == TSF_OK)
         rc = tsf_value_keep(ctx, out[0], in[0]);
     return rc;

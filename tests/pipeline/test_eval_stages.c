@@ -273,8 +273,7 @@ Test(eval_stages, backtest_refuses_bad_options_naming_them)
         {"horizon = 5\ntrain_length = 20\nretrain = never\nwarm_start = true\n",
          "key \"warm_start\": warm_start needs refits, but retrain = never fits once"},
         {"horizon = 5\ntrain_length = 20\nbaselines = naive, seasonal\n",
-         "key \"baselines\": \"seasonal\" is not a baseline (expected naive, snaive, drift or "
-         "mean)"},
+         "key \"baselines\": \"seasonal\" is not one of naive, snaive, drift, mean"},
         {"horizon = 5\ntrain_length = 20\nbaselines = \"\"\n",
          "key \"baselines\": nothing to backtest: bind a model (inputs = data, train_step.model) "
          "or name baselines"},
@@ -579,8 +578,8 @@ Test(eval_stages, plot_says_when_gnuplot_is_missing_or_a_plot_has_no_input)
         {"gnuplot = /nonexistent/gnuplot\n",
          "key \"gnuplot\": cannot run \"/nonexistent/gnuplot\": gnuplot is not installed (on "
          "Debian: apt-get install gnuplot-nox), or set gnuplot = PATH"},
-        {"plots = forecast, pie\n", "key \"plots\": \"pie\" is not a plot (expected forecast, "
-                                    "backtest, loss, grad_norm or grad_flow)"},
+        {"plots = forecast, pie\n", "key \"plots\": \"pie\" is not one of forecast, backtest, "
+                                    "loss, grad_norm, grad_flow"},
         {"plots = loss\n", "key \"plots\": plot loss needs a training history (or backtest) "
                            "input"},
     };

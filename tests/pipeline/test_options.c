@@ -1,12 +1,17 @@
 /* The option parser every front end shares: each type, ranges, choices, lists, paths, the
  * "expected" texts that errors and help print, and the "did you mean" suggestions. */
 #include <math.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runner.h"
 #include "support.h"
+
+#define ASSERT_HAS(text, sub)                                                                      \
+    cr_assert(strstr((text), (sub)), "missing \"%s\" in:\n%s", (sub), (text))
 
 typedef struct st {
     int flag;
@@ -19,6 +24,7 @@ typedef struct st {
     tsf_strings cols;
     const char *in;
     const char *out;
+    tsf_enums kinds;
 } st;
 
 static const char *const modes[] = {"fast", "slow", "exact", NULL};
@@ -67,6 +73,11 @@ static const tsf_option opts[] = {
     {.name = "cols", .type = TSF_OPT_STRINGS, .offset = offsetof(st, cols), .help = "L"},
     {.name = "in", .type = TSF_OPT_PATH_IN, .offset = offsetof(st, in), .help = "p"},
     {.name = "out", .type = TSF_OPT_PATH_OUT, .offset = offsetof(st, out), .help = "P"},
+    {.name = "kinds",
+     .type = TSF_OPT_ENUMS,
+     .offset = offsetof(st, kinds),
+     .choices = modes,
+     .help = "E"},
     TSF_OPTION_END,
 };
 
@@ -277,6 +288,7 @@ Test(options, describes_what_each_type_expects)
         {"cols", "a comma-separated list of strings"},
         {"in", "the path of a readable file"},
         {"out", "the path of a file to write, in an existing writable directory"},
+        {"kinds", "a comma-separated list of fast, slow, exact, each at most once"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tsf_opt_expected(opt(cases[i].name), buf, sizeof buf);
@@ -295,6 +307,8 @@ Test(options, describes_what_each_type_expects)
     cr_assert_str_eq(buf, "a number greater than 0");
     tsf_opt_type_label(opt("mode"), buf, sizeof buf);
     cr_assert_str_eq(buf, "fast|slow|exact");
+    tsf_opt_type_label(opt("kinds"), buf, sizeof buf);
+    cr_assert_str_eq(buf, "fast|slow|exact, ...");
 }
 
 Test(options, formats_values_back_as_text)
@@ -310,7 +324,65 @@ Test(options, formats_values_back_as_text)
     cr_assert_str_eq(buf, "slow");
     tsf_opt_format(opt("name"), &s, buf, sizeof buf);
     cr_assert_str_eq(buf, "(unset)");
+    parse_ok(&s, "kinds", "exact, FAST");
+    tsf_opt_format(opt("kinds"), &s, buf, sizeof buf);
+    cr_assert_str_eq(buf, "exact, fast");
     tsf_opts_clear(opts, &s);
+}
+
+Test(options, parses_enum_lists_into_indices_in_the_order_given)
+{
+    st s;
+    memset(&s, 0, sizeof s);
+    parse_ok(&s, "kinds", "exact,\n Fast");
+    cr_assert_eq(s.kinds.n, 2);
+    cr_assert_eq(s.kinds.v[0], 2);
+    cr_assert_eq(s.kinds.v[1], 0);
+    cr_assert_eq(tsf_enums_mask(&s.kinds), 5u);
+    parse_ok(&s, "kinds", "\"\"");
+    cr_assert_eq(s.kinds.n, 0, "\"\" is the empty list");
+    cr_assert_null(s.kinds.v);
+    cr_assert_eq(tsf_enums_mask(&s.kinds), 0u);
+    tsf_opts_clear(opts, &s);
+}
+
+Test(options, refuses_an_unknown_or_repeated_item_of_an_enum_list_listing_the_choices)
+{
+    parse_fails("kinds", "fast, slwo",
+                "\"slwo\" is not one of fast, slow, exact (did you mean \"slow\"?)");
+    parse_fails("kinds", "quick", "\"quick\" is not one of fast, slow, exact");
+    parse_fails("kinds", "slow, fast, SLOW",
+                "\"slow\" is listed twice (expected each at most once)");
+}
+
+/* Every front end goes through the runner: a pipeline file, --set, and the generated help of a
+ * built-in stage whose enum list names the baselines. */
+Test(options, a_stage_enum_list_is_checked_and_described_by_the_runner)
+{
+    const char *dir = tsft_tmpdir();
+    char csv[2048] = "t,y\n";
+    for (int i = 0; i < 40; i++)
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%d,%d\n", i, i % 7);
+    tsft_write_file(tsft_path(dir, "line.csv"), csv, strlen(csv));
+    const char *ini = "[data]\nstage = ingest.csv\npath = line.csv\n"
+                      "[bt]\nstage = backtest\nhorizon = 5\ntrain_length = 20\n"
+                      "baselines = naive, seasnaive\n";
+    const char *path = tsft_keep(strdup(tsft_path(dir, "bt.ini")));
+    tsft_write_file(path, ini, strlen(ini));
+    char *out, *err;
+    cr_assert_eq(tsft_tsflow(&out, &err, "check", path, NULL), 2, "%s", err);
+    ASSERT_HAS(err, "bt.ini:8: step \"bt\", key \"baselines\": \"seasnaive\" is not one of naive, "
+                    "snaive, drift, mean (did you mean \"snaive\"?)");
+    cr_assert_eq(tsft_tsflow(&out, &err, "check", "--set", "bt.baselines=drift, pie", path, NULL),
+                 2, "%s", err);
+    ASSERT_HAS(err, "--set bt.baselines=drift, pie: step \"bt\", key \"baselines\": \"pie\" is "
+                    "not one of naive, snaive, drift, mean");
+    cr_assert_eq(tsft_tsflow(&out, &err, "check", "--set", "bt.baselines=mean, drift", path, NULL),
+                 0, "%s", err);
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "backtest", NULL), 0, "%s", err);
+    ASSERT_HAS(out, "  baselines = naive|snaive|drift|mean, ...  (default naive, snaive)\n");
+    cr_assert_eq(tsft_tsflow(&out, &err, "help", "metrics", NULL), 0, "%s", err);
+    ASSERT_HAS(out, "  by = all|step|series|fold, ...  (default all, step, series, fold)\n");
 }
 
 Test(suggest, edit_distance_matches_textbook_values)

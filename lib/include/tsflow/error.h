@@ -43,14 +43,15 @@ enum tsf_status {
 typedef struct tsf_err {
     int code;                  /* TSF_OK or a TSF_E* status */
     char msg[TSF_ERR_MSG_MAX]; /* NUL-terminated message; "" when code == TSF_OK */
+    /* The configuration field the error is about when a check knows it ("nesterov" in
+     * tsf_optim_config), so a caller can point at its own name for it without reading the
+     * message; NULL otherwise. A static string. */
+    const char *field;
 } tsf_err;
 
 #define TSF_ERR_INIT                                                                               \
     {                                                                                              \
-        TSF_OK,                                                                                    \
-        {                                                                                          \
-            0                                                                                      \
-        }                                                                                          \
+        TSF_OK, {0}, NULL                                                                          \
     }
 
 /* Reset err to TSF_OK with an empty message. err may be NULL. */
@@ -58,6 +59,10 @@ void tsf_err_clear(tsf_err *err);
 
 /* Record code and a printf-formatted message in err (if not NULL); returns code. */
 int tsf_err_set(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
+
+/* tsf_err_set, and record which configuration field (a static string) the error is about. */
+int tsf_err_set_field(tsf_err *err, const char *field, int code, const char *fmt, ...)
+    TSF_PRINTF(4, 5);
 
 /* Prepend printf-formatted context and ": " to err's message, keeping its code.
  * Does nothing when err is NULL or holds TSF_OK. Returns err's code. */
@@ -68,6 +73,10 @@ const char *tsf_status_name(int code);
 
 /* Record the error and return its code from the enclosing function. */
 #define TSF_FAIL(err, code, ...) return tsf_err_set((err), (code), __VA_ARGS__)
+
+/* TSF_FAIL about one field of a configuration struct (see tsf_err.field). */
+#define TSF_FAIL_FIELD(err, field, code, ...)                                                      \
+    return tsf_err_set_field((err), (field), (code), __VA_ARGS__)
 
 /* Library set-up, idempotent and thread-safe: makes GSL return errors instead of aborting and
  * turns off HDF5's automatic error-stack printing. Call once before any other tsf_ function

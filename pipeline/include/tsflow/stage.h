@@ -128,16 +128,17 @@ static inline const char *tsf_type_name(tsf_type t)
 
 /* Option types and the C type stored at the option's offset in the stage's state. */
 typedef enum tsf_opt_type {
-    TSF_OPT_BOOL = 1,     /* int: 0 or 1; text true/false, yes/no, on/off, 1/0 */
-    TSF_OPT_INT = 2,      /* int64_t */
-    TSF_OPT_SIZE = 3,     /* size_t: a non-negative integer (counts, lengths) */
-    TSF_OPT_DOUBLE = 4,   /* double: finite */
-    TSF_OPT_STRING = 5,   /* const char *: NULL when unset */
-    TSF_OPT_ENUM = 6,     /* int: index of the value in choices[] */
-    TSF_OPT_DOUBLES = 7,  /* tsf_doubles: a comma-separated list of numbers */
-    TSF_OPT_STRINGS = 8,  /* tsf_strings: a comma-separated list of strings */
-    TSF_OPT_PATH_IN = 9,  /* const char *: a file that must exist and be readable */
-    TSF_OPT_PATH_OUT = 10 /* const char *: a file to write; its directory must be writable */
+    TSF_OPT_BOOL = 1,      /* int: 0 or 1; text true/false, yes/no, on/off, 1/0 */
+    TSF_OPT_INT = 2,       /* int64_t */
+    TSF_OPT_SIZE = 3,      /* size_t: a non-negative integer (counts, lengths) */
+    TSF_OPT_DOUBLE = 4,    /* double: finite */
+    TSF_OPT_STRING = 5,    /* const char *: NULL when unset */
+    TSF_OPT_ENUM = 6,      /* int: index of the value in choices[] */
+    TSF_OPT_DOUBLES = 7,   /* tsf_doubles: a comma-separated list of numbers */
+    TSF_OPT_STRINGS = 8,   /* tsf_strings: a comma-separated list of strings */
+    TSF_OPT_PATH_IN = 9,   /* const char *: a file that must exist and be readable */
+    TSF_OPT_PATH_OUT = 10, /* const char *: a file to write; its directory must be writable */
+    TSF_OPT_ENUMS = 11     /* tsf_enums: a list of choices[] indices, in the order given */
 } tsf_opt_type;
 
 typedef struct tsf_doubles {
@@ -149,6 +150,20 @@ typedef struct tsf_strings {
     const char *const *v; /* (n) NUL-terminated strings; NULL when n == 0 */
     size_t n;
 } tsf_strings;
+
+typedef struct tsf_enums {
+    const int *v; /* (n) indices into the option's choices[], each at most once; NULL when n == 0 */
+    size_t n;
+} tsf_enums;
+
+/* The set an enum list names, as bits: bit i is set when choices[i] is listed. */
+static inline unsigned tsf_enums_mask(const tsf_enums *e)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < e->n; i++)
+        mask |= 1u << (unsigned)e->v[i];
+    return mask;
+}
 
 /* Option flags. */
 #define TSF_OPT_REQUIRED 1u      /* the step must set it (then def is NULL) */
@@ -167,6 +182,8 @@ typedef struct tsf_strings {
  *   - bool: true/false, yes/no, on/off, 1/0 (any case);
  *   - int, size: a decimal integer; double: a finite decimal number (1e-3 is fine);
  *   - enum: one of choices (any case); the state gets its index;
+ *   - enum list: choices (any case) separated like the items of a list, each at most once;
+ *     the state gets their indices in the order given; "" (or nothing) is the empty list;
  *   - string, path: the text; one pair of surrounding double quotes is removed;
  *   - lists: items separated by commas or by indented continuation lines; an item may be
  *     double-quoted to hold commas or to be empty ("").
@@ -185,15 +202,17 @@ typedef struct tsf_option {
     size_t offset;              /* offsetof(your_state, field); the field's C type is above */
     const char *def;            /* default as value text (parsed like the file); NULL: unset */
     double min, max;            /* range of numbers (see above); both 0: any */
-    const char *const *choices; /* enum: the allowed names, NULL-terminated */
+    const char *const *choices; /* enum, enum list: the allowed names, NULL-terminated */
     unsigned flags;             /* TSF_OPT_REQUIRED, TSF_OPT_*_EXCLUSIVE, TSF_OPT_STREAM */
     const char *help;           /* one sentence for `tsflow help STAGE` */
 } tsf_option;
 
 /* An option without a default must be TSF_OPT_REQUIRED unless it is a string, path or list
- * (which are then NULL or empty when unset). The registry refuses a table that breaks this, a
- * default that does not parse or lies outside the range, an unknown type, a duplicate name, or
- * an offset outside state_size. */
+ * (which are then NULL or empty when unset). An enum or enum list needs choices; the runner
+ * refuses a value that is not one of them, naming the option and listing the choices, and
+ * `tsflow help` lists them: a stage never compares option text with names itself. The registry
+ * refuses a table that breaks this, a default that does not parse or lies outside the range, an
+ * unknown type, a duplicate name, or an offset outside state_size. */
 #define TSF_OPTION_END                                                                             \
     {                                                                                              \
         NULL, (tsf_opt_type)0, 0, NULL, 0, 0, NULL, 0, NULL                                        \

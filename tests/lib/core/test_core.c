@@ -30,6 +30,21 @@ Test(error, formats_code_and_message_and_prefixes_context)
     cr_assert_str_eq(err.msg, "");
 }
 
+Test(error, records_the_field_an_error_is_about_until_the_next_error)
+{
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_null(err.field);
+    cr_assert_eq(tsf_err_set_field(&err, "dropout", TSF_EINVAL, "dropout %g", 1.5), TSF_EINVAL);
+    tsf_err_prefix(&err, "model");
+    cr_assert_str_eq(err.msg, "model: dropout 1.5");
+    cr_assert_str_eq(err.field, "dropout", "context keeps the field");
+    tsf_err_set(&err, TSF_EIO, "no file");
+    cr_assert_null(err.field, "an error without a field forgets the previous one");
+    tsf_err_set_field(&err, "lr", TSF_EINVAL, "lr");
+    tsf_err_clear(&err);
+    cr_assert_null(err.field);
+}
+
 Test(error, gsl_returns_an_error_instead_of_aborting_after_init)
 {
     cr_assert_eq(tsf_init(), TSF_OK);

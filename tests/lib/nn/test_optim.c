@@ -496,6 +496,7 @@ Test(optim, rejects_out_of_range_settings_naming_the_field)
     cr_assert_eq(tsf_optim_alloc(&o, &c, 4, &err), TSF_EINVAL);
     cr_assert_null(o);
     cr_assert_str_eq(err.msg, "optimizer adam: beta2 1.5 is outside [0, 1)");
+    cr_assert_str_eq(err.field, "beta2");
     tsf_optim_config_init(&c, TSF_OPTIM_SGD);
     c.lr = -1;
     cr_assert_eq(tsf_optim_config_check(&c, &err), TSF_EINVAL);
@@ -505,6 +506,7 @@ Test(optim, rejects_out_of_range_settings_naming_the_field)
     cr_assert_eq(tsf_optim_config_check(&c, &err), TSF_EINVAL);
     cr_assert_str_eq(err.msg, "optimizer sgd: nesterov needs momentum > 0 and dampening 0 (got "
                               "momentum 0, dampening 0)");
+    cr_assert_str_eq(err.field, "nesterov", "the failing field is known without the message");
     tsf_optim_kind k;
     cr_assert_eq(tsf_optim_parse("adamw", &k), 0);
     cr_assert_eq(k, TSF_OPTIM_ADAMW);
