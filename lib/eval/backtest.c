@@ -357,6 +357,27 @@ static int check_spec(const tsf_frame *f, const tsf_backtest_spec *sp, const tsf
     return TSF_OK;
 }
 
+size_t tsf_backtest_span(const tsf_frame *f, const tsf_backtest_spec *spec)
+{
+    size_t span = 0;
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t n = f->series_start[s + 1] - f->series_start[s];
+        if (spec->end && spec->end < n)
+            n = spec->end;
+        span = n > span ? n : span;
+    }
+    return span;
+}
+
+void tsf_backtest_count(const tsf_backtest_spec *spec, size_t span, size_t *n_folds, size_t *n_fits)
+{
+    size_t first = spec->first_origin ? spec->first_origin : spec->train_length;
+    size_t F =
+        first + spec->horizon <= span ? (span - spec->horizon - first) / spec->stride + 1 : 0;
+    *n_folds = F;
+    *n_fits = spec->retrain == 0 ? 1 : (F + spec->retrain - 1) / spec->retrain;
+}
+
 /* Lay out folds, fits and entries. */
 static int plan(run *R, tsf_err *err)
 {
@@ -364,13 +385,7 @@ static int plan(run *R, tsf_err *err)
     const tsf_backtest_spec *sp = R->spec;
     tsf_backtest *bt = R->bt;
     size_t first = sp->first_origin ? sp->first_origin : sp->train_length;
-    size_t max_end = 0;
-    for (size_t s = 0; s < f->n_series; s++) {
-        size_t n = f->series_start[s + 1] - f->series_start[s];
-        if (sp->end && sp->end < n)
-            n = sp->end;
-        max_end = n > max_end ? n : max_end;
-    }
+    size_t max_end = tsf_backtest_span(f, sp);
     if (first + sp->horizon > max_end) {
         char cure[96];
         if (max_end > sp->horizon)
@@ -383,10 +398,9 @@ static int plan(run *R, tsf_err *err)
                  "series (longest: %zu rows%s) (expected first origin + horizon <= %zu: %s)",
                  first, sp->horizon, max_end, sp->end ? ", after end" : "", max_end, cure);
     }
-    size_t F = (max_end - sp->horizon - first) / sp->stride + 1;
+    size_t F, G, R_ = sp->retrain;
+    tsf_backtest_count(sp, max_end, &F, &G);
     bt->n_folds = F;
-    size_t R_ = sp->retrain;
-    size_t G = R_ == 0 ? 1 : (F + R_ - 1) / R_;
     bt->n_fits = G;
     bt->folds = calloc(F, sizeof *bt->folds);
     bt->fit_fold = calloc(G, sizeof *bt->fit_fold);

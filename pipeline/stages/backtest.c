@@ -19,8 +19,6 @@
 #include "tsflow/baseline.h"
 #include "tsflow/export.h"
 #include "tsflow/metrics.h"
-#include "tsflow/rnn_forecaster.h"
-#include "tsflow/rnn_model.h"
 #include "tsflow/stage.h"
 
 static const char *const windows[] = {"expanding", "sliding", NULL};
@@ -372,10 +370,17 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
             return rc;
     }
     if (!si && exact && horizon != TSF_UNKNOWN) {
-        size_t stride = s->stride ? s->stride : (size_t)horizon;
-        int64_t folds = ((bound - horizon - (int64_t)first) / (int64_t)stride + 1);
+        tsf_backtest_spec spec; /* the engine's count of the folds */
+        tsf_backtest_spec_init(&spec);
+        spec.train_length = s->train_length;
+        spec.first_origin = s->first_origin;
+        spec.horizon = (size_t)horizon;
+        spec.stride = s->stride ? s->stride : (size_t)horizon;
+        spec.retrain = s->retrain_n;
+        size_t folds, fits;
+        tsf_backtest_count(&spec, (size_t)bound, &folds, &fits);
         for (int o = 0; o < 3; o++)
-            out[o]->folds = folds;
+            out[o]->folds = (int64_t)folds;
     }
     return tsf_meta_set_note(ctx, out[0], "%zu model%s + %zu baseline%s, %s window, retrain %s", nm,
                              nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s",
@@ -384,23 +389,11 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
-/* The training recipe of a model: what train.rnn trained it with (epochs, batch size,
- * optimizer, schedule, clipping, early stopping), so that every fold's fit trains alike. Early
- * stopping monitors the training loss there: a fold's fit has no validation windows. */
-static void model_recipe(const tsf_rnn_model *m, tsf_train_config *c)
-{
-    *c = m->train;
-    c->loss = m->loss;
-    c->checkpoint = c->resume = NULL;
-    c->meta = NULL;
-    c->n_meta = 0;
-}
-
 typedef struct progress_state {
     tsf_stage_ctx *ctx;
     pthread_mutex_t lock;
     double *done; /* (n_fits) fraction of each fit */
-    size_t n_fits, n_folds, retrain, models;
+    size_t n_fits, n_folds, retrain;
 } progress_state;
 
 static int on_fit_progress(void *user, size_t fold, const tsf_train_progress *p)
@@ -457,337 +450,375 @@ static void log_scores(tsf_stage_ctx *ctx, const tsf_metrics *mt, const tsf_back
     }
 }
 
+/* Everything one run holds, freed by bt_run_clear. */
+typedef struct bt_run {
+    tsf_stage_ctx *ctx;
+    const bt_state *s;
+    const tsf_frame *f;
+    const tsf_split *split;              /* or NULL */
+    const tsf_model *models[MAX_MODELS]; /* (n_models) */
+    tsf_model_binding bound[MAX_MODELS]; /* (n_bound) */
+    size_t n_models, n_bound;
+    tsf_baseline_config base[4];        /* (s->baselines.n) */
+    tsf_forecaster fcs[MAX_MODELS + 4]; /* (n_fcs) the models, then the baselines */
+    size_t n_fcs;
+    size_t *targets, n_targets;
+    size_t *scale_cols;
+    size_t season;
+    tsf_backtest_spec spec;
+    tsf_impute_spec imp;
+    tsf_scale_spec scl;
+    int scale_on;
+    progress_state ps;
+    int lock_ok;
+    tsf_bt_record *rec;
+} bt_run;
+
+static void bt_run_clear(bt_run *r)
+{
+    for (size_t k = 0; k < r->n_bound; k++)
+        if (r->models[k]->unbind)
+            r->models[k]->unbind(r->models[k], &r->bound[k]);
+    tsf_bt_record_free(r->rec);
+    free(r->targets);
+    free(r->scale_cols);
+    if (r->lock_ok)
+        pthread_mutex_destroy(&r->ps.lock);
+    free(r->ps.done);
+}
+
+/* Targets: the models' (by name, all alike), else the option, else every column. */
+static int resolve_targets(bt_run *r, tsf_err *err)
+{
+    tsf_stage_ctx *ctx = r->ctx;
+    const bt_state *s = r->s;
+    if (!r->n_models)
+        return tsfs_columns(ctx, r->f, &s->targets, "targets", 1, &r->targets, &r->n_targets, err);
+    const tsf_model *m0 = r->models[0];
+    tsf_strings names = {m0->targets, m0->n_targets};
+    int rc = tsfs_columns(ctx, r->f, &names, "inputs", 0, &r->targets, &r->n_targets, err);
+    if (rc != TSF_OK)
+        return rc;
+    for (size_t k = 1; k < r->n_models; k++) {
+        const tsf_model *m = r->models[k];
+        int same = m->n_targets == m0->n_targets;
+        for (size_t o = 0; same && o < m0->n_targets; o++)
+            same = !strcmp(m->targets[o], m0->targets[o]);
+        if (!same)
+            return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                      "models \"%s\" and \"%s\" forecast different targets "
+                                      "(expected the same columns)",
+                                      m0->name, m->name);
+    }
+    int same = !s->targets.n || s->targets.n == r->n_targets;
+    for (size_t o = 0; same && o < s->targets.n; o++)
+        same = !strcmp(s->targets.v[o], m0->targets[o]);
+    if (!same)
+        return tsf_stage_fail_key(ctx, err, "targets", TSF_EINVAL,
+                                  "the targets differ from those of model \"%s\" (leave targets "
+                                  "unset to use the model's)",
+                                  m0->name);
+    return TSF_OK;
+}
+
+/* The horizon (the option, else the models', all alike) and the models' quantile levels. */
+static int resolve_horizon(bt_run *r, tsf_err *err)
+{
+    const bt_state *s = r->s;
+    tsf_backtest_spec *spec = &r->spec;
+    spec->horizon = s->horizon;
+    for (size_t k = 0; k < r->n_models; k++) {
+        const tsf_model *m = r->models[k];
+        if (spec->horizon && m->horizon != spec->horizon)
+            return tsf_stage_fail_key(r->ctx, err, s->horizon ? "horizon" : "inputs", TSF_EINVAL,
+                                      "model \"%s\" forecasts %zu steps, expected %zu", m->name,
+                                      m->horizon, spec->horizon);
+        spec->horizon = m->horizon;
+        if (!m->n_quantiles)
+            continue;
+        if (spec->quantiles &&
+            (spec->n_quantiles != m->n_quantiles ||
+             memcmp(spec->quantiles, m->quantiles, m->n_quantiles * sizeof *m->quantiles) != 0))
+            return tsf_stage_fail_key(r->ctx, err, "inputs", TSF_EINVAL,
+                                      "the models forecast different quantile levels (expected "
+                                      "the same levels)");
+        spec->quantiles = m->quantiles;
+        spec->n_quantiles = m->n_quantiles;
+    }
+    return TSF_OK;
+}
+
+/* Origins from the split: from the earliest start of a test part to each series' end (or to
+ * the latest end of a test part when the test parts stop short of the ends); the shortest
+ * train part as train_length. Options that are set win. */
+static int folds_from_split(bt_run *r, tsf_err *err)
+{
+    const tsf_split *sp = r->split;
+    const tsf_frame *f = r->f;
+    tsf_backtest_spec *spec = &r->spec;
+    if (sp->n_series != f->n_series)
+        TSF_FAIL(err, TSF_EINVAL, "the split has %zu series, the frame %zu", sp->n_series,
+                 f->n_series);
+    size_t tr = SIZE_MAX, t0 = SIZE_MAX, t1 = 0;
+    int to_end = 1;
+    for (size_t q = 0; q < f->n_series; q++) {
+        size_t a = f->series_start[q], len = f->series_start[q + 1] - a;
+        const tsf_range *t = &sp->part[TSF_PART_TEST][q], *n = &sp->part[TSF_PART_TRAIN][q];
+        tr = n->end - n->begin < tr ? n->end - n->begin : tr;
+        if (t->end <= t->begin)
+            continue;
+        t0 = t->begin - a < t0 ? t->begin - a : t0;
+        t1 = t->end - a > t1 ? t->end - a : t1;
+        to_end &= t->end - a == len;
+    }
+    if (t0 == SIZE_MAX && (!spec->first_origin || !spec->train_length))
+        return tsf_stage_fail_key(r->ctx, err, "inputs", TSF_EINVAL,
+                                  "the split's test part is empty: it holds no origin (set "
+                                  "first_origin, or give the split a test share)");
+    if (!spec->train_length)
+        spec->train_length = tr;
+    if (!spec->first_origin)
+        spec->first_origin = t0;
+    if (!spec->end)
+        spec->end = to_end ? 0 : t1;
+    return TSF_OK;
+}
+
+/* The engine's spec from the options, the models and the split, with each fold's imputation
+ * and scaling. */
+static int make_spec(bt_run *r, tsf_err *err)
+{
+    const bt_state *s = r->s;
+    tsf_backtest_spec *spec = &r->spec;
+    tsf_backtest_spec_init(spec);
+    int rc = resolve_horizon(r, err);
+    if (rc != TSF_OK)
+        return rc;
+    spec->window = (tsf_train_window)s->window;
+    spec->train_length = s->train_length;
+    spec->first_origin = s->first_origin;
+    spec->end = s->end;
+    spec->stride = s->stride ? s->stride : spec->horizon;
+    spec->retrain = s->retrain_n;
+    spec->warm_start = s->warm_start;
+    spec->last_points_only = s->last_points_only;
+    spec->jobs = s->jobs;
+    spec->seed = (uint64_t)s->seed;
+    spec->targets = r->targets;
+    spec->n_targets = r->n_targets;
+    if (r->split && (rc = folds_from_split(r, err)) != TSF_OK)
+        return rc;
+    r->season = s->season ? s->season : season_of_step(r->f->time_kind, r->f->step);
+    tsf_impute_spec_init(&r->imp);
+    r->imp.method = (tsf_impute_method)s->impute; /* ffill, linear, seasonal share the numbers */
+    r->imp.season = r->season;
+    r->imp.allow_unfilled = 1; /* leading gaps stay NaN: windows over them are refused by name */
+    if (s->impute)
+        spec->impute = &r->imp;
+    tsf_scale_spec_init(&r->scl);
+    r->scl.on_constant = TSF_CONST_CENTER; /* a short early fold may hold a constant column */
+    if (s->normalize == NORM_MODEL) {
+        for (size_t k = 0; k < r->n_models && !r->scale_on; k++)
+            if (r->models[k]->scaling) {
+                r->scl.kind = r->models[k]->scaling->kind;
+                r->scl.pre = r->models[k]->scaling->pre;
+                r->scl.per_series = r->models[k]->scaling->per_series;
+                r->scale_on = 1;
+            }
+    } else if (s->normalize > NORM_NONE) {
+        r->scl.kind = (tsf_scale_kind)(s->normalize - 1);
+        r->scl.per_series = s->per_series;
+        r->scale_on = 1;
+    }
+    return TSF_OK;
+}
+
+/* Progress bookkeeping and the record, with the folds and fits the engine will lay out. */
+static int prepare_record(bt_run *r, tsf_err *err)
+{
+    progress_state *ps = &r->ps;
+    size_t span = tsf_backtest_span(r->f, &r->spec);
+    tsf_backtest_count(&r->spec, span, &ps->n_folds, &ps->n_fits);
+    ps->ctx = r->ctx;
+    ps->retrain = r->spec.retrain;
+    ps->done = calloc(ps->n_fits ? ps->n_fits : 1, sizeof *ps->done);
+    if (!ps->done || pthread_mutex_init(&ps->lock, NULL) != 0)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    r->lock_ok = 1;
+    if (!(r->rec = calloc(1, sizeof *r->rec)))
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    if (r->n_models) { /* the first model's fit histories, by fold, for export and plots */
+        if (!(r->rec->histories = calloc(ps->n_folds ? ps->n_folds : 1, sizeof(tsf_train_history))))
+            TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+        r->rec->n_histories = ps->n_folds;
+        for (size_t k = 0; k < ps->n_folds; k++)
+            tsf_train_history_init(&r->rec->histories[k]);
+    }
+    return TSF_OK;
+}
+
+/* The forecasters: every model bound to the frame through its interface, then the baselines;
+ * names must differ. */
+static int make_forecasters(bt_run *r, tsf_err *err)
+{
+    for (size_t k = 0; k < r->n_models; k++) {
+        tsf_model_binding *b = &r->bound[k];
+        *b = (tsf_model_binding){
+            .frame = r->f, .fit_progress = on_fit_progress, .progress_user = &r->ps};
+        if (k == 0) {
+            b->histories = r->rec->histories;
+            b->n_histories = r->rec->n_histories;
+        }
+        int rc = r->models[k]->bind(r->models[k], b, err);
+        if (rc != TSF_OK)
+            return rc;
+        r->n_bound++;
+        r->fcs[r->n_fcs++] = b->forecaster;
+    }
+    for (size_t b = 0; b < r->s->baselines.n; b++) {
+        r->base[b] = (tsf_baseline_config){.kind = (tsf_baseline)r->s->baselines.v[b],
+                                           .season = r->season,
+                                           .lookback = r->s->baseline_lookback};
+        tsf_baseline_forecaster(&r->fcs[r->n_fcs++], &r->base[b], NULL);
+    }
+    for (size_t a = 0; a < r->n_fcs; a++)
+        for (size_t b = 0; b < a; b++)
+            if (!strcmp(r->fcs[a].name, r->fcs[b].name))
+                return tsf_stage_fail_key(r->ctx, err, "inputs", TSF_EINVAL,
+                                          "two models are called \"%s\" (rename one with "
+                                          "train.rnn's name option)",
+                                          r->fcs[a].name);
+    return TSF_OK;
+}
+
+/* Scale the columns the forecasters read: the targets and what the models read beside them
+ * (other columns may be empty or constant in early folds), in frame order as a normalize step
+ * would list them. */
+static int scale_columns(bt_run *r, tsf_err *err)
+{
+    if (!r->scale_on)
+        return TSF_OK;
+    size_t n_sc = r->n_targets;
+    for (size_t k = 0; k < r->n_bound; k++)
+        n_sc += r->bound[k].n_read_cols;
+    size_t *sc = r->scale_cols = malloc(n_sc * sizeof *sc);
+    if (!sc)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    n_sc = 0;
+    for (size_t k = 0; k <= r->n_bound; k++) {
+        const size_t *c = k == r->n_bound ? r->targets : r->bound[k].read_cols;
+        size_t nc = k == r->n_bound ? r->n_targets : r->bound[k].n_read_cols;
+        for (size_t i = 0; i < nc; i++) {
+            size_t j = 0;
+            while (j < n_sc && sc[j] != c[i])
+                j++;
+            if (j == n_sc)
+                sc[n_sc++] = c[i];
+        }
+    }
+    for (size_t i = 1; i < n_sc; i++)
+        for (size_t j = i; j > 0 && sc[j - 1] > sc[j]; j--) {
+            size_t t = sc[j];
+            sc[j] = sc[j - 1];
+            sc[j - 1] = t;
+        }
+    r->scl.cols = sc;
+    r->scl.n_cols = n_sc;
+    r->spec.scale = &r->scl;
+    return TSF_OK;
+}
+
+/* One line that says what will run. */
+static void describe(const bt_run *r, char *desc, size_t n)
+{
+    const bt_state *s = r->s;
+    const tsf_backtest_spec *spec = &r->spec;
+    size_t nm = r->n_models, nb = s->baselines.n;
+    char until[64] = "";
+    if (spec->end)
+        snprintf(until, sizeof until, " to row %zu", spec->end);
+    snprintf(desc, n,
+             "%zu model%s and %zu baseline%s on %zu folds (origins every %zu rows from row %zu%s, "
+             "horizon %zu, %s window%s, %zu fit%s%s%s%s%s%s)",
+             nm, nm == 1 ? "" : "s", nb, nb == 1 ? "" : "s", r->ps.n_folds, spec->stride,
+             spec->first_origin ? spec->first_origin : spec->train_length, until, spec->horizon,
+             windows[s->window], s->window == TSF_WINDOW_SLIDING ? " of train_length rows" : "",
+             r->ps.n_fits, r->ps.n_fits == 1 ? "" : "s", s->warm_start ? ", warm start" : "",
+             r->scale_on ? ", normalized per fit (" : "",
+             r->scale_on ? tsf_scale_kind_name(r->scl.kind) : "", r->scale_on ? ")" : "",
+             s->impute ? ", imputed per fold" : "");
+}
+
+/* Hand the results on: forecasts, metrics, and the record that takes bt. */
+static int set_outputs(bt_run *r, tsf_backtest *bt, tsf_metrics *mt, const char *desc,
+                       tsf_value *const *out, tsf_err *err)
+{
+    tsf_stage_ctx *ctx = r->ctx;
+    const tsf_frame *f = r->f;
+    tsf_forecasts *fc = bt->fc;
+    bt->fc = NULL;
+    int rc = tsf_value_set(ctx, out[0], fc, tsfs_free_forecasts);
+    if (rc == TSF_OK)
+        rc = tsf_value_set(ctx, out[1], mt, tsfs_free_metrics);
+    else
+        tsf_metrics_free(mt);
+    tsf_bt_record *rec = r->rec;
+    rec->bt = bt;
+    rec->seed = (uint64_t)r->s->seed;
+    rec->n_cols = f->n_cols;
+    if (rc != TSF_OK)
+        return rc;
+    if (!(rec->description = strdup(desc)) ||
+        !(rec->col_names = calloc(f->n_cols ? f->n_cols : 1, sizeof *rec->col_names)))
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    for (size_t j = 0; j < f->n_cols; j++)
+        if (!(rec->col_names[j] = strdup(f->col_names[j])))
+            TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    r->rec = NULL;
+    return tsf_value_set(ctx, out[2], rec, tsfs_free_backtest);
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
-    bt_state *s = state;
-    const tsf_frame *f = in[0]->ptr;
+    bt_run r = {.ctx = ctx, .s = state, .f = in[0]->ptr};
     tsf_type types[MAX_MODELS + 4];
     size_t n = ctx->n_inputs < MAX_MODELS + 4 ? ctx->n_inputs : MAX_MODELS + 4;
     for (size_t i = 0; i < n; i++)
         types[i] = in[i] ? in[i]->type : TSF_TYPE_NONE;
-    size_t mi[MAX_MODELS], nm, si;
-    int rc = sort_inputs(ctx, types, n, mi, &nm, &si, err);
+    size_t mi[MAX_MODELS], si;
+    int rc = sort_inputs(ctx, types, n, mi, &r.n_models, &si, err);
     if (rc != TSF_OK)
         return rc;
-    const tsf_split *sp = si ? in[si]->ptr : NULL;
-    const tsf_rnn_model *models[MAX_MODELS];
-    for (size_t k = 0; k < nm; k++)
-        models[k] = in[mi[k]]->ptr;
-
-    tsf_rnn_forecaster_config rcfg[MAX_MODELS];
-    size_t *past[MAX_MODELS] = {0};
-    tsf_baseline_config bcfg[4];
-    tsf_forecaster fcs[MAX_MODELS + 4];
-    size_t *targets = NULL, n_targets = 0, *scale_cols = NULL;
-    const double *quantiles = NULL;
-    size_t n_quantiles = 0;
+    r.split = si ? in[si]->ptr : NULL;
+    for (size_t k = 0; k < r.n_models; k++)
+        r.models[k] = in[mi[k]]->ptr;
     tsf_backtest *bt = NULL;
     tsf_metrics *mt = NULL;
-    tsf_bt_record *rec = NULL;
-    progress_state ps = {.ctx = ctx};
-    int lock_ok = 0;
-
-    /* targets: the models' (by name, all alike), else the option, else every column */
-    if (nm) {
-        const tsf_rnn_model *m0 = models[0];
-        tsf_strings names = {(const char *const *)m0->targets, m0->n_targets};
-        if ((rc = tsfs_columns(ctx, f, &names, "inputs", 0, &targets, &n_targets, err)))
-            goto done;
-        for (size_t k = 1; k < nm; k++) {
-            int same = models[k]->n_targets == m0->n_targets;
-            for (size_t o = 0; same && o < m0->n_targets; o++)
-                same = !strcmp(models[k]->targets[o], m0->targets[o]);
-            if (!same) {
-                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
-                                        "models \"%s\" and \"%s\" forecast different targets "
-                                        "(expected the same columns)",
-                                        m0->name, models[k]->name);
-                goto done;
-            }
-        }
-        if (s->targets.n) {
-            int same = s->targets.n == n_targets;
-            for (size_t o = 0; same && o < n_targets; o++)
-                same = !strcmp(s->targets.v[o], m0->targets[o]);
-            if (!same) {
-                rc = tsf_stage_fail_key(ctx, err, "targets", TSF_EINVAL,
-                                        "the targets differ from those of model \"%s\" (leave "
-                                        "targets unset to use the model's)",
-                                        m0->name);
-                goto done;
-            }
-        }
-    } else if ((rc = tsfs_columns(ctx, f, &s->targets, "targets", 1, &targets, &n_targets, err))) {
+    char desc[512];
+    if ((rc = resolve_targets(&r, err)) || (rc = make_spec(&r, err)) ||
+        (rc = prepare_record(&r, err)) || (rc = make_forecasters(&r, err)) ||
+        (rc = scale_columns(&r, err)))
         goto done;
-    }
-
-    /* horizon, quantile levels */
-    size_t horizon = s->horizon;
-    for (size_t k = 0; k < nm; k++) {
-        const tsf_rnn_model *m = models[k];
-        if (horizon && m->horizon != horizon) {
-            rc = tsf_stage_fail_key(ctx, err, s->horizon ? "horizon" : "inputs", TSF_EINVAL,
-                                    "model \"%s\" forecasts %zu steps, expected %zu", m->name,
-                                    m->horizon, horizon);
-            goto done;
-        }
-        horizon = m->horizon;
-        if (m->loss.kind == TSF_LOSS_PINBALL && m->loss.n_quantiles > 1) {
-            if (quantiles &&
-                (n_quantiles != m->loss.n_quantiles ||
-                 memcmp(quantiles, m->loss.quantiles, n_quantiles * sizeof *quantiles) != 0)) {
-                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
-                                        "the models forecast different quantile levels "
-                                        "(expected the same levels)");
-                goto done;
-            }
-            quantiles = m->loss.quantiles;
-            n_quantiles = m->loss.n_quantiles;
-        }
-    }
-
-    /* folds: from the options, else from the split */
-    tsf_backtest_spec spec;
-    tsf_backtest_spec_init(&spec);
-    spec.window = (tsf_train_window)s->window;
-    spec.train_length = s->train_length;
-    spec.first_origin = s->first_origin;
-    spec.end = s->end;
-    spec.horizon = horizon;
-    spec.stride = s->stride ? s->stride : horizon;
-    spec.retrain = s->retrain_n;
-    spec.warm_start = s->warm_start;
-    spec.last_points_only = s->last_points_only;
-    spec.jobs = s->jobs;
-    spec.seed = (uint64_t)s->seed;
-    spec.targets = targets;
-    spec.n_targets = n_targets;
-    spec.quantiles = quantiles;
-    spec.n_quantiles = n_quantiles;
-    if (sp) {
-        if (sp->n_series != f->n_series) {
-            rc = tsf_err_set(err, TSF_EINVAL, "the split has %zu series, the frame %zu",
-                             sp->n_series, f->n_series);
-            goto done;
-        }
-        /* origins from the earliest start of a test part, to each series' end (or to the
-         * latest end of a test part when the test parts stop short of the ends) */
-        size_t tr = SIZE_MAX, t0 = SIZE_MAX, t1 = 0;
-        int to_end = 1;
-        for (size_t q = 0; q < f->n_series; q++) {
-            size_t a = f->series_start[q], len = f->series_start[q + 1] - a;
-            const tsf_range *r = &sp->part[TSF_PART_TEST][q], *t = &sp->part[TSF_PART_TRAIN][q];
-            tr = t->end - t->begin < tr ? t->end - t->begin : tr;
-            if (r->end <= r->begin)
-                continue;
-            t0 = r->begin - a < t0 ? r->begin - a : t0;
-            t1 = r->end - a > t1 ? r->end - a : t1;
-            to_end &= r->end - a == len;
-        }
-        if (t0 == SIZE_MAX && (!spec.first_origin || !spec.train_length)) {
-            rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
-                                    "the split's test part is empty: it holds no origin (set "
-                                    "first_origin, or give the split a test share)");
-            goto done;
-        }
-        if (to_end)
-            t1 = 0;
-        if (!spec.train_length)
-            spec.train_length = tr;
-        if (!spec.first_origin)
-            spec.first_origin = t0;
-        if (!spec.end)
-            spec.end = t1;
-    }
-
-    /* imputation and scaling of each fold's history */
-    size_t season = s->season ? s->season : season_of_step(f->time_kind, f->step);
-    tsf_impute_spec imp;
-    tsf_impute_spec_init(&imp);
-    imp.method = (tsf_impute_method)s->impute; /* ffill, linear, seasonal share the numbers */
-    imp.season = season;
-    imp.allow_unfilled = 1; /* leading gaps stay NaN: windows over them are refused by name */
-    if (s->impute)
-        spec.impute = &imp;
-    tsf_scale_spec scl;
-    tsf_scale_spec_init(&scl);
-    scl.on_constant = TSF_CONST_CENTER; /* a short early fold may hold a constant column */
-    int scale_on = 0;
-    if (s->normalize == NORM_MODEL) {
-        for (size_t k = 0; k < nm && !scale_on; k++)
-            if (models[k]->scaler) {
-                scl.kind = models[k]->scaler->kind;
-                scl.pre = models[k]->scaler->pre;
-                scl.per_series = models[k]->scaler->per_series;
-                scale_on = 1;
-            }
-    } else if (s->normalize > NORM_NONE) {
-        scl.kind = (tsf_scale_kind)(s->normalize - 1);
-        scl.per_series = s->per_series;
-        scale_on = 1;
-    }
-
-    /* forecasters: the models, then the baselines */
-    size_t M = 0;
-    for (size_t k = 0; k < nm; k++) {
-        tsf_rnn_forecaster_config *c = &rcfg[k];
-        tsf_rnn_forecaster_config_init(c);
-        if ((rc = tsf_rnn_forecaster_config_from_model(c, models[k], f, &past[k], err)))
-            goto done;
-        model_recipe(models[k], &c->train);
-        c->progress = on_fit_progress;
-        c->progress_user = &ps;
-        if ((rc = tsf_rnn_forecaster_check(c, err)))
-            goto done;
-        tsf_rnn_forecaster(&fcs[M++], c);
-    }
-    for (size_t b = 0; b < s->baselines.n; b++) {
-        bcfg[b] = (tsf_baseline_config){.kind = (tsf_baseline)s->baselines.v[b],
-                                        .season = season,
-                                        .lookback = s->baseline_lookback};
-        tsf_baseline_forecaster(&fcs[M++], &bcfg[b], NULL);
-    }
-    for (size_t a = 0; a < M; a++)
-        for (size_t b = 0; b < a; b++)
-            if (!strcmp(fcs[a].name, fcs[b].name)) {
-                rc = tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
-                                        "two models are called \"%s\" (rename one with "
-                                        "train.rnn's name option)",
-                                        fcs[a].name);
-                goto done;
-            }
-
-    /* scale the columns the forecasters read: the targets and the models' past covariates
-     * (other columns may be empty or constant in early folds) */
-    if (scale_on) {
-        size_t n_sc = n_targets;
-        for (size_t k = 0; k < nm; k++)
-            n_sc += rcfg[k].n_past;
-        if (!(scale_cols = malloc(n_sc * sizeof *scale_cols))) {
-            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-            goto done;
-        }
-        n_sc = 0;
-        for (size_t k = 0; k <= nm; k++) {
-            const size_t *c = k == nm ? targets : rcfg[k].past_cols;
-            size_t nc = k == nm ? n_targets : rcfg[k].n_past;
-            for (size_t i = 0; i < nc; i++) {
-                size_t j = 0;
-                while (j < n_sc && scale_cols[j] != c[i])
-                    j++;
-                if (j == n_sc)
-                    scale_cols[n_sc++] = c[i];
-            }
-        }
-        /* in frame order, as a normalize step would list them */
-        for (size_t i = 1; i < n_sc; i++)
-            for (size_t j = i; j > 0 && scale_cols[j - 1] > scale_cols[j]; j--) {
-                size_t t = scale_cols[j];
-                scale_cols[j] = scale_cols[j - 1];
-                scale_cols[j - 1] = t;
-            }
-        scl.cols = scale_cols;
-        scl.n_cols = n_sc;
-        spec.scale = &scl;
-    }
-
-    /* progress bookkeeping: fits as the engine lays them out */
-    {
-        size_t first = spec.first_origin ? spec.first_origin : spec.train_length, longest = 0;
-        for (size_t q = 0; q < f->n_series; q++) {
-            size_t len = f->series_start[q + 1] - f->series_start[q];
-            if (spec.end && spec.end < len)
-                len = spec.end;
-            longest = len > longest ? len : longest;
-        }
-        ps.n_folds = first + horizon <= longest ? (longest - horizon - first) / spec.stride + 1 : 0;
-        ps.retrain = spec.retrain;
-        ps.n_fits = spec.retrain ? (ps.n_folds + spec.retrain - 1) / spec.retrain : 1;
-        ps.done = calloc(ps.n_fits ? ps.n_fits : 1, sizeof *ps.done);
-        if (!ps.done || pthread_mutex_init(&ps.lock, NULL) != 0) {
-            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-            goto done;
-        }
-        lock_ok = 1;
-    }
-    if (!(rec = calloc(1, sizeof *rec))) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (nm) { /* the first model's fit histories, by fold, for export and plots */
-        if (!(rec->histories = calloc(ps.n_folds ? ps.n_folds : 1, sizeof *rec->histories))) {
-            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-            goto done;
-        }
-        rec->n_histories = ps.n_folds;
-        for (size_t k = 0; k < ps.n_folds; k++)
-            tsf_train_history_init(&rec->histories[k]);
-        rcfg[0].histories = rec->histories;
-        rcfg[0].n_histories = rec->n_histories;
-    }
-    char desc[512], until[64] = "";
-    if (spec.end)
-        snprintf(until, sizeof until, " to row %zu", spec.end);
-    snprintf(desc, sizeof desc,
-             "%zu model%s and %zu baseline%s on %zu folds (origins every %zu rows from row %zu%s, "
-             "horizon %zu, %s window%s, %zu fit%s%s%s%s%s%s)",
-             nm, nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s", ps.n_folds,
-             spec.stride, spec.first_origin ? spec.first_origin : spec.train_length, until, horizon,
-             windows[s->window], s->window == TSF_WINDOW_SLIDING ? " of train_length rows" : "",
-             ps.n_fits, ps.n_fits == 1 ? "" : "s", s->warm_start ? ", warm start" : "",
-             scale_on ? ", normalized per fit (" : "",
-             scale_on ? tsf_scale_kind_name(scl.kind) : "", scale_on ? ")" : "",
-             s->impute ? ", imputed per fold" : "");
+    describe(&r, desc, sizeof desc);
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
-
-    rc = tsf_backtest_run(&bt, f, &spec, fcs, M, err);
-    if (rc != TSF_OK)
+    if ((rc = tsf_backtest_run(&bt, r.f, &r.spec, r.fcs, r.n_fcs, err)) != TSF_OK)
         goto done;
-
     /* metrics: original scale (MASE from each fit window of the frame), then normalized */
-    tsf_metrics_spec ms = {.season = season, .groups = 0, .per_target = n_targets > 1};
-    rc = tsf_metrics_compute(&mt, bt->fc, f, &ms, err);
+    tsf_metrics_spec ms = {.season = r.season, .groups = 0, .per_target = r.n_targets > 1};
+    rc = tsf_metrics_compute(&mt, bt->fc, r.f, &ms, err);
     if (rc == TSF_OK && bt->fc_norm)
         rc = tsf_metrics_compute(&mt, bt->fc_norm, NULL, &ms, err);
     if (rc != TSF_OK)
         goto done;
     log_scores(ctx, mt, bt);
-
-    tsf_forecasts *fc = bt->fc;
-    bt->fc = NULL;
-    rc = tsf_value_set(ctx, out[0], fc, tsfs_free_forecasts);
-    if (rc == TSF_OK) {
-        rc = tsf_value_set(ctx, out[1], mt, tsfs_free_metrics);
-        mt = NULL;
-    }
-    if (rc == TSF_OK) {
-        rec->bt = bt;
-        bt = NULL;
-        rec->seed = (uint64_t)s->seed;
-        rec->n_cols = f->n_cols;
-        if (!(rec->description = strdup(desc)) ||
-            !(rec->col_names = calloc(f->n_cols ? f->n_cols : 1, sizeof *rec->col_names)))
-            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-        for (size_t j = 0; rc == TSF_OK && j < f->n_cols; j++)
-            if (!(rec->col_names[j] = strdup(f->col_names[j])))
-                rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-        if (rc == TSF_OK) {
-            rc = tsf_value_set(ctx, out[2], rec, tsfs_free_backtest);
-            rec = NULL;
-        }
-    }
+    rc = set_outputs(&r, bt, mt, desc, out, err);
+    bt = NULL; /* the record owns it */
+    mt = NULL;
 done:
-    tsf_bt_record_free(rec);
     tsf_backtest_free(bt);
     tsf_metrics_free(mt);
-    for (size_t k = 0; k < nm; k++)
-        free(past[k]);
-    free(targets);
-    free(scale_cols);
-    if (lock_ok)
-        pthread_mutex_destroy(&ps.lock);
-    free(ps.done);
+    bt_run_clear(&r);
     return rc;
 }
 

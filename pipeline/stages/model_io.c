@@ -51,12 +51,15 @@ static int load_check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in
         ctx->host->blame(ctx, "path");
         return rc;
     }
-    rc = tsfs_model_meta(ctx, out[0], m);
+    tsf_model *mv;
+    if ((rc = tsfs_rnn_model_value(&mv, m, err)) == TSF_OK) {
+        rc = tsfs_model_meta(ctx, out[0], mv);
+        mv->destroy(mv);
+    }
     if (rc == TSF_OK && info.has_train_state)
         rc = tsf_meta_set_note(ctx, out[0], "%s; checkpoint after %zu epochs", out[0]->note,
                                info.epochs_done);
     tsf_network_info_clear(&info);
-    tsf_rnn_model_free(m);
     return rc;
 }
 
@@ -75,7 +78,10 @@ static int load_run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_v
                   tsf_rnn_model_describe(m, desc, sizeof desc), info.tsflow_version,
                   info.has_train_state ? ", a training checkpoint" : "");
     tsf_network_info_clear(&info);
-    return tsf_value_set(ctx, out[0], m, tsfs_free_model);
+    tsf_model *mv;
+    if ((rc = tsfs_rnn_model_value(&mv, m, err)) != TSF_OK)
+        return rc;
+    return tsf_value_set(ctx, out[0], mv, tsf_free_model);
 }
 
 const tsf_stage_def tsf_stage_model_load = {
@@ -112,8 +118,13 @@ static int save_run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_v
 {
     (void)out;
     const save_state *s = state;
-    const tsf_rnn_model *m = in[0]->ptr;
-    int rc = tsf_rnn_model_save(m, s->path, err);
+    const tsf_model *m = in[0]->ptr;
+    if (!m->save)
+        return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                  "model \"%s\" (%s) cannot be saved: its producer offers no file "
+                                  "format",
+                                  m->name, m->kind);
+    int rc = m->save(m, s->path, err);
     if (rc == TSF_OK)
         tsf_stage_log(ctx, TSF_LOG_INFO, "wrote model \"%s\" to %s", m->name, s->path);
     return rc;

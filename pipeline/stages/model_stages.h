@@ -1,8 +1,9 @@
 /* Helpers shared by the model stages (train.rnn, predict, model.load, model.save,
  * export.history): the model's description in check's metas.
  *
- * Value types: a TSF_TYPE_MODEL value is a tsf_rnn_model (tsflow/rnn_model.h); a
- * TSF_TYPE_HISTORY value is a tsf_train_history (tsflow/train.h). A model meta carries lookback,
+ * Value types: a TSF_TYPE_MODEL value is a tsf_model (tsflow/stage.h; the built-in recurrent
+ * model wraps a tsf_rnn_model, rnn_value.c); a TSF_TYPE_HISTORY value is a tsf_train_history
+ * (tsflow/train.h). A model meta carries lookback,
  * horizon, n_inputs and n_outputs when known, and a note describing the network. */
 #ifndef TSFLOW_MODEL_STAGES_H
 #define TSFLOW_MODEL_STAGES_H
@@ -15,16 +16,17 @@
 #include "tsflow/train.h"
 #include "values.h"
 
-/* Fill a model meta from a model (model.load's check). */
-static inline int tsfs_model_meta(tsf_stage_ctx *ctx, tsf_meta *out, const tsf_rnn_model *m)
+/* The built-in recurrent model as a model value (rnn_value.c): takes r (freed on failure). */
+int tsfs_rnn_model_value(tsf_model **out, tsf_rnn_model *r, tsf_err *err);
+
+/* Fill a model meta from a model value (model.load's check, train.rnn's run). */
+static inline int tsfs_model_meta(tsf_stage_ctx *ctx, tsf_meta *out, const tsf_model *m)
 {
-    const tsf_rnn_config *c = tsf_rnn_config_of(m->rnn);
-    char note[256];
-    out->lookback = (int64_t)c->lookback;
-    out->horizon = (int64_t)c->horizon;
-    out->n_inputs = (int64_t)c->n_inputs;
-    out->n_outputs = (int64_t)c->n_outputs;
-    return tsf_meta_set_note(ctx, out, "%s", tsf_rnn_model_describe(m, note, sizeof note));
+    out->lookback = (int64_t)m->lookback;
+    out->horizon = (int64_t)m->horizon;
+    out->n_inputs = m->n_inputs ? (int64_t)m->n_inputs : TSF_UNKNOWN;
+    out->n_outputs = m->n_outputs ? (int64_t)m->n_outputs : TSF_UNKNOWN;
+    return tsf_meta_set_note(ctx, out, "%s", m->description ? m->description : m->name);
 }
 
 #endif

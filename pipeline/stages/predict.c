@@ -1,16 +1,20 @@
-/* predict: forecast with a trained or loaded model. Given windows, every window is forecast (on
- * the windows' scale, then mapped back to the data's units with the scaler); given a frame in
+/* predict: forecast with a model from the model port (tsf_model in tsflow/stage.h: train.rnn,
+ * model.load or a plugin's), through its interface only. Given windows, every window is forecast
+ * (on the windows' scale, then mapped back to the data's units with the scaler); given a frame in
  * the data's own units, the model scales it with its own scaler and forecasts the next horizon
  * rows after the end of every series. Instance normalization is applied as the model says. */
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "model_stages.h"
+#include "tsflow/backtest.h"
 #include "tsflow/forecast.h"
-#include "tsflow/rnn_model.h"
 #include "tsflow/scale.h"
 #include "tsflow/stage.h"
+#include "values.h"
 
 typedef struct predict_state {
     size_t batch_size;
@@ -94,34 +98,188 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     return TSF_OK;
 }
 
+/* An empty forecast set for frame f with m's targets (by name), name and quantile levels. */
+static int forecasts_for(const tsf_model *m, const tsf_frame *f, tsf_forecasts **out, tsf_err *err)
+{
+    *out = NULL;
+    size_t *cols = malloc((m->n_targets ? m->n_targets : 1) * sizeof *cols);
+    if (!cols)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_targets; i++)
+        if ((cols[i] = tsf_frame_col_index(f, m->targets[i])) == (size_t)-1) {
+            free(cols);
+            TSF_FAIL(err, TSF_EINVAL, "the frame has no column \"%s\" (a target of model \"%s\")",
+                     m->targets[i], m->name);
+        }
+    int rc = tsf_forecasts_alloc(out, f, cols, m->n_targets, &m->name, 1, m->quantiles,
+                                 m->n_quantiles, m->horizon, 0, err);
+    free(cols);
+    return rc;
+}
+
+/* The rows of one series of f before row `end` (a frame row), as a one-series frame that views
+ * f's arrays: what a forecaster sees of the history of an origin. */
+typedef struct hist_view {
+    tsf_frame f;
+    double *cols[64];
+    size_t start[2];
+} hist_view;
+
+static int view_history(hist_view *v, const tsf_frame *f, size_t s, size_t end, tsf_err *err)
+{
+    if (f->n_cols > sizeof v->cols / sizeof *v->cols)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "%zu columns: forecasting a model without its own predict reads "
+                 "at most 64",
+                 f->n_cols);
+    size_t a = f->series_start[s];
+    v->f = *f;
+    for (size_t j = 0; j < f->n_cols; j++)
+        v->cols[j] = f->cols[j] + a;
+    v->f.cols = v->cols;
+    v->f.time = f->time + a;
+    v->f.n_rows = v->f.capacity = end - a;
+    v->f.n_series = 1;
+    v->f.series_ids = f->series_ids ? f->series_ids + s : NULL;
+    v->start[0] = 0;
+    v->start[1] = end - a;
+    v->f.series_start = v->start;
+    return TSF_OK;
+}
+
+/* A model's forecasts through its forecaster (tsflow/backtest.h): entries first.. of fc, each
+ * from the history of its series before its origin, with the state the producer fitted, or
+ * else one fitted here on the rows before the earliest origin (as an offset into each series:
+ * no series lends the fit a row at or after an origin). */
+static int forecast_entries(const tsf_model *m, const tsf_frame *f, tsf_forecasts *fc, size_t first,
+                            tsf_err *err)
+{
+    tsf_model_binding b = {.frame = f};
+    int rc = m->bind(m, &b, err);
+    if (rc != TSF_OK)
+        return rc;
+    const tsf_forecaster *fr = &b.forecaster;
+    size_t S = f->n_series, P = 1 + fc->n_quantiles;
+    tsf_range *fit = calloc(S, sizeof *fit);
+    double *block = malloc(fc->horizon * fc->n_targets * P * sizeof *block);
+    void *own = NULL;
+    const void *state = m->fitted;
+    if (!fit || !block) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t q = 0; q < S; q++)
+        fit[q] = (tsf_range){f->series_start[q], f->series_start[q + 1]};
+    for (size_t e = first; e < fc->n_entries; e++) {
+        tsf_range *r = &fit[fc->entry[e].series];
+        if (fc->entry[e].origin_row < r->end)
+            r->end = fc->entry[e].origin_row;
+    }
+    tsf_fold_ctx fctx = {.hist = f,
+                         .fit = fit,
+                         .targets = fc->target_cols,
+                         .n_targets = fc->n_targets,
+                         .horizon = fc->horizon,
+                         .quantiles = fc->quantiles,
+                         .n_quantiles = fc->n_quantiles};
+    if (!state && fr->fit) {
+        /* fit on the history of the earliest origin: a frame of the past of every series */
+        tsf_frame *h = NULL;
+        size_t head = SIZE_MAX;
+        for (size_t q = 0; q < S; q++)
+            if (fit[q].end - fit[q].begin < head)
+                head = fit[q].end - fit[q].begin;
+        if ((rc = tsf_frame_head(&h, f, head, err)) != TSF_OK)
+            goto done;
+        for (size_t q = 0; q < S; q++)
+            fit[q] = (tsf_range){h->series_start[q], h->series_start[q + 1]};
+        fctx.hist = h;
+        rc = fr->fit(fr->self, &fctx, NULL, &own, err);
+        tsf_frame_free(h);
+        if (rc != TSF_OK)
+            goto done;
+        state = own;
+    }
+    for (size_t e = first; e < fc->n_entries && rc == TSF_OK; e++) {
+        const tsf_fc_entry *en = &fc->entry[e];
+        hist_view v;
+        if ((rc = view_history(&v, f, en->series, en->origin_row, err)) != TSF_OK)
+            break;
+        tsf_range all = {0, v.f.n_rows};
+        fctx.hist = &v.f;
+        fctx.fit = &all;
+        for (size_t i = 0; i < fc->horizon * fc->n_targets * P; i++)
+            block[i] = NAN;
+        if ((rc = fr->forecast(fr->self, state, &fctx, 0, block, err)) == TSF_OK)
+            tsf_forecasts_put(fc, e, 0, block);
+    }
+done:
+    if (own && fr->free_state)
+        fr->free_state(fr->self, own);
+    if (m->unbind)
+        m->unbind(m, &b);
+    free(fit);
+    free(block);
+    return rc;
+}
+
+/* The horizon after the end of every series of f, in f's units. */
+static int predict_frame(const tsf_model *m, const tsf_frame *f, size_t batch_size,
+                         tsf_forecasts **out, tsf_err *err)
+{
+    if (m->predict_frame)
+        return m->predict_frame(m, f, batch_size, out, err);
+    tsf_forecasts *fc;
+    int rc = forecasts_for(m, f, &fc, err);
+    for (size_t q = 0; rc == TSF_OK && q < f->n_series; q++) {
+        size_t a = f->series_start[q], end = f->series_start[q + 1];
+        if (end - a < m->lookback)
+            rc = tsf_err_set(err, TSF_EINVAL,
+                             "series %zu has %zu rows, fewer than the lookback %zu of model "
+                             "\"%s\"",
+                             q, end - a, m->lookback, m->name);
+        else
+            rc = tsf_forecasts_add(fc, f, q, end, 0, a, end, NULL, err);
+    }
+    if (rc == TSF_OK)
+        rc = forecast_entries(m, f, fc, 0, err);
+    if (rc != TSF_OK) {
+        tsf_forecasts_free(fc);
+        return rc;
+    }
+    *out = fc;
+    return TSF_OK;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
     predict_state *s = state;
-    tsf_rnn_model *m = in[0]->ptr;
+    const tsf_model *m = in[0]->ptr;
     tsf_forecasts *fc = NULL;
     tsf_scaler *own = NULL;
     int rc;
     if (in[1]->type == TSF_TYPE_FRAME) {
         const tsf_frame *f = in[1]->ptr;
-        rc = tsf_rnn_model_forecast(m, f, s->batch_size, &fc, err);
-        if (rc == TSF_OK && !s->original && m->scaler &&
-            (rc = tsf_rnn_model_scaler_for(m, f, &own, err)) == TSF_OK)
+        rc = predict_frame(m, f, s->batch_size, &fc, err);
+        if (rc == TSF_OK && !s->original && m->scaler_for &&
+            (rc = m->scaler_for(m, f, &own, err)) == TSF_OK && own)
             rc = tsf_forecasts_rescale(fc, own, 0, err);
     } else {
         const tsf_windows *w = in[1]->ptr;
         const tsf_scaler *sc = ctx->n_inputs > 2 && in[2] ? in[2]->ptr : NULL;
         size_t first = 0;
-        if (!sc && (rc = tsf_rnn_model_scaler_for(m, w->frame, &own, err)))
+        if (!sc && m->scaler_for && (rc = m->scaler_for(m, w->frame, &own, err)))
             return rc;
         if (!sc)
             sc = own;
-        rc = tsf_rnn_model_forecasts_alloc(m, w->frame, &fc, err);
+        rc = forecasts_for(m, w->frame, &fc, err);
         if (rc == TSF_OK)
             rc = tsf_forecasts_add_windows(fc, w, &first, err);
         if (rc == TSF_OK) {
             fc->scale = sc ? TSF_FC_NORMALIZED : TSF_FC_ORIGINAL;
-            rc = tsf_rnn_model_predict_windows(m, w, s->batch_size, fc, 0, first, err);
+            rc = m->predict_windows ? m->predict_windows(m, w, s->batch_size, fc, first, err)
+                                    : forecast_entries(m, w->frame, fc, first, err);
         }
         if (rc == TSF_OK && sc && s->original)
             rc = tsf_forecasts_rescale(fc, sc, 1, err);

@@ -717,7 +717,9 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     }
     if (s->save)
         tsf_stage_log(ctx, TSF_LOG_INFO, "checkpoint written to %s", s->save);
-    rc = tsf_value_set(ctx, out[0], m, tsfs_free_model);
+    tsf_model *mv;
+    if ((rc = tsfs_rnn_model_value(&mv, m, err)) == TSF_OK)
+        rc = tsf_value_set(ctx, out[0], mv, tsf_free_model);
     if (rc) {
         tsfs_free_history(hist);
         return rc;

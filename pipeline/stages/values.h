@@ -9,7 +9,6 @@
 #include "tsflow/forecast.h"
 #include "tsflow/metrics.h"
 #include "tsflow/prep.h"
-#include "tsflow/rnn_model.h"
 #include "tsflow/scale.h"
 #include "tsflow/stage.h"
 #include "tsflow/train.h"
@@ -27,10 +26,7 @@ static inline void tsfs_free_scaler(void *p)
     tsf_scaler_free((tsf_scaler *)p);
 }
 
-static inline void tsfs_free_model(void *p)
-{
-    tsf_rnn_model_free((tsf_rnn_model *)p);
-}
+/* TSF_TYPE_MODEL: tsf_free_model (tsflow/stage.h). */
 
 static inline void tsfs_free_forecasts(void *p)
 {

@@ -80,9 +80,9 @@ Test(plugins, refuses_a_plugin_built_for_another_abi)
     const char *path = plugin("tsft_bad_abi");
     char want[1024];
     snprintf(want, sizeof want,
-             "plugin %s: built for stage ABI version 42, but this tsflow has version 1 (rebuild "
+             "plugin %s: built for stage ABI version %u, but this tsflow has version %u (rebuild "
              "it against this tsflow's tsflow/stage.h)",
-             path);
+             path, TSF_STAGE_ABI_VERSION + 41, TSF_STAGE_ABI_VERSION);
     expect_refused(path, want);
 }
 
@@ -161,9 +161,9 @@ Test(plugins, the_command_lists_plugin_stages_and_refuses_bad_plugins_with_exit_
     rc = tsft_tsflow(&out, &err, "stages", "--plugin", bad, NULL);
     cr_assert_eq(rc, 2);
     snprintf(line, sizeof line,
-             "tsflow: plugin %s: built for stage ABI version 42, but this tsflow has version 1 "
+             "tsflow: plugin %s: built for stage ABI version %u, but this tsflow has version %u "
              "(rebuild it against this tsflow's tsflow/stage.h)\n",
-             bad);
+             bad, TSF_STAGE_ABI_VERSION + 41, TSF_STAGE_ABI_VERSION);
     cr_assert_str_eq(err, line);
 
     /* TSFLOW_PLUGIN_PATH, through env(1). */
@@ -230,4 +230,109 @@ Test(example_plugin, boxcox_refuses_unknown_columns_and_non_positive_values)
     cr_assert_str_eq(err, "tsflow: step \"bc\" (boxcox): column \"a\", row 1 (2020-01-02 "
                           "00:00:00): -3 + shift 0 = -3 is not positive (expected values > 0 for "
                           "Box-Cox; raise shift)\n");
+}
+
+/* ---- The example model plugin --------------------------------------------------------------- */
+
+/* numpy's least squares on the same lags, forecast recursively: the reference the plugin's
+ * forecasts (argv[2], a forecasts CSV) must match. argv[1] is the input CSV, argv[3] the model
+ * column; each origin's fit uses the rows before it only. */
+static const char *const lstsq_check =
+    "import csv, sys, numpy as np\n"
+    "y = np.array([float(r['y']) for r in csv.DictReader(open(sys.argv[1]))])\n"
+    "rows = list(csv.DictReader(open(sys.argv[2])))\n"
+    "model, p, worst, n = sys.argv[3], 2, 0.0, 0\n"
+    "for o in sorted({int(r['origin']) for r in rows}):\n"
+    "    X = np.array([[1.0, y[t - 1], y[t - 2]] for t in range(p, o)])\n"
+    "    b = np.linalg.lstsq(X, y[p:o], rcond=None)[0]\n"
+    "    lag, want = [y[o - 1], y[o - 2]], []\n"
+    "    for l in range(3):\n"
+    "        v = b[0] + b[1] * lag[0] + b[2] * lag[1]\n"
+    "        want.append(v)\n"
+    "        lag = [v, lag[0]]\n"
+    "    for r in rows:\n"
+    "        if int(r['origin']) != o:\n"
+    "            continue\n"
+    "        l = int(r['step']) - 1\n"
+    "        worst = max(worst, abs(float(r[model]) - want[l]) / (1 + abs(want[l])))\n"
+    "        if 'naive' in r:\n"
+    "            assert float(r['naive']) == y[o - 1], (o, l, r['naive'])\n"
+    "            assert float(r['snaive']) == y[o - 7 + l], (o, l, r['snaive'])\n"
+    "        n += 1\n"
+    "print('checked', n, 'forecasts; worst relative difference', worst)\n"
+    "assert n and worst < 1e-9, worst\n";
+
+/* y[t] = 0.6 y[t-1] - 0.3 y[t-2] + 1 + 0.8 sin(1.7 t): an AR(2) with a deterministic shock. */
+static void write_ar_series(const char *path, size_t n)
+{
+    char text[8192] = "t,y\n";
+    double y1 = 0.5, y2 = 0.0;
+    for (size_t t = 0; t < n; t++) {
+        double v = t == 0 ? 0.0 : t == 1 ? 0.5 : 0.6 * y1 - 0.3 * y2 + 1.0 + 0.8 * sin(1.7 * t);
+        if (t >= 2) {
+            y2 = y1;
+            y1 = v;
+        }
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%zu,%.6f\n", t, v);
+    }
+    tsft_write_file(path, text, strlen(text));
+}
+
+Test(example_plugin, linear_ar_backtests_against_the_baselines_and_matches_numpy_lstsq)
+{
+    tsft_need_python_modules("numpy");
+    const char *dir = tsft_tmpdir();
+    const char *csv = tsft_keep(strdup(tsft_path(dir, "ar.csv")));
+    write_ar_series(csv, 60);
+    const char *ini = tsft_keep(strdup(tsft_path(dir, "ar.ini")));
+    const char *text = "[data]\nstage = ingest.csv\npath = ar.csv\n"
+                       "[ar]\nstage = model.linear_ar\norder = 2\nhorizon = 3\ntargets = y\n"
+                       "[bt]\nstage = backtest\ninputs = data, ar\ntrain_length = 40\n"
+                       "stride = 5\nseason = 7\nbaselines = naive, snaive\n"
+                       "[fc]\nstage = export.csv\ninput = bt.forecasts\npath = fc.csv\n"
+                       "[future]\nstage = predict\ninputs = ar, data\n"
+                       "[future_csv]\nstage = export.csv\npath = future.csv\n";
+    tsft_write_file(ini, text, strlen(text));
+    char *out = NULL, *err = NULL;
+    const char *so = built("examples/linear_ar.so");
+    int rc = tsft_tsflow(&out, &err, "run", "--plugin", so, ini, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* four folds (origins 40, 45, 50, 55), the plugin scored beside the baselines */
+    cr_assert(strstr(err, "bt: 4 folds, 4 fits; pooled scores (original scale):"), "%s", err);
+    cr_assert(strstr(err, "  ar       MAE "), "%s", err);
+    cr_assert(strstr(err, "  snaive   MAE "), "%s", err);
+    rc = tsft_python(lstsq_check, &out, &err, csv, tsft_path(dir, "fc.csv"), "ar", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    cr_assert(strstr(out, "checked 12 forecasts"), "%s", out);
+    /* predict fits on every row and forecasts the 3 rows past the end: the origin 60 */
+    rc = tsft_python(lstsq_check, &out, &err, csv, tsft_path(dir, "future.csv"), "ar", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    cr_assert(strstr(out, "checked 3 forecasts"), "%s", out);
+}
+
+Test(example_plugin, linear_ar_names_a_missing_target_and_cannot_be_saved)
+{
+    const char *dir = tsft_tmpdir();
+    const char *csv = tsft_keep(strdup(tsft_path(dir, "ar.csv")));
+    write_ar_series(csv, 30);
+    const char *ini = tsft_keep(strdup(tsft_path(dir, "ar.ini")));
+    const char *text = "[data]\nstage = ingest.csv\npath = ar.csv\n"
+                       "[ar]\nstage = model.linear_ar\nhorizon = 3\ntargets = z\n"
+                       "[bt]\nstage = backtest\ninputs = data, ar\ntrain_length = 20\n";
+    tsft_write_file(ini, text, strlen(text));
+    char *out = NULL, *err = NULL;
+    const char *so = built("examples/linear_ar.so");
+    int rc = tsft_tsflow(&out, &err, "run", "--quiet", "--plugin", so, ini, NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert_str_eq(err, "tsflow: step \"bt\" (backtest): column \"z\" is not in the frame (its "
+                          "columns: t, y)\n");
+    const char *save = "[save]\nstage = model.save\ninput = ar\npath = ar.h5\n";
+    FILE *fp = fopen(ini, "a");
+    cr_assert(fp && fputs(save, fp) >= 0 && fclose(fp) == 0);
+    rc = tsft_tsflow(&out, &err, "run", "--quiet", "--plugin", so, "--set", "ar.targets=y", ini,
+                     NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert_str_eq(err, "tsflow: step \"save\" (model.save): model \"ar\" (linear_ar) cannot be "
+                          "saved: its producer offers no file format\n");
+    cr_assert_null(tsft_read_file(tsft_path(dir, "ar.h5"), NULL), "nothing written");
 }

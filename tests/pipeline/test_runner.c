@@ -210,8 +210,12 @@ Test(registry, validates_every_rule_of_a_definition)
 
     tsf_stage_def x = d;
     x.abi = 7;
-    expect_invalid(&x, "stage \"ok.stage\" was built for stage ABI version 7, but this tsflow has "
-                       "version 1 (rebuild it against this tsflow's stage.h)");
+    char want[256];
+    snprintf(want, sizeof want,
+             "stage \"ok.stage\" was built for stage ABI version 7, but this tsflow has version %u "
+             "(rebuild it against this tsflow's stage.h)",
+             TSF_STAGE_ABI_VERSION);
+    expect_invalid(&x, want);
     x = d;
     x.name = "Bad Name";
     expect_invalid(&x, "stage name \"Bad Name\" is invalid (expected lower-case words of letters, "

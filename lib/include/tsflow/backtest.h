@@ -134,6 +134,14 @@ int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_
 
 void tsf_backtest_free(tsf_backtest *bt);
 
+/* The fold layout tsf_backtest_run uses, for callers that plan or report before running:
+ * span is the rows of the longest series of f, cut at spec->end (tsf_backtest_span); n_folds
+ * and n_fits are what a run of spec over series that long lays out (n_folds 0 when the first
+ * origin plus the horizon is past span). spec->horizon and spec->stride must be >= 1. */
+size_t tsf_backtest_span(const tsf_frame *f, const tsf_backtest_spec *spec);
+void tsf_backtest_count(const tsf_backtest_spec *spec, size_t span, size_t *n_folds,
+                        size_t *n_fits);
+
 /* The history frame of a fold: rows [0, offset) of every series of f (all rows of a series
  * shorter than offset), copied. What tsf_backtest_run hands to forecasters; public so that a
  * predict stage can build the same input. */

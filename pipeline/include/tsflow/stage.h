@@ -58,7 +58,8 @@
  * Built-in stages live in pipeline/stages/ (one file each) and are listed once in
  * pipeline/stages/stages.def. A plugin is a shared object that includes only this header (and
  * the lib headers it uses) and exports tsflow_plugin_stages(); see TSF_PLUGIN_STAGES below and
- * examples/plugins/.
+ * examples/plugins/. A plugin adds a model with a stage whose output port has type TSF_TYPE_MODEL
+ * (see "Models" below): predict and backtest use it like the built-in recurrent model.
  *
  * Errors: callbacks return TSF_OK or a TSF_E* code and fill err (tsflow/error.h) with a message
  * that says what was found and what was expected. The runner prefixes where:
@@ -71,8 +72,8 @@
  * ABI: a definition carries TSF_STAGE_ABI_VERSION; the runner refuses any other version. Structs
  * the runner allocates (tsf_stage_ctx, tsf_meta, tsf_value, tsf_host) may grow at the end
  * without a version change; structs a stage allocates (tsf_stage_def, tsf_option, tsf_port,
- * tsf_progress) and the meaning of existing fields never change without one. New value types
- * are appended to tsf_type without a version change.
+ * tsf_progress, tsf_model) and the meaning of existing fields never change without one. New value
+ * types are appended to tsf_type without a version change.
  */
 #ifndef TSFLOW_STAGE_H
 #define TSFLOW_STAGE_H
@@ -83,15 +84,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tsflow/backtest.h"
 #include "tsflow/error.h"
+#include "tsflow/forecast.h"
 #include "tsflow/frame.h"
+#include "tsflow/scale.h"
+#include "tsflow/train.h"
+#include "tsflow/window.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Version of the layouts and rules in this header. */
-#define TSF_STAGE_ABI_VERSION 1u
+#define TSF_STAGE_ABI_VERSION 2u
 
 /* ---- Value types --------------------------------------------------------------------------- */
 
@@ -102,7 +108,7 @@ typedef enum tsf_type {
     TSF_TYPE_FRAME = 1,     /* tsf_frame (tsflow/frame.h) */
     TSF_TYPE_WINDOWS = 2,   /* tsf_windows (tsflow/window.h): views into a frame */
     TSF_TYPE_SCALER = 3,    /* a fitted normalization (tsflow/scale.h) */
-    TSF_TYPE_MODEL = 4,     /* a trained or loaded forecaster (tsflow/rnn.h, baselines) */
+    TSF_TYPE_MODEL = 4,     /* tsf_model (below): a forecaster, built in or from a plugin */
     TSF_TYPE_FORECASTS = 5, /* forecasts by series, origin, step and quantile */
     TSF_TYPE_METRICS = 6,   /* a table of error metrics */
     TSF_TYPE_HISTORY = 7,   /* a training history (losses, gradient norms per epoch) */
@@ -299,6 +305,97 @@ typedef struct tsf_progress {
 
 /* Log levels for tsf_stage_log: INFO is shown unless --quiet, DEBUG only with --verbose. */
 enum { TSF_LOG_WARN = 0, TSF_LOG_INFO = 1, TSF_LOG_DEBUG = 2 };
+
+/* ---- Models ---------------------------------------------------------------------------------- */
+
+/* A TSF_TYPE_MODEL value: a forecaster behind the tsf_forecaster interface (tsflow/backtest.h),
+ * with what its consumers need to know. The producing stage (train.rnn, model.load, a plugin's)
+ * allocates it and passes its destroy function to tsf_value_set (tsf_free_model below).
+ *
+ * How the built-in consumers use it:
+ *   - backtest binds the model to its frame (bind), hands the bound forecaster to the backtest
+ *     engine, which fits it fold by fold on the rows before each origin and forecasts, then
+ *     unbinds it. Each fold's data is imputed as the step says and scaled as `scaling` says
+ *     (backtest's normalize = model); the forecaster never sees a row at or after an origin.
+ *   - predict binds it to its input frame and forecasts the horizon after the end of each series
+ *     (or after the origin of each window) with forecaster.forecast, using the state fitted by the
+ *     producer (fitted), or, when fitted is NULL, a state fitted on all rows of the input first.
+ *     A model may offer a faster predict (a batched forward pass); predict then uses that.
+ * Consumers read the metadata to check inputs before anything runs (horizon, targets).
+ * Every pointer below is owned by the model and lives until destroy. */
+typedef struct tsf_model tsf_model;
+
+/* What a consumer gives bind, and what bind fills. */
+typedef struct tsf_model_binding {
+    /* in */
+    const tsf_frame *frame; /* the data the forecaster will see: its columns (found by name) */
+    /* Called after every update of a fit that trains iteratively, from the fitting thread (may be
+     * NULL); nonzero stops the fit (TSF_ECANCEL). fold is the fitting fold. */
+    int (*fit_progress)(void *user, size_t fold, const tsf_train_progress *p);
+    void *progress_user;
+    /* When not NULL: the training history of the fit made at fold g goes to histories[g] (each
+     * initialised by the consumer with tsf_train_history_init; g >= n_histories: none). */
+    tsf_train_history *histories;
+    size_t n_histories;
+    /* out */
+    tsf_forecaster forecaster; /* name, fit, forecast, free_state for this frame */
+    const size_t *read_cols;   /* (n_read_cols) columns of frame it reads beside the targets (past
+                                  covariates): backtest scales them with the targets */
+    size_t n_read_cols;
+    void *priv; /* the model's, for unbind */
+} tsf_model_binding;
+
+struct tsf_model {
+    const char *name;        /* model name in forecasts and metrics */
+    const char *kind;        /* "rnn" for the built-in recurrent model; a plugin's own word */
+    const char *description; /* a short text for the plan and logs ("lstm 32x1, 1.2k params") */
+    size_t lookback;         /* rows before an origin a forecast reads (>= 1) */
+    size_t horizon;          /* steps forecast from an origin (>= 1) */
+    size_t n_inputs;  /* features per step of the windows it was fitted on (I); 0: not windowed */
+    size_t n_outputs; /* values per step of those windows (O); 0: not windowed */
+    const char *const *targets; /* (n_targets) names of the columns it forecasts */
+    size_t n_targets;
+    const double *quantiles; /* (n_quantiles) levels of value slots 1..Q; NULL: point forecasts */
+    size_t n_quantiles;
+    /* How the data it was fitted on was scaled (kind, pre, per_series; cols unused), or NULL:
+     * the data's own units. backtest with normalize = model fits such a scaler on each fit's rows.
+     */
+    const tsf_scale_spec *scaling;
+
+    /* Prepare a forecaster for b->frame (required). Fails, naming the column, when the frame
+     * lacks a column the model reads. */
+    int (*bind)(const tsf_model *m, tsf_model_binding *b, tsf_err *err);
+    /* Free what bind allocated (may be NULL). */
+    void (*unbind)(const tsf_model *m, tsf_model_binding *b);
+    /* A state of the producer's fit for the bound forecaster's forecast (predict reads it, never
+     * frees it), or NULL: predict fits on its input first. */
+    void *fitted;
+
+    /* Optional fast paths for predict (NULL: predict uses forecaster.forecast). Forecast every
+     * window of w into fc from entry first on (fc laid out by predict for w's frame, targets and
+     * this model's quantiles), or the horizon after the end of every series of f into *out, in
+     * the data's own units; batch_size 0: the model's own. */
+    int (*predict_windows)(const tsf_model *m, const tsf_windows *w, size_t batch_size,
+                           tsf_forecasts *fc, size_t first, tsf_err *err);
+    int (*predict_frame)(const tsf_model *m, const tsf_frame *f, size_t batch_size,
+                         tsf_forecasts **out, tsf_err *err);
+    /* Optional: the scaler the producer fitted, laid out for frame f's columns (found by name),
+     * or *out NULL; predict uses it to map forecasts between scales (NULL: no scaler). */
+    int (*scaler_for)(const tsf_model *m, const tsf_frame *f, tsf_scaler **out, tsf_err *err);
+    /* Optional: write the model to a file model.load reads (model.save refuses a model without). */
+    int (*save)(const tsf_model *m, const char *path, tsf_err *err);
+
+    void *impl;                    /* the producer's own object behind the model */
+    void (*destroy)(tsf_model *m); /* free everything, m included (required) */
+};
+
+/* Destructor for model values: tsf_value_set(ctx, out[0], m, tsf_free_model). */
+static inline void tsf_free_model(void *p)
+{
+    tsf_model *m = (tsf_model *)p;
+    if (m)
+        m->destroy(m);
+}
 
 /* ---- The context: who is running, and the runner's services -------------------------------- */
 
