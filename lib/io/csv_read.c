@@ -141,6 +141,11 @@ typedef struct reader {
     size_t n_ck, cap_ck;
     size_t prev_rec_line;
     size_t n_filled; /* rows inserted by TSF_GAP_FILL */
+
+    /* tsf_csv_peek_read: fields are kept as text (the first peek_max records), ids counted,
+     * values and timestamps not parsed */
+    tsf_csv_peek *peek;
+    size_t peek_max;
 } reader;
 
 /* ---- messages ----------------------------------------------------------------------------- */
@@ -630,6 +635,28 @@ static void grow_rows(reader *r)
     }
 }
 
+/* tsf_csv_peek's field: the id as the reader reads it, the text of the first records. */
+static void peek_field(reader *r, size_t j, const char *s, size_t n)
+{
+    tsf_csv_peek *pk = r->peek;
+    if (r->roles[j] == ROLE_ID)
+        id_field(r, s, n);
+    if (r->n_records >= r->peek_max)
+        return;
+    if (!pk->rows && !(pk->rows = calloc(r->peek_max * r->width, sizeof *pk->rows))) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return;
+    }
+    char *text = malloc(n + 1);
+    if (!text) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return;
+    }
+    memcpy(text, s, n);
+    text[n] = '\0';
+    pk->rows[r->n_records * r->width + j] = text;
+}
+
 /* One field of the current record: s[0..n), not NUL-terminated. */
 static void on_field(reader *r, const char *s, size_t n)
 {
@@ -658,7 +685,7 @@ static void on_field(reader *r, const char *s, size_t n)
             if (r->failed)
                 return;
         }
-        if (r->f->n_rows == r->f->capacity) {
+        if (!r->peek && r->f->n_rows == r->f->capacity) {
             grow_rows(r);
             if (r->failed)
                 return;
@@ -675,6 +702,10 @@ static void on_field(reader *r, const char *s, size_t n)
         decide_auto_second(r, s, n);
         if (r->failed)
             return;
+    }
+    if (r->peek) {
+        peek_field(r, j, s, n);
+        return;
     }
     switch (r->roles[j]) {
     case ROLE_VALUE:
@@ -776,6 +807,20 @@ static int start_row_series(reader *r)
     return TSF_OK;
 }
 
+/* tsf_csv_peek's record: counted in its series. */
+static void peek_record(reader *r)
+{
+    size_t s = 0;
+    if (r->id_field >= 0 ? lookup_series(r, &s) != TSF_OK
+                         : !r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
+        return;
+    }
+    r->ser[s].n++;
+    r->cur = s;
+    r->n_records++;
+}
+
 static void on_record_end(reader *r)
 {
     if (r->failed || r->field == 0)
@@ -794,6 +839,10 @@ static void on_record_end(reader *r)
                 "fields; is a value or a delimiter missing?)",
                 show(q, r->last_s, r->last_n), n_fields, n_fields == 1 ? "" : "s", r->width,
                 r->width);
+        return;
+    }
+    if (r->peek) {
+        peek_record(r);
         return;
     }
     tsf_frame *f = r->f;
@@ -1491,14 +1540,16 @@ static int finish_frame(reader *r)
     return rc;
 }
 
-int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
-                 tsf_err *err)
+/* Set up r for path and opt (defaults: NULL opt) and read the whole file into it: a frame, or
+ * with peek the header, the first peek_max records as text and the records per series. Fails
+ * on an empty file or one without data rows. */
+static int read_file(reader *r, const char *path, const tsf_csv_options *opt,
+                     tsf_csv_options *defaults, tsf_csv_peek *peek, size_t peek_max, tsf_err *err)
 {
-    *out = NULL;
-    tsf_csv_options defaults;
+    memset(r, 0, sizeof *r);
     if (!opt) {
-        tsf_csv_options_init(&defaults);
-        opt = &defaults;
+        tsf_csv_options_init(defaults);
+        opt = defaults;
     }
     if (opt->delimiter && opt->delimiter != ',' && opt->delimiter != ';' && opt->delimiter != '\t')
         TSF_FAIL(err, TSF_EINVAL, "%s: delimiter '%c' is not supported (expected ',', ';' or tab)",
@@ -1506,31 +1557,39 @@ int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, 
     if (opt->n_na_tokens > 64)
         TSF_FAIL(err, TSF_EINVAL, "%s: %zu missing-value tokens (expected at most 64)", path,
                  opt->n_na_tokens);
-    reader r;
-    reader_init(&r, path, opt, err);
-
+    reader_init(r, path, opt, err);
+    r->peek = peek;
+    r->peek_max = peek_max;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s (expected a readable CSV file)", path,
                  strerror(errno));
-    int rc = read_all(&r, fd);
+    int rc = read_all(r, fd);
     close(fd);
     if (rc)
+        return err ? err->code : rc;
+    if (r->width == 0)
+        TSF_FAIL(err, TSF_EFORMAT,
+                 "%s:1:1: the file is empty (expected a header line naming the columns, then data "
+                 "rows)",
+                 path);
+    if (r->n_records == 0)
+        TSF_FAIL(err, TSF_EFORMAT,
+                 "%s:%zu:1: no data rows after the header (expected at least one data row below "
+                 "the header)",
+                 path, r->line);
+    return TSF_OK;
+}
+
+int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
+                 tsf_err *err)
+{
+    *out = NULL;
+    tsf_csv_options defaults;
+    reader r;
+    int rc = read_file(&r, path, opt, &defaults, NULL, 0, err);
+    if (rc)
         goto fail;
-    if (r.width == 0) {
-        rc = tsf_err_set(err, TSF_EFORMAT,
-                         "%s:1:1: the file is empty (expected a header line naming the columns, "
-                         "then data rows)",
-                         path);
-        goto fail;
-    }
-    if (r.n_records == 0) {
-        rc = tsf_err_set(err, TSF_EFORMAT,
-                         "%s:%zu:1: no data rows after the header (expected at least one data "
-                         "row below the header)",
-                         path, r.line);
-        goto fail;
-    }
     tsf_frame *f = r.f;
     rc = finish_frame(&r);
     if (rc != TSF_OK)
@@ -1551,4 +1610,63 @@ int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, 
 fail:
     reader_free(&r);
     return err ? err->code : rc;
+}
+
+void tsf_csv_peek_free(tsf_csv_peek *p)
+{
+    if (!p)
+        return;
+    for (size_t j = 0; j < p->n_cols; j++)
+        free(p->names[j]);
+    free(p->names);
+    for (size_t i = 0; p->rows && i < p->n_rows * p->n_cols; i++)
+        free(p->rows[i]);
+    free(p->rows);
+    free(p);
+}
+
+int tsf_csv_peek_read(tsf_csv_peek **out, const char *path, const tsf_csv_options *opt,
+                      size_t max_rows, tsf_err *err)
+{
+    *out = NULL;
+    tsf_csv_peek *pk = calloc(1, sizeof *pk);
+    if (!pk)
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory", path);
+    tsf_csv_options defaults;
+    reader r;
+    int rc = read_file(&r, path, opt, &defaults, pk, max_rows, err);
+    if (rc == TSF_OK && r.time_field == -2) /* one data record: its second field decided nothing */
+        r.time_field = -1;
+    if (rc == TSF_OK) {
+        pk->delimiter = r.delim;
+        pk->n_cols = r.width;
+        pk->names = r.names;
+        r.names = NULL;
+        r.width = 0;
+        pk->n_rows = r.n_records < max_rows ? r.n_records : max_rows;
+        for (size_t i = 0; pk->rows && i < pk->n_rows * pk->n_cols; i++)
+            if (!pk->rows[i] && !(pk->rows[i] = calloc(1, 1)))
+                rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+        pk->time_col = r.time_field;
+        pk->id_col = r.id_field;
+        pk->n_records = r.n_records;
+        pk->n_series = r.n_ser;
+        pk->min_series_rows = r.n_ser ? SIZE_MAX : 0;
+        for (size_t q = 0; q < r.n_ser; q++)
+            if (r.ser[q].n < pk->min_series_rows)
+                pk->min_series_rows = r.ser[q].n;
+    }
+    if (rc != TSF_OK && pk->n_cols == 0) { /* the names are still the reader's */
+        for (size_t i = 0; pk->rows && i < max_rows * r.width; i++)
+            free(pk->rows[i]);
+        free(pk->rows);
+        pk->rows = NULL;
+    }
+    reader_free(&r);
+    if (rc != TSF_OK) {
+        tsf_csv_peek_free(pk);
+        return rc;
+    }
+    *out = pk;
+    return TSF_OK;
 }

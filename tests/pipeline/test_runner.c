@@ -844,12 +844,12 @@ Test(ingest_csv, check_refuses_empty_and_header_only_files)
     tsft_write_file(tsft_path(dir, "header.csv"), "time,v\n", (size_t)-1);
     char w1[512], w2[512];
     snprintf(w1, sizeof w1,
-             "pipeline.ini:3: step \"a\", key \"path\": %s/empty.csv is empty (expected a header "
-             "line of column names, then rows)",
+             "pipeline.ini:3: step \"a\", key \"path\": %s/empty.csv:1:1: the file is empty "
+             "(expected a header line naming the columns, then data rows)",
              dir);
     snprintf(w2, sizeof w2,
-             "pipeline.ini:6: step \"b\", key \"path\": %s/header.csv has a header line but no "
-             "rows (expected at least one row of values)",
+             "pipeline.ini:6: step \"b\", key \"path\": %s/header.csv:2:1: no data rows after the "
+             "header (expected at least one data row below the header)",
              dir);
     const char *want[] = {w1, w2, NULL};
     expect_diags("[a]\nstage = ingest.csv\npath = empty.csv\n"

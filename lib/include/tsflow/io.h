@@ -61,6 +61,31 @@ void tsf_csv_options_init(tsf_csv_options *opt);
 int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
                  tsf_err *err) TSF_WUR;
 
+/* A look at a CSV file without reading its values: the header, the first records as text, and
+ * the records of each series, all decided by tsf_csv_read's own tokenizer and rules (delimiter
+ * detection, quotes, blank lines, the time column of TSF_CSV_TIME_AUTO, the id column), so that
+ * a plan made from it cannot disagree with what a read finds. Values and timestamps are not
+ * parsed (a read may still refuse them); the whole file is scanned to count the records. */
+typedef struct tsf_csv_peek {
+    char delimiter;         /* the delimiter used */
+    size_t n_cols;          /* header fields */
+    char **names;           /* (n_cols) header names, as the reader names them */
+    size_t n_rows;          /* records kept: the first min(max_rows, n_records) */
+    char **rows;            /* (n_rows, n_cols) field texts, row-major; "" for a missing field */
+    long time_col;          /* header index of the time column, or -1 */
+    long id_col;            /* header index of the id column, or -1 */
+    size_t n_records;       /* data records in the file */
+    size_t n_series;        /* series (distinct ids; 1 without an id column) */
+    size_t min_series_rows; /* records of the shortest series */
+} tsf_csv_peek;
+
+/* Peek at path with the options a read would get (NULL: defaults), keeping max_rows records.
+ * Errors as tsf_csv_read's for the header and the layout (an empty file, no data rows, unknown
+ * columns, a record with too many or too few fields). */
+int tsf_csv_peek_read(tsf_csv_peek **out, const char *path, const tsf_csv_options *opt,
+                      size_t max_rows, tsf_err *err) TSF_WUR;
+void tsf_csv_peek_free(tsf_csv_peek *p); /* NULL is a no-op */
+
 /* Write a frame as CSV (atomically): header "time,<cols>" (long layout: "<id>,time,<cols>"),
  * where "time" and "<id>" are the frame's time_name and id_name when set; values as the
  * shortest of %.15g/%.16g/%.17g that reads back as the same double, NaN as an empty field,

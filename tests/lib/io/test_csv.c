@@ -885,3 +885,50 @@ Test(csv, writes_the_header_timestamps_and_nan_as_an_empty_field)
     cr_assert(strstr(err.msg, "does not exist"), "%s", err.msg);
     tsf_frame_free(f);
 }
+
+/* ---- tsf_csv_peek_read: what a read would find, without the values --------------------------- */
+
+Test(csv_peek, sees_the_header_first_records_and_series_as_the_reader_does)
+{
+    /* semicolons, a BOM, CRLF, a quoted id with a blank (kept) beside an unquoted one (trimmed),
+     * interleaved series, a blank line, and a value the reader would refuse (not parsed here) */
+    const char *p = tmp_csv("\xEF\xBB\xBFid;time;v\r\n\" a\";2021-01-01;1\r\n a ;2021-01-01;x\r\n"
+                            "\r\n\" a\";2021-01-02;3\r\nb;2021-01-02;4\r\n");
+    tsf_csv_options o = opts();
+    o.id_column = "id";
+    tsf_csv_peek *pk = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_csv_peek_read(&pk, p, &o, 2, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(pk->delimiter, ';');
+    cr_assert_eq(pk->n_cols, 3);
+    cr_assert_str_eq(pk->names[0], "id");
+    cr_assert_eq(pk->id_col, 0);
+    cr_assert_eq(pk->time_col, 1, "the reader's own rule takes the first non-id ISO column");
+    cr_assert_eq(pk->n_rows, 2);
+    cr_assert_str_eq(pk->rows[0], " a");
+    cr_assert_str_eq(pk->rows[3], "a");
+    cr_assert_str_eq(pk->rows[5], "x");
+    cr_assert_eq(pk->n_records, 4);
+    cr_assert_eq(pk->n_series, 3, "\" a\", \"a\" and \"b\"");
+    cr_assert_eq(pk->min_series_rows, 1);
+    tsf_csv_peek_free(pk);
+    /* the same file read: the series the peek counted (the bad value stops the read later) */
+    tsf_frame *f = NULL;
+    cr_assert_eq(tsf_csv_read(&f, p, &o, NULL, &err), TSF_EFORMAT);
+    cr_assert(strstr(err.msg, "\"x\""), "%s", err.msg);
+}
+
+Test(csv_peek, refuses_what_the_reader_refuses_in_the_header_and_layout)
+{
+    tsf_csv_peek *pk = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    const char *p = tmp_csv("\n\n");
+    cr_assert_eq(tsf_csv_peek_read(&pk, p, NULL, 2, &err), TSF_EFORMAT);
+    cr_assert_null(pk);
+    cr_assert(strstr(err.msg, ":1:1: the file is empty (expected a header line naming the "
+                              "columns, then data rows)"),
+              "%s", err.msg);
+    p = tmp_csv("t,a\n1,2,3\n");
+    cr_assert_eq(tsf_csv_peek_read(&pk, p, NULL, 2, &err), TSF_EFORMAT);
+    cr_assert(strstr(err.msg, ":2:3: \"3\": the record has more than 2 fields"), "%s", err.msg);
+}
