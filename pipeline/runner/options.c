@@ -743,6 +743,56 @@ static char *join_path(const char *dir, const char *path)
     return s;
 }
 
+/* A bool or a number (text already trimmed) into field f. */
+static int parse_scalar(const tsf_option *o, const char *s, void *f, tsf_err *err)
+{
+    switch (o->type) {
+    case TSF_OPT_BOOL: {
+        int v;
+        if (!parse_bool(s, &v))
+            return fail_value(err, o, TSF_EINVAL, "is not a boolean", s);
+        *(int *)f = v;
+        break;
+    }
+    case TSF_OPT_INT: {
+        char *end;
+        errno = 0;
+        long long v = *s ? strtoll(s, &end, 10) : 0;
+        if (!*s || *end || isspace((unsigned char)*s))
+            return fail_value(err, o, TSF_EINVAL, "is not an integer", s);
+        if (errno == ERANGE || !in_range(o, (double)v))
+            return fail_value(err, o, TSF_EINVAL, "is out of range", s);
+        *(int64_t *)f = (int64_t)v;
+        break;
+    }
+    case TSF_OPT_SIZE: {
+        char *end;
+        errno = 0;
+        if (s[0] == '-')
+            return fail_value(err, o, TSF_EINVAL, "is negative", s);
+        unsigned long long v = *s ? strtoull(s, &end, 10) : 0;
+        if (!*s || *end || !isdigit((unsigned char)s[s[0] == '+']))
+            return fail_value(err, o, TSF_EINVAL, "is not an integer", s);
+        if (errno == ERANGE || v > SIZE_MAX || !in_range(o, (double)v))
+            return fail_value(err, o, TSF_EINVAL, "is out of range", s);
+        *(size_t *)f = (size_t)v;
+        break;
+    }
+    case TSF_OPT_DOUBLE: {
+        double v;
+        if (!parse_double(s, &v))
+            return fail_value(err, o, TSF_EINVAL, "is not a finite number", s);
+        if (!in_range(o, v))
+            return fail_value(err, o, TSF_EINVAL, "is out of range", s);
+        *(double *)f = v;
+        break;
+    }
+    default:
+        break;
+    }
+    return TSF_OK;
+}
+
 int tsf_opt_parse(const tsf_option *o, const char *text, const char *base_dir, void *state,
                   tsf_err *err)
 {
@@ -763,62 +813,12 @@ int tsf_opt_parse(const tsf_option *o, const char *text, const char *base_dir, v
     }
     void *f = field(o, state);
     switch (o->type) {
-    case TSF_OPT_BOOL: {
-        int v;
-        if (!parse_bool(s, &v)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is not a boolean", s);
-            goto done;
-        }
-        *(int *)f = v;
+    case TSF_OPT_BOOL:
+    case TSF_OPT_INT:
+    case TSF_OPT_SIZE:
+    case TSF_OPT_DOUBLE:
+        rc = parse_scalar(o, s, f, err);
         break;
-    }
-    case TSF_OPT_INT: {
-        char *end;
-        errno = 0;
-        long long v = *s ? strtoll(s, &end, 10) : 0;
-        if (!*s || *end || isspace((unsigned char)*s)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is not an integer", s);
-            goto done;
-        }
-        if (errno == ERANGE || !in_range(o, (double)v)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is out of range", s);
-            goto done;
-        }
-        *(int64_t *)f = (int64_t)v;
-        break;
-    }
-    case TSF_OPT_SIZE: {
-        char *end;
-        errno = 0;
-        if (s[0] == '-') {
-            rc = fail_value(err, o, TSF_EINVAL, "is negative", s);
-            goto done;
-        }
-        unsigned long long v = *s ? strtoull(s, &end, 10) : 0;
-        if (!*s || *end || !isdigit((unsigned char)s[s[0] == '+'])) {
-            rc = fail_value(err, o, TSF_EINVAL, "is not an integer", s);
-            goto done;
-        }
-        if (errno == ERANGE || v > SIZE_MAX || !in_range(o, (double)v)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is out of range", s);
-            goto done;
-        }
-        *(size_t *)f = (size_t)v;
-        break;
-    }
-    case TSF_OPT_DOUBLE: {
-        double v;
-        if (!parse_double(s, &v)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is not a finite number", s);
-            goto done;
-        }
-        if (!in_range(o, v)) {
-            rc = fail_value(err, o, TSF_EINVAL, "is out of range", s);
-            goto done;
-        }
-        *(double *)f = v;
-        break;
-    }
     case TSF_OPT_ENUM: {
         int found;
         if ((rc = parse_choice(o, s, &found, err)) != TSF_OK)

@@ -268,6 +268,63 @@ static int sort_inputs(tsf_stage_ctx *ctx, const tsf_type *types, size_t n, size
     return TSF_OK;
 }
 
+/* The first origin against the rows the plan knows, and the folds when it knows them exactly
+ * (the engine's own count); horizon may be TSF_UNKNOWN. */
+static int check_first_origin(tsf_stage_ctx *ctx, const bt_state *s, const tsf_meta *frame,
+                              int64_t horizon, int64_t *folds, tsf_err *err)
+{
+    /* The engine lays folds out up to the end of the longest series (shorter ones just give
+     * fewer forecasts). The plan knows the shortest series and the total rows: the longest has
+     * at most total - (n_series - 1) x shortest rows, exactly that when all are alike. */
+    int64_t rows = frame->min_series_rows, n_ser = frame->n_series, total = frame->rows;
+    int64_t longest = TSF_UNKNOWN;
+    int exact = 0;
+    if (rows != TSF_UNKNOWN && n_ser == 1) {
+        longest = rows;
+        exact = 1;
+    } else if (rows != TSF_UNKNOWN && n_ser > 1 && total != TSF_UNKNOWN) {
+        longest = total - (n_ser - 1) * rows;
+        exact = total == n_ser * rows;
+    }
+    size_t first = s->first_origin ? s->first_origin : s->train_length;
+    const char *first_key = s->first_origin ? "first_origin" : "train_length";
+    int by_end = s->end && longest != TSF_UNKNOWN && (int64_t)s->end < longest;
+    int64_t bound = by_end ? (int64_t)s->end : longest;
+    if (bound != TSF_UNKNOWN && horizon != TSF_UNKNOWN && (int64_t)first + horizon > bound) {
+        char where[160], cure[96];
+        if (by_end)
+            snprintf(where, sizeof where, "row %lld, where end = %lld stops the backtest",
+                     (long long)bound, (long long)bound);
+        else if (n_ser == 1)
+            snprintf(where, sizeof where, "the %lld rows of the series", (long long)bound);
+        else
+            snprintf(where, sizeof where, "the end of every series (the longest has %s%lld rows)",
+                     exact ? "" : "at most ", (long long)bound);
+        if (bound - horizon >= 1)
+            snprintf(cure, sizeof cure, "%s at most %lld", first_key, (long long)(bound - horizon));
+        else
+            snprintf(cure, sizeof cure, "a horizon shorter than %lld", (long long)bound);
+        return tsf_stage_fail_key(ctx, err, first_key, TSF_EINVAL,
+                                  "the first origin (row %zu) plus horizon %lld is past %s "
+                                  "(expected %s + horizon <= %lld: %s)",
+                                  first, (long long)horizon, where, first_key, (long long)bound,
+                                  cure);
+    }
+    if (exact && horizon != TSF_UNKNOWN) {
+        tsf_backtest_spec spec; /* the engine's count of the folds */
+        tsf_backtest_spec_init(&spec);
+        spec.train_length = s->train_length;
+        spec.first_origin = s->first_origin;
+        spec.horizon = (size_t)horizon;
+        spec.stride = s->stride ? s->stride : (size_t)horizon;
+        spec.retrain = s->retrain_n;
+        size_t n_folds, n_fits;
+        tsf_backtest_count(&spec, (size_t)bound, &n_folds, &n_fits);
+        *folds = (int64_t)n_folds;
+    }
+    return TSF_OK;
+}
+
 static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
                  tsf_err *err)
 {
@@ -326,62 +383,17 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   "per_series applies to normalize = zscore, minmax or robust");
     if ((rc = tsfs_check_columns(ctx, in[0], &s->targets, "targets", err)) != TSF_OK)
         return rc;
-    /* The engine lays folds out up to the end of the longest series (shorter ones just give
-     * fewer forecasts). The plan knows the shortest series and the total rows: the longest has
-     * at most total - (n_series - 1) x shortest rows, exactly that when all are alike. */
-    int64_t rows = in[0]->min_series_rows, n_ser = in[0]->n_series, total = in[0]->rows;
-    int64_t longest = TSF_UNKNOWN;
-    int exact = 0;
-    if (rows != TSF_UNKNOWN && n_ser == 1) {
-        longest = rows;
-        exact = 1;
-    } else if (rows != TSF_UNKNOWN && n_ser > 1 && total != TSF_UNKNOWN) {
-        longest = total - (n_ser - 1) * rows;
-        exact = total == n_ser * rows;
-    }
-    size_t first = s->first_origin ? s->first_origin : s->train_length;
-    const char *first_key = s->first_origin ? "first_origin" : "train_length";
-    int by_end = s->end && longest != TSF_UNKNOWN && (int64_t)s->end < longest;
-    int64_t bound = by_end ? (int64_t)s->end : longest;
-    if (!si && bound != TSF_UNKNOWN && horizon != TSF_UNKNOWN && (int64_t)first + horizon > bound) {
-        char where[160], cure[96];
-        if (by_end)
-            snprintf(where, sizeof where, "row %lld, where end = %lld stops the backtest",
-                     (long long)bound, (long long)bound);
-        else if (n_ser == 1)
-            snprintf(where, sizeof where, "the %lld rows of the series", (long long)bound);
-        else
-            snprintf(where, sizeof where, "the end of every series (the longest has %s%lld rows)",
-                     exact ? "" : "at most ", (long long)bound);
-        if (bound - horizon >= 1)
-            snprintf(cure, sizeof cure, "%s at most %lld", first_key, (long long)(bound - horizon));
-        else
-            snprintf(cure, sizeof cure, "a horizon shorter than %lld", (long long)bound);
-        return tsf_stage_fail_key(ctx, err, first_key, TSF_EINVAL,
-                                  "the first origin (row %zu) plus horizon %lld is past %s "
-                                  "(expected %s + horizon <= %lld: %s)",
-                                  first, (long long)horizon, where, first_key, (long long)bound,
-                                  cure);
-    }
+    int64_t folds = TSF_UNKNOWN;
+    if (!si && (rc = check_first_origin(ctx, s, in[0], horizon, &folds, err)) != TSF_OK)
+        return rc;
     for (int o = 0; o < 3; o++) {
         out[o]->n_series = in[0]->n_series;
         out[o]->horizon = horizon;
         if (in[0]->source && (rc = tsf_meta_set_source(ctx, out[o], in[0]->source)) != TSF_OK)
             return rc;
     }
-    if (!si && exact && horizon != TSF_UNKNOWN) {
-        tsf_backtest_spec spec; /* the engine's count of the folds */
-        tsf_backtest_spec_init(&spec);
-        spec.train_length = s->train_length;
-        spec.first_origin = s->first_origin;
-        spec.horizon = (size_t)horizon;
-        spec.stride = s->stride ? s->stride : (size_t)horizon;
-        spec.retrain = s->retrain_n;
-        size_t folds, fits;
-        tsf_backtest_count(&spec, (size_t)bound, &folds, &fits);
-        for (int o = 0; o < 3; o++)
-            out[o]->folds = (int64_t)folds;
-    }
+    for (int o = 0; o < 3; o++)
+        out[o]->folds = folds;
     return tsf_meta_set_note(ctx, out[0], "%zu model%s + %zu baseline%s, %s window, retrain %s", nm,
                              nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s",
                              windows[s->window], s->retrain);

@@ -896,81 +896,80 @@ static int run_gnuplot(plot_run *pr, const char *script, tsf_err *err)
     return TSF_OK;
 }
 
-static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
-               tsf_err *err)
+/* The directory and the file-name start of the outputs, from prefix. */
+static void split_prefix(plot_run *pr, const char *prefix)
 {
-    (void)out;
-    plot_state *s = state;
-    plot_run *pr = calloc(1, sizeof *pr);
-    if (!pr)
-        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
-    pr->ctx = ctx;
-    pr->s = s;
-    const char *slash = strrchr(s->prefix, '/');
+    const char *slash = strrchr(prefix, '/');
     if (slash) {
-        snprintf(pr->dir, sizeof pr->dir, "%.*s", (int)(slash - s->prefix), s->prefix);
+        snprintf(pr->dir, sizeof pr->dir, "%.*s", (int)(slash - prefix), prefix);
         if (!pr->dir[0])
             snprintf(pr->dir, sizeof pr->dir, "/");
         snprintf(pr->base, sizeof pr->base, "%s", slash + 1);
     } else {
         snprintf(pr->dir, sizeof pr->dir, ".");
-        snprintf(pr->base, sizeof pr->base, "%s", s->prefix);
+        snprintf(pr->base, sizeof pr->base, "%s", prefix);
     }
-    const tsf_frame *frame = NULL;
-    const tsf_forecasts *fc = NULL;
-    const tsf_train_history *hist = NULL;
-    const tsf_bt_record *rec = NULL;
+}
+
+/* What the inputs hold: the first of each type. */
+typedef struct plot_inputs {
+    const tsf_frame *frame;
+    const tsf_forecasts *fc;
+    const tsf_train_history *hist;
+    const tsf_bt_record *rec;
+    char hist_what[64]; /* where hist comes from when not a history input, or "" */
+} plot_inputs;
+
+static void gather_inputs(tsf_stage_ctx *ctx, tsf_value *const *in, plot_inputs *pi)
+{
+    memset(pi, 0, sizeof *pi);
     for (size_t i = 0; i < ctx->n_inputs; i++) {
         if (!in[i])
             continue;
-        if (in[i]->type == TSF_TYPE_FRAME && !frame)
-            frame = in[i]->ptr;
-        else if (in[i]->type == TSF_TYPE_FORECASTS && !fc)
-            fc = in[i]->ptr;
-        else if (in[i]->type == TSF_TYPE_HISTORY && !hist)
-            hist = in[i]->ptr;
-        else if (in[i]->type == TSF_TYPE_BACKTEST && !rec)
-            rec = in[i]->ptr;
+        if (in[i]->type == TSF_TYPE_FRAME && !pi->frame)
+            pi->frame = in[i]->ptr;
+        else if (in[i]->type == TSF_TYPE_FORECASTS && !pi->fc)
+            pi->fc = in[i]->ptr;
+        else if (in[i]->type == TSF_TYPE_HISTORY && !pi->hist)
+            pi->hist = in[i]->ptr;
+        else if (in[i]->type == TSF_TYPE_BACKTEST && !pi->rec)
+            pi->rec = in[i]->ptr;
     }
-    char hist_what[64] = "";
-    if (!hist && rec) /* the last fit of the backtest's first model */
-        for (size_t k = rec->n_histories; k-- > 0 && !hist;)
-            if (rec->histories[k].n_epochs) {
-                hist = &rec->histories[k];
-                snprintf(hist_what, sizeof hist_what, "backtest fit at fold %zu", k);
+    if (!pi->hist && pi->rec) /* the last fit of the backtest's first model */
+        for (size_t k = pi->rec->n_histories; k-- > 0 && !pi->hist;)
+            if (pi->rec->histories[k].n_epochs) {
+                pi->hist = &pi->rec->histories[k];
+                snprintf(pi->hist_what, sizeof pi->hist_what, "backtest fit at fold %zu", k);
             }
-    unsigned want = s->want;
-    if (!want) {
-        if (fc) {
-            want |= 1u << P_FORECAST;
-            size_t folds = 0;
-            for (size_t e = 0; e < fc->n_entries; e++)
-                folds = fc->entry[e].fold + 1 > folds ? fc->entry[e].fold + 1 : folds;
-            if (folds > 1)
-                want |= 1u << P_BACKTEST;
-        }
-        if (hist && hist->n_epochs)
-            want |= 1u << P_LOSS | 1u << P_GRAD_NORM;
-        if (hist && hist->n_epochs && hist->lookback && hist->grad_flow)
-            want |= 1u << P_GRAD_FLOW;
+}
+
+/* The plots asked for, or (none asked) every plot the inputs allow; as bits. */
+static unsigned plots_wanted(const plot_state *s, const plot_inputs *pi)
+{
+    if (s->want)
+        return s->want;
+    unsigned want = 0;
+    const tsf_forecasts *fc = pi->fc;
+    const tsf_train_history *hist = pi->hist;
+    if (fc) {
+        want |= 1u << P_FORECAST;
+        size_t folds = 0;
+        for (size_t e = 0; e < fc->n_entries; e++)
+            folds = fc->entry[e].fold + 1 > folds ? fc->entry[e].fold + 1 : folds;
+        if (folds > 1)
+            want |= 1u << P_BACKTEST;
     }
-    int rc = TSF_OK;
-    if (!want) {
-        rc = tsf_err_set(err, TSF_EINVAL,
-                         "nothing to plot: the forecasts are empty and no training history has "
-                         "epochs");
-        goto done;
-    }
-    if ((want & (1u << P_LOSS | 1u << P_GRAD_NORM | 1u << P_GRAD_FLOW)) &&
-        (!hist || !hist->n_epochs)) {
-        rc = tsf_err_set(err, TSF_EINVAL, "the training history is empty (no epoch ran)");
-        goto done;
-    }
-    out_file *script = open_out(pr, ".gp", &pr->gp, err);
-    if (!script) {
-        rc = err->code;
-        goto done;
-    }
+    if (hist && hist->n_epochs)
+        want |= 1u << P_LOSS | 1u << P_GRAD_NORM;
+    if (hist && hist->n_epochs && hist->lookback && hist->grad_flow)
+        want |= 1u << P_GRAD_FLOW;
+    return want;
+}
+
+/* The script's start: output names, terminal and the settings every plot starts from. */
+static void write_preamble(plot_run *pr, unsigned want)
+{
+    const plot_state *s = pr->s;
     FILE *gp = pr->gp;
     fprintf(gp,
             "# Drawn by tsflow's plot stage; redraw with: gnuplot %s.gp (in this directory).\n"
@@ -999,49 +998,58 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             "common = \"set datafile missing '?'; set grid lc rgb '#e5e5e5' lt 1; set "
             "border 3 lc rgb '#555555'; set tics nomirror; set title font ',%zu'\"\n",
             s->font_size + 2);
+}
+
+/* Each wanted plot: its data and script lines, and its picture's (temporary) file. */
+static int draw_plots(plot_run *pr, unsigned want, const plot_inputs *pi, tsf_err *err)
+{
     fc_pick p = {0};
-    if (fc && (want & (1u << P_FORECAST | 1u << P_BACKTEST)) && (rc = pick(pr, fc, &p, err)))
-        goto done;
-    const char *what = hist_what[0] ? hist_what : NULL;
-    for (int k = 0; k < N_PLOTS && rc == TSF_OK; k++) {
+    int rc = TSF_OK;
+    if (pi->fc && (want & (1u << P_FORECAST | 1u << P_BACKTEST)) &&
+        (rc = pick(pr, pi->fc, &p, err)))
+        return rc;
+    const char *what = pi->hist_what[0] ? pi->hist_what : NULL;
+    for (int k = 0; k < N_PLOTS; k++) {
         if (!(want & (1u << k)))
             continue;
-        fprintf(gp, "\nreset\n@common\n");
+        fprintf(pr->gp, "\nreset\n@common\n");
         switch (k) {
         case P_FORECAST:
-            rc = plot_forecast(pr, &p, frame, err);
+            rc = plot_forecast(pr, &p, pi->frame, err);
             break;
         case P_BACKTEST:
-            rc = plot_backtest(pr, &p, frame, err);
+            rc = plot_backtest(pr, &p, pi->frame, err);
             break;
         case P_LOSS:
-            rc = plot_loss(pr, hist, what, err);
+            rc = plot_loss(pr, pi->hist, what, err);
             break;
         case P_GRAD_NORM:
-            rc = plot_grad_norm(pr, hist, what, err);
+            rc = plot_grad_norm(pr, pi->hist, what, err);
             break;
         default:
-            rc = plot_grad_flow(pr, hist, what, err);
+            rc = plot_grad_flow(pr, pi->hist, what, err);
             break;
         }
         if (rc != TSF_OK)
-            break;
+            return rc;
         char suffix[64];
         snprintf(suffix, sizeof suffix, "_%s.png", plot_names[k]);
-        if (!(pr->png[k] = open_out(pr, suffix, NULL, err))) {
-            rc = err->code;
-            break;
-        }
+        if (!(pr->png[k] = open_out(pr, suffix, NULL, err)))
+            return err->code;
         size_t used = strlen(pr->made_list);
         snprintf(pr->made_list + used, sizeof pr->made_list - used, "%s%s", used ? ", " : "",
                  pr->png[k]->name);
         pr->made++;
     }
-    if (rc != TSF_OK)
-        goto done;
-    fprintf(gp, "\nunset output\n");
-    /* the data and the script first (gnuplot reads them by their final names), then the
-     * pictures once gnuplot has drawn them all */
+    fprintf(pr->gp, "\nunset output\n");
+    return TSF_OK;
+}
+
+/* The data and the script first (gnuplot reads them by their final names), then the pictures
+ * once gnuplot has drawn them all. */
+static int commit_outputs(plot_run *pr, const out_file *script, tsf_err *err)
+{
+    int rc = TSF_OK;
     for (size_t i = 0; i < pr->n_files && rc == TSF_OK; i++) {
         out_file *f = &pr->files[i];
         if (strstr(f->name, ".png"))
@@ -1052,7 +1060,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             rc = tsf_atomic_commit(&f->a, err);
         f->open = 0;
     }
-    if (rc == TSF_OK && tsf_stage_cancelled(ctx))
+    if (rc == TSF_OK && tsf_stage_cancelled(pr->ctx))
         rc = tsf_err_set(err, TSF_ECANCEL, "cancelled");
     if (rc == TSF_OK)
         rc = run_gnuplot(pr, script->name, err);
@@ -1063,10 +1071,43 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         rc = tsf_atomic_commit(&f->a, err);
         f->open = 0;
     }
+    return rc;
+}
+
+static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
+               tsf_err *err)
+{
+    (void)out;
+    plot_state *s = state;
+    plot_run *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    pr->ctx = ctx;
+    pr->s = s;
+    split_prefix(pr, s->prefix);
+    plot_inputs pi;
+    gather_inputs(ctx, in, &pi);
+    unsigned want = plots_wanted(s, &pi);
+    int rc = TSF_OK;
+    const out_file *script = NULL;
+    if (!want)
+        rc = tsf_err_set(err, TSF_EINVAL,
+                         "nothing to plot: the forecasts are empty and no training history has "
+                         "epochs");
+    else if ((want & (1u << P_LOSS | 1u << P_GRAD_NORM | 1u << P_GRAD_FLOW)) &&
+             (!pi.hist || !pi.hist->n_epochs))
+        rc = tsf_err_set(err, TSF_EINVAL, "the training history is empty (no epoch ran)");
+    else if (!(script = open_out(pr, ".gp", &pr->gp, err)))
+        rc = err->code;
+    if (rc == TSF_OK) {
+        write_preamble(pr, want);
+        rc = draw_plots(pr, want, &pi, err);
+    }
+    if (rc == TSF_OK)
+        rc = commit_outputs(pr, script, err);
     if (rc == TSF_OK)
         tsf_stage_log(ctx, TSF_LOG_INFO, "drew %zu plot%s in %s: %s (data and script: %s.gp)",
                       pr->made, pr->made == 1 ? "" : "s", pr->dir, pr->made_list, pr->base);
-done:
     for (size_t i = 0; i < pr->n_files; i++)
         if (pr->files[i].open)
             tsf_atomic_abort(&pr->files[i].a);

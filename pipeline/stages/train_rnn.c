@@ -443,19 +443,10 @@ static const char *option_of_field(const tsf_err *e, const char *fallback)
     return fallback;
 }
 
-static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
-                 tsf_err *err)
+/* Options that apply only to some settings, and options that contradict each other. */
+static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball, tsf_err *err)
 {
-    train_state *s = state;
-    size_t vi, si;
-    int rc = sort_inputs(ctx, meta_type, in, &vi, &si, err);
-    if (rc)
-        return rc;
-
-    /* options that apply only to some settings */
-    int sgd = s->optimizer == TSF_OPTIM_SGD;
-    int pinball =
-        s->loss == TSF_LOSS_PINBALL || (!tsf_stage_option_set(ctx, "loss") && s->quantiles.n > 0);
+    int rc, sgd = s->optimizer == TSF_OPTIM_SGD;
     const struct {
         const char *key;
         int applies;
@@ -496,8 +487,12 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (s->name && (!s->name[0] || strchr(s->name, '\n')))
         return tsf_stage_fail_key(ctx, err, "name", TSF_EINVAL,
                                   "expected a non-empty name on one line");
+    return TSF_OK;
+}
 
-    /* the loss */
+/* The loss (pinball when quantiles are given without a loss). */
+static int make_loss(tsf_stage_ctx *ctx, train_state *s, int pinball, tsf_err *err)
+{
     tsf_err e = TSF_ERR_INIT;
     if (pinball) {
         if (tsf_loss_init_pinball(&s->lossv, s->quantiles.v, s->quantiles.n, &e))
@@ -506,9 +501,14 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         tsf_loss_init(&s->lossv, (tsf_loss_kind)s->loss);
         s->lossv.delta = s->huber_delta;
     }
+    return TSF_OK;
+}
 
-    /* training: start from the library's defaults (PyTorch's, per optimizer and schedule) and
-     * take the options the step sets */
+/* The training settings: the library's defaults (PyTorch's, per optimizer and schedule) with
+ * the options the step sets, checked by the library, which names the failing field. */
+static int make_train_config(tsf_stage_ctx *ctx, train_state *s, tsf_err *err)
+{
+    tsf_err e = TSF_ERR_INIT;
     tsf_train_config *c = &s->cfg;
     tsf_train_config_init(c);
     c->epochs = s->epochs;
@@ -553,8 +553,12 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     c->checkpoint = s->save;
     c->checkpoint_every = s->checkpoint_every;
     c->resume = s->resume;
+    return TSF_OK;
+}
 
-    /* the network, against what is known of the windows */
+/* The network, against what is known of the training windows w. */
+static int make_arch(tsf_stage_ctx *ctx, train_state *s, const tsf_meta *w, tsf_err *err)
+{
     tsf_rnn_config *a = &s->arch;
     memset(a, 0, sizeof *a);
     tsf_err ce = TSF_ERR_INIT;
@@ -566,7 +570,6 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     a->dropout = s->dropout;
     a->head = (tsf_head)s->head;
     a->bptt_steps = s->bptt_steps;
-    const tsf_meta *w = in[0];
     if (a->head == TSF_HEAD_RECURSIVE && a->bidirectional)
         return tsf_stage_fail_key(ctx, err, "bidirectional", TSF_EINVAL,
                                   "a recursive head cannot follow a bidirectional encoder (the "
@@ -590,22 +593,43 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (s->bptt_steps && w->lookback != TSF_UNKNOWN && (int64_t)s->bptt_steps >= w->lookback)
         tsf_stage_log(ctx, TSF_LOG_WARN, "bptt_steps %zu >= lookback %lld: full BPTT",
                       s->bptt_steps, (long long)w->lookback);
-    if (vi) {
-        const tsf_meta *v = in[vi];
-        const struct {
-            const char *what;
-            int64_t a, b;
-        } dims[] = {{"lookback", w->lookback, v->lookback},
-                    {"horizon", w->horizon, v->horizon},
-                    {"inputs per step", w->n_inputs, v->n_inputs},
-                    {"outputs", w->n_outputs, v->n_outputs}};
-        for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
-            if (dims[i].a != TSF_UNKNOWN && dims[i].b != TSF_UNKNOWN && dims[i].a != dims[i].b)
-                return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
-                                          "the validation windows have %s %lld, the training "
-                                          "windows %lld (expected windows cut alike)",
-                                          dims[i].what, (long long)dims[i].b, (long long)dims[i].a);
-    }
+    return TSF_OK;
+}
+
+/* Validation windows v must be cut like the training windows w. */
+static int check_validation(tsf_stage_ctx *ctx, const tsf_meta *w, const tsf_meta *v, tsf_err *err)
+{
+    const struct {
+        const char *what;
+        int64_t a, b;
+    } dims[] = {{"lookback", w->lookback, v->lookback},
+                {"horizon", w->horizon, v->horizon},
+                {"inputs per step", w->n_inputs, v->n_inputs},
+                {"outputs", w->n_outputs, v->n_outputs}};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
+        if (dims[i].a != TSF_UNKNOWN && dims[i].b != TSF_UNKNOWN && dims[i].a != dims[i].b)
+            return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
+                                      "the validation windows have %s %lld, the training "
+                                      "windows %lld (expected windows cut alike)",
+                                      dims[i].what, (long long)dims[i].b, (long long)dims[i].a);
+    return TSF_OK;
+}
+
+static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf_meta *const *out,
+                 tsf_err *err)
+{
+    train_state *s = state;
+    size_t vi, si;
+    int rc = sort_inputs(ctx, meta_type, in, &vi, &si, err);
+    if (rc)
+        return rc;
+    int pinball =
+        s->loss == TSF_LOSS_PINBALL || (!tsf_stage_option_set(ctx, "loss") && s->quantiles.n > 0);
+    const tsf_meta *w = in[0];
+    if ((rc = check_settings(ctx, s, pinball, err)) || (rc = make_loss(ctx, s, pinball, err)) ||
+        (rc = make_train_config(ctx, s, err)) || (rc = make_arch(ctx, s, w, err)) ||
+        (vi && (rc = check_validation(ctx, w, in[vi], err))))
+        return rc;
     tsf_meta *m = out[0];
     m->lookback = w->lookback;
     m->horizon = w->horizon;
