@@ -257,6 +257,79 @@ static int add_ref(work *w, size_t step, const char *port)
     return 0;
 }
 
+/* The steps named by `input`/`inputs` (use), as references of step i. */
+static void read_refs(checker *c, size_t i, const tsf_kv *use)
+{
+    const tsf_step_src *s = &c->p->steps[i];
+    work *w = &c->w[i];
+    char *copy = strdup(use->value);
+    if (!copy) {
+        c->oom = 1;
+        return;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",\n", &save); t; t = strtok_r(NULL, ",\n", &save)) {
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t n = strlen(t);
+        while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r'))
+            t[--n] = '\0';
+        if (!n)
+            continue;
+        char *dot = strchr(t, '.');
+        if (dot)
+            *dot = '\0';
+        long j = step_index(c->p, t);
+        char q[96];
+        if (j < 0) {
+            const char *near = suggest_step(c->p, t);
+            if (near)
+                diag(c, s, use, 0, use->key, TSF_EINVAL, "no step named %s (did you mean \"%s\"?)",
+                     tsf__quote(t, q, sizeof q), near);
+            else
+                diag(c, s, use, 0, use->key, TSF_EINVAL,
+                     "no step named %s (expected the name of a [step] in this file)",
+                     tsf__quote(t, q, sizeof q));
+            w->bad = 1;
+            continue;
+        }
+        if ((size_t)j == i) {
+            diag(c, s, use, 0, use->key, TSF_EINVAL,
+                 "the step reads its own output (expected an earlier step)");
+            w->bad = 1;
+            continue;
+        }
+        if (add_ref(w, (size_t)j, dot ? dot + 1 : NULL) != 0)
+            c->oom = 1;
+    }
+    free(copy);
+}
+
+/* The number of inputs against the stage's ports. */
+static void count_inputs(checker *c, size_t i, const tsf_kv *use, const char *ports)
+{
+    const tsf_step_src *s = &c->p->steps[i];
+    tsf_plan_step *ps = &c->plan->steps[i];
+    work *w = &c->w[i];
+    const tsf_stage_def *def = ps->def;
+    size_t np = count_ports(def->inputs);
+    int many = np && (def->inputs[np - 1].flags & TSF_PORT_MANY);
+    size_t nreq = 0;
+    for (size_t k = 0; k < np; k++)
+        nreq += !(def->inputs[k].flags & TSF_PORT_OPTIONAL);
+    if (!many && w->n_refs > np) {
+        diag(c, s, use, ps->stage_line, use ? use->key : NULL, TSF_EINVAL,
+             "stage %s takes %s%zu input%s (%s), got %zu", def->name, nreq < np ? "at most " : "",
+             np, np == 1 ? "" : "s", ports, w->n_refs);
+        w->bad = 1;
+    } else if (w->n_refs < nreq) {
+        diag(c, s, use, ps->stage_line, use ? use->key : NULL, TSF_EINVAL,
+             "stage %s needs %s%zu input%s (%s), got %zu", def->name,
+             nreq < np || many ? "at least " : "", nreq, nreq == 1 ? "" : "s", ports, w->n_refs);
+        w->bad = 1;
+    }
+}
+
 static void resolve_inputs(checker *c, size_t i)
 {
     const tsf_step_src *s = &c->p->steps[i];
@@ -278,48 +351,7 @@ static void resolve_inputs(checker *c, size_t i)
             w->bad = 1;
             return;
         }
-        char *copy = strdup(use->value);
-        if (!copy) {
-            c->oom = 1;
-            return;
-        }
-        char *save = NULL;
-        for (char *t = strtok_r(copy, ",\n", &save); t; t = strtok_r(NULL, ",\n", &save)) {
-            while (*t == ' ' || *t == '\t')
-                t++;
-            size_t n = strlen(t);
-            while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r'))
-                t[--n] = '\0';
-            if (!n)
-                continue;
-            char *dot = strchr(t, '.');
-            if (dot)
-                *dot = '\0';
-            long j = step_index(c->p, t);
-            char q[96];
-            if (j < 0) {
-                const char *near = suggest_step(c->p, t);
-                if (near)
-                    diag(c, s, use, 0, use->key, TSF_EINVAL,
-                         "no step named %s (did you mean \"%s\"?)", tsf__quote(t, q, sizeof q),
-                         near);
-                else
-                    diag(c, s, use, 0, use->key, TSF_EINVAL,
-                         "no step named %s (expected the name of a [step] in this file)",
-                         tsf__quote(t, q, sizeof q));
-                w->bad = 1;
-                continue;
-            }
-            if ((size_t)j == i) {
-                diag(c, s, use, 0, use->key, TSF_EINVAL,
-                     "the step reads its own output (expected an earlier step)");
-                w->bad = 1;
-                continue;
-            }
-            if (add_ref(w, (size_t)j, dot ? dot + 1 : NULL) != 0)
-                c->oom = 1;
-        }
-        free(copy);
+        read_refs(c, i, use);
         if (!w->n_refs && !w->bad) {
             diag(c, s, use, 0, use->key, TSF_EINVAL, "is empty (expected STEP or STEP.PORT, ...)");
             w->bad = 1;
@@ -350,21 +382,7 @@ static void resolve_inputs(checker *c, size_t i)
     }
     if (!def || w->bad)
         return;
-    int many = np && (def->inputs[np - 1].flags & TSF_PORT_MANY);
-    size_t nreq = 0;
-    for (size_t k = 0; k < np; k++)
-        nreq += !(def->inputs[k].flags & TSF_PORT_OPTIONAL);
-    if (!many && w->n_refs > np) {
-        diag(c, s, use, ps->stage_line, use ? use->key : NULL, TSF_EINVAL,
-             "stage %s takes %s%zu input%s (%s), got %zu", def->name, nreq < np ? "at most " : "",
-             np, np == 1 ? "" : "s", ports, w->n_refs);
-        w->bad = 1;
-    } else if (w->n_refs < nreq) {
-        diag(c, s, use, ps->stage_line, use ? use->key : NULL, TSF_EINVAL,
-             "stage %s needs %s%zu input%s (%s), got %zu", def->name,
-             nreq < np || many ? "at least " : "", nreq, nreq == 1 ? "" : "s", ports, w->n_refs);
-        w->bad = 1;
-    }
+    count_inputs(c, i, use, ports);
 }
 
 /* ---- Phase 3: order ------------------------------------------------------------------------- */

@@ -429,23 +429,14 @@ static int pick(plot_run *pr, const tsf_forecasts *fc, fc_pick *p, tsf_err *err)
 }
 
 /* forecast: history, actuals, the forecast of the last origin of the series with its band. */
-static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame, tsf_err *err)
+/* The forecast plot's history block: the n_hist rows of the frame before entry e_last's origin,
+ * or without a frame the actuals of earlier entries; returns the first time written. */
+static int64_t write_history(FILE *fp, const fc_pick *p, const tsf_frame *frame, size_t e_last,
+                             size_t n_hist)
 {
     const tsf_forecasts *fc = p->fc;
-    const plot_state *s = pr->s;
-    size_t e_last = SIZE_MAX;
-    for (size_t e = 0; e < fc->n_entries; e++)
-        if (fc->entry[e].series == p->series &&
-            (e_last == SIZE_MAX || fc->entry[e].origin_time >= fc->entry[e_last].origin_time))
-            e_last = e;
-    if (e_last == SIZE_MAX)
-        return tsf_err_set(err, TSF_EINVAL, "plot forecast: the series has no forecast");
     const tsf_fc_entry *en = &fc->entry[e_last];
-    const size_t K = fc->n_steps, Q = fc->n_quantiles;
-    size_t n_hist = s->history ? s->history : 4 * fc->horizon;
-    FILE *fp;
-    if (!open_out(pr, "_forecast.dat", &fp, err))
-        return err->code;
+    const size_t K = fc->n_steps;
     fprintf(fp, "# history: time value\n");
     int64_t t_first = fc->time[e_last * K];
     size_t written = 0;
@@ -480,6 +471,27 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     }
     if (!written)
         fputs("? ?\n", fp);
+    return t_first;
+}
+
+static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame, tsf_err *err)
+{
+    const tsf_forecasts *fc = p->fc;
+    const plot_state *s = pr->s;
+    size_t e_last = SIZE_MAX;
+    for (size_t e = 0; e < fc->n_entries; e++)
+        if (fc->entry[e].series == p->series &&
+            (e_last == SIZE_MAX || fc->entry[e].origin_time >= fc->entry[e_last].origin_time))
+            e_last = e;
+    if (e_last == SIZE_MAX)
+        return tsf_err_set(err, TSF_EINVAL, "plot forecast: the series has no forecast");
+    const tsf_fc_entry *en = &fc->entry[e_last];
+    const size_t K = fc->n_steps, Q = fc->n_quantiles;
+    size_t n_hist = s->history ? s->history : 4 * fc->horizon;
+    FILE *fp;
+    if (!open_out(pr, "_forecast.dat", &fp, err))
+        return err->code;
+    int64_t t_first = write_history(fp, p, frame, e_last, n_hist);
     fprintf(fp, "\n\n# forecast: time actual point lo hi\n");
     int any_actual = 0;
     for (size_t k = 0; k < K; k++) {
