@@ -197,34 +197,33 @@ static int check_names(tsf_stage_ctx *ctx, const ingest_csv *s, const tsf_csv_pe
     return TSF_OK;
 }
 
-/* Peek at the file as run will read it. When the step names columns, the header is checked
- * first with a peek that names none, so that a misspelt name is blamed on its option with the
- * file's columns and the closest one, rather than as the reader says it. */
+/* Peek at the file as run will read it. When that fails and the step names columns, a second
+ * peek that names none checks them against the header, so that a misspelt name is blamed on
+ * its option with the file's columns and the closest one (one scan when all is well). */
 static int peek(tsf_stage_ctx *ctx, const ingest_csv *s, tsf_csv_peek **pk, tsf_err *err)
 {
     tsf_csv_options opt;
     read_options(s, &opt);
-    int names = s->id_column || s->time_column || s->time_position >= 0 || s->columns.n;
-    int rc;
-    if (names) {
+    int rc = tsf_csv_peek_read(pk, s->path, &opt, 2, err);
+    if (rc == TSF_OK)
+        return TSF_OK;
+    char msg[TSF_ERR_MSG_MAX];
+    memcpy(msg, err->msg, sizeof msg);
+    if (s->id_column || s->time_column || s->time_position >= 0 || s->columns.n) {
         tsf_csv_options plain = opt;
         plain.id_column = plain.time_column = NULL;
         plain.time_index = TSF_CSV_TIME_NONE;
         plain.columns = NULL;
         plain.n_columns = 0;
-        if ((rc = tsf_csv_peek_read(pk, s->path, &plain, 0, err)) != TSF_OK)
-            goto fail;
-        rc = check_names(ctx, s, *pk, err);
-        tsf_csv_peek_free(*pk);
-        *pk = NULL;
-        if (rc != TSF_OK)
-            return rc;
+        tsf_csv_peek *header = NULL;
+        tsf_err e = TSF_ERR_INIT;
+        if (tsf_csv_peek_read(&header, s->path, &plain, 0, &e) == TSF_OK) {
+            int bad = check_names(ctx, s, header, err);
+            tsf_csv_peek_free(header);
+            if (bad != TSF_OK)
+                return bad;
+        }
     }
-    if ((rc = tsf_csv_peek_read(pk, s->path, &opt, 2, err)) == TSF_OK)
-        return TSF_OK;
-fail:;
-    char msg[TSF_ERR_MSG_MAX];
-    memcpy(msg, err->msg, sizeof msg);
     return tsf_stage_fail_key(ctx, err, "path", rc, "%s", msg);
 }
 

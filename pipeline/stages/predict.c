@@ -121,17 +121,12 @@ static int forecasts_for(const tsf_model *m, const tsf_frame *f, tsf_forecasts *
  * f's arrays: what a forecaster sees of the history of an origin. */
 typedef struct hist_view {
     tsf_frame f;
-    double *cols[64];
+    double **cols; /* (f's n_cols) */
     size_t start[2];
 } hist_view;
 
-static int view_history(hist_view *v, const tsf_frame *f, size_t s, size_t end, tsf_err *err)
+static void view_history(hist_view *v, const tsf_frame *f, size_t s, size_t end)
 {
-    if (f->n_cols > sizeof v->cols / sizeof *v->cols)
-        TSF_FAIL(err, TSF_EINVAL,
-                 "%zu columns: forecasting a model without its own predict reads "
-                 "at most 64",
-                 f->n_cols);
     size_t a = f->series_start[s];
     v->f = *f;
     for (size_t j = 0; j < f->n_cols; j++)
@@ -144,7 +139,6 @@ static int view_history(hist_view *v, const tsf_frame *f, size_t s, size_t end, 
     v->start[0] = 0;
     v->start[1] = end - a;
     v->f.series_start = v->start;
-    return TSF_OK;
 }
 
 /* A model's forecasts through its forecaster (tsflow/backtest.h): entries first.. of fc, each
@@ -162,9 +156,10 @@ static int forecast_entries(const tsf_model *m, const tsf_frame *f, tsf_forecast
     size_t S = f->n_series, P = 1 + fc->n_quantiles;
     tsf_range *fit = calloc(S, sizeof *fit);
     double *block = malloc(fc->horizon * fc->n_targets * P * sizeof *block);
+    hist_view v = {.cols = malloc((f->n_cols ? f->n_cols : 1) * sizeof *v.cols)};
     void *own = NULL;
     const void *state = m->fitted;
-    if (!fit || !block) {
+    if (!fit || !block || !v.cols) {
         rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
         goto done;
     }
@@ -202,9 +197,7 @@ static int forecast_entries(const tsf_model *m, const tsf_frame *f, tsf_forecast
     }
     for (size_t e = first; e < fc->n_entries && rc == TSF_OK; e++) {
         const tsf_fc_entry *en = &fc->entry[e];
-        hist_view v;
-        if ((rc = view_history(&v, f, en->series, en->origin_row, err)) != TSF_OK)
-            break;
+        view_history(&v, f, en->series, en->origin_row);
         tsf_range all = {0, v.f.n_rows};
         fctx.hist = &v.f;
         fctx.fit = &all;
@@ -220,6 +213,7 @@ done:
         m->unbind(m, &b);
     free(fit);
     free(block);
+    free(v.cols);
     return rc;
 }
 
