@@ -1619,6 +1619,9 @@ void tsf_csv_peek_free(tsf_csv_peek *p)
     for (size_t j = 0; j < p->n_cols; j++)
         free(p->names[j]);
     free(p->names);
+    for (size_t j = 0; j < p->n_values; j++)
+        free(p->values[j]);
+    free(p->values);
     for (size_t i = 0; p->rows && i < p->n_rows * p->n_cols; i++)
         free(p->rows[i]);
     free(p->rows);
@@ -1647,6 +1650,14 @@ int tsf_csv_peek_read(tsf_csv_peek **out, const char *path, const tsf_csv_option
         for (size_t i = 0; pk->rows && i < pk->n_rows * pk->n_cols; i++)
             if (!pk->rows[i] && !(pk->rows[i] = calloc(1, 1)))
                 rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+        size_t nv = r.f ? r.f->n_cols : 0;
+        if (nv && !(pk->values = calloc(nv, sizeof *pk->values)))
+            rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+        for (size_t j = 0; pk->values && j < nv; j++, pk->n_values++)
+            if (!(pk->values[j] = tsf__strdup(r.f->col_names[j], err))) {
+                rc = TSF_ENOMEM;
+                break;
+            }
         pk->time_col = r.time_field;
         pk->id_col = r.id_field;
         pk->n_records = r.n_records;

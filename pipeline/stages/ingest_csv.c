@@ -235,20 +235,7 @@ static int describe(tsf_stage_ctx *ctx, const ingest_csv *s, const tsf_csv_peek 
     int rc = tsf_meta_set_source(ctx, m, s->path);
     if (rc != TSF_OK)
         return rc;
-    const char **names = malloc((pk->n_cols ? pk->n_cols : 1) * sizeof *names);
-    size_t n = 0;
-    if (!names)
-        return TSF_ENOMEM;
-    if (s->columns.n) {
-        for (size_t i = 0; i < s->columns.n; i++)
-            names[n++] = s->columns.v[i];
-    } else {
-        for (size_t i = 0; i < pk->n_cols; i++)
-            if ((long)i != pk->time_col && (long)i != pk->id_col)
-                names[n++] = pk->names[i];
-    }
-    rc = tsf_meta_set_columns(ctx, m, n, names);
-    free(names);
+    rc = tsf_meta_set_columns(ctx, m, pk->n_values, (const char *const *)pk->values);
     if (rc != TSF_OK)
         return rc;
     long tc = pk->time_col, ic = pk->id_col;

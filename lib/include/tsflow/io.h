@@ -72,6 +72,8 @@ typedef struct tsf_csv_peek {
     char **names;           /* (n_cols) header names, as the reader names them */
     size_t n_rows;          /* records kept: the first min(max_rows, n_records) */
     char **rows;            /* (n_rows, n_cols) field texts, row-major; "" for a missing field */
+    size_t n_values;        /* value columns of the frame a read makes */
+    char **values;          /* (n_values) their names, in the frame's order */
     long time_col;          /* header index of the time column, or -1 */
     long id_col;            /* header index of the id column, or -1 */
     size_t n_records;       /* data records in the file */

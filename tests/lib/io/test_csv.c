@@ -904,6 +904,8 @@ Test(csv_peek, sees_the_header_first_records_and_series_as_the_reader_does)
     cr_assert_str_eq(pk->names[0], "id");
     cr_assert_eq(pk->id_col, 0);
     cr_assert_eq(pk->time_col, 1, "the reader's own rule takes the first non-id ISO column");
+    cr_assert_eq(pk->n_values, 1);
+    cr_assert_str_eq(pk->values[0], "v");
     cr_assert_eq(pk->n_rows, 2);
     cr_assert_str_eq(pk->rows[0], " a");
     cr_assert_str_eq(pk->rows[3], "a");
