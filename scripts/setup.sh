@@ -14,6 +14,8 @@ packages=(
   # the Python peers the tests compare against, in Debian's /usr/bin/python3
   python3 python3-numpy python3-pandas python3-tables python3-h5py python3-xarray
   python3-h5netcdf python3-torch python3-scipy
+  # R's HDF5 packages, for the tests that write and read files as R users do
+  r-cran-hdf5r r-bioc-rhdf5
   # plots
   gnuplot-nox fonts-dejavu-core
 )

@@ -15,18 +15,33 @@
  *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
  *      series per id (in order of first appearance; rows regrouped if interleaved).
  *    - format="table" (pandas_type "frame_table") is refused with what to do instead.
- * 2. A plain numeric dataset (float32/float64, any integer, bool), 1-D (one column) or 2-D
- *    (rows x columns).
- *    - Column names: the dataset's attribute "columns" (strings, one per column); else a string
- *      dimension scale attached to dim 1; else the dataset's name for 1-D, "v0", "v1", ... for
- *      2-D.
- *    - Time: a dimension scale attached to dim 0; else the first of the sibling datasets
- *      "time", "date", "datetime", "timestamp", "index" (same group, 1-D). Its values are:
- *      ISO 8601 strings; or numbers with a CF attribute units="<unit> since <ISO date>" (unit
- *      seconds, minutes, hours, days, milliseconds, microseconds or nanoseconds; calendar
- *      standard, gregorian or proleptic_gregorian), giving TSF_TIME_EPOCH; or numbers without
- *      such units, giving TSF_TIME_INDEX with those values. No time dataset: 0, 1, 2, ...
+ * 2. A plain numeric dataset (float32/float64, any integer, bool), 1-D (one column) or 2-D.
+ *    - Which dimension is time (2-D): opt->time_dim; else rhdf5's "rhdf5-NA.OK" attribute
+ *      says dimension 1 (R's n x k matrices are column-major, so HDF5 sees k x n); else a
+ *      dimension scale on dim 0, a time dataset as long as one dimension, a column-names
+ *      attribute or more rows than columns decide (plain_time_dim); else it is an error asking
+ *      for time_dim (hdf5r writes R matrices without a trace).
+ *    - Column names: an attribute named columns, column_names, colnames, col_names, names,
+ *      labels or variables (strings, one per column); else a string dimension scale on the
+ *      column dimension; else the dataset's name for 1-D, "v0", "v1", ... for 2-D. A string
+ *      attribute of one value per column under another name is an error naming it.
+ *    - Time: opt->time_column (a column, or a dataset beside the data); else a dimension scale
+ *      on the time dimension; else the first of the sibling datasets time, times, date, dates,
+ *      datetime, timestamp, timestamps, index (any case; same group, 1-D). A sibling that looks
+ *      like time under another name (strings, CF units, "time"/"date" in its name) is an error
+ *      asking for time_column or no_time. Its values are: ISO 8601 strings; or numbers with a
+ *      CF attribute units="<unit> since <ISO date>" (unit seconds, minutes, hours, days,
+ *      milliseconds, microseconds or nanoseconds; calendar standard, gregorian or
+ *      proleptic_gregorian), giving TSF_TIME_EPOCH; or numbers without such units, giving
+ *      TSF_TIME_INDEX with those values. No time dataset: 0, 1, 2, ...
+ *    - CF packing and masking, as xarray decodes them: values equal to _FillValue or
+ *      missing_value become NaN, the others value * scale_factor + add_offset (in double).
+ *      Values outside valid_min/valid_max/valid_range are NaN too, as CF and netCDF4-python say
+ *      (xarray keeps them).
  *    tsf_hdf5_write's "<key>_xr/values" of a one-series frame reads back this way.
+ *
+ * Options (tsf_hdf5_options) mean what tsf_csv_options mean: columns selects and orders value
+ * columns, no_time numbers each series' rows, gaps fill inserts NaN rows at missing times.
  *
  * Rows of each series must be in strictly increasing time order and evenly spaced (the
  * smallest difference is the step); otherwise the error names the rows (0-based, as pandas'
@@ -38,6 +53,7 @@
 #include <hdf5_hl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +73,26 @@ typedef struct rd {
     const char *path; /* the file */
     const char *key;  /* the object, without the leading '/' */
     hid_t fid;
+    const tsf_hdf5_options *opt; /* never NULL */
+    tsf_hdf5_info *info;         /* never NULL */
     tsf_err *err;
 } rd;
+
+/* Add a decision to info->notes, "; "-separated (truncated when full). */
+static void note(const rd *r, const char *fmt, ...) TSF_PRINTF(2, 3);
+static void note(const rd *r, const char *fmt, ...)
+{
+    char *buf = r->info->notes;
+    size_t cap = sizeof r->info->notes, used = strlen(buf);
+    if (used && used + 3 < cap)
+        used += (size_t)snprintf(buf + used, cap - used, "; ");
+    if (used + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
 
 /* ---- tsf_is_hdf5 ----------------------------------------------------------------------------- */
 
@@ -626,10 +660,61 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
     return rc;
 }
 
-/* Check that each series is in increasing, evenly spaced time order; set f->step. */
+/* Gap filling may multiply the rows by at most 16 (plus a million), as in the CSV reader:
+ * beyond that the "gaps" are more likely a wrong step than missing data. */
+static int fill_gaps(const rd *r, tsf_frame *f, int64_t step, size_t missing)
+{
+    if (missing / 16 > f->n_rows + 1000000 / 16)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": filling the gaps would insert %zu rows into %zu (expected gaps of "
+                 "a few steps of %" PRId64 "; is the step right?)",
+                 r->path, r->key, missing, f->n_rows, step);
+    size_t n = f->n_rows, total = n + missing;
+    int rc = tsf_frame_reserve(f, total, r->err);
+    if (rc != TSF_OK)
+        return rc;
+    /* Expand from the back: a row only moves up (by the rows inserted before it), so walking
+     * backwards never overwrites a row not yet moved. */
+    size_t w = total;
+    for (size_t s = f->n_series; s-- > 0;) {
+        size_t end = f->series_start[s + 1], beg = f->series_start[s];
+        f->series_start[s + 1] = w;
+        for (size_t i = end; i-- > beg;) {
+            int64_t t = f->time[i];
+            w--;
+            f->time[w] = t;
+            for (size_t c = 0; c < f->n_cols; c++)
+                f->cols[c][w] = f->cols[c][i];
+            size_t k = i > beg ? (size_t)((t - f->time[i - 1]) / step - 1) : 0;
+            for (size_t m = 1; m <= k; m++) {
+                w--;
+                f->time[w] = t - (int64_t)m * step;
+                for (size_t c = 0; c < f->n_cols; c++)
+                    f->cols[c][w] = NAN;
+            }
+        }
+    }
+    f->series_start[0] = 0;
+    f->n_rows = total;
+    r->info->n_filled = missing;
+    return TSF_OK;
+}
+
+/* Check that each series is in increasing, evenly spaced time order (filling gaps with NaN
+ * rows under TSF_GAP_FILL); set f->step. With no_time, number the rows of each series. */
 static int check_time(const rd *r, tsf_frame *f, const char *what)
 {
+    if (r->opt->no_time) {
+        for (size_t s = 0; s < f->n_series; s++)
+            for (size_t i = f->series_start[s]; i < f->series_start[s + 1]; i++)
+                f->time[i] = (int64_t)(i - f->series_start[s]);
+        f->time_kind = TSF_TIME_INDEX;
+        f->step = 1;
+        return tsf_frame_set_time_name(f, NULL, r->err);
+    }
+    int fill = r->opt->gaps == TSF_GAP_FILL;
     int64_t step = 0;
+    size_t missing = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t s = 0; s < f->n_series; s++) {
             size_t r0, len = tsf_frame_series_rows(f, s, &r0);
@@ -652,23 +737,29 @@ static int check_time(const rd *r, tsf_frame *f, const char *what)
                              r->path, r->key, sname);
                 if (pass == 0 && (step == 0 || (int64_t)d < step))
                     step = (int64_t)d;
-                if (pass == 1 && (int64_t)d != step)
+                if (pass == 1 && (int64_t)d != step && fill && (int64_t)d % step == 0) {
+                    missing += (size_t)((int64_t)d / step - 1);
+                } else if (pass == 1 && (int64_t)d != step) {
+                    const char *u = f->time_kind == TSF_TIME_EPOCH ? " s" : "";
                     TSF_FAIL(r->err, TSF_EFORMAT,
                              "%s: \"/%s\": %srows %zu and %zu (%s, then %s) are %" PRId64
                              "%s apart, but the step is %" PRId64
                              "%s: the series has a gap; tsflow needs evenly spaced rows "
-                             "(reindex to a regular index with NaN for the missing rows, e.g. "
-                             "df.asfreq(...), before saving)",
+                             "(%s, or reindex to a regular index with NaN for the missing rows, "
+                             "e.g. df.asfreq(...), before saving)",
                              r->path, r->key, sname, i - 1, i,
                              tsf_time_format(f->time_kind, a, ta, sizeof ta),
-                             tsf_time_format(f->time_kind, b, tb, sizeof tb), (int64_t)d,
-                             f->time_kind == TSF_TIME_EPOCH ? " s" : "", step,
-                             f->time_kind == TSF_TIME_EPOCH ? " s" : "");
+                             tsf_time_format(f->time_kind, b, tb, sizeof tb), (int64_t)d, u, step,
+                             u,
+                             fill ? "the gap is not a whole number of steps, so gaps=fill cannot "
+                                    "fill it"
+                                  : "the gaps=fill policy (--gaps fill) inserts NaN rows");
+                }
             }
         }
     }
     f->step = step;
-    return TSF_OK;
+    return missing ? fill_gaps(r, f, step, missing) : TSF_OK;
 }
 
 /* ---- pandas -------------------------------------------------------------------------------- */
@@ -875,6 +966,11 @@ static int read_block(const rd *r, hid_t g, const char *node, const pd_index *it
 /* Times of a pandas index as frame time values. */
 static int index_times(const rd *r, const pd_index *ix, int64_t *t, tsf_time_kind *kind)
 {
+    if (r->opt->no_time) { /* check_time numbers the rows; an index that is no time is fine */
+        memset(t, 0, ix->n * sizeof *t);
+        *kind = TSF_TIME_INDEX;
+        return TSF_OK;
+    }
     if (ix->kind == IX_STR) {
         *kind = TSF_TIME_EPOCH;
         return parse_iso_all(r, "index", ix->s, ix->n, t);
@@ -938,6 +1034,8 @@ static size_t group_rows(const int64_t *code, size_t n, size_t n_levels, size_t 
     starts[0] = 0;
     return n_series;
 }
+
+static int column_as_time(const rd *r, tsf_frame *f, size_t j);
 
 static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
 {
@@ -1178,7 +1276,30 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         if (rc != TSF_OK)
             goto cleanup;
     }
-    rc = check_time(r, f, multi ? "the time level of the index" : "the index");
+    const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
+    const pd_index *tix = multi ? &lev1 : &ix;
+    int from_col = tc && !(tix->has_name && !strcmp(tc, tix->name));
+    if (from_col) {
+        size_t j = tsf_frame_col_index(f, tc);
+        if (j == (size_t)-1) {
+            char cl[512] = "";
+            for (size_t k = 0, at = 0; k < f->n_cols && at + 8 < sizeof cl; k++)
+                at += (size_t)snprintf(cl + at, sizeof cl - at, "%s%s", k ? ", " : "",
+                                       f->col_names[k]);
+            rc = tsf_err_set(r->err, TSF_EINVAL,
+                             "%s: \"/%s\": time column \"%s\" is neither the index (%s%s%s) nor "
+                             "a column (expected one of: %s)",
+                             r->path, r->key, tc, tix->has_name ? "named \"" : "unnamed",
+                             tix->has_name ? tix->name : "", tix->has_name ? "\"" : "", cl);
+            goto cleanup;
+        }
+        if ((rc = column_as_time(r, f, j)) != TSF_OK)
+            goto cleanup;
+    }
+    rc = check_time(r, f,
+                    from_col ? "the time column"
+                    : multi  ? "the time level of the index"
+                             : "the index");
 
 cleanup:
     if (ids)
@@ -1248,6 +1369,341 @@ static long long len_1d(hid_t ds)
     return shape_of(ds, dims) == 1 ? (long long)dims[0] : -1;
 }
 
+/* ---- CF packing and masking ---------------------------------------------------------------- */
+
+/* Up to cap values of a numeric attribute as doubles; the count, 0 when absent or not numeric. */
+static size_t attr_doubles(hid_t obj, const char *name, double *v, size_t cap)
+{
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    hssize_t n = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
+    size_t got = 0;
+    if (t >= 0 && n >= 1 && (size_t)n <= cap &&
+        (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) &&
+        H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0)
+        got = (size_t)n;
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
+    H5Eclear2(H5E_DEFAULT);
+    return got;
+}
+
+/* The CF attributes of a variable (CF conventions 2.5.1 and 8.1). Values equal to _FillValue or
+ * missing_value, or outside valid_min/valid_max/valid_range, are missing; the others become
+ * packed * scale_factor + add_offset. The comparisons are on the packed values, as CF says. */
+typedef struct cf_codec {
+    int any;
+    double scale, offset;
+    double miss[9]; /* _FillValue and the missing_value list */
+    size_t n_miss;
+    double lo, hi; /* valid range; -inf/+inf when unbounded */
+} cf_codec;
+
+static void cf_read(const rd *r, hid_t ds, cf_codec *c)
+{
+    memset(c, 0, sizeof *c);
+    c->scale = 1;
+    c->lo = -INFINITY;
+    c->hi = INFINITY;
+    double v[2];
+    if (attr_doubles(ds, "scale_factor", v, 1)) {
+        c->scale = v[0];
+        c->any = 1;
+        note(r, "CF scale_factor %.17g applied", v[0]);
+    }
+    if (attr_doubles(ds, "add_offset", v, 1)) {
+        c->offset = v[0];
+        c->any = 1;
+        note(r, "CF add_offset %.17g applied", v[0]);
+    }
+    c->n_miss = attr_doubles(ds, "_FillValue", c->miss, 1);
+    c->n_miss += attr_doubles(ds, "missing_value", c->miss + c->n_miss, 8);
+    if (attr_doubles(ds, "valid_range", v, 2) == 2) {
+        c->lo = v[0];
+        c->hi = v[1];
+    } else {
+        if (attr_doubles(ds, "valid_min", v, 1))
+            c->lo = v[0];
+        if (attr_doubles(ds, "valid_max", v, 1))
+            c->hi = v[0];
+    }
+    if (c->n_miss || c->lo > -INFINITY || c->hi < INFINITY)
+        c->any = 1;
+}
+
+/* Decode n values in place; returns how many became missing. */
+static size_t cf_apply(const cf_codec *c, double *x, size_t n)
+{
+    size_t masked = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        int miss = isnan(v) ? 0 : v < c->lo || v > c->hi;
+        for (size_t k = 0; k < c->n_miss && !miss; k++)
+            miss = v == c->miss[k];
+        if (miss) {
+            x[i] = NAN;
+            masked++;
+        } else {
+            x[i] = v * c->scale + c->offset;
+        }
+    }
+    return masked;
+}
+
+/* ---- plain datasets: which dimension is time, names, time dataset --------------------------- */
+
+/* Names tried, in this order, for the attribute holding the column names. */
+static const char *const NAME_ATTRS[] = {"columns", "column_names", "colnames", "col_names",
+                                         "names",   "labels",       "variables"};
+/* Names tried (any case), in this order, for a time dataset beside the data. */
+static const char *const TIME_NAMES[] = {"time",     "times",     "date",       "dates",
+                                         "datetime", "timestamp", "timestamps", "index"};
+
+/* What lies beside the dataset in its group. */
+typedef struct siblings {
+    const char *self;       /* the dataset's own name */
+    int rank;               /* best TIME_NAMES position found so far (-1: none) */
+    char time[TEXT_MAX];    /* that dataset's name */
+    long long time_len;     /* its length (1-D), or -1 */
+    char suspect[TEXT_MAX]; /* a 1-D dataset that looks like time under another name */
+    long long suspect_len;
+    char why[64];   /* why it looks like time */
+    char list[512]; /* the 1-D datasets, for messages */
+} siblings;
+
+static int contains_nocase(const char *s, const char *w)
+{
+    for (size_t n = strlen(w); *s; s++)
+        if (!strncasecmp(s, w, n))
+            return 1;
+    return 0;
+}
+
+static herr_t sibling_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    siblings *sb = data;
+    if (!strcmp(name, sb->self))
+        return 0;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0 || H5Iget_type(o) != H5I_DATASET) {
+        tsf__h5_close(o);
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    long long len = len_1d(o);
+    if (len >= 0) {
+        size_t l = strlen(sb->list);
+        if (l + strlen(name) + 4 < sizeof sb->list)
+            snprintf(sb->list + l, sizeof sb->list - l, "%s%s", l ? ", " : "", name);
+        int k = 0, n = (int)(sizeof TIME_NAMES / sizeof TIME_NAMES[0]);
+        while (k < n && strcasecmp(name, TIME_NAMES[k]) != 0)
+            k++;
+        if (k < n && (sb->rank < 0 || k < sb->rank)) {
+            sb->rank = k;
+            snprintf(sb->time, sizeof sb->time, "%s", name);
+            sb->time_len = len;
+        } else if (k == n && !sb->suspect[0]) {
+            hid_t t = H5Dget_type(o);
+            char units[TEXT_MAX];
+            const char *why = NULL;
+            if (t >= 0 && H5Tget_class(t) == H5T_STRING)
+                why = "it holds strings";
+            else if (attr_text(o, "units", units, sizeof units) && strstr(units, " since "))
+                why = "it has CF time units";
+            else if (contains_nocase(name, "time") || contains_nocase(name, "date"))
+                why = "of its name";
+            tsf__h5_close(t);
+            if (why) {
+                snprintf(sb->suspect, sizeof sb->suspect, "%s", name);
+                snprintf(sb->why, sizeof sb->why, "%s", why);
+                sb->suspect_len = len;
+            }
+        }
+    }
+    tsf__h5_close(o);
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+}
+
+/* Look at the 1-D datasets in the group of the key. */
+static void find_siblings(const rd *r, siblings *sb)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->rank = -1;
+    sb->time_len = sb->suspect_len = -1;
+    const char *slash = strrchr(r->key, '/');
+    sb->self = slash ? slash + 1 : r->key;
+    char parent[TEXT_MAX * 2] = "/";
+    if (slash)
+        snprintf(parent, sizeof parent, "/%.*s", (int)(slash - r->key), r->key);
+    hid_t g = H5Gopen2(r->fid, parent, H5P_DEFAULT);
+    if (g >= 0)
+        H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, sibling_cb, sb);
+    tsf__h5_close(g);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* A string attribute other than NAME_ATTRS with n values (the column names under a name
+ * tsflow does not know): its name into name, 1 when found. */
+typedef struct other_names {
+    size_t n;
+    char name[TEXT_MAX];
+} other_names;
+
+static herr_t other_names_cb(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    other_names *o = data;
+    for (size_t k = 0; k < sizeof NAME_ATTRS / sizeof NAME_ATTRS[0]; k++)
+        if (!strcmp(name, NAME_ATTRS[k]))
+            return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    int hit = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING &&
+              H5Sget_simple_extent_ndims(s) == 1 &&
+              H5Sget_simple_extent_npoints(s) == (hssize_t)o->n;
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
+    H5Eclear2(H5E_DEFAULT);
+    if (hit)
+        snprintf(o->name, sizeof o->name, "%s", name);
+    return hit;
+}
+
+/* Column names of a plain dataset with n_cols columns along dimension name_dim: a NAME_ATTRS
+ * attribute, else a string dimension scale on name_dim. *names stays NULL when there are none;
+ * a string attribute of the right length under another name is an error (naming it), so that
+ * names are never silently replaced by v0, v1, ... */
+static int plain_names(const rd *r, hid_t ds, int rank, unsigned name_dim, size_t n_cols,
+                       char ***names)
+{
+    *names = NULL;
+    for (size_t k = 0; k < sizeof NAME_ATTRS / sizeof NAME_ATTRS[0]; k++) {
+        size_t got = 0;
+        int a = attr_strs(ds, NAME_ATTRS[k], n_cols, names, &got);
+        if (a == -2)
+            return fail_nomem(r);
+        if (a == -1)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": attribute \"%s\" has %zu names but the dataset has %zu "
+                     "columns (expected one string per column)",
+                     r->path, r->key, NAME_ATTRS[k], got, n_cols);
+        if (a == 1)
+            return TSF_OK;
+    }
+    char scale[TEXT_MAX];
+    if (rank == 2 && scale_of(r->fid, ds, name_dim, scale)) {
+        hid_t s = H5Dopen2(r->fid, scale, H5P_DEFAULT);
+        hid_t st = s < 0 ? -1 : H5Dget_type(s);
+        int rc = 0;
+        if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)n_cols)
+            rc = read_strs(s, 0, st, n_cols, names);
+        tsf__h5_close(st);
+        tsf__h5_close(s);
+        H5Eclear2(H5E_DEFAULT);
+        if (rc == -2)
+            return fail_nomem(r);
+        if (*names)
+            return TSF_OK;
+    }
+    other_names o = {.n = n_cols};
+    hsize_t at = 0;
+    if (rank == 2 && n_cols > 1 &&
+        H5Aiterate2(ds, H5_INDEX_NAME, H5_ITER_NATIVE, &at, other_names_cb, &o) > 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": attribute \"%s\" holds %zu strings, one per column, but tsflow "
+                 "takes column names only from an attribute named columns, column_names, "
+                 "colnames, col_names, names, labels or variables (expected one of these; "
+                 "rename it, e.g. in h5py: d.attrs['columns'] = d.attrs.pop('%s'))",
+                 r->path, r->key, o.name, n_cols, o.name);
+    H5Eclear2(H5E_DEFAULT);
+    return TSF_OK;
+}
+
+/* Which dimension of a 2-D dataset (dims) is time, or fail asking for time_dim. In order: the
+ * option; rhdf5's "rhdf5-NA.OK" attribute (R matrices are n x k column-major, so HDF5 sees
+ * k x n); a dimension scale on dimension 0 or 1 (netCDF, xarray); the length of the time
+ * dataset beside it; a column-names attribute (names run along dimension 1); else dimension 0 when
+ * it is at least as long as dimension 1 (numpy's and h5py's layout with more times than series). A
+ * dataset with fewer rows than columns and none of these (hdf5r writes R matrices without a trace)
+ * cannot be read without the option. */
+static int plain_time_dim(const rd *r, hid_t ds, const hsize_t *dims, const siblings *sb,
+                          int *time_dim)
+{
+    char scale[TEXT_MAX];
+    if (r->opt->time_dim == TSF_HDF5_TIME_DIM_0 || r->opt->time_dim == TSF_HDF5_TIME_DIM_1) {
+        *time_dim = (int)r->opt->time_dim;
+        return TSF_OK;
+    }
+    if (H5Aexists(ds, "rhdf5-NA.OK") > 0) {
+        *time_dim = 1;
+        note(r, "an R matrix written by rhdf5: dimension 1 (%llu long) taken as time",
+             (unsigned long long)dims[1]);
+        return TSF_OK;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    int named = 0;
+    for (size_t k = 0; k < sizeof NAME_ATTRS / sizeof NAME_ATTRS[0]; k++)
+        named |= H5Aexists(ds, NAME_ATTRS[k]) > 0;
+    H5Eclear2(H5E_DEFAULT);
+    if (dims[0] == dims[1] || named || scale_of(r->fid, ds, 0, scale)) {
+        *time_dim = 0;
+        return TSF_OK;
+    }
+    if (sb->time_len >= 0 && (hsize_t)sb->time_len == dims[1] && !r->opt->no_time) {
+        *time_dim = 1;
+        note(r, "time dataset \"%s\" has %llu values, as dimension 1: taken as time", sb->time,
+             (unsigned long long)dims[1]);
+        return TSF_OK;
+    }
+    if ((sb->time_len >= 0 && (hsize_t)sb->time_len == dims[0]) || dims[0] > dims[1]) {
+        *time_dim = 0;
+        return TSF_OK;
+    }
+    TSF_FAIL(r->err, TSF_EINVAL,
+             "%s: \"/%s\": a %llu x %llu dataset without column names or a time dataset: tsflow "
+             "cannot tell whether rows or columns run along time (numpy and h5py write rows x "
+             "columns, R writes an n x k matrix as k x n); say which with --time-dim 0 (%llu "
+             "rows of %llu series) or --time-dim 1 (%llu rows of %llu series, as R wrote it) "
+             "(ingest.hdf5 option time_dim)",
+             r->path, r->key, (unsigned long long)dims[0], (unsigned long long)dims[1],
+             (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[1],
+             (unsigned long long)dims[0]);
+}
+
+/* Use column j of f as its time (whole numbers, an integer index) and drop it. */
+static int column_as_time(const rd *r, tsf_frame *f, size_t j)
+{
+    for (size_t i = 0; i < f->n_rows; i++) {
+        double v = f->cols[j][i];
+        if (!isfinite(v) || v != floor(v) || fabs(v) > 9.2e18)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": time column \"%s\" row %zu (%.17g) is not a whole number "
+                     "(expected integer steps)",
+                     r->path, r->key, f->col_names[j], i, v);
+        f->time[i] = (int64_t)v;
+    }
+    f->time_kind = TSF_TIME_INDEX;
+    int rc = tsf_frame_set_time_name(f, f->col_names[j], r->err);
+    if (rc != TSF_OK)
+        return rc;
+    free(f->col_names[j]);
+    free(f->cols[j]);
+    memmove(f->col_names + j, f->col_names + j + 1, (f->n_cols - j - 1) * sizeof *f->col_names);
+    memmove(f->cols + j, f->cols + j + 1, (f->n_cols - j - 1) * sizeof *f->cols);
+    f->n_cols--;
+    return TSF_OK;
+}
+
 static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
 {
     *out = NULL;
@@ -1281,43 +1737,28 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
                  "columns)",
                  r->path, r->key, rank, rank ? " (" : "", shape, rank ? ")" : "");
     }
-    size_t n_rows = (size_t)dims[0], n_cols = rank == 2 ? (size_t)dims[1] : 1;
-    if (n_rows == 0) { /* as the CSV reader refuses a header without rows */
+    if (dims[0] == 0 || (rank == 2 && dims[1] == 0)) { /* as the CSV reader refuses no rows */
         char shape[48] = "0";
         if (rank == 2)
-            snprintf(shape, sizeof shape, "0 x %zu", n_cols);
+            snprintf(shape, sizeof shape, "%llu x %llu", (unsigned long long)dims[0],
+                     (unsigned long long)dims[1]);
         TSF_FAIL(r->err, TSF_EFORMAT,
                  "%s: \"/%s\": the dataset has no rows (its shape is %s; expected at least one "
                  "row of values)",
                  r->path, r->key, shape);
     }
     const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
+    siblings sb;
+    find_siblings(r, &sb);
+    int time_dim = 0;
+    if (rank == 2 && (rc = plain_time_dim(r, ds, dims, &sb, &time_dim)) != TSF_OK)
+        return rc;
+    r->info->time_dim = time_dim;
+    size_t n_rows = (size_t)dims[time_dim], n_cols = rank == 2 ? (size_t)dims[1 - time_dim] : 1;
 
-    /* Column names. */
     char **names = NULL;
-    size_t got = 0;
-    int a = attr_strs(ds, "columns", n_cols, &names, &got);
-    if (a == -2)
-        return fail_nomem(r);
-    if (a == -1)
-        TSF_FAIL(r->err, TSF_EFORMAT,
-                 "%s: \"/%s\": attribute \"columns\" has %zu names but the dataset has %zu "
-                 "columns (expected one string per column)",
-                 r->path, r->key, got, n_cols);
-    char scale[TEXT_MAX];
-    if (!names && rank == 2 && scale_of(r->fid, ds, 1, scale)) {
-        hid_t s = H5Dopen2(r->fid, scale, H5P_DEFAULT);
-        hid_t st = s < 0 ? -1 : H5Dget_type(s);
-        if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)n_cols &&
-            read_strs(s, 0, st, n_cols, &names) == -2) {
-            tsf__h5_close(st);
-            tsf__h5_close(s);
-            return fail_nomem(r);
-        }
-        tsf__h5_close(st);
-        tsf__h5_close(s);
-        H5Eclear2(H5E_DEFAULT);
-    }
+    if ((rc = plain_names(r, ds, rank, (unsigned)(1 - time_dim), n_cols, &names)) != TSF_OK)
+        return rc;
     const char *one[1] = {base};
     tsf_frame *f = NULL;
     rc = tsf_frame_alloc(&f, n_cols,
@@ -1330,35 +1771,52 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
         return rc;
     f->n_rows = n_rows;
     f->series_start[1] = n_rows;
-    int x = read_numeric(ds, rank, n_rows, n_cols, 1, f->cols);
+    int x = read_numeric(ds, rank, n_rows, n_cols, time_dim == 0, f->cols);
     if (x != 0) {
         tsf_frame_free(f);
         return x == -2 ? fail_nomem(r) : fail_h5(r, TSF_EIO, "cannot read its values");
     }
+    cf_codec cf;
+    cf_read(r, ds, &cf);
+    for (size_t j = 0; cf.any && j < n_cols; j++)
+        r->info->n_masked += cf_apply(&cf, f->cols[j], n_rows);
 
-    /* Time: a dimension scale on dim 0, else a sibling dataset. */
-    char tpath[TEXT_MAX + 16] = "";
-    if (!scale_of(r->fid, ds, 0, tpath)) {
-        static const char *const sib[] = {"time", "date", "datetime", "timestamp", "index"};
-        size_t plen = (size_t)(base - r->key);
-        for (size_t i = 0; i < sizeof sib / sizeof sib[0] && !tpath[0]; i++) {
-            char cand[TEXT_MAX + 16];
-            snprintf(cand, sizeof cand, "/%.*s%s", (int)plen, r->key, sib[i]);
-            if (!strcmp(cand + 1, r->key))
-                continue;
-            if (H5Lexists(r->fid, cand, H5P_DEFAULT) > 0) {
-                hid_t o = H5Oopen(r->fid, cand, H5P_DEFAULT);
-                if (o >= 0 && H5Iget_type(o) == H5I_DATASET)
-                    snprintf(tpath, sizeof tpath, "%s", cand);
-                tsf__h5_close(o);
-            }
-            H5Eclear2(H5E_DEFAULT);
-        }
-    }
+    /* Time: the option, a dimension scale on the time dimension, else a dataset beside it. */
+    char tpath[TEXT_MAX * 2 + 16] = "";
+    const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
+    size_t tcol = tc ? tsf_frame_col_index(f, tc) : (size_t)-1;
     f->time_kind = TSF_TIME_INDEX;
     for (size_t i = 0; i < n_rows; i++)
         f->time[i] = (int64_t)i;
-    if (tpath[0]) {
+    if (tc && tcol != (size_t)-1) {
+        rc = column_as_time(r, f, tcol);
+    } else if (tc) {
+        size_t plen = (size_t)(base - r->key);
+        if (tc[0] == '/')
+            snprintf(tpath, sizeof tpath, "%s", tc);
+        else
+            snprintf(tpath, sizeof tpath, "/%.*s%s", (int)plen, r->key, tc);
+        if (H5Lexists(r->fid, tpath + 1, H5P_DEFAULT) <= 0 || !strcmp(tpath + 1, r->key)) {
+            H5Eclear2(H5E_DEFAULT);
+            rc = tsf_err_set(r->err, TSF_EINVAL,
+                             "%s: \"/%s\": time column \"%s\" is neither one of its columns nor "
+                             "a dataset beside it (expected a column name or one of: %s)",
+                             r->path, r->key, tc, sb.list[0] ? sb.list : "(no 1-D datasets)");
+        }
+    } else if (!r->opt->no_time && !scale_of(r->fid, ds, (unsigned)time_dim, tpath)) {
+        size_t plen = (size_t)(base - r->key);
+        if (sb.time[0])
+            snprintf(tpath, sizeof tpath, "/%.*s%s", (int)plen, r->key, sb.time);
+        else if (sb.suspect[0] && sb.suspect_len == (long long)n_rows)
+            rc = tsf_err_set(r->err, TSF_EINVAL,
+                             "%s: \"/%s\": dataset \"%s\" beside it has one value per row and "
+                             "looks like time (because %s), but tsflow looks for time only "
+                             "under the names time, times, date, dates, datetime, timestamp, "
+                             "timestamps or index: pass --time-column %s (ingest.hdf5 option "
+                             "time_column) to use it, or --no-time to number the rows",
+                             r->path, r->key, sb.suspect, sb.why, sb.suspect);
+    }
+    if (rc == TSF_OK && tpath[0]) {
         hid_t t = H5Dopen2(r->fid, tpath, H5P_DEFAULT);
         long long tn = t < 0 ? -1 : len_1d(t);
         if (t < 0) {
@@ -1377,9 +1835,11 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
             rc = tsf_frame_set_time_name(f, tb, r->err);
     }
     if (rc == TSF_OK) {
-        char what[TEXT_MAX + 32];
+        char what[TEXT_MAX * 2 + 32];
         snprintf(what, sizeof what, tpath[0] ? "time dataset \"%s\"" : "%s",
-                 tpath[0] ? tpath : "the row index");
+                 tpath[0]             ? tpath
+                 : tcol != (size_t)-1 ? "the time column"
+                                      : "the row index");
         rc = check_time(r, f, what);
     }
     if (rc != TSF_OK) {
@@ -1476,6 +1936,63 @@ static int fail_missing(const rd *r, const char *missing)
 
 /* ---- tsf_hdf5_read ------------------------------------------------------------------------- */
 
+/* Keep the columns opt->columns names, in that order. */
+static int select_columns(const rd *r, tsf_frame *f)
+{
+    size_t n = r->opt->n_columns;
+    if (!r->opt->columns || n == 0)
+        return TSF_OK;
+    char **names = malloc(n * sizeof *names);
+    double **cols = malloc(n * sizeof *cols);
+    if (!names || !cols) {
+        free(names);
+        free(cols);
+        return fail_nomem(r);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const char *want = r->opt->columns[k];
+        size_t j = tsf_frame_col_index(f, want);
+        int twice = 0;
+        for (size_t i = 0; i < k; i++)
+            twice |= !strcmp(r->opt->columns[i], want);
+        if (j == (size_t)-1 || twice) {
+            char cl[512] = "";
+            for (size_t i = 0, at = 0; i < f->n_cols && at + 8 < sizeof cl; i++)
+                at += (size_t)snprintf(cl + at, sizeof cl - at, "%s%s", i ? ", " : "",
+                                       f->col_names[i]);
+            free(names);
+            free(cols);
+            if (twice)
+                TSF_FAIL(r->err, TSF_EINVAL,
+                         "%s: \"/%s\": column \"%s\" is listed twice in columns", r->path, r->key,
+                         want);
+            if (f->time_name && !strcmp(f->time_name, want))
+                TSF_FAIL(r->err, TSF_EINVAL,
+                         "%s: \"/%s\": \"%s\" is the time (expected value columns: %s)", r->path,
+                         r->key, want, cl);
+            TSF_FAIL(r->err, TSF_EINVAL, "%s: \"/%s\": no column \"%s\" (its columns: %s)", r->path,
+                     r->key, want, cl);
+        }
+        names[k] = f->col_names[j];
+        cols[k] = f->cols[j];
+    }
+    for (size_t j = 0; j < f->n_cols; j++) {
+        size_t k = 0;
+        while (k < n && f->cols[j] != cols[k])
+            k++;
+        if (k == n) {
+            free(f->col_names[j]);
+            free(f->cols[j]);
+        }
+    }
+    free(f->col_names);
+    free(f->cols);
+    f->col_names = names;
+    f->cols = cols;
+    f->n_cols = n;
+    return TSF_OK;
+}
+
 static int read_object(const rd *r, tsf_frame **out)
 {
     /* Walk the key one component at a time: H5Oopen on a path with a missing group would only
@@ -1534,12 +2051,38 @@ static int read_object(const rd *r, tsf_frame **out)
                          r->path, r->key);
     }
     tsf__h5_close(o);
+    if (rc == TSF_OK && (rc = select_columns(r, *out)) != TSF_OK) {
+        tsf_frame_free(*out);
+        *out = NULL;
+    }
     return rc;
+}
+
+void tsf_hdf5_options_init(tsf_hdf5_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->gaps = TSF_GAP_ERROR;
+    opt->time_dim = TSF_HDF5_TIME_DIM_AUTO;
 }
 
 int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *err)
 {
+    return tsf_hdf5_read_opt(out, path, key, NULL, NULL, err);
+}
+
+int tsf_hdf5_read_opt(tsf_frame **out, const char *path, const char *key,
+                      const tsf_hdf5_options *opt, tsf_hdf5_info *info, tsf_err *err)
+{
     *out = NULL;
+    tsf_hdf5_options dflt;
+    tsf_hdf5_info scratch;
+    if (!opt) {
+        tsf_hdf5_options_init(&dflt);
+        opt = &dflt;
+    }
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
     if (!key)
         key = "data";
     while (*key == '/')
@@ -1578,7 +2121,7 @@ int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *e
         return rc;
     }
     tsf__h5_close(fapl);
-    rd r = {path, key, fid, err};
+    rd r = {path, key, fid, opt, info, err};
     rc = read_object(&r, out);
     H5Fclose(fid);
     H5Eclear2(H5E_DEFAULT);

@@ -1,5 +1,6 @@
 /* Reading a frame from the command line: the options inspect and convert share. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +13,7 @@ void cli_read_args_init(cli_read_args *ra)
 {
     memset(ra, 0, sizeof *ra);
     tsf_csv_options_init(&ra->csv);
+    ra->time_dim = TSF_HDF5_TIME_DIM_AUTO;
 }
 
 static int has_suffix(const char *s, const char *suffix)
@@ -36,7 +38,10 @@ const char *cli_read_args_help(void)
            "  --columns A,B,...     value columns to keep (default: all)\n"
            "  --na TOKEN            a missing-value token (repeatable; default: empty NA NaN\n"
            "                        nan null)\n"
-           "  --gaps error|fill     missing timestamps: refuse (default) or fill with NaN rows\n";
+           "  --gaps error|fill     missing timestamps: refuse (default) or fill with NaN rows\n"
+           "  --time-dim 0|1        HDF5 2-D dataset: the dimension that runs along time (0 as\n"
+           "                        numpy and h5py write, 1 as R writes; default: decided, or\n"
+           "                        asked for when the file cannot tell)\n";
 }
 
 static const char *value(int argc, char **argv, int *i)
@@ -116,10 +121,47 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
             cli_error("--gaps: \"%s\" is not a policy (expected error or fill)", v);
             return -1;
         }
+    } else if (!strcmp(opt, "--time-dim")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+            cli_error("--time-dim: \"%s\" is not a dimension (expected 0 or 1)", v);
+            return -1;
+        }
+        ra->time_dim = v[0] == '0' ? TSF_HDF5_TIME_DIM_0 : TSF_HDF5_TIME_DIM_1;
     } else {
         return 0;
     }
+    ra->given[ra->n_given++ % CLI_READ_MAX_GIVEN] = opt;
     return 1;
+}
+
+/* The read options that mean nothing for an HDF5 file, refused rather than ignored. */
+static int refuse_csv_only(const cli_read_args *ra, const char *path)
+{
+    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column"};
+    for (size_t k = 0; k < ra->n_given && k < CLI_READ_MAX_GIVEN; k++)
+        for (size_t c = 0; c < sizeof csv_only / sizeof csv_only[0]; c++)
+            if (!strcmp(ra->given[k], csv_only[c])) {
+                cli_error("%s: %s applies to CSV files only; %s is HDF5 (a pandas frame carries "
+                          "its series ids in its index, and missing values are NaN or a CF "
+                          "_FillValue)",
+                          path, csv_only[c], path);
+                return -1;
+            }
+    return 0;
+}
+
+/* Say what the HDF5 reader decided on its own (an R matrix turned round, CF decoding). */
+static void report_hdf5(const char *path, const tsf_hdf5_info *info)
+{
+    if (info->notes[0])
+        fprintf(stderr, "tsflow: %s: %s\n", path, info->notes);
+    if (info->n_masked)
+        fprintf(stderr,
+                "tsflow: %s: %zu value%s missing by CF _FillValue, missing_value or "
+                "valid range\n",
+                path, info->n_masked, info->n_masked == 1 ? " is" : "s are");
 }
 
 int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
@@ -135,10 +177,33 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
     }
     /* By signature, or by name: a .h5 file that is not HDF5 gets the HDF5 reader's "not an
      * HDF5 file" rather than CSV errors about its contents. */
-    if (tsf_is_hdf5(path) || cli_is_hdf5_name(path))
-        rc = tsf_hdf5_read(out, path, ra->key, &err);
-    else
+    if (tsf_is_hdf5(path) || cli_is_hdf5_name(path)) {
+        if (refuse_csv_only(ra, path) != 0) {
+            free(ra->columns_buf);
+            ra->columns_buf = NULL;
+            return CLI_USAGE;
+        }
+        tsf_hdf5_options opt;
+        tsf_hdf5_options_init(&opt);
+        opt.time_column = ra->csv.time_column;
+        opt.no_time = ra->csv.time_index == TSF_CSV_TIME_NONE;
+        opt.columns = ra->csv.columns;
+        opt.n_columns = ra->csv.n_columns;
+        opt.gaps = ra->csv.gaps;
+        opt.time_dim = ra->time_dim;
+        tsf_hdf5_info info;
+        rc = tsf_hdf5_read_opt(out, path, ra->key, &opt, &info, &err);
+        if (rc == TSF_OK)
+            report_hdf5(path, &info);
+    } else {
+        if (ra->time_dim != TSF_HDF5_TIME_DIM_AUTO) {
+            cli_error("%s: --time-dim applies to HDF5 datasets only", path);
+            free(ra->columns_buf);
+            ra->columns_buf = NULL;
+            return CLI_USAGE;
+        }
         rc = tsf_csv_read(out, path, &ra->csv, NULL, &err);
+    }
     free(ra->columns_buf);
     ra->columns_buf = NULL;
     if (rc != TSF_OK) {

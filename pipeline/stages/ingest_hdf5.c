@@ -1,4 +1,4 @@
-/* ingest.hdf5: read a frame from an HDF5 file (tsf_hdf5_read): a plain 1-D or 2-D numeric
+/* ingest.hdf5: read a frame from an HDF5 file (tsf_hdf5_read_opt): a plain 1-D or 2-D numeric
  * dataset, or a pandas fixed-format frame group.
  *
  * check opens the file (cheap: HDF5 reads only metadata) to refuse a file that is not HDF5 or
@@ -18,7 +18,17 @@
 typedef struct ingest_hdf5 {
     const char *path;
     const char *key;
+    const char *time_column;
+    int no_time;
+    tsf_strings columns;
+    int gaps;
+    int time_dim;
 } ingest_hdf5;
+
+enum { GAPS_ERROR, GAPS_FILL };
+enum { TIME_DIM_AUTO, TIME_DIM_0, TIME_DIM_1 };
+static const char *const gap_policies[] = {"error", "fill", NULL};
+static const char *const time_dims[] = {"auto", "0", "1", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -31,6 +41,33 @@ static const tsf_option options[] = {
      .offset = offsetof(ingest_hdf5, key),
      .def = "data",
      .help = "the dataset, or the pandas key (the group pandas.DataFrame.to_hdf wrote)"},
+    {.name = "time_column",
+     .type = TSF_OPT_STRING,
+     .offset = offsetof(ingest_hdf5, time_column),
+     .help = "the time by name: a dataset beside the data, one of its columns, or a pandas "
+             "column or index name (default: found by the naming rules above)"},
+    {.name = "no_time",
+     .type = TSF_OPT_BOOL,
+     .offset = offsetof(ingest_hdf5, no_time),
+     .def = "false",
+     .help = "ignore any time: rows get an integer index 0, 1, 2, ... in each series"},
+    {.name = "columns",
+     .type = TSF_OPT_STRINGS,
+     .offset = offsetof(ingest_hdf5, columns),
+     .help = "value columns to keep, in this order (default: all)"},
+    {.name = "gaps",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(ingest_hdf5, gaps),
+     .def = "error",
+     .choices = gap_policies,
+     .help = "missing timestamps: error refuses them, fill inserts rows of NaN"},
+    {.name = "time_dim",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(ingest_hdf5, time_dim),
+     .def = "auto",
+     .choices = time_dims,
+     .help = "a 2-D dataset's dimension that runs along time: 0 as numpy and h5py write, 1 as R "
+             "writes (an n x k matrix is k x n in HDF5); auto decides, and asks when it cannot"},
     TSF_OPTION_END,
 };
 
@@ -204,8 +241,13 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
                                     "expected at least one row of values)",
                                     s->path, key, shape);
         } else {
-            m->rows = m->min_series_rows = (int64_t)dims[0];
-            m->cols = rank == 2 ? (int64_t)dims[1] : 1;
+            /* R matrices are k x n in HDF5: rhdf5 marks them, and time_dim says so */
+            int t1 =
+                rank == 2 && (s->time_dim == TIME_DIM_1 ||
+                              (s->time_dim == TIME_DIM_AUTO && H5Aexists(obj, "rhdf5-NA.OK") > 0));
+            H5Eclear2(H5E_DEFAULT);
+            m->rows = m->min_series_rows = (int64_t)dims[t1];
+            m->cols = rank == 2 ? (int64_t)dims[1 - t1] : 1;
             m->n_series = 1;
         }
     } else if (t == H5I_GROUP) {
@@ -228,6 +270,10 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
                                     s->path, key, series ? "series" : "frame");
     }
     H5Oclose(obj);
+    if (s->columns.n)
+        m->cols = (int64_t)s->columns.n;
+    if (s->gaps == GAPS_FILL) /* fill may add rows */
+        m->rows = m->min_series_rows = 0;
     if (rc == TSF_OK)
         rc = tsf_meta_set_source(ctx, m, s->path);
 done:
@@ -251,12 +297,31 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 {
     (void)in;
     const ingest_hdf5 *s = state;
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    opt.time_column = s->time_column;
+    opt.no_time = s->no_time;
+    if (s->columns.n) {
+        opt.columns = s->columns.v;
+        opt.n_columns = s->columns.n;
+    }
+    opt.gaps = s->gaps == GAPS_FILL ? TSF_GAP_FILL : TSF_GAP_ERROR;
+    opt.time_dim = s->time_dim == TIME_DIM_0   ? TSF_HDF5_TIME_DIM_0
+                   : s->time_dim == TIME_DIM_1 ? TSF_HDF5_TIME_DIM_1
+                                               : TSF_HDF5_TIME_DIM_AUTO;
     tsf_frame *f = NULL;
-    int rc = tsf_hdf5_read(&f, s->path, s->key, err);
+    tsf_hdf5_info info;
+    int rc = tsf_hdf5_read_opt(&f, s->path, s->key, &opt, &info, err);
     if (rc != TSF_OK)
         return rc;
-    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu row%s, %zu column%s, %zu series", s->path, f->n_rows,
-                  f->n_rows == 1 ? "" : "s", f->n_cols, f->n_cols == 1 ? "" : "s", f->n_series);
+    if (info.notes[0])
+        tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s", s->path, info.notes);
+    tsf_stage_log(ctx, TSF_LOG_INFO,
+                  "%s: %zu row%s, %zu column%s, %zu series, %zu value%s "
+                  "missing by CF attributes%s",
+                  s->path, f->n_rows, f->n_rows == 1 ? "" : "s", f->n_cols,
+                  f->n_cols == 1 ? "" : "s", f->n_series, info.n_masked,
+                  info.n_masked == 1 ? "" : "s", info.n_filled ? " (gaps filled)" : "");
     return tsf_value_set(ctx, out[0], f, tsf_free_frame);
 }
 
@@ -264,8 +329,19 @@ const tsf_stage_def tsf_stage_ingest_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "ingest.hdf5",
     .summary = "read a frame from an HDF5 file (a dataset or a pandas fixed-format frame)",
-    .help = "Reads a plain 1-D or 2-D numeric dataset (with an optional time dataset and column "
-            "names), or a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\").",
+    .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\"), or a "
+            "plain 1-D or 2-D numeric dataset (h5py, netCDF-4/xarray, R). Naming rules for "
+            "datasets: column names from an attribute named columns, column_names, colnames, "
+            "col_names, names, labels or variables, or a string dimension scale; the time from a "
+            "dimension scale, else a dataset beside the data named time, times, date, dates, "
+            "datetime, timestamp, timestamps or index (any case), else time_column. Time values "
+            "are ISO 8601 strings, numbers with CF units (\"<seconds|minutes|hours|days|"
+            "milliseconds|microseconds|nanoseconds> since <date>\", standard calendar), or plain "
+            "numbers (an integer index). CF scale_factor, add_offset, _FillValue, missing_value "
+            "and valid_min/valid_max/valid_range are applied. R matrices (n x k in R, k x n in "
+            "HDF5) are recognised when rhdf5 wrote them; otherwise time_dim decides, and a "
+            "dataset with fewer rows than columns and no names or time is refused until it is "
+            "given.",
     .state_size = sizeof(ingest_hdf5),
     .options = options,
     .outputs = outputs,

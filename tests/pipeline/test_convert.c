@@ -140,6 +140,66 @@ Test(convert, reports_a_table_format_input_and_leaves_no_output)
     cr_assert_null(tsft_read_file(out_csv, NULL));
 }
 
+/* The read options mean for an HDF5 input what they mean for a CSV one: the same file as CSV
+ * and as HDF5 (written by pandas and h5py) converts to the same CSV under the same options. */
+Test(convert, honours_columns_time_column_no_time_and_gaps_for_hdf5_as_for_csv)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *h5 = tsft_path(d, "in.h5");
+    python("import sys, numpy as np, pandas as pd, h5py\n"
+           "t = pd.to_datetime(['2016-07-01 00:00', '2016-07-01 01:00', '2016-07-01 03:00'])\n"
+           "df = pd.DataFrame({'a': [1.5, 2.5, 4.5], 'b': [10.0, 20, 40], 'c': [7, 8, 9.25]},\n"
+           "                  index=pd.Index(t, name='time'))\n"
+           "df.to_csv(sys.argv[1])\n"
+           "df.to_hdf(sys.argv[2], 'pd', format='fixed')\n"
+           "with h5py.File(sys.argv[2], 'a') as f:\n"
+           "    f['v'] = df.values; f['v'].attrs['columns'] = list(df.columns)\n"
+           "    f['time'] = (t.values.astype('int64') // 10**9)\n"
+           "    f['time'].attrs['units'] = 'seconds since 1970-01-01'\n",
+           NULL, csv, h5, NULL, NULL);
+    const char *cases[][4] = {
+        {"--columns", "c,a", "--gaps", "fill"},
+        {"--no-time", "--columns", "b", NULL},
+        {"--time-column", "time", "--gaps", "fill"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int k = 0; k < 3; k++) {
+            const char *in = k == 0 ? csv : h5, *key = k == 1 ? "pd" : k == 2 ? "v" : "data";
+            char name[32];
+            snprintf(name, sizeof name, "out%zu_%d.csv", c, k);
+            const char *out = tsft_path(d, name);
+            char *o = NULL, *e = NULL;
+            int n = cases[c][3] ? 4 : 3;
+            int rc = n == 4 ? tsft_tsflow(&o, &e, "convert", "--key", key, cases[c][0], cases[c][1],
+                                          cases[c][2], cases[c][3], in, out, NULL)
+                            : tsft_tsflow(&o, &e, "convert", "--key", key, cases[c][0], cases[c][1],
+                                          cases[c][2], in, out, NULL);
+            cr_assert_eq(rc, 0, "case %zu, %s key %s: %s", c, in, key, e);
+            cr_assert_str_eq(e, "");
+        }
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char a[32], b[32], x[32];
+        snprintf(a, sizeof a, "out%zu_0.csv", c);
+        snprintf(b, sizeof b, "out%zu_1.csv", c);
+        snprintf(x, sizeof x, "out%zu_2.csv", c);
+        char *want = tsft_read_file(tsft_path(d, a), NULL);
+        cr_assert_str_eq(tsft_read_file(tsft_path(d, b), NULL), want, "case %zu, pandas", c);
+        cr_assert_str_eq(tsft_read_file(tsft_path(d, x), NULL), want, "case %zu, h5py", c);
+    }
+    /* the filled gap is there, as pandas' asfreq puts it */
+    cr_assert(strstr(tsft_read_file(tsft_path(d, "out0_0.csv"), NULL), "2016-07-01 02:00:00,,\n"));
+    char *o = NULL, *e = NULL;
+    int rc =
+        tsft_tsflow(&o, &e, "convert", "--key", "v", "--na", "x", h5, tsft_path(d, "no.csv"), NULL);
+    cr_assert_eq(rc, 2);
+    char want[512];
+    snprintf(want, sizeof want,
+             "tsflow: %s: --na applies to CSV files only; %s is HDF5 (a pandas frame carries its "
+             "series ids in its index, and missing values are NaN or a CF _FillValue)\n",
+             h5, h5);
+    cr_assert_str_eq(e, want);
+}
+
 /* ---- ETTm1 (suite data) -------------------------------------------------------------------- */
 
 Test(convert_data, ettm1_converts_to_hdf5_that_pandas_and_xarray_read_exactly)

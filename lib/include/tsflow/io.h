@@ -103,9 +103,44 @@ size_t tsf_format_double(char *buf, size_t n, double v);
 
 /* ---- HDF5 --------------------------------------------------------------------------------- */
 
+/* Which dimension of a 2-D dataset runs along time. */
+typedef enum tsf_hdf5_time_dim {
+    TSF_HDF5_TIME_DIM_AUTO = -1, /* decide from names, time dataset and writer (hdf5_read.c) */
+    TSF_HDF5_TIME_DIM_0 = 0,     /* rows x columns: numpy, h5py, pandas, netCDF (time, ...) */
+    TSF_HDF5_TIME_DIM_1 = 1,     /* columns x rows: R matrices (rhdf5, hdf5r), Fortran, MATLAB */
+} tsf_hdf5_time_dim;
+
+/* How to read an HDF5 object; the fields shared with tsf_csv_options mean the same. */
+typedef struct tsf_hdf5_options {
+    const char *time_column;    /* the time by name: a dataset beside the data, one of its
+                                 * columns, or a pandas index or column; NULL = found by the
+                                 * naming rules of lib/io/hdf5_read.c */
+    int no_time;                /* ignore any time: rows get 0, 1, 2, ... in each series */
+    const char *const *columns; /* value columns to keep, in this order; NULL = all */
+    size_t n_columns;           /* entries in columns */
+    tsf_gap_policy gaps;        /* default TSF_GAP_ERROR */
+    tsf_hdf5_time_dim time_dim; /* default TSF_HDF5_TIME_DIM_AUTO */
+} tsf_hdf5_options;
+
+/* What the reader decided and saw, for the caller to log (lib/ never prints). */
+typedef struct tsf_hdf5_info {
+    size_t n_filled; /* rows inserted by TSF_GAP_FILL */
+    size_t n_masked; /* values made NaN by CF _FillValue, missing_value or valid range */
+    int time_dim;    /* the dimension of a 2-D dataset taken as time (0 or 1) */
+    char notes[512]; /* decisions worth a log line ("; "-separated), e.g. CF scaling applied,
+                      * an R matrix read with dimension 1 as time; "" when none */
+} tsf_hdf5_info;
+
+/* Defaults: time found by the naming rules, all columns, gaps refused, time_dim decided. */
+void tsf_hdf5_options_init(tsf_hdf5_options *opt);
+
 /* Read a frame from an HDF5 file. key names either a pandas fixed-format frame group or a
  * plain 1-D/2-D numeric dataset (time dataset and column names found as documented in
- * lib/io/hdf5_read.c). key NULL means "data". */
+ * lib/io/hdf5_read.c). key NULL means "data". opt NULL means defaults; info may be NULL. */
+int tsf_hdf5_read_opt(tsf_frame **out, const char *path, const char *key,
+                      const tsf_hdf5_options *opt, tsf_hdf5_info *info, tsf_err *err) TSF_WUR;
+
+/* tsf_hdf5_read_opt with default options. */
 int tsf_hdf5_read(tsf_frame **out, const char *path, const char *key, tsf_err *err) TSF_WUR;
 
 /* Write a frame to a new HDF5 file (atomically) under key (NULL = "data"): a pandas

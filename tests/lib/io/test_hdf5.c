@@ -329,6 +329,244 @@ Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
     tsf_frame_free(f);
 }
 
+/* ---- inputs that used to be read silently wrong -----------------------------------------------
+ */
+
+static tsf_frame *read_opt_ok(const char *path, const char *key, const tsf_hdf5_options *opt,
+                              tsf_hdf5_info *info)
+{
+    tsf_frame *f = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    int rc = tsf_hdf5_read_opt(&f, path, key, opt, info, &err);
+    cr_assert_eq(rc, TSF_OK, "tsf_hdf5_read_opt(%s, %s): %s", path, key, err.msg);
+    return f;
+}
+
+static const char *read_opt_fails(const char *path, const char *key, const tsf_hdf5_options *opt,
+                                  int code)
+{
+    tsf_frame *f = (tsf_frame *)1;
+    static tsf_err err;
+    tsf_err_clear(&err);
+    int rc = tsf_hdf5_read_opt(&f, path, key, opt, NULL, &err);
+    cr_assert_eq(rc, code, "expected %s, got %s: %s", tsf_status_name(code), tsf_status_name(rc),
+                 err.msg);
+    cr_assert_null(f, "*out must be NULL on failure");
+    return err.msg;
+}
+
+/* xarray decodes scale_factor, add_offset, _FillValue and missing_value; CF also makes values
+ * outside valid_min/valid_max missing, which xarray leaves to the user (and netCDF4-python
+ * applies): the reference is xarray's decoding with that mask added. */
+Test(hdf5, applies_cf_packing_fill_and_valid_range_as_xarray_and_cf_do)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "cf.h5");
+    char *out = py("import xarray as xr, warnings\n"
+                   "warnings.simplefilter('ignore')\n"
+                   "raw = np.array([[10, 20], [-9999, 30], [-1, 500], [40, 7]], dtype='int16')\n"
+                   "with h5py.File(p, 'w') as f:\n"
+                   "    d = f.create_dataset('x', data=raw)\n"
+                   "    d.attrs['scale_factor'] = 0.1\n"
+                   "    d.attrs['add_offset'] = 5.0\n"
+                   "    d.attrs['_FillValue'] = np.int16(-9999)\n"
+                   "    d.attrs['missing_value'] = np.int16(-1)\n"
+                   "    d.attrs['valid_min'] = np.int16(0)\n"
+                   "    d.attrs['valid_max'] = np.int16(100)\n"
+                   "    d.attrs['columns'] = ['a', 'b']\n"
+                   "    f['y'] = np.array([1.5, -9999.0, 2.5])\n"
+                   "    f['y'].attrs['_FillValue'] = -9999.0\n"
+                   "ds = xr.open_dataset(p, engine='h5netcdf', phony_dims='sort')\n"
+                   "x = ds['x'].values.astype('float64')\n"
+                   "x[(raw < 0) | (raw > 100)] = np.nan\n"
+                   "hx(x.T)\n"
+                   "hx(ds['y'].values)\n",
+                   p, NULL);
+    tsf_hdf5_info info;
+    tsf_frame *f = read_opt_ok(p, "x", NULL, &info);
+    cr_assert_eq(f->n_rows, 4);
+    cr_assert_eq(f->n_cols, 2);
+    size_t n;
+    double *want = nums(line(out, 0), &n), *got = frame_values(f);
+    cr_assert_eq(n, 8);
+    /* this xarray decodes packed int16 to float32; tsflow keeps double */
+    tsft_assert_close(got, want, n, 1.2e-7, 0, "CF-decoded int16 (xarray's float32)");
+    cr_assert_eq(info.n_masked, 3, "masked %zu", info.n_masked);
+    cr_assert(strstr(info.notes, "CF scale_factor 0.10000000000000001 applied"), "%s", info.notes);
+    free(got);
+    free(want);
+    tsf_frame_free(f);
+    f = read_ok(p, "y");
+    assert_values(f, line(out, 1), "float64 with _FillValue");
+    tsf_frame_free(f);
+}
+
+/* An R matrix of 30 times x 2 series: R stores it column-major, so HDF5 sees 2 x 30. rhdf5
+ * marks its datasets ("rhdf5-NA.OK"); hdf5r leaves no trace, so the reader asks. */
+Test(hdf5, reads_r_matrices_the_right_way_round_or_asks_which_dimension_is_time)
+{
+    const char *d = tsft_tmpdir();
+    const char *rh = tsft_path(d, "rhdf5.h5"), *hr = tsft_path(d, "hdf5r.h5");
+    if (access("/usr/bin/Rscript", X_OK) != 0)
+        cr_skip_test("R is absent (scripts/setup.sh installs r-cran-hdf5r and r-bioc-rhdf5)");
+    char script[1024];
+    snprintf(script, sizeof script,
+             "suppressMessages({library(rhdf5); library(hdf5r)})\n"
+             "m <- matrix(c(1:30 / 4, 101:130), nrow = 30, ncol = 2)\n"
+             "h5createFile('%s'); h5write(m, '%s', 'm')\n"
+             "f <- H5File$new('%s', mode = 'w'); f[['m']] <- m; f$close_all()\n"
+             "cat(m[1, ], m[30, ], '\\n')\n",
+             rh, rh, hr);
+    char *argv[] = {"/usr/bin/Rscript", "-e", script, NULL}, *out = NULL, *err = NULL;
+    int rc = tsft_run(argv, &out, &err);
+    if (rc != 0 && strstr(err, "there is no package"))
+        cr_skip_test("R lacks rhdf5 or hdf5r (scripts/setup.sh installs them): %s", err);
+    cr_assert_eq(rc, 0, "Rscript failed: %s", err);
+    cr_assert_str_eq(out, "0.25 101 7.5 130 \n");
+    tsf_hdf5_info info;
+    tsf_frame *f = read_opt_ok(rh, "m", NULL, &info);
+    cr_assert_eq(f->n_rows, 30);
+    cr_assert_eq(f->n_cols, 2);
+    cr_assert_eq(f->cols[0][0], 0.25);
+    cr_assert_eq(f->cols[1][0], 101);
+    cr_assert_eq(f->cols[0][29], 7.5);
+    cr_assert_eq(f->cols[1][29], 130);
+    cr_assert_eq(info.time_dim, 1);
+    cr_assert(strstr(info.notes, "R matrix written by rhdf5"), "%s", info.notes);
+    tsf_frame_free(f);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: \"/m\": a 2 x 30 dataset without column names or a time dataset: tsflow cannot "
+             "tell whether rows or columns run along time (numpy and h5py write rows x columns, "
+             "R writes an n x k matrix as k x n); say which with --time-dim 0 (2 rows of 30 "
+             "series) or --time-dim 1 (30 rows of 2 series, as R wrote it) (ingest.hdf5 option "
+             "time_dim)",
+             hr);
+    assert_msg(read_fails(hr, "m", TSF_EINVAL), want);
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    opt.time_dim = TSF_HDF5_TIME_DIM_1;
+    f = read_opt_ok(hr, "m", &opt, NULL);
+    cr_assert_eq(f->n_rows, 30);
+    cr_assert_eq(f->cols[0][29], 7.5);
+    cr_assert_eq(f->cols[1][29], 130);
+    tsf_frame_free(f);
+}
+
+Test(hdf5, takes_names_from_column_names_and_times_from_timestamps_or_says_why_not)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "cn.h5");
+    char *out = py("v = np.random.default_rng(3).normal(size=(4, 2))\n"
+                   "t = np.array([1467331200, 1467334800, 1467338400, 1467342000])\n"
+                   "with h5py.File(p, 'w') as f:\n"
+                   "    f['a/values'] = v; f['a/values'].attrs['column_names'] = ['load', 'temp']\n"
+                   "    f['a/timestamps'] = t\n"
+                   "    f['a/timestamps'].attrs['units'] = 'seconds since 1970-01-01'\n"
+                   "    f['b/values'] = v; f['b/values'].attrs['series'] = ['load', 'temp']\n"
+                   "    f['c/values'] = v; f['c/when'] = [b'2016-07-01 00:00'] * 4\n"
+                   "hx(v.T)\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "a/values");
+    cr_assert_str_eq(f->col_names[0], "load");
+    cr_assert_str_eq(f->col_names[1], "temp");
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[0], T0);
+    cr_assert_eq(f->step, 3600);
+    cr_assert_str_eq(f->time_name, "timestamps");
+    assert_values(f, line(out, 0), "values");
+    tsf_frame_free(f);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: \"/b/values\": attribute \"series\" holds 2 strings, one per column, but tsflow "
+             "takes column names only from an attribute named columns, column_names, colnames, "
+             "col_names, names, labels or variables (expected one of these; rename it, e.g. in "
+             "h5py: d.attrs['columns'] = d.attrs.pop('series'))",
+             p);
+    assert_msg(read_fails(p, "b/values", TSF_EFORMAT), want);
+    snprintf(want, sizeof want,
+             "%s: \"/c/values\": dataset \"when\" beside it has one value per row and looks like "
+             "time (because it holds strings), but tsflow looks for time only under the names "
+             "time, times, date, dates, datetime, timestamp, timestamps or index: pass "
+             "--time-column when (ingest.hdf5 option time_column) to use it, or --no-time to "
+             "number the rows",
+             p);
+    assert_msg(read_fails(p, "c/values", TSF_EINVAL), want);
+}
+
+Test(hdf5, honours_columns_time_column_no_time_and_gaps_as_the_csv_reader_does)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "o.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f['g/v'] = np.array([[1.0, 10], [2, 20], [4, 40]])\n"
+       "    f['g/v'].attrs['columns'] = ['a', 'b']\n"
+       "    f['g/time'] = np.array([0, 60, 180])\n"
+       "    f['g/time'].attrs['units'] = 'seconds since 2016-07-01'\n"
+       "    f['g/when'] = np.array([5, 6, 7])\n"
+       "    f['k'] = np.array([[7.0, 1.5], [8, 2.5], [9, 3.5]])\n"
+       "    f['k'].attrs['columns'] = ['step', 'y']\n"
+       "idx = pd.Index([3, 1, 2], name='n')\n"
+       "pd.DataFrame({'t': [10, 11, 12], 'y': [1.0, 2, 3]}, index=idx).to_hdf(p, 'pd')\n",
+       p, NULL);
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    const char *cols[] = {"b"};
+    opt.columns = cols;
+    opt.n_columns = 1;
+    opt.gaps = TSF_GAP_FILL;
+    tsf_hdf5_info info;
+    tsf_frame *f = read_opt_ok(p, "g/v", &opt, &info);
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_str_eq(f->col_names[0], "b");
+    cr_assert_eq(f->n_rows, 4);
+    cr_assert_eq(info.n_filled, 1);
+    cr_assert_eq(f->time[2], T0 + 120);
+    cr_assert(isnan(f->cols[0][2]));
+    cr_assert_eq(f->cols[0][3], 40);
+    tsf_frame_free(f);
+    /* no_time: the gap no longer matters */
+    tsf_hdf5_options_init(&opt);
+    opt.no_time = 1;
+    f = read_opt_ok(p, "g/v", &opt, NULL);
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_eq(f->time[2], 2);
+    cr_assert_null(f->time_name);
+    tsf_frame_free(f);
+    /* time_column: a dataset beside it, or one of the columns */
+    tsf_hdf5_options_init(&opt);
+    opt.time_column = "when";
+    f = read_opt_ok(p, "g/v", &opt, NULL);
+    cr_assert_eq(f->time[0], 5);
+    cr_assert_str_eq(f->time_name, "when");
+    tsf_frame_free(f);
+    opt.time_column = "step";
+    f = read_opt_ok(p, "k", &opt, NULL);
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_str_eq(f->col_names[0], "y");
+    cr_assert_eq(f->time[2], 9);
+    cr_assert_eq(f->step, 1);
+    tsf_frame_free(f);
+    /* pandas: a column as time (the unsorted index is then no time) */
+    opt.time_column = "t";
+    f = read_opt_ok(p, "pd", &opt, NULL);
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_eq(f->time[0], 10);
+    cr_assert_eq(f->cols[0][2], 3);
+    tsf_frame_free(f);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/pd\": time column \"x\" is neither the index (named \"n\") nor a column "
+             "(expected one of: t, y)",
+             p);
+    opt.time_column = "x";
+    assert_msg(read_opt_fails(p, "pd", &opt, TSF_EINVAL), want);
+    tsf_hdf5_options_init(&opt);
+    const char *bad[] = {"c"};
+    opt.columns = bad;
+    opt.n_columns = 1;
+    snprintf(want, sizeof want, "%s: \"/g/v\": no column \"c\" (its columns: a, b)", p);
+    opt.gaps = TSF_GAP_FILL;
+    assert_msg(read_opt_fails(p, "g/v", &opt, TSF_EINVAL), want);
+}
+
 /* ---- pandas fixed format ------------------------------------------------------------------- */
 
 Test(hdf5, reads_a_pandas_frame_merging_its_dtype_blocks_back_into_column_order)
@@ -565,8 +803,8 @@ Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
     snprintf(want, sizeof want,
              "%s: \"/gap/v\": rows 1 and 2 (2016-07-01 00:01:00, then 2016-07-01 00:03:00) are "
              "120 s apart, but the step is 60 s: the series has a gap; tsflow needs evenly "
-             "spaced rows (reindex to a regular index with NaN for the missing rows, e.g. "
-             "df.asfreq(...), before saving)",
+             "spaced rows (the gaps=fill policy (--gaps fill) inserts NaN rows, or reindex to a "
+             "regular index with NaN for the missing rows, e.g. df.asfreq(...), before saving)",
              p);
     assert_msg(read_fails(p, "gap/v", TSF_EFORMAT), want);
     snprintf(want, sizeof want,
