@@ -12,6 +12,7 @@
  * dimensions: each dimension is a dimension scale (H5DSset_scale) holding the coordinate
  * values, attached to every array that uses it (H5DSattach_scale).
  */
+#include <errno.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <inttypes.h>
@@ -1092,4 +1093,22 @@ int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, cons
                            size_t n, tsf_err *err)
 {
     return attr_array(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, 0, err);
+}
+
+int tsf_source_date_epoch(int64_t *t, tsf_err *err)
+{
+    *t = -1;
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (!e || !*e)
+        return TSF_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (*e < '0' || *e > '9' || *end || errno || v > 253402300799ull /* 9999-12-31T23:59:59Z */)
+        return tsf_err_set(err, TSF_EINVAL,
+                           "SOURCE_DATE_EPOCH=\"%.40s\" is not a time (expected whole seconds "
+                           "since 1970-01-01T00:00:00Z, like 1700000000, or unset it)",
+                           e);
+    *t = (int64_t)v;
+    return TSF_OK;
 }

@@ -96,27 +96,13 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     return TSF_OK;
 }
 
-/* The time to record as the file's creation: now, or SOURCE_DATE_EPOCH when set (the
- * reproducible-builds convention, https://reproducible-builds.org/specs/source-date-epoch/:
- * seconds since 1970-01-01T00:00:00Z), so that two runs of one pipeline give the same bytes.
- * A malformed value is an error, as the convention asks. */
+/* The time to record as the file's creation: now, or SOURCE_DATE_EPOCH when set. */
 static int creation_time(time_t *t, tsf_err *err)
 {
-    const char *e = getenv("SOURCE_DATE_EPOCH");
-    if (!e || !*e) {
-        *t = time(NULL);
-        return TSF_OK;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(e, &end, 10);
-    if (*e < '0' || *e > '9' || *end || errno || v > 253402300799ull /* 9999-12-31T23:59:59Z */)
-        return tsf_err_set(err, TSF_EINVAL,
-                           "SOURCE_DATE_EPOCH=\"%.40s\" is not a time (expected whole seconds "
-                           "since 1970-01-01T00:00:00Z, like 1700000000, or unset it)",
-                           e);
-    *t = (time_t)v;
-    return TSF_OK;
+    int64_t sde;
+    int rc = tsf_source_date_epoch(&sde, err);
+    *t = sde >= 0 ? (time_t)sde : time(NULL);
+    return rc;
 }
 
 /* Root attributes: where the file came from. */
@@ -239,7 +225,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                 snprintf(name, sizeof name, "history_%zu", n_hist);
             else
                 snprintf(name, sizeof name, "history");
-            rc = tsf_train_history_write_h5(o, name, in[i]->ptr, err);
+            rc = tsfs_write_history(o, name, in[i]->ptr, err);
             done = name;
             break;
         case TSF_TYPE_BACKTEST:
@@ -250,7 +236,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                 if (!rec->histories[k].n_epochs)
                     continue;
                 snprintf(name, sizeof name, "backtest_history/fold_%zu", k);
-                rc = tsf_train_history_write_h5(o, name, &rec->histories[k], err);
+                rc = tsfs_write_history(o, name, &rec->histories[k], err);
             }
             done = "backtest record";
             break;

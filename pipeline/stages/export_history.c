@@ -3,7 +3,9 @@
  * xarray coordinates (layout: tsf_train_history_write_h5 in tsflow/rnn_model.h). Several
  * histories side by side let a plot compare, e.g., a tanh RNN's vanishing gradient with an
  * LSTM's. */
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +13,31 @@
 #include "tsflow/h5out.h"
 #include "tsflow/rnn_model.h"
 #include "tsflow/stage.h"
+
+int tsfs_write_history(tsf_h5out *o, const char *group, const tsf_train_history *h, tsf_err *err)
+{
+    int64_t sde;
+    int rc = tsf_source_date_epoch(&sde, err);
+    if (rc != TSF_OK || sde < 0)
+        return rc == TSF_OK ? tsf_train_history_write_h5(o, group, h, err) : rc;
+    /* Wall-clock durations differ from run to run: left out (NaN) so that the file repeats. */
+    tsf_train_history copy = *h;
+    copy.epoch = malloc((h->n_epochs ? h->n_epochs : 1) * sizeof *copy.epoch);
+    if (!copy.epoch)
+        return tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    for (size_t e = 0; e < h->n_epochs; e++) {
+        copy.epoch[e] = h->epoch[e];
+        copy.epoch[e].seconds = NAN;
+    }
+    rc = tsf_train_history_write_h5(o, group, &copy, err);
+    free(copy.epoch);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, group, "seconds",
+                                   "NaN: SOURCE_DATE_EPOCH is set, and wall-clock times would "
+                                   "make the file differ from run to run",
+                                   err);
+    return rc;
+}
 
 typedef struct export_history_state {
     const char *path;
@@ -77,7 +104,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         return rc;
     for (size_t i = 0; i < ctx->n_inputs && rc == TSF_OK; i++) {
         const char *key = s->keys.n ? s->keys.v[i] : "history";
-        rc = tsf_train_history_write_h5(o, key, in[i]->ptr, err);
+        rc = tsfs_write_history(o, key, in[i]->ptr, err);
     }
     if (rc == TSF_OK)
         rc = tsf_h5out_attr_string(o, "/", "tsflow_version", ctx->info->version, err);

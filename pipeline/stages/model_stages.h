@@ -19,6 +19,13 @@
 /* The built-in recurrent model as a model value (rnn_value.c): takes r (freed on failure). */
 int tsfs_rnn_model_value(tsf_model **out, tsf_rnn_model *r, tsf_err *err);
 
+struct tsf_h5out;
+/* tsf_train_history_write_h5, with the epochs' wall-clock seconds left out (NaN, and an
+ * attribute saying why) when SOURCE_DATE_EPOCH is set, so that exports repeat byte for byte
+ * (export.history, export.hdf5). */
+int tsfs_write_history(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
+                       tsf_err *err);
+
 /* Fill a model meta from a model value (model.load's check, train.rnn's run). */
 static inline int tsfs_model_meta(tsf_stage_ctx *ctx, tsf_meta *out, const tsf_model *m)
 {

@@ -289,6 +289,50 @@ Test(reproducible, two_runs_under_source_date_epoch_write_identical_hdf5_bytes)
     cr_assert(memmem(a, n1, "2023-11-14T22:13:20Z", 20), "created_utc is not SOURCE_DATE_EPOCH");
 }
 
+/* A backtest export holds training histories, whose per-epoch wall-clock seconds differ from
+ * run to run: under SOURCE_DATE_EPOCH they are NaN (with an attribute saying why). */
+Test(reproducible, two_backtests_under_source_date_epoch_write_identical_hdf5_bytes)
+{
+    const char *dir = tsft_tmpdir();
+    write_export_case(dir);
+    cr_assert_eq(setenv("SOURCE_DATE_EPOCH", "1700000000", 1), 0);
+    char *out, *err;
+    char *run[] = {(char *)tsft_tsflow_bin(),
+                   "backtest",
+                   "data.csv",
+                   "--horizon",
+                   "4",
+                   "--epochs",
+                   "2",
+                   "--hidden",
+                   "4",
+                   "--out",
+                   "bt.h5",
+                   NULL};
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 0, "%s", err);
+    cr_assert_eq(rename(tsft_path(dir, "bt.h5"), tsft_path(dir, "first.h5")), 0);
+    sleep(1); /* epochs take other wall-clock times; HDF5 object times have 1 s resolution */
+    cr_assert_eq(tsft_run_in(dir, DEADLINE_S, run, &out, &err), 0, "%s", err);
+    size_t n1, n2;
+    char *a = read_kept(tsft_path(dir, "first.h5"), &n1);
+    char *b = read_kept(tsft_path(dir, "bt.h5"), &n2);
+    cr_assert(a && b);
+    cr_assert_eq(n1, n2, "sizes differ: %zu and %zu bytes", n1, n2);
+    size_t i = 0;
+    while (i < n1 && a[i] == b[i])
+        i++;
+    cr_assert_eq(i, n1, "the files differ first at byte %zu (of %zu)", i, n1);
+    char *py = NULL;
+    cr_assert_eq(tsft_python("import sys, pandas as pd, h5py\n"
+                             "h = pd.read_hdf(sys.argv[1], 'backtest_history/fold_0/epochs')\n"
+                             "print(len(h), int(h['seconds'].isna().sum()),\n"
+                             "      h5py.File(sys.argv[1])['backtest_history/fold_0'].attrs["
+                             "'seconds'][:3])\n",
+                             &py, &err, tsft_path(dir, "bt.h5"), NULL),
+                 0, "%s", err);
+    cr_assert_str_eq(py, "2 2 NaN\n");
+}
+
 Test(reproducible, a_malformed_source_date_epoch_is_refused_naming_it)
 {
     const char *dir = tsft_tmpdir();

@@ -127,6 +127,13 @@ int tsf_h5out_attr_ints(tsf_h5out *o, const char *obj, const char *name, const i
 int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, const double *v,
                            size_t n, tsf_err *err) TSF_WUR;
 
+/* SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/): the time an
+ * export records as its creation when set, so that two runs give the same bytes. *t = the
+ * environment variable's seconds since 1970-01-01T00:00:00Z, or -1 when it is unset or empty
+ * (then exports record the current time and wall-clock durations). A malformed value is
+ * TSF_EINVAL, as the convention asks. */
+int tsf_source_date_epoch(int64_t *t, tsf_err *err) TSF_WUR;
+
 /* Path of the file being written (the final path, for messages). */
 const char *tsf_h5out_path(const tsf_h5out *o);
 
