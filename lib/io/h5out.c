@@ -250,6 +250,11 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
 
 int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
 {
+    return tsf_h5out_open_kind(out, path, TSF_H5OUT_EXPORT, err);
+}
+
+int tsf_h5out_open_kind(tsf_h5out **out, const char *path, tsf_h5out_kind kind, tsf_err *err)
+{
     *out = NULL;
     int rc = tsf_init();
     if (rc != TSF_OK)
@@ -267,7 +272,9 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
      * file, and attributes larger than 64 KiB (a long pipeline text) can be stored densely.
      * A strong close degree makes commit's H5Fclose release everything. */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = tsf__h5_untimed(H5P_FILE_CREATE);
-    if (fapl >= 0 && fcpl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 &&
+    int export = kind == TSF_H5OUT_EXPORT;
+    if (fapl >= 0 && fcpl >= 0 &&
+        (!export || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0) &&
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         o->fid = H5Fcreate(o->a.tmp_path, H5F_ACC_TRUNC, fcpl, fapl);
     tsf__h5_close(fcpl);
@@ -278,8 +285,8 @@ int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err)
         return rc;
     }
     hid_t root = H5Gopen2(o->fid, "/", H5P_DEFAULT);
-    int bad = root < 0 || pytables_group_attrs(root) < 0 ||
-              attr_fixed(root, "PYTABLES_FORMAT_VERSION", "2.1") < 0;
+    int bad = root < 0 || (export && (pytables_group_attrs(root) < 0 ||
+                                      attr_fixed(root, "PYTABLES_FORMAT_VERSION", "2.1") < 0));
     tsf__h5_close(root);
     if (bad) {
         rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot write the root attributes", path);
@@ -456,6 +463,10 @@ static const char *pd_kind(tsf_h5_type t)
         return "datetime64";
     case TSF_H5_STRING:
         return "string";
+    case TSF_H5_FLOAT32: /* not in tables (check_table refuses them) */
+    case TSF_H5_UINT64:
+    case TSF_H5_UINT8:
+        break;
     }
     return "integer";
 }
@@ -1015,6 +1026,71 @@ int tsf_h5out_array_fill(tsf_h5out *o, const char *path, const tsf_h5_dim *dims,
     return write_array(o, path, dims, n_dims, NULL, fill, ctx, err);
 }
 
+/* ---- plain groups and datasets ------------------------------------------------------------ */
+
+int tsf_h5out_group(tsf_h5out *o, const char *path, tsf_err *err)
+{
+    const char *p = clean_path(path), *leaf;
+    if (!p)
+        TSF_FAIL(err, TSF_EINVAL, "%s: \"%s\" is not a valid group path", o->a.path,
+                 path ? path : "(null)");
+    hid_t parent = open_parent(o, p, 0, &leaf, err);
+    if (parent < 0)
+        return err ? err->code : TSF_EIO;
+    hid_t g = group_create(parent, leaf);
+    tsf__h5_close(g);
+    tsf__h5_close(parent);
+    if (g < 0)
+        return tsf__h5_fail(err, TSF_EIO, "%s: cannot write group \"/%s\"", o->a.path, p);
+    return TSF_OK;
+}
+
+int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank,
+                      const size_t *dims, const void *data, tsf_err *err)
+{
+    hid_t ft = -1, mt = -1;
+    switch (type) {
+    case TSF_H5_FLOAT64:
+        ft = H5T_IEEE_F64LE, mt = H5T_NATIVE_DOUBLE;
+        break;
+    case TSF_H5_INT64:
+        ft = H5T_STD_I64LE, mt = H5T_NATIVE_INT64;
+        break;
+    case TSF_H5_FLOAT32:
+        ft = H5T_IEEE_F32LE, mt = H5T_NATIVE_FLOAT;
+        break;
+    case TSF_H5_UINT64:
+        ft = H5T_STD_U64LE, mt = H5T_NATIVE_UINT64;
+        break;
+    case TSF_H5_UINT8:
+        ft = H5T_STD_U8LE, mt = H5T_NATIVE_UINT8;
+        break;
+    case TSF_H5_TIME:
+    case TSF_H5_STRING:
+        break;
+    }
+    const char *p = clean_path(path), *leaf;
+    if (!p || ft < 0 || rank < 1 || rank > 2)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "%s: dataset \"%s\": expected a valid path, a numeric type and rank 1 or 2 "
+                 "(got type %d, rank %d)",
+                 o->a.path, path ? path : "(null)", (int)type, rank);
+    hid_t parent = open_parent(o, p, 0, &leaf, err);
+    if (parent < 0)
+        return err ? err->code : TSF_EIO;
+    hsize_t hd[2] = {dims[0], rank == 2 ? dims[1] : 1};
+    size_t n = (size_t)hd[0] * (rank == 2 ? (size_t)hd[1] : 1);
+    hid_t sp = H5Screate_simple(rank, hd, NULL);
+    hid_t ds = sp < 0 ? -1 : dataset_create(parent, leaf, ft, sp, H5P_DEFAULT);
+    int bad = ds < 0 || (n > 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0);
+    tsf__h5_close(ds);
+    tsf__h5_close(sp);
+    tsf__h5_close(parent);
+    if (bad)
+        return tsf__h5_fail(err, TSF_EIO, "%s: cannot write dataset \"/%s\"", o->a.path, p);
+    return TSF_OK;
+}
+
 /* ---- attributes ---------------------------------------------------------------------------- */
 
 static hid_t open_obj(tsf_h5out *o, const char *obj, const char *name, tsf_err *err)
@@ -1093,6 +1169,12 @@ int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, cons
                            size_t n, tsf_err *err)
 {
     return attr_array(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, 0, err);
+}
+
+int tsf_h5out_attr_doubles_or_scalar(tsf_h5out *o, const char *obj, const char *name,
+                                     const double *v, size_t n, tsf_err *err)
+{
+    return attr_array(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, n == 1, err);
 }
 
 int tsf_source_date_epoch(int64_t *t, tsf_err *err)

@@ -34,111 +34,61 @@
 
 #include "core.h"
 #include "train_internal.h"
-#include "tsflow/atomic.h"
+#include "tsflow/h5out.h"
 #include "tsflow/io.h"
 #include "tsflow/train.h"
 
 #ifdef TSF_NN_DOUBLE
 #define REAL_MEM H5T_NATIVE_DOUBLE
-#define REAL_FILE H5T_IEEE_F64LE
+#define REAL_H5 TSF_H5_FLOAT64
 #else
 #define REAL_MEM H5T_NATIVE_FLOAT
-#define REAL_FILE H5T_IEEE_F32LE
+#define REAL_H5 TSF_H5_FLOAT32
 #endif
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-/* Writer state: the first failure is recorded and every later call does nothing, so a file is
- * written as a flat sequence of calls with one check at the end. */
+/* Writer state over tsflow/h5out.h: the first failure is recorded and every later call does
+ * nothing, so a file is written as a flat sequence of calls with one check at the end. */
 typedef struct h5w {
+    tsf_h5out *o;
     const char *path;
     tsf_err *err;
     int rc;
 } h5w;
 
-static void w_fail(h5w *w, const char *what, const char *name)
+static void w_int(h5w *w, const char *obj, const char *name, int64_t v)
 {
     if (!w->rc)
-        w->rc = tsf__h5_fail(w->err, TSF_EIO, "%s: cannot write %s \"%s\"", w->path, what, name);
+        w->rc = tsf_h5out_attr_int(w->o, obj, name, v, w->err);
 }
 
-static void w_attr(h5w *w, hid_t obj, const char *name, hid_t file_type, hid_t mem_type, size_t n,
-                   const void *v)
+static void w_dbl(h5w *w, const char *obj, const char *name, double v)
+{
+    if (!w->rc)
+        w->rc = tsf_h5out_attr_double(w->o, obj, name, v, w->err);
+}
+
+static void w_str(h5w *w, const char *obj, const char *name, const char *s)
+{
+    if (!w->rc)
+        w->rc = tsf_h5out_attr_string(w->o, obj, name, s, w->err);
+}
+
+/* A dataset obj/name of rank 1 (d0) or 2 (d0, d1). */
+static void w_dset(h5w *w, const char *obj, const char *name, tsf_h5_type type, int rank, size_t d0,
+                   size_t d1, const void *data)
 {
     if (w->rc)
         return;
-    hsize_t dims[1] = {n};
-    hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
-    hid_t a = sp < 0 ? -1 : H5Acreate2(obj, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || (n > 0 && H5Awrite(a, mem_type, v) < 0))
-        w_fail(w, "attribute", name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-}
-
-static void w_int(h5w *w, hid_t obj, const char *name, int64_t v)
-{
-    w_attr(w, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &v);
-}
-
-static void w_dbl(h5w *w, hid_t obj, const char *name, double v)
-{
-    w_attr(w, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &v);
-}
-
-static void w_str(h5w *w, hid_t obj, const char *name, const char *s)
-{
-    if (w->rc)
-        return;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        w_fail(w, "attribute", name);
-    } else {
-        hid_t sp = H5Screate(H5S_SCALAR);
-        hid_t a = sp < 0 ? -1 : H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-        if (a < 0 || H5Awrite(a, t, &s) < 0)
-            w_fail(w, "attribute", name);
-        if (a >= 0)
-            H5Aclose(a);
-        if (sp >= 0)
-            H5Sclose(sp);
-    }
-    if (t >= 0)
-        H5Tclose(t);
-}
-
-static void w_dset(h5w *w, hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
-                   const hsize_t *dims, const void *data)
-{
-    if (w->rc)
-        return;
-    size_t n = 1;
-    for (int d = 0; d < rank; d++)
-        n *= dims[d];
-    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = tsf__h5_untimed(H5P_DATASET_CREATE);
-    hid_t d = sp < 0 || dcpl < 0
-                  ? -1
-                  : H5Dcreate2(loc, name, file_type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    tsf__h5_close(dcpl);
-    if (d < 0 || (n > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-        w_fail(w, "dataset", name);
-    if (d >= 0)
-        H5Dclose(d);
-    if (sp >= 0)
-        H5Sclose(sp);
-}
-
-static void w_vec(h5w *w, hid_t loc, const char *name, hid_t ft, hid_t mt, size_t n,
-                  const void *data)
-{
-    hsize_t dims[1] = {n};
-    w_dset(w, loc, name, ft, mt, 1, dims, data);
+    char path[512];
+    size_t dims[2] = {d0, d1};
+    snprintf(path, sizeof path, "%s/%s", obj, name);
+    w->rc = tsf_h5out_dataset(w->o, path, type, rank, dims, data, w->err);
 }
 
 /* size_t arrays are stored as uint64. */
-static void w_sizes(h5w *w, hid_t loc, const char *name, size_t n, const size_t *v)
+static void w_sizes(h5w *w, const char *obj, const char *name, size_t n, const size_t *v)
 {
     if (w->rc)
         return;
@@ -149,26 +99,14 @@ static void w_sizes(h5w *w, hid_t loc, const char *name, size_t n, const size_t 
     }
     for (size_t i = 0; i < n; i++)
         u[i] = v[i];
-    w_vec(w, loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, n, u);
+    w_dset(w, obj, name, TSF_H5_UINT64, 1, n, 0, u);
     free(u);
 }
 
-static hid_t w_group(h5w *w, hid_t loc, const char *name)
+static void w_group(h5w *w, const char *path)
 {
-    if (w->rc)
-        return -1;
-    hid_t gcpl = tsf__h5_untimed(H5P_GROUP_CREATE); /* no object times: same model, same bytes */
-    hid_t g = gcpl < 0 ? -1 : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    tsf__h5_close(gcpl);
-    if (g < 0)
-        w_fail(w, "group", name);
-    return g;
-}
-
-static void close_group(hid_t g)
-{
-    if (g >= 0)
-        H5Gclose(g);
+    if (!w->rc)
+        w->rc = tsf_h5out_group(w->o, path, w->err);
 }
 
 static int meta_name_ok(const char *s)
@@ -182,10 +120,11 @@ static int meta_name_ok(const char *s)
     return 1;
 }
 
-static void write_model(h5w *w, hid_t file, tsf_rnn *m, const tsf_loss *loss, const tsf_real *p)
+static void write_model(h5w *w, tsf_rnn *m, const tsf_loss *loss, const tsf_real *p)
 {
     const tsf_rnn_config *c = tsf_rnn_config_of(m);
-    hid_t g = w_group(w, file, "model");
+    const char *g = "model";
+    w_group(w, g);
     w_str(w, g, "cell", tsf_rnn_cell_name(c->cell));
     w_int(w, g, "n_inputs", (int64_t)c->n_inputs);
     w_int(w, g, "n_future", (int64_t)c->n_future);
@@ -202,22 +141,20 @@ static void write_model(h5w *w, hid_t file, tsf_rnn *m, const tsf_loss *loss, co
     w_int(w, g, "n_params", (int64_t)tsf_rnn_n_params(m));
     w_str(w, g, "loss", tsf_loss_name(loss->kind));
     w_dbl(w, g, "huber_delta", loss->delta);
-    w_attr(w, g, "quantiles", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, loss->n_quantiles,
-           loss->quantiles);
-    hid_t wg = w_group(w, g, "weights");
+    if (!w->rc)
+        w->rc = tsf_h5out_attr_doubles_or_scalar(w->o, g, "quantiles", loss->quantiles,
+                                                 loss->n_quantiles, w->err);
+    w_group(w, "model/weights");
     for (size_t k = 0; k < tsf_rnn_n_tensors(m); k++) {
         size_t off, rows, cols;
         const char *name = tsf_rnn_tensor(m, k, &off, &rows, &cols);
         /* Biases are 1-D as in a PyTorch state_dict. */
         int bias = strstr(name, "bias") != NULL && cols == 1;
-        hsize_t dims[2] = {rows, cols};
-        w_dset(w, wg, name, REAL_FILE, REAL_MEM, bias ? 1 : 2, dims, p + off);
+        w_dset(w, "model/weights", name, REAL_H5, bias ? 1 : 2, rows, cols, p + off);
     }
-    close_group(wg);
-    close_group(g);
 }
 
-static void write_meta(h5w *w, hid_t file, const tsf_network_meta *meta, size_t n_meta)
+static void write_meta(h5w *w, const tsf_network_meta *meta, size_t n_meta)
 {
     if (n_meta == 0 || w->rc)
         return;
@@ -236,23 +173,19 @@ static void write_meta(h5w *w, hid_t file, const tsf_network_meta *meta, size_t 
                 return;
             }
     }
-    hid_t g = w_group(w, file, "meta");
+    w_group(w, "meta");
     for (size_t i = 0; i < n_meta; i++) {
-        w_vec(w, g, meta[i].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-              meta[i].values ? meta[i].n_values : 0, meta[i].values);
-        if (meta[i].text && !w->rc) {
-            hid_t d = H5Dopen2(g, meta[i].name, H5P_DEFAULT);
-            if (d < 0)
-                w_fail(w, "dataset", meta[i].name);
-            w_str(w, d, "text", meta[i].text);
-            if (d >= 0)
-                H5Dclose(d);
+        w_dset(w, "meta", meta[i].name, TSF_H5_FLOAT64, 1, meta[i].values ? meta[i].n_values : 0, 0,
+               meta[i].values);
+        if (meta[i].text) {
+            char path[512];
+            snprintf(path, sizeof path, "meta/%s", meta[i].name);
+            w_str(w, path, "text", meta[i].text);
         }
     }
-    close_group(g);
 }
 
-static void write_history(h5w *w, hid_t file, const tsf_train_history *h)
+static void write_history(h5w *w, const tsf_train_history *h)
 {
     if (w->rc)
         return;
@@ -265,12 +198,13 @@ static void write_history(h5w *w, hid_t file, const tsf_train_history *h)
         w->rc = tsf_err_set(w->err, TSF_ENOMEM, "%s: out of memory writing the history", w->path);
         return;
     }
-    hid_t g = w_group(w, file, "history");
+    const char *g = "history";
+    w_group(w, g);
 #define HIST_COL(field)                                                                            \
     do {                                                                                           \
         for (size_t e = 0; e < E; e++)                                                             \
             col[e] = h->epoch[e].field;                                                            \
-        w_vec(w, g, #field, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, E, col);                            \
+        w_dset(w, g, #field, TSF_H5_FLOAT64, 1, E, 0, col);                                        \
     } while (0)
     HIST_COL(train_loss);
     HIST_COL(val_loss);
@@ -281,28 +215,26 @@ static void write_history(h5w *w, hid_t file, const tsf_train_history *h)
 #undef HIST_COL
     for (size_t e = 0; e < E; e++)
         ucol[e] = h->epoch[e].n_steps;
-    w_vec(w, g, "n_steps", H5T_STD_U64LE, H5T_NATIVE_UINT64, E, ucol);
+    w_dset(w, g, "n_steps", TSF_H5_UINT64, 1, E, 0, ucol);
     for (size_t e = 0; e < E; e++)
         ucol[e] = h->epoch[e].n_clipped;
-    w_vec(w, g, "n_clipped", H5T_STD_U64LE, H5T_NATIVE_UINT64, E, ucol);
-    hsize_t dims[2] = {E, T};
-    w_dset(w, g, "grad_flow", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, h->grad_flow);
-    w_vec(w, g, "step_norm", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, h->n_steps, h->step_norm);
-    w_vec(w, g, "step_clipped", H5T_STD_U8LE, H5T_NATIVE_UINT8, h->n_steps, h->step_clipped);
+    w_dset(w, g, "n_clipped", TSF_H5_UINT64, 1, E, 0, ucol);
+    w_dset(w, g, "grad_flow", TSF_H5_FLOAT64, 2, E, T, h->grad_flow);
+    w_dset(w, g, "step_norm", TSF_H5_FLOAT64, 1, h->n_steps, 0, h->step_norm);
+    w_dset(w, g, "step_clipped", TSF_H5_UINT8, 1, h->n_steps, 0, h->step_clipped);
     w_int(w, g, "lookback", (int64_t)T);
     w_int(w, g, "best_epoch", (int64_t)h->best_epoch);
     w_int(w, g, "stopped_early", h->stopped_early);
     w_int(w, g, "restored_best", h->restored_best);
-    close_group(g);
     free(col);
     free(ucol);
 }
 
-static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *st,
-                        const tsf_train_config *cfg)
+static void write_train(h5w *w, tsf_rnn *m, const tsf__train_state *st, const tsf_train_config *cfg)
 {
     const size_t P = tsf_rnn_n_params(m), T = tsf_rnn_config_of(m)->lookback;
-    hid_t g = w_group(w, file, "train");
+    const char *g = "train";
+    w_group(w, g);
     w_int(w, g, "epoch", (int64_t)st->epoch);
     w_int(w, g, "batch", (int64_t)st->batch);
     w_int(w, g, "complete", st->complete);
@@ -310,15 +242,14 @@ static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *
     w_int(w, g, "batch_size", (int64_t)st->batch_size);
     w_sizes(w, g, "order", st->n_samples, st->order);
     w_str(w, g, "rng_type", gsl_rng_name(st->rng));
-    w_vec(w, g, "rng_state", H5T_STD_U8LE, H5T_NATIVE_UINT8, gsl_rng_size(st->rng),
-          gsl_rng_state(st->rng));
+    w_dset(w, g, "rng_state", TSF_H5_UINT8, 1, gsl_rng_size(st->rng), 0, gsl_rng_state(st->rng));
     /* optimizer */
     w_str(w, g, "optimizer", tsf_optim_name(st->optim->cfg.kind));
     w_int(w, g, "optim_step", (int64_t)st->optim->step);
     if (st->optim->m)
-        w_vec(w, g, "optim_m", REAL_FILE, REAL_MEM, P, st->optim->m);
+        w_dset(w, g, "optim_m", REAL_H5, 1, P, 0, st->optim->m);
     if (st->optim->v)
-        w_vec(w, g, "optim_v", REAL_FILE, REAL_MEM, P, st->optim->v);
+        w_dset(w, g, "optim_v", REAL_H5, 1, P, 0, st->optim->v);
     /* schedule and early stopping */
     w_dbl(w, g, "sched_lr", st->sched.lr);
     w_dbl(w, g, "sched_best", st->sched.best);
@@ -331,9 +262,9 @@ static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *
     w_int(w, g, "es_stop", st->es.stop);
     w_int(w, g, "have_best", st->have_best);
     if (st->have_best && st->best)
-        w_vec(w, g, "best_weights", REAL_FILE, REAL_MEM, P, st->best);
+        w_dset(w, g, "best_weights", REAL_H5, 1, P, 0, st->best);
     if (st->last)
-        w_vec(w, g, "last_weights", REAL_FILE, REAL_MEM, P, st->last);
+        w_dset(w, g, "last_weights", REAL_H5, 1, P, 0, st->last);
     w_dbl(w, g, "last_val_loss", st->last_val);
     /* the epoch in progress */
     const tsf__epoch_acc *a = &st->acc;
@@ -345,7 +276,7 @@ static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *
     w_int(w, g, "acc_n_clipped", (int64_t)a->n_clipped);
     w_dbl(w, g, "acc_seconds", a->seconds);
     w_dbl(w, g, "acc_lr", a->lr);
-    w_vec(w, g, "acc_grad_flow", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, T, a->flow);
+    w_dset(w, g, "acc_grad_flow", TSF_H5_FLOAT64, 1, T, 0, a->flow);
     /* the options, for the record (a resume may change them: only the state above counts) */
     if (cfg) {
         w_int(w, g, "epochs", (int64_t)cfg->epochs);
@@ -363,47 +294,33 @@ static void write_train(h5w *w, hid_t file, tsf_rnn *m, const tsf__train_state *
         w_int(w, g, "patience", (int64_t)cfg->patience);
         w_dbl(w, g, "min_delta", cfg->min_delta);
     }
-    close_group(g);
 }
 
 int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
                           const tsf_network_meta *meta, size_t n_meta, const tsf__train_state *st,
                           const tsf_train_history *hist, const tsf_train_config *cfg, tsf_err *err)
 {
-    tsf_atomic at;
-    int rc = tsf_init();
-    if (rc)
-        TSF_FAIL(err, rc, "%s: the HDF5 library could not be initialised", path);
-    if ((rc = tsf_atomic_begin(&at, path, err)))
+    h5w w = {NULL, path, err, TSF_OK};
+    int rc = tsf_h5out_open_kind(&w.o, path, TSF_H5OUT_PLAIN, err);
+    if (rc != TSF_OK)
         return rc;
-    h5w w = {path, err, TSF_OK};
-    hid_t fcpl = tsf__h5_untimed(H5P_FILE_CREATE);
-    hid_t file = fcpl < 0 ? -1 : H5Fcreate(at.tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    tsf__h5_close(fcpl);
-    if (file < 0) {
-        rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot create the HDF5 file", path);
-        tsf_atomic_abort(&at);
-        return rc;
-    }
-    w_str(&w, file, "tsflow_format", "tsflow model");
-    w_int(&w, file, "tsflow_format_version", TSF_NETWORK_FORMAT_VERSION);
-    w_str(&w, file, "tsflow_version", tsf_version());
-    w_str(&w, file, "tsflow_commit", tsf_git_commit());
-    w_str(&w, file, "real_type", TSF_REAL_NAME);
-    write_model(&w, file, m, loss, tsf_rnn_params(m));
-    write_meta(&w, file, meta, n_meta);
+    w_str(&w, "/", "tsflow_format", "tsflow model");
+    w_int(&w, "/", "tsflow_format_version", TSF_NETWORK_FORMAT_VERSION);
+    w_str(&w, "/", "tsflow_version", tsf_version());
+    w_str(&w, "/", "tsflow_commit", tsf_git_commit());
+    w_str(&w, "/", "real_type", TSF_REAL_NAME);
+    write_model(&w, m, loss, tsf_rnn_params(m));
+    write_meta(&w, meta, n_meta);
     if (st) {
-        write_train(&w, file, m, st, cfg);
+        write_train(&w, m, st, cfg);
         if (hist)
-            write_history(&w, file, hist);
+            write_history(&w, hist);
     }
-    if (H5Fclose(file) < 0 && !w.rc)
-        w.rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot close the HDF5 file", path);
     if (w.rc) {
-        tsf_atomic_abort(&at);
+        tsf_h5out_abort(w.o);
         return w.rc;
     }
-    return tsf_atomic_commit(&at, err);
+    return tsf_h5out_commit(w.o, err);
 }
 
 int tsf_network_save(tsf_rnn *m, const tsf_loss *loss, const tsf_network_meta *meta, size_t n_meta,

@@ -45,6 +45,10 @@ typedef enum tsf_h5_type {
     TSF_H5_INT64 = 1,   /* const int64_t * */
     TSF_H5_TIME = 2, /* const int64_t *: seconds since 1970-01-01T00:00:00Z; TSF_H5_NAT = missing */
     TSF_H5_STRING = 3, /* const char *const *: NUL-terminated UTF-8; a NULL entry is "" */
+    /* Plain datasets only (tsf_h5out_dataset), stored as they are in memory: */
+    TSF_H5_FLOAT32 = 4, /* const float * */
+    TSF_H5_UINT64 = 5,  /* const uint64_t * */
+    TSF_H5_UINT8 = 6,   /* const uint8_t * */
 } tsf_h5_type;
 
 /* The missing timestamp (pandas NaT) in TSF_H5_TIME columns. */
@@ -72,6 +76,17 @@ typedef void (*tsf_h5_fill_fn)(void *ctx, size_t row0, size_t n, double *buf);
 /* Start a new HDF5 file for path (atomically: nothing appears at path before commit). The
  * root gets the PyTables bookkeeping attributes pandas needs. On failure *out is NULL. */
 int tsf_h5out_open(tsf_h5out **out, const char *path, tsf_err *err) TSF_WUR;
+
+/* What a file is for. */
+typedef enum tsf_h5out_kind {
+    TSF_H5OUT_EXPORT = 0, /* pandas/xarray exports: PyTables' root attributes, 1.8 object format */
+    TSF_H5OUT_PLAIN = 1,  /* model files and checkpoints: no PyTables bookkeeping, the earliest
+                           * object format (readable by every HDF5 version) */
+} tsf_h5out_kind;
+
+/* tsf_h5out_open for a file of the given kind (tsf_h5out_open is TSF_H5OUT_EXPORT). */
+int tsf_h5out_open_kind(tsf_h5out **out, const char *path, tsf_h5out_kind kind,
+                        tsf_err *err) TSF_WUR;
 
 /* Close the file, fsync it and rename it over path. Frees o whether it succeeds or not; on
  * failure the temporary is removed and the previous file is untouched. */
@@ -113,9 +128,20 @@ int tsf_h5out_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size
 int tsf_h5out_array_fill(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
                          tsf_h5_fill_fn fill, void *ctx, tsf_err *err) TSF_WUR;
 
+/* An empty group at path (parents created as needed), for attributes and datasets below it. */
+int tsf_h5out_group(tsf_h5out *o, const char *path, tsf_err *err) TSF_WUR;
+
+/* A plain contiguous dataset at path of rank (1 or 2) dimensions dims, holding data in row-major
+ * order stored with its own type (any tsf_h5_type but TSF_H5_TIME and TSF_H5_STRING): what
+ * h5py's f[path][()] gives back as a numpy array of that dtype. No compression, no object
+ * times, so that the same values give the same bytes. */
+int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank,
+                      const size_t *dims, const void *data, tsf_err *err) TSF_WUR;
+
 /* Attributes on the object at obj ("/" or "" for the root, else a group or dataset written
  * before). Strings are variable-length UTF-8 (h5py reads them as str); numbers are int64 or
- * float64 scalars, or 1-D arrays of n values. An existing attribute of that name is replaced. */
+ * float64 scalars, or 1-D arrays of n values (tsf_h5out_attr_doubles_or_scalar: a scalar when n
+ * is 1, as a checkpoint's quantiles). An existing attribute of that name is replaced. */
 int tsf_h5out_attr_string(tsf_h5out *o, const char *obj, const char *name, const char *value,
                           tsf_err *err) TSF_WUR;
 int tsf_h5out_attr_int(tsf_h5out *o, const char *obj, const char *name, int64_t value,
@@ -126,6 +152,8 @@ int tsf_h5out_attr_ints(tsf_h5out *o, const char *obj, const char *name, const i
                         tsf_err *err) TSF_WUR;
 int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, const double *v,
                            size_t n, tsf_err *err) TSF_WUR;
+int tsf_h5out_attr_doubles_or_scalar(tsf_h5out *o, const char *obj, const char *name,
+                                     const double *v, size_t n, tsf_err *err) TSF_WUR;
 
 /* SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/): the time an
  * export records as its creation when set, so that two runs give the same bytes. *t = the
