@@ -5,13 +5,17 @@
  * fsyncs and renames it into place. tsf_h5out_abort() (and any failed commit) removes the
  * temporary, so a previous file at the path stays as it was.
  *
+ * It is tsflow's one HDF5 writer: exports (export.c, export.hdf5, tsf_hdf5_write), training
+ * histories, model files and checkpoints (TSF_H5OUT_PLAIN) all write through it.
+ *
  * Two layouts, usually side by side in one file:
  *  - tsf_h5out_pandas(): a pandas "fixed"-format frame group that pandas.read_hdf(path, key)
  *    opens (PyTables bookkeeping, axis0/axis1/block<i>_items/block<i>_values; no pickles).
  *  - tsf_h5out_array(): a float64 N-D dataset whose dimensions are HDF5 dimension scales with
  *    coordinate variables, so xarray.open_dataset(path, engine="h5netcdf", group=...) and
  *    h5py see named dimensions; time coordinates carry CF units.
- * Attributes (provenance) go on the root or any object written so far.
+ * Attributes (provenance) go on the root or any object written so far; tsf_h5out_group and
+ * tsf_h5out_dataset write plain groups and datasets (a model's weights).
  *
  * Typical use (an export of forecasts):
  *     tsf_h5out *o;

@@ -1360,3 +1360,41 @@ Test(h5out, writes_root_attributes_for_provenance)
     cr_assert_str_eq(line(out, 1), "[0, 100, 200] ['0x1.0000000000000p-1', "
                                    "'0x1.5555555555555p-2']");
 }
+
+/* The plain kind (model files, checkpoints): no PyTables bookkeeping; datasets keep their
+ * types, as h5py sees them; one double is a scalar attribute, as checkpoints store quantiles. */
+Test(h5out, writes_plain_groups_and_typed_datasets_that_h5py_reads_back)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "plain.h5");
+    tsf_h5out *o = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_h5out_open_kind(&o, p, TSF_H5OUT_PLAIN, &err), TSF_OK, "%s", err.msg);
+    float w[6] = {0.5f, -1.25f, 3, 4, 5, 6};
+    uint64_t u[3] = {1, UINT64_MAX, 7};
+    uint8_t b[2] = {0, 1};
+    double q = 0.5;
+    size_t d23[2] = {2, 3}, d3[1] = {3}, d2[1] = {2}, d0[1] = {0};
+    cr_assert_eq(tsf_h5out_group(o, "model", &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(
+        tsf_h5out_dataset(o, "model/weights/lstm.weight_ih_l0", TSF_H5_FLOAT32, 2, d23, w, &err),
+        TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_h5out_dataset(o, "model/order", TSF_H5_UINT64, 1, d3, u, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_dataset(o, "model/clipped", TSF_H5_UINT8, 1, d2, b, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_dataset(o, "model/none", TSF_H5_FLOAT64, 1, d0, NULL, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_attr_doubles_or_scalar(o, "model", "quantiles", &q, 1, &err), TSF_OK);
+    cr_assert_eq(tsf_h5out_dataset(o, "model/t", TSF_H5_TIME, 1, d2, u, &err), TSF_EINVAL);
+    cr_assert_eq(tsf_h5out_group(o, "model", &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "\"/model\" is already written in this file"), "%s", err.msg);
+    cr_assert_eq(tsf_h5out_commit(o, &err), TSF_OK, "%s", err.msg);
+    char *out = py("f = h5py.File(p, 'r')\n"
+                   "print(sorted(f.attrs.keys()), sorted(f['model'].attrs.keys()))\n"
+                   "w = f['model/weights/lstm.weight_ih_l0']\n"
+                   "print(w.dtype, w.shape, w[()].ravel().tolist())\n"
+                   "print(f['model/order'].dtype, f['model/order'][()].tolist(),\n"
+                   "      f['model/clipped'].dtype, f['model/none'].shape,\n"
+                   "      f['model'].attrs['quantiles'].shape, f['model'].attrs['quantiles'])\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "[] ['quantiles']");
+    cr_assert_str_eq(line(out, 1), "float32 (2, 3) [0.5, -1.25, 3.0, 4.0, 5.0, 6.0]");
+    cr_assert_str_eq(line(out, 2), "uint64 [1, 18446744073709551615, 7] uint8 (0,) () 0.5");
+}
