@@ -298,6 +298,39 @@ static void cube_fill(void *vctx, size_t row0, size_t n, double *buf)
     }
 }
 
+/* valid_time[origin, step] = origin + (step - 1) * time_step (the origin is the time of step
+ * 1), with CF time units for timestamps, and the step length on the step coordinate. */
+static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
+                            const tsf_h5_dim *dims, const int64_t *origins, const int64_t *steps,
+                            tsf_err *err)
+{
+    const size_t N = dims[0].size, K = dims[1].size;
+    double *v = malloc((N * K > 0 ? N * K : 1) * sizeof *v);
+    if (!v)
+        TSF_FAIL(err, TSF_ENOMEM, "forecasts: out of memory for the cube");
+    for (size_t n = 0; n < N; n++)
+        for (size_t k = 0; k < K; k++)
+            v[n * K + k] = (double)(origins[n] + (steps[k] - 1) * fc->time_step);
+    char path[512], step[512];
+    snprintf(path, sizeof path, "%s/valid_time", group);
+    snprintf(step, sizeof step, "%s/step", group);
+    int epoch = fc->time_kind == TSF_TIME_EPOCH;
+    int rc = tsf_h5out_array(o, path, dims, 2, v, err);
+    free(v);
+    if (rc == TSF_OK && epoch)
+        rc = tsf_h5out_attr_string(o, path, "units", "seconds since 1970-01-01T00:00:00Z", err);
+    if (rc == TSF_OK && epoch)
+        rc = tsf_h5out_attr_string(o, path, "calendar", "proleptic_gregorian", err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, path, "long_name", "the time the value is for", err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_int(o, step, "step_length", fc->time_step, err);
+    if (rc == TSF_OK)
+        rc = tsf_h5out_attr_string(o, step, "step_length_units", epoch ? "seconds" : "index units",
+                                   err);
+    return rc;
+}
+
 static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
                       const char *const *ids, tsf_err *err)
 {
@@ -334,7 +367,8 @@ static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
         {"series", fc->n_series, TSF_H5_STRING, ids},
         {"origin", N, time_type(fc), origins},
         {"step", K, TSF_H5_INT64, steps},
-        {"quantile", P, TSF_H5_STRING, qnames},
+        /* not "quantile": a variable of that name hides xarray's Dataset.quantile */
+        {"estimate", P, TSF_H5_STRING, qnames},
     };
     char path[512];
     cube_ctx cc = {fc, entry_origin, N, 0};
@@ -354,6 +388,16 @@ static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
         rc = tsf_h5out_attr_string(
             o, path, "long_name",
             fc->scale == TSF_FC_NORMALIZED ? "forecast (normalized scale)" : "forecast", err);
+    }
+    if (rc == TSF_OK) /* the time each value is for */
+        rc = write_valid_time(o, fc, group, dims + 3, origins, steps, err);
+    if (rc == TSF_OK) {
+        snprintf(path, sizeof path, "%s/forecast", group);
+        rc = tsf_h5out_attr_string(o, path, "coordinates", "valid_time quantile_level", err);
+    }
+    if (rc == TSF_OK) {
+        snprintf(path, sizeof path, "%s/actual", group);
+        rc = tsf_h5out_attr_string(o, path, "coordinates", "valid_time", err);
     }
 done:
     free(origins);

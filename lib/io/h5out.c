@@ -330,20 +330,49 @@ void tsf_h5out_abort(tsf_h5out *o)
 
 /* ---- writing arrays in slabs --------------------------------------------------------------- */
 
-/* Create a contiguous PyTables "ARRAY" dataset name in g: ftype, rank 1 or 2. */
+/* Arrays of at least this many bytes are compressed; smaller ones stay contiguous, where a
+ * chunk index would cost more than compression saves. */
+#define PD_COMPRESS_MIN_BYTES ((size_t)4096)
+#define PD_CHUNK_BYTES ((size_t)256 << 10)
+
+/* Create a PyTables array dataset name in g: ftype, rank 1 or 2 (d0 rows of d1 values). Large
+ * arrays are what pandas' to_hdf(complevel=4, complib="zlib") writes, a chunked "CARRAY" with
+ * shuffle and deflate 4; small ones a contiguous "ARRAY". pandas reads both the same way. */
 static hid_t pd_array(hid_t g, const char *name, hid_t ftype, int rank, hsize_t d0, hsize_t d1)
 {
     hsize_t dims[2] = {d0, d1};
+    size_t row_bytes = H5Tget_size(ftype) * (rank == 2 ? (size_t)d1 : 1);
+    int compress = row_bytes > 0 && (size_t)d0 * row_bytes >= PD_COMPRESS_MIN_BYTES;
     hid_t s = H5Screate_simple(rank, dims, NULL);
     if (s < 0)
         return -1;
-    hid_t ds = dataset_create(g, name, ftype, s, H5P_DEFAULT);
+    hid_t dcpl = H5P_DEFAULT;
+    if (compress) {
+        hsize_t chunk[2] = {PD_CHUNK_BYTES / row_bytes, d1};
+        if (chunk[0] < 1)
+            chunk[0] = 1;
+        if (chunk[0] > d0)
+            chunk[0] = d0;
+        dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+            H5Pset_deflate(dcpl, 4) < 0) {
+            tsf__h5_close(dcpl);
+            H5Sclose(s);
+            return -1;
+        }
+    }
+    hid_t ds = dataset_create(g, name, ftype, s, dcpl);
+    if (compress)
+        tsf__h5_close(dcpl);
     H5Sclose(s);
     if (ds < 0)
         return -1;
-    if (attr_fixed(ds, "CLASS", "ARRAY") < 0 || attr_fixed(ds, "VERSION", "2.4") < 0 ||
-        attr_fixed(ds, "TITLE", "") < 0 || attr_fixed(ds, "FLAVOR", "numpy") < 0 ||
-        attr_bool(ds, "transposed", 1) < 0) {
+    int bad = compress
+                  ? attr_fixed(ds, "CLASS", "CARRAY") < 0 || attr_fixed(ds, "VERSION", "1.1") < 0 ||
+                        attr_fixed(ds, "TITLE", "") < 0
+                  : attr_fixed(ds, "CLASS", "ARRAY") < 0 || attr_fixed(ds, "VERSION", "2.4") < 0 ||
+                        attr_fixed(ds, "TITLE", "") < 0 || attr_fixed(ds, "FLAVOR", "numpy") < 0;
+    if (bad || attr_bool(ds, "transposed", 1) < 0) {
         H5Dclose(ds);
         return -1;
     }
@@ -602,8 +631,13 @@ static int write_level(hid_t g, size_t i, const tsf_h5_column *c, size_t n_rows)
     int rc = write_index_node(g, name, c, uniq, n_uniq, 0);
     free(uniq);
     if (rc == 0) {
+        /* codes in the smallest signed type that holds them, as pandas writes them */
+        hid_t ct = n_uniq < INT8_MAX    ? H5T_STD_I8LE
+                   : n_uniq < INT16_MAX ? H5T_STD_I16LE
+                   : n_uniq < INT32_MAX ? H5T_STD_I32LE
+                                        : H5T_STD_I64LE;
         snprintf(name, sizeof name, "axis1_label%zu", i);
-        hid_t ds = pd_array(g, name, H5T_STD_I64LE, 1, n_rows, 0);
+        hid_t ds = pd_array(g, name, ct, 1, n_rows, 0);
         if (ds < 0 ||
             (n_rows && H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes) < 0))
             rc = -1;

@@ -87,6 +87,12 @@ static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
 
 int tsf_hdf5_write_frame(tsf_h5out *o, const tsf_frame *f, const char *key, tsf_err *err)
 {
+    return tsf_hdf5_write_frame_as(o, f, key, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY, err);
+}
+
+int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, unsigned layouts,
+                            tsf_err *err)
+{
     const char *path = tsf_h5out_path(o);
     if (!key)
         key = "data";
@@ -164,8 +170,9 @@ int tsf_hdf5_write_frame(tsf_h5out *o, const tsf_frame *f, const char *key, tsf_
     sprintf(xr_key, "%s_xr", key);
     sprintf(xr_values, "%s/values", xr_key);
 
-    rc = tsf_h5out_pandas(o, key, n, cols, n_tab, n_index, err);
-    if (rc == TSF_OK)
+    if (layouts & TSF_HDF5_PANDAS)
+        rc = tsf_h5out_pandas(o, key, n, cols, n_tab, n_index, err);
+    if (rc == TSF_OK && (layouts & TSF_HDF5_XARRAY))
         rc =
             tsf_h5out_array_fill(o, xr_values, dims, nd, multi ? fill_long : fill_wide, &fill, err);
 cleanup:

@@ -27,7 +27,12 @@ typedef struct export_hdf5 {
     const char *path;
     const char *key;
     int cube;
+    int data;
+    int normalized;
 } export_hdf5;
+
+enum { DATA_AUTO, DATA_BOTH, DATA_PANDAS, DATA_XARRAY, DATA_NONE };
+static const char *const data_choices[] = {"auto", "both", "pandas", "xarray", "none", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -46,6 +51,21 @@ static const tsf_option options[] = {
      .def = "true",
      .help = "with forecasts: also write the cube forecast[model, target, series, origin, step, "
              "quantile] in group \"cube\" (xarray, h5netcdf engine)"},
+    {.name = "data",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(export_hdf5, data),
+     .def = "auto",
+     .choices = data_choices,
+     .help = "a frame input: written as a pandas frame (key) and an xarray array (key_xr), both; "
+             "or one of them, or none; auto writes both when the frame is all there is to write, "
+             "none beside forecasts or a backtest (the input file is named, with its SHA-256, in "
+             "the root attributes)"},
+    {.name = "normalized",
+     .type = TSF_OPT_BOOL,
+     .offset = offsetof(export_hdf5, normalized),
+     .def = "false",
+     .help = "with a backtest: also write its forecasts on the normalized scale (group "
+             "\"forecasts_normalized\")"},
     TSF_OPTION_END,
 };
 
@@ -184,6 +204,15 @@ static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, si
     return rc;
 }
 
+/* Whether the inputs hold nothing but frames and scalers (then a frame is what is exported). */
+static int only_frame(const tsf_stage_ctx *ctx, tsf_value *const *in)
+{
+    for (size_t i = 0; i < ctx->n_inputs; i++)
+        if (in[i] && in[i]->type != TSF_TYPE_FRAME && in[i]->type != TSF_TYPE_SCALER)
+            return 0;
+    return 1;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -206,11 +235,17 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         const char *done = NULL;
         char name[64];
         switch (in[i]->type) {
-        case TSF_TYPE_FRAME:
+        case TSF_TYPE_FRAME: {
+            static const unsigned layouts[] = {0, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY,
+                                               TSF_HDF5_PANDAS, TSF_HDF5_XARRAY, 0};
             frame = in[i]->ptr;
-            rc = tsf_hdf5_write_frame(o, frame, s->key, err);
-            done = s->key;
+            unsigned l = s->data == DATA_AUTO ? (only_frame(ctx, in) ? layouts[DATA_BOTH] : 0)
+                                              : layouts[s->data];
+            if (l)
+                rc = tsf_hdf5_write_frame_as(o, frame, s->key, l, err);
+            done = l ? s->key : NULL;
             break;
+        }
         case TSF_TYPE_FORECASTS:
             fc = in[i]->ptr;
             rc = tsf_forecasts_write_h5(o, fc, "forecasts", s->cube ? "cube" : NULL, err);
@@ -230,7 +265,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             break;
         case TSF_TYPE_BACKTEST:
             rec = in[i]->ptr;
-            if (rec->bt->fc_norm)
+            if (rec->bt->fc_norm && s->normalized)
                 rc = tsf_forecasts_write_h5(o, rec->bt->fc_norm, "forecasts_normalized", NULL, err);
             for (size_t k = 0; rc == TSF_OK && k < rec->n_histories; k++) {
                 if (!rec->histories[k].n_epochs)

@@ -398,27 +398,37 @@ static const char *export_check =
     /* the cube: named dimensions, time coordinates, the long table's values, NaN elsewhere */
     "ds = xr.open_dataset(h5, engine='h5netcdf', group='cube')\n"
     "fc = ds['forecast']\n"
-    "assert fc.dims == ('model', 'target', 'series', 'origin', 'step', 'quantile'), fc.dims\n"
-    "assert list(ds['quantile'].values) == ['point', 'q0.1', 'q0.5', 'q0.9']\n"
+    "assert fc.dims == ('model', 'target', 'series', 'origin', 'step', 'estimate'), fc.dims\n"
+    "assert list(ds['estimate'].values) == ['point', 'q0.1', 'q0.5', 'q0.9']\n"
+    "assert callable(ds.quantile), 'a variable named quantile hides Dataset.quantile'\n"
+    /* valid_time = origin + (step - 1) days, as the long table's timestamp */
+    "assert ds['step'].attrs['step_length'] == 86400 and 'valid_time' in fc.coords\n"
+    "vt = ds['valid_time'].values\n"
+    "assert (vt == ds['origin'].values[:, None] + np.timedelta64(86400, 's') *\n"
+    "        (ds['step'].values[None, :] - 1)).all()\n"
+    "same(vt[[list(ds['origin'].values).index(o) for o in df['origin']], df['step'].values - 1]\n"
+    "     .astype('int64'), df['timestamp'].values.astype('int64'), 'valid_time')\n"
     "assert list(ds['model'].values) == ['lstm', 'naive', 'snaive']\n"
     "assert list(ds['series'].values) == ['a', 'b'] and str(ds['origin'].dtype) == "
     "'datetime64[ns]'\n"
     "same(ds['quantile_level'].values, [np.nan, 0.1, 0.5, 0.9], 'quantile_level')\n"
     "for mod in ['lstm', 'naive', 'snaive']:\n"
     "    for q, name in [('point', mod), ('q0.1', mod + '_q0.1'), ('q0.9', mod + '_q0.9')]:\n"
-    "        v = fc.sel(model=mod, target='y', quantile=q)\n"
+    "        v = fc.sel(model=mod, target='y', estimate=q)\n"
     "        got = v.values[[list(ds['series'].values).index(s) for s in df['series']],\n"
     "                       [list(ds['origin'].values).index(o) for o in df['origin']],\n"
     "                       df['step'].values - 1]\n"
     "        same(got, df[name], 'cube ' + mod + ' ' + q)\n"
-    "n_cells = fc.sel(model='lstm', quantile='point').size\n"
-    "assert int(fc.sel(model='lstm', quantile='point').notnull().sum()) == len(df)\n"
+    "n_cells = fc.sel(model='lstm', estimate='point').size\n"
+    "assert int(fc.sel(model='lstm', estimate='point').notnull().sum()) == len(df)\n"
     "assert n_cells > len(df), 'series b misses the last folds: its cells must be NaN'\n"
     "same(ds['actual'].sel(target='y').values[[0 if s == 'a' else 1 for s in df['series']],\n"
     "     [list(ds['origin'].values).index(o) for o in df['origin']], df['step'].values - 1],\n"
     "     df['actual'], 'cube actual')\n"
     "with h5py.File(h5) as f:\n"
     "    assert f['cube/forecast'].shape == fc.shape\n"
+    /* the input frame is not copied beside forecasts unless asked (data = both) */
+    "    assert 'data' not in f and 'data_xr' not in f, list(f)\n"
     "    assert f['cube/origin'].attrs['units'] in (b'seconds since 1970-01-01T00:00:00Z',\n"
     "                                               'seconds since 1970-01-01T00:00:00Z')\n"
     "    a = f.attrs\n"
@@ -466,7 +476,7 @@ Test(eval_stages, export_writes_what_pandas_h5py_and_xarray_read_back_exactly)
                                 "path = metrics.csv\n"
                                 "[h5]\nstage = export.hdf5\n"
                                 "inputs = bt.forecasts, bt.metrics, bt.backtest, lstm.history, "
-                                "data\npath = out.h5\n");
+                                "data\npath = out.h5\nnormalized = true\n");
     char *out, *err;
     int rc = run_pipeline("run", text, &out, &err, NULL, NULL);
     cr_assert_eq(rc, 0, "%s", err);

@@ -154,6 +154,12 @@ struct tsf_h5out;
 int tsf_hdf5_write_frame(struct tsf_h5out *o, const tsf_frame *f, const char *key,
                          tsf_err *err) TSF_WUR;
 
+/* Only some of the layouts: TSF_HDF5_PANDAS (/key), TSF_HDF5_XARRAY (/key_xr), or both. */
+#define TSF_HDF5_PANDAS 1u
+#define TSF_HDF5_XARRAY 2u
+int tsf_hdf5_write_frame_as(struct tsf_h5out *o, const tsf_frame *f, const char *key,
+                            unsigned layouts, tsf_err *err) TSF_WUR;
+
 /* Whether path looks like an HDF5 file (by its signature); 0 for CSV or unreadable files. */
 int tsf_is_hdf5(const char *path);
 

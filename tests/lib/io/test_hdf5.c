@@ -1398,3 +1398,24 @@ Test(h5out, writes_plain_groups_and_typed_datasets_that_h5py_reads_back)
     cr_assert_str_eq(line(out, 1), "float32 (2, 3) [0.5, -1.25, 3.0, 4.0, 5.0, 6.0]");
     cr_assert_str_eq(line(out, 2), "uint64 [1, 18446744073709551615, 7] uint8 (0,) () 0.5");
 }
+
+/* What pandas' to_hdf(complevel=4, complib="zlib") writes: MultiIndex codes in the smallest
+ * signed type, large arrays chunked with shuffle and deflate; pandas reads the same frame. */
+Test(h5out, writes_small_codes_and_compressed_arrays_that_pandas_reads_unchanged)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "z.h5");
+    tsf_frame *f = make_frame(300, 2, 3, 1);
+    write_ok(f, p, "data");
+    char *out = py("f = h5py.File(p, 'r')['data']\n"
+                   "print(f['axis1_label0'].dtype, f['axis1_label1'].dtype,\n"
+                   "      f['block0_values'].compression, f['block0_values'].shuffle,\n"
+                   "      f['block0_values'].attrs['CLASS'], f['axis0'].compression)\n"
+                   "df = pd.read_hdf(p, 'data')\n"
+                   "print(df.shape, df.index.names)\n"
+                   "hx(df.values.T)\n",
+                   p, NULL);
+    cr_assert_str_eq(line(out, 0), "int8 int16 gzip True b'CARRAY' None");
+    cr_assert_str_eq(line(out, 1), "(900, 2) ['site', 'date']");
+    assert_values(f, line(out, 2), "pandas values of a compressed frame");
+    tsf_frame_free(f);
+}
