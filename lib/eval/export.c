@@ -437,6 +437,18 @@ int tsf_forecasts_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *ke
     if (rc == TSF_OK)
         rc = tsf_h5out_attr_string(o, key, "scale",
                                    fc->scale == TSF_FC_NORMALIZED ? "normalized" : "original", err);
+    if (rc == TSF_OK) { /* the same rows as one flat table, for R */
+        char flat[512];
+        snprintf(flat, sizeof flat, "%s_flat", key);
+        rc = tsf_h5out_records(o, flat, t->n_rows, cols, nc, err);
+        if (rc == TSF_OK)
+            rc = tsf_h5out_attr_string(
+                o, flat, "description",
+                "the forecasts table, one row per value: rhdf5::h5read(file, path) or hdf5r's "
+                "file[[path]][] gives a data.frame; times are UTC text (as.POSIXct(x, tz = "
+                "\"UTC\"))",
+                err);
+    }
     if (rc == TSF_OK && cube_group) {
         /* series ids as the long table names them ("0", "1", ... for unnamed series) */
         const char **ids = malloc(fc->n_series * sizeof *ids);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tsflow/atomic.h"
+#include "tsflow/frame.h"
 #include "tsflow/h5out.h"
 #include "core.h"
 
@@ -1122,6 +1123,160 @@ int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank
     tsf__h5_close(parent);
     if (bad)
         return tsf__h5_fail(err, TSF_EIO, "%s: cannot write dataset \"/%s\"", o->a.path, p);
+    return TSF_OK;
+}
+
+/* ---- records for R -------------------------------------------------------------------------- */
+
+#define TIME_TEXT 19 /* "YYYY-MM-DD HH:MM:SS" */
+
+/* How column c is stored: its size in a record and its file type (owned by the caller). */
+static hid_t record_field(const tsf_h5_column *c, size_t n_rows, size_t *size)
+{
+    switch (c->type) {
+    case TSF_H5_FLOAT64:
+        *size = 8;
+        return H5Tcopy(H5T_IEEE_F64LE);
+    case TSF_H5_INT64: {
+        const int64_t *v = c->data;
+        int fits = 1;
+        for (size_t r = 0; r < n_rows && fits; r++)
+            fits = v[r] >= INT32_MIN && v[r] <= INT32_MAX;
+        *size = fits ? 4 : 8;
+        return H5Tcopy(fits ? H5T_STD_I32LE : H5T_IEEE_F64LE);
+    }
+    case TSF_H5_TIME:
+        *size = TIME_TEXT;
+        return fixed_str_type(TIME_TEXT);
+    case TSF_H5_STRING: {
+        size_t w = 1;
+        for (size_t r = 0; r < n_rows; r++) {
+            size_t l = strlen(str_at(c, r));
+            w = l > w ? l : w;
+        }
+        *size = w;
+        return fixed_str_type(w);
+    }
+    default:
+        *size = 0;
+        return -1;
+    }
+}
+
+/* Put row r of column c, stored as type t of size bytes, at dst. */
+static void record_put(unsigned char *dst, const tsf_h5_column *c, size_t size, size_t r)
+{
+    if (c->type == TSF_H5_FLOAT64) {
+        memcpy(dst, (const double *)c->data + r, 8);
+    } else if (c->type == TSF_H5_INT64) {
+        int64_t v = ((const int64_t *)c->data)[r];
+        if (size == 4) {
+            int32_t x = (int32_t)v;
+            memcpy(dst, &x, 4);
+        } else {
+            double x = (double)v;
+            memcpy(dst, &x, 8);
+        }
+    } else if (c->type == TSF_H5_TIME) {
+        int64_t v = ((const int64_t *)c->data)[r];
+        char buf[40] = "";
+        if (v != TSF_H5_NAT)
+            tsf_time_format(TSF_TIME_EPOCH, v, buf, sizeof buf);
+        memset(dst, 0, size);
+        memcpy(dst, buf, strlen(buf) < size ? strlen(buf) : size);
+    } else {
+        const char *v = str_at(c, r);
+        memset(dst, 0, size);
+        memcpy(dst, v, strlen(v) < size ? strlen(v) : size);
+    }
+}
+
+int tsf_h5out_records(tsf_h5out *o, const char *path, size_t n_rows, const tsf_h5_column *cols,
+                      size_t n_cols, tsf_err *err)
+{
+    const char *p = clean_path(path), *leaf;
+    if (!p || n_cols == 0)
+        TSF_FAIL(err, TSF_EINVAL, "%s: records \"%s\": expected a valid path and columns",
+                 o->a.path, path ? path : "(null)");
+    for (size_t j = 0; j < n_cols; j++) {
+        if (!cols[j].name || (unsigned)cols[j].type > TSF_H5_STRING || (!cols[j].data && n_rows))
+            TSF_FAIL(err, TSF_EINVAL,
+                     "%s: records \"%s\": column %zu needs a name, data and a table type",
+                     o->a.path, p, j);
+        for (size_t i = 0; i < j; i++)
+            if (!strcmp(cols[i].name, cols[j].name))
+                TSF_FAIL(err, TSF_EINVAL, "%s: records \"%s\": two columns are named \"%s\"",
+                         o->a.path, p, cols[j].name);
+    }
+    hid_t *ft = calloc(n_cols, sizeof *ft);
+    size_t *size = calloc(n_cols, sizeof *size), *off = calloc(n_cols, sizeof *off);
+    if (!ft || !size || !off) {
+        free(ft);
+        free(size);
+        free(off);
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory writing \"/%s\"", o->a.path, p);
+    }
+    size_t rec = 0;
+    int bad = 0;
+    for (size_t j = 0; j < n_cols; j++) {
+        ft[j] = record_field(&cols[j], n_rows, &size[j]);
+        bad |= ft[j] < 0;
+        off[j] = rec;
+        rec += size[j];
+    }
+    hid_t ct = bad ? -1 : H5Tcreate(H5T_COMPOUND, rec);
+    for (size_t j = 0; j < n_cols && ct >= 0 && !bad; j++)
+        bad = H5Tinsert(ct, cols[j].name, off[j], ft[j]) < 0;
+    hid_t parent = -1, ds = -1, sp = -1, dcpl = -1;
+    int nomem = 0;
+    if (ct >= 0 && !bad && (parent = open_parent(o, p, 0, &leaf, err)) < 0) {
+        for (size_t j = 0; j < n_cols; j++)
+            tsf__h5_close(ft[j]);
+        tsf__h5_close(ct);
+        free(ft);
+        free(size);
+        free(off);
+        return err ? err->code : TSF_EIO;
+    }
+    if (ct >= 0 && !bad) {
+        hsize_t dim = n_rows, chunk = PD_CHUNK_BYTES / (rec ? rec : 1);
+        chunk = chunk < 1 ? 1 : chunk > dim ? (dim ? dim : 1) : chunk;
+        sp = H5Screate_simple(1, &dim, NULL);
+        dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (sp >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, &chunk) >= 0 &&
+            H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 4) >= 0)
+            ds = dataset_create(parent, leaf, ct, sp, dcpl);
+        bad = ds < 0;
+    } else {
+        bad = 1;
+    }
+    /* fill records in slabs of rows */
+    size_t per = SLAB_BYTES / (rec ? rec : 1);
+    per = per < 1 ? 1 : per;
+    unsigned char *buf = bad ? NULL : malloc(per * rec);
+    nomem = !bad && !buf;
+    for (size_t r0 = 0; r0 < n_rows && buf && !bad; r0 += per) {
+        size_t n = n_rows - r0 < per ? n_rows - r0 : per;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n_cols; j++)
+                record_put(buf + i * rec + off[j], &cols[j], size[j], r0 + i);
+        bad = write_rows(ds, ct, r0, n, 1, buf) < 0;
+    }
+    free(buf);
+    tsf__h5_close(ds);
+    tsf__h5_close(dcpl);
+    tsf__h5_close(sp);
+    tsf__h5_close(parent);
+    tsf__h5_close(ct);
+    for (size_t j = 0; j < n_cols; j++)
+        tsf__h5_close(ft[j]);
+    free(ft);
+    free(size);
+    free(off);
+    if (nomem)
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory writing \"/%s\"", o->a.path, p);
+    if (bad)
+        return tsf__h5_fail(err, TSF_EIO, "%s: cannot write records \"/%s\"", o->a.path, p);
     return TSF_OK;
 }
 

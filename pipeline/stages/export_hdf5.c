@@ -50,7 +50,7 @@ static const tsf_option options[] = {
      .offset = offsetof(export_hdf5, cube),
      .def = "true",
      .help = "with forecasts: also write the cube forecast[model, target, series, origin, step, "
-             "quantile] in group \"cube\" (xarray, h5netcdf engine)"},
+             "estimate] in group \"cube\" (xarray, h5netcdf engine)"},
     {.name = "data",
      .type = TSF_OPT_ENUM,
      .offset = offsetof(export_hdf5, data),
@@ -323,18 +323,20 @@ const tsf_stage_def tsf_stage_export_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "export.hdf5",
     .summary = "write frames, forecasts, metrics, histories and backtests to one HDF5 file",
-    .help = "pandas.read_hdf(path, KEY) opens the frame (key), \"forecasts\" (the long table: "
-            "index series, origin, step, target; columns timestamp, cutoff, fold, actual and one "
-            "per model and quantile; .reset_index() flattens it), \"metrics\" (index model, "
-            "target, scale, by, key; columns count, mae ... coverage, skill_*), \"folds\" and "
-            "\"history/epochs\", \"history/steps\". xarray.open_dataset(path, "
-            "engine=\"h5netcdf\", group=\"cube\") opens forecast[model, target, series, origin, "
-            "step, quantile] and actual[...] with time coordinates; group=\"history\" the "
-            "gradient flow. Root attributes record the tsflow version and git commit, the "
-            "pipeline text, the seed, the input files and their SHA-256, every fold's fit "
-            "window, scaler parameters, the creation time (UTC; SOURCE_DATE_EPOCH when set, so "
-            "that runs "
-            "repeat byte for byte), HDF5 and BLAS versions.",
+    .help = "pandas.read_hdf(path, NAME) opens \"forecasts\" (the long table: index series, "
+            "origin, step, target; columns timestamp, cutoff, fold, actual and one per model and "
+            "quantile; .reset_index() flattens it), \"metrics\" (index model, target, scale, by, "
+            "key; columns count, mae ... coverage, skill_*), \"folds\", \"history/epochs\" and "
+            "\"history/steps\"; \"forecasts_flat\" holds the forecasts as one table R reads "
+            "(rhdf5::h5read). xarray.open_dataset(path, engine=\"h5netcdf\", group=\"cube\") "
+            "opens forecast[model, target, series, origin, step, estimate] and actual[...] with "
+            "time coordinates and valid_time[origin, step]; group=\"history\" the gradient flow. "
+            "A frame input goes to KEY (pandas) and KEY_xr (xarray) when it is all there is, or "
+            "as the data option says; normalized forecasts only with normalized = true. Root "
+            "attributes record the tsflow version and git commit, the pipeline text, the seed, "
+            "the input files and their SHA-256, every fold's fit window, scaler parameters, the "
+            "creation time (UTC; SOURCE_DATE_EPOCH when set, so that runs repeat byte for byte), "
+            "HDF5 and BLAS versions.",
     .state_size = sizeof(export_hdf5),
     .options = options,
     .inputs = inputs,

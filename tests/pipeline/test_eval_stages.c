@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "support.h"
@@ -701,4 +702,60 @@ Test(eval_stages_data, ett_rnn_beats_the_naive_forecaster_on_the_ett_protocol)
     cr_assert_eq(
         sscanf(s, "score: gru (normalized scale, 1871520 points): mae %lf mse %lf", &mae, &mse), 2);
     cr_assert(mse < 0.8 && mae < 0.6, "gru: mse %g mae %g, not clearly below repeat's", mse, mae);
+}
+
+/* ---- R ----------------------------------------------------------------------------------------
+ */
+
+/* R users read the flat forecasts table in one call with either package; it holds what pandas
+ * reads from the forecasts table, value for value, with times as text R parses. */
+Test(eval_stages, r_reads_the_flat_forecasts_table_as_a_data_frame_with_either_package)
+{
+    if (access("/usr/bin/Rscript", X_OK) != 0)
+        cr_skip_test("R is absent (scripts/setup.sh installs r-cran-hdf5r and r-bioc-rhdf5)");
+    tsft_need_python_modules("pandas,h5py");
+    work_dir = tsft_tmpdir();
+    const char *data = wave_csv("wave.csv", 60, 50, SIZE_MAX, 0, SIZE_MAX);
+    const char *h5 = tsft_path(work_dir, "bt.h5");
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--id-column", "id", "--horizon", "3",
+                         "--model", "none", "--out", h5, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    char script[2048];
+    snprintf(script, sizeof script,
+             "suppressMessages({library(rhdf5); library(hdf5r)})\n"
+             "a <- h5read('%s', 'forecasts_flat')\n"
+             "f <- H5File$new('%s', mode = 'r'); b <- f[['forecasts_flat']][]; f$close_all()\n"
+             "for (d in list(a, b)) {\n"
+             "  t <- as.POSIXct(d$timestamp, tz = 'UTC')\n"
+             "  cat(class(d), nrow(d), paste(names(d), collapse = ','), typeof(d$step),\n"
+             "      sum(is.na(t)), format(t[1], '%%Y-%%m-%%dT%%H:%%M'), '\\n')\n"
+             "  cat(sprintf('%%.17g', c(d$actual, d$naive, d$snaive)), '\\n')\n"
+             "}\n",
+             h5, h5);
+    char *argv[] = {"/usr/bin/Rscript", "-e", script, NULL}, *r_out = NULL, *r_err = NULL;
+    rc = tsft_run(argv, &r_out, &r_err);
+    if (rc != 0 && strstr(r_err, "there is no package"))
+        cr_skip_test("R lacks rhdf5 or hdf5r (scripts/setup.sh installs them): %s", r_err);
+    cr_assert_eq(rc, 0, "Rscript: %s", r_err);
+    char *py = NULL;
+    rc = tsft_python("import sys, numpy as np, pandas as pd\n"
+                     "d = pd.read_hdf(sys.argv[1], 'forecasts').reset_index()\n"
+                     "print('data.frame', len(d), ','.join(d.columns), 'integer', 0,\n"
+                     "      d['timestamp'][0].strftime('%Y-%m-%dT%H:%M'))\n"
+                     "print(' '.join('%.17g' % x for x in np.concatenate(\n"
+                     "      [d['actual'], d['naive'], d['snaive']])).replace('nan', 'NA'))\n",
+                     &py, &err, h5, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    /* both packages: the same two lines as pandas (cat adds a space before the newline) */
+    char *want = malloc(2 * strlen(py) + 16), *w = want;
+    for (int k = 0; k < 2; k++)
+        for (const char *s = py; *s; s++) {
+            if (*s == '\n')
+                *w++ = ' ';
+            *w++ = *s;
+        }
+    *w = '\0';
+    cr_assert_str_eq(r_out, want);
+    free(want);
 }

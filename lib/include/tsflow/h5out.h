@@ -142,6 +142,15 @@ int tsf_h5out_group(tsf_h5out *o, const char *path, tsf_err *err) TSF_WUR;
 int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank,
                       const size_t *dims, const void *data, tsf_err *err) TSF_WUR;
 
+/* A table of n_rows records at path: one compound dataset (chunked, compressed) that R reads
+ * as a data.frame in one call (rhdf5::h5read(file, path), hdf5r's file[[path]][]) and h5py as
+ * a structured array. Columns: TSF_H5_FLOAT64 as double; TSF_H5_INT64 as a 32-bit integer when
+ * every value fits (R has no 64-bit integers: rhdf5 makes larger ones NA), else as double;
+ * TSF_H5_TIME as text "YYYY-MM-DD HH:MM:SS" (UTC; "" for TSF_H5_NAT), which R turns into times
+ * with as.POSIXct(x, tz = "UTC"); TSF_H5_STRING as fixed-length UTF-8. Names must be unique. */
+int tsf_h5out_records(tsf_h5out *o, const char *path, size_t n_rows, const tsf_h5_column *cols,
+                      size_t n_cols, tsf_err *err) TSF_WUR;
+
 /* Attributes on the object at obj ("/" or "" for the root, else a group or dataset written
  * before). Strings are variable-length UTF-8 (h5py reads them as str); numbers are int64 or
  * float64 scalars, or 1-D arrays of n values (tsf_h5out_attr_doubles_or_scalar: a scalar when n
