@@ -60,6 +60,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "tsflow/atomic.h"
 #include "tsflow/io.h"
 #include "core.h"
 #include "hdf5_guard.h"
@@ -2126,5 +2127,228 @@ int tsf_hdf5_read_opt(tsf_frame **out, const char *path, const char *key,
     H5Fclose(fid);
     H5Eclear2(H5E_DEFAULT);
     tsf_hdf5_parsing_set(parsing);
+    return rc;
+}
+
+/* ---- tables (compound datasets) to CSV ------------------------------------------------------- */
+
+/* The compound dataset for key: key itself, or key_flat beside a pandas group (the flat table
+ * tsflow writes next to its forecasts). Fills name; 1 when found. */
+static int table_name(hid_t fid, const char *key, char *name, size_t cap)
+{
+    for (int flat = 0; flat < 2; flat++) {
+        snprintf(name, cap, "/%s%s", key, flat ? "_flat" : "");
+        int found = 0;
+        if (H5Lexists(fid, name, H5P_DEFAULT) > 0) {
+            hid_t o = H5Oopen(fid, name, H5P_DEFAULT);
+            if (o >= 0 && H5Iget_type(o) == H5I_DATASET) {
+                hid_t t = H5Dget_type(o);
+                found = t >= 0 && H5Tget_class(t) == H5T_COMPOUND;
+                tsf__h5_close(t);
+            }
+            tsf__h5_close(o);
+        }
+        H5Eclear2(H5E_DEFAULT);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
+static hid_t open_ro(const char *path)
+{
+    if (tsf_init() != TSF_OK || !tsf_is_hdf5(path))
+        return -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fid = -1;
+    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    tsf__h5_close(fapl);
+    H5Eclear2(H5E_DEFAULT);
+    return fid;
+}
+
+int tsf_hdf5_is_table(const char *path, const char *key)
+{
+    if (!key)
+        key = "data";
+    while (*key == '/')
+        key++;
+    const char *parsing = tsf_hdf5_parsing_set(path);
+    hid_t fid = open_ro(path);
+    char name[TEXT_MAX * 2];
+    int found = fid >= 0 && table_name(fid, key, name, sizeof name);
+    if (fid >= 0)
+        H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    tsf_hdf5_parsing_set(parsing);
+    return found;
+}
+
+static void csv_field(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* One member of a compound dataset, read on its own: strings, int64 or double values. */
+typedef struct table_col {
+    char *name;
+    int kind; /* 0 number, 1 integer, 2 string */
+    double *x;
+    int64_t *i;
+    char **s;
+} table_col;
+
+static int read_member(hid_t ds, hid_t ft, unsigned m, size_t n, table_col *c)
+{
+    hid_t mt = H5Tget_member_type(ft, m);
+    H5T_class_t cls = mt < 0 ? H5T_NO_CLASS : H5Tget_class(mt);
+    c->name = H5Tget_member_name(ft, m);
+    hid_t one = -1, native = -1;
+    int rc = 0;
+    if (cls == H5T_STRING) {
+        c->kind = 2;
+        size_t w = H5Tis_variable_str(mt) > 0 ? sizeof(char *) : H5Tget_size(mt);
+        native = H5Tcopy(mt);
+        unsigned char *buf = malloc((n ? n : 1) * w);
+        c->s = calloc(n ? n : 1, sizeof *c->s);
+        one = H5Tcreate(H5T_COMPOUND, w);
+        if (!buf || !c->s || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
+            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
+            rc = -1;
+        for (size_t r = 0; r < n && rc == 0; r++) {
+            if (H5Tis_variable_str(mt) > 0) {
+                char *v;
+                memcpy(&v, buf + r * w, sizeof v);
+                c->s[r] = strdup(v ? v : "");
+                H5free_memory(v);
+            } else {
+                c->s[r] = calloc(w + 1, 1);
+                if (c->s[r])
+                    memcpy(c->s[r], buf + r * w, w);
+            }
+            if (!c->s[r])
+                rc = -2;
+        }
+        free(buf);
+    } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+        c->kind = cls == H5T_INTEGER ? 1 : 0;
+        native = H5Tcopy(cls == H5T_INTEGER ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
+        void *buf = malloc((n ? n : 1) * 8);
+        if (cls == H5T_INTEGER)
+            c->i = buf;
+        else
+            c->x = buf;
+        one = H5Tcreate(H5T_COMPOUND, 8);
+        if (!buf || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
+            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
+            rc = -1;
+    } else {
+        rc = -3;
+    }
+    tsf__h5_close(one);
+    tsf__h5_close(native);
+    tsf__h5_close(mt);
+    return rc;
+}
+
+int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out, tsf_err *err)
+{
+    if (!key)
+        key = "data";
+    while (*key == '/')
+        key++;
+    const char *parsing = tsf_hdf5_parsing_set(path);
+    hid_t fid = open_ro(path);
+    char name[TEXT_MAX * 2];
+    if (fid < 0 || !table_name(fid, key, name, sizeof name)) {
+        if (fid >= 0)
+            H5Fclose(fid);
+        tsf_hdf5_parsing_set(parsing);
+        TSF_FAIL(err, TSF_EINVAL, "%s: \"/%s\" is not a table (a compound dataset)", path, key);
+    }
+    hid_t ds = H5Dopen2(fid, name, H5P_DEFAULT);
+    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds);
+    hsize_t dims[8] = {0};
+    int rank = ds < 0 ? -1 : shape_of(ds, dims);
+    int nm = ft < 0 ? -1 : H5Tget_nmembers(ft);
+    rd r = {path, name + 1, fid, NULL, NULL, err};
+    int rc = rank == 1 && nm > 0 ? check_extent(&r, ds, "the table") : TSF_EFORMAT;
+    size_t n = (size_t)dims[0], k = nm > 0 ? (size_t)nm : 0;
+    table_col *c = rc == TSF_OK ? calloc(k, sizeof *c) : NULL;
+    if (rc == TSF_OK && !c)
+        rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+    else if (rank != 1 || nm <= 0)
+        rc = tsf_err_set(err, TSF_EFORMAT, "%s: \"%s\" is not a 1-D table of named fields", path,
+                         name);
+    for (size_t j = 0; j < k && rc == TSF_OK && c; j++) {
+        int x = read_member(ds, ft, (unsigned)j, n, &c[j]);
+        if (x == -3)
+            rc =
+                tsf_err_set(err, TSF_ETYPE, "%s: \"%s\": field \"%s\" is neither text nor a number",
+                            path, name, c[j].name ? c[j].name : "?");
+        else if (x != 0)
+            rc = x == -2 ? tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path)
+                         : tsf__h5_fail(err, TSF_EIO, "%s: \"%s\": cannot read field \"%s\"", path,
+                                        name, c[j].name ? c[j].name : "?");
+    }
+    tsf__h5_close(ft);
+    tsf__h5_close(ds);
+    H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    tsf_hdf5_parsing_set(parsing);
+    tsf_atomic a;
+    FILE *fp = NULL;
+    if (rc == TSF_OK && (rc = tsf_atomic_begin(&a, out, err)) == TSF_OK &&
+        !(fp = tsf_atomic_stream(&a))) {
+        tsf_atomic_abort(&a);
+        rc = tsf_err_set(err, TSF_EIO, "%s: cannot open a stream on the temporary file", out);
+    }
+    if (rc == TSF_OK) {
+        for (size_t j = 0; j < k; j++) {
+            fputs(j ? "," : "", fp);
+            csv_field(fp, c[j].name);
+        }
+        fputc('\n', fp);
+        char num[40];
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < k; j++) {
+                fputs(j ? "," : "", fp);
+                if (c[j].kind == 2) {
+                    csv_field(fp, c[j].s[i]);
+                } else if (c[j].kind == 1) {
+                    fprintf(fp, "%" PRId64, c[j].i[i]);
+                } else {
+                    tsf_format_double(num, sizeof num, c[j].x[i]);
+                    fputs(num, fp);
+                }
+            }
+            fputc('\n', fp);
+        }
+        if (ferror(fp)) {
+            tsf_atomic_abort(&a);
+            rc = tsf_err_set(err, TSF_EIO, "%s: write error", out);
+        } else {
+            rc = tsf_atomic_commit(&a, err);
+        }
+    }
+    for (size_t j = 0; c && j < k; j++) {
+        if (c[j].name)
+            H5free_memory(c[j].name);
+        free(c[j].x);
+        free(c[j].i);
+        free_strs(c[j].s, n);
+    }
+    free(c);
     return rc;
 }

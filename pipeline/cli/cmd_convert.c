@@ -1,5 +1,6 @@
 /* tsflow convert: CSV to HDF5 and back, chosen by the output's extension. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,7 +27,9 @@ int cmd_convert(int argc, char **argv)
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf(
                 "usage: tsflow convert [READ OPTIONS] [--out-key NAME] IN OUT\n\n"
-                "Convert CSV to HDF5 (OUT ending in .h5, .hdf5 or .hdf) or HDF5 to CSV.\n"
+                "Convert CSV to HDF5 (OUT ending in .h5, .hdf5 or .hdf) or HDF5 to CSV (OUT\n"
+                "ending in .csv). A table in an HDF5 file (tsflow's --key forecasts, an R\n"
+                "data.frame) is written to CSV as it is.\n"
                 "The HDF5 file holds a pandas frame under the key (--key, default data) that\n"
                 "pandas.read_hdf(OUT, KEY) opens, and plain datasets with named dimensions for\n"
                 "h5py and xarray. OUT is written atomically.\n\n"
@@ -51,11 +54,31 @@ int cmd_convert(int argc, char **argv)
     }
     if (!out_key)
         out_key = ra.key;
+    size_t ol = strlen(out);
+    if (!cli_is_hdf5_name(out) && !(ol >= 4 && !strcasecmp(out + ol - 4, ".csv"))) {
+        const char *dot = strrchr(out, '.');
+        cli_error("convert: cannot write \"%s\"%s%s%s: OUT must end in .csv (CSV) or .h5, .hdf5, "
+                  ".hdf (HDF5; xarray opens it with engine=\"h5netcdf\")",
+                  out, dot && !strchr(dot, '/') ? " (" : "", dot && !strchr(dot, '/') ? dot : "",
+                  dot && !strchr(dot, '/') ? " is not a format tsflow writes)" : "");
+        free(ra.columns_buf);
+        return CLI_USAGE;
+    }
+    tsf_err err = TSF_ERR_INIT;
+    /* tsflow's own tables (forecasts) and R's data.frames are tables, not frames: to CSV as
+     * they are */
+    if (!cli_is_hdf5_name(out) && tsf_is_hdf5(in) && tsf_hdf5_is_table(in, ra.key)) {
+        free(ra.columns_buf);
+        if (tsf_hdf5_table_write_csv(in, ra.key, out, &err) != TSF_OK) {
+            cli_error("%s", err.msg);
+            return CLI_FAIL;
+        }
+        return CLI_OK;
+    }
     tsf_frame *f = NULL;
     int rc = cli_read_frame(&ra, in, &f);
     if (rc != CLI_OK)
         return rc;
-    tsf_err err = TSF_ERR_INIT;
     if (cli_is_hdf5_name(out))
         rc = tsf_hdf5_write(f, out, out_key, &err);
     else

@@ -200,6 +200,61 @@ Test(convert, honours_columns_time_column_no_time_and_gaps_for_hdf5_as_for_csv)
     cr_assert_str_eq(e, want);
 }
 
+/* tsflow's own forecasts table (and any compound table, as R's data.frames are stored) goes to
+ * CSV as it is: the same rows pandas reads from the forecasts group. */
+Test(convert, writes_tsflows_forecasts_table_and_compound_tables_to_csv)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *bt = tsft_path(d, "bt.h5"),
+               *fc = tsft_path(d, "fc.csv"), *rdf = tsft_path(d, "rdf.h5"),
+               *rcsv = tsft_path(d, "rdf.csv");
+    python("import sys, numpy as np, pandas as pd\n"
+           "t = pd.date_range('2016-07-01', periods=200, freq='h', name='time')\n"
+           "pd.DataFrame({'y': np.sin(np.arange(200) / 3) + np.arange(200) / 7}, index=t)"
+           ".to_csv(sys.argv[1])\n",
+           NULL, csv, NULL, NULL, NULL);
+    char *o = NULL, *e = NULL;
+    int rc = tsft_tsflow(&o, &e, "backtest", csv, "--horizon", "4", "--model", "none", "--out", bt,
+                         NULL);
+    cr_assert_eq(rc, 0, "%s", e);
+    convert_ok(bt, fc, "--key", "forecasts");
+    char *out = python("import sys, numpy as np, pandas as pd\n"
+                       "a = pd.read_hdf(sys.argv[1], 'forecasts').reset_index()\n"
+                       "b = pd.read_csv(sys.argv[2], float_precision='round_trip')\n"
+                       "for c in ('origin', 'timestamp', 'cutoff'): b[c] = pd.to_datetime(b[c])\n"
+                       "b['series'] = b['series'].astype(str)\n"
+                       "print(list(a.columns) == list(b.columns), len(a) == len(b) > 0,\n"
+                       "      all(a[c].equals(b[c]) for c in a.columns))\n",
+                       NULL, bt, fc, NULL, NULL);
+    cr_assert_str_eq(out, "True True True\n");
+    /* a data.frame as rhdf5 stores it: fixed-length date text and numeric fields */
+    python("import sys, numpy as np, h5py\n"
+           "t = np.dtype([('date', 'S10'), ('x', '<f8'), ('n', '<i4')])\n"
+           "v = np.array([(b'2020-01-01', 1.5, 1), (b'2020-01-02', 0.1, -2)], dtype=t)\n"
+           "h5py.File(sys.argv[1], 'w')['df'] = v\n",
+           NULL, rdf, NULL, NULL, NULL);
+    convert_ok(rdf, rcsv, "--key", "df");
+    cr_assert_str_eq(tsft_read_file(rcsv, NULL), "date,x,n\n2020-01-01,1.5,1\n2020-01-02,0.1,-2\n");
+}
+
+Test(convert, refuses_an_output_format_it_cannot_write)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *nc = tsft_path(d, "out.nc");
+    tsft_write_file(csv, "a\n1\n2\n", (size_t)-1);
+    char *o = NULL, *e = NULL;
+    int rc = tsft_tsflow(&o, &e, "convert", csv, nc, NULL);
+    cr_assert_eq(rc, 2);
+    char want[512];
+    snprintf(want, sizeof want,
+             "tsflow: convert: cannot write \"%s\" (.nc is not a format tsflow writes): OUT must "
+             "end in .csv (CSV) or .h5, .hdf5, .hdf (HDF5; xarray opens it with "
+             "engine=\"h5netcdf\")\n",
+             nc);
+    cr_assert_str_eq(e, want);
+    cr_assert_null(tsft_read_file(nc, NULL));
+}
+
 /* ---- ETTm1 (suite data) -------------------------------------------------------------------- */
 
 Test(convert_data, ettm1_converts_to_hdf5_that_pandas_and_xarray_read_exactly)

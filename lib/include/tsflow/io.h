@@ -160,6 +160,14 @@ int tsf_hdf5_write_frame(struct tsf_h5out *o, const tsf_frame *f, const char *ke
 int tsf_hdf5_write_frame_as(struct tsf_h5out *o, const tsf_frame *f, const char *key,
                             unsigned layouts, tsf_err *err) TSF_WUR;
 
+/* Tables: a compound dataset (R's data.frames, tsflow's "forecasts_flat"), or a pandas group
+ * with such a table beside it under <key>_flat (tsflow's "forecasts"). tsf_hdf5_is_table says
+ * whether key names one; tsf_hdf5_table_write_csv writes it to out as CSV (atomically): a header
+ * of the field names, text fields as they are (quoted where needed), numbers round-tripping. */
+int tsf_hdf5_is_table(const char *path, const char *key);
+int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
+                             tsf_err *err) TSF_WUR;
+
 /* Whether path looks like an HDF5 file (by its signature); 0 for CSV or unreadable files. */
 int tsf_is_hdf5(const char *path);
 
