@@ -1,6 +1,7 @@
 /* Exporting forecasts, metrics, folds and scaler parameters to CSV and HDF5 (pandas frames,
  * xarray cubes, attributes). See tsflow/export.h for the layouts. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,52 @@ static int same_group(const tsf_metric_row *a, const tsf_metric_row *b)
     return a->target == b->target && a->by == b->by && a->key == b->key && a->scale == b->scale;
 }
 
+static size_t group_hash(const tsf_metric_row *r, size_t model)
+{
+    uint64_t h = (uint64_t)model * UINT64_C(0x9E3779B97F4A7C15);
+    h = (h ^ (uint64_t)r->target) * UINT64_C(0xBF58476D1CE4E5B9);
+    h = (h ^ (uint64_t)r->by) * UINT64_C(0x94D049BB133111EB);
+    h = (h ^ (uint64_t)r->key) * UINT64_C(0x9E3779B97F4A7C15);
+    h = (h ^ (uint64_t)r->scale) * UINT64_C(0xBF58476D1CE4E5B9);
+    return (size_t)(h ^ (h >> 31));
+}
+
+/* An index of the rows by (model, group), so that each row finds its reference's row of the
+ * same group in constant time (a table of 20,000 series has 100,000s of rows). */
+typedef struct group_index {
+    size_t cap;   /* a power of two, at least twice the rows */
+    size_t *slot; /* row + 1, or 0 for empty */
+} group_index;
+
+static int group_index_make(group_index *g, const tsf_metrics *mt)
+{
+    g->cap = 16;
+    while (g->cap < 2 * mt->n_rows)
+        g->cap *= 2;
+    if (!(g->slot = calloc(g->cap, sizeof *g->slot)))
+        return TSF_ENOMEM;
+    for (size_t i = 0; i < mt->n_rows; i++) {
+        size_t h = group_hash(&mt->row[i], mt->row[i].model) & (g->cap - 1);
+        while (g->slot[h])
+            h = (h + 1) & (g->cap - 1);
+        g->slot[h] = i + 1;
+    }
+    return TSF_OK;
+}
+
+/* The first row of model with r's group, or NULL. */
+static const tsf_metric_row *group_find(const group_index *g, const tsf_metrics *mt, size_t model,
+                                        const tsf_metric_row *r)
+{
+    const tsf_metric_row *best = NULL;
+    for (size_t h = group_hash(r, model) & (g->cap - 1); g->slot[h]; h = (h + 1) & (g->cap - 1)) {
+        const tsf_metric_row *c = &mt->row[g->slot[h] - 1];
+        if (c->model == model && same_group(c, r) && (!best || c < best))
+            best = c;
+    }
+    return best;
+}
+
 int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const char *const *refs,
                           size_t n_refs, tsf_err *err)
 {
@@ -95,6 +142,9 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
                  (c->skill[i] = malloc(nn * sizeof(double)));
         }
     }
+    group_index gi = {0, NULL};
+    if (ok && n_present)
+        ok = group_index_make(&gi, mt) == TSF_OK;
     if (!ok) {
         tsf_metrics_cols_free(c);
         TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory for a table of %zu rows", n);
@@ -110,12 +160,7 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
         for (int k = 0; k < TSF_N_METRICS; k++)
             c->value[k][i] = r->value[k];
         for (size_t j = 0; j < n_present; j++) {
-            /* the reference's row of the same group: rows of one model come in the same order
-             * for every model, so look near the same position first */
-            const tsf_metric_row *ref = NULL;
-            for (size_t k = 0; k < n && !ref; k++)
-                if (mt->row[k].model == ref_model[j] && same_group(&mt->row[k], r))
-                    ref = &mt->row[k];
+            const tsf_metric_row *ref = group_find(&gi, mt, ref_model[j], r);
             double mae = NAN, mse = NAN;
             if (ref) {
                 mae = 1 - r->value[TSF_METRIC_MAE] / ref->value[TSF_METRIC_MAE];
@@ -125,6 +170,7 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
             c->skill[2 * j + 1][i] = mse;
         }
     }
+    free(gi.slot);
     *out = c;
     return TSF_OK;
 }

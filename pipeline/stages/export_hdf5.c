@@ -213,6 +213,16 @@ static int only_frame(const tsf_stage_ctx *ctx, tsf_value *const *in)
     return 1;
 }
 
+/* Which layouts a frame input is written in (the data option). */
+static unsigned frame_layouts(const export_hdf5 *s, const tsf_stage_ctx *ctx, tsf_value *const *in)
+{
+    static const unsigned layouts[] = {0, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY, TSF_HDF5_PANDAS,
+                                       TSF_HDF5_XARRAY, 0};
+    if (s->data == DATA_AUTO)
+        return only_frame(ctx, in) ? layouts[DATA_BOTH] : 0;
+    return layouts[s->data];
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -229,18 +239,29 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     int rc = tsf_h5out_open(&o, s->path, err);
     if (rc != TSF_OK)
         return rc;
+    static const char *const writing[TSF_TYPE_COUNT_] = {
+        [TSF_TYPE_FRAME] = "writing the frame",
+        [TSF_TYPE_FORECASTS] = "writing forecasts and cube",
+        [TSF_TYPE_METRICS] = "writing metrics",
+        [TSF_TYPE_HISTORY] = "writing a training history",
+        [TSF_TYPE_BACKTEST] = "writing the backtest's histories",
+    };
     for (size_t i = 0; i < n && rc == TSF_OK; i++) {
         if (!in[i])
             continue;
         const char *done = NULL;
         char name[64];
+        tsf_progress p = TSF_PROGRESS_INIT;
+        p.fraction = (double)i / (double)(n + 1);
+        p.what = writing[in[i]->type];
+        if (in[i]->type == TSF_TYPE_FRAME && frame_layouts(s, ctx, in) == 0)
+            p.what = NULL; /* not written */
+        if (p.what)
+            tsf_stage_progress(ctx, &p);
         switch (in[i]->type) {
         case TSF_TYPE_FRAME: {
-            static const unsigned layouts[] = {0, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY,
-                                               TSF_HDF5_PANDAS, TSF_HDF5_XARRAY, 0};
             frame = in[i]->ptr;
-            unsigned l = s->data == DATA_AUTO ? (only_frame(ctx, in) ? layouts[DATA_BOTH] : 0)
-                                              : layouts[s->data];
+            unsigned l = frame_layouts(s, ctx, in);
             if (l)
                 rc = tsf_hdf5_write_frame_as(o, frame, s->key, l, err);
             done = l ? s->key : NULL;
@@ -285,6 +306,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         if (done && lw < sizeof what)
             lw += (size_t)snprintf(what + lw, sizeof what - lw, "%s%s", lw ? ", " : "", done);
     }
+    tsf_progress fp = TSF_PROGRESS_INIT;
+    fp.fraction = (double)n / (double)(n + 1);
+    fp.what = "writing folds, scalers and provenance";
+    tsf_stage_progress(ctx, &fp);
     /* the folds (from the forecasts' entries) and the scalers, as tables and root attributes */
     if (rc == TSF_OK && fc) {
         int fitted = 0;
