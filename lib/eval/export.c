@@ -550,36 +550,80 @@ static int64_t row_time(const tsf_forecasts *fc, const tsf_fc_entry *en, size_t 
     return en->origin_time - ((int64_t)en->origin_row - (int64_t)row) * fc->time_step;
 }
 
+/* The "folds" attribute: a line per series and fold ("fold 2: origin ..., fitted on ... (N
+ * rows)", prefixed by the series when there are several), at most FOLD_LINES of them. */
+#define FOLD_LINES 1000
+static int folds_text(tsf_h5out *o, const tsf_forecasts *fc, const char *obj, const int64_t *start,
+                      const int64_t *end, const int64_t *rows, tsf_err *err)
+{
+    const size_t E = fc->n_entries, shown = E < FOLD_LINES ? E : FOLD_LINES;
+    char *text = malloc(shown * 256 + 64), *w = text;
+    if (!text)
+        TSF_FAIL(err, TSF_ENOMEM, "folds: out of memory");
+    *w = '\0';
+    int several = fc->n_series > 1;
+    for (size_t e = 0; e < shown; e++) {
+        const tsf_fc_entry *en = &fc->entry[e];
+        int known = en->fit_end > en->fit_begin;
+        char t0[40], t1[40] = "", t2[40] = "", sid[64] = "";
+        tsf_time_format(fc->time_kind, en->origin_time, t0, sizeof t0);
+        if (known) {
+            tsf_time_format(fc->time_kind, start[e], t1, sizeof t1);
+            tsf_time_format(fc->time_kind, end[e], t2, sizeof t2);
+        }
+        if (several)
+            snprintf(sid, sizeof sid, "series %.40s, ",
+                     fc->series_ids ? fc->series_ids[en->series] : "");
+        if (several && !fc->series_ids)
+            snprintf(sid, sizeof sid, "series %zu, ", en->series);
+        int n =
+            snprintf(w, 256, "%sfold %zu: origin %s, fitted on %s%s%s (%lld rows)\n", sid, en->fold,
+                     t0, known ? t1 : "unknown rows", known ? " .. " : "", t2, (long long)rows[e]);
+        w += n < 0 ? 0 : n < 256 ? n : 255;
+    }
+    if (E > shown)
+        sprintf(w, "... and %zu more (pandas.read_hdf(path, \"folds\"))\n", E - shown);
+    int rc = tsf_h5out_attr_string(o, obj, "folds", text, err);
+    free(text);
+    return rc;
+}
+
 int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, const char *obj,
                        tsf_err *err)
 {
-    const size_t E = fc->n_entries, nn = E ? E : 1;
+    const size_t E = fc->n_entries, nn = E ? E : 1, S = fc->n_series;
     const char **series = malloc(nn * sizeof *series);
     int64_t *fold = malloc(nn * sizeof *fold), *origin = malloc(nn * sizeof *origin);
     int64_t *cutoff = malloc(nn * sizeof *cutoff), *start = malloc(nn * sizeof *start);
     int64_t *end = malloc(nn * sizeof *end), *rows = malloc(nn * sizeof *rows);
     int64_t *orow = malloc(nn * sizeof *orow);
-    char(*labels)[24] = malloc((fc->n_series ? fc->n_series : 1) * sizeof *labels);
+    char(*labels)[24] = malloc((S ? S : 1) * sizeof *labels);
     size_t n_folds = 0;
     for (size_t e = 0; e < E; e++)
         n_folds = fc->entry[e].fold + 1 > n_folds ? fc->entry[e].fold + 1 : n_folds;
-    int64_t *fa = malloc((n_folds ? n_folds : 1) * 4 * sizeof *fa);
-    unsigned char *seen = calloc(n_folds ? n_folds : 1, 1);
-    char *text = malloc(n_folds * 160 + 1);
+    /* per series and fold: origin, fit start, fit end, fit rows (-1: no such fold) */
+    size_t nf = n_folds ? n_folds : 1, cells = (S ? S : 1) * nf;
+    int64_t *fa = malloc(cells * 4 * sizeof *fa);
+    size_t names_len = 1;
+    for (size_t s = 0; s < S; s++)
+        names_len += (fc->series_ids ? strlen(fc->series_ids[s]) : 20) + 1;
+    char *names = malloc(names_len);
     int rc = TSF_OK;
     if (!series || !fold || !origin || !cutoff || !start || !end || !rows || !orow || !labels ||
-        !fa || !seen || !text) {
+        !fa || !names) {
         rc = tsf_err_set(err, TSF_ENOMEM, "folds: out of memory");
         goto done;
     }
     const tsf_h5_type tt = time_type(fc);
     const int64_t unknown = tt == TSF_H5_TIME ? TSF_H5_NAT : -1;
-    for (size_t s = 0; s < fc->n_series; s++)
+    names[0] = '\0';
+    for (size_t s = 0, p = 0; s < S; s++) {
         snprintf(labels[s], sizeof labels[s], "%zu", s);
-    for (size_t f = 0; f < n_folds; f++)
-        fa[4 * f] = fa[4 * f + 1] = fa[4 * f + 2] = -1, fa[4 * f + 3] = 0;
-    size_t len = 0;
-    text[0] = '\0';
+        p += (size_t)sprintf(names + p, "%s%s", s ? "\n" : "",
+                             fc->series_ids ? fc->series_ids[s] : labels[s]);
+    }
+    for (size_t i = 0; i < cells * 4; i++)
+        fa[i] = -1;
     for (size_t e = 0; e < E; e++) {
         const tsf_fc_entry *en = &fc->entry[e];
         int known = en->fit_end > en->fit_begin;
@@ -591,24 +635,11 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
         end[e] = known ? row_time(fc, en, en->fit_end - 1) : unknown;
         rows[e] = (int64_t)(en->fit_end - en->fit_begin);
         orow[e] = (int64_t)en->origin_row;
-        int64_t *a = fa + 4 * en->fold;
-        if (!seen[en->fold]) { /* the first series of this fold */
-            seen[en->fold] = 1;
-            a[0] = en->origin_time;
-            a[1] = known ? start[e] : -1;
-            a[2] = known ? end[e] : -1;
-            a[3] = rows[e];
-            char t0[40], t1[40], t2[40];
-            tsf_time_format(fc->time_kind, en->origin_time, t0, sizeof t0);
-            if (known) {
-                tsf_time_format(fc->time_kind, start[e], t1, sizeof t1);
-                tsf_time_format(fc->time_kind, end[e], t2, sizeof t2);
-            }
-            int w = snprintf(text + len, 160, "fold %zu: origin %s, fitted on %s%s%s (%lld rows)\n",
-                             en->fold, t0, known ? t1 : "unknown rows", known ? " .. " : "",
-                             known ? t2 : "", (long long)rows[e]);
-            len += w < 0 ? 0 : (size_t)w < 160 ? (size_t)w : 159;
-        }
+        size_t at = en->series * nf + en->fold;
+        fa[0 * cells + at] = en->origin_time;
+        fa[1 * cells + at] = known ? start[e] : -1;
+        fa[2 * cells + at] = known ? end[e] : -1;
+        fa[3 * cells + at] = rows[e];
     }
     tsf_h5_column cols[] = {{"series", TSF_H5_STRING, series},
                             {"fold", TSF_H5_INT64, fold},
@@ -620,18 +651,20 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
                             {"origin_row", TSF_H5_INT64, orow}};
     rc = tsf_h5out_pandas(o, key, E, cols, 8, 2, err);
     if (rc == TSF_OK && obj && n_folds) {
-        int64_t *v = malloc((n_folds ? n_folds : 1) * sizeof *v);
-        const char *names[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows"};
-        if (!v)
-            rc = tsf_err_set(err, TSF_ENOMEM, "folds: out of memory");
-        for (int k = 0; k < 4 && rc == TSF_OK; k++) {
-            for (size_t f = 0; f < n_folds; f++)
-                v[f] = fa[4 * f + (size_t)k];
-            rc = tsf_h5out_attr_ints(o, obj, names[k], v, n_folds, err);
-        }
-        free(v);
+        /* every series' folds as (series, fold) attributes, times in fold_time_units */
+        const char *an[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows"};
+        for (int k = 0; k < 4 && rc == TSF_OK; k++)
+            rc = tsf_h5out_attr_ints_2d(o, obj, an[k], fa + (size_t)k * cells, S, n_folds, err);
         if (rc == TSF_OK)
-            rc = tsf_h5out_attr_string(o, obj, "folds", text, err);
+            rc = tsf_h5out_attr_string(o, obj, "fold_series", names, err);
+        if (rc == TSF_OK)
+            rc = tsf_h5out_attr_string(o, obj, "fold_time_units",
+                                       fc->time_kind == TSF_TIME_EPOCH
+                                           ? "seconds since 1970-01-01T00:00:00Z"
+                                           : "rows of the integer index",
+                                       err);
+        if (rc == TSF_OK)
+            rc = folds_text(o, fc, obj, start, end, rows, err);
     }
 done:
     free(series);
@@ -644,8 +677,7 @@ done:
     free(orow);
     free(labels);
     free(fa);
-    free(seen);
-    free(text);
+    free(names);
     return rc;
 }
 

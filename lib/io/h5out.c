@@ -1360,6 +1360,20 @@ int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, cons
     return attr_array(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, 0, err);
 }
 
+int tsf_h5out_attr_ints_2d(tsf_h5out *o, const char *obj, const char *name, const int64_t *v,
+                           size_t n0, size_t n1, tsf_err *err)
+{
+    hid_t id = open_obj(o, obj, name, err);
+    if (id < 0)
+        return err ? err->code : TSF_EINVAL;
+    hsize_t dims[2] = {n0, n1};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    int bad =
+        put_attr(id, name, H5T_STD_I64LE, sp, H5T_NATIVE_INT64, n0 > 0 && n1 > 0 ? v : NULL) < 0;
+    tsf__h5_close(sp);
+    return attr_done(o, id, bad, obj, name, err);
+}
+
 int tsf_h5out_attr_doubles_or_scalar(tsf_h5out *o, const char *obj, const char *name,
                                      const double *v, size_t n, tsf_err *err)
 {

@@ -245,7 +245,7 @@ Test(eval_stages, backtest_sliding_window_and_retrain_never_record_their_fit_win
                      "print([str(t.date()) for t in f['fit_start']], "
                      "[str(t.date()) for t in f['fit_end']])\n"
                      "a = h5py.File(sys.argv[1]).attrs\n"
-                     "print(list(a['fold_fit_rows']), a['folds'].splitlines()[2])\n",
+                     "print(list(a['fold_fit_rows'][0]), a['folds'].splitlines()[2])\n",
                      &py, &err, tsft_path(work_dir, "bt.h5"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_str_eq(py, "[0, 1, 2] [10, 10, 10] [20, 26, 32]\n"
@@ -445,8 +445,15 @@ static const char *export_check =
     "    folds = pd.read_hdf(h5, 'folds').reset_index()\n"
     "    fa = folds[folds.series == 'a']\n"
     "    assert len(fa) == 16 and list(fa['origin_row']) == list(range(96, 160, 4))\n"
-    "    same(a['fold_fit_rows'], fa['fit_rows'], 'fold_fit_rows')\n"
-    "    same(a['fold_origin'], fa['origin'].astype('int64') // 10**9, 'fold_origin')\n"
+    "    same(a['fold_fit_rows'][0], fa['fit_rows'], 'fold_fit_rows')\n"
+    "    same(a['fold_origin'][0], fa['origin'].astype('int64') // 10**9, 'fold_origin')\n"
+    /* every series' folds, not only the first one's; -1 where b has no such fold */
+    "    assert a['fold_series'].split('\\n') == ['a', 'b'] and a['fold_fit_rows'].shape[0] == 2\n"
+    "    assert a['fold_time_units'] == 'seconds since 1970-01-01T00:00:00Z'\n"
+    "    fb = folds[folds.series == 'b']\n"
+    "    nb = len(fb)\n"
+    "    same(a['fold_fit_start'][1][:nb], fb['fit_start'].astype('int64') // 10**9, 'b start')\n"
+    "    assert (a['fold_fit_rows'][1][nb:] == -1).all() and nb < 16\n"
     "    assert list(fa['fit_rows']) == [96 + 12 * (k // 3) for k in range(16)]\n"
     "    assert (fa['fit_start'] == pd.Timestamp('2020-01-01')).all()\n"
     /* scalers: one per fit; fit 0's center is the mean over both series' rows before row 96 */

@@ -165,6 +165,9 @@ int tsf_h5out_attr_ints(tsf_h5out *o, const char *obj, const char *name, const i
                         tsf_err *err) TSF_WUR;
 int tsf_h5out_attr_doubles(tsf_h5out *o, const char *obj, const char *name, const double *v,
                            size_t n, tsf_err *err) TSF_WUR;
+/* A 2-D int64 attribute: v is (n0, n1), row-major. */
+int tsf_h5out_attr_ints_2d(tsf_h5out *o, const char *obj, const char *name, const int64_t *v,
+                           size_t n0, size_t n1, tsf_err *err) TSF_WUR;
 int tsf_h5out_attr_doubles_or_scalar(tsf_h5out *o, const char *obj, const char *name,
                                      const double *v, size_t n, tsf_err *err) TSF_WUR;
 
