@@ -226,6 +226,10 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     const lar_state *s = state;
     out[0]->lookback = (int64_t)s->order;
     out[0]->horizon = (int64_t)s->horizon;
+    /* the targets: backtest checks them against its frame before anything runs */
+    int rc = tsf_meta_set_columns(ctx, out[0], s->targets.n, s->targets.v);
+    if (rc != TSF_OK)
+        return rc;
     return tsf_meta_set_note(ctx, out[0], "linear AR(%zu), least squares", s->order);
 }
 

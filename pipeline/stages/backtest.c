@@ -383,6 +383,12 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   "per_series applies to normalize = zscore, minmax or robust");
     if ((rc = tsfs_check_columns(ctx, in[0], &s->targets, "targets", err)) != TSF_OK)
         return rc;
+    for (size_t k = 0; k < nm; k++) { /* a model's targets, when its check names them */
+        const tsf_meta *m = in[mi[k]];
+        tsf_strings t = {m->col_names, m->col_names && m->cols > 0 ? (size_t)m->cols : 0};
+        if ((rc = tsfs_check_columns(ctx, in[0], &t, "inputs", err)) != TSF_OK)
+            return rc;
+    }
     int64_t folds = TSF_UNKNOWN;
     if (!si && (rc = check_first_origin(ctx, s, in[0], horizon, &folds, err)) != TSF_OK)
         return rc;

@@ -323,9 +323,12 @@ Test(example_plugin, linear_ar_names_a_missing_target_and_cannot_be_saved)
     char *out = NULL, *err = NULL;
     const char *so = built("examples/linear_ar.so");
     int rc = tsft_tsflow(&out, &err, "run", "--quiet", "--plugin", so, ini, NULL);
-    cr_assert_eq(rc, 1, "%s", err);
-    cr_assert_str_eq(err, "tsflow: step \"bt\" (backtest): column \"z\" is not in the frame (its "
-                          "columns: t, y)\n");
+    cr_assert_eq(rc, 2, "the plugin's check names its targets: refused before anything runs\n%s",
+                 err);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s:10: step \"bt\", key \"inputs\": column \"z\" is not in the input %s\n", ini, csv);
+    cr_assert(!strncmp(err, want, strlen(want)), "%s", err);
     const char *save = "[save]\nstage = model.save\ninput = ar\npath = ar.h5\n";
     FILE *fp = fopen(ini, "a");
     cr_assert(fp && fputs(save, fp) >= 0 && fclose(fp) == 0);

@@ -259,7 +259,7 @@ typedef struct tsf_port {
 typedef struct tsf_meta {
     tsf_type type;
     int64_t rows;            /* frame: rows over all series; forecasts: rows of the long table */
-    int64_t cols;            /* frame: value columns */
+    int64_t cols;            /* frame: value columns; model: targets */
     int64_t n_series;        /* frame, windows, forecasts: series */
     int64_t min_series_rows; /* frame: rows of the shortest series (= rows for one series) */
     int64_t step;            /* frame: time step (seconds with epoch time) */
@@ -270,7 +270,8 @@ typedef struct tsf_meta {
     int64_t n_inputs;        /* windows, model: I features per step */
     int64_t n_outputs;       /* windows, model: O targets */
     int64_t folds;           /* forecasts, metrics of a backtest: folds */
-    const char *const *col_names; /* frame: (cols) value column names, or NULL */
+    const char *const *col_names; /* frame: (cols) value column names; model: (cols) the
+                                     targets it forecasts; or NULL */
     const char *source;           /* the file the data came from, or NULL */
     const char *note;             /* a short free text the plan shows, or NULL */
 } tsf_meta;
@@ -319,7 +320,8 @@ enum { TSF_LOG_WARN = 0, TSF_LOG_INFO = 1, TSF_LOG_DEBUG = 2 };
  *     (backtest's normalize = model); the forecaster never sees a row at or after an origin.
  *   - predict binds it to its input frame and forecasts the horizon after the end of each series
  *     (or after the origin of each window) with forecaster.forecast, using the state fitted by the
- *     producer (fitted), or, when fitted is NULL, a state fitted on all rows of the input first.
+ *     producer (fitted), or, when fitted is NULL, a state fitted first on the input's rows
+ *     before the earliest origin.
  *     A model may offer a faster predict (a batched forward pass); predict then uses that.
  * Consumers read the metadata to check inputs before anything runs (horizon, targets).
  * Every pointer below is owned by the model and lives until destroy. */
