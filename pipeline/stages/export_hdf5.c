@@ -223,18 +223,112 @@ static unsigned frame_layouts(const export_hdf5 *s, const tsf_stage_ctx *ctx, ts
     return layouts[s->data];
 }
 
+/* What the inputs written so far hold, for the folds, scalers and provenance written last. */
+typedef struct export_seen {
+    const tsf_forecasts *fc;
+    const tsf_bt_record *rec;
+    const tsf_scaler *scaler;
+    const tsf_frame *frame;
+    size_t n_hist;
+} export_seen;
+
+/* Write input i; *done names what was written (NULL: nothing), name is room for it. */
+static int write_input(tsf_h5out *o, const export_hdf5 *s, tsf_stage_ctx *ctx, tsf_value *const *in,
+                       size_t i, export_seen *seen, const char **done, char *name, size_t n_name,
+                       tsf_err *err)
+{
+    int rc = TSF_OK;
+    *done = NULL;
+    switch (in[i]->type) {
+    case TSF_TYPE_FRAME: {
+        seen->frame = in[i]->ptr;
+        unsigned l = frame_layouts(s, ctx, in);
+        if (l)
+            rc = tsf_hdf5_write_frame_as(o, seen->frame, s->key, l, err);
+        *done = l ? s->key : NULL;
+        break;
+    }
+    case TSF_TYPE_FORECASTS:
+        seen->fc = in[i]->ptr;
+        rc = tsf_forecasts_write_h5(o, seen->fc, "forecasts", s->cube ? "cube" : NULL, err);
+        *done = s->cube ? "forecasts, cube" : "forecasts";
+        break;
+    case TSF_TYPE_METRICS:
+        rc = tsf_metrics_write_h5(o, in[i]->ptr, NULL, 0, "metrics", err);
+        *done = "metrics";
+        break;
+    case TSF_TYPE_HISTORY:
+        if (seen->n_hist++)
+            snprintf(name, n_name, "history_%zu", seen->n_hist);
+        else
+            snprintf(name, n_name, "history");
+        rc = tsfs_write_history(o, name, in[i]->ptr, err);
+        *done = name;
+        break;
+    case TSF_TYPE_BACKTEST: {
+        const tsf_bt_record *rec = seen->rec = in[i]->ptr;
+        if (rec->bt->fc_norm && s->normalized)
+            rc = tsf_forecasts_write_h5(o, rec->bt->fc_norm, "forecasts_normalized", NULL, err);
+        for (size_t k = 0; rc == TSF_OK && k < rec->n_histories; k++) {
+            if (!rec->histories[k].n_epochs)
+                continue;
+            snprintf(name, n_name, "backtest_history/fold_%zu", k);
+            rc = tsfs_write_history(o, name, &rec->histories[k], err);
+        }
+        *done = "backtest record";
+        break;
+    }
+    case TSF_TYPE_SCALER:
+        seen->scaler = in[i]->ptr;
+        *done = "scaler";
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+/* The folds (from the forecasts' entries) and the scalers, as tables and root attributes. */
+static int write_folds_and_scalers(tsf_h5out *o, tsf_stage_ctx *ctx, const export_seen *seen,
+                                   tsf_err *err)
+{
+    const tsf_forecasts *fc = seen->fc;
+    const tsf_bt_record *rec = seen->rec;
+    const tsf_scaler *scaler = seen->scaler;
+    int rc = TSF_OK;
+    if (fc) {
+        int fitted = 0;
+        for (size_t e = 0; e < fc->n_entries && !fitted; e++)
+            fitted = fc->entry[e].fit_end > 0;
+        if (fitted)
+            rc = tsf_folds_write_h5(o, fc, "folds", "/", err);
+    }
+    if (rc == TSF_OK && rec && rec->bt->scalers)
+        rc = tsf_scalers_write_h5(o, "/", (const tsf_scaler *const *)rec->bt->scalers,
+                                  rec->bt->n_fits, (const char *const *)rec->col_names, err);
+    if (rc == TSF_OK && scaler) {
+        const char *const *names = seen->frame ? (const char *const *)seen->frame->col_names : NULL;
+        if (!names && fc && fc->n_targets == scaler->n_frame_cols)
+            names = (const char *const *)fc->targets;
+        if (names)
+            rc = tsf_scalers_write_h5(o, "/", &scaler, 1, names, err);
+        else
+            tsf_stage_log(ctx, TSF_LOG_WARN,
+                          "scaler parameters not written: bind the frame too, to name its "
+                          "columns");
+    }
+    return rc;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
     (void)out;
     const export_hdf5 *s = state;
     const size_t n = ctx->n_inputs;
-    const tsf_forecasts *fc = NULL;
-    const tsf_bt_record *rec = NULL;
-    const tsf_scaler *scaler = NULL;
-    const tsf_frame *frame = NULL;
+    export_seen seen = {0};
     char what[1024] = "";
-    size_t lw = 0, n_hist = 0;
+    size_t lw = 0;
     tsf_h5out *o = NULL;
     int rc = tsf_h5out_open(&o, s->path, err);
     if (rc != TSF_OK)
@@ -249,8 +343,6 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     for (size_t i = 0; i < n && rc == TSF_OK; i++) {
         if (!in[i])
             continue;
-        const char *done = NULL;
-        char name[64];
         tsf_progress p = TSF_PROGRESS_INIT;
         p.fraction = (double)i / (double)(n + 1);
         p.what = writing[in[i]->type];
@@ -258,51 +350,9 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
             p.what = NULL; /* not written */
         if (p.what)
             tsf_stage_progress(ctx, &p);
-        switch (in[i]->type) {
-        case TSF_TYPE_FRAME: {
-            frame = in[i]->ptr;
-            unsigned l = frame_layouts(s, ctx, in);
-            if (l)
-                rc = tsf_hdf5_write_frame_as(o, frame, s->key, l, err);
-            done = l ? s->key : NULL;
-            break;
-        }
-        case TSF_TYPE_FORECASTS:
-            fc = in[i]->ptr;
-            rc = tsf_forecasts_write_h5(o, fc, "forecasts", s->cube ? "cube" : NULL, err);
-            done = s->cube ? "forecasts, cube" : "forecasts";
-            break;
-        case TSF_TYPE_METRICS:
-            rc = tsf_metrics_write_h5(o, in[i]->ptr, NULL, 0, "metrics", err);
-            done = "metrics";
-            break;
-        case TSF_TYPE_HISTORY:
-            if (n_hist++)
-                snprintf(name, sizeof name, "history_%zu", n_hist);
-            else
-                snprintf(name, sizeof name, "history");
-            rc = tsfs_write_history(o, name, in[i]->ptr, err);
-            done = name;
-            break;
-        case TSF_TYPE_BACKTEST:
-            rec = in[i]->ptr;
-            if (rec->bt->fc_norm && s->normalized)
-                rc = tsf_forecasts_write_h5(o, rec->bt->fc_norm, "forecasts_normalized", NULL, err);
-            for (size_t k = 0; rc == TSF_OK && k < rec->n_histories; k++) {
-                if (!rec->histories[k].n_epochs)
-                    continue;
-                snprintf(name, sizeof name, "backtest_history/fold_%zu", k);
-                rc = tsfs_write_history(o, name, &rec->histories[k], err);
-            }
-            done = "backtest record";
-            break;
-        case TSF_TYPE_SCALER:
-            scaler = in[i]->ptr;
-            done = "scaler";
-            break;
-        default:
-            break;
-        }
+        const char *done;
+        char name[64];
+        rc = write_input(o, s, ctx, in, i, &seen, &done, name, sizeof name, err);
         if (done && lw < sizeof what)
             lw += (size_t)snprintf(what + lw, sizeof what - lw, "%s%s", lw ? ", " : "", done);
     }
@@ -310,30 +360,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     fp.fraction = (double)n / (double)(n + 1);
     fp.what = "writing folds, scalers and provenance";
     tsf_stage_progress(ctx, &fp);
-    /* the folds (from the forecasts' entries) and the scalers, as tables and root attributes */
-    if (rc == TSF_OK && fc) {
-        int fitted = 0;
-        for (size_t e = 0; e < fc->n_entries && !fitted; e++)
-            fitted = fc->entry[e].fit_end > 0;
-        if (fitted)
-            rc = tsf_folds_write_h5(o, fc, "folds", "/", err);
-    }
-    if (rc == TSF_OK && rec && rec->bt->scalers)
-        rc = tsf_scalers_write_h5(o, "/", (const tsf_scaler *const *)rec->bt->scalers,
-                                  rec->bt->n_fits, (const char *const *)rec->col_names, err);
-    if (rc == TSF_OK && scaler) {
-        const char *const *names = frame ? (const char *const *)frame->col_names : NULL;
-        if (!names && fc && fc->n_targets == scaler->n_frame_cols)
-            names = (const char *const *)fc->targets;
-        if (names)
-            rc = tsf_scalers_write_h5(o, "/", &scaler, 1, names, err);
-        else
-            tsf_stage_log(ctx, TSF_LOG_WARN,
-                          "scaler parameters not written: bind the frame too, to name its "
-                          "columns");
-    }
     if (rc == TSF_OK)
-        rc = provenance(ctx, o, in, n, rec, err);
+        rc = write_folds_and_scalers(o, ctx, &seen, err);
+    if (rc == TSF_OK)
+        rc = provenance(ctx, o, in, n, seen.rec, err);
     if (rc != TSF_OK) {
         tsf_h5out_abort(o);
         return rc;
