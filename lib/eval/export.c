@@ -11,7 +11,8 @@
 #include "tsflow/atomic.h"
 #include "tsflow/export.h"
 
-static const char *const default_refs[] = {"naive", "snaive"};
+/* every baseline, in tsf_baseline order: skill columns appear for those the table holds */
+static const char *const default_refs[] = {"naive", "snaive", "drift", "mean", "ets", "theta"};
 
 void tsf_bt_record_free(tsf_bt_record *r)
 {
@@ -108,7 +109,7 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
     *out = NULL;
     if (!refs) {
         refs = default_refs;
-        n_refs = 2;
+        n_refs = sizeof default_refs / sizeof *default_refs;
     }
     const size_t n = mt->n_rows, nn = n ? n : 1;
     tsf_metrics_cols *c = calloc(1, sizeof *c);

@@ -1,22 +1,24 @@
-/* Baseline forecasters (naive, seasonal naive, drift, mean): a kernel, over windows, and as a
- * backtest forecaster. See tsflow/baseline.h. */
+/* Baseline forecasters (naive, seasonal naive, drift, mean, ets, theta): a kernel, over
+ * windows, and as a backtest forecaster. See tsflow/baseline.h. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
 #include "tsflow/baseline.h"
+#include "tsflow/ets.h"
 
-static const char *const names[] = {"naive", "snaive", "drift", "mean"};
+static const char *const names[TSF_N_BASELINES] = {"naive", "snaive", "drift",
+                                                   "mean",  "ets",    "theta"};
 
 const char *tsf_baseline_name(tsf_baseline kind)
 {
-    return (unsigned)kind < 4 ? names[kind] : "?";
+    return (unsigned)kind < TSF_N_BASELINES ? names[kind] : "?";
 }
 
 int tsf_baseline_parse(const char *name)
 {
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < TSF_N_BASELINES; k++)
         if (strcmp(name, names[k]) == 0)
             return k;
     return -1;
@@ -33,20 +35,46 @@ static double mean_of(const double *x, size_t n)
 
 static int check_history(tsf_baseline kind, size_t m, size_t n, tsf_err *err)
 {
-    if ((unsigned)kind > TSF_BASE_MEAN)
+    if ((unsigned)kind >= TSF_N_BASELINES)
         TSF_FAIL(err, TSF_EINVAL, "baseline: unknown kind %d", (int)kind);
     if (kind == TSF_BASE_SNAIVE && m == 0)
         TSF_FAIL(err, TSF_EINVAL, "baseline snaive: season must be at least 1");
-    size_t need = kind == TSF_BASE_SNAIVE ? m : kind == TSF_BASE_DRIFT ? 2 : 1;
+    size_t need = kind == TSF_BASE_SNAIVE  ? m
+                  : kind == TSF_BASE_DRIFT ? 2
+                  : kind >= TSF_BASE_ETS   ? 7
+                                           : 1;
     if (n < need)
         TSF_FAIL(err, TSF_EINVAL, "baseline %s: needs at least %zu rows of history, got %zu",
                  tsf_baseline_name(kind), need, n);
     return TSF_OK;
 }
 
-/* out[l * stride] for l < L. */
-static void forecast_strided(tsf_baseline kind, size_t m, const double *x, size_t n, size_t L,
-                             double *out, size_t stride)
+/* ETS or Theta fitted to x, forecasts to out[l * stride]. */
+static int fit_forecast(tsf_baseline kind, size_t m, const double *x, size_t n, size_t L,
+                        double *out, size_t stride, tsf_err *err)
+{
+    double *f = malloc(L * sizeof *f);
+    if (!f)
+        TSF_FAIL(err, TSF_ENOMEM, "baseline: out of memory");
+    int rc;
+    if (kind == TSF_BASE_ETS) {
+        tsf_ets fit;
+        if ((rc = tsf_ets_fit(&fit, x, n, m ? m : 1, NULL, err)) == TSF_OK)
+            tsf_ets_forecast(&fit, L, f);
+    } else {
+        tsf_theta fit;
+        if ((rc = tsf_theta_fit(&fit, x, n, m ? m : 1, err)) == TSF_OK)
+            tsf_theta_forecast(&fit, L, f);
+    }
+    for (size_t l = 0; rc == TSF_OK && l < L; l++)
+        out[l * stride] = f[l];
+    free(f);
+    return rc;
+}
+
+/* out[l * stride] for l < L. Fails only for ets and theta (a fit that cannot be made). */
+static int forecast_strided(tsf_baseline kind, size_t m, const double *x, size_t n, size_t L,
+                            double *out, size_t stride, tsf_err *err)
 {
     switch (kind) {
     case TSF_BASE_NAIVE:
@@ -70,7 +98,11 @@ static void forecast_strided(tsf_baseline kind, size_t m, const double *x, size_
             out[l * stride] = mu;
         break;
     }
+    case TSF_BASE_ETS:
+    case TSF_BASE_THETA:
+        return fit_forecast(kind, m, x, n, L, out, stride, err);
     }
+    return TSF_OK;
 }
 
 int tsf_baseline_forecast(tsf_baseline kind, size_t m, const double *x, size_t n, size_t L,
@@ -79,8 +111,7 @@ int tsf_baseline_forecast(tsf_baseline kind, size_t m, const double *x, size_t n
     int rc = check_history(kind, m, n, err);
     if (rc != TSF_OK)
         return rc;
-    forecast_strided(kind, m, x, n, L, out, 1);
-    return TSF_OK;
+    return forecast_strided(kind, m, x, n, L, out, 1, err);
 }
 
 int tsf_baseline_windows(tsf_forecasts *fc, size_t model, const tsf_windows *w, size_t first,
@@ -103,16 +134,19 @@ int tsf_baseline_windows(tsf_forecasts *fc, size_t model, const tsf_windows *w, 
         TSF_FAIL(err, TSF_ENOMEM, "baseline: out of memory");
     for (size_t i = 0; i < L * O * P; i++)
         block[i] = NAN;
-    for (size_t i = 0; i < w->n_windows; i++) {
+    for (size_t i = 0; rc == TSF_OK && i < w->n_windows; i++) {
         size_t t = w->origin[i];
-        for (size_t o = 0; o < O; o++) {
+        for (size_t o = 0; rc == TSF_OK && o < O; o++) {
             const double *x = w->frame->cols[w->spec.target_cols[o]] + (t - T);
-            forecast_strided(kind, m, x, T, L, block + o * P, O * P);
+            rc = forecast_strided(kind, m, x, T, L, block + o * P, O * P, err);
+            if (rc != TSF_OK)
+                tsf_err_prefix(err, "window %zu, target %zu: ", i, o);
         }
-        tsf_forecasts_put(fc, first + i, model, block);
+        if (rc == TSF_OK)
+            tsf_forecasts_put(fc, first + i, model, block);
     }
     free(block);
-    return TSF_OK;
+    return rc;
 }
 
 /* ---- As a backtest forecaster ------------------------------------------------------------- */
@@ -140,8 +174,8 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
     const tsf_baseline_config *cfg = self;
     (void)warm;
     *state = NULL;
-    if (cfg->lookback || cfg->kind == TSF_BASE_NAIVE || cfg->kind == TSF_BASE_SNAIVE)
-        return TSF_OK; /* nothing to fit: forecasts read the rows before the origin */
+    if (cfg->lookback || (cfg->kind != TSF_BASE_MEAN && cfg->kind != TSF_BASE_DRIFT))
+        return TSF_OK; /* forecasts read (and ets and theta fit) the rows before the origin */
     const tsf_frame *h = ctx->hist;
     size_t S = h->n_series, O = ctx->n_targets;
     baseline_state *st = calloc(1, sizeof *st);
@@ -175,6 +209,9 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
     size_t n = b - a;
     if (cfg->lookback && n > cfg->lookback)
         a = b - cfg->lookback, n = cfg->lookback;
+    else if (!cfg->lookback && cfg->kind >= TSF_BASE_ETS && ctx->fit[s].begin >= a &&
+             ctx->fit[s].begin < b)
+        n = b - ctx->fit[s].begin, a = ctx->fit[s].begin; /* refit from the fit window's start */
     int fitted = st && !cfg->lookback;
     if (fitted && n == 0)
         TSF_FAIL(err, TSF_EINVAL, "baseline %s: no row of history before the origin",
@@ -182,7 +219,7 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
     int rc = fitted ? TSF_OK : check_history(cfg->kind, cfg->season, n, err);
     if (rc != TSF_OK)
         return rc;
-    for (size_t o = 0; o < O; o++) {
+    for (size_t o = 0; rc == TSF_OK && o < O; o++) {
         const double *x = h->cols[ctx->targets[o]] + a;
         double *y = out + o * P;
         if (fitted && cfg->kind == TSF_BASE_MEAN)
@@ -192,9 +229,9 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
             for (size_t l = 0; l < L; l++)
                 y[l * O * P] = x[n - 1] + (double)(l + 1) * st->slope[s * O + o];
         else
-            forecast_strided(cfg->kind, cfg->season, x, n, L, y, O * P);
+            rc = forecast_strided(cfg->kind, cfg->season, x, n, L, y, O * P, err);
     }
-    return TSF_OK;
+    return rc;
 }
 
 void tsf_baseline_forecaster(tsf_forecaster *out, const tsf_baseline_config *cfg, const char *name)

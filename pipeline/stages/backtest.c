@@ -136,14 +136,16 @@ static const tsf_option options[] = {
      OPT(baselines),
      .choices = tsfs_baselines,
      .def = "naive, snaive",
-     .help = "baseline forecasters run on the same folds, for skill scores (\"\" for none)"},
+     .help = "baseline forecasters run on the same folds, for skill scores (ets and theta refit "
+             "at every origin; \"\" for none)"},
     {.name = "season",
      .type = TSF_OPT_SIZE,
      OPT(season),
      .def = "0",
      .min = 0,
      .max = 1e9,
-     .help = "rows per season for snaive, MASE and seasonal imputation (0: from the time "
+     .help = "rows per season for snaive, ets, theta, MASE and seasonal imputation (0: from "
+             "the time "
              "step: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1)"},
     {.name = "baseline_lookback",
      .type = TSF_OPT_SIZE,
@@ -455,14 +457,14 @@ static void log_scores(tsf_stage_ctx *ctx, const tsf_metrics *mt, const tsf_back
         if (!isnan(v[TSF_METRIC_PINBALL]))
             len += (size_t)snprintf(line + len, sizeof line - len, "  pinball %.5g coverage %.3g",
                                     v[TSF_METRIC_PINBALL], v[TSF_METRIC_COVERAGE]);
-        const char *refs[] = {"naive", "snaive"};
-        for (int r = 0; r < 2 && len < sizeof line; r++) {
-            if (!strcmp(name, refs[r]))
+        for (int r = 0; r < TSF_N_BASELINES && len < sizeof line; r++) {
+            const char *ref = tsf_baseline_name((tsf_baseline)r);
+            if (!strcmp(name, ref))
                 continue;
-            double sk = tsf_metrics_skill(mt, name, refs[r], TSF_FC_ORIGINAL, TSF_METRIC_MAE);
+            double sk = tsf_metrics_skill(mt, name, ref, TSF_FC_ORIGINAL, TSF_METRIC_MAE);
             if (!isnan(sk))
-                len += (size_t)snprintf(line + len, sizeof line - len, "  skill vs %s %+.3f",
-                                        refs[r], sk);
+                len +=
+                    (size_t)snprintf(line + len, sizeof line - len, "  skill vs %s %+.3f", ref, sk);
         }
         tsf_stage_log(ctx, TSF_LOG_INFO, "%s", line);
     }
@@ -477,8 +479,8 @@ typedef struct bt_run {
     const tsf_model *models[MAX_MODELS]; /* (n_models) */
     tsf_model_binding bound[MAX_MODELS]; /* (n_bound) */
     size_t n_models, n_bound;
-    tsf_baseline_config base[4];        /* (s->baselines.n) */
-    tsf_forecaster fcs[MAX_MODELS + 4]; /* (n_fcs) the models, then the baselines */
+    tsf_baseline_config base[TSF_N_BASELINES];        /* (s->baselines.n) */
+    tsf_forecaster fcs[MAX_MODELS + TSF_N_BASELINES]; /* (n_fcs) the models, then baselines */
     size_t n_fcs;
     size_t *targets, n_targets;
     size_t *scale_cols;
@@ -854,7 +856,7 @@ const tsf_stage_def tsf_stage_backtest = {
             "recipe (early stopping then watches the training loss); the baselines run on the "
             "same folds. With a split input, origins cover its test part. "
             "The metrics hold every model and baseline (export.hdf5 adds skill columns against "
-            "naive and snaive).",
+            "every baseline present).",
     .state_size = sizeof(bt_state),
     .options = options,
     .inputs = inputs,

@@ -1,5 +1,6 @@
-/* baseline: naive, seasonal naive, drift or mean forecasts of every window (the lookback is the
- * history), as a forecast set for metrics and export. The ETT protocol's "Repeat" is naive. */
+/* baseline: naive, seasonal naive, drift, mean, ETS or Theta forecasts of every window (the
+ * lookback is the history), as a forecast set for metrics and export. The ETT protocol's
+ * "Repeat" is naive. */
 #include <stddef.h>
 
 #include "prep_stages.h"
@@ -19,14 +20,16 @@ static const tsf_option options[] = {
      .def = "naive",
      .choices = tsfs_baselines,
      .help = "naive: the last value; snaive: the value one season earlier; drift: the line "
-             "through the first and last values; mean: the lookback's mean"},
+             "through the first and last values; mean: the lookback's mean; ets: the exponential "
+             "smoothing model with the smallest AICc, fitted to each lookback; theta: the Theta "
+             "method (both as R's forecast package)"},
     {.name = "season",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(baseline_state, season),
      .def = "1",
      .min = 1,
      .max = 1e9,
-     .help = "method = snaive: rows per season (at most the lookback)"},
+     .help = "method = snaive, ets or theta: rows per season (snaive: at most the lookback)"},
     {.name = "name",
      .type = TSF_OPT_STRING,
      .offset = offsetof(baseline_state, name),
@@ -52,9 +55,10 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                  tsf_err *err)
 {
     baseline_state *s = state;
-    if (tsf_stage_option_set(ctx, "season") && s->method != TSF_BASE_SNAIVE)
+    if (tsf_stage_option_set(ctx, "season") && s->method != TSF_BASE_SNAIVE &&
+        s->method < TSF_BASE_ETS)
         return tsf_stage_fail_key(ctx, err, "season", TSF_EINVAL,
-                                  "season is only used by method = snaive");
+                                  "season is only used by method = snaive, ets or theta");
     if (s->method == TSF_BASE_SNAIVE && in[0]->lookback != TSF_UNKNOWN &&
         (int64_t)s->season > in[0]->lookback)
         return tsf_stage_fail_key(ctx, err, "season", TSF_EINVAL,
@@ -63,6 +67,10 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (s->method == TSF_BASE_DRIFT && in[0]->lookback == 1)
         return tsf_stage_fail_key(ctx, err, "method", TSF_EINVAL,
                                   "drift needs a lookback of at least 2");
+    if (s->method >= TSF_BASE_ETS && in[0]->lookback != TSF_UNKNOWN && in[0]->lookback < 7)
+        return tsf_stage_fail_key(ctx, err, "method", TSF_EINVAL,
+                                  "%s needs a lookback of at least 7, got %lld",
+                                  tsfs_baselines[s->method], (long long)in[0]->lookback);
     out[0]->n_series = in[0]->n_series;
     out[0]->horizon = in[0]->horizon;
     return TSF_OK;
@@ -97,7 +105,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 const tsf_stage_def tsf_stage_baseline = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "baseline",
-    .summary = "forecast every window with naive, seasonal naive, drift or mean",
+    .summary = "forecast every window with naive, seasonal naive, drift, mean, ETS or Theta",
     .help = "Each window's lookback is the history (Hyndman & Athanasopoulos, FPP3 5.2). The "
             "forecasts carry the windows' series, origins, timestamps and actual values.",
     .state_size = sizeof(baseline_state),

@@ -68,6 +68,7 @@ enum { TSFS_PART_ALL = 0, TSFS_PART_TRAIN, TSFS_PART_VALIDATION, TSFS_PART_TEST 
 static const char *const tsfs_parts[] = {"all", "train", "validation", "test", NULL};
 
 /* Baselines as option choices, in tsf_baseline order (TSF_BASE_NAIVE first). */
-static const char *const tsfs_baselines[] = {"naive", "snaive", "drift", "mean", NULL};
+static const char *const tsfs_baselines[] = {"naive", "snaive", "drift", "mean",
+                                             "ets",   "theta",  NULL};
 
 #endif

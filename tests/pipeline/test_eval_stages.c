@@ -274,7 +274,8 @@ Test(eval_stages, backtest_refuses_bad_options_naming_them)
         {"horizon = 5\ntrain_length = 20\nretrain = never\nwarm_start = true\n",
          "key \"warm_start\": warm_start needs refits, but retrain = never fits once"},
         {"horizon = 5\ntrain_length = 20\nbaselines = naive, seasonal\n",
-         "key \"baselines\": \"seasonal\" is not one of naive, snaive, drift, mean"},
+         "key \"baselines\": \"seasonal\" is not one of naive, snaive, drift, mean, ets, "
+         "theta"},
         {"horizon = 5\ntrain_length = 20\nbaselines = \"\"\n",
          "key \"baselines\": nothing to backtest: bind a model (inputs = data, train_step.model) "
          "or name baselines"},

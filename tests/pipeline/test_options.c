@@ -372,15 +372,16 @@ Test(options, a_stage_enum_list_is_checked_and_described_by_the_runner)
     char *out, *err;
     cr_assert_eq(tsft_tsflow(&out, &err, "check", path, NULL), 2, "%s", err);
     ASSERT_HAS(err, "bt.ini:8: step \"bt\", key \"baselines\": \"seasnaive\" is not one of naive, "
-                    "snaive, drift, mean (did you mean \"snaive\"?)");
+                    "snaive, drift, mean, ets, theta (did you mean \"snaive\"?)");
     cr_assert_eq(tsft_tsflow(&out, &err, "check", "--set", "bt.baselines=drift, pie", path, NULL),
                  2, "%s", err);
     ASSERT_HAS(err, "--set bt.baselines=drift, pie: step \"bt\", key \"baselines\": \"pie\" is "
-                    "not one of naive, snaive, drift, mean");
+                    "not one of naive, snaive, drift, mean, ets, theta");
     cr_assert_eq(tsft_tsflow(&out, &err, "check", "--set", "bt.baselines=mean, drift", path, NULL),
                  0, "%s", err);
     cr_assert_eq(tsft_tsflow(&out, &err, "help", "backtest", NULL), 0, "%s", err);
-    ASSERT_HAS(out, "  baselines = naive|snaive|drift|mean, ...  (default naive, snaive)\n");
+    ASSERT_HAS(out, "  baselines = naive|snaive|drift|mean|ets|theta, ...  (default naive, "
+                    "snaive)\n");
     cr_assert_eq(tsft_tsflow(&out, &err, "help", "metrics", NULL), 0, "%s", err);
     ASSERT_HAS(out, "  by = all|step|series|fold, ...  (default all, step, series, fold)\n");
 }

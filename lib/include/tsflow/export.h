@@ -27,7 +27,8 @@
  *                   "normalized"), by ("all", "step", "series", "fold"), key (the step,
  *                   series index or fold; 0 for "all")
  *     columns       count, mae, mse, rmse, mape, smape, mase, pinball, coverage, then for
- *                   every reference model present (naive and snaive by default)
+ *                   every reference model present (by default the baselines naive, snaive,
+ *                   drift, mean, ets and theta)
  *                   skill_mae_<ref> = 1 - MAE / MAE(ref) and skill_mse_<ref> = 1 - MSE /
  *                   MSE(ref) of the same target, scale, grouping and key (positive: better
  *                   than the reference; NaN where the reference has no such row)
@@ -87,7 +88,8 @@ typedef struct tsf_metrics_cols {
 } tsf_metrics_cols;
 
 /* The metrics table as columns, with skill against the reference models refs[0..n_refs) that
- * the table holds (refs NULL: "naive" and "snaive"). mt must outlive the columns. */
+ * the table holds (refs NULL: the baselines by name, naive, snaive, drift, mean, ets, theta). mt
+ * must outlive the columns. */
 int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const char *const *refs,
                           size_t n_refs, tsf_err *err) TSF_WUR;
 void tsf_metrics_cols_free(tsf_metrics_cols *c);
