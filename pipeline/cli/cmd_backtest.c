@@ -32,11 +32,15 @@ static const char usage_head[] =
     "  --train-length N       rows of the first fit / the sliding window (default: the\n"
     "                         train part)\n"
     "  --warm-start           refits continue from the previous fit's weights\n"
-    "  --season M             rows per season for snaive and MASE (default: from the step)\n"
+    "  --season M             rows per season for snaive, ets, theta and MASE (default:\n"
+    "                         from the step)\n"
+    "  --baselines LIST       naive, snaive, drift, mean, ets, theta (default: naive,\n"
+    "                         snaive); ets and theta are refitted at every origin\n"
     "  --jobs N               threads (default 1); results do not depend on it\n\n";
 
 typedef struct bt_args {
-    const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs;
+    const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
+        *baselines;
     int warm_start, print;
 } bt_args;
 
@@ -55,6 +59,7 @@ int cmd_backtest(int argc, char **argv)
                               {"--train-length", &b.train_length, NULL},
                               {"--season", &b.season, NULL},
                               {"--jobs", &b.jobs, NULL},
+                              {"--baselines", &b.baselines, NULL},
                               {"--warm-start", NULL, &b.warm_start},
                               {"--print-pipeline", NULL, &b.print}};
     cli_pipeline_args pa;
@@ -82,9 +87,10 @@ int cmd_backtest(int argc, char **argv)
     cli_ini_put(&ini, "seed", "%ld", ma.seed);
     const struct {
         const char *key, *value;
-    } opts[] = {{"stride", b.stride}, {"retrain", b.retrain},
-                {"window", b.window}, {"train_length", b.train_length},
-                {"season", b.season}, {"jobs", b.jobs}};
+    } opts[] = {{"stride", b.stride},      {"retrain", b.retrain},
+                {"window", b.window},      {"train_length", b.train_length},
+                {"season", b.season},      {"jobs", b.jobs},
+                {"baselines", b.baselines}};
     for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
         if (opts[k].value)
             cli_ini_put(&ini, opts[k].key, "%s", opts[k].value);
