@@ -16,6 +16,8 @@ packages=(
   python3-h5netcdf python3-torch python3-scipy
   # R's HDF5 packages, for the tests that write and read files as R users do
   r-cran-hdf5r r-bioc-rhdf5
+  # R's forecast package: the reference for the ets and theta baselines
+  r-base-core r-cran-forecast
   # plots
   gnuplot-nox fonts-dejavu-core
 )
