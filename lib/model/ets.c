@@ -515,11 +515,19 @@ static int minimise(ets_problem *p, double *v, size_t dim, int r_start, tsf_err 
         p->n_eval = 0;
         if (gsl_multimin_fminimizer_set(s, &fn, u, unit) != GSL_SUCCESS)
             break;
+        double f_ref = s->fval;
+        size_t it = 0, it_ref = 0;
         while (p->n_eval < ETS_MAXEVAL) {
             if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
                 break;
             if (gsl_multimin_fminimizer_size(s) < 1e-6)
                 break;
+            /* stalled: the best value gained less than 1e-9 (relative) in 10 dim iterations */
+            if (++it - it_ref >= 10 * dim) {
+                if (f_ref - s->fval <= 1e-9 * (fabs(s->fval) + 1e-9))
+                    break;
+                f_ref = s->fval, it_ref = it;
+            }
         }
         double f = s->fval;
         if (!(f < fbest) && !(run == 0 && r_start))
