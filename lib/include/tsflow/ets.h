@@ -25,9 +25,9 @@
  *     1e-4 <= alpha, beta, gamma <= 0.9999, 0.8 <= phi <= 0.98, beta <= alpha,
  *     gamma <= 1 - alpha, and inside the admissible (forecastable) region. R runs one
  *     Nelder-Mead from forecast's starting values; the likelihood is multimodal and that
- *     search often stops early, so tsflow runs three (forecast's start with a simplex scaled
- *     to each parameter, the same start with R's simplex, and mid-range smoothing parameters),
- *     each restarted until it stops improving, and keeps the best. Its optimum is then at
+ *     search often stops early, so tsflow runs two (forecast's start and mid-range
+ *     smoothing parameters, with a simplex scaled to each parameter), each restarted until it
+ *     stops improving, and keeps the better. Its optimum is then at
  *     least as good as R's and often better (tests/lib/model/test_ets_r.c), which can change
  *     the model chosen.
  *   - selection: the smallest AICc. log-likelihood is reported as R reports it:
