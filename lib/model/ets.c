@@ -596,6 +596,9 @@ int tsf__ets_fit_model(tsf_ets *out, const double *y, size_t n, size_t m, tsf_et
     }
     if (rc == TSF_OK && fbest < INFINITY)
         memcpy(v, best, dim * sizeof *v);
+    else if (rc == TSF_OK)
+        rc = tsf_err_set(err, TSF_ENUMERIC,
+                         "ets: no admissible parameters with a finite likelihood");
     gsl_poly_complex_workspace_free(p.poly);
     if (rc != TSF_OK)
         return rc;
@@ -705,7 +708,7 @@ bad:
              s);
 }
 
-static int is_constant(const double *y, size_t n)
+int tsf__is_constant(const double *y, size_t n)
 {
     /* R's is.constant: all.equal(y, rep(y[1], n)), mean relative difference below 1.5e-8 */
     double d = 0, a = 0;
@@ -735,7 +738,7 @@ int tsf_ets_fit(tsf_ets *out, const double *y, size_t n, size_t m, const char *m
             positive = 0;
     }
     const int automatic = !model || !strcmp(model, "ZZZ");
-    if (automatic && is_constant(y, n)) {
+    if (automatic && tsf__is_constant(y, n)) {
         /* forecast::ets: simple exponential smoothing with alpha 0.99999 from y[0] */
         *out = (tsf_ets){.error = TSF_ETS_ADD, .m = 1, .alpha = 0.99999, .phi = 1, .n_obs = n};
         double l = y[0];

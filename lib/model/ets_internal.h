@@ -26,6 +26,9 @@ int tsf__ets_fit_model(tsf_ets *out, const double *y, size_t n, size_t m, tsf_et
  * figure: (m). Needs n >= 2m; returns 0, or -1 when a position has no value. */
 int tsf__decompose(double *figure, const double *y, size_t n, size_t m, int mult);
 
+/* R's is.constant: every value equal to y[0] up to a mean relative difference of 1.5e-8. */
+int tsf__is_constant(const double *y, size_t n);
+
 /* Least-squares line through (x0 + i, y[i]), i < n: intercept at x = 0 and slope. */
 void tsf__lsfit(double *intercept, double *slope, const double *y, size_t n, double x0);
 

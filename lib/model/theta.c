@@ -37,14 +37,6 @@ static int seasonal_test(const double *y, size_t n, size_t m)
     return fabs(rm) / stat > Z95;
 }
 
-static int constant(const double *y, size_t n)
-{
-    double d = 0, a = 0;
-    for (size_t i = 0; i < n; i++)
-        d += fabs(y[i] - y[0]), a += fabs(y[i]);
-    return (a > 1.5e-8 * (double)n ? d / a : d / (double)n) < 1.5e-8;
-}
-
 int tsf_theta_fit(tsf_theta *out, const double *y, size_t n, size_t m, tsf_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -66,7 +58,7 @@ int tsf_theta_fit(tsf_theta *out, const double *y, size_t n, size_t m, tsf_err *
         goto done;
     }
     memcpy(x, y, n * sizeof *x);
-    if (m > 1 && n > 2 * m && !constant(y, n) && seasonal_test(y, n, m) &&
+    if (m > 1 && n > 2 * m && !tsf__is_constant(y, n) && seasonal_test(y, n, m) &&
         tsf__decompose(fig, y, n, m, 1) == 0) {
         int tiny = 0;
         for (size_t i = 0; i < m; i++)
