@@ -312,10 +312,11 @@ double tsf__ref_clip_norm(double *g, size_t P, double max_norm)
 int tsf__ref_alloc(tsf__ref **out, const tsf_rnn_config *c, size_t B, tsf_err *err)
 {
     *out = NULL;
-    if (c->bidirectional || c->head != TSF_HEAD_DIRECT ||
+    if (c->bidirectional || c->head != TSF_HEAD_DIRECT || c->segment ||
         (c->bptt_steps > 0 && c->bptt_steps < c->lookback))
         TSF_FAIL(err, TSF_EINVAL,
-                 "reference BPTT: only unidirectional networks with the direct head and full BPTT");
+                 "reference BPTT: only step-wise unidirectional networks with the direct head and "
+                 "full BPTT");
     tsf__ref *r = calloc(1, sizeof *r);
     if (!r)
         TSF_FAIL(err, TSF_ENOMEM, "reference BPTT: out of memory");

@@ -117,6 +117,7 @@ struct tsf_rnn {
     int dropping;   /* the last forward applied dropout */
     size_t threads; /* for the recurrence tasks of the pass running */
     int frozen;
+    tsf__seg *seg; /* segment > 0: the segment-wise network, which owns params and grads */
 };
 
 /* ---- BLAS through GSL views ---------------------------------------------------------- */
@@ -251,6 +252,37 @@ int tsf_rnn_cell_parse(const char *name, tsf_cell *out, tsf_err *err)
              name ? name : "(null)");
 }
 
+/* The segment-wise network reads each input column as a channel it forecasts. */
+static int seg_config_check(const tsf_rnn_config *cfg, tsf_err *err)
+{
+    size_t W = cfg->segment;
+    if (cfg->lookback % W)
+        TSF_FAIL_FIELD(err, "segment", TSF_EINVAL, "segment %zu must divide the lookback %zu", W,
+                       cfg->lookback);
+    if (cfg->horizon % W)
+        TSF_FAIL_FIELD(err, "segment", TSF_EINVAL, "segment %zu must divide the horizon %zu", W,
+                       cfg->horizon);
+    if (cfg->n_inputs != cfg->n_outputs || cfg->n_future)
+        TSF_FAIL_FIELD(err, "segment", TSF_EINVAL,
+                       "segments need every input to be a forecast channel (n_inputs == n_outputs, "
+                       "no known future), got %zu inputs, %zu outputs, %zu known-future features",
+                       cfg->n_inputs, cfg->n_outputs, cfg->n_future);
+    if (cfg->n_layers != 1 || cfg->bidirectional)
+        TSF_FAIL_FIELD(err, "segment", TSF_EINVAL,
+                       "segments run one unidirectional layer, got %zu layers%s", cfg->n_layers,
+                       cfg->bidirectional ? ", bidirectional" : "");
+    if (cfg->bptt_steps)
+        TSF_FAIL_FIELD(err, "bptt_steps", TSF_EINVAL,
+                       "bptt_steps is not available with segments (got %zu)", cfg->bptt_steps);
+    if (cfg->head == TSF_HEAD_DIRECT && cfg->hidden % 2)
+        TSF_FAIL_FIELD(
+            err, "hidden", TSF_EINVAL,
+            "the parallel segment decoder needs an even hidden size (position and channel "
+            "embeddings of hidden/2 each), got %zu",
+            cfg->hidden);
+    return TSF_OK;
+}
+
 int tsf_rnn_config_check(const tsf_rnn_config *cfg, tsf_err *err)
 {
     if (!cfg)
@@ -282,6 +314,8 @@ int tsf_rnn_config_check(const tsf_rnn_config *cfg, tsf_err *err)
                        cfg->dropout);
     if (cfg->head != TSF_HEAD_DIRECT && cfg->head != TSF_HEAD_RECURSIVE)
         TSF_FAIL_FIELD(err, "head", TSF_EINVAL, "head %d is not a tsf_head value", (int)cfg->head);
+    if (cfg->segment > 0)
+        return seg_config_check(cfg, err);
     if (cfg->head == TSF_HEAD_RECURSIVE) {
         if (cfg->bidirectional)
             TSF_FAIL_FIELD(err, "head", TSF_EINVAL,
@@ -402,6 +436,32 @@ static size_t layout_work(tsf_rnn *m, tsf_real *base)
     return at;
 }
 
+/* The segment-wise network: m's parameters, gradients and tensor table are its. */
+static int seg_alloc(tsf_rnn **out, tsf_rnn *m, tsf_err *err)
+{
+    int rc = tsf__seg_alloc(&m->seg, &m->cfg, m->max_batch, err);
+    if (rc) {
+        tsf_rnn_free(m);
+        return rc;
+    }
+    m->n_params = tsf__seg_n_params(m->seg);
+    m->params = tsf__seg_params(m->seg);
+    m->grads = tsf__seg_grads(m->seg);
+    m->n_tensors = tsf__seg_n_tensors(m->seg);
+    m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
+    if (!m->tensors) {
+        tsf_rnn_free(m);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory allocating a segment network's tensor table");
+    }
+    for (size_t k = 0; k < m->n_tensors; k++) {
+        tensor *t = &m->tensors[k];
+        snprintf(t->name, sizeof t->name, "%s",
+                 tsf__seg_tensor(m->seg, k, &t->offset, &t->rows, &t->cols));
+    }
+    *out = m;
+    return TSF_OK;
+}
+
 int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, tsf_err *err)
 {
     *out = NULL;
@@ -426,6 +486,8 @@ int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, ts
     m->D = cfg->bidirectional ? 2 : 1;
     m->G = (cfg->cell == TSF_CELL_LSTM ? 4 : cfg->cell == TSF_CELL_GRU ? 3 : 1) * m->H;
     m->n_layers = cfg->n_layers;
+    if (cfg->segment > 0)
+        return seg_alloc(out, m, err);
     if (cfg->head == TSF_HEAD_RECURSIVE) {
         m->S = m->T + m->L - 1;
         m->n_head_in = m->H + m->F;
@@ -473,6 +535,7 @@ void tsf_rnn_free(tsf_rnn *m)
 {
     if (!m)
         return;
+    tsf__seg_free(m->seg);
     free(m->arena);
     free(m->tensors);
     free(m->ld);
@@ -536,6 +599,10 @@ size_t tsf_rnn_find_tensor(const tsf_rnn *m, const char *name)
 
 void tsf_rnn_init_params(tsf_rnn *m, gsl_rng *rng)
 {
+    if (m->seg) {
+        tsf__seg_init_params(m->seg, rng);
+        return;
+    }
     double a = 1 / sqrt((double)m->H);
     for (size_t k = 0; k < m->n_tensors; k++) {
         const tensor *t = &m->tensors[k];
@@ -1010,7 +1077,10 @@ void tsf_rnn_forward(tsf_rnn *m, size_t B, const tsf_real *x, const tsf_real *xf
 {
     m->threads = tsf__threads();
     tsf__blas_serial_begin();
-    forward(m, B, x, xf, yhat, training, rng);
+    if (m->seg)
+        tsf__seg_forward(m->seg, B, x, yhat, training, rng, m->threads);
+    else
+        forward(m, B, x, xf, yhat, training, rng);
     tsf__blas_serial_end();
 }
 
@@ -1018,12 +1088,16 @@ void tsf_rnn_backward(tsf_rnn *m, size_t B, const tsf_real *dyhat, double *dh_no
 {
     m->threads = tsf__threads();
     tsf__blas_serial_begin();
-    backward(m, B, dyhat, dh_norm);
+    if (m->seg)
+        tsf__seg_backward(m->seg, B, dyhat, dh_norm, m->threads);
+    else
+        backward(m, B, dyhat, dh_norm);
     tsf__blas_serial_end();
 }
 
 void tsf__rnn_freeze(tsf_rnn *m, int on)
 {
+    assert(!m->seg);
     size_t B = m->B_last, H = m->H, DH = m->D * H;
     m->frozen = 0;
     if (!on)
@@ -1042,4 +1116,26 @@ void tsf__rnn_freeze(tsf_rnn *m, int on)
                 memcpy(ld->snap_c, ld->c + sp * B * H, B * H * sizeof(tsf_real));
         }
     m->frozen = 1;
+}
+
+void tsf__mm(tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta, const tsf_real *B,
+             size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta)
+{
+    mm(C, ldc, A, lda, ta, B, ldb, tb, M, N, K, beta);
+}
+
+void tsf__pmm(size_t threads, tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta,
+              const tsf_real *B, size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta)
+{
+    pmm(threads, C, ldc, A, lda, ta, B, ldb, tb, M, N, K, beta);
+}
+
+void tsf__colsum_add(tsf_real *y, const tsf_real *A, const tsf_real *ones, size_t M, size_t N)
+{
+    colsum_add(y, A, ones, M, N);
+}
+
+double tsf__sum_squares(const tsf_real *x, size_t n)
+{
+    return sum_squares(x, n);
 }

@@ -80,6 +80,28 @@
  * Nothing allocates after tsf_rnn_alloc: forward and backward run in workspaces sized for
  * max_batch. A tsf_rnn is not thread-safe; use one per thread.
  */
+/*
+ * Segment-wise networks (segment = W > 0; SegRNN, Lin et al. 2023): every input column is a
+ * channel that is also forecast (n_inputs == n_outputs = C, n_future = 0), and channels are
+ * independent samples sharing every weight. W divides the lookback T (N = T/W segments) and
+ * the horizon L (M = L/W output segments); one layer, unidirectional, full BPTT; the cell is
+ * any of the four. With hidden d, per channel c of a sample:
+ *     e_n = relu(embed.weight seg_n + embed.bias)   seg_n = x[nW .. nW+W)[c]   embed (d, W)
+ *     h_n = cell(e_n, h_{n-1}), n < N, h_{-1} = 0          (<cell>.*_l0, input size d)
+ * head = direct: parallel multi-step forecasting (PMF), output segment m < M:
+ *     u_m = [ pos_emb[m] (d/2) | channel_emb[c] (d/2) ]    pos_emb (M, d/2), channel_emb (C, d/2)
+ *     y_m = head.weight dropout(cell(u_m, h_{N-1})) + head.bias          head (W*Q, d)
+ *     (the same cell weights as the encoder; every m starts from h_{N-1}; d must be even)
+ * head = recursive: recurrent multi-step forecasting (RMF):
+ *     y_0 = head(dropout(h_{N-1})),  h_{N-1+m} = cell(relu(embed(y_{m-1}[middle quantile])),
+ *     h_{N-2+m}),  y_m = head(dropout(h_{N-1+m}))
+ * yhat[mW + w][b][c*Q + q] = y_m[w*Q + q] of sample b, channel c. Tensors, in order:
+ * "embed.weight", "embed.bias", the cell's four (l0), "pos_emb", "channel_emb" (PMF only),
+ * "head.weight", "head.bias". init: nn.Linear's for embed and head, the cell's, N(0, 1) for
+ * the two embeddings (torch.randn), forget bias 1 for LSTM. dropout applies to the head's
+ * input. dh_norm[n] (n < N) records ||dLoss/dh_n||_F per lookback segment.
+ * In PyTorch: tests/reference/make_segrnn_fixtures.py.
+ */
 #ifndef TSFLOW_RNN_H
 #define TSFLOW_RNN_H
 
@@ -140,6 +162,7 @@ typedef struct tsf_rnn_config {
     size_t n_quantiles; /* Q >= 1; 1 = point forecast */
     tsf_head head;
     size_t bptt_steps; /* 0 = full BPTT; k = truncated, see above */
+    size_t segment;    /* W: 0 = the step-wise network above; W > 0 = segment-wise, see below */
 } tsf_rnn_config;
 
 typedef struct tsf_rnn tsf_rnn; /* opaque */

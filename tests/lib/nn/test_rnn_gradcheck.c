@@ -143,7 +143,7 @@ static double *reference_grads(problem *p)
     const tsf_rnn_config *c = tsf_rnn_config_of(p->m);
     tsf__ref *r = NULL;
     tsf_err err = TSF_ERR_INIT;
-    if (p->training || c->bidirectional || c->head != TSF_HEAD_DIRECT ||
+    if (p->training || c->bidirectional || c->head != TSF_HEAD_DIRECT || c->segment ||
         (c->bptt_steps > 0 && c->bptt_steps < c->lookback)) {
         cr_assert_neq(tsf__ref_alloc(&r, c, p->B, &err), TSF_OK);
         cr_assert_null(r);
@@ -177,7 +177,8 @@ static void check_against_fd(problem *p, int frozen)
 static void check_against_fd_and(problem *p, int frozen, const double *ref)
 {
     tsf_rnn *m = p->m;
-    int relu = tsf_rnn_config_of(m)->cell == TSF_CELL_RNN_RELU;
+    const tsf_rnn_config *cfg = tsf_rnn_config_of(m);
+    int relu = cfg->cell == TSF_CELL_RNN_RELU || cfg->segment > 0; /* segments embed by ReLU */
     size_t P = tsf_rnn_n_params(m);
     double *ana = malloc(P * sizeof *ana), h = relu ? 1e-5 : 1e-4, amax = 0;
     memcpy(ana, tsf_rnn_grads(m), P * sizeof *ana);
@@ -481,5 +482,89 @@ Test(rnn_gradcheck, reference_clipping_matches_tsf_clip_grads)
     cr_expect_float_eq(tsf_grad_norm(ref, P), norm / 2, 1e-12 * norm);
     free(before);
     free(ref);
+    drop(&p);
+}
+
+/* Segment-wise networks: C channels, lookback 3 segments of 2, horizon 2 output segments. */
+static tsf_rnn_config segment_config(tsf_cell cell, tsf_head head)
+{
+    tsf_rnn_config c = {.cell = cell,
+                        .n_inputs = 2,
+                        .hidden = 4,
+                        .n_layers = 1,
+                        .lookback = 6,
+                        .horizon = 4,
+                        .n_outputs = 2,
+                        .n_quantiles = 1,
+                        .head = head,
+                        .segment = 2};
+    return c;
+}
+
+Test(rnn_gradcheck, segments_with_the_parallel_decoder_match_central_differences_for_every_cell)
+{
+    for (size_t k = 0; k < 4; k++) {
+        tsf_rnn_config c = segment_config(cells[k], TSF_HEAD_DIRECT);
+        gradcheck(&c);
+        c.n_quantiles = 3;
+        c.horizon = 6;
+        gradcheck(&c);
+    }
+}
+
+Test(rnn_gradcheck, segments_with_the_recurrent_decoder_match_central_differences_for_every_cell)
+{
+    for (size_t k = 0; k < 4; k++) {
+        tsf_rnn_config c = segment_config(cells[k], TSF_HEAD_RECURSIVE);
+        gradcheck(&c);
+        c.n_quantiles = 3;
+        c.horizon = 6;
+        gradcheck(&c);
+    }
+}
+
+Test(rnn_gradcheck, segments_with_dropout_and_fixed_masks_match_central_differences)
+{
+    for (size_t k = 0; k < 2; k++) {
+        tsf_rnn_config c = segment_config(TSF_CELL_GRU, k ? TSF_HEAD_RECURSIVE : TSF_HEAD_DIRECT);
+        c.dropout = 0.3;
+        problem p = make(&c, 4, 3, 2.0);
+        p.training = 1;
+        analytic(&p, NULL);
+        check_against_fd(&p, 0);
+        drop(&p);
+    }
+}
+
+/* dh_norm has one entry per lookback segment: the norm of dLoss/dh_n over the batch, the
+ * same as summing the squares of each sample's own. */
+Test(rnn_gradcheck, segment_gradient_flow_is_recorded_per_segment_and_adds_up_over_samples)
+{
+    tsf_rnn_config c = segment_config(TSF_CELL_LSTM, TSF_HEAD_DIRECT);
+    problem p = make(&c, 5, 5, 2.0);
+    double norm[6] = {0}, sum_sq[6] = {0};
+    analytic(&p, norm);
+    problem one = make(&c, 1, 1, 2.0);
+    memcpy(tsf_rnn_params(one.m), tsf_rnn_params(p.m), tsf_rnn_n_params(p.m) * sizeof(tsf_real));
+    size_t I = c.n_inputs, n_out = c.n_outputs;
+    for (size_t b = 0; b < p.B; b++) {
+        for (size_t t = 0; t < c.lookback; t++)
+            memcpy(one.x + t * I, p.x + (t * p.B + b) * I, I * sizeof *one.x);
+        for (size_t j = 0; j < c.horizon; j++) {
+            memcpy(one.y + j * n_out, p.y + (j * p.B + b) * n_out, n_out * sizeof *one.y);
+            memcpy(one.w + j * n_out, p.w + (j * p.B + b) * n_out, n_out * sizeof *one.w);
+        }
+        double nb[6] = {0};
+        analytic(&one, nb);
+        for (size_t t = 0; t < 6; t++)
+            sum_sq[t] += nb[t] * nb[t];
+    }
+    for (size_t t = 0; t < 3; t++) {
+        cr_expect_gt(norm[t], 0.0, "segment %zu", t);
+        cr_expect_float_eq(norm[t], sqrt(sum_sq[t]), 1e-12 * norm[t], "segment %zu", t);
+    }
+    for (size_t t = 3; t < 6; t++) /* only N = 3 segments */
+        cr_expect_eq(norm[t], 0.0, "entry %zu: %g", t, norm[t]);
+    drop(&one);
     drop(&p);
 }
