@@ -17,6 +17,7 @@
 
 #include "nn.h"
 #include "support.h"
+#include "tsflow/optim.h"
 #include "tsflow/rnn.h"
 
 _Static_assert(sizeof(tsf_real) == sizeof(float), "this test needs the float build");
@@ -80,6 +81,15 @@ static const char *config_value(const fixture *f, const char *key)
     return NULL;
 }
 
+/* The value of key, or NULL when the fixture has none (keys newer than some fixtures). */
+static const char *config_maybe(const fixture *f, const char *key)
+{
+    for (size_t i = 0; i < f->n_config; i++)
+        if (strcmp(f->keys[i], key) == 0)
+            return f->values[i];
+    return NULL;
+}
+
 static size_t config_size(const fixture *f, const char *key)
 {
     return (size_t)strtoul(config_value(f, key), NULL, 10);
@@ -116,6 +126,8 @@ static tsf_rnn_config fixture_config(const fixture *f)
     c.head =
         strcmp(config_value(f, "head"), "recursive") == 0 ? TSF_HEAD_RECURSIVE : TSF_HEAD_DIRECT;
     c.bptt_steps = config_size(f, "bptt_steps");
+    const char *seg = config_maybe(f, "segment");
+    c.segment = seg ? (size_t)strtoul(seg, NULL, 10) : 0;
     return c;
 }
 
@@ -168,6 +180,7 @@ static void check_parity(const char *name, size_t extra)
     snprintf(key, sizeof key, "%s: loss", name);
     expect_close(&lossf, tensor(f, "loss", 1), 1, key);
 
+    size_t n_dh = c.segment ? T / c.segment : T; /* one entry per step or segment */
     double *dh_norm = calloc(T, sizeof *dh_norm);
     float *dh_normf = calloc(T, sizeof *dh_normf);
     tsf_rnn_zero_grad(m);
@@ -183,7 +196,7 @@ static void check_parity(const char *name, size_t extra)
     for (size_t t = 0; t < T; t++)
         dh_normf[t] = (float)dh_norm[t];
     snprintf(key, sizeof key, "%s: dh_norm", name);
-    expect_close(dh_normf, tensor(f, "dh_norm", T), T, key);
+    expect_close(dh_normf, tensor(f, "dh_norm", n_dh), n_dh, key);
 
     free(dh_norm);
     free(dh_normf);
@@ -255,6 +268,99 @@ Test(rnn_parity, recursive_head_matches_pytorch_decoding_step_by_step)
     check_parity("gru_recursive_trunc", 0);
 }
 
+/* The fixture's 10 steps of MSE towards 3 y, clip by norm, Adam: the pre-clip norms, the
+ * losses and the weights after the last step (tests/reference/make_segrnn_fixtures.py). */
+static void check_adam10(const char *name)
+{
+    fixture *f = fixture_load(name);
+    tsf_rnn_config c = fixture_config(f);
+    size_t B = config_size(f, "batch"), n = c.horizon * B * c.n_outputs * c.n_quantiles,
+           steps = config_size(f, "steps");
+    tsf_rnn *m = NULL;
+    tsf_optim *opt = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_rnn_alloc(&m, &c, B, &err), TSF_OK, "%s", err.msg);
+    size_t P = tsf_rnn_n_params(m);
+    char key[96];
+    for (size_t k = 0; k < tsf_rnn_n_tensors(m); k++) {
+        size_t off, rows, cols;
+        const char *tn = tsf_rnn_tensor(m, k, &off, &rows, &cols);
+        snprintf(key, sizeof key, "param.%s", tn);
+        memcpy(tsf_rnn_params(m) + off, tensor(f, key, rows * cols), rows * cols * sizeof(float));
+    }
+    tsf_optim_config oc;
+    tsf_optim_config_init(&oc, TSF_OPTIM_ADAM);
+    oc.lr = strtod(config_value(f, "lr"), NULL);
+    cr_assert_eq(tsf_optim_alloc(&opt, &oc, P, &err), TSF_OK, "%s", err.msg);
+    tsf_clip clip = {.val = strtod(config_value(f, "clip"), NULL), .algorithm = TSF_CLIP_NORM};
+    const float *x = tensor(f, "x", c.lookback * B * c.n_inputs), *y = tensor(f, "y", n);
+    float *yhat = calloc(n, sizeof *yhat), *dy = calloc(n, sizeof *dy), norms[16], losses[16];
+    cr_assert_leq(steps, 16);
+    for (size_t k = 0; k < steps; k++) {
+        tsf_rnn_forward(m, B, x, NULL, yhat, 1, NULL);
+        double loss = 0;
+        for (size_t i = 0; i < n; i++) {
+            double e = (double)yhat[i] - 3.0 * y[i];
+            loss += e * e;
+            dy[i] = (float)(2 * e / (double)n);
+        }
+        losses[k] = (float)(loss / (double)n);
+        tsf_rnn_zero_grad(m);
+        tsf_rnn_backward(m, B, dy, NULL);
+        double scale = 1;
+        norms[k] = (float)tsf_clip_grads(&clip, tsf_rnn_grads(m), P, &scale, NULL);
+        tsf_optim_step(opt, tsf_rnn_params(m), tsf_rnn_grads(m), oc.lr, scale);
+    }
+    snprintf(key, sizeof key, "%s: losses", name);
+    expect_close(losses, tensor(f, "losses", steps), steps, key);
+    snprintf(key, sizeof key, "%s: pre-clip norms", name);
+    expect_close(norms, tensor(f, "norm", steps), steps, key);
+    for (size_t k = 0; k < tsf_rnn_n_tensors(m); k++) {
+        size_t off, rows, cols;
+        const char *tn = tsf_rnn_tensor(m, k, &off, &rows, &cols);
+        snprintf(key, sizeof key, "adam10.%s", tn);
+        const float *want = tensor(f, key, rows * cols);
+        snprintf(key, sizeof key, "%s: %s after %zu steps", name, tn, steps);
+        expect_close(tsf_rnn_params(m) + off, want, rows * cols, key);
+    }
+    free(yhat);
+    free(dy);
+    tsf_optim_free(opt);
+    tsf_rnn_free(m);
+    fixture_free(f);
+}
+
+Test(rnn_parity, segment_gru_with_the_parallel_decoder_matches_pytorch)
+{
+    check_parity("seg_gru_pmf", 0);
+    check_parity("seg_gru_pmf", 2);
+    check_adam10("seg_gru_pmf");
+}
+
+Test(rnn_parity, segment_lstm_with_the_parallel_decoder_matches_pytorch)
+{
+    check_parity("seg_lstm_pmf", 0);
+    check_adam10("seg_lstm_pmf");
+}
+
+Test(rnn_parity, segment_elman_rnn_with_the_parallel_decoder_matches_pytorch)
+{
+    check_parity("seg_rnn_tanh_pmf", 0);
+    check_adam10("seg_rnn_tanh_pmf");
+}
+
+Test(rnn_parity, segment_gru_with_the_recurrent_decoder_and_quantiles_matches_pytorch)
+{
+    check_parity("seg_gru_rmf", 0);
+    check_adam10("seg_gru_rmf");
+}
+
+Test(rnn_parity, segment_lstm_with_the_recurrent_decoder_matches_pytorch)
+{
+    check_parity("seg_lstm_rmf", 0);
+    check_adam10("seg_lstm_rmf");
+}
+
 Test(rnn_parity, a_batch_smaller_than_the_allocation_matches_pytorch)
 {
     check_parity("gru_2layer_bidir", 5);
@@ -313,6 +419,52 @@ Test(rnn, rejects_configurations_naming_the_option_and_what_was_expected)
     tsf_err err = TSF_ERR_INIT;
     cr_expect_eq(tsf_rnn_alloc(&m, &c, 0, &err), TSF_EINVAL);
     cr_expect_str_eq(err.msg, "max_batch must be >= 1, got 0");
+}
+
+Test(rnn, rejects_segment_configurations_naming_the_option_and_what_was_expected)
+{
+    tsf_rnn_config c = {.cell = TSF_CELL_GRU,
+                        .n_inputs = 2,
+                        .hidden = 4,
+                        .n_layers = 1,
+                        .lookback = 12,
+                        .horizon = 8,
+                        .n_outputs = 2,
+                        .n_quantiles = 1,
+                        .segment = 5};
+    expect_config_error(&c, "segment 5 must divide the lookback 12");
+    c.segment = 3;
+    expect_config_error(&c, "segment 3 must divide the horizon 8");
+    c.segment = 4;
+    c.n_future = 1;
+    expect_config_error(&c, "segments need every input to be a forecast channel (n_inputs == "
+                            "n_outputs, no known future), got 2 inputs, 2 outputs, 1 "
+                            "known-future features");
+    c.n_future = 0;
+    c.n_layers = 2;
+    expect_config_error(&c, "segments run one unidirectional layer, got 2 layers");
+    c.n_layers = 1;
+    c.hidden = 5;
+    expect_config_error(&c, "the parallel segment decoder needs an even hidden size (position "
+                            "and channel embeddings of hidden/2 each), got 5");
+    c.head = TSF_HEAD_RECURSIVE; /* no embeddings to split */
+    tsf_rnn *m = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_rnn_alloc(&m, &c, 3, &err), TSF_OK, "%s", err.msg);
+    static const char *names[] = {"embed.weight",     "embed.bias",     "gru.weight_ih_l0",
+                                  "gru.weight_hh_l0", "gru.bias_ih_l0", "gru.bias_hh_l0",
+                                  "head.weight",      "head.bias"};
+    cr_assert_eq(tsf_rnn_n_tensors(m), 8);
+    size_t at = 0;
+    for (size_t k = 0; k < 8; k++) {
+        size_t off, rows, cols;
+        cr_expect_str_eq(tsf_rnn_tensor(m, k, &off, &rows, &cols), names[k]);
+        cr_expect_eq(off, at, "%s", names[k]);
+        at += rows * cols;
+    }
+    cr_expect_eq(at, tsf_rnn_n_params(m)); /* 5*4+5 + 15*5*2 + 15*2 + 4*5+4 */
+    cr_expect_eq(at, 25 + 150 + 30 + 24);
+    tsf_rnn_free(m);
 }
 
 Test(rnn, parses_cell_names_and_lists_the_accepted_ones)
