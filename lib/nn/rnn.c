@@ -271,6 +271,8 @@ static int seg_config_check(const tsf_rnn_config *cfg, tsf_err *err)
         TSF_FAIL_FIELD(err, "segment", TSF_EINVAL,
                        "segments run one unidirectional layer, got %zu layers%s", cfg->n_layers,
                        cfg->bidirectional ? ", bidirectional" : "");
+    if (cfg->revin != 0 && cfg->revin != 1)
+        TSF_FAIL_FIELD(err, "revin", TSF_EINVAL, "revin must be 0 or 1, got %d", cfg->revin);
     if (cfg->bptt_steps)
         TSF_FAIL_FIELD(err, "bptt_steps", TSF_EINVAL,
                        "bptt_steps is not available with segments (got %zu)", cfg->bptt_steps);
@@ -316,6 +318,9 @@ int tsf_rnn_config_check(const tsf_rnn_config *cfg, tsf_err *err)
         TSF_FAIL_FIELD(err, "head", TSF_EINVAL, "head %d is not a tsf_head value", (int)cfg->head);
     if (cfg->segment > 0)
         return seg_config_check(cfg, err);
+    if (cfg->revin)
+        TSF_FAIL_FIELD(err, "revin", TSF_EINVAL,
+                       "revin needs a segment-wise network (segment > 0)");
     if (cfg->head == TSF_HEAD_RECURSIVE) {
         if (cfg->bidirectional)
             TSF_FAIL_FIELD(err, "head", TSF_EINVAL,

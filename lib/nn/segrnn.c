@@ -27,7 +27,25 @@
 #include "core.h"
 #include "nn.h"
 
-enum { T_EMB_W, T_EMB_B, T_W_IH, T_W_HH, T_B_IH, T_B_HH, T_POS, T_CHAN, T_HEAD_W, T_HEAD_B, N_T };
+enum {
+    T_EMB_W,
+    T_EMB_B,
+    T_W_IH,
+    T_W_HH,
+    T_B_IH,
+    T_B_HH,
+    T_POS,
+    T_CHAN,
+    T_HEAD_W,
+    T_HEAD_B,
+    T_REVIN_W,
+    T_REVIN_B,
+    N_T
+};
+
+/* RevIN's eps (Kim et al. 2022, as in their code): inside the standard deviation, and squared
+ * next to the affine weight it divides by. */
+#define REVIN_EPS 1e-5
 
 struct tsf__seg {
     tsf_rnn_config cfg;
@@ -63,6 +81,9 @@ struct tsf__seg {
     tsf_real *dh, *dc; /* (R, d) carried gradients */
     tsf_real *dcs;     /* (R, d) LSTM scratch */
     tsf_real *dseg;    /* (R, W) */
+    tsf_real *mu, *sd; /* RevIN (R): each row's lookback mean and standard deviation */
+    tsf_real *z;       /* RevIN (N, R, W): (x - mu) / sd */
+    tsf_real *dz;      /* RevIN (N, R, W): dLoss/d(normalized input) */
     tsf_real *bsum;    /* (G) b_ih + b_hh */
     tsf_real *ones;    /* (max(S, M) * R) */
     tsf_real *zeros;   /* (R, G) */
@@ -149,6 +170,11 @@ static size_t layout_work(tsf__seg *s, tsf_real *base)
     s->dcs = carve(base, &at, R * d);
     s->dseg = carve(base, &at, R * W);
     s->bsum = carve(base, &at, G);
+    int revin = s->cfg.revin;
+    s->mu = revin ? carve(base, &at, R) : NULL;
+    s->sd = revin ? carve(base, &at, R) : NULL;
+    s->z = revin ? carve(base, &at, s->N * R * W) : NULL;
+    s->dz = revin ? carve(base, &at, s->N * R * W) : NULL;
     s->ones = carve(base, &at, (S > M ? S : M) * R);
     s->zeros = carve(base, &at, R * G);
     return at;
@@ -192,6 +218,8 @@ int tsf__seg_alloc(tsf__seg **out, const tsf_rnn_config *cfg, size_t max_batch, 
     add_tensor(s, T_CHAN, "channel_emb", s->pmf ? s->C : 0, d / 2, &at);
     add_tensor(s, T_HEAD_W, "head.weight", s->WQ, d, &at);
     add_tensor(s, T_HEAD_B, "head.bias", s->WQ, 1, &at);
+    add_tensor(s, T_REVIN_W, "revin.weight", cfg->revin ? s->C : 0, 1, &at);
+    add_tensor(s, T_REVIN_B, "revin.bias", cfg->revin ? s->C : 0, 1, &at);
     s->n_params = at;
     size_t n = layout_work(s, NULL);
     s->arena = aligned_alloc(64, (n * sizeof(tsf_real) + 63) / 64 * 64);
@@ -236,18 +264,24 @@ tsf_real *tsf__seg_grads(tsf__seg *s)
     return s->grads;
 }
 
-/* Tensors with no elements (PMF's embeddings under RMF) are not listed. */
+/* Tensors with no elements (PMF's embeddings under RMF, RevIN's without it) are not listed. */
 size_t tsf__seg_n_tensors(const tsf__seg *s)
 {
-    return s->pmf ? N_T : N_T - 2;
+    size_t n = 0;
+    for (size_t k = 0; k < N_T; k++)
+        n += s->rows[k] > 0;
+    return n;
 }
 
 const char *tsf__seg_tensor(const tsf__seg *s, size_t k, size_t *offset, size_t *rows, size_t *cols)
 {
-    if (k >= tsf__seg_n_tensors(s))
+    size_t i = 0;
+    for (; i < N_T; i++)
+        if (s->rows[i] > 0 && k-- == 0)
+            break;
+    if (i == N_T)
         return NULL;
-    if (!s->pmf && k >= T_POS)
-        k += 2;
+    k = i;
     *offset = s->off[k];
     *rows = s->rows[k];
     *cols = s->cols[k];
@@ -259,6 +293,11 @@ void tsf__seg_init_params(tsf__seg *s, gsl_rng *rng)
     for (size_t k = 0; k < N_T; k++) {
         size_t n = s->rows[k] * s->cols[k];
         tsf_real *p = s->params + s->off[k];
+        if (k == T_REVIN_W || k == T_REVIN_B) { /* the identity */
+            for (size_t i = 0; i < n; i++)
+                p[i] = k == T_REVIN_W ? 1 : 0;
+            continue;
+        }
         if (k == T_POS || k == T_CHAN) { /* nn.Parameter(torch.randn(...)) */
             for (size_t i = 0; i < n; i++)
                 p[i] = (tsf_real)gsl_ran_gaussian(rng, 1.0);
@@ -348,6 +387,36 @@ static void head_forward(tsf__seg *s, size_t j, size_t R, const tsf_real *hj, gs
     prod(s, out, in, 0, s->params + s->off[T_HEAD_W], 1, R, WQ, d, 1);
 }
 
+/* RevIN on the lookback segments of every row r = b*C + c (statistics in double, not
+ * differentiated, as RevIN detaches them):
+ *     z = (x - mu) / sd,  sd = sqrt(var + eps) (biased variance),  seg = z gamma_c + beta_c */
+static void revin_normalize(tsf__seg *s, size_t B)
+{
+    size_t C = s->C, N = s->N, W = s->W, R = B * C, T = N * W;
+    const tsf_real *gamma = s->params + s->off[T_REVIN_W], *beta = s->params + s->off[T_REVIN_B];
+    for (size_t r = 0; r < R; r++) {
+        double sum = 0, ss = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t w = 0; w < W; w++)
+                sum += s->seg[(n * R + r) * W + w];
+        double mu = sum / (double)T;
+        for (size_t n = 0; n < N; n++)
+            for (size_t w = 0; w < W; w++) {
+                double e = s->seg[(n * R + r) * W + w] - mu;
+                ss += e * e;
+            }
+        s->mu[r] = (tsf_real)mu;
+        s->sd[r] = (tsf_real)sqrt(ss / (double)T + REVIN_EPS);
+        size_t c = r % C;
+        for (size_t n = 0; n < N; n++)
+            for (size_t w = 0; w < W; w++) {
+                size_t i = (n * R + r) * W + w;
+                s->z[i] = (s->seg[i] - s->mu[r]) / s->sd[r];
+                s->seg[i] = s->z[i] * gamma[c] + beta[c];
+            }
+    }
+}
+
 static void forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, int training,
                     gsl_rng *rng)
 {
@@ -367,6 +436,8 @@ static void forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, in
             for (size_t b = 0; b < B; b++)
                 for (size_t c = 0; c < C; c++)
                     s->seg[(n * R + b * C + c) * W + w] = x[((n * W + w) * B + b) * C + c];
+    if (s->cfg.revin)
+        revin_normalize(s, B);
     run_steps(s, 0, N, R);
     const tsf_real *hN = s->h + (N - 1) * R * d;
 
@@ -404,13 +475,26 @@ static void forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, in
             head_forward(s, j, R, s->h + t * R * d, rng);
         }
     }
-    /* yhat[m*W + w][b][c*Q + q] = hout[m][b*C + c][w*Q + q] */
+    /* yhat[m*W + w][b][c*Q + q] = hout[m][b*C + c][w*Q + q], RevIN: (hout - beta_c) /
+     * (gamma_c + eps^2) sd + mu */
+    const tsf_real *gamma = s->cfg.revin ? p + s->off[T_REVIN_W] : NULL;
+    const tsf_real *beta = s->cfg.revin ? p + s->off[T_REVIN_B] : NULL;
     for (size_t m = 0; m < M; m++)
         for (size_t b = 0; b < B; b++)
-            for (size_t c = 0; c < C; c++)
-                for (size_t w = 0; w < W; w++)
-                    memcpy(yhat + ((m * W + w) * B + b) * OQ + c * Q,
-                           s->hout + (m * R + b * C + c) * WQ + w * Q, Q * sizeof *yhat);
+            for (size_t c = 0; c < C; c++) {
+                size_t r = b * C + c;
+                for (size_t w = 0; w < W; w++) {
+                    tsf_real *dst = yhat + ((m * W + w) * B + b) * OQ + c * Q;
+                    const tsf_real *src = s->hout + (m * R + r) * WQ + w * Q;
+                    if (!gamma) {
+                        memcpy(dst, src, Q * sizeof *yhat);
+                        continue;
+                    }
+                    tsf_real k = s->sd[r] / (gamma[c] + (tsf_real)(REVIN_EPS * REVIN_EPS));
+                    for (size_t q = 0; q < Q; q++)
+                        dst[q] = (src[q] - beta[c]) * k + s->mu[r];
+                }
+            }
 }
 
 /* ---- backward ------------------------------------------------------------------------ */
@@ -448,12 +532,30 @@ static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_no
     const tsf_real *W_hh = p + s->off[T_W_HH], *W_ih = p + s->off[T_W_IH];
     const tsf_real *W_head = p + s->off[T_HEAD_W], *W_e = p + s->off[T_EMB_W];
 
+    /* dY: the gradient in the network's (RevIN-normalized) output space */
+    const tsf_real *gamma = s->cfg.revin ? p + s->off[T_REVIN_W] : NULL;
+    const tsf_real *beta = s->cfg.revin ? p + s->off[T_REVIN_B] : NULL;
     for (size_t m = 0; m < M; m++)
         for (size_t b = 0; b < B; b++)
-            for (size_t c = 0; c < C; c++)
-                for (size_t w = 0; w < W; w++)
-                    memcpy(s->dY + (m * R + b * C + c) * WQ + w * Q,
-                           dyhat + ((m * W + w) * B + b) * OQ + c * Q, Q * sizeof *s->dY);
+            for (size_t c = 0; c < C; c++) {
+                size_t r = b * C + c;
+                for (size_t w = 0; w < W; w++) {
+                    tsf_real *dst = s->dY + (m * R + r) * WQ + w * Q;
+                    const tsf_real *src = dyhat + ((m * W + w) * B + b) * OQ + c * Q;
+                    if (!gamma) {
+                        memcpy(dst, src, Q * sizeof *s->dY);
+                        continue;
+                    }
+                    /* y = (yn - beta) k + mu, k = sd / (gamma + eps^2) */
+                    tsf_real g = gamma[c] + (tsf_real)(REVIN_EPS * REVIN_EPS), k = s->sd[r] / g;
+                    const tsf_real *yn = s->hout + (m * R + r) * WQ + w * Q;
+                    for (size_t q = 0; q < Q; q++) {
+                        dst[q] = src[q] * k;
+                        gr[s->off[T_REVIN_B] + c] -= src[q] * k;
+                        gr[s->off[T_REVIN_W] + c] -= src[q] * (yn[q] - beta[c]) * k / g;
+                    }
+                }
+            }
     int have = 0, have_c = 0;
 
     if (s->pmf) {
@@ -565,6 +667,16 @@ static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_no
     relu_mask_mul(s->demb, s->emb, S * R * d);
     prod(s, gr + s->off[T_EMB_W], s->demb, 1, s->seg, 0, d, W, S * R, 1);
     tsf__colsum_add(gr + s->off[T_EMB_B], s->demb, s->ones, S * R, d);
+    if (s->cfg.revin) { /* seg = z gamma + beta on the lookback */
+        prod(s, s->dz, s->demb, 0, W_e, 0, N * R, W, d, 0);
+        for (size_t n = 0; n < N; n++)
+            for (size_t r = 0; r < R; r++)
+                for (size_t w = 0; w < W; w++) {
+                    size_t i = (n * R + r) * W + w, c = r % C;
+                    gr[s->off[T_REVIN_W] + c] += s->dz[i] * s->z[i];
+                    gr[s->off[T_REVIN_B] + c] += s->dz[i];
+                }
+    }
 }
 
 void tsf__seg_forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, int training,

@@ -14,8 +14,10 @@ b*C + c. The loss is MSE (mean over every element of yhat).
 Tensors: x (T,B,C), y (L,B,C*Q), yhat, loss (1), dh_norm (N: ||dLoss/dh_n|| per lookback
 segment, from an unrolled copy written from rnn.h's cell formulas, asserted to reproduce the
 module), param.<name>, grad.<name>; then the weights after 10 steps of
-    loss = mean((yhat - 3 y)^2); loss.backward(); clip_grad_norm_(params, 0.5); Adam(lr 1e-3)
-as adam10.<name>, with norm (10 pre-clip norms) and losses (10).
+    loss = mean((yhat - 3 y)^2); loss.backward(); clip_grad_norm_(params, clip); Adam(lr 1e-3)
+(clip 0.5; 0.1 for the RevIN cases, whose outputs are small) as adam10.<name>, with norm
+(10 pre-clip norms) and losses (10). With revin, RevIN (Kim et al. 2022) wraps the model:
+statistics of each window and channel detached, affine weight and bias per channel.
 """
 import math
 import os
@@ -29,14 +31,17 @@ import make_rnn_fixtures as mrf  # noqa: E402
 
 BASE = dict(n_inputs=3, n_future=0, hidden=6, n_layers=1, bidirectional=0, lookback=8,
             horizon=6, n_outputs=3, n_quantiles=1, head="direct", bptt_steps=0, batch=3,
-            segment=2)
+            segment=2, revin=0)
 CASES = [
     dict(name="seg_gru_pmf", cell="gru"),
     dict(name="seg_lstm_pmf", cell="lstm"),
     dict(name="seg_rnn_tanh_pmf", cell="rnn_tanh"),
     dict(name="seg_gru_rmf", cell="gru", head="recursive", n_quantiles=3),
     dict(name="seg_lstm_rmf", cell="lstm", head="recursive"),
+    dict(name="seg_gru_pmf_revin", cell="gru", revin=1, clip=0.1),
+    dict(name="seg_gru_rmf_revin", cell="gru", head="recursive", revin=1, clip=0.1),
 ]
+REVIN_EPS = 1e-5
 STEPS, LR, CLIP = 10, 1e-3, 0.5
 
 
@@ -54,6 +59,10 @@ class SegModel(torch.nn.Module):
             self.pos_emb = torch.nn.Parameter(torch.randn(M, d // 2))
             self.channel_emb = torch.nn.Parameter(torch.randn(C, d // 2))
         self.head = torch.nn.Linear(d, W * Q)
+        if c["revin"]:  # RevIN's affine_weight and affine_bias, per channel
+            self.revin = torch.nn.Module()
+            self.revin.weight = torch.nn.Parameter(torch.ones(C))
+            self.revin.bias = torch.nn.Parameter(torch.zeros(C))
 
 
 def forward(model, x, unrolled):
@@ -66,6 +75,10 @@ def forward(model, x, unrolled):
     rnn = model._modules[model.kind]
     p = dict(rnn.named_parameters())
     w = [p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]]
+    if c["revin"]:  # RevIN: statistics detached, affine per channel
+        mu = x.mean(dim=0, keepdim=True).detach()
+        sd = torch.sqrt(x.var(dim=0, keepdim=True, unbiased=False) + REVIN_EPS).detach()
+        x = (x - mu) / sd * model.revin.weight + model.revin.bias
     seg = x.permute(1, 2, 0).reshape(R, N, W)  # row b*C + c
     e = torch.relu(model.embed(seg)).transpose(0, 1)  # (N, R, d)
     hs = []
@@ -110,7 +123,11 @@ def forward(model, x, unrolled):
             hd, st = step(torch.relu(model.embed(fed)), st)
             ys.append(model.head(hd))
         ys = torch.stack(ys)  # (M, R, W*Q)
-    y = ys.view(M, B, C, W, Q).permute(0, 3, 1, 2, 4).reshape(L, B, C * Q)
+    y = ys.view(M, B, C, W, Q).permute(0, 3, 1, 2, 4)  # (M, W, B, C, Q)
+    if c["revin"]:
+        k = (sd / (model.revin.weight + REVIN_EPS ** 2)).unsqueeze(-1)  # (1, B, C, 1)
+        y = (y - model.revin.bias.unsqueeze(-1)) * k + mu.unsqueeze(-1)
+    y = y.reshape(L, B, C * Q)
     return y, hs
 
 
@@ -143,6 +160,7 @@ def run_case(case):
 
     # 10 clipped Adam steps from the same weights, on targets far enough for the clip to act
     params = list(model.parameters())
+    clip = c.get("clip", CLIP)  # RevIN's outputs are small: a lower clip for them
     opt = torch.optim.Adam(params, lr=LR, foreach=False)
     norms, losses = [], []
     for _ in range(STEPS):
@@ -150,12 +168,12 @@ def run_case(case):
         yh, _ = forward(model, x, unrolled=False)
         lo = torch.mean((yh - 3 * y) ** 2)
         lo.backward()
-        norms.append(float(torch.nn.utils.clip_grad_norm_(params, CLIP)))
+        norms.append(float(torch.nn.utils.clip_grad_norm_(params, clip)))
         losses.append(float(lo))
         opt.step()
-    assert sum(n > CLIP for n in norms) >= 5, (c["name"], norms)
+    assert sum(n > clip for n in norms) >= 5, (c["name"], norms)
 
-    c["extra_config"] = dict(segment=c["segment"], steps=STEPS, lr=LR, clip=CLIP)
+    c["extra_config"] = dict(segment=c["segment"], revin=c["revin"], steps=STEPS, lr=LR, clip=clip)
     tensors = [("x", x), ("y", y), ("yhat", yhat.detach()), ("loss", loss.detach().reshape(1)),
                ("dh_norm", dh_norm.float())]
     tensors += initial

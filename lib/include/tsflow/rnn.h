@@ -100,6 +100,11 @@
  * "head.weight", "head.bias". init: nn.Linear's for embed and head, the cell's, N(0, 1) for
  * the two embeddings (torch.randn), forget bias 1 for LSTM. dropout applies to the head's
  * input. dh_norm[n] (n < N) records ||dLoss/dh_n||_F per lookback segment.
+ * revin = 1 (RevIN, Kim et al. 2022) wraps it per sample and channel: with mu and sd the mean
+ * and sqrt(biased variance + 1e-5) of the channel's lookback (constants, not differentiated),
+ * the network sees x' = (x - mu) / sd * revin.weight[c] + revin.bias[c] and forecasts
+ * yhat = (y' - revin.bias[c]) / (revin.weight[c] + 1e-10) * sd + mu (y' the network's output);
+ * tensors "revin.weight" (C, 1), initialised 1, and "revin.bias" (C, 1), 0, come last.
  * In PyTorch: tests/reference/make_segrnn_fixtures.py.
  */
 #ifndef TSFLOW_RNN_H
@@ -163,6 +168,7 @@ typedef struct tsf_rnn_config {
     tsf_head head;
     size_t bptt_steps; /* 0 = full BPTT; k = truncated, see above */
     size_t segment;    /* W: 0 = the step-wise network above; W > 0 = segment-wise, see below */
+    int revin;         /* 0 or 1: RevIN around a segment-wise network, see below */
 } tsf_rnn_config;
 
 typedef struct tsf_rnn tsf_rnn; /* opaque */

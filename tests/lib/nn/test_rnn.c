@@ -128,6 +128,8 @@ static tsf_rnn_config fixture_config(const fixture *f)
     c.bptt_steps = config_size(f, "bptt_steps");
     const char *seg = config_maybe(f, "segment");
     c.segment = seg ? (size_t)strtoul(seg, NULL, 10) : 0;
+    const char *revin = config_maybe(f, "revin");
+    c.revin = revin ? atoi(revin) : 0;
     return c;
 }
 
@@ -359,6 +361,14 @@ Test(rnn_parity, segment_lstm_with_the_recurrent_decoder_matches_pytorch)
 {
     check_parity("seg_lstm_rmf", 0);
     check_adam10("seg_lstm_rmf");
+}
+
+Test(rnn_parity, segment_gru_with_revin_matches_pytorch_for_both_decoders)
+{
+    check_parity("seg_gru_pmf_revin", 0);
+    check_adam10("seg_gru_pmf_revin");
+    check_parity("seg_gru_rmf_revin", 1);
+    check_adam10("seg_gru_rmf_revin");
 }
 
 Test(rnn_parity, a_batch_smaller_than_the_allocation_matches_pytorch)

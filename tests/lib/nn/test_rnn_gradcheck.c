@@ -568,3 +568,15 @@ Test(rnn_gradcheck, segment_gradient_flow_is_recorded_per_segment_and_adds_up_ov
     drop(&one);
     drop(&p);
 }
+
+/* RevIN's affine weights get gradients through the normalized input and the restored output
+ * (the window statistics are constants, as RevIN detaches them). */
+Test(rnn_gradcheck, segments_with_revin_match_central_differences_for_both_decoders)
+{
+    for (size_t k = 0; k < 4; k++) {
+        tsf_rnn_config c = segment_config(cells[k], k % 2 ? TSF_HEAD_RECURSIVE : TSF_HEAD_DIRECT);
+        c.revin = 1;
+        c.n_quantiles = k == 3 ? 3 : 1;
+        gradcheck(&c);
+    }
+}
