@@ -78,6 +78,8 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
         a.n_inputs = 1 + cfg->n_past + 6;
         a.n_future = 0;
         a.n_quantiles = cfg->loss.n_quantiles;
+        if (a.segment) /* segments: every input a forecast channel, the horizon whole segments */
+            a.horizon = a.segment, a.n_inputs = 1;
         rc = tsf_rnn_config_check(&a, err);
     }
     if (rc != TSF_OK)

@@ -1043,7 +1043,13 @@ char *tsf_rnn_model_describe(const tsf_rnn_model *m, char *buf, size_t n)
         c->n_layers == 1 ? "" : "s", c->hidden);
     if (c->bidirectional)
         PUT(", bidirectional");
-    PUT(", %s head", c->head == TSF_HEAD_RECURSIVE ? "recursive" : "direct");
+    if (c->segment)
+        PUT(", segments of %zu, %s decoder", c->segment,
+            c->head == TSF_HEAD_RECURSIVE ? "recurrent (rmf)" : "parallel (pmf)");
+    else
+        PUT(", %s head", c->head == TSF_HEAD_RECURSIVE ? "recursive" : "direct");
+    if (c->revin)
+        PUT(", RevIN");
     if (m->inorm != TSF_INORM_NONE)
         PUT(", instance norm %s", tsf_inorm_name(m->inorm));
     if (m->loss.kind == TSF_LOSS_PINBALL) {

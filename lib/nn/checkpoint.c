@@ -4,7 +4,8 @@
  *                     tsflow_version, tsflow_commit, real_type ("float" or "double")
  *   /model            attrs cell ("lstm", ...), n_inputs, n_future, hidden, n_layers,
  *                     bidirectional, dropout, lookback, horizon, n_outputs, n_quantiles,
- *                     head ("direct" | "recursive"), bptt_steps, n_params,
+ *                     head ("direct" | "recursive"), bptt_steps, segment, revin (both
+ *                     optional when reading: 0), n_params,
  *                     loss ("mse" | "mae" | "huber" | "pinball"), huber_delta, quantiles (Q)
  *   /model/weights/<PyTorch name>   one dataset per tensor in the real type: weights
  *                     (rows, cols), biases (n,) — torch.from_numpy() of each gives a
@@ -138,6 +139,8 @@ static void write_model(h5w *w, tsf_rnn *m, const tsf_loss *loss, const tsf_real
     w_int(w, g, "n_quantiles", (int64_t)c->n_quantiles);
     w_str(w, g, "head", c->head == TSF_HEAD_RECURSIVE ? "recursive" : "direct");
     w_int(w, g, "bptt_steps", (int64_t)c->bptt_steps);
+    w_int(w, g, "segment", (int64_t)c->segment);
+    w_int(w, g, "revin", c->revin);
     w_int(w, g, "n_params", (int64_t)tsf_rnn_n_params(m));
     w_str(w, g, "loss", tsf_loss_name(loss->kind));
     w_dbl(w, g, "huber_delta", loss->delta);
@@ -583,6 +586,9 @@ static void read_config(h5r *r, hid_t g, tsf_rnn_config *c, tsf_loss *loss)
                                 r->path, buf);
     }
     c->bptt_steps = r_size(r, g, obj, "bptt_steps");
+    /* files from before segment networks have neither: step-wise, no RevIN */
+    c->segment = r_has_attr(g, "segment") ? r_size(r, g, obj, "segment") : 0;
+    c->revin = r_has_attr(g, "revin") ? (int)r_int(r, g, obj, "revin") : 0;
     if (!loss)
         return;
     tsf_loss_init(loss, TSF_LOSS_MSE);
@@ -894,6 +900,8 @@ static int config_diff(const tsf_rnn_config *a, const tsf_rnn_config *b, char *b
         {"n_quantiles", a->n_quantiles, b->n_quantiles},
         {"head", (size_t)a->head, (size_t)b->head},
         {"bptt_steps", a->bptt_steps, b->bptt_steps},
+        {"segment", a->segment, b->segment},
+        {"revin", (size_t)a->revin, (size_t)b->revin},
     };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
         if (f[i].fa != f[i].fb) {

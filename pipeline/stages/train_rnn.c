@@ -20,7 +20,11 @@
 
 static const char *const cells[] = {"lstm", "gru", "rnn", "rnn_tanh", "rnn_relu", NULL};
 static const char *const heads[] = {"direct", "recursive", NULL};
-static const char *const inorms[] = {"none", "last", "mean", NULL};
+/* The first three are tsf_inorm values (data shifted outside the network); revin is the
+ * network's own (tsf_rnn_config.revin). */
+static const char *const inorms[] = {"none", "last", "mean", "revin", NULL};
+enum { INORM_REVIN = 3 };
+static const char *const decoders[] = {"pmf", "rmf", NULL};
 static const char *const losses[] = {"mse", "mae", "huber", "pinball", NULL};
 static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
 static const char *const schedules[] = {"constant", "step", "cosine", "plateau", NULL};
@@ -35,6 +39,8 @@ typedef struct train_state {
     double dropout;
     int head;
     size_t bptt_steps;
+    size_t segment;
+    int decoder;
     int instance_norm;
     const char *name;
     /* training */
@@ -120,13 +126,33 @@ static const tsf_option options[] = {
      .max = 1e9,
      .help = "truncated backpropagation through time over the last k lookback steps (0: full "
              "BPTT)"},
+    {.name = "segment",
+     .type = TSF_OPT_SIZE,
+     OPT(segment),
+     .def = "0",
+     .min = 0,
+     .max = 1e6,
+     .help = "W > 0: a segment-wise network (SegRNN): the lookback cut into segments of W "
+             "steps, each embedded (linear + ReLU), one recurrent layer over the segments, the "
+             "horizon decoded W steps at a time; every input is a forecast channel (W divides "
+             "lookback and horizon). 0: one recurrent step per time step"},
+    {.name = "decoder",
+     .type = TSF_OPT_ENUM,
+     OPT(decoder),
+     .def = "pmf",
+     .choices = decoders,
+     .help = "segment > 0: pmf, every output segment in parallel from the last state with "
+             "learned position and channel embeddings (hidden must be even); rmf, one output "
+             "segment after the other, each fed back"},
     {.name = "instance_norm",
      .type = TSF_OPT_ENUM,
      OPT(instance_norm),
      .def = "none",
      .choices = inorms,
      .help = "subtract each window's last value (last) or mean (mean) from its targets before "
-             "the network and add it back to the forecast, for series that drift"},
+             "the network and add it back to the forecast, for series that drift; revin "
+             "(segment > 0): divide by the window's standard deviation too, with a learned "
+             "scale and shift per channel"},
     {.name = "name",
      .type = TSF_OPT_STRING,
      OPT(name),
@@ -430,8 +456,9 @@ static const char *option_of_field(const tsf_err *e, const char *fallback)
 {
     static const struct {
         const char *field, *key;
-    } renamed[] = {{"n_layers", "layers"}, {"n_quantiles", "quantiles"}, {"lookback", "inputs"},
-                   {"horizon", "inputs"},  {"n_inputs", "inputs"},       {"n_outputs", "inputs"}};
+    } renamed[] = {{"n_layers", "layers"},    {"n_quantiles", "quantiles"}, {"lookback", "inputs"},
+                   {"horizon", "inputs"},     {"n_inputs", "inputs"},       {"n_outputs", "inputs"},
+                   {"revin", "instance_norm"}};
     if (!e->field || !strcmp(e->field, "kind"))
         return fallback;
     for (size_t i = 0; i < sizeof renamed / sizeof *renamed; i++)
@@ -471,6 +498,8 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
         {"cooldown", s->schedule == TSF_SCHED_PLATEAU, "schedule = plateau"},
         {"min_delta", s->patience > 0, "early stopping (patience > 0)"},
         {"checkpoint_every", s->save != NULL, "save = PATH"},
+        {"decoder", s->segment > 0, "segment > 0"},
+        {"head", s->segment == 0, "segment = 0 (segments choose their decoder)"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
         if ((rc = only_for(ctx, rules[i].key, rules[i].applies, rules[i].setting, err)))
@@ -479,7 +508,7 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
         return tsf_stage_fail_key(
             ctx, err, "loss", TSF_EINVAL,
             "loss = pinball needs quantiles (e.g. quantiles = 0.1, 0.5, 0.9)");
-    if (s->dropout > 0 && s->layers < 2)
+    if (s->dropout > 0 && s->layers < 2 && s->segment == 0)
         return tsf_stage_fail_key(ctx, err, "dropout", TSF_EINVAL,
                                   "dropout acts between stacked layers: it needs layers >= 2 "
                                   "(layers is %zu)",
@@ -570,6 +599,10 @@ static int make_arch(tsf_stage_ctx *ctx, train_state *s, const tsf_meta *w, tsf_
     a->dropout = s->dropout;
     a->head = (tsf_head)s->head;
     a->bptt_steps = s->bptt_steps;
+    a->segment = s->segment;
+    if (s->segment > 0)
+        a->head = s->decoder ? TSF_HEAD_RECURSIVE : TSF_HEAD_DIRECT;
+    a->revin = s->instance_norm == INORM_REVIN;
     if (a->head == TSF_HEAD_RECURSIVE && a->bidirectional)
         return tsf_stage_fail_key(ctx, err, "bidirectional", TSF_EINVAL,
                                   "a recursive head cannot follow a bidirectional encoder (the "
@@ -690,8 +723,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                  "no training windows (the series are too short for lookback "
                  "+ horizon, or the train part is empty)");
     tsf_rnn_model *m = NULL;
-    rc = tsf_rnn_model_create(&m, s->name, &s->arch, train, scaler, (tsf_inorm)s->instance_norm,
-                              &s->lossv, s->batch_size, err);
+    tsf_inorm inorm =
+        s->instance_norm == INORM_REVIN ? TSF_INORM_NONE : (tsf_inorm)s->instance_norm;
+    rc = tsf_rnn_model_create(&m, s->name, &s->arch, train, scaler, inorm, &s->lossv, s->batch_size,
+                              err);
     if (rc)
         return rc;
     tsf_train_history *hist = malloc(sizeof *hist);
