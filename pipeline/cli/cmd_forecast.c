@@ -72,7 +72,7 @@ int cmd_forecast(int argc, char **argv)
         cli_ini_put_quoted(&ini, "path", save);
     }
     cli_ini_section(&ini, "export", "export.hdf5");
-    cli_ini_put(&ini, "inputs", "forecast, model.history, data");
+    cli_ini_put(&ini, "inputs", "forecast, model, model.history, data");
     cli_ini_put_quoted(&ini, "path", out);
     if (csv) {
         cli_ini_section(&ini, "csv", "export.csv");

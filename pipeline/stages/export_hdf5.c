@@ -16,6 +16,7 @@
 #include "tsflow/export.h"
 #include "tsflow/h5out.h"
 #include "tsflow/io.h"
+#include "tsflow/rnn_model.h"
 #include "tsflow/sha256.h"
 #include "tsflow/stage.h"
 
@@ -73,10 +74,12 @@ static const tsf_port inputs[] = {
     {.name = "values",
      .types = TSF_TYPE_BIT(TSF_TYPE_FRAME) | TSF_TYPE_BIT(TSF_TYPE_FORECASTS) |
               TSF_TYPE_BIT(TSF_TYPE_METRICS) | TSF_TYPE_BIT(TSF_TYPE_HISTORY) |
-              TSF_TYPE_BIT(TSF_TYPE_BACKTEST) | TSF_TYPE_BIT(TSF_TYPE_SCALER),
+              TSF_TYPE_BIT(TSF_TYPE_BACKTEST) | TSF_TYPE_BIT(TSF_TYPE_SCALER) |
+              TSF_TYPE_BIT(TSF_TYPE_MODEL),
      .flags = TSF_PORT_MANY,
      .help = "what to write: a frame, forecasts, metrics, training histories, a backtest, a "
-             "scaler (inputs = a, b, ...)"},
+             "scaler, a model (its seed and scaler go to the root attributes) (inputs = a, b, "
+             "...)"},
     TSF_PORT_END,
 };
 
@@ -101,8 +104,8 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     for (size_t i = 0; i < ctx->n_inputs; i++)
         if (in[i])
             count[in[i]->type]++;
-    const tsf_type single[] = {TSF_TYPE_FRAME, TSF_TYPE_FORECASTS, TSF_TYPE_METRICS,
-                               TSF_TYPE_BACKTEST, TSF_TYPE_SCALER};
+    const tsf_type single[] = {TSF_TYPE_FRAME,    TSF_TYPE_FORECASTS, TSF_TYPE_METRICS,
+                               TSF_TYPE_BACKTEST, TSF_TYPE_SCALER,    TSF_TYPE_MODEL};
     for (size_t i = 0; i < sizeof single / sizeof *single; i++)
         if (count[single[i]] > 1)
             return tsf_stage_fail_key(ctx, err, "inputs", TSF_EINVAL,
@@ -127,7 +130,7 @@ static int creation_time(time_t *t, tsf_err *err)
 
 /* Root attributes: where the file came from. */
 static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, size_t n,
-                      const tsf_bt_record *rec, tsf_err *err)
+                      const tsf_bt_record *rec, const tsf_model *model, tsf_err *err)
 {
     const tsf_run_info *info = ctx->info;
     char buf[256];
@@ -182,6 +185,9 @@ static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, si
         rc = tsf_h5out_attr_string(o, "/", "input_sha256", all_sums, err);
     if (rc == TSF_OK && rec)
         rc = tsf_h5out_attr_int(o, "/", "seed", (int64_t)rec->seed, err);
+    else if (rc == TSF_OK && model && !strcmp(model->kind, "rnn")) /* the recipe's seed */
+        rc = tsf_h5out_attr_int(o, "/", "seed",
+                                (int64_t)((const tsf_rnn_model *)model->impl)->train.seed, err);
     if (rc == TSF_OK && rec)
         rc = tsf_h5out_attr_string(o, "/", "backtest", rec->description, err);
     if (rc == TSF_OK) {
@@ -229,6 +235,7 @@ typedef struct export_seen {
     const tsf_bt_record *rec;
     const tsf_scaler *scaler;
     const tsf_frame *frame;
+    const tsf_model *model;
     size_t n_hist;
 } export_seen;
 
@@ -282,6 +289,10 @@ static int write_input(tsf_h5out *o, const export_hdf5 *s, tsf_stage_ctx *ctx, t
         seen->scaler = in[i]->ptr;
         *done = "scaler";
         break;
+    case TSF_TYPE_MODEL:
+        seen->model = in[i]->ptr;
+        *done = "model's seed and scaler";
+        break;
     default:
         break;
     }
@@ -295,6 +306,8 @@ static int write_folds_and_scalers(tsf_h5out *o, tsf_stage_ctx *ctx, const expor
     const tsf_forecasts *fc = seen->fc;
     const tsf_bt_record *rec = seen->rec;
     const tsf_scaler *scaler = seen->scaler;
+    const tsf_model *model = seen->model;
+    tsf_scaler *model_scaler = NULL;
     int rc = TSF_OK;
     if (fc) {
         int fitted = 0;
@@ -306,6 +319,11 @@ static int write_folds_and_scalers(tsf_h5out *o, tsf_stage_ctx *ctx, const expor
     if (rc == TSF_OK && rec && rec->bt->scalers)
         rc = tsf_scalers_write_h5(o, "/", (const tsf_scaler *const *)rec->bt->scalers,
                                   rec->bt->n_fits, (const char *const *)rec->col_names, err);
+    /* a model's scaler (the one it was trained with), laid out for the frame's columns */
+    if (rc == TSF_OK && model && !scaler && !rec && seen->frame && model->scaler_for) {
+        rc = model->scaler_for(model, seen->frame, &model_scaler, err);
+        scaler = model_scaler;
+    }
     if (rc == TSF_OK && scaler) {
         const char *const *names = seen->frame ? (const char *const *)seen->frame->col_names : NULL;
         if (!names && fc && fc->n_targets == scaler->n_frame_cols)
@@ -317,6 +335,7 @@ static int write_folds_and_scalers(tsf_h5out *o, tsf_stage_ctx *ctx, const expor
                           "scaler parameters not written: bind the frame too, to name its "
                           "columns");
     }
+    tsf_scaler_free(model_scaler);
     return rc;
 }
 
@@ -363,7 +382,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     if (rc == TSF_OK)
         rc = write_folds_and_scalers(o, ctx, &seen, err);
     if (rc == TSF_OK)
-        rc = provenance(ctx, o, in, n, seen.rec, err);
+        rc = provenance(ctx, o, in, n, seen.rec, seen.model, err);
     if (rc != TSF_OK) {
         tsf_h5out_abort(o);
         return rc;

@@ -767,3 +767,25 @@ Test(eval_stages, r_reads_the_flat_forecasts_table_as_a_data_frame_with_either_p
     cr_assert_str_eq(r_out, want);
     free(want);
 }
+
+/* A forecast export records what made it as a backtest export does: the seed and the scaler
+ * the model was trained with (fitted on the training rows, before the validation split). */
+Test(eval_stages, forecast_export_records_the_seed_and_the_scaler)
+{
+    tsft_need_python_modules("pandas,h5py");
+    work_dir = tsft_tmpdir();
+    const char *data = wave_csv("wave.csv", 60, 50, SIZE_MAX, 0, SIZE_MAX);
+    const char *h5 = tsft_path(work_dir, "fc.h5");
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--id-column", "id", "--horizon", "3",
+                         "--epochs", "1", "--hidden", "4", "--seed", "42", "--out", h5, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    char *py = NULL;
+    rc = tsft_python("import sys, h5py\n"
+                     "a = h5py.File(sys.argv[1]).attrs\n"
+                     "print(a['seed'], a['scaler_kind'], a['scaler_columns'], "
+                     "list(a['scaler_shape']), len(a['scaler_center']))\n",
+                     &py, &err, h5, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    cr_assert_str_eq(py, "42 zscore y [1, 1, 1] 1\n");
+}
