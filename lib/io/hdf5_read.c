@@ -442,8 +442,56 @@ static int fail_h5(const rd *r, int code, const char *what);
  * contiguous and compact layouts (but for variable-length strings), within deflate's best ratio
  * (about 1032:1) for chunked ones; storage not yet allocated reads as fill values, allowed up to
  * 64 MiB. Found by fuzzing: without this check such files made the reader allocate terabytes. */
+/* A dataset compressed with a filter this libhdf5 lacks reads as an HDF5 error deep in the
+ * stack: name the filter and how to get it instead (Debian's plugin packages install into the
+ * directory libhdf5 searches by default). */
+static int check_filters(const rd *r, hid_t ds, const char *what)
+{
+    static const struct {
+        H5Z_filter_t id;
+        const char *name, *how;
+    } known[] = {
+        {32000, "LZF", "Debian has no plugin for it (h5py carries its own)"},
+        {32001, "Blosc", "install Debian's hdf5-filter-plugin-blosc-serial"},
+        {32004, "LZ4", "install Debian's hdf5-filter-plugin"},
+        {32008, "Bitshuffle", "install Debian's hdf5-filter-plugin"},
+        {307, "BZip2", "install Debian's hdf5-filter-plugin"},
+        {32013, "ZFP", "install Debian's hdf5-filter-plugin-zfp-serial"},
+        {32015, "Zstandard", "Debian has no plugin for it"},
+    };
+    hid_t pl = H5Dget_create_plist(ds);
+    int n = pl < 0 ? 0 : H5Pget_nfilters(pl);
+    int rc = TSF_OK;
+    for (int i = 0; i < n && rc == TSF_OK; i++) {
+        unsigned flags = 0, cd[8];
+        size_t n_cd = 8;
+        char fname[64] = "";
+        H5Z_filter_t id =
+            H5Pget_filter2(pl, (unsigned)i, &flags, &n_cd, cd, sizeof fname, fname, NULL);
+        if (id < 0 || H5Zfilter_avail(id) > 0)
+            continue;
+        const char *name = fname[0] ? fname : "an unknown filter", *how = NULL;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+            if (known[k].id == id) {
+                name = known[k].name;
+                how = known[k].how;
+            }
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": %s is compressed with %s (HDF5 filter %d), which this "
+                         "HDF5 library cannot decompress: %s%sor re-save it with zlib (pandas: "
+                         "to_hdf(..., complib=\"zlib\"); h5py: compression=\"gzip\")",
+                         r->path, r->key, what, name, (int)id, how ? how : "", how ? ", " : "");
+    }
+    tsf__h5_close(pl);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
 static int check_extent(const rd *r, hid_t ds, const char *what)
 {
+    int frc = check_filters(r, ds, what);
+    if (frc != TSF_OK)
+        return frc;
     hsize_t dims[8] = {0}, maxdims[8] = {0}, fsize = 0;
     hid_t s = H5Dget_space(ds), t = H5Dget_type(ds), pl = H5Dget_create_plist(ds);
     int rank = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
@@ -571,6 +619,38 @@ static int parse_cf_units(const char *u, int64_t *num, int64_t *den, int64_t *ba
     return tsf_time_parse_iso(d, dl, base, NULL) ? 1 : -1;
 }
 
+/* Integer times that look like epoch times (every value within 1990..2100 in seconds,
+ * milliseconds, microseconds or nanoseconds) are read as an integer index, as they say; a note
+ * says how to read them as times. */
+static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n)
+{
+    static const struct {
+        const char *unit;
+        double per_s;
+    } units[] = {
+        {"seconds", 1}, {"milliseconds", 1e3}, {"microseconds", 1e6}, {"nanoseconds", 1e9}};
+    if (n == 0)
+        return;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        int all = 1;
+        for (size_t i = 0; i < n && all; i++) {
+            double sec = (double)t[i] / units[u].per_s;
+            all = sec >= 631152000.0 && sec < 4102444800.0; /* 1990-01-01 .. 2100-01-01 */
+        }
+        if (all) {
+            char when[40];
+            tsf_time_format(TSF_TIME_EPOCH, (int64_t)((double)t[0] / units[u].per_s), when,
+                            sizeof when);
+            note(r,
+                 "warning: %s holds numbers like epoch %s (the first would be %s) but has no "
+                 "units, so they are read as an integer index; to read them as times give it "
+                 "the attribute units=\"%s since 1970-01-01\"",
+                 what, units[u].unit, when, units[u].unit);
+            return;
+        }
+    }
+}
+
 /* Read the n_rows time values of dataset ds (strings or numbers, see the top comment). */
 static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows, int64_t *t,
                         tsf_time_kind *kind)
@@ -658,6 +738,8 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         free(x);
     }
     *kind = cf ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    if (rc == TSF_OK && !cf)
+        epoch_hint(r, what, t, n_rows);
     return rc;
 }
 
@@ -900,6 +982,13 @@ static int read_block(const rd *r, hid_t g, const char *node, const pd_index *it
     hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
     if (ds < 0)
         return fail_h5(r, TSF_EFORMAT, "cannot open a block of this pandas frame");
+    char bwhat[TEXT_MAX + 16];
+    snprintf(bwhat, sizeof bwhat, "pandas node \"%s\"", node);
+    int frc = check_filters(r, ds, bwhat);
+    if (frc != TSF_OK) {
+        H5Dclose(ds);
+        return frc;
+    }
     char vt[TEXT_MAX], cls[TEXT_MAX], lab[32];
     attr_text(ds, "value_type", vt, sizeof vt);
     attr_text(ds, "CLASS", cls, sizeof cls);

@@ -1419,3 +1419,39 @@ Test(h5out, writes_small_codes_and_compressed_arrays_that_pandas_reads_unchanged
     assert_values(f, line(out, 2), "pandas values of a compressed frame");
     tsf_frame_free(f);
 }
+
+/* LZF is h5py's own filter: Debian's libhdf5 cannot decompress it. The message names the filter
+ * and what to do, instead of HDF5's "can't open directory" deep in its stack. */
+Test(hdf5, names_a_compression_filter_it_lacks_and_how_to_get_it)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "lzf.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f.create_dataset('x', data=np.arange(1000.0), compression='lzf')\n",
+       p, NULL);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/x\": the dataset is compressed with LZF (HDF5 filter 32000), which this HDF5 "
+             "library cannot decompress: Debian has no plugin for it (h5py carries its own), or "
+             "re-save it with zlib (pandas: to_hdf(..., complib=\"zlib\"); h5py: "
+             "compression=\"gzip\")",
+             p);
+    assert_msg(read_fails(p, "x", TSF_EFORMAT), want);
+}
+
+Test(hdf5, warns_when_a_time_dataset_looks_like_epoch_times_without_units)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "ep.h5");
+    py("with h5py.File(p, 'w') as f:\n"
+       "    f['v'] = np.arange(3.0)\n"
+       "    f['time'] = np.array([1467331200, 1467334800, 1467338400]) * 1000\n",
+       p, NULL);
+    tsf_hdf5_info info;
+    tsf_frame *f = read_opt_ok(p, "v", NULL, &info);
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_str_eq(info.notes,
+                     "warning: time dataset \"/time\" holds numbers like epoch milliseconds (the "
+                     "first would be 2016-07-01 00:00:00) but has no units, so they are read as "
+                     "an integer index; to read them as times give it the attribute "
+                     "units=\"milliseconds since 1970-01-01\"");
+    tsf_frame_free(f);
+}
