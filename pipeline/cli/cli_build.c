@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "cli_build.h"
 #include "cli_pipeline.h"
+#include "cli_read.h"
 
 static void append(cli_ini *b, const char *s, size_t n)
 {
@@ -125,7 +127,9 @@ const char *cli_model_args_help(void)
            "  --horizon N            steps to forecast (required)\n"
            "  --lookback N           input steps per window (default: 2 x horizon)\n"
            "  --time-column NAME     the time column (default: the first, if it holds times)\n"
-           "  --id-column NAME       long layout: the column naming each row's series\n"
+           "  --id-column NAME       long layout: the column naming each row's series (CSV)\n"
+           "  --key NAME             HDF5 input (.h5, .hdf5, .nc): the dataset or pandas key\n"
+           "                         (default data; see 'tsflow help ingest.hdf5')\n"
            "  --impute METHOD        missing values: linear (default), ffill, seasonal, refuse\n"
            "  --model CELL           lstm (default), gru, rnn, or none (baselines only)\n"
            "  --hidden N, --layers N network size (default 32 hidden, 1 layer)\n"
@@ -193,7 +197,8 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
                                         "--model",        "--hidden",        "--layers",
                                         "--epochs",       "--batch-size",    "--lr",
                                         "--clip",         "--quantiles",     "--instance-norm",
-                                        "--val-fraction", "--test-fraction", "--seed"};
+                                        "--val-fraction", "--test-fraction", "--seed",
+                                        "--key"};
     size_t k = 0, n = sizeof flags / sizeof *flags;
     while (k < n && !is_flag(arg, flags[k]))
         k++;
@@ -217,6 +222,9 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         return 1;
     case 4:
         a->id_column = v;
+        return 1;
+    case 18:
+        a->key = v;
         return 1;
     case 5:
         a->impute = v;
@@ -274,14 +282,35 @@ int cli_model_args_check(const cli_model_args *a, const char *cmd)
                   cmd, a->val_fraction, a->test_fraction);
         return CLI_USAGE;
     }
+    int h5 = cli_model_args_hdf5(a);
+    if (h5 && a->id_column) {
+        cli_error("%s: --id-column applies to CSV; %s is HDF5, whose long frames carry their "
+                  "series ids in a pandas (id, time) index",
+                  cmd, a->data);
+        return CLI_USAGE;
+    }
+    if (!h5 && a->key) {
+        cli_error("%s: --key applies to HDF5 input; %s is read as CSV", cmd, a->data);
+        return CLI_USAGE;
+    }
     return CLI_OK;
+}
+
+int cli_model_args_hdf5(const cli_model_args *a)
+{
+    size_t n = a->data ? strlen(a->data) : 0;
+    return a->data && (tsf_is_hdf5(a->data) || cli_is_hdf5_name(a->data) ||
+                       (n >= 3 && !strcasecmp(a->data + n - 3, ".nc")));
 }
 
 void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
 {
     size_t lookback = a->lookback ? a->lookback : 2 * a->horizon;
-    cli_ini_section(b, "data", "ingest.csv");
+    int h5 = cli_model_args_hdf5(a);
+    cli_ini_section(b, "data", h5 ? "ingest.hdf5" : "ingest.csv");
     cli_ini_put_quoted(b, "path", a->data);
+    if (h5 && a->key)
+        cli_ini_put_quoted(b, "key", a->key);
     cli_ini_put(b, "gaps", "fill");
     if (a->time_column)
         cli_ini_put_quoted(b, "time_column", a->time_column);

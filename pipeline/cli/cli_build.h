@@ -5,7 +5,7 @@
  * --print-pipeline shows the file it stands for. Step names are fixed and documented, so that
  * --set STEP.KEY=VALUE reaches any option the flags do not cover.
  *
- * The shared steps (cli_ini_model_steps), for DATA.csv:
+ * The shared steps (cli_ini_model_steps), for DATA.csv (or an HDF5 file: ingest.hdf5):
  *     [data]    ingest.csv            the file (gaps in the timestamps filled with NaN rows)
  *     [split]   split                 fractions train / validation / test
  *     [filled]  impute                missing values (linear by default), per part
@@ -51,6 +51,7 @@ typedef struct cli_model_args {
     const char *targets; /* --target COL[,COL...] */
     const char *time_column;
     const char *id_column;
+    const char *key;  /* HDF5 input: the dataset or pandas key (--key) */
     size_t horizon;   /* --horizon N (required) */
     size_t lookback;  /* --lookback N (0: 2 x horizon) */
     const char *cell; /* --model lstm|gru|rnn|none */
@@ -76,6 +77,9 @@ int cli_model_args_check(const cli_model_args *a, const char *cmd);
 const char *cli_model_args_help(void);
 
 /* Write the shared steps (see the top of this file). */
+/* Whether the data file is HDF5 (by signature, or a .h5/.hdf5/.hdf/.nc name). */
+int cli_model_args_hdf5(const cli_model_args *a);
+
 void cli_ini_model_steps(cli_ini *b, const cli_model_args *a);
 
 /* Whether --model none was given (no [model] step). */

@@ -789,3 +789,42 @@ Test(eval_stages, forecast_export_records_the_seed_and_the_scaler)
     cr_assert_eq(rc, 0, "python: %s", err);
     cr_assert_str_eq(py, "42 zscore y [1, 1, 1] 1\n");
 }
+
+/* backtest reads an HDF5 file directly (--key): the same series saved by pandas give the same
+ * forecasts as the CSV. */
+Test(eval_stages, backtest_reads_hdf5_input_with_key_as_it_reads_the_csv)
+{
+    tsft_need_python_modules("pandas,tables");
+    work_dir = tsft_tmpdir();
+    const char *data = wave_csv("wave.csv", 60, 50, SIZE_MAX, 0, SIZE_MAX);
+    const char *h5 = tsft_path(work_dir, "wave.h5"), *a = tsft_path(work_dir, "a.h5"),
+               *b = tsft_path(work_dir, "b.h5");
+    char *out, *err;
+    cr_assert_eq(tsft_python("import sys, pandas as pd\n"
+                             "d = pd.read_csv(sys.argv[1], parse_dates=['time'])\n"
+                             "d.set_index(['id', 'time']).to_hdf(sys.argv[2], 'waves')\n",
+                             &out, &err, data, h5, NULL),
+                 0, "%s", err);
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--id-column", "id", "--horizon", "3",
+                         "--model", "none", "--out", a, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = tsft_tsflow(&out, &err, "backtest", h5, "--key", "waves", "--horizon", "3", "--model",
+                     "none", "--out", b, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    char *py = NULL;
+    rc = tsft_python("import sys, pandas as pd\n"
+                     "x, y = (pd.read_hdf(p, 'forecasts') for p in sys.argv[1:3])\n"
+                     "print(len(x) > 0 and x.equals(y))\n",
+                     &py, &err, a, b, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    cr_assert_str_eq(py, "True\n");
+    rc = tsft_tsflow(&out, &err, "backtest", h5, "--id-column", "id", "--horizon", "3", "--out", b,
+                     NULL);
+    cr_assert_eq(rc, 2);
+    char want[512];
+    snprintf(want, sizeof want,
+             "tsflow: backtest: --id-column applies to CSV; %s is HDF5, whose long frames carry "
+             "their series ids in a pandas (id, time) index\n",
+             h5);
+    cr_assert_str_eq(err, want);
+}
