@@ -30,8 +30,10 @@ hid_t tsf__h5_untimed(hid_t cls);
 /* Free n strings and the array holding them; NULL is a no-op. */
 void tsf__free_strings(char **s, size_t n);
 
-/* Civil date (proleptic Gregorian) of a day count since 1970-01-01, and leap years. */
+/* Civil date (proleptic Gregorian) of a day count since 1970-01-01, its inverse, and leap
+ * years. */
 void tsf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+int64_t tsf__days_from_civil(int64_t y, unsigned m, unsigned d);
 int tsf__is_leap(int64_t y);
 
 /* strdup that records TSF_ENOMEM on failure; NULL input gives NULL with no error. */

@@ -7,7 +7,7 @@
 #include "tsflow/frame.h"
 #include "core.h"
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t tsf__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -100,7 +100,7 @@ int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
     }
     if (p != end)
         return 0;
-    *t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
+    *t = tsf__days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
     if (has_zone)
         *has_zone = zone;
     return 1;
