@@ -78,7 +78,37 @@ void tsf_frame_free(tsf_frame *f)
     tsf__free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
     free(f->series_start);
     free(f->id_name);
+    free(f->series_freq);
     free(f);
+}
+
+const tsf_freq *tsf_frame_series_freq(const tsf_frame *f, size_t s)
+{
+    return f->series_freq && s < f->n_series ? &f->series_freq[s] : &f->freq;
+}
+
+int64_t tsf_freq_nominal_step(const tsf_freq *q)
+{
+    /* the Gregorian calendar's mean month: 365.2425 days / 12 */
+    static const int64_t month = 2629746;
+    switch (q->unit) {
+    case TSF_FREQ_NONE:
+        return 0;
+    case TSF_FREQ_SECOND:
+        return q->n;
+    case TSF_FREQ_WEEK:
+        return q->n * 7 * 86400;
+    case TSF_FREQ_BDAY:
+        return q->n * 86400;
+    case TSF_FREQ_MONTH_START:
+    case TSF_FREQ_MONTH_END:
+        return q->n * month;
+    case TSF_FREQ_QUARTER_START:
+    case TSF_FREQ_QUARTER_END:
+        return q->n * 3 * month;
+    default:
+        return q->n * 12 * month;
+    }
 }
 
 int tsf_frame_reserve(tsf_frame *f, size_t capacity, tsf_err *err)
@@ -158,6 +188,10 @@ int tsf_frame_set_series(tsf_frame *f, size_t n_series, const char *const *ids,
             goto nomem;
     tsf__free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
     free(f->series_start);
+    if (n_series != f->n_series) { /* per-series frequencies no longer match: keep the common */
+        free(f->series_freq);
+        f->series_freq = NULL;
+    }
     f->series_ids = id;
     f->series_start = st;
     f->n_series = n_series;
@@ -191,6 +225,7 @@ int tsf_frame_copy_rows(tsf_frame **out, const tsf_frame *f, size_t row0, size_t
     c->n_rows = n;
     c->time_kind = f->time_kind;
     c->step = f->step;
+    c->freq = f->freq;
     if (n) {
         memcpy(c->time, f->time + row0, n * sizeof *c->time);
         for (size_t j = 0; j < f->n_cols; j++)
@@ -228,6 +263,12 @@ int tsf_frame_copy_rows(tsf_frame **out, const tsf_frame *f, size_t row0, size_t
         rc = tsf_frame_set_time_name(c, f->time_name, err);
     if (rc == TSF_OK && f->id_name && !(c->id_name = tsf__strdup(f->id_name, err)))
         rc = TSF_ENOMEM;
+    if (rc == TSF_OK && f->series_freq) {
+        if (!(c->series_freq = malloc(n_keep * sizeof *c->series_freq)))
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory copying %zu series", n_keep);
+        else
+            memcpy(c->series_freq, f->series_freq + first, n_keep * sizeof *c->series_freq);
+    }
     if (rc != TSF_OK) {
         tsf_frame_free(c);
         return rc;

@@ -3,6 +3,7 @@
  * conversion after Howard Hinnant's days_from_civil / civil_from_days. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tsflow/frame.h"
 #include "core.h"
@@ -35,6 +36,12 @@ int tsf__is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+static unsigned days_in(int64_t y, unsigned m)
+{
+    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return mdays[m - 1] + (m == 2 && tsf__is_leap(y));
+}
+
 /* Read exactly n digits at *p (bounded by end) into *v. */
 static int digits(const char **p, const char *end, int n, unsigned *v)
 {
@@ -56,8 +63,7 @@ int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
     if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
         p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
         return 0;
-    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && tsf__is_leap(y)))
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo))
         return 0;
     int zone = 0;
     int64_t offset = 0;
@@ -103,6 +109,136 @@ int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
     *t = tsf__days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
     if (has_zone)
         *has_zone = zone;
+    return 1;
+}
+
+/* "1949-01" (a month) or "1960Q1", "1960 Q1", "1960-Q1" (a quarter): the first day. */
+static int parse_period(const char *p, const char *end, int64_t *t, tsf_time_form *form)
+{
+    unsigned y, m;
+    if (!digits(&p, end, 4, &y) || p >= end)
+        return 0;
+    if (*p == '-' && end - p == 3) {
+        p++;
+        if (!digits(&p, end, 2, &m) || m < 1 || m > 12)
+            return 0;
+        *form = TSF_TIME_FORM_MONTH;
+    } else {
+        if (*p == ' ' || *p == '-')
+            p++;
+        if (end - p != 2 || (p[0] != 'Q' && p[0] != 'q') || p[1] < '1' || p[1] > '4')
+            return 0;
+        m = (unsigned)(p[1] - '1') * 3 + 1;
+        *form = TSF_TIME_FORM_QUARTER;
+    }
+    *t = tsf__days_from_civil(y, m, 1) * 86400;
+    return 1;
+}
+
+int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
+                        tsf_time_form *form)
+{
+    tsf_time_form fm = TSF_TIME_FORM_ISO;
+    int zone = 0;
+    if (tsf_time_parse_iso(text, len, t, &zone) || parse_period(text, text + len, t, &fm)) {
+        if (has_zone)
+            *has_zone = zone;
+        if (form)
+            *form = fm;
+        return 1;
+    }
+    return 0;
+}
+
+/* Read 1 to `max` digits (at least `min`). */
+static int some_digits(const char **p, const char *end, int min, int max, unsigned *v)
+{
+    unsigned x = 0;
+    int k = 0;
+    for (; k < max && *p < end && **p >= '0' && **p <= '9'; k++, (*p)++)
+        x = x * 10 + (unsigned)(**p - '0');
+    *v = x;
+    return k >= min;
+}
+
+int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t *t)
+{
+    static const char *const mon[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                      "jul", "aug", "sep", "oct", "nov", "dec"};
+    const char *p = text, *end = text + len;
+    unsigned y = 1970, m = 1, d = 1, hh = 0, mi = 0, ss = 0, v;
+    for (const char *f = fmt; *f; f++) {
+        if (*f != '%') {
+            if (p >= end || *p != *f)
+                return 0;
+            p++;
+            continue;
+        }
+        switch (*++f) {
+        case 'Y':
+            if (!some_digits(&p, end, 4, 4, &y))
+                return 0;
+            break;
+        case 'y': /* POSIX: 69-99 are 1969-1999, 00-68 are 2000-2068 */
+            if (!some_digits(&p, end, 2, 2, &v))
+                return 0;
+            y = v < 69 ? 2000 + v : 1900 + v;
+            break;
+        case 'm':
+            if (!some_digits(&p, end, 1, 2, &m))
+                return 0;
+            break;
+        case 'd':
+            if (!some_digits(&p, end, 1, 2, &d))
+                return 0;
+            break;
+        case 'H':
+            if (!some_digits(&p, end, 1, 2, &hh))
+                return 0;
+            break;
+        case 'M':
+            if (!some_digits(&p, end, 1, 2, &mi))
+                return 0;
+            break;
+        case 'S':
+            if (!some_digits(&p, end, 1, 2, &ss))
+                return 0;
+            break;
+        case 'b':
+        case 'B': {
+            int found = 0;
+            for (unsigned k = 0; k < 12 && !found; k++)
+                if (end - p >= 3 && (p[0] | 0x20) == mon[k][0] && (p[1] | 0x20) == mon[k][1] &&
+                    (p[2] | 0x20) == mon[k][2]) {
+                    m = k + 1;
+                    p += 3;
+                    found = 1;
+                }
+            if (!found)
+                return 0;
+            while (*f == 'B' && p < end && ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+                p++;
+            break;
+        }
+        case '%':
+            if (p >= end || *p++ != '%')
+                return 0;
+            break;
+        default:
+            return 0;
+        }
+    }
+    if (p != end || m < 1 || m > 12 || d < 1 || d > days_in(y, m) || hh > 23 || mi > 59 || ss > 60)
+        return 0;
+    *t = tsf__days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    return 1;
+}
+
+int tsf_time_format_valid(const char *fmt)
+{
+    for (const char *f = fmt; *f; f++)
+        if (*f == '%' && !strchr("YymdHMSbB%", *++f))
+            return 0;
     return 1;
 }
 

@@ -66,7 +66,22 @@ void tsf_csv_options_init(tsf_csv_options *opt)
 }
 
 enum role { ROLE_SKIP, ROLE_TIME, ROLE_ID, ROLE_VALUE };
-enum time_mode { TIME_NONE, TIME_ISO, TIME_EPOCH };
+enum time_mode {
+    TIME_NONE,   /* no value seen yet */
+    TIME_TEXT,   /* tsf_time_parse_text: ISO 8601, months, quarters */
+    TIME_FORMAT, /* opt->time_format */
+    TIME_DMY,    /* day/month/year or month/day/year: both readings kept until one is ruled out */
+    TIME_INT,    /* integers, per opt->time_unit (years when that is TSF_TIME_UNIT_AUTO) */
+};
+
+const char *const tsf_time_unit_names[7] = {"auto", "s", "ms", "us", "ns", "year", "index"};
+
+#define TIME_FORMS                                                                                 \
+    "understood without options: ISO 8601 such as 2016-07-01, 2016-07-01 13:45:00 or "             \
+    "2016-07-01T13:45:00+02:00, months such as 1949-01, quarters such as 1960Q1 or 1960 Q1, "      \
+    "years such as 1871, and dates such as 31/01/2020 or 01/31/2020 when the column shows the "    \
+    "day/month order; set time_format (e.g. %d.%m.%Y) for other forms, or time_unit for "          \
+    "integers"
 
 typedef struct series {
     char *id;
@@ -116,7 +131,17 @@ typedef struct reader {
     int zone;         /* -1 unknown, 0 timestamps without zone, 1 with */
     size_t zone_line; /* line of the first timestamp (for the mixed-zone message) */
     char zone_text[SHOW_BUF];
-    size_t time_line0; /* line of the first time value */
+    size_t time_line0;  /* line of the first time value */
+    tsf_time_form form; /* TIME_TEXT: the form of the first value */
+    int rownames;       /* field 0 is R's unnamed row-name column, field 1 may be time */
+    /* TIME_DMY: the day-first reading of each file-order row (f->time holds the month-first
+     * one, or the day-first one where month-first is not a date), whether each order is still
+     * possible, and the first line whose readings differ */
+    int64_t *alt, rec_alt;
+    int could_mdy, could_dmy;
+    size_t dmy_line;
+    char dmy_text[SHOW_BUF];
+    tsf_freq *series_freq; /* (n_ser) each series' frequency, when they differ */
 
     /* the record being read */
     int64_t rec_t;
@@ -407,6 +432,118 @@ static void header_done(reader *r)
     }
 }
 
+static void value_field(reader *r, size_t j, const char *s, size_t n);
+static void id_field(reader *r, const char *s, size_t n);
+
+/* Both readings of a day/month/year date "a/b/yyyy" (also '.'; an optional " HH:MM[:SS]"),
+ * or of "yyyy/mm/dd": bit 1 when month-first (*mdy) is a date, bit 2 when day-first (*dmy). */
+static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
+{
+    const char *p = s, *end = s + n;
+    unsigned v[3], k = 0, len[3];
+    char sep = 0;
+    for (; k < 3; k++) {
+        const char *q = p;
+        v[k] = 0;
+        while (p < end && *p >= '0' && *p <= '9' && p - q < 4)
+            v[k] = v[k] * 10 + (unsigned)(*p++ - '0');
+        len[k] = (unsigned)(p - q);
+        if (!len[k])
+            return 0;
+        if (k == 2)
+            break;
+        if (p >= end || (*p != '/' && *p != '.') || (sep && *p != sep))
+            return 0;
+        sep = *p++;
+    }
+    char rest[16] = "00:00:00";
+    size_t nr = (size_t)(end - p);
+    if (nr) {
+        if (nr > 9 || (*p != ' ' && *p != 'T'))
+            return 0;
+        memcpy(rest, p + 1, nr - 1);
+        rest[nr - 1] = '\0';
+    }
+    int64_t tod;
+    char iso[40];
+    if (snprintf(iso, sizeof iso, "1970-01-01 %s", rest) >= (int)sizeof iso ||
+        !tsf_time_parse_iso(iso, strlen(iso), &tod, NULL))
+        return 0;
+    char d1[16];
+    int ok = 0;
+    if (len[0] == 4 && len[1] <= 2 && len[2] <= 2) { /* yyyy/mm/dd: one reading */
+        snprintf(d1, sizeof d1, "%04u-%02u-%02u", v[0], v[1], v[2]);
+        if (tsf_time_parse_iso(d1, 10, mdy, NULL)) {
+            *dmy = *mdy;
+            ok = 3;
+        }
+    } else if (len[0] <= 2 && len[1] <= 2 && len[2] == 4) {
+        snprintf(d1, sizeof d1, "%04u-%02u-%02u", v[2], v[0] % 100, v[1] % 100);
+        if (tsf_time_parse_iso(d1, 10, mdy, NULL))
+            ok |= 1;
+        snprintf(d1, sizeof d1, "%04u-%02u-%02u", v[2], v[1] % 100, v[0] % 100);
+        if (tsf_time_parse_iso(d1, 10, dmy, NULL))
+            ok |= 2;
+    }
+    if (ok & 1)
+        *mdy += tod;
+    if (ok & 2)
+        *dmy += tod;
+    return ok;
+}
+
+static int parse_int(const char *s, size_t n, int64_t *v)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n || n - i > 18)
+        return 0;
+    int64_t x = 0;
+    for (; i < n; i++) {
+        if ((unsigned)(s[i] - '0') >= 10)
+            return 0;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = neg ? -x : x;
+    return 1;
+}
+
+static int plausible_year(int64_t v)
+{
+    return v >= 1000 && v <= 2999;
+}
+
+static int time_name(const char *name)
+{
+    static const char *const names[] = {"year",  "years",    "yr",        "date",
+                                        "time",  "datetime", "timestamp", "period",
+                                        "month", "quarter",  "ds"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(name, names[i]))
+            return 1;
+    return 0;
+}
+
+int tsf_csv_looks_like_time(const char *name, const char *value, size_t len,
+                            const tsf_csv_options *opt)
+{
+    int64_t t, u;
+    while (len && (value[0] == ' ' || value[0] == '\t'))
+        value++, len--;
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (opt && opt->time_format)
+        return tsf_time_parse_format(opt->time_format, value, len, &t);
+    if (tsf_time_parse_text(value, len, &t, NULL, NULL) || parse_dmy(value, len, &t, &u))
+        return 1;
+    return parse_int(value, len, &t) &&
+           ((opt && opt->time_unit != TSF_TIME_UNIT_AUTO) || (name && time_name(name)));
+}
+
 /* Decide the roles at the first data field (the time column of TSF_CSV_TIME_AUTO depends on
  * its first value) and allocate the frame. */
 static void setup_roles(reader *r, const char *first, size_t n_first)
@@ -415,14 +552,20 @@ static void setup_roles(reader *r, const char *first, size_t n_first)
     if (!r->auto_done && !opt->time_column && opt->time_index == TSF_CSV_TIME_AUTO) {
         r->auto_done = 1;
         size_t j = r->id_field == 0 ? 1 : 0;
-        int64_t t;
         if (j < r->width && r->roles[j] != ROLE_VALUE) {
             /* This runs at field 0. When the id is field 0, the candidate is field 1 and its
-             * first value comes next: decide_auto_second() settles it (-2 until then). */
-            if (j == 0 && tsf_time_parse_iso(first, n_first, &t, NULL))
+             * first value comes next: decide_auto_second() settles it (-2 until then). So it
+             * is when field 0 is R's row names (an empty header name over values that are no
+             * time) and field 1 is not a listed value column. */
+            if (j == 0 && tsf_csv_looks_like_time(r->names[0], first, n_first, opt))
                 r->time_field = 0;
             else if (j == 1)
                 r->time_field = -2;
+            else if (r->width > 1 && !strcmp(r->names[0], "Unnamed: 0") &&
+                     r->roles[1] != ROLE_VALUE) {
+                r->time_field = -2;
+                r->rownames = 1;
+            }
         }
     }
     size_t n_cols = 0;
@@ -431,7 +574,7 @@ static void setup_roles(reader *r, const char *first, size_t n_first)
     else
         for (size_t j = 0; j < r->width; j++)
             if ((long)j != r->time_field && (long)j != r->id_field &&
-                !(r->time_field == -2 && j == 1))
+                !(r->time_field == -2 && j == 1) && !(r->rownames && j == 0))
                 n_cols++;
     const char **cn = calloc(n_cols ? n_cols : 1, sizeof *cn);
     if (!cn) {
@@ -448,7 +591,7 @@ static void setup_roles(reader *r, const char *first, size_t n_first)
         size_t k = 0;
         for (size_t j = 0; j < r->width; j++)
             if ((long)j != r->time_field && (long)j != r->id_field &&
-                !(r->time_field == -2 && j == 1)) {
+                !(r->time_field == -2 && j == 1) && !(r->rownames && j == 0)) {
                 r->roles[j] = ROLE_VALUE;
                 r->col_of[j] = k;
                 cn[k++] = r->names[j];
@@ -467,21 +610,25 @@ static void setup_roles(reader *r, const char *first, size_t n_first)
     r->roles_ready = 1;
 }
 
-/* TSF_CSV_TIME_AUTO in a long layout whose id is field 0: field 1 is the time column if its
- * first value is a timestamp, else a value column (the frame is re-made with it). */
+/* TSF_CSV_TIME_AUTO with field 1 as the candidate (the id or R's row names in field 0): field
+ * 1 is the time column if its first value is a time, else a value column (the frame is re-made
+ * with it, and with field 0 as a value when it was taken for row names). */
 static void decide_auto_second(reader *r, const char *s, size_t n)
 {
-    int64_t t;
-    if (tsf_time_parse_iso(s, n, &t, NULL)) {
+    if (tsf_csv_looks_like_time(r->names[1], s, n, r->opt)) {
         r->time_field = 1;
         r->roles[1] = ROLE_TIME;
         return;
     }
     r->time_field = -1; /* no time column: re-make the frame with field 1 as a value */
+    int rownames = r->rownames;
+    r->rownames = 0;
     tsf_frame_free(r->f);
     r->f = NULL;
     r->roles_ready = 0;
     setup_roles(r, s, n);
+    if (!r->failed && rownames && !r->peek && r->roles[0] == ROLE_VALUE) /* went by already */
+        value_field(r, 0, r->id_buf, r->id_len);
 }
 
 /* ---- fields ------------------------------------------------------------------------------- */
@@ -530,61 +677,147 @@ static void value_field(reader *r, size_t j, const char *s, size_t n)
     r->f->cols[r->col_of[j]][r->f->n_rows] = v;
 }
 
-static int parse_epoch(const char *s, size_t n, int64_t *t)
+/* An integer time per opt->time_unit (years when it is TSF_TIME_UNIT_AUTO). */
+static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
 {
-    size_t i = 0;
-    int neg = 0;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
+    char q[SHOW_BUF];
+    static const int64_t per_s[] = {0, 1, 1000, 1000000, 1000000000};
+    tsf_time_unit u = r->opt->time_unit;
+    switch (u) {
+    case TSF_TIME_UNIT_AUTO:
+        if (!plausible_year(v)) {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is an integer but not a year (expected years "
+                    "1000 to 2999 in every row; set time_unit = s, ms, us, ns, year or index to "
+                    "say what the integers of \"%s\" count)",
+                    show(q, s, n), col_name(r, j), col_name(r, j));
+            return;
+        }
+        r->rec_t = tsf__days_from_civil(v, 1, 1) * 86400;
+        return;
+    case TSF_TIME_UNIT_YEAR:
+        if (v < -999999 || v > 999999) {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is not a year (expected -999999 to 999999 with "
+                    "time_unit = year)",
+                    show(q, s, n), col_name(r, j));
+            return;
+        }
+        r->rec_t = tsf__days_from_civil(v, 1, 1) * 86400;
+        return;
+    case TSF_TIME_UNIT_INDEX:
+    case TSF_TIME_UNIT_S:
+        r->rec_t = v;
+        return;
+    default:
+        if (v % per_s[u] != 0) {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is not a whole second with time_unit = %s "
+                    "(expected instants on whole seconds: one second is tsflow's resolution)",
+                    show(q, s, n), col_name(r, j), tsf_time_unit_names[u]);
+            return;
+        }
+        r->rec_t = v / per_s[u];
+        return;
     }
-    if (i == n || n - i > 18)
-        return 0;
-    int64_t v = 0;
-    for (; i < n; i++) {
-        if ((unsigned)(s[i] - '0') >= 10)
-            return 0;
-        v = v * 10 + (s[i] - '0');
+}
+
+static tsf_time_kind time_kind_of(const reader *r)
+{
+    if (r->time_field < 0 || r->time_mode == TIME_NONE ||
+        (r->time_mode == TIME_INT && r->opt->time_unit == TSF_TIME_UNIT_INDEX))
+        return TSF_TIME_INDEX;
+    return TSF_TIME_EPOCH;
+}
+
+/* The first time value decides how the column is read. */
+static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone)
+{
+    const tsf_csv_options *opt = r->opt;
+    int64_t v;
+    r->time_line0 = r->line;
+    if (opt->time_format) {
+        r->time_mode = TIME_FORMAT;
+        return tsf_time_parse_format(opt->time_format, s, n, &r->rec_t);
     }
-    *t = neg ? -v : v;
-    return 1;
+    if (opt->time_unit != TSF_TIME_UNIT_AUTO || parse_int(s, n, &v)) {
+        r->time_mode = TIME_INT;
+        return parse_int(s, n, &v) ? (int_time(r, j, s, n, v), 1) : 0;
+    }
+    if (tsf_time_parse_text(s, n, &r->rec_t, zone, &r->form)) {
+        r->time_mode = TIME_TEXT;
+        return 1;
+    }
+    r->time_mode = TIME_DMY;
+    r->could_mdy = r->could_dmy = 1;
+    r->alt = malloc(r->f->capacity * sizeof *r->alt);
+    if (!r->alt) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return 1;
+    }
+    return 0; /* parsed below */
 }
 
 static void time_field(reader *r, size_t j, const char *s, size_t n)
 {
     char q[SHOW_BUF];
-    int zone = 0;
+    int zone = 0, ok = 0;
     trim(&s, &n);
-    if (r->time_mode == TIME_NONE) { /* first value decides */
-        r->time_line0 = r->line;
-        if (tsf_time_parse_iso(s, n, &r->rec_t, &zone))
-            r->time_mode = TIME_ISO;
-        else if (parse_epoch(s, n, &r->rec_t))
-            r->time_mode = TIME_EPOCH;
-        else {
-            fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                    "%s is not a timestamp in time column \"%s\" (expected ISO 8601 such as "
-                    "2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, or integer epoch "
-                    "seconds)",
-                    show(q, s, n), col_name(r, j));
+    if (r->time_mode == TIME_NONE) {
+        ok = first_time(r, j, s, n, &zone);
+        if (r->failed)
             return;
-        }
-    } else if (r->time_mode == TIME_ISO) {
-        if (!tsf_time_parse_iso(s, n, &r->rec_t, &zone)) {
-            fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                    "%s is not a timestamp in time column \"%s\" (expected ISO 8601 such as "
-                    "2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, as at line %zu)",
-                    show(q, s, n), col_name(r, j), r->time_line0);
+    } else if (r->time_mode == TIME_TEXT) {
+        ok = tsf_time_parse_text(s, n, &r->rec_t, &zone, NULL);
+    } else if (r->time_mode == TIME_FORMAT) {
+        ok = tsf_time_parse_format(r->opt->time_format, s, n, &r->rec_t);
+    } else if (r->time_mode == TIME_INT) {
+        int64_t v;
+        if ((ok = parse_int(s, n, &v)))
+            int_time(r, j, s, n, v);
+        if (r->failed)
             return;
+    }
+    if (r->time_mode == TIME_DMY) {
+        int64_t mdy = 0, dmy = 0;
+        int k = parse_dmy(s, n, &mdy, &dmy);
+        if (k && (k & 1 ? r->could_mdy : 0) + (k & 2 ? r->could_dmy : 0)) {
+            ok = 1;
+            r->could_mdy &= k & 1;
+            r->could_dmy &= k >> 1;
+            r->rec_t = k & 1 ? mdy : dmy;
+            r->rec_alt = k & 2 ? dmy : mdy;
+            if (k == 3 && mdy != dmy && !r->dmy_line) {
+                r->dmy_line = r->line;
+                show(r->dmy_text, s, n);
+            }
         }
-    } else if (!parse_epoch(s, n, &r->rec_t)) {
-        fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                "%s is not a timestamp in time column \"%s\" (expected integer epoch seconds, "
-                "as at line %zu)",
-                show(q, s, n), col_name(r, j), r->time_line0);
+    }
+    if (!ok) {
+        if (r->time_mode == TIME_FORMAT)
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" does not match time_format \"%s\" (expected "
+                    "every time in that format)",
+                    show(q, s, n), col_name(r, j), r->opt->time_format);
+        else if (r->time_mode == TIME_INT) {
+            static const char *const counts[] = {"years",        "seconds",     "milliseconds",
+                                                 "microseconds", "nanoseconds", "years",
+                                                 "indexes"};
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is not an integer (expected integer %s, as at "
+                    "line %zu)",
+                    show(q, s, n), col_name(r, j), counts[r->opt->time_unit], r->time_line0);
+        } else
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is a time that does not parse%s (%s)", show(q, s, n),
+                    col_name(r, j),
+                    r->time_mode == TIME_DMY && r->line != r->time_line0
+                        ? " as a day/month/year date in the order of the rows before"
+                        : "",
+                    TIME_FORMS);
         return;
     }
-    if (r->time_mode != TIME_ISO)
+    if (r->time_mode != TIME_TEXT)
         return;
     if (r->zone < 0) {
         r->zone = zone;
@@ -632,6 +865,14 @@ static void grow_rows(reader *r)
             return;
         }
         r->row_ser = rs;
+    }
+    if (r->alt) {
+        int64_t *a = realloc(r->alt, cap * sizeof *a);
+        if (!a) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", f->n_rows);
+            return;
+        }
+        r->alt = a;
     }
 }
 
@@ -718,6 +959,8 @@ static void on_field(reader *r, const char *s, size_t n)
         id_field(r, s, n);
         break;
     default:
+        if (j == 0 && r->rownames) /* kept until field 1 says whether these are row names */
+            id_field(r, s, n);
         break;
     }
 }
@@ -873,9 +1116,12 @@ static void on_record_end(reader *r)
     int64_t t;
     if (r->time_field >= 0) {
         t = r->rec_t;
-        if (se->n && t <= se->last_t) {
+        if (r->alt)
+            r->alt[row] = r->rec_alt;
+        /* Day/month dates are in order in one reading only: checked once it is known. */
+        if (se->n && t <= se->last_t && r->time_mode != TIME_DMY) {
             char a[32], b[32], sid[SHOW_BUF + 16] = "";
-            tsf_time_kind kind = r->time_mode == TIME_ISO ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+            tsf_time_kind kind = time_kind_of(r);
             if (se->id)
                 snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
             if (t == se->last_t)
@@ -1278,68 +1524,77 @@ static size_t row_line(const reader *r, const size_t *starts, size_t s, size_t r
     return 0;
 }
 
-typedef struct diff_count {
-    int64_t d;
-    size_t n;
-} diff_count;
-
-/* Most common positive difference (ties: the smallest). */
-static int infer_step(const tsf_frame *f, const size_t *starts, size_t n_ser, int64_t *step)
-{
-    size_t cap = 64, used = 0;
-    diff_count *tab = calloc(cap, sizeof *tab);
-    if (!tab)
-        return TSF_ENOMEM;
-    for (size_t s = 0; s < n_ser; s++)
-        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
-            int64_t d = f->time[i] - f->time[i - 1];
-            if (2 * (used + 1) > cap) {
-                size_t nc = cap * 2;
-                diff_count *nt = calloc(nc, sizeof *nt);
-                if (!nt) {
-                    free(tab);
-                    return TSF_ENOMEM;
-                }
-                for (size_t k = 0; k < cap; k++)
-                    if (tab[k].n) {
-                        size_t h =
-                            (size_t)((uint64_t)tab[k].d * UINT64_C(0x9E3779B97F4A7C15) >> 32) &
-                            (nc - 1);
-                        while (nt[h].n)
-                            h = (h + 1) & (nc - 1);
-                        nt[h] = tab[k];
-                    }
-                free(tab);
-                tab = nt;
-                cap = nc;
-            }
-            size_t h = (size_t)((uint64_t)d * UINT64_C(0x9E3779B97F4A7C15) >> 32) & (cap - 1);
-            while (tab[h].n && tab[h].d != d)
-                h = (h + 1) & (cap - 1);
-            if (!tab[h].n)
-                used++;
-            tab[h].d = d;
-            tab[h].n++;
-        }
-    size_t best_n = 0;
-    int64_t best = 0;
-    for (size_t k = 0; k < cap; k++)
-        if (tab[k].n > best_n || (tab[k].n && tab[k].n == best_n && tab[k].d < best)) {
-            best_n = tab[k].n;
-            best = tab[k].d;
-        }
-    free(tab);
-    *step = best;
-    return TSF_OK;
-}
-
 /* Gap filling may multiply the rows by at most 16 (plus a million): beyond that the "gaps" are
- * more likely a wrong step than missing data, and filling them would exhaust memory. */
+ * more likely a wrong frequency than missing data, and filling them would exhaust memory. */
 static size_t n_rows_limit(size_t n)
 {
     return n + 1000000 / 16;
 }
 
+static int64_t gcd_step(const int64_t *t, size_t n)
+{
+    int64_t g = 0;
+    for (size_t i = 1; i < n; i++) {
+        int64_t a = g, b = t[i] - t[i - 1];
+        while (b) {
+            int64_t m = a % b;
+            a = b;
+            b = m;
+        }
+        g = a < 0 ? -a : a;
+    }
+    return g;
+}
+
+/* Day/month dates: keep the one order every value allows, or refuse when both remain and some
+ * value reads differently in them. Runs on file-order rows, before regrouping. */
+static int resolve_dmy(reader *r)
+{
+    tsf_frame *f = r->f;
+    size_t col = (size_t)r->time_field + 1;
+    if (r->could_mdy && r->could_dmy && r->dmy_line) {
+        int64_t mdy, dmy;
+        char a[32], b[32];
+        const char *txt = r->dmy_text + 1;
+        parse_dmy(txt, strlen(txt) - 1, &mdy, &dmy);
+        return tsf_err_set(r->err, TSF_EFORMAT,
+                           "%s:%zu:%zu: the day/month order of time column \"%s\" is ambiguous: "
+                           "%s reads as %s month first (%%m/%%d/%%Y) and as %s day first "
+                           "(%%d/%%m/%%Y), and no value in the column rules either out "
+                           "(expected time_format = %%m/%%d/%%Y or %%d/%%m/%%Y)",
+                           r->path, r->dmy_line, col, r->names[r->time_field], r->dmy_text,
+                           tsf_time_format(TSF_TIME_EPOCH, mdy, a, sizeof a),
+                           tsf_time_format(TSF_TIME_EPOCH, dmy, b, sizeof b));
+    }
+    if (!r->could_mdy)
+        memcpy(f->time, r->alt, f->n_rows * sizeof *f->time);
+    return TSF_OK;
+}
+
+/* Timestamps increase within each series (checked while reading, except for day/month dates,
+ * whose order is known only at the end). */
+static int check_order(reader *r, const size_t *starts)
+{
+    tsf_frame *f = r->f;
+    for (size_t s = 0; s < r->n_ser; s++)
+        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++)
+            if (f->time[i] <= f->time[i - 1]) {
+                char a[32], b[32];
+                return tsf_err_set(
+                    r->err, TSF_EFORMAT,
+                    "%s:%zu:%zu: timestamp %s is %s %s at line %zu (expected increasing "
+                    "timestamps within a series, each once)",
+                    r->path, row_line(r, starts, s, i), (size_t)r->time_field + 1,
+                    tsf_time_format(TSF_TIME_EPOCH, f->time[i], a, sizeof a),
+                    f->time[i] == f->time[i - 1] ? "the same as" : "earlier than",
+                    tsf_time_format(TSF_TIME_EPOCH, f->time[i - 1], b, sizeof b),
+                    row_line(r, starts, s, i - 1));
+            }
+    return TSF_OK;
+}
+
+/* Infer each series' frequency (tsflow/freq.h; an integer index steps by the greatest common
+ * divisor of its differences), then refuse or fill the missing periods. */
 static int check_regular(reader *r, size_t *starts)
 {
     tsf_frame *f = r->f;
@@ -1347,70 +1602,166 @@ static int check_regular(reader *r, size_t *starts)
         f->step = 1;
         return TSF_OK;
     }
-    int64_t step;
-    if (infer_step(f, starts, r->n_ser, &step) != TSF_OK)
+    size_t n_ser = r->n_ser;
+    int index = f->time_kind == TSF_TIME_INDEX;
+    tsf_freq *sf = calloc(n_ser, sizeof *sf), common = {TSF_FREQ_NONE, 0, 0};
+    if (!sf)
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
-    f->step = step;
-    if (step == 0)
-        return TSF_OK;
-    tsf_time_kind kind = f->time_kind;
-    size_t col = (size_t)r->time_field + 1;
-    size_t missing = 0;
-    for (size_t s = 0; s < r->n_ser; s++)
-        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
-            int64_t d = f->time[i] - f->time[i - 1];
-            if (d == step)
+    /* Each series steps on its own frequency. A series of one or two rows shows little: it
+     * takes the frequency most series of three rows or more have, when its timestamps are on
+     * it (two daily rows three days apart are daily with a gap, not every three days). */
+    for (size_t s = 0; s < n_ser; s++) {
+        const int64_t *t = f->time + starts[s];
+        size_t n = starts[s + 1] - starts[s];
+        if (index && n >= 2)
+            sf[s] = (tsf_freq){TSF_FREQ_SECOND, gcd_step(t, n), 0};
+        else if (!index)
+            tsf_freq_infer(t, n, &sf[s]);
+    }
+    for (int pass = 0; pass < 2 && common.unit == TSF_FREQ_NONE; pass++) {
+        size_t best = 0;
+        for (size_t s = 0; s < n_ser; s++) {
+            if (sf[s].unit == TSF_FREQ_NONE || (pass == 0 && starts[s + 1] - starts[s] < 3))
                 continue;
-            char a[32], b[32], sid[SHOW_BUF + 16] = "", q[SHOW_BUF];
+            size_t votes = 0;
+            for (size_t u = s; u < n_ser; u++)
+                votes += tsf_freq_equal(&sf[s], &sf[u]);
+            if (votes > best) {
+                best = votes;
+                common = sf[s];
+            }
+        }
+    }
+    int mixed = 0;
+    for (size_t s = 0; s < n_ser; s++) {
+        size_t n = starts[s + 1] - starts[s];
+        int on = n < 3 && common.unit != TSF_FREQ_NONE;
+        for (size_t i = starts[s] + 1; on && i < starts[s + 1]; i++) {
+            int64_t k;
+            on = tsf_freq_count(&common, f->time[i - 1], f->time[i], &k);
+        }
+        if (sf[s].unit == TSF_FREQ_NONE || on)
+            sf[s] = common;
+        mixed |= !tsf_freq_equal(&sf[s], &common);
+    }
+    size_t col = (size_t)r->time_field + 1, missing = 0;
+    tsf_time_kind kind = f->time_kind;
+    /* Most differences are one period in a series with gaps. When they are not, the
+     * frequency is a common divisor of unrelated steps (10 and 15 minutes give 5): refuse,
+     * naming the first difference that breaks the series' first step. */
+    for (size_t s = 0; s < n_ser && sf[s].unit != TSF_FREQ_NONE; s++) {
+        size_t a = starts[s], n_one = 0, n = starts[s + 1] - a;
+        int64_t k, k0 = 0;
+        for (size_t i = a + 1; i < a + n; i++) {
+            tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
+            n_one += k == 1;
+        }
+        if (n < 3 || 2 * n_one >= n - 1)
+            continue;
+        tsf_freq_count(&sf[s], f->time[a], f->time[a + 1], &k0);
+        for (size_t i = a + 2; i < a + n; i++) {
+            tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
+            if (k % k0 == 0)
+                continue;
+            char t0[32], t1[32], t2[32], t3[32], fq[24], sid[SHOW_BUF + 16] = "", q[SHOW_BUF];
             if (r->ser[s].id)
                 snprintf(sid, sizeof sid, " in series %s",
                          show(q, r->ser[s].id, strlen(r->ser[s].id)));
+            int rc = tsf_err_set(
+                r->err, TSF_EFORMAT,
+                "%s:%zu:%zu: irregular timestamps%s: %s .. %s at line %zu is not a whole "
+                "number of steps of %s .. %s at lines %zu-%zu; only %zu of %zu differences are "
+                "the step %s that all are multiples of (expected a regular series, gaps allowed)",
+                r->path, row_line(r, starts, s, i), col, sid,
+                tsf_time_format(kind, f->time[i - 1], t0, sizeof t0),
+                tsf_time_format(kind, f->time[i], t1, sizeof t1), row_line(r, starts, s, i),
+                tsf_time_format(kind, f->time[a], t2, sizeof t2),
+                tsf_time_format(kind, f->time[a + 1], t3, sizeof t3), row_line(r, starts, s, a),
+                row_line(r, starts, s, a + 1), n_one, n - 1,
+                index ? (snprintf(fq, sizeof fq, "%" PRId64, sf[s].n), fq)
+                      : tsf_freq_format(&sf[s], 0, fq, sizeof fq));
+            free(sf);
+            return rc;
+        }
+    }
+    for (size_t s = 0; s < n_ser; s++) {
+        if (sf[s].unit == TSF_FREQ_NONE)
+            continue;
+        for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
+            int64_t k;
+            int exact = tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
+            if (exact && k == 1)
+                continue;
+            char a[32], b[32], sid[SHOW_BUF + 16] = "", q[SHOW_BUF], fq[32];
+            if (r->ser[s].id)
+                snprintf(sid, sizeof sid, " in series %s",
+                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
+            if (index)
+                snprintf(fq, sizeof fq, "a step of %" PRId64, sf[s].n);
+            else
+                snprintf(fq, sizeof fq, "frequency %s", tsf_freq_format(&sf[s], 0, a, sizeof a));
             size_t l0 = row_line(r, starts, s, i - 1), l1 = row_line(r, starts, s, i);
-            if (d % step != 0)
-                return tsf_err_set(
-                    r->err, TSF_EFORMAT,
-                    "%s:%zu:%zu: timestamp %s is %" PRId64 " s after %s at line %zu%s, not a "
-                    "multiple of the step %" PRId64 " s (expected a regular series; the step is "
-                    "the most common difference)",
-                    r->path, l1, col, tsf_time_format(kind, f->time[i], a, sizeof a), d,
-                    tsf_time_format(kind, f->time[i - 1], b, sizeof b), l0, sid, step);
-            size_t k = (size_t)(d / step - 1);
+            if (!exact) {
+                free(sf);
+                return tsf_err_set(r->err, TSF_EFORMAT,
+                                   "%s:%zu:%zu: timestamp %s at line %zu%s is not a whole number "
+                                   "of periods after %s at line %zu (expected %s)",
+                                   r->path, l1, col, tsf_time_format(kind, f->time[i], a, sizeof a),
+                                   l1, sid, tsf_time_format(kind, f->time[i - 1], b, sizeof b), l0,
+                                   fq);
+            }
             if (r->gaps != TSF_GAP_FILL) {
                 char c0[32], c1[32];
+                tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], 1), c0, sizeof c0);
+                tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], k - 1), c1, sizeof c1);
+                free(sf);
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
-                    "%s:%zu:%zu: gap of %zu missing timestamp%s between line %zu (%s) and line "
-                    "%zu (%s)%s: %s .. %s are missing (expected a step of %" PRId64
-                    " s; the \"fill\" gap policy inserts NaN rows instead)",
-                    r->path, l1, col, k, k == 1 ? "" : "s", l0,
+                    "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
+                    "line %zu (%s)%s: %s .. %s are missing (expected %s; the \"fill\" gap policy "
+                    "inserts NaN rows instead)",
+                    r->path, l1, col, k - 1, k == 2 ? "" : "s", l0,
                     tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,
-                    tsf_time_format(kind, f->time[i], b, sizeof b), sid,
-                    tsf_time_format(kind, f->time[i - 1] + step, c0, sizeof c0),
-                    tsf_time_format(kind, f->time[i] - step, c1, sizeof c1), step);
+                    tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq);
             }
-            missing += k;
+            missing += (size_t)(k - 1);
         }
-    if (!missing)
+    }
+    f->freq = mixed || index ? (tsf_freq){TSF_FREQ_NONE, 0, 0} : common;
+    f->step = mixed ? 0 : index ? common.n : tsf_freq_nominal_step(&common);
+    if (mixed) { /* handed to the frame once its series are set */
+        r->series_freq = sf;
+        sf = NULL;
+    }
+    if (!missing) {
+        free(sf);
         return TSF_OK;
-    if (missing / 16 > n_rows_limit(f->n_rows))
+    }
+    const tsf_freq *fs = r->series_freq ? r->series_freq : sf;
+    if (missing / 16 > n_rows_limit(f->n_rows)) {
+        free(sf);
         return tsf_err_set(r->err, TSF_EFORMAT,
                            "%s: filling the gaps would insert %zu rows into %zu (expected gaps "
-                           "of a few steps of %" PRId64 " s; is the step right?)",
-                           r->path, missing, f->n_rows, step);
+                           "of a few periods; is the frequency right?)",
+                           r->path, missing, f->n_rows);
+    }
     /* Fill: expand in place from the back, inserting NaN rows at the missing timestamps. A
      * row only moves up (its destination is its index plus the rows inserted before it), so
      * walking backwards never overwrites a row not yet moved. */
     size_t n = f->n_rows, total = n + missing;
-    size_t *new_starts = malloc((r->n_ser + 1) * sizeof *new_starts);
-    if (!new_starts)
+    size_t *new_starts = malloc((n_ser + 1) * sizeof *new_starts);
+    if (!new_starts) {
+        free(sf);
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    }
     int rc = tsf_frame_reserve(f, total, r->err);
     if (rc != TSF_OK) {
         free(new_starts);
+        free(sf);
         return rc;
     }
     size_t w = total;
-    for (size_t s = r->n_ser; s-- > 0;) {
+    for (size_t s = n_ser; s-- > 0;) {
         for (size_t i = starts[s + 1]; i-- > starts[s];) {
             w--;
             int64_t t = f->time[i];
@@ -1418,10 +1769,11 @@ static int check_regular(reader *r, size_t *starts)
             for (size_t c = 0; c < f->n_cols; c++)
                 f->cols[c][w] = f->cols[c][i];
             if (i > starts[s]) {
-                size_t k = (size_t)((t - f->time[i - 1]) / step - 1);
-                for (size_t m = 1; m <= k; m++) {
+                int64_t prev = f->time[i - 1], k;
+                tsf_freq_count(&fs[s], prev, t, &k);
+                for (int64_t m = k - 1; m >= 1; m--) {
                     w--;
-                    f->time[w] = t - (int64_t)m * step;
+                    f->time[w] = tsf_freq_add(&fs[s], prev, m);
                     for (size_t c = 0; c < f->n_cols; c++)
                         f->cols[c][w] = NAN;
                 }
@@ -1429,9 +1781,10 @@ static int check_regular(reader *r, size_t *starts)
         }
         new_starts[s] = w;
     }
-    new_starts[r->n_ser] = total;
-    memcpy(starts, new_starts, (r->n_ser + 1) * sizeof *starts);
+    new_starts[n_ser] = total;
+    memcpy(starts, new_starts, (n_ser + 1) * sizeof *starts);
     free(new_starts);
+    free(sf);
     f->n_rows = total;
     r->n_filled = missing;
     return TSF_OK;
@@ -1474,6 +1827,8 @@ static void reader_free(reader *r)
     free(r->row_ser);
     free(r->ck_rec);
     free(r->ck_line);
+    free(r->alt);
+    free(r->series_freq);
     tsf_frame_free(r->f);
 }
 
@@ -1522,15 +1877,21 @@ static int finish_frame(reader *r)
         starts[s + 1] = starts[s] + r->ser[s].n;
         ids[s] = r->ser[s].id;
     }
-    f->time_kind =
-        r->time_mode == TIME_ISO || r->time_mode == TIME_EPOCH ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-    if (r->interleaved && regroup(r, starts) != TSF_OK)
+    f->time_kind = time_kind_of(r);
+    rc = r->time_mode == TIME_DMY ? resolve_dmy(r) : TSF_OK;
+    if (rc == TSF_OK && r->interleaved && regroup(r, starts) != TSF_OK)
         rc =
             tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r->n_ser);
-    else
+    if (rc == TSF_OK && r->time_mode == TIME_DMY)
+        rc = check_order(r, starts);
+    if (rc == TSF_OK)
         rc = check_regular(r, starts);
     if (rc == TSF_OK)
         rc = tsf_frame_set_series(f, r->n_ser, r->id_field >= 0 ? ids : NULL, starts, err);
+    if (rc == TSF_OK) {
+        f->series_freq = r->series_freq;
+        r->series_freq = NULL;
+    }
     free(starts);
     free(ids);
     if (rc == TSF_OK && r->time_field >= 0)

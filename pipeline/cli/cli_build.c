@@ -127,6 +127,8 @@ const char *cli_model_args_help(void)
            "  --horizon N            steps to forecast (required)\n"
            "  --lookback N           input steps per window (default: 2 x horizon)\n"
            "  --time-column NAME     the time column (default: the first, if it holds times)\n"
+           "  --time-format FMT      strptime-style time format of a CSV (e.g. %d/%m/%Y)\n"
+           "  --time-unit UNIT       what integer CSV times count: s, ms, us, ns, year, index\n"
            "  --id-column NAME       long layout: the column naming each row's series (CSV)\n"
            "  --key NAME             HDF5 input (.h5, .hdf5, .nc): the dataset or pandas key\n"
            "                         (default data; see 'tsflow help ingest.hdf5')\n"
@@ -198,7 +200,7 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
                                         "--epochs",       "--batch-size",    "--lr",
                                         "--clip",         "--quantiles",     "--instance-norm",
                                         "--val-fraction", "--test-fraction", "--seed",
-                                        "--key"};
+                                        "--key",          "--time-format",   "--time-unit"};
     size_t k = 0, n = sizeof flags / sizeof *flags;
     while (k < n && !is_flag(arg, flags[k]))
         k++;
@@ -254,6 +256,12 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         return to_double(cmd, f, v, &a->val_fraction, 0, 0.9);
     case 16:
         return to_double(cmd, f, v, &a->test_fraction, 0.01, 0.9);
+    case 19:
+        a->time_format = v;
+        return 1;
+    case 20:
+        a->time_unit = v;
+        return 1;
     default:
         if (to_size(cmd, f, v, &seed, 0) < 0)
             return -1;
@@ -289,6 +297,11 @@ int cli_model_args_check(const cli_model_args *a, const char *cmd)
                   cmd, a->data);
         return CLI_USAGE;
     }
+    if (h5 && (a->time_format || a->time_unit)) {
+        cli_error("%s: %s applies to CSV; %s is HDF5, whose times carry their type", cmd,
+                  a->time_format ? "--time-format" : "--time-unit", a->data);
+        return CLI_USAGE;
+    }
     if (!h5 && a->key) {
         cli_error("%s: --key applies to HDF5 input; %s is read as CSV", cmd, a->data);
         return CLI_USAGE;
@@ -314,6 +327,10 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
     cli_ini_put(b, "gaps", "fill");
     if (a->time_column)
         cli_ini_put_quoted(b, "time_column", a->time_column);
+    if (a->time_format)
+        cli_ini_put_quoted(b, "time_format", a->time_format);
+    if (a->time_unit)
+        cli_ini_put_quoted(b, "time_unit", a->time_unit);
     if (a->id_column)
         cli_ini_put_quoted(b, "id_column", a->id_column);
     cli_ini_section(b, "split", "split");

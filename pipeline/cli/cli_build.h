@@ -50,6 +50,8 @@ typedef struct cli_model_args {
     const char *data;    /* DATA (positional) */
     const char *targets; /* --target COL[,COL...] */
     const char *time_column;
+    const char *time_format; /* ingest.csv time_format, or NULL */
+    const char *time_unit;   /* ingest.csv time_unit, or NULL */
     const char *id_column;
     const char *key;  /* HDF5 input: the dataset or pandas key (--key) */
     size_t horizon;   /* --horizon N (required) */

@@ -33,6 +33,8 @@ const char *cli_read_args_help(void)
            "  --key NAME            HDF5 dataset or pandas key to read (default: data)\n"
            "  --delimiter C         CSV delimiter: ',' ';' or 'tab' (default: detected)\n"
            "  --time-column NAME    the time column (default: the first column if it is time)\n"
+           "  --time-format FMT     strptime-style time format (e.g. %d/%m/%Y, %Y%m%d)\n"
+           "  --time-unit UNIT      what integer times count: s, ms, us, ns, year, index\n"
            "  --no-time             no time column: rows get an integer index\n"
            "  --id-column NAME      long layout: the column naming each row's series\n"
            "  --columns A,B,...     value columns to keep (default: all)\n"
@@ -75,6 +77,29 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
         if (!(v = value(argc, argv, i)))
             return -1;
         ra->csv.time_column = v;
+    } else if (!strcmp(opt, "--time-format")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        if (!tsf_time_format_valid(v)) {
+            cli_error("--time-format: \"%s\" uses a directive tsflow does not know (expected "
+                      "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
+                      v);
+            return -1;
+        }
+        ra->csv.time_format = v;
+    } else if (!strcmp(opt, "--time-unit")) {
+        if (!(v = value(argc, argv, i)))
+            return -1;
+        size_t u = 0;
+        while (u < 7 && strcmp(v, tsf_time_unit_names[u]))
+            u++;
+        if (u == 7) {
+            cli_error("--time-unit: \"%s\" is not a unit (expected s, ms, us, ns, year or "
+                      "index)",
+                      v);
+            return -1;
+        }
+        ra->csv.time_unit = (tsf_time_unit)u;
     } else if (!strcmp(opt, "--no-time")) {
         ra->csv.time_index = TSF_CSV_TIME_NONE;
     } else if (!strcmp(opt, "--id-column")) {
@@ -139,7 +164,8 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
 /* The read options that mean nothing for an HDF5 file, refused rather than ignored. */
 static int refuse_csv_only(const cli_read_args *ra, const char *path)
 {
-    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column"};
+    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column", "--time-format",
+                                           "--time-unit"};
     for (size_t k = 0; k < ra->n_given && k < CLI_READ_MAX_GIVEN; k++)
         for (size_t c = 0; c < sizeof csv_only / sizeof csv_only[0]; c++)
             if (!strcmp(ra->given[k], csv_only[c])) {
@@ -202,7 +228,10 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
             ra->columns_buf = NULL;
             return CLI_USAGE;
         }
-        rc = tsf_csv_read(out, path, &ra->csv, NULL, &err);
+        tsf_csv_info info;
+        memset(&info, 0, sizeof info);
+        rc = tsf_csv_read(out, path, &ra->csv, &info, &err);
+        ra->n_filled = info.n_filled;
     }
     free(ra->columns_buf);
     ra->columns_buf = NULL;

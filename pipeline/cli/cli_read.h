@@ -16,6 +16,7 @@ typedef struct cli_read_args {
     tsf_hdf5_time_dim time_dim;            /* --time-dim */
     const char *given[CLI_READ_MAX_GIVEN]; /* the read options given, for refusing CSV-only ones */
     size_t n_given;
+    size_t n_filled; /* after cli_read_frame: rows the CSV reader inserted into gaps */
 } cli_read_args;
 
 void cli_read_args_init(cli_read_args *ra);

@@ -47,7 +47,42 @@ static void span(const tsf_frame *f, int64_t *first, int64_t *last)
     }
 }
 
-static void print_json(FILE *out, const char *path, const tsf_frame *f)
+/* Periods of each series' frequency from its first to its last row, over all series. */
+static int64_t span_periods(const tsf_frame *f)
+{
+    int64_t total = 0;
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t r0, n = tsf_frame_series_rows(f, s, &r0);
+        const tsf_freq *q = tsf_frame_series_freq(f, s);
+        int64_t k = 0;
+        if (!n)
+            continue;
+        if (q->unit == TSF_FREQ_NONE || f->time_kind != TSF_TIME_EPOCH)
+            k = (int64_t)n - 1;
+        else
+            tsf_freq_count(q, f->time[r0], f->time[r0 + n - 1], &k);
+        total += k + 1;
+    }
+    return total;
+}
+
+/* The frequency as text: the frame's alias, or each series' when they differ. */
+static void freq_text(const tsf_frame *f, char *buf, size_t n)
+{
+    char a[24];
+    buf[0] = '\0';
+    if (f->freq.unit != TSF_FREQ_NONE || !f->series_freq) {
+        tsf_freq_format(&f->freq, 0, buf, n);
+        return;
+    }
+    size_t used = 0;
+    for (size_t s = 0; s < f->n_series && used + 1 < n; s++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s %s", s ? ", " : "",
+                                 f->series_ids ? f->series_ids[s] : "?",
+                                 tsf_freq_format(&f->series_freq[s], 0, a, sizeof a));
+}
+
+static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n_filled)
 {
     char a[32], b[32];
     int64_t t0 = 0, t1 = 0;
@@ -60,6 +95,31 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f)
         fprintf(out, "%lld", (long long)f->step);
     else
         fputs("null", out);
+    char fq[24];
+    size_t season = tsf_freq_season(&f->freq);
+    fputs(", \"freq\": ", out);
+    if (f->freq.unit != TSF_FREQ_NONE)
+        json_string(out, tsf_freq_format(&f->freq, 0, fq, sizeof fq));
+    else
+        fputs("null", out);
+    if (f->series_freq) {
+        fputs(", \"series_freq\": [", out);
+        for (size_t s = 0; s < f->n_series; s++) {
+            fputs(s ? ", " : "", out);
+            json_string(out, tsf_freq_format(&f->series_freq[s], 0, fq, sizeof fq));
+        }
+        fputc(']', out);
+    }
+    fputs(", \"season\": ", out);
+    if (season)
+        fprintf(out, "%zu", season);
+    else
+        fputs("null", out);
+    /* instants are UTC; zones are not kept yet */
+    fputs(", \"tz\": null", out);
+    int64_t periods = f->n_rows ? span_periods(f) : 0;
+    fprintf(out, ", \"periods\": %lld, \"missing_periods\": %lld, \"rows_filled\": %zu",
+            (long long)periods, (long long)(periods - (int64_t)(f->n_rows - n_filled)), n_filled);
     fputs(", \"time_column\": ", out);
     if (f->time_name)
         json_string(out, f->time_name);
@@ -97,7 +157,7 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f)
     fputs("]}\n", out);
 }
 
-static void print_text(FILE *out, const char *path, const tsf_frame *f)
+static void print_text(FILE *out, const char *path, const tsf_frame *f, size_t n_filled)
 {
     char a[32], b[32];
     fprintf(out, "%s\n  rows    %zu", path, f->n_rows);
@@ -105,15 +165,29 @@ static void print_text(FILE *out, const char *path, const tsf_frame *f)
         fprintf(out, " in %zu series (id column \"%s\")", f->n_series,
                 f->id_name ? f->id_name : "?");
     fputc('\n', out);
-    if (f->time_kind == TSF_TIME_EPOCH)
-        fprintf(out, "  step    %lld s\n", (long long)f->step);
-    else
+    if (f->time_kind == TSF_TIME_EPOCH) {
+        char fq[512];
+        freq_text(f, fq, sizeof fq);
+        size_t season = tsf_freq_season(&f->freq);
+        if (fq[0] && season)
+            fprintf(out, "  freq    %s (season %zu)\n", fq, season);
+        else if (fq[0])
+            fprintf(out, "  freq    %s (no season)\n", fq);
+        else
+            fprintf(out, "  freq    unknown\n");
+        fprintf(out, "  step    %lld s%s\n", (long long)f->step,
+                f->freq.unit >= TSF_FREQ_MONTH_START ? " (average)" : "");
+    } else {
         fprintf(out, "  step    %lld (integer index)\n", (long long)f->step);
+    }
     if (f->n_rows) {
-        int64_t t0, t1;
+        int64_t t0, t1, periods = span_periods(f);
         span(f, &t0, &t1);
         fprintf(out, "  span    %s .. %s\n", tsf_time_format(f->time_kind, t0, a, sizeof a),
                 tsf_time_format(f->time_kind, t1, b, sizeof b));
+        fprintf(out, "  periods %lld, %lld missing in the file, %zu row%s filled\n",
+                (long long)periods, (long long)(periods - (int64_t)(f->n_rows - n_filled)),
+                n_filled, n_filled == 1 ? "" : "s");
     }
     size_t w = 6;
     for (size_t j = 0; j < f->n_cols; j++)
@@ -168,9 +242,9 @@ int cmd_inspect(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     if (json)
-        print_json(stdout, path, f);
+        print_json(stdout, path, f, ra.n_filled);
     else
-        print_text(stdout, path, f);
+        print_text(stdout, path, f, ra.n_filled);
     tsf_frame_free(f);
     return CLI_OK;
 }

@@ -34,10 +34,13 @@ typedef struct ingest_csv {
     tsf_strings na;
     int gaps;
     size_t max_field;
+    const char *time_format;
+    int time_unit;
 } ingest_csv;
 
 static const char *const delimiters[] = {"auto", "comma", "semicolon", "tab", NULL};
 static const char *const gap_policies[] = {"error", "fill", NULL};
+static const char *const time_units[] = {"auto", "s", "ms", "us", "ns", "year", "index", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -87,6 +90,19 @@ static const tsf_option options[] = {
      .def = "error",
      .choices = gap_policies,
      .help = "missing timestamps: error refuses them, fill inserts rows of NaN"},
+    {.name = "time_format",
+     .type = TSF_OPT_STRING,
+     .offset = offsetof(ingest_csv, time_format),
+     .help = "strptime-style format of the time values, for forms not read without it: "
+             "%d/%m/%Y, %m/%d/%Y, %Y%m%d, %d.%m.%Y %H:%M, ... (%Y %y %m %d %H %M %S %b %B %%)"},
+    {.name = "time_unit",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(ingest_csv, time_unit),
+     .def = "auto",
+     .choices = time_units,
+     .help = "what integer times count: s, ms, us, ns since 1970-01-01 UTC, year, or index (a "
+             "plain integer index); auto reads integers that are all years 1000-2999 as years "
+             "and refuses other integers"},
     {.name = "max_field",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(ingest_csv, max_field),
@@ -134,6 +150,8 @@ static void read_options(const ingest_csv *s, tsf_csv_options *opt)
     }
     opt->gaps = s->gaps == GAPS_FILL ? TSF_GAP_FILL : TSF_GAP_ERROR;
     opt->max_field = s->max_field;
+    opt->time_format = s->time_format;
+    opt->time_unit = (tsf_time_unit)s->time_unit;
 }
 
 static long find_col(const tsf_csv_peek *pk, const char *name)
@@ -239,7 +257,7 @@ static int describe(tsf_stage_ctx *ctx, const ingest_csv *s, const tsf_csv_peek 
     if (rc != TSF_OK)
         return rc;
     long tc = pk->time_col, ic = pk->id_col;
-    m->time_kind = tc >= 0 ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
+    m->time_kind = tc >= 0 && s->time_unit != TSF_TIME_UNIT_INDEX ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
     if (tc < 0)
         m->step = 1;
     m->n_series = (int64_t)pk->n_series;
@@ -250,8 +268,8 @@ static int describe(tsf_stage_ctx *ctx, const ingest_csv *s, const tsf_csv_peek 
     const char *const *r1 = (const char *const *)pk->rows, *const *r2 = r1 + pk->n_cols;
     if (tc >= 0 && pk->n_rows == 2 && (ic < 0 || !strcmp(r1[ic], r2[ic]))) {
         int64_t t1, t2;
-        if (tsf_time_parse_iso(r1[tc], strlen(r1[tc]), &t1, NULL) &&
-            tsf_time_parse_iso(r2[tc], strlen(r2[tc]), &t2, NULL) && t2 > t1)
+        if (tsf_time_parse_text(r1[tc], strlen(r1[tc]), &t1, NULL, NULL) &&
+            tsf_time_parse_text(r2[tc], strlen(r2[tc]), &t2, NULL, NULL) && t2 > t1)
             m->step = t2 - t1;
     }
     return TSF_OK;
@@ -267,6 +285,11 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         return tsf_stage_fail_key(ctx, err, s->no_time ? "no_time" : "time_position", TSF_EINVAL,
                                   "time_column, time_position and no_time contradict each other "
                                   "(expected at most one of them)");
+    if (s->time_format && !tsf_time_format_valid(s->time_format))
+        return tsf_stage_fail_key(ctx, err, "time_format", TSF_EINVAL,
+                                  "\"%s\" uses a directive tsflow does not know (expected "
+                                  "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
+                                  s->time_format);
     tsf_meta *m = out[0];
     struct stat st;
     if (stat(s->path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -320,8 +343,12 @@ const tsf_stage_def tsf_stage_ingest_csv = {
     .name = "ingest.csv",
     .summary = "read a CSV file into a frame",
     .help = "Reads a CSV file with a header line: wide (a time column and value columns) or long "
-            "(an id column naming the series, a time column, value columns). Timestamps may be "
-            "ISO 8601 dates or date-times, or numeric epochs. Missing values become NaN.",
+            "(an id column naming the series, a time column, value columns). Times may be ISO "
+            "8601 dates or date-times, months (1949-01), quarters (1960Q1), years, day/month/"
+            "year dates whose order the column shows, any form given by time_format, or "
+            "integers per time_unit. Each series' frequency (a pandas alias: D, h, 15min, B, "
+            "W-SUN, MS, ME, QS-JAN, QE-DEC, YS-JAN, YE-DEC, ...) is inferred, allowing missing "
+            "periods. Missing values become NaN.",
     .state_size = sizeof(ingest_csv),
     .options = options,
     .outputs = outputs,

@@ -35,9 +35,10 @@ Test(inspect, json_of_a_long_layout_spans_all_series)
     int rc = tsft_tsflow(&out, &err, "inspect", "--json", "--id-column", "station",
                          fixture("long_interleaved.csv"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(out, "\"rows\": 6, \"series\": 3, \"step_seconds\": 86400, \"time_column\": "
-                    "\"day\", \"id_column\": \"station\", \"start\": \"2022-05-01 00:00:00\", "
-                    "\"end\": \"2022-05-03 00:00:00\"");
+    ASSERT_HAS(out, "\"rows\": 6, \"series\": 3, \"step_seconds\": 86400, \"freq\": \"D\", "
+                    "\"season\": 7, \"tz\": null, \"periods\": 6, \"missing_periods\": 0, "
+                    "\"rows_filled\": 0, \"time_column\": \"day\", \"id_column\": \"station\", "
+                    "\"start\": \"2022-05-01 00:00:00\", \"end\": \"2022-05-03 00:00:00\"");
     ASSERT_HAS(out, "{\"name\": \"wind\", \"count\": 6, \"missing\": 0, \"min\": 1, \"mean\": "
                     "4.333333333333333, \"max\": 7");
 }

@@ -4,10 +4,14 @@
  * contiguous and in time order; series s occupies rows [series_start[s], series_start[s+1]).
  * Values are double, stored column by column (cols[j][r]); NaN marks a missing value.
  *
- * The time index is either timestamps (TSF_TIME_EPOCH: int64 seconds since 1970-01-01 UTC) or
- * a plain integer index (TSF_TIME_INDEX: 0, 1, 2, ... unless the source gave other integers).
- * `step` is the regular spacing between consecutive rows of a series, in the same unit, or 0
- * when unknown (fewer than two rows).
+ * The time index is either timestamps (TSF_TIME_EPOCH: int64 seconds since 1970-01-01 UTC on
+ * the proleptic Gregorian calendar: one-second resolution, and a range far beyond the 1700s in
+ * both directions) or a plain integer index (TSF_TIME_INDEX: 0, 1, 2, ... unless the source gave
+ * other integers). Timestamps step on a frequency (tsflow/freq.h): `freq` is the frequency of
+ * every series, or TSF_FREQ_NONE when unknown or when series differ (each series' own is then
+ * in series_freq). `step` is the spacing in the time unit: exact for fixed frequencies and for
+ * integer indexes, the average length of the period for calendar ones (a month is 2629746 s),
+ * for scales and displays; times past a series' end come from tsf_frame_time_at.
  */
 #ifndef TSFLOW_FRAME_H
 #define TSFLOW_FRAME_H
@@ -16,6 +20,7 @@
 #include <stdint.h>
 
 #include "tsflow/error.h"
+#include "tsflow/freq.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,13 +39,21 @@ typedef struct tsf_frame {
     double **cols;    /* (n_cols) owned arrays of (capacity) doubles; NaN = missing */
     int64_t *time;    /* (capacity) time index of each row */
     tsf_time_kind time_kind;
-    char *time_name;      /* name of the time column in the source, or NULL */
-    int64_t step;         /* regular step between rows of one series, or 0 if unknown */
-    size_t n_series;      /* >= 1 */
-    char **series_ids;    /* (n_series) owned ids, or NULL for one unnamed series */
-    size_t *series_start; /* (n_series + 1) row offsets; series_start[n_series] == n_rows */
-    char *id_name;        /* name of the series id column in a long layout, or NULL */
+    char *time_name;       /* name of the time column in the source, or NULL */
+    int64_t step;          /* regular step between rows of one series, or 0 if unknown */
+    size_t n_series;       /* >= 1 */
+    char **series_ids;     /* (n_series) owned ids, or NULL for one unnamed series */
+    size_t *series_start;  /* (n_series + 1) row offsets; series_start[n_series] == n_rows */
+    char *id_name;         /* name of the series id column in a long layout, or NULL */
+    tsf_freq freq;         /* frequency of all series; TSF_FREQ_NONE if unknown or mixed */
+    tsf_freq *series_freq; /* (n_series) owned per-series frequencies, or NULL: all `freq` */
 } tsf_frame;
+
+/* The frequency of series s (series_freq[s], else freq). */
+const tsf_freq *tsf_frame_series_freq(const tsf_frame *f, size_t s);
+
+/* The nominal step in seconds of a frequency (see `step` above); 0 for TSF_FREQ_NONE. */
+int64_t tsf_freq_nominal_step(const tsf_freq *q);
 
 /* Allocate a frame with n_cols named columns and room for `capacity` rows. n_rows starts at
  * 0, with one unnamed series, TSF_TIME_INDEX and step 0. names may be NULL: columns are then
@@ -113,6 +126,28 @@ size_t tsf_frame_series_of_row(const tsf_frame *f, size_t r);
 /* `row 12 (2016-07-01 12:00:00)` for timestamps, `row 12` for a plain index. buf needs 64
  * bytes; returns buf. */
 char *tsf_frame_row_label(const tsf_frame *f, size_t r, char *buf, size_t n);
+
+/* The forms of time text read without a format. */
+typedef enum tsf_time_form {
+    TSF_TIME_FORM_ISO = 0, /* tsf_time_parse_iso */
+    TSF_TIME_FORM_MONTH,   /* "1949-01": the first of the month */
+    TSF_TIME_FORM_QUARTER, /* "1960Q1", "1960 Q1", "1960-Q1": the first day of the quarter */
+} tsf_time_form;
+
+/* tsf_time_parse_iso, or a month "YYYY-MM", or a quarter "YYYYQn" (also "YYYY Qn", "YYYY-Qn",
+ * "q"); *form (may be NULL) says which. Returns 1 on success, 0 when the text is none of them. */
+int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
+                        tsf_time_form *form);
+
+/* Parse text[0..len) with a strptime-style format, independent of locale: %Y (4 digits), %y
+ * (2 digits, 69-99 -> 19xx, else 20xx), %m, %d, %H, %M, %S (1 or 2 digits), %b and %B (English
+ * month names), %%, and literal characters. Fields not given default to 1970-01-01 00:00:00.
+ * Returns 1 and seconds since the epoch (UTC) in *t, or 0 when the text does not match or
+ * names no real date. */
+int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t *t);
+
+/* Whether fmt uses only the directives tsf_time_parse_format knows. */
+int tsf_time_format_valid(const char *fmt);
 
 #ifdef __cplusplus
 }

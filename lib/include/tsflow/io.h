@@ -27,6 +27,22 @@ typedef enum tsf_gap_policy {
 #define TSF_CSV_TIME_AUTO ((long)-1) /* the first column, if its first value parses as time */
 #define TSF_CSV_TIME_NONE ((long)-2) /* no time column: plain integer index */
 
+/* What the integers of a time column count. Without one, integers that are all plausible years
+ * (1000 to 2999) are years and any other integer time column is an error naming the choices:
+ * an integer is never silently taken for epoch seconds. */
+typedef enum tsf_time_unit {
+    TSF_TIME_UNIT_AUTO = 0,
+    TSF_TIME_UNIT_S,     /* seconds since 1970-01-01 UTC */
+    TSF_TIME_UNIT_MS,    /* milliseconds since then (whole seconds only: tsflow's resolution) */
+    TSF_TIME_UNIT_US,    /* microseconds, likewise */
+    TSF_TIME_UNIT_NS,    /* nanoseconds, likewise */
+    TSF_TIME_UNIT_YEAR,  /* years: January 1 of each */
+    TSF_TIME_UNIT_INDEX, /* a plain integer index (TSF_TIME_INDEX) */
+} tsf_time_unit;
+
+/* The names of tsf_time_unit, "s" .. "index" ("auto" for TSF_TIME_UNIT_AUTO), for options. */
+extern const char *const tsf_time_unit_names[7];
+
 typedef struct tsf_csv_options {
     char delimiter;               /* ',', ';' or '\t'; 0 = detect from the header line */
     const char *time_column;      /* time column by name; NULL = use time_index */
@@ -38,6 +54,8 @@ typedef struct tsf_csv_options {
     size_t n_na_tokens;           /* entries in na_tokens */
     tsf_gap_policy gaps;          /* default TSF_GAP_ERROR */
     size_t max_field;             /* longest accepted field in bytes; 0 = 1 MiB */
+    const char *time_format;      /* strptime-style (tsf_time_parse_format); NULL = detect */
+    tsf_time_unit time_unit;      /* what integer times count; default TSF_TIME_UNIT_AUTO */
 } tsf_csv_options;
 
 /* What the reader saw, for reports (all counts over the whole file). */
@@ -52,12 +70,19 @@ typedef struct tsf_csv_info {
 /* Defaults: detect delimiter, time column TSF_CSV_TIME_AUTO, wide layout, all columns. */
 void tsf_csv_options_init(tsf_csv_options *opt);
 
+/* Whether a column named `name` whose first value is `value` is a time column under
+ * TSF_CSV_TIME_AUTO: the value parses as a time (tsf_time_parse_text, time_format, a day/month/
+ * year date), or it is an integer and either opt->time_unit is set or the name is a time's
+ * (year, date, time, ...). opt may be NULL. */
+int tsf_csv_looks_like_time(const char *name, const char *value, size_t len,
+                            const tsf_csv_options *opt);
+
 /* Read a CSV file into a new frame. opt may be NULL for defaults; info may be NULL.
  * Errors name path:line:col (col = 1-based field number), the offending text and what was
- * expected. A time column given by name or position holds ISO 8601 timestamps or integer epoch
- * seconds (decided by its first value; TSF_CSV_TIME_AUTO only takes ISO 8601). The step is the
- * most common difference between consecutive timestamps. "inf"/"-inf" read as infinities (as
- * in pandas). Full list of decisions: lib/io/csv_read.c. */
+ * expected. Time values: ISO 8601, months "1949-01", quarters "1960Q1", years, day/month/year
+ * dates whose order the column settles, time_format for others, integers per time_unit. The
+ * frequency is inferred per series (tsflow/freq.h). "inf"/"-inf" read as infinities (as in
+ * pandas). Full list of decisions: lib/io/csv_read.c. */
 int tsf_csv_read(tsf_frame **out, const char *path, const tsf_csv_options *opt, tsf_csv_info *info,
                  tsf_err *err) TSF_WUR;
 

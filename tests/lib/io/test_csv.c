@@ -88,7 +88,8 @@ static void read_fails(const char *path, const tsf_csv_options *opt, int code, c
         cr_assert_eq(rc, code, "%s (force_libcsv %d): code %s, want %s: %s", path, force,
                      tsf_status_name(rc), tsf_status_name(code), err.msg);
         cr_assert_null(f);
-        cr_assert_str_eq(err.msg, expect, "(force_libcsv %d)", force);
+        cr_assert_str_eq(err.msg, expect, "(force_libcsv %d)\n got: %s\nwant: %s", force, err.msg,
+                         expect);
     }
 }
 
@@ -265,6 +266,12 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     const char *p = tmp_csv("v,epoch\n1,1467331200\n2,1467332100\n3,1467333000\n");
     tsf_csv_options o = opts();
     o.time_column = "epoch";
+    /* integers that are not years are never taken for epoch seconds silently */
+    read_fails(p, &o, TSF_EFORMAT,
+               "%s:2:2: \"1467331200\" in time column \"epoch\" is an integer but not a year "
+               "(expected years 1000 to 2999 in every row; set time_unit = s, ms, us, ns, year or "
+               "index to say what the integers of \"epoch\" count)");
+    o.time_unit = TSF_TIME_UNIT_S;
     tsf_frame *f = read_ok(p, &o, NULL);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], 1467331200);
@@ -274,6 +281,7 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     tsf_frame_free(f);
     o = opts();
     o.time_index = 1;
+    o.time_unit = TSF_TIME_UNIT_S;
     f = read_ok(p, &o, NULL);
     cr_assert_str_eq(f->time_name, "epoch");
     cr_assert_eq(f->step, 900);
@@ -371,7 +379,7 @@ Test(csv, a_gap_in_an_interleaved_long_file_names_its_file_lines)
     read_fails(p, &o, TSF_EFORMAT,
                "%s:5:2: gap of 2 missing timestamps between line 3 (2020-01-01 00:00:00) and "
                "line 5 (2020-01-04 00:00:00) in series \"b\": 2020-01-02 00:00:00 .. 2020-01-03 "
-               "00:00:00 are missing (expected a step of 86400 s; the \"fill\" gap policy "
+               "00:00:00 are missing (expected frequency D; the \"fill\" gap policy "
                "inserts NaN rows instead)");
     o.gaps = TSF_GAP_FILL;
     tsf_csv_info info;
@@ -390,7 +398,7 @@ Test(csv, gaps_are_an_error_naming_the_lines_and_the_missing_span)
     read_fails(fixture("gap.csv"), NULL, TSF_EFORMAT,
                "%s:4:1: gap of 2 missing timestamps between line 3 (2020-01-01 00:15:00) and "
                "line 4 (2020-01-01 01:00:00): 2020-01-01 00:30:00 .. 2020-01-01 00:45:00 are "
-               "missing (expected a step of 900 s; the \"fill\" gap policy inserts NaN rows "
+               "missing (expected frequency 15min; the \"fill\" gap policy inserts NaN rows "
                "instead)");
 }
 
@@ -417,19 +425,31 @@ Test(csv, gap_fill_refuses_to_multiply_the_rows_beyond_reason)
     tsf_csv_options o = opts();
     o.gaps = TSF_GAP_FILL;
     o.time_column = "t";
+    o.time_unit = TSF_TIME_UNIT_S;
     read_fails(tmp_csv("t,v\n1,1\n2,2\n3,3\n100000003,4\n"), &o, TSF_EFORMAT,
                "%s: filling the gaps would insert 99999999 rows into 4 (expected gaps of a few "
-               "steps of 1 s; is the step right?)");
+               "periods; is the frequency right?)");
 }
 
-Test(csv, a_difference_that_is_not_a_multiple_of_the_step_is_an_error)
+Test(csv, the_frequency_is_the_step_all_differences_are_whole_multiples_of)
 {
     const char *p = tmp_csv("t,v\n2020-01-01 00:00,1\n2020-01-01 00:10,2\n2020-01-01 00:20,3\n"
                             "2020-01-01 00:35,4\n");
     read_fails(p, NULL, TSF_EFORMAT,
-               "%s:5:1: timestamp 2020-01-01 00:35:00 is 900 s after 2020-01-01 00:20:00 at "
-               "line 4, not a multiple of the step 600 s (expected a regular series; the step is "
-               "the most common difference)");
+               "%s:5:1: irregular timestamps: 2020-01-01 00:20:00 .. 2020-01-01 00:35:00 at line "
+               "5 is not a whole number of steps of 2020-01-01 00:00:00 .. 2020-01-01 00:10:00 "
+               "at lines 2-3; only 0 of 3 differences are the step 5min that all are multiples "
+               "of (expected a regular series, gaps allowed)");
+    /* with a few gaps, the step all differences are multiples of is the frequency */
+    tsf_csv_options o = opts();
+    o.gaps = TSF_GAP_FILL;
+    tsf_frame *f = read_ok(tmp_csv("t,v\n2020-01-01 00:00,1\n2020-01-01 00:05,2\n"
+                                   "2020-01-01 00:10,3\n2020-01-01 00:20,4\n"),
+                           &o, NULL);
+    cr_assert_eq(f->n_rows, 5);
+    cr_assert_eq(f->freq.unit, TSF_FREQ_SECOND);
+    cr_assert_eq(f->freq.n, 300);
+    tsf_frame_free(f);
 }
 
 Test(csv, duplicate_and_unsorted_timestamps_name_both_lines)
@@ -510,24 +530,28 @@ Test(csv, rejects_an_empty_file_and_a_header_without_rows)
                "header)");
 }
 
+#define FORMS                                                                                      \
+    "understood without options: ISO 8601 such as 2016-07-01, 2016-07-01 13:45:00 or "             \
+    "2016-07-01T13:45:00+02:00, months such as 1949-01, quarters such as 1960Q1 or 1960 Q1, "      \
+    "years such as 1871, and dates such as 31/01/2020 or 01/31/2020 when the column shows the "    \
+    "day/month order; set time_format (e.g. %%d.%%m.%%Y) for other forms, or time_unit for "       \
+    "integers"
+
 Test(csv, rejects_unparseable_timestamps)
 {
     read_fails(tmp_csv("t,a\n2020-01-01,1\n2020-01-32,2\n"), NULL, TSF_EFORMAT,
-               "%s:3:1: \"2020-01-32\" is not a timestamp in time column \"t\" (expected ISO "
-               "8601 such as 2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, as at line "
-               "2)");
+               "%s:3:1: \"2020-01-32\" in time column \"t\" is a time that does not parse (" FORMS
+               ")");
     tsf_csv_options o = opts();
     o.time_column = "t";
-    read_fails(tmp_csv("t,a\n07/01/2016,1\n"), &o, TSF_EFORMAT,
-               "%s:2:1: \"07/01/2016\" is not a timestamp in time column \"t\" (expected ISO "
-               "8601 such as 2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, or "
-               "integer epoch seconds)");
-    read_fails(tmp_csv("t,a\n100,1\n100.5,2\n"), &o, TSF_EFORMAT,
-               "%s:3:1: \"100.5\" is not a timestamp in time column \"t\" (expected integer epoch "
-               "seconds, as at line 2)");
+    read_fails(tmp_csv("t,a\n2016-07-01 noon,1\n"), &o, TSF_EFORMAT,
+               "%s:2:1: \"2016-07-01 noon\" in time column \"t\" is a time that does not parse "
+               "(" FORMS ")");
+    read_fails(tmp_csv("t,a\n1990,1\n1990.5,2\n"), &o, TSF_EFORMAT,
+               "%s:3:1: \"1990.5\" in time column \"t\" is not an integer (expected integer "
+               "years, as at line 2)");
     read_fails(tmp_csv("t,a\n2020-01-01,1\n,2\n"), NULL, TSF_EFORMAT,
-               "%s:3:1: \"\" is not a timestamp in time column \"t\" (expected ISO 8601 such as "
-               "2016-07-01 00:00:00, 2016-07-01T00:00:00Z or 2016-07-01, as at line 2)");
+               "%s:3:1: \"\" in time column \"t\" is a time that does not parse (" FORMS ")");
 }
 
 Test(csv, rejects_fields_longer_than_max_field)
