@@ -446,6 +446,12 @@ static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
         snprintf(path, sizeof path, "%s/actual", group);
         rc = tsf_h5out_attr_string(o, path, "coordinates", "valid_time", err);
     }
+    if (rc == TSF_OK && fc->freq.unit != TSF_FREQ_NONE) {
+        /* the time axis' pandas alias (pandas 1.5 names, which pandas 2 also reads) */
+        char alias[24];
+        rc = tsf_h5out_attr_string(o, group, "freq",
+                                   tsf_freq_format(&fc->freq, 1, alias, sizeof alias), err);
+    }
 done:
     free(origins);
     free(steps);
@@ -545,10 +551,14 @@ int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const 
     return rc;
 }
 
-/* Time of frame row `row` of entry e's series: entries are on a regular grid of fc->time_step. */
+/* Time of frame row `row` of entry e's series: rows are periods of the frequency (or, without
+ * one, of fc->time_step) before or after the origin. */
 static int64_t row_time(const tsf_forecasts *fc, const tsf_fc_entry *en, size_t row)
 {
-    return en->origin_time - ((int64_t)en->origin_row - (int64_t)row) * fc->time_step;
+    int64_t k = (int64_t)row - (int64_t)en->origin_row;
+    if (fc->time_kind == TSF_TIME_EPOCH && fc->freq.unit != TSF_FREQ_NONE)
+        return tsf_freq_add(&fc->freq, en->origin_time, k);
+    return en->origin_time + k * fc->time_step;
 }
 
 /* The "folds" attribute: a line per series and fold ("fold 2: origin ..., fitted on ... (N

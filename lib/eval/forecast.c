@@ -107,6 +107,7 @@ int tsf_forecasts_alloc(tsf_forecasts **out, const tsf_frame *f, const size_t *t
     fc->n_steps = last_points_only ? 1 : horizon;
     fc->time_kind = f->time_kind;
     fc->time_step = f->step;
+    fc->freq = f->freq;
     fc->scale = TSF_FC_ORIGINAL;
     *out = fc;
     return TSF_OK;

@@ -45,6 +45,11 @@ int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row)
     size_t end = f->series_start[s + 1];
     if (row < end)
         return f->time[row];
+    /* past the end: periods of the series' frequency, on the calendar (month starts stay
+     * month starts), or steps of an integer index */
+    const tsf_freq *q = tsf_frame_series_freq(f, s);
+    if (f->time_kind == TSF_TIME_EPOCH && q->unit != TSF_FREQ_NONE)
+        return tsf_freq_add(q, f->time[end - 1], (int64_t)(row - end + 1));
     return f->time[end - 1] + (int64_t)(row - end + 1) * f->step;
 }
 

@@ -33,7 +33,7 @@ static const char usage_head[] =
     "                         train part)\n"
     "  --warm-start           refits continue from the previous fit's weights\n"
     "  --season M             rows per season for snaive, ets, theta and MASE (default:\n"
-    "                         from the step)\n"
+    "                         from the frequency; needed for an integer index)\n"
     "  --baselines LIST       naive, snaive, drift, mean, ets, theta (default: naive,\n"
     "                         snaive); ets and theta are refitted at every origin\n"
     "  --jobs N               threads (default 1); results do not depend on it\n\n";

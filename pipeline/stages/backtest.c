@@ -145,8 +145,8 @@ static const tsf_option options[] = {
      .min = 0,
      .max = 1e9,
      .help = "rows per season for snaive, ets, theta, MASE and seasonal imputation (0: from "
-             "the time "
-             "step: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1)"},
+             "the frequency: 96 for 15min, 24 hourly, 7 daily, 5 business-daily, 52 weekly, 12 "
+             "monthly, 4 quarterly, 1 yearly; none for an integer index: then give it)"},
     {.name = "baseline_lookback",
      .type = TSF_OPT_SIZE,
      OPT(baseline_lookback),
@@ -224,28 +224,35 @@ static long parse_retrain(const char *s)
     return *end || n < 1 ? -1 : n;
 }
 
-/* The season implied by the time step (seconds), or 1. */
-static size_t season_of_step(tsf_time_kind kind, int64_t step)
+/* The season of the frame's frequency (tsflow/freq.h), the same for every series; 0 when there
+ * is none (an integer index, or a step without a natural cycle such as 5h). Series whose
+ * seasons differ are refused, naming two of them. */
+static int season_of_frame(tsf_stage_ctx *ctx, const tsf_frame *f, size_t *season, tsf_err *err)
 {
-    if (kind != TSF_TIME_EPOCH)
-        return 1;
-    switch (step) {
-    case 3600:
-        return 24; /* hourly: a day */
-    case 86400:
-        return 7; /* daily: a week */
-    case 7 * 86400:
-        return 52; /* weekly: a year */
-    case 900:
-        return 96; /* 15 minutes: a day */
-    default:
-        break;
+    *season = 0;
+    if (f->time_kind != TSF_TIME_EPOCH)
+        return TSF_OK;
+    for (size_t s = 0; s < f->n_series; s++) {
+        const tsf_freq *q = tsf_frame_series_freq(f, s);
+        size_t k = tsf_freq_season(q);
+        if (s == 0) {
+            *season = k;
+            continue;
+        }
+        const tsf_freq *q0 = tsf_frame_series_freq(f, 0);
+        if (k != *season) {
+            char a[96], b[96], fa[24], fb[24];
+            return tsf_stage_fail_key(
+                ctx, err, "season", TSF_EINVAL,
+                "%s has frequency %s (season %zu) but %s has %s (season %zu) (expected one "
+                "season for seasonal naive, MASE and seasonal imputation: give season, or "
+                "backtest the series apart)",
+                tsf_frame_series_label(f, 0, a, sizeof a), tsf_freq_format(q0, 0, fa, sizeof fa),
+                *season, tsf_frame_series_label(f, s, b, sizeof b),
+                tsf_freq_format(q, 0, fb, sizeof fb), k);
+        }
     }
-    if (step >= 28 * 86400 && step <= 31 * 86400)
-        return 12; /* monthly */
-    if (step >= 89 * 86400 && step <= 92 * 86400)
-        return 4; /* quarterly */
-    return 1;
+    return TSF_OK;
 }
 
 /* Indices of the model inputs (up to MAX_MODELS) and of the split input (0: none). */
@@ -628,7 +635,22 @@ static int make_spec(bt_run *r, tsf_err *err)
     spec->n_targets = r->n_targets;
     if (r->split && (rc = folds_from_split(r, err)) != TSF_OK)
         return rc;
-    r->season = s->season ? s->season : season_of_step(r->f->time_kind, r->f->step);
+    r->season = s->season;
+    if (!r->season && (rc = season_of_frame(r->ctx, r->f, &r->season, err)) != TSF_OK)
+        return rc;
+    if (!r->season) {
+        char fq[24];
+        return tsf_stage_fail_key(
+            r->ctx, err, "season", TSF_EINVAL,
+            "the data has %s%s, so no season for seasonal naive and MASE (expected season = "
+            "rows per seasonal cycle, e.g. 12 for monthly data; season = 1 scales MASE by the "
+            "naive forecast)",
+            r->f->time_kind != TSF_TIME_EPOCH ? "an integer index" : "frequency ",
+            r->f->time_kind != TSF_TIME_EPOCH ? ""
+                                              : tsf_freq_format(&r->f->freq, 0, fq, sizeof fq));
+    }
+    tsf_stage_log(r->ctx, TSF_LOG_INFO, "season %zu (%s)", r->season,
+                  s->season ? "the option" : "from the frequency");
     tsf_impute_spec_init(&r->imp);
     r->imp.method = (tsf_impute_method)s->impute; /* ffill, linear, seasonal share the numbers */
     r->imp.season = r->season;

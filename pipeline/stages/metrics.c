@@ -25,11 +25,11 @@ static const tsf_option options[] = {
     {.name = "season",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(metrics_state, season),
-     .def = "1",
-     .min = 1,
+     .def = "0",
+     .min = 0,
      .max = 1e9,
      .help = "MASE: scale errors by the in-sample seasonal naive error with this season (needs "
-             "the frame input)"},
+             "the frame input; 0: the season of the frame's frequency, 12 for monthly data)"},
     {.name = "by",
      .type = TSF_OPT_ENUMS,
      .offset = offsetof(metrics_state, by),
@@ -110,6 +110,17 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     const tsf_scaler *sc = ctx->n_inputs > 1 && in[1] ? in[1]->ptr : NULL;
     const tsf_frame *f = ctx->n_inputs > 2 && in[2] ? in[2]->ptr : NULL;
     tsf_metrics_spec spec = {.season = s->season, .groups = s->groups, .per_target = s->per_target};
+    if (f && !spec.season) {
+        spec.season = f->time_kind == TSF_TIME_EPOCH ? tsf_freq_season(&f->freq) : 0;
+        if (!spec.season)
+            return tsf_stage_fail_key(ctx, err, "season", TSF_EINVAL,
+                                      "MASE needs a season, and the frame's %s has none (expected "
+                                      "season = rows per seasonal cycle; 1 scales by the naive "
+                                      "forecast)",
+                                      f->time_kind == TSF_TIME_EPOCH ? "frequency"
+                                                                     : "integer index");
+        tsf_stage_log(ctx, TSF_LOG_INFO, "MASE season %zu (from the frequency)", spec.season);
+    }
     tsf_metrics *mt = NULL;
     int rc = tsf_metrics_compute(&mt, fc, f, &spec, err);
     if (rc != TSF_OK)

@@ -78,6 +78,7 @@ typedef struct tsf_forecasts {
     char **series_ids;   /* (S) owned copies, or NULL for unnamed series (ids "0", "1", ...) */
     tsf_time_kind time_kind;
     int64_t time_step; /* the frame's step */
+    tsf_freq freq;     /* the frame's frequency (TSF_FREQ_NONE: steps of time_step) */
     tsf_fc_scale scale;
 
     size_t n_entries; /* E */

@@ -121,8 +121,9 @@ int tsf_windows_make_at(tsf_windows **out, const tsf_frame *f, const tsf_window_
  * out has room for 6 values; returns how many were written. */
 size_t tsf_calendar_features(unsigned flags, int64_t t, float *out);
 
-/* The frame time of row `row` of series s, continuing the frame's step past the series end
- * (for forecasts beyond the data). */
+/* The frame time of row `row` of series s; past the series end (forecasts beyond the data),
+ * the last time plus periods of the series' frequency on the calendar, or plus steps of an
+ * integer index. */
 int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row);
 
 #ifdef __cplusplus

@@ -1,0 +1,120 @@
+/* Calendar time end to end: tsflow inspect and backtest on monthly, business-day, yearly and
+ * integer-index files, with forecast dates checked against pandas.date_range and the seasonal
+ * naive against the data a season earlier. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#define ASSERT_HAS(text, sub)                                                                      \
+    cr_assert(strstr((text), (sub)), "missing \"%s\" in:\n%s", (sub), (text))
+
+/* A monthly series as pandas writes it: 1949-01 .. 1960-12 on month starts. */
+static const char *monthly_csv(void)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "monthly.csv");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_python("import sys, numpy as np, pandas as pd\n"
+                         "i = pd.date_range('1949-01-01', periods=144, freq='MS', name='Month')\n"
+                         "v = 100 + np.arange(144) + 10 * np.sin(np.arange(144) * np.pi / 6)\n"
+                         "pd.DataFrame({'passengers': v.round(3)}, index=i).to_csv(sys.argv[1])\n",
+                         &out, &err, p, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    return p;
+}
+
+Test(calendar, monthly_backtest_uses_season_12_and_dates_forecasts_on_month_starts)
+{
+    tsft_need_python_modules("pandas");
+    const char *data = monthly_csv(), *dir = tsft_tmpdir();
+    const char *h5 = tsft_path(dir, "bt.h5"), *csv = tsft_path(dir, "bt.csv");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--model", "none",
+                         "--out", h5, "--csv", csv, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: season 12 (from the frequency)");
+    /* Every forecast timestamp is origin + (step - 1) months as pandas counts them, the cutoff
+     * is the month before the origin, and the seasonal naive repeats the last 12 months up to
+     * the cutoff. */
+    char *py = NULL, *perr = NULL;
+    rc = tsft_python(
+        "import sys, pandas as pd\n"
+        "d = pd.read_csv(sys.argv[1], index_col=0, parse_dates=True)['passengers']\n"
+        "bt = pd.read_csv(sys.argv[2], parse_dates=['origin', 'timestamp', 'cutoff'])\n"
+        "assert len(bt) > 0\n"
+        "bad = 0\n"
+        "for _, r in bt.iterrows():\n"
+        "    want = pd.date_range(r.origin, periods=r.step, freq='MS')[-1]\n"
+        "    bad += want != r.timestamp or r.cutoff != r.origin - pd.offsets.MonthBegin(1)\n"
+        "    k = (r.step - 1) % 12 + 1\n"
+        "    src = pd.date_range(end=r.cutoff, periods=12, freq='MS')[k - 1]\n"
+        "    bad += abs(d[src] - r.snaive) > 1e-9 or abs(d[r.cutoff] - r.naive) > 1e-9\n"
+        "print(len(bt), bad, pd.infer_freq(pd.DatetimeIndex(bt.timestamp.unique())))\n",
+        &py, &perr, data, csv, NULL);
+    cr_assert_eq(rc, 0, "python: %s", perr);
+    int n = 0, bad = -1;
+    char freq[16] = "";
+    cr_assert_eq(sscanf(py, "%d %d %15s", &n, &bad, freq), 3, "%s", py);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(bad, 0, "%d of %d forecast rows disagree with pandas", bad, n);
+    cr_assert_str_eq(freq, "MS");
+}
+
+Test(calendar, an_integer_index_needs_a_season_and_says_so)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "idx.csv");
+    tsft_write_file(p, "a\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n", (size_t)-1);
+    const char *h5 = tsft_path(tsft_tmpdir(), "bt.h5");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", p, "--horizon", "2", "--model", "none", "--out",
+                         h5, NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    ASSERT_HAS(err, "the data has an integer index, so no season for seasonal naive and MASE "
+                    "(expected season = rows per seasonal cycle");
+    rc = tsft_tsflow(&out, &err, "backtest", p, "--horizon", "2", "--model", "none", "--season",
+                     "4", "--out", h5, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: season 4 (the option)");
+}
+
+Test(calendar, series_of_different_seasons_are_refused_naming_two)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "long.csv");
+    FILE *fp = fopen(p, "w");
+    cr_assert_not_null(fp);
+    fputs("id,time,v\n", fp);
+    for (int h = 0; h < 48; h++)
+        fprintf(fp, "a,2020-01-%02d %02d:00,%d\n", 1 + h / 24, h % 24, h);
+    for (int d = 1; d <= 28; d++)
+        fprintf(fp, "b,2020-02-%02d,%d\n", d, d);
+    fclose(fp);
+    const char *h5 = tsft_path(tsft_tmpdir(), "bt.h5");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", p, "--id-column", "id", "--horizon", "2",
+                         "--model", "none", "--out", h5, NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    ASSERT_HAS(err, "series \"a\" has frequency h (season 24) but series \"b\" has D (season 7)");
+    rc = tsft_tsflow(&out, &err, "inspect", "--id-column", "id", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "  freq    a h, b D (no season)\n");
+}
+
+Test(calendar, inspect_reports_business_days_and_the_rows_filled)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "b.csv");
+    /* two weeks of business days without Monday 6 January */
+    tsft_write_file(p,
+                    "Date,Close\n2020-01-02,1\n2020-01-03,2\n2020-01-07,3\n2020-01-08,4\n"
+                    "2020-01-09,5\n2020-01-10,6\n2020-01-13,7\n2020-01-14,8\n",
+                    (size_t)-1);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "inspect", "--gaps", "fill", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "  freq    B (season 5)\n");
+    ASSERT_HAS(out, "  periods 9, 1 missing in the file, 1 row filled\n");
+    rc = tsft_tsflow(&out, &err, "inspect", "--json", "--gaps", "fill", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "\"freq\": \"B\", \"season\": 5, \"tz\": null, \"periods\": 9, "
+                    "\"missing_periods\": 1, \"rows_filled\": 1");
+}
