@@ -43,10 +43,11 @@
  * Options (tsf_hdf5_options) mean what tsf_csv_options mean: columns selects and orders value
  * columns, no_time numbers each series' rows, gaps fill inserts NaN rows at missing times.
  *
- * Rows of each series must be in strictly increasing time order and evenly spaced (the
- * smallest difference is the step); otherwise the error names the rows (0-based, as pandas'
- * iloc). Errors name the file and the object, say what was found and what to do; HDF5's own
- * messages appear only as the innermost description (tsf__h5_fail).
+ * Rows of each series must be in strictly increasing time order and evenly spaced: one
+ * period of a frequency for timestamps regular on the calendar (months, business days, ...;
+ * see tsflow/freq.h), else the smallest difference is the step; otherwise the error names the rows
+ * (0-based, as pandas' iloc). Errors name the file and the object, say what was found and what to
+ * do; HDF5's own messages appear only as the innermost description (tsf__h5_fail).
  */
 #include <errno.h>
 #include <hdf5.h>
@@ -783,8 +784,36 @@ static int fill_gaps(const rd *r, tsf_frame *f, int64_t step, size_t missing)
     return TSF_OK;
 }
 
+/* Timestamps whose series all step one period at a time on one frequency (tsflow/freq.h:
+ * monthly, business-day, ... indexes are regular on the calendar): set f->freq and f->step. */
+static int calendar_regular(tsf_frame *f)
+{
+    tsf_freq common = {TSF_FREQ_NONE, 0, 0};
+    for (size_t s = 0; s < f->n_series; s++) {
+        size_t r0, len = tsf_frame_series_rows(f, s, &r0);
+        tsf_freq q;
+        if (len < 2)
+            continue;
+        if (!tsf_freq_infer(f->time + r0, len, &q) ||
+            (common.unit != TSF_FREQ_NONE && !tsf_freq_equal(&q, &common)))
+            return 0;
+        common = q;
+        for (size_t i = r0 + 1; i < r0 + len; i++) {
+            int64_t k;
+            if (!tsf_freq_count(&q, f->time[i - 1], f->time[i], &k) || k != 1)
+                return 0;
+        }
+    }
+    if (common.unit == TSF_FREQ_NONE)
+        return 0;
+    f->freq = common;
+    f->step = tsf_freq_nominal_step(&common);
+    return 1;
+}
+
 /* Check that each series is in increasing, evenly spaced time order (filling gaps with NaN
- * rows under TSF_GAP_FILL); set f->step. With no_time, number the rows of each series. */
+ * rows under TSF_GAP_FILL); set f->step (and f->freq for timestamps). With no_time, number the
+ * rows of each series. */
 static int check_time(const rd *r, tsf_frame *f, const char *what)
 {
     if (r->opt->no_time) {
@@ -795,6 +824,8 @@ static int check_time(const rd *r, tsf_frame *f, const char *what)
         f->step = 1;
         return tsf_frame_set_time_name(f, NULL, r->err);
     }
+    if (f->time_kind == TSF_TIME_EPOCH && calendar_regular(f))
+        return TSF_OK;
     int fill = r->opt->gaps == TSF_GAP_FILL;
     int64_t step = 0;
     size_t missing = 0;

@@ -118,3 +118,20 @@ Test(calendar, inspect_reports_business_days_and_the_rows_filled)
     ASSERT_HAS(out, "\"freq\": \"B\", \"season\": 5, \"tz\": null, \"periods\": 9, "
                     "\"missing_periods\": 1, \"rows_filled\": 1");
 }
+
+Test(calendar, a_monthly_hdf5_frame_from_pandas_reads_with_its_frequency)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *p = tsft_path(tsft_tmpdir(), "m.h5");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_python("import sys, numpy as np, pandas as pd\n"
+                         "i = pd.date_range('1990-01-31', periods=36, freq='M', name='date')\n"
+                         "pd.DataFrame({'v': np.arange(36.0)}, index=i).to_hdf(sys.argv[1], "
+                         "'data', format='fixed')\n",
+                         &out, &err, p, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    rc = tsft_tsflow(&out, &err, "inspect", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "  freq    ME (season 12)\n");
+    ASSERT_HAS(out, "  span    1990-01-31 00:00:00 .. 1992-12-31 00:00:00\n");
+}
