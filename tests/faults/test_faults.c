@@ -294,7 +294,7 @@ static const char *write_training(const char *dir, int epochs, const char *save)
     f = fopen(ini, "w");
     cr_assert(f);
     fprintf(f,
-            "[data]\nstage = ingest.csv\npath = data.csv\ntime_column = time\n\n"
+            "[data]\nstage = ingest.csv\npath = data.csv\ntime_column = time\ntime_unit = s\n\n"
             "[win]\nstage = window\ninput = data\nlookback = 32\nhorizon = 4\n\n"
             "[m]\nstage = train.rnn\ninput = win\ncell = lstm\nhidden = 24\nepochs = %d\n"
             "batch_size = 16\nlr = 0.003\nseed = 3\n%s%s\n\n"

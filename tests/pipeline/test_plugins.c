@@ -318,7 +318,8 @@ Test(example_plugin, linear_ar_names_a_missing_target_and_cannot_be_saved)
     const char *ini = tsft_keep(strdup(tsft_path(dir, "ar.ini")));
     const char *text = "[data]\nstage = ingest.csv\npath = ar.csv\n"
                        "[ar]\nstage = model.linear_ar\nhorizon = 3\ntargets = z\n"
-                       "[bt]\nstage = backtest\ninputs = data, ar\ntrain_length = 20\n";
+                       "[bt]\nstage = backtest\ninputs = data, ar\ntrain_length = 20\n"
+                       "season = 1\n";
     tsft_write_file(ini, text, strlen(text));
     char *out = NULL, *err = NULL;
     const char *so = built("examples/linear_ar.so");
