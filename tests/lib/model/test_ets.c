@@ -73,7 +73,6 @@ Test(ets, extrapolates_a_noise_free_seasonal_trend)
     /* a linear trend plus a fixed additive season is ETS(A,A,A) with beta = gamma = 0: the
      * fit must continue it (the likelihood is flat in alpha, so 1e-3 rather than exact) */
     double y[84], f[24];
-    seasonal(y, 84 + 24, 0);
     double all[108];
     seasonal(all, 108, 0);
     memcpy(y, all, sizeof y);
