@@ -251,7 +251,7 @@ Test(ets_r, agrees_with_forecast_ets_and_thetaf)
     char *fit_argv[] = {"Rscript", (char *)script, "fit", (char *)in, (char *)fit_out, NULL};
     run_r(fit_argv);
     static ref_series S[MAX_SERIES];
-    size_t n_series = parse_r(S, 0, tsft_read_file(fit_out, NULL));
+    size_t n_series = parse_r(S, 0, tsft_keep(tsft_read_file(fit_out, NULL)));
     cr_assert_geq(n_series, 9);
 
     /* tsflow's fits: the automatic choice and the 15 models */
@@ -280,7 +280,7 @@ Test(ets_r, agrees_with_forecast_ets_and_thetaf)
     char *eval_argv[] = {"Rscript",   (char *)script,   "eval", (char *)in,
                          (char *)par, (char *)eval_out, NULL};
     run_r(eval_argv);
-    char *text = tsft_read_file(eval_out, NULL);
+    char *text = tsft_keep(tsft_read_file(eval_out, NULL));
     for (size_t i = 0; i < n_series; i++)
         for (int k = 0; k < N_MODELS; k++)
             S[i].eval_loglik[k] = NAN;
