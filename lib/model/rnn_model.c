@@ -238,6 +238,11 @@ static void set_recipe(tsf_rnn_model *m, const tsf_train_config *cfg)
     m->train.cancel = NULL;
 }
 
+void tsf_rnn_model_set_recipe(tsf_rnn_model *m, const tsf_train_config *cfg)
+{
+    set_recipe(m, cfg);
+}
+
 static int check_name(const char *name, const char *what, tsf_err *err)
 {
     if (strchr(name, '\n'))

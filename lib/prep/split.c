@@ -95,6 +95,9 @@ static void fraction_bounds(const tsf_split_spec *spec, size_t n, size_t b[TSF_N
     }
     if (cum >= 1 - 1e-9)
         b[TSF_N_PARTS] = n;
+    size_t v = spec->min_validation_rows;
+    if (spec->fraction[TSF_PART_VAL] > 0 && b[2] - b[1] < v)
+        b[1] = b[2] > v ? b[2] - v : 0;
 }
 
 int tsf_split_make(tsf_split **out, const tsf_frame *f, const tsf_split_spec *spec, tsf_err *err)

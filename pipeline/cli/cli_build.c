@@ -142,7 +142,8 @@ const char *cli_model_args_help(void)
            "  --quantiles Q,...      forecast quantiles (e.g. 0.1,0.5,0.9; pinball loss)\n"
            "  --instance-norm MODE   subtract each window's last value or mean: last\n"
            "                         (default), mean, none\n"
-           "  --val-fraction X       validation share of each series (default 0.1)\n"
+           "  --val-fraction X       validation share of each series (default 0.1, at least\n"
+           "                         --horizon rows)\n"
            "  --test-fraction X      test share, where forecasts are scored (default 0.2)\n"
            "  --seed N               random seed (default 1)\n";
 }
@@ -316,6 +317,18 @@ int cli_model_args_hdf5(const cli_model_args *a)
                        (n >= 3 && !strcasecmp(a->data + n - 3, ".nc")));
 }
 
+/* x in the fewest digits that read back as x exactly: the pipeline text must say what the
+ * flags said (6-digit %g can round shares so that they add up to more than 1). */
+static const char *exact(char buf[32], double x)
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
+}
+
 void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
 {
     size_t lookback = a->lookback ? a->lookback : 2 * a->horizon;
@@ -334,8 +347,11 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
     if (a->id_column)
         cli_ini_put_quoted(b, "id_column", a->id_column);
     cli_ini_section(b, "split", "split");
-    cli_ini_put(b, "fractions", "%g, %g, %g", 1 - a->val_fraction - a->test_fraction,
-                a->val_fraction, a->test_fraction);
+    char f0[32], f1[32], f2[32];
+    cli_ini_put(b, "fractions", "%s, %s, %s", exact(f0, 1 - a->val_fraction - a->test_fraction),
+                exact(f1, a->val_fraction), exact(f2, a->test_fraction));
+    if (a->val_fraction > 0) /* a validation window needs a horizon of validation rows */
+        cli_ini_put(b, "min_validation_rows", "%zu", a->horizon);
     cli_ini_section(b, "filled", "impute");
     cli_ini_put(b, "inputs", "data, split");
     cli_ini_put(b, "method", "%s", a->impute);

@@ -16,7 +16,7 @@ static const char usage_head[] =
     "DATA.csv: forecast origins every --stride rows through the test part of each series\n"
     "(the last --test-fraction), each forecast made by a network refitted on the rows before\n"
     "its origin only (imputation and scaling too). Writes the forecasts, the metrics (with\n"
-    "skill against the baselines), the folds' fit windows and the training history to\n"
+    "skill against the baselines), the folds' fit windows and training histories to\n"
     "FILE.h5 (pandas.read_hdf(FILE, 'forecasts'), 'metrics'; xarray group 'cube') and\n"
     "prints the pooled scores. The steps: data, split, filled, norm, train, val, model,\n"
     "backtest, export (and csv, plots); --set STEP.KEY=VALUE changes any of their options.\n\n"
@@ -29,14 +29,16 @@ static const char usage_head[] =
     "  --stride N             rows between origins (default: the horizon)\n"
     "  --retrain RULE         always (default), never, or every N folds\n"
     "  --window KIND          expanding (default) or sliding (over --train-length rows)\n"
-    "  --train-length N       rows of the first fit / the sliding window (default: the\n"
-    "                         train part)\n"
+    "  --train-length N       rows before the first origin, and the sliding window's\n"
+    "                         length (default: origins start with the test part)\n"
     "  --warm-start           refits continue from the previous fit's weights\n"
     "  --season M             rows per season for snaive, ets, theta and MASE (default:\n"
     "                         from the frequency; needed for an integer index)\n"
     "  --baselines LIST       naive, snaive, drift, mean, ets, theta (default: naive,\n"
     "                         snaive); ets and theta are refitted at every origin\n"
-    "  --jobs N               threads (default 1); results do not depend on it\n\n";
+    "  --jobs N               threads (default 1); results do not depend on it\n\n"
+    "The model step only holds the recipe (fit = false): nothing is trained before the\n"
+    "backtest, whose fit at fold g trains with --seed + g.\n\n";
 
 typedef struct bt_args {
     const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
@@ -77,6 +79,8 @@ int cmd_backtest(int argc, char **argv)
     int model = !cli_model_args_no_model(&ma);
     cli_ini_command_line(&ini, cmd, argc, argv);
     cli_ini_model_steps(&ini, &ma);
+    if (model) /* the backtest refits the model at every fold: a first fit would be wasted */
+        cli_ini_put(&ini, "fit", "false");
     cli_ini_section(&ini, "backtest", "backtest");
     cli_ini_put(&ini, "inputs", model ? "data, model.model, split" : "data, split");
     if (!model)
@@ -84,7 +88,6 @@ int cmd_backtest(int argc, char **argv)
     if (ma.targets && !model)
         cli_ini_put(&ini, "targets", "%s", ma.targets);
     cli_ini_put(&ini, "impute", "%s", !strcmp(ma.impute, "refuse") ? "none" : ma.impute);
-    cli_ini_put(&ini, "seed", "%ld", ma.seed);
     const struct {
         const char *key, *value;
     } opts[] = {{"stride", b.stride},      {"retrain", b.retrain},
@@ -97,11 +100,7 @@ int cmd_backtest(int argc, char **argv)
     if (b.warm_start)
         cli_ini_put(&ini, "warm_start", "true");
     cli_ini_section(&ini, "export", "export.hdf5");
-    cli_ini_put(&ini, "inputs",
-                model ? "backtest.forecasts, backtest.metrics, backtest.backtest, "
-                        "model.history, data"
-                      : "backtest.forecasts, backtest.metrics, backtest.backtest, "
-                        "data");
+    cli_ini_put(&ini, "inputs", "backtest.forecasts, backtest.metrics, backtest.backtest, data");
     cli_ini_put_quoted(&ini, "path", b.out);
     if (b.csv) {
         cli_ini_section(&ini, "csv", "export.csv");
@@ -111,7 +110,8 @@ int cmd_backtest(int argc, char **argv)
     if (b.plots) {
         cli_ini_section(&ini, "plots", "plot");
         cli_ini_put(&ini, "inputs",
-                    model ? "data, backtest.forecasts, model.history" : "data, backtest.forecasts");
+                    model ? "data, backtest.forecasts, backtest.backtest"
+                          : "data, backtest.forecasts");
         cli_ini_put_quoted(&ini, "prefix", b.plots);
     }
     return cli_command_finish(cmd, &ini, &pa, b.print);

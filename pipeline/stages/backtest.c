@@ -75,8 +75,8 @@ static const tsf_option options[] = {
      .def = "0",
      .min = 0,
      .max = 1e12,
-     .help = "row offset of the first forecast origin in each series (0: train_length, or the "
-             "earliest start of the split's test part)"},
+     .help = "row offset of the first forecast origin in each series (0: train_length when "
+             "set, else the earliest start of the split's test part)"},
     {.name = "end",
      .type = TSF_OPT_SIZE,
      OPT(end),
@@ -130,7 +130,8 @@ static const tsf_option options[] = {
      .def = "1",
      .min = 0,
      .max = 4294967295.0,
-     .help = "the fit made at fold g trains with seed + g (initial weights, shuffles, dropout)"},
+     .help = "the fit made at fold g trains with seed + g (initial weights, shuffles, dropout); "
+             "unset: the seed the (first) model input was trained with"},
     {.name = "baselines",
      .type = TSF_OPT_ENUMS,
      OPT(baselines),
@@ -598,14 +599,16 @@ static int folds_from_split(bt_run *r, tsf_err *err)
         t1 = t->end - a > t1 ? t->end - a : t1;
         to_end &= t->end - a == len;
     }
-    if (t0 == SIZE_MAX && (!spec->first_origin || !spec->train_length))
+    if (t0 == SIZE_MAX && !spec->first_origin && !spec->train_length)
         return tsf_stage_fail_key(r->ctx, err, "inputs", TSF_EINVAL,
                                   "the split's test part is empty: it holds no origin (set "
                                   "first_origin, or give the split a test share)");
+    /* an explicit train_length places the first origin (as without a split); the split then
+     * only bounds the end */
+    if (!spec->first_origin && !spec->train_length)
+        spec->first_origin = t0;
     if (!spec->train_length)
         spec->train_length = tr;
-    if (!spec->first_origin)
-        spec->first_origin = t0;
     if (!spec->end)
         spec->end = to_end ? 0 : t1;
     return TSF_OK;
@@ -631,6 +634,20 @@ static int make_spec(bt_run *r, tsf_err *err)
     spec->last_points_only = s->last_points_only;
     spec->jobs = s->jobs;
     spec->seed = (uint64_t)s->seed;
+    if (r->n_models) {
+        /* refits follow the model's own seed unless the backtest names one: say which */
+        uint64_t ms;
+        int known = tsfs_model_seed(r->models[0], &ms), set = tsf_stage_option_set(r->ctx, "seed");
+        if (known && !set)
+            spec->seed = ms;
+        tsf_stage_log(r->ctx, TSF_LOG_INFO, "fits train with seed %llu + fold (%s)",
+                      (unsigned long long)spec->seed,
+                      !set     ? (known ? "the model's seed" : "the backtest's default seed")
+                      : !known ? "the backtest's seed option"
+                      : ms == spec->seed
+                          ? "the backtest's seed option, the model's too"
+                          : "the backtest's seed option; the model input's seed is not used");
+    }
     spec->targets = r->targets;
     spec->n_targets = r->n_targets;
     if (r->split && (rc = folds_from_split(r, err)) != TSF_OK)
@@ -806,7 +823,7 @@ static int set_outputs(bt_run *r, tsf_backtest *bt, tsf_metrics *mt, const char 
         tsf_metrics_free(mt);
     tsf_bt_record *rec = r->rec;
     rec->bt = bt;
-    rec->seed = (uint64_t)r->s->seed;
+    rec->seed = r->spec.seed;
     rec->n_cols = f->n_cols;
     if (rc != TSF_OK)
         return rc;

@@ -26,6 +26,10 @@ struct tsf_h5out;
 int tsfs_write_history(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
                        tsf_err *err);
 
+/* The seed a built-in recurrent model value was trained with (1, into *seed), or 0 for other
+ * models (a plugin's). */
+int tsfs_model_seed(const tsf_model *m, uint64_t *seed);
+
 /* Fill a model meta from a model value (model.load's check, train.rnn's run). */
 static inline int tsfs_model_meta(tsf_stage_ctx *ctx, tsf_meta *out, const tsf_model *m)
 {

@@ -101,6 +101,14 @@ static void destroy(tsf_model *m)
     free(m);
 }
 
+int tsfs_model_seed(const tsf_model *m, uint64_t *seed)
+{
+    if (m->destroy != destroy) /* not this file's model (a plugin may call itself "rnn") */
+        return 0;
+    *seed = rnn_of(m)->train.seed;
+    return 1;
+}
+
 int tsfs_rnn_model_value(tsf_model **out, tsf_rnn_model *r, tsf_err *err)
 {
     *out = NULL;

@@ -16,6 +16,7 @@ static const char *const by_names[] = {"fraction", "rows", "time", "ett", NULL};
 typedef struct split_state {
     int by;
     tsf_doubles fractions;
+    size_t min_validation_rows;
     tsf_doubles rows;
     tsf_strings times;
     size_t rows_per_day;
@@ -38,6 +39,15 @@ static const tsf_option options[] = {
      .max = 1,
      .help = "by = fraction: train, validation and test shares (sum at most 1); a series of n "
              "rows is cut at floor(n x cumulative share)"},
+    {.name = "min_validation_rows",
+     .type = TSF_OPT_SIZE,
+     .offset = offsetof(split_state, min_validation_rows),
+     .def = "0",
+     .min = 0,
+     .max = 1e12,
+     .help = "by = fraction: a validation part (share > 0) takes at least this many rows from "
+             "the end of the train part; set it to the horizon so that short series keep a "
+             "validation window (0: off)"},
     {.name = "rows",
      .type = TSF_OPT_DOUBLES,
      .offset = offsetof(split_state, rows),
@@ -94,6 +104,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         sp->kind = TSF_SPLIT_FRACTION;
         for (int p = 0; p < 3; p++)
             sp->fraction[p] = s->fractions.v[p];
+        sp->min_validation_rows = s->min_validation_rows;
         if (sp->fraction[0] + sp->fraction[1] + sp->fraction[2] > 1 + 1e-9)
             return tsf_stage_fail_key(ctx, err, "fractions", TSF_EINVAL,
                                       "shares %g + %g + %g add up to more than 1", sp->fraction[0],

@@ -44,6 +44,7 @@ typedef struct train_state {
     int instance_norm;
     const char *name;
     /* training */
+    int fit;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -158,6 +159,12 @@ static const tsf_option options[] = {
      OPT(name),
      .help = "the model's name in forecasts and metrics (default: the cell)"},
     /* ---- training ---- */
+    {.name = "fit",
+     .type = TSF_OPT_BOOL,
+     OPT(fit),
+     .def = "true",
+     .help = "false: build the network and its training recipe without training it, for a "
+             "backtest that refits it at every fold anyway (its forecasts would be untrained)"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -707,6 +714,21 @@ static int on_progress(void *user, const tsf_train_progress *p)
     return tsf_stage_cancelled(u->ctx);
 }
 
+/* The outputs: the model (m taken) and its history (hist taken). */
+static int publish(tsf_stage_ctx *ctx, tsf_rnn_model *m, tsf_train_history *hist,
+                   tsf_value *const *out, tsf_err *err)
+{
+    tsf_model *mv;
+    int rc = tsfs_rnn_model_value(&mv, m, err);
+    if (rc == TSF_OK)
+        rc = tsf_value_set(ctx, out[0], mv, tsf_free_model);
+    if (rc) {
+        tsfs_free_history(hist);
+        return rc;
+    }
+    return tsf_value_set(ctx, out[1], hist, tsfs_free_history);
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -741,6 +763,12 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         snprintf(nval, sizeof nval, ", %zu validation windows", val->n_samples);
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s; %zu training windows%s", m->name,
                   tsf_rnn_model_describe(m, desc, sizeof desc), train->n_samples, nval);
+    if (!s->fit) {
+        tsf_rnn_model_set_recipe(m, &s->cfg);
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
+        return publish(ctx, m, hist, out, err);
+    }
     tsf_train_config cfg = s->cfg;
     progress_user pu = {ctx, cfg.epochs};
     cfg.progress = on_progress;
@@ -776,14 +804,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     }
     if (s->save)
         tsf_stage_log(ctx, TSF_LOG_INFO, "checkpoint written to %s", s->save);
-    tsf_model *mv;
-    if ((rc = tsfs_rnn_model_value(&mv, m, err)) == TSF_OK)
-        rc = tsf_value_set(ctx, out[0], mv, tsf_free_model);
-    if (rc) {
-        tsfs_free_history(hist);
-        return rc;
-    }
-    return tsf_value_set(ctx, out[1], hist, tsfs_free_history);
+    return publish(ctx, m, hist, out, err);
 }
 
 const tsf_stage_def tsf_stage_train_rnn = {

@@ -47,6 +47,10 @@ typedef struct tsf_split_spec {
      * rows is cut at floor(n * cumulative share) (to 1e-9), so the parts are train [0, b1),
      * validation [b1, b2), test [b2, b3); b3 = n when the shares sum to 1. */
     double fraction[TSF_N_PARTS];
+    /* FRACTION: the validation part of a series, when its share is not 0, holds at least this
+     * many rows (its start moves earlier into the train part): a window's horizon, so that
+     * short series still give a validation window. 0: off. */
+    size_t min_validation_rows;
     /* ROWS: boundaries b0 <= b1 <= b2 <= b3 counted from each series' first row: train
      * [b0, b1), validation [b1, b2), test [b2, b3). b3 may be TSF_SPLIT_END. A series shorter
      * than b3 is an error (the ETT split on a shorter file must not silently change). */

@@ -124,6 +124,10 @@ void tsf_rnn_model_free(tsf_rnn_model *m); /* NULL is a no-op */
 int tsf_rnn_model_check_windows(const tsf_rnn_model *m, const tsf_windows *w, const char *what,
                                 tsf_err *err) TSF_WUR;
 
+/* Record cfg as m's training recipe without training (what tsf_rnn_model_train records), for a
+ * model that only describes how a backtest should fit it at every fold. */
+void tsf_rnn_model_set_recipe(tsf_rnn_model *m, const tsf_train_config *cfg);
+
 /* Train m on windows `train`, validating on `val` (NULL: none), with instance normalization as
  * m says. cfg is used as given except that cfg->loss is replaced by m->loss and cfg->meta by
  * m's entries (so checkpoints are model files); cfg->meta must be NULL. m->train becomes cfg

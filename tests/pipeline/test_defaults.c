@@ -1,0 +1,106 @@
+/* `tsflow backtest` and `tsflow forecast` on a short monthly series (72 rows, as classic business
+ * series are): the flags mean what they say (--train-length places the first origin, shares
+ * read back exactly), the default validation share works, the backtest trains no model it would
+ * throw away, and the log says which seed the refits use. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#define ASSERT_HAS(text, sub)                                                                      \
+    cr_assert(strstr((text), (sub)), "missing \"%s\" in:\n%s", (sub), (text))
+#define ASSERT_LACKS(text, sub)                                                                    \
+    cr_assert(!strstr((text), (sub)), "unexpected \"%s\" in:\n%s", (sub), (text))
+
+/* 72 monthly values (no time column): trend + yearly cycle + deterministic noise. */
+static const char *monthly_csv(const char **dir)
+{
+    *dir = tsft_tmpdir();
+    const char *path = tsft_path(*dir, "m72.csv");
+    char buf[72 * 32 + 8];
+    size_t len = (size_t)sprintf(buf, "y\n");
+    unsigned long long lcg = 7;
+    for (int r = 0; r < 72; r++) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        double noise = (double)(lcg >> 40) / (double)(1ULL << 24) - 0.5;
+        len += (size_t)sprintf(buf + len, "%.6f\n",
+                               100 + 0.5 * r + 10 * sin(2 * M_PI * r / 12) + 4 * noise);
+    }
+    tsft_write_file(path, buf, len);
+    return path;
+}
+
+Test(defaults, train_length_places_the_first_origin_of_the_backtest_command)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc =
+        tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12", "--model",
+                    "none", "--train-length", "36", "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* origins 36, 48, 60 (the split's test part would start at row 57) */
+    ASSERT_HAS(err, "on 3 folds (origins every 12 rows from row 36, horizon 12,");
+}
+
+Test(defaults, shares_that_need_seven_digits_are_read_back_exactly)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    /* 6 digits would give 0.666667 + 0 + 0.333334 > 1 */
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "2", "--season", "12",
+                         "--model", "none", "--val-fraction", "0", "--test-fraction", "0.3333335",
+                         "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "split: train rows [0, 47), validation [47, 47), test [47, 72)");
+}
+
+Test(defaults, the_default_validation_share_holds_a_window_of_a_72_row_series)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    /* 10% of 72 rows is 7, less than the horizon: the validation part grows to 12 rows */
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "1",
+                         "--hidden", "4", "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "split: train rows [0, 60), validation [60, 72), test [72, 72)");
+    ASSERT_HAS(err, "val: 1 window (1 samples)");
+    /* a share that already holds a horizon is kept */
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "3", "--epochs", "1", "--hidden",
+                     "4", "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "split: train rows [0, 64), validation [64, 72), test [72, 72)");
+}
+
+Test(defaults, the_backtest_command_trains_no_model_before_the_backtest)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                         "--epochs", "2", "--hidden", "4", "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: not trained (fit = false): a recipe for the backtest's refits");
+    ASSERT_LACKS(err, "model: lstm: 2 epochs");
+    /* the one fit of the single fold trains */
+    ASSERT_HAS(err, "1 model and 2 baselines on 1 folds");
+}
+
+Test(defaults, the_log_says_which_seed_the_refits_use)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    const char *common[] = {"--horizon", "12", "--season", "12", "--epochs", "1", "--hidden", "4"};
+    int rc = tsft_tsflow(&out, &err, "backtest", data, common[0], common[1], common[2], common[3],
+                         common[4], common[5], common[6], common[7], "--seed", "7", "--out",
+                         tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: fits train with seed 7 + fold (the model's seed)");
+    rc = tsft_tsflow(&out, &err, "backtest", data, common[0], common[1], common[2], common[3],
+                     common[4], common[5], common[6], common[7], "--seed", "7", "--set",
+                     "backtest.seed=3", "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: fits train with seed 3 + fold (the backtest's seed option; the "
+                    "model input's seed is not used)");
+}
