@@ -1,6 +1,7 @@
 /* A recurrent network as a backtest forecaster: train on the fold's history windows, forecast
  * from the last lookback rows before the origin. See tsflow/rnn_forecaster.h. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,15 +129,93 @@ static int on_progress(void *user, const tsf_train_progress *p)
     return fp->cfg->progress(fp->cfg->progress_user, fp->fold, p);
 }
 
+/* The held-out tail of a fit (TSF_CHOOSE_STOP): per series, the last v = max(1, k / 10) of
+ * its k windows validate, and training windows end their targets before the first validation
+ * target. *train and *val stay NULL when a series is too short to keep 4 training windows. */
+static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
+                    const tsf_window_spec *spec, tsf_windows **train, tsf_windows **val,
+                    tsf_err *err)
+{
+    const size_t S = ctx->hist->n_series, T = cfg->lookback, L = ctx->horizon;
+    *train = *val = NULL;
+    tsf_range *r = malloc(2 * (S ? S : 1) * sizeof *r);
+    if (!r)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    tsf_range *rt = r, *rv = r + S;
+    int ok = 1;
+    for (size_t q = 0; q < S; q++) {
+        tsf_range f = ctx->fit[q];
+        rt[q] = rv[q] = (tsf_range){f.begin, f.begin};
+        size_t rows = f.end > f.begin ? f.end - f.begin : 0;
+        if (rows < T + L)
+            continue;
+        size_t k = rows - T - L + 1, v = k / 10 ? k / 10 : 1;
+        if (k < v + L - 1 + 4) {
+            ok = 0;
+            break;
+        }
+        size_t first_val = f.end - L - v + 1; /* origin of the first validation window */
+        rt[q] = (tsf_range){f.begin, first_val};
+        rv[q] = (tsf_range){first_val, f.end};
+    }
+    int rc = TSF_OK;
+    if (ok) {
+        rc = tsf_windows_make_ranges(train, ctx->hist, spec, rt, 1, err);
+        if (rc == TSF_OK)
+            rc = tsf_windows_make_ranges(val, ctx->hist, spec, rv, 1, err);
+        if (rc != TSF_OK) {
+            tsf_windows_free(*train);
+            *train = NULL;
+        }
+    }
+    free(r);
+    return rc;
+}
+
+/* Train a fresh network (or prev's weights) of architecture arch on w, validating on val. */
+static int train_one(const tsf_rnn_forecaster_config *cfg, const tsf_rnn_config *arch,
+                     const tsf_windows *w, const tsf_windows *val, const tsf_train_config *tc,
+                     const fit_state *prev, tsf_rnn_model **out, tsf_train_history *h, tsf_err *err)
+{
+    tsf_rnn_model *m = NULL;
+    int rc = tsf_rnn_model_create(&m, cfg->name, arch, w, NULL, cfg->inorm, &cfg->loss,
+                                  tc->batch_size, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_train_config c = *tc;
+    if (prev) {
+        /* continue from the previous fit's weights: same configuration, same tensor layout */
+        size_t P = tsf_rnn_n_params(m->rnn);
+        if (tsf_rnn_n_params(prev->m->rnn) != P) {
+            rc = tsf_err_set(err, TSF_EINVAL,
+                             "warm start: the previous fit's network has %zu parameters, this "
+                             "one %zu",
+                             tsf_rnn_n_params(prev->m->rnn), P);
+            tsf_rnn_model_free(m);
+            return rc;
+        }
+        memcpy(tsf_rnn_params(m->rnn), tsf_rnn_params(prev->m->rnn), P * sizeof(tsf_real));
+        c.init_params = 0;
+    }
+    rc = tsf_rnn_model_train(m, w, val, &c, h, err);
+    if (rc != TSF_OK) {
+        tsf_rnn_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return TSF_OK;
+}
+
 static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
     const fit_state *prev = warm;
     *state = NULL;
     tsf_window_spec spec = window_spec(cfg, ctx);
-    tsf_windows *w = NULL;
+    tsf_windows *w = NULL, *wt = NULL, *wv = NULL;
     fit_state *st = NULL;
-    tsf_train_history hist, *h = NULL;
+    tsf_train_history hist, *h = NULL, probe;
+    tsf_train_history_init(&probe);
     int rc = tsf_windows_make_ranges(&w, ctx->hist, &spec, ctx->fit, 1, err);
     if (rc != TSF_OK)
         goto done;
@@ -157,34 +236,47 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
         rc = tsf_err_set(err, TSF_ENOMEM, "cannot create a mutex");
         goto done;
     }
-    rc = tsf_rnn_model_create(&st->m, cfg->name, &cfg->arch, w, NULL, cfg->inorm, &cfg->loss,
-                              cfg->train.batch_size, err);
-    if (rc != TSF_OK)
-        goto done;
+    tsf_rnn_config arch = cfg->arch;
     tsf_train_config tc = cfg->train;
     tc.seed = (unsigned long)ctx->seed;
     tc.cancel = NULL;
     fit_progress fp = {cfg, ctx->fold};
     tc.progress = cfg->progress ? on_progress : NULL;
     tc.progress_user = &fp;
-    if (prev) {
-        /* continue from the previous fit's weights: same configuration, same tensor layout */
-        size_t P = tsf_rnn_n_params(st->m->rnn);
-        if (tsf_rnn_n_params(prev->m->rnn) != P) {
-            rc = tsf_err_set(err, TSF_EINVAL,
-                             "warm start: the previous fit's network has %zu parameters, this "
-                             "one %zu",
-                             tsf_rnn_n_params(prev->m->rnn), P);
+    unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
+    tsf_rnn_fit_choice ch = {.hidden = arch.hidden,
+                             .epochs = tc.epochs,
+                             .batch_size = tc.batch_size,
+                             .patience = tc.patience};
+    if ((choose & TSF_CHOOSE_STOP) && (rc = hold_out(cfg, ctx, &spec, &wt, &wv, err)) != TSF_OK)
+        goto done;
+    if (choose) {
+        tsf_rnn_fit_choose(choose, wt ? wt->n_samples : w->n_samples, wv ? wv->n_samples : 0, &ch);
+        arch.hidden = ch.hidden;
+        tc.epochs = ch.epochs;
+        tc.batch_size = ch.batch_size;
+        tc.patience = ch.patience;
+    }
+    if (wt) {
+        /* find the epoch count on the held-out tail, then refit on every window */
+        tsf_rnn_model *m1 = NULL;
+        rc = train_one(cfg, &arch, wt, wv, &tc, prev, &m1, &probe, err);
+        tsf_rnn_model_free(m1);
+        if (rc != TSF_OK)
             goto done;
-        }
-        memcpy(tsf_rnn_params(st->m->rnn), tsf_rnn_params(prev->m->rnn), P * sizeof(tsf_real));
-        tc.init_params = 0;
+        tc.epochs = probe.best_epoch + 1;
+        tc.patience = 0;
+        size_t len = strlen(ch.why);
+        snprintf(ch.why + len, sizeof ch.why - len, "; best epoch %zu, refit on all %zu windows",
+                 tc.epochs, w->n_samples);
     }
     if (cfg->histories && ctx->fold < cfg->n_histories) {
         h = &hist;
         tsf_train_history_init(h);
     }
-    rc = tsf_rnn_model_train(st->m, w, NULL, &tc, h, err);
+    rc = train_one(cfg, &arch, w, NULL, &tc, prev, &st->m, h, err);
+    if (rc == TSF_OK && h && choose)
+        snprintf(h->note, sizeof h->note, "%s", ch.why);
     if (rc == TSF_OK && h) {
         /* each fold's slot is written by its own fit only: no lock needed */
         tsf_train_history_clear(&cfg->histories[ctx->fold]);
@@ -194,7 +286,10 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
 done:
     if (h)
         tsf_train_history_clear(h);
+    tsf_train_history_clear(&probe);
     tsf_windows_free(w);
+    tsf_windows_free(wt);
+    tsf_windows_free(wv);
     if (rc != TSF_OK) {
         free_state(NULL, st);
         return rc;

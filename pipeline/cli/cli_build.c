@@ -107,10 +107,7 @@ void cli_model_args_init(cli_model_args *a)
 {
     memset(a, 0, sizeof *a);
     a->cell = "lstm";
-    a->hidden = 32;
-    a->layers = 1;
-    a->epochs = 20;
-    a->batch_size = 32;
+    a->layers = 1; /* hidden, epochs, batch_size 0: train.rnn chooses them from the data */
     a->lr = 0.003;
     a->clip = 1.0;
     a->impute = "linear";
@@ -134,9 +131,11 @@ const char *cli_model_args_help(void)
            "                         (default data; see 'tsflow help ingest.hdf5')\n"
            "  --impute METHOD        missing values: linear (default), ffill, seasonal, refuse\n"
            "  --model CELL           lstm (default), gru, rnn, or none (baselines only)\n"
-           "  --hidden N, --layers N network size (default 32 hidden, 1 layer)\n"
-           "  --epochs N             training epochs (default 20)\n"
-           "  --batch-size N         windows per update (default 32)\n"
+           "  --hidden N, --layers N network size (default: hidden from the number of training\n"
+           "                         windows, 1 layer)\n"
+           "  --epochs N             training epochs (default: about 1000 updates, ended by\n"
+           "                         early stopping on validation windows)\n"
+           "  --batch-size N         windows per update (default: 32, at most the windows)\n"
            "  --lr X                 Adam's learning rate (default 0.003)\n"
            "  --clip X               clip the gradient norm at X (default 1; 0: off)\n"
            "  --quantiles Q,...      forecast quantiles (e.g. 0.1,0.5,0.9; pinball loss)\n"
@@ -377,10 +376,14 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
     cli_ini_put(b, "inputs",
                 a->val_fraction > 0 ? "train, val, norm.scaler" : "train, norm.scaler");
     cli_ini_put(b, "cell", "%s", a->cell);
-    cli_ini_put(b, "hidden", "%zu", a->hidden);
+    /* hidden, epochs and batch size left unset: train.rnn chooses them from the data */
+    if (a->hidden)
+        cli_ini_put(b, "hidden", "%zu", a->hidden);
     cli_ini_put(b, "layers", "%zu", a->layers);
-    cli_ini_put(b, "epochs", "%zu", a->epochs);
-    cli_ini_put(b, "batch_size", "%zu", a->batch_size);
+    if (a->epochs)
+        cli_ini_put(b, "epochs", "%zu", a->epochs);
+    if (a->batch_size)
+        cli_ini_put(b, "batch_size", "%zu", a->batch_size);
     cli_ini_put(b, "lr", "%g", a->lr);
     if (a->clip > 0)
         cli_ini_put(b, "gradient_clip_val", "%g", a->clip);

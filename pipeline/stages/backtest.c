@@ -863,6 +863,11 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
     if ((rc = tsf_backtest_run(&bt, r.f, &r.spec, r.fcs, r.n_fcs, err)) != TSF_OK)
         goto done;
+    /* one line per fit: what the first model chose from that fit's windows, and why */
+    for (size_t k = 0; r.rec && k < r.rec->n_histories; k++)
+        if (r.rec->histories[k].note[0])
+            tsf_stage_log(ctx, TSF_LOG_INFO, "%s, fit at fold %zu: %s", r.fcs[0].name, k,
+                          r.rec->histories[k].note);
     /* metrics: original scale (MASE from each fit window of the frame), then normalized */
     tsf_metrics_spec ms = {.season = r.season, .groups = 0, .per_target = r.n_targets > 1};
     rc = tsf_metrics_compute(&mt, bt->fc, r.f, &ms, err);

@@ -40,13 +40,14 @@ static int bind(const tsf_model *m, tsf_model_binding *b, tsf_err *err)
         free(rb);
         return rc;
     }
-    /* Every fold trains as train.rnn trained the model. Early stopping then monitors the
-     * training loss: a fold's fit has no validation windows. */
+    /* Every fold trains as train.rnn trained the model; what train.rnn left to the data each
+     * fold chooses from its own windows (early stopping on a held-out tail included). */
     c->train = r->train;
     c->train.loss = r->loss;
     c->train.checkpoint = c->train.resume = NULL;
     c->train.meta = NULL;
     c->train.n_meta = 0;
+    c->chosen = r->chosen;
     c->progress = b->fit_progress;
     c->progress_user = b->progress_user;
     c->histories = b->histories;

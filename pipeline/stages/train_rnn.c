@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model_stages.h"
+#include "tsflow/rnn_forecaster.h"
 #include "tsflow/optim.h"
 #include "tsflow/rnn_model.h"
 #include "tsflow/scale.h"
@@ -744,13 +745,40 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         TSF_FAIL(err, TSF_EINVAL,
                  "no training windows (the series are too short for lookback "
                  "+ horizon, or the train part is empty)");
+    /* what the pipeline left unset is chosen from the windows (and again at every backtest
+     * refit, from that fit's windows) */
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } left[] = {{"hidden", TSF_CHOOSE_HIDDEN},
+                {"epochs", TSF_CHOOSE_EPOCHS},
+                {"batch_size", TSF_CHOOSE_BATCH},
+                {"patience", TSF_CHOOSE_STOP}};
+    unsigned choose = 0;
+    for (size_t k = 0; k < sizeof left / sizeof *left; k++)
+        if (!tsf_stage_option_set(ctx, left[k].key))
+            choose |= left[k].bit;
+    tsf_rnn_config arch = s->arch;
+    tsf_train_config cfg = s->cfg;
+    tsf_rnn_fit_choice ch = {.hidden = arch.hidden,
+                             .epochs = cfg.epochs,
+                             .batch_size = cfg.batch_size,
+                             .patience = cfg.patience};
+    tsf_rnn_fit_choose(choose, train->n_samples, val ? val->n_samples : 0, &ch);
+    arch.hidden = ch.hidden;
+    cfg.epochs = ch.epochs;
+    cfg.batch_size = ch.batch_size;
+    cfg.patience = ch.patience;
     tsf_rnn_model *m = NULL;
     tsf_inorm inorm =
         s->instance_norm == INORM_REVIN ? TSF_INORM_NONE : (tsf_inorm)s->instance_norm;
-    rc = tsf_rnn_model_create(&m, s->name, &s->arch, train, scaler, inorm, &s->lossv, s->batch_size,
+    rc = tsf_rnn_model_create(&m, s->name, &arch, train, scaler, inorm, &s->lossv, cfg.batch_size,
                               err);
     if (rc)
         return rc;
+    m->chosen = choose;
+    if (choose)
+        tsf_stage_log(ctx, TSF_LOG_INFO, "%s: chosen from the data: %s", m->name, ch.why);
     tsf_train_history *hist = malloc(sizeof *hist);
     if (!hist) {
         tsf_rnn_model_free(m);
@@ -764,12 +792,11 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s; %zu training windows%s", m->name,
                   tsf_rnn_model_describe(m, desc, sizeof desc), train->n_samples, nval);
     if (!s->fit) {
-        tsf_rnn_model_set_recipe(m, &s->cfg);
+        tsf_rnn_model_set_recipe(m, &cfg);
         tsf_stage_log(ctx, TSF_LOG_INFO,
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
     }
-    tsf_train_config cfg = s->cfg;
     progress_user pu = {ctx, cfg.epochs};
     cfg.progress = on_progress;
     cfg.progress_user = &pu;

@@ -104,3 +104,39 @@ Test(defaults, the_log_says_which_seed_the_refits_use)
     ASSERT_HAS(err, "backtest: fits train with seed 3 + fold (the backtest's seed option; the "
                     "model input's seed is not used)");
 }
+
+Test(defaults, every_backtest_fit_chooses_its_settings_from_its_windows_and_says_why)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                         "--train-length", "36", "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* lookback 24: fold 0 fits rows [0, 36), 1 window; fold 2 rows [0, 60), 25 windows of which
+     * the last 2 validate and 11 more are dropped so that no training target reaches them */
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 1 windows), batch 1, "
+                    "epochs 300 (~1000 updates), no early stopping (no validation windows)\n");
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 2: hidden 8 (sqrt rule on 12 windows), batch 12, "
+                    "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
+                    "on 2 validation windows; best epoch ");
+    ASSERT_HAS(err, ", refit on all 25 windows\n");
+}
+
+Test(defaults, train_rnn_chooses_what_the_pipeline_leaves_unset)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--out",
+                         tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: chosen from the data: hidden 8 (sqrt rule on 25 windows), "
+                    "batch 25, epochs 300 (~1000 updates), early stopping after 30 epochs without "
+                    "progress on 1 validation windows\n");
+    /* what the flags set stays */
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--hidden", "4", "--epochs",
+                     "3", "--batch-size", "5", "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: chosen from the data: early stopping after 10 epochs without "
+                    "progress on 1 validation windows\n");
+    ASSERT_HAS(err, "lstm, 1 layer x 4 hidden");
+}

@@ -40,6 +40,35 @@ extern "C" {
  * stop (the fit then fails with TSF_ECANCEL). fold is the fitting fold. */
 typedef int (*tsf_rnn_fit_progress_fn)(void *user, size_t fold, const tsf_train_progress *p);
 
+/* Settings a fit may choose from its data (bits of tsf_rnn_forecaster_config.chosen), by the
+ * rules of tsf_rnn_fit_choose. */
+enum {
+    TSF_CHOOSE_HIDDEN = 1u << 0, /* hidden units */
+    TSF_CHOOSE_EPOCHS = 1u << 1, /* the epoch budget */
+    TSF_CHOOSE_BATCH = 1u << 2,  /* windows per update */
+    TSF_CHOOSE_STOP = 1u << 3,   /* early stopping on a validation tail of the fit's rows */
+};
+
+/* What tsf_rnn_fit_choose decided for one fit. */
+typedef struct tsf_rnn_fit_choice {
+    size_t hidden, epochs, batch_size, patience; /* patience 0: no early stopping */
+    char why[200];                               /* one line: what was chosen and why */
+} tsf_rnn_fit_choice;
+
+/* The rules for a fit on n_windows training windows (n_val validation windows, 0: none), for
+ * the settings in `choose`; the others keep the values in *c
+ * (filled by the caller). From first principles, not tuned to any data set:
+ *  - hidden: capacity grows with the data as sqrt: the largest power of two <= sqrt(8 n),
+ *    within [8, 64] (13 windows: 8; 100: 16; 400: 32; 2000+: 64);
+ *  - batch_size: min(32, n), so that a short series still gets several windows per update
+ *    and never a batch larger than the data;
+ *  - epochs: about 1000 updates (n / batch per epoch), within [30, 300]: small data needs more
+ *    passes to fit at all, and early stopping ends them when validation stops improving;
+ *  - patience (with validation windows): max(10, epochs / 10).
+ * why reads like "hidden 16 (sqrt rule, 100 windows), batch 32, epochs 250 (~1000 updates),
+ * early stopping after 25 epochs without progress on 10 validation windows". */
+void tsf_rnn_fit_choose(unsigned choose, size_t n_windows, size_t n_val, tsf_rnn_fit_choice *c);
+
 typedef struct tsf_rnn_forecaster_config {
     const char *name;        /* model name in forecasts and metrics (default: the cell's name) */
     tsf_rnn_config arch;     /* cell, hidden, n_layers, bidirectional, dropout, head, bptt_steps;
@@ -63,6 +92,14 @@ typedef struct tsf_rnn_forecaster_config {
      * tsf_train_history_init; fits of folds >= n_histories keep none). */
     tsf_train_history *histories;
     size_t n_histories;
+    /* TSF_CHOOSE_* bits: settings every fit chooses from its own windows (tsf_rnn_fit_choose)
+     * instead of taking them from arch and train. With TSF_CHOOSE_STOP a fit holds out the last
+     * windows of every series (their targets after all training targets: about 10% of the
+     * windows, at least one), trains with early stopping on them, then trains a fresh network
+     * on all windows for the best epoch count: the most recent rows matter most to a forecast.
+     * A fit too short for a held-out tail trains the fixed epochs (and says so in its note).
+     * With warm start the hidden size stays arch's. */
+    unsigned chosen; /* the choice goes to the note of the fit's history (histories above) */
 } tsf_rnn_forecaster_config;
 
 /* Defaults: LSTM, 32 hidden, 1 layer, direct head, MSE, no instance normalization,

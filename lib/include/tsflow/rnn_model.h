@@ -103,6 +103,10 @@ typedef struct tsf_rnn_model {
      * and for a model file without the recipe: tsf_train_config_init's defaults with the
      * network's max batch as batch size. */
     tsf_train_config train;
+    /* TSF_CHOOSE_* bits (tsflow/rnn_forecaster.h): settings that were left to the data, which
+     * every refit chooses again from its own windows. Not stored in model files (a loaded
+     * model refits with the recorded recipe). */
+    unsigned chosen;
 } tsf_rnn_model;
 
 /* A new, untrained model for windows like w: the network's lookback, horizon, inputs, future
