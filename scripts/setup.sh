@@ -18,6 +18,8 @@ packages=(
   r-cran-hdf5r r-bioc-rhdf5
   # R's forecast package: the reference for the ets and theta baselines
   r-base-core r-cran-forecast
+  # public short series for scripts/measure_defaults.py
+  python3-statsmodels
   # plots
   gnuplot-nox fonts-dejavu-core
 )

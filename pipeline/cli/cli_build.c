@@ -122,7 +122,8 @@ const char *cli_model_args_help(void)
     return "data and model:\n"
            "  --target COL[,COL]     columns to forecast (default: every column)\n"
            "  --horizon N            steps to forecast (required)\n"
-           "  --lookback N           input steps per window (default: 2 x horizon)\n"
+           "  --lookback N           input steps per window (default: a season or the horizon,\n"
+           "                         fitted to the rows: see 'tsflow help window')\n"
            "  --time-column NAME     the time column (default: the first, if it holds times)\n"
            "  --time-format FMT      strptime-style time format of a CSV (e.g. %d/%m/%Y)\n"
            "  --time-unit UNIT       what integer CSV times count: s, ms, us, ns, year, index\n"
@@ -330,7 +331,6 @@ static const char *exact(char buf[32], double x)
 
 void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
 {
-    size_t lookback = a->lookback ? a->lookback : 2 * a->horizon;
     int h5 = cli_model_args_hdf5(a);
     cli_ini_section(b, "data", h5 ? "ingest.hdf5" : "ingest.csv");
     cli_ini_put_quoted(b, "path", a->data);
@@ -365,7 +365,10 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_section(b, parts[p], "window");
         cli_ini_put(b, "inputs", "norm, split");
         cli_ini_put(b, "part", "%s", part_names[p]);
-        cli_ini_put(b, "lookback", "%zu", lookback);
+        if (a->lookback)
+            cli_ini_put(b, "lookback", "%zu", a->lookback);
+        else if (a->season)
+            cli_ini_put(b, "season", "%s", a->season);
         cli_ini_put(b, "horizon", "%zu", a->horizon);
         if (a->targets)
             cli_ini_put(b, "targets", "%s", a->targets);

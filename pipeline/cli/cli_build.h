@@ -53,10 +53,11 @@ typedef struct cli_model_args {
     const char *time_format; /* ingest.csv time_format, or NULL */
     const char *time_unit;   /* ingest.csv time_unit, or NULL */
     const char *id_column;
-    const char *key;  /* HDF5 input: the dataset or pandas key (--key) */
-    size_t horizon;   /* --horizon N (required) */
-    size_t lookback;  /* --lookback N (0: 2 x horizon) */
-    const char *cell; /* --model lstm|gru|rnn|none */
+    const char *key;    /* HDF5 input: the dataset or pandas key (--key) */
+    size_t horizon;     /* --horizon N (required) */
+    size_t lookback;    /* --lookback N (0: the window steps choose it from the season and rows) */
+    const char *season; /* rows per season for that choice, when the command knows it */
+    const char *cell;   /* --model lstm|gru|rnn|none */
     size_t hidden, layers, epochs, batch_size;
     double lr, clip;
     const char *quantiles; /* --quantiles 0.1,0.5,0.9 */

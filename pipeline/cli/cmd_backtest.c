@@ -78,6 +78,7 @@ int cmd_backtest(int argc, char **argv)
     cli_ini ini = {0};
     int model = !cli_model_args_no_model(&ma);
     cli_ini_command_line(&ini, cmd, argc, argv);
+    ma.season = b.season;
     cli_ini_model_steps(&ini, &ma);
     if (model) /* the backtest refits the model at every fold: a first fit would be wasted */
         cli_ini_put(&ini, "fit", "false");

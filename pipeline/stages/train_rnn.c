@@ -92,7 +92,9 @@ static const tsf_option options[] = {
      .def = "64",
      .min = 1,
      .max = 65536,
-     .help = "hidden units per layer and direction"},
+     .help = "hidden units per layer and direction (unset: the largest power of two <= "
+             "sqrt(8 x training windows), from 8 to 64, the default only shapes the check; "
+             "chosen again at every backtest refit)"},
     {.name = "layers",
      .type = TSF_OPT_SIZE,
      OPT(layers),
@@ -172,14 +174,15 @@ static const tsf_option options[] = {
      .def = "10",
      .min = 1,
      .max = 1e9,
-     .help = "passes over the training windows (counting those done before a resume)"},
+     .help = "passes over the training windows (counting those done before a resume; unset: "
+             "about 1000 updates, from 30 to 300, ended by early stopping)"},
     {.name = "batch_size",
      .type = TSF_OPT_SIZE,
      OPT(batch_size),
      .def = "32",
      .min = 1,
      .max = 1e6,
-     .help = "windows per update"},
+     .help = "windows per update (unset: 32, at most the training windows)"},
     {.name = "seed",
      .type = TSF_OPT_INT,
      OPT(seed),
@@ -370,7 +373,9 @@ static const tsf_option options[] = {
      .max = 1e9,
      .help = "early stopping: stop after this many epochs without improvement of the "
              "validation loss (the training loss without validation windows) and keep the "
-             "best epoch's weights (0: off)"},
+             "best epoch's weights (0: off; unset: max(10, epochs / 10) with validation windows, "
+             "and a backtest refit holds out the last tenth of its windows for it, then refits "
+             "on all of them for the best epoch count)"},
     {.name = "min_delta",
      .type = TSF_OPT_DOUBLE,
      OPT(min_delta),

@@ -2,6 +2,8 @@
  * all rows or one part of a split, with targets, past and known-future covariates, calendar
  * features and optional channel independence. */
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 
 typedef struct window_state {
     size_t lookback;
+    size_t season;
     size_t horizon;
     size_t stride;
     tsf_strings targets;
@@ -31,10 +34,20 @@ static const tsf_option options[] = {
     {.name = "lookback",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(window_state, lookback),
-     .min = 1,
+     .def = "0",
+     .min = 0,
      .max = 1e9,
-     .flags = TSF_OPT_REQUIRED,
-     .help = "input steps before each origin"},
+     .help = "input steps before each origin (0: from the season and the rows: a season, or the "
+             "horizon if longer (twice the horizon without a season), doubled when 100 windows "
+             "remain, shortened to keep 8 windows; counted on the shortest train part of the "
+             "split, so that train and validation windows agree)"},
+    {.name = "season",
+     .type = TSF_OPT_SIZE,
+     .offset = offsetof(window_state, season),
+     .def = "0",
+     .min = 0,
+     .max = 1e9,
+     .help = "rows per season, for lookback = 0 (0 or 1: none)"},
     {.name = "horizon",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(window_state, horizon),
@@ -124,7 +137,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
             return rc;
     }
     int64_t shortest = in[0]->min_series_rows;
-    if (shortest != TSF_UNKNOWN && (int64_t)(s->lookback + s->horizon) > shortest)
+    if (s->lookback && shortest != TSF_UNKNOWN && (int64_t)(s->lookback + s->horizon) > shortest)
         return tsf_stage_fail_key(ctx, err, "lookback", TSF_EINVAL,
                                   "lookback %zu + horizon %zu is longer than the %lld rows of "
                                   "the shortest series (expected lookback + horizon <= %lld)",
@@ -132,7 +145,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   (long long)shortest);
     tsf_meta *m = out[0];
     m->n_series = in[0]->n_series;
-    m->lookback = (int64_t)s->lookback;
+    m->lookback = s->lookback ? (int64_t)s->lookback : TSF_UNKNOWN; /* 0: chosen at run */
     m->horizon = (int64_t)s->horizon;
     if (in[0]->cols != TSF_UNKNOWN) {
         size_t n_cal = 0;
@@ -167,6 +180,29 @@ static int default_targets(const tsf_frame *f, const size_t *past, size_t n_past
     return TSF_OK;
 }
 
+/* lookback = 0: the rule of the option's help, on n rows (the shortest train part); why gets
+ * the reason. The season (or the horizon) lets the network see a whole cycle; a longer input
+ * helps only when there are windows enough to learn from it; too few windows is worse than a
+ * shorter input. */
+static size_t choose_lookback(size_t season, size_t h, size_t n, char *why, size_t n_why)
+{
+    size_t base = season > 1 ? (season > h ? season : h) : 2 * h;
+    const char *what = season > 1 ? (season >= h ? "a season" : "the horizon") : "2 x horizon";
+    size_t lb = base;
+    if (n >= 2 * base + h - 1 + 100) {
+        lb = 2 * base;
+        snprintf(why, n_why, "2 x %s (%zu), as %zu rows leave %zu windows", what, base, n,
+                 n - lb - h + 1);
+    } else if (n >= base + h - 1 + 8) {
+        snprintf(why, n_why, "%s, leaving %zu windows in %zu rows", what, n - lb - h + 1, n);
+    } else {
+        lb = n > h + 8 ? n - h - 7 : 1;
+        snprintf(why, n_why, "shortened from %s (%zu) to keep %zu windows in %zu rows", what, base,
+                 n >= lb + h ? n - lb - h + 1 : 0, n);
+    }
+    return lb;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -197,7 +233,20 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         ranges[q] = s->part == TSFS_PART_ALL
                         ? (tsf_range){f->series_start[q], f->series_start[q + 1]}
                         : sp->part[s->part - 1][q];
-    tsf_window_spec spec = {.lookback = s->lookback,
+    size_t lookback = s->lookback;
+    if (!lookback) {
+        size_t n = SIZE_MAX;
+        for (size_t q = 0; q < f->n_series; q++) {
+            tsf_range r = sp ? sp->part[TSF_PART_TRAIN][q]
+                             : (tsf_range){f->series_start[q], f->series_start[q + 1]};
+            if (r.end > r.begin && r.end - r.begin < n)
+                n = r.end - r.begin;
+        }
+        char why[160];
+        lookback = choose_lookback(s->season, s->horizon, n == SIZE_MAX ? 0 : n, why, sizeof why);
+        tsf_stage_log(ctx, TSF_LOG_INFO, "lookback %zu: %s", lookback, why);
+    }
+    tsf_window_spec spec = {.lookback = lookback,
                             .horizon = s->horizon,
                             .stride = s->stride,
                             .target_cols = tc,
@@ -214,7 +263,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                       "%zu window%s (%zu samples) of %zu input%s x %zu steps -> %zu output%s x "
                       "%zu steps%s%s",
                       w->n_windows, w->n_windows == 1 ? "" : "s", w->n_samples, w->n_inputs,
-                      w->n_inputs == 1 ? "" : "s", s->lookback, w->n_outputs,
+                      w->n_inputs == 1 ? "" : "s", lookback, w->n_outputs,
                       w->n_outputs == 1 ? "" : "s", s->horizon, s->part ? ", part " : "",
                       s->part ? tsfs_parts[s->part] : "");
 done:

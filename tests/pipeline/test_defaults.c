@@ -112,14 +112,17 @@ Test(defaults, every_backtest_fit_chooses_its_settings_from_its_windows_and_says
     int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
                          "--train-length", "36", "--out", tsft_path(dir, "b.h5"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    /* lookback 24: fold 0 fits rows [0, 36), 1 window; fold 2 rows [0, 60), 25 windows of which
-     * the last 2 validate and 11 more are dropped so that no training target reaches them */
-    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 1 windows), batch 1, "
+    /* lookback: a season, as the 45 train rows leave fewer than 100 windows for two */
+    ASSERT_HAS(err, "train: lookback 12: a season, leaving 22 windows in 45 rows\n");
+    /* fold 0 fits rows [0, 36): 13 windows, too few to hold out a tail and keep 4 to train on;
+     * fold 2 rows [0, 60): 37 windows, the last 3 validate and 11 before them are dropped so
+     * that no training target reaches the validation rows */
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 13 windows), batch 13, "
                     "epochs 300 (~1000 updates), no early stopping (no validation windows)\n");
-    ASSERT_HAS(err, "backtest: lstm, fit at fold 2: hidden 8 (sqrt rule on 12 windows), batch 12, "
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 2: hidden 8 (sqrt rule on 23 windows), batch 23, "
                     "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
-                    "on 2 validation windows; best epoch ");
-    ASSERT_HAS(err, ", refit on all 25 windows\n");
+                    "on 3 validation windows; best epoch ");
+    ASSERT_HAS(err, ", refit on all 37 windows\n");
 }
 
 Test(defaults, train_rnn_chooses_what_the_pipeline_leaves_unset)
