@@ -254,6 +254,7 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         a->inorm = v;
         return 1;
     case 15:
+        a->val_fraction_given = 1;
         return to_double(cmd, f, v, &a->val_fraction, 0, 0.9);
     case 16:
         return to_double(cmd, f, v, &a->test_fraction, 0.01, 0.9);

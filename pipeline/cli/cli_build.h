@@ -64,6 +64,7 @@ typedef struct cli_model_args {
     const char *impute;    /* --impute linear|ffill|seasonal|refuse */
     const char *inorm;     /* --instance-norm last|mean|none */
     double val_fraction, test_fraction;
+    int val_fraction_given; /* --val-fraction was on the command line */
     long seed;
 } cli_model_args;
 

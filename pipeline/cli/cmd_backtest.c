@@ -38,7 +38,9 @@ static const char usage_head[] =
     "                         snaive); ets and theta are refitted at every origin\n"
     "  --jobs N               threads (default 1); results do not depend on it\n\n"
     "The model step only holds the recipe (fit = false): nothing is trained before the\n"
-    "backtest, whose fit at fold g trains with --seed + g.\n\n";
+    "backtest, whose fit at fold g trains with --seed + g, choosing what the flags leave\n"
+    "unset from its own windows and stopping early on the last tenth of them; so\n"
+    "--val-fraction defaults to 0 here.\n\n";
 
 typedef struct bt_args {
     const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
@@ -79,6 +81,10 @@ int cmd_backtest(int argc, char **argv)
     int model = !cli_model_args_no_model(&ma);
     cli_ini_command_line(&ini, cmd, argc, argv);
     ma.season = b.season;
+    /* nothing trains before the backtest, and every refit holds out its own validation tail:
+     * a validation part would only take rows from the first fit's lookback choice */
+    if (!ma.val_fraction_given)
+        ma.val_fraction = 0;
     cli_ini_model_steps(&ini, &ma);
     if (model) /* the backtest refits the model at every fold: a first fit would be wasted */
         cli_ini_put(&ini, "fit", "false");

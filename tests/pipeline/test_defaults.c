@@ -112,8 +112,9 @@ Test(defaults, every_backtest_fit_chooses_its_settings_from_its_windows_and_says
     int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
                          "--train-length", "36", "--out", tsft_path(dir, "b.h5"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    /* lookback: a season, as the 45 train rows leave fewer than 100 windows for two */
-    ASSERT_HAS(err, "train: lookback 12: a season, leaving 22 windows in 45 rows\n");
+    /* lookback: a season, as the 57 rows before the test part leave fewer than 100 windows for
+     * two (no validation part: each refit holds out its own) */
+    ASSERT_HAS(err, "train: lookback 12: a season, leaving 34 windows in 57 rows\n");
     /* fold 0 fits rows [0, 36): 13 windows, too few to hold out a tail and keep 4 to train on;
      * fold 2 rows [0, 60): 37 windows, the last 3 validate and 11 before them are dropped so
      * that no training target reaches the validation rows */
