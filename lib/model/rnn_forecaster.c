@@ -1,5 +1,6 @@
 /* A recurrent network as a backtest forecaster: train on the fold's history windows, forecast
  * from the last lookback rows before the origin. See tsflow/rnn_forecaster.h. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
         TSF_FAIL(err, TSF_EINVAL,
                  "rnn forecaster: checkpoints, resume and model metadata do not apply to "
                  "backtest fits (every fold trains its own network)");
+    if (cfg->ensemble > 64)
+        TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: ensemble %zu is more than 64 networks",
+                 cfg->ensemble);
     if (t->epochs == 0 || t->batch_size == 0)
         TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: epochs and batch_size must be at least 1");
     int rc = tsf_loss_check(&cfg->loss, err);
@@ -90,7 +94,8 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
 
 /* A fitted network and the lock that serialises forecasts through its workspaces. */
 typedef struct fit_state {
-    tsf_rnn_model *m;
+    tsf_rnn_model **m; /* (n) the ensemble's networks, member k trained with seed + k */
+    size_t n;
     pthread_mutex_t lock;
 } fit_state;
 
@@ -101,7 +106,9 @@ static void free_state(void *self, void *state)
     if (!st)
         return;
     pthread_mutex_destroy(&st->lock);
-    tsf_rnn_model_free(st->m);
+    for (size_t k = 0; k < st->n; k++)
+        tsf_rnn_model_free(st->m[k]);
+    free(st->m);
     free(st);
 }
 
@@ -175,7 +182,8 @@ static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ct
 /* Train a fresh network (or prev's weights) of architecture arch on w, validating on val. */
 static int train_one(const tsf_rnn_forecaster_config *cfg, const tsf_rnn_config *arch,
                      const tsf_windows *w, const tsf_windows *val, const tsf_train_config *tc,
-                     const fit_state *prev, tsf_rnn_model **out, tsf_train_history *h, tsf_err *err)
+                     const tsf_rnn_model *prev, tsf_rnn_model **out, tsf_train_history *h,
+                     tsf_err *err)
 {
     tsf_rnn_model *m = NULL;
     int rc = tsf_rnn_model_create(&m, cfg->name, arch, w, NULL, cfg->inorm, &cfg->loss,
@@ -186,15 +194,15 @@ static int train_one(const tsf_rnn_forecaster_config *cfg, const tsf_rnn_config 
     if (prev) {
         /* continue from the previous fit's weights: same configuration, same tensor layout */
         size_t P = tsf_rnn_n_params(m->rnn);
-        if (tsf_rnn_n_params(prev->m->rnn) != P) {
+        if (tsf_rnn_n_params(prev->rnn) != P) {
             rc = tsf_err_set(err, TSF_EINVAL,
                              "warm start: the previous fit's network has %zu parameters, this "
                              "one %zu",
-                             tsf_rnn_n_params(prev->m->rnn), P);
+                             tsf_rnn_n_params(prev->rnn), P);
             tsf_rnn_model_free(m);
             return rc;
         }
-        memcpy(tsf_rnn_params(m->rnn), tsf_rnn_params(prev->m->rnn), P * sizeof(tsf_real));
+        memcpy(tsf_rnn_params(m->rnn), tsf_rnn_params(prev->rnn), P * sizeof(tsf_real));
         c.init_params = 0;
     }
     rc = tsf_rnn_model_train(m, w, val, &c, h, err);
@@ -206,6 +214,42 @@ static int train_one(const tsf_rnn_forecaster_config *cfg, const tsf_rnn_config 
     return TSF_OK;
 }
 
+/* One member of a fit's ensemble: with a held-out tail, find the epoch count there, then train
+ * on every window. Members run on their own threads; each writes only its own job. */
+typedef struct member_job {
+    const tsf_rnn_forecaster_config *cfg;
+    const tsf_rnn_config *arch;
+    const tsf_windows *w, *wt, *wv; /* all windows; training and validation parts of the tail */
+    tsf_train_config tc;            /* with this member's seed */
+    const tsf_rnn_model *prev;      /* warm start, or NULL */
+    tsf_rnn_model *m;               /* out */
+    tsf_train_history *h;           /* or NULL */
+    size_t epochs;                  /* out: the epochs of the final training */
+    int rc;
+    tsf_err err;
+} member_job;
+
+static void *member_run(void *p)
+{
+    member_job *j = p;
+    tsf_train_config tc = j->tc;
+    if (j->wt) {
+        tsf_train_history probe;
+        tsf_train_history_init(&probe);
+        tsf_rnn_model *m1 = NULL;
+        j->rc = train_one(j->cfg, j->arch, j->wt, j->wv, &tc, j->prev, &m1, &probe, &j->err);
+        tsf_rnn_model_free(m1);
+        tc.epochs = probe.best_epoch + 1;
+        tc.patience = 0;
+        tsf_train_history_clear(&probe);
+        if (j->rc != TSF_OK)
+            return NULL;
+    }
+    j->epochs = tc.epochs;
+    j->rc = train_one(j->cfg, j->arch, j->w, NULL, &tc, j->prev, &j->m, j->h, &j->err);
+    return NULL;
+}
+
 static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
@@ -214,8 +258,9 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
     tsf_window_spec spec = window_spec(cfg, ctx);
     tsf_windows *w = NULL, *wt = NULL, *wv = NULL;
     fit_state *st = NULL;
-    tsf_train_history hist, *h = NULL, probe;
-    tsf_train_history_init(&probe);
+    tsf_train_history hist, *h = NULL;
+    member_job *jobs = NULL;
+    pthread_t *threads = NULL;
     int rc = tsf_windows_make_ranges(&w, ctx->hist, &spec, ctx->fit, 1, err);
     if (rc != TSF_OK)
         goto done;
@@ -257,27 +302,62 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
         tc.batch_size = ch.batch_size;
         tc.patience = ch.patience;
     }
-    if (wt) {
-        /* find the epoch count on the held-out tail, then refit on every window */
-        tsf_rnn_model *m1 = NULL;
-        rc = train_one(cfg, &arch, wt, wv, &tc, prev, &m1, &probe, err);
-        tsf_rnn_model_free(m1);
-        if (rc != TSF_OK)
-            goto done;
-        tc.epochs = probe.best_epoch + 1;
-        tc.patience = 0;
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "; best epoch %zu, refit on all %zu windows",
-                 tc.epochs, w->n_samples);
-    }
     if (cfg->histories && ctx->fold < cfg->n_histories) {
         h = &hist;
         tsf_train_history_init(h);
     }
-    rc = train_one(cfg, &arch, w, NULL, &tc, prev, &st->m, h, err);
-    if (rc == TSF_OK && h && choose)
+    const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
+    if (!(st->m = calloc(N, sizeof *st->m)) || !(jobs = calloc(N, sizeof *jobs)) ||
+        !(threads = calloc(N, sizeof *threads))) {
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+        goto done;
+    }
+    st->n = N;
+    for (size_t k = 0; k < N; k++) {
+        jobs[k] = (member_job){.cfg = cfg,
+                               .arch = &arch,
+                               .w = w,
+                               .wt = wt,
+                               .wv = wv,
+                               .tc = tc,
+                               .prev = prev ? prev->m[k < prev->n ? k : 0] : NULL,
+                               .h = k == 0 ? h : NULL,
+                               .err = TSF_ERR_INIT};
+        jobs[k].tc.seed = (unsigned long)(ctx->seed + k);
+    }
+    /* every member on its own thread (the first on this one); the result of each depends on
+     * its seed only, so any thread count gives the same bits */
+    size_t started = 1;
+    for (; started < N; started++)
+        if (pthread_create(&threads[started], NULL, member_run, &jobs[started]) != 0)
+            break;
+    member_run(&jobs[0]);
+    for (size_t k = started; k < N; k++)
+        member_run(&jobs[k]); /* threads that could not start run here */
+    for (size_t k = 1; k < started; k++)
+        pthread_join(threads[k], NULL);
+    for (size_t k = 0; k < N; k++) {
+        st->m[k] = jobs[k].m;
+        if (rc == TSF_OK && jobs[k].rc != TSF_OK) {
+            rc = jobs[k].rc;
+            tsf_err_set(err, rc, "%s%s", N > 1 ? "ensemble member: " : "", jobs[k].err.msg);
+        }
+    }
+    if (rc != TSF_OK)
+        goto done;
+    if (wt) {
+        size_t len = strlen(ch.why);
+        snprintf(ch.why + len, sizeof ch.why - len, "; best epoch %zu, refit on all %zu windows",
+                 jobs[0].epochs, w->n_samples);
+    }
+    if (N > 1) {
+        size_t len = strlen(ch.why);
+        snprintf(ch.why + len, sizeof ch.why - len, "%sensemble of %zu (seeds %lu to %lu)",
+                 len ? "; " : "", N, (unsigned long)ctx->seed, (unsigned long)(ctx->seed + N - 1));
+    }
+    if (h && (choose || N > 1))
         snprintf(h->note, sizeof h->note, "%s", ch.why);
-    if (rc == TSF_OK && h) {
+    if (h) {
         /* each fold's slot is written by its own fit only: no lock needed */
         tsf_train_history_clear(&cfg->histories[ctx->fold]);
         cfg->histories[ctx->fold] = hist;
@@ -286,7 +366,8 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
 done:
     if (h)
         tsf_train_history_clear(h);
-    tsf_train_history_clear(&probe);
+    free(jobs);
+    free(threads);
     tsf_windows_free(w);
     tsf_windows_free(wt);
     tsf_windows_free(wv);
@@ -316,28 +397,58 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
     int rc = tsf_windows_make_at(&w, h, &spec, &s, &origin, 1, 1, err);
     if (rc != TSF_OK)
         return rc;
+    const size_t L = ctx->horizon, O = ctx->n_targets, P = 1 + ctx->n_quantiles, N = st->n;
+    double *v = malloc(N * L * O * P * sizeof *v); /* (N, L, O, P) each member's values */
+    if (!v) {
+        tsf_windows_free(w);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    }
     pthread_mutex_lock(&st->lock);
-    rc = tsf_rnn_model_forecasts_alloc(st->m, h, &fc, err);
-    if (rc == TSF_OK)
-        rc = tsf_forecasts_add_windows(fc, w, &first, err);
-    if (rc == TSF_OK)
-        rc = tsf_rnn_model_predict_windows(st->m, w, 1, fc, 0, first, err);
-    pthread_mutex_unlock(&st->lock);
-    if (rc == TSF_OK) {
-        const size_t L = ctx->horizon, O = ctx->n_targets, P = 1 + ctx->n_quantiles;
+    for (size_t k = 0; rc == TSF_OK && k < N; k++) {
+        rc = tsf_rnn_model_forecasts_alloc(st->m[k], h, &fc, err);
+        if (rc == TSF_OK)
+            rc = tsf_forecasts_add_windows(fc, w, &first, err);
+        if (rc == TSF_OK)
+            rc = tsf_rnn_model_predict_windows(st->m[k], w, 1, fc, 0, first, err);
         /* the model's slots: the point forecast, then its quantile levels when it has them;
          * the backtest's levels are the model's or none */
-        const size_t Pm = fc->n_values;
-        for (size_t l = 0; l < L; l++)
+        for (size_t l = 0; rc == TSF_OK && l < L; l++)
             for (size_t o = 0; o < O; o++) {
-                const double *v = tsf_forecasts_at(fc, first, l, o, 0);
-                double *y = out + (l * O + o) * P;
-                y[0] = v[0];
-                if (P == Pm)
-                    for (size_t p = 1; p < P; p++)
-                        y[p] = v[p];
+                const double *y = tsf_forecasts_at(fc, first, l, o, 0);
+                double *d = v + ((k * L + l) * O + o) * P;
+                d[0] = y[0];
+                for (size_t p = 1; p < P; p++)
+                    d[p] = P == fc->n_values ? y[p] : NAN;
             }
+        tsf_forecasts_free(fc);
+        fc = NULL;
     }
+    pthread_mutex_unlock(&st->lock);
+    /* the ensemble: the median of the members' points (robust to one poor fit), the mean of
+     * each quantile level (quantile averaging keeps the levels ordered) */
+    for (size_t l = 0; rc == TSF_OK && l < L; l++)
+        for (size_t o = 0; o < O; o++)
+            for (size_t p = 0; p < P; p++) {
+                double col[64], sum = 0; /* N <= 64 (tsf_rnn_forecaster_check) */
+                for (size_t k = 0; k < N; k++) {
+                    col[k] = v[((k * L + l) * O + o) * P + p];
+                    sum += col[k];
+                }
+                double y;
+                if (p > 0) {
+                    y = sum / (double)N;
+                } else {
+                    for (size_t a = 1; a < N; a++) /* insertion sort: N is small */
+                        for (size_t b = a; b > 0 && col[b - 1] > col[b]; b--) {
+                            double t = col[b];
+                            col[b] = col[b - 1];
+                            col[b - 1] = t;
+                        }
+                    y = N % 2 ? col[N / 2] : 0.5 * (col[N / 2 - 1] + col[N / 2]);
+                }
+                out[(l * O + o) * P + p] = y;
+            }
+    free(v);
     tsf_forecasts_free(fc);
     tsf_windows_free(w);
     return rc;

@@ -48,6 +48,7 @@ static int bind(const tsf_model *m, tsf_model_binding *b, tsf_err *err)
     c->train.meta = NULL;
     c->train.n_meta = 0;
     c->chosen = r->chosen;
+    c->ensemble = r->ensemble;
     c->progress = b->fit_progress;
     c->progress_user = b->progress_user;
     c->histories = b->histories;

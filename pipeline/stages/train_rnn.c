@@ -46,6 +46,7 @@ typedef struct train_state {
     const char *name;
     /* training */
     int fit;
+    size_t ensemble;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -168,6 +169,15 @@ static const tsf_option options[] = {
      .def = "true",
      .help = "false: build the network and its training recipe without training it, for a "
              "backtest that refits it at every fold anyway (its forecasts would be untrained)"},
+    {.name = "ensemble",
+     .type = TSF_OPT_SIZE,
+     OPT(ensemble),
+     .def = "1",
+     .min = 1,
+     .max = 64,
+     .help = "networks each backtest refit trains with consecutive seeds (seed + fold + k), "
+             "in parallel, and combines (median of the points, mean of each quantile); this "
+             "step itself trains one"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -782,6 +792,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     if (rc)
         return rc;
     m->chosen = choose;
+    m->ensemble = s->ensemble;
     if (choose)
         tsf_stage_log(ctx, TSF_LOG_INFO, "%s: chosen from the data: %s", m->name, ch.why);
     tsf_train_history *hist = malloc(sizeof *hist);

@@ -144,3 +144,50 @@ Test(defaults, train_rnn_chooses_what_the_pipeline_leaves_unset)
                     "progress on 1 validation windows\n");
     ASSERT_HAS(err, "lstm, 1 layer x 4 hidden");
 }
+
+/* Run `tsflow backtest` on data with extra flags and OPENBLAS_NUM_THREADS=threads, writing the
+ * forecasts to csv. */
+static void backtest_csv(const char *data, const char *dir, const char *csv, const char *threads,
+                         const char *a1, const char *a2)
+{
+    setenv("OPENBLAS_NUM_THREADS", threads, 1);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                         "--train-length", "48", "--out", tsft_path(dir, "b.h5"), "--csv",
+                         tsft_path(dir, csv), a1, a2, NULL);
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    cr_assert_eq(rc, 0, "%s", err);
+}
+
+Test(defaults, an_ensemble_forecasts_the_median_of_its_members_the_same_on_any_thread_count)
+{
+    tsft_need_python_modules("pandas");
+    const char *dir, *data = monthly_csv(&dir);
+    backtest_csv(data, dir, "e1.csv", "1", "--ensemble", "3");
+    backtest_csv(data, dir, "e2.csv", "2", "--ensemble", "3");
+    /* member k of the fit at fold g trains with seed + g + k: the single networks of seeds 1,
+     * 2 and 3 are the members */
+    backtest_csv(data, dir, "s1.csv", "1", "--seed", "1");
+    backtest_csv(data, dir, "s2.csv", "1", "--seed", "2");
+    backtest_csv(data, dir, "s3.csv", "1", "--seed", "3");
+    char *py, *err;
+    int rc = tsft_python("import pandas as pd, numpy as np, sys, os\n"
+                         "d = sys.argv[1]\n"
+                         "r = lambda n: pd.read_csv(os.path.join(d, n))\n"
+                         "e1, e2 = r('e1.csv'), r('e2.csv')\n"
+                         "assert e1.equals(e2), 'OPENBLAS_NUM_THREADS changed the bits'\n"
+                         "m = np.median(np.stack([r(f's{k}.csv')['lstm'] for k in (1, 2, 3)]), 0)\n"
+                         "print(len(m), np.abs(e1['lstm'] - m).max(),\n"
+                         "      (np.abs(r('s1.csv')['lstm'] - m) > 1e-6).sum() > 0)\n",
+                         &py, &err, dir, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* 2 folds x 12 steps; the median read back from CSV to 1e-12, not seed 1's forecast */
+    double diff;
+    int n, differs;
+    char flag[8];
+    cr_assert_eq(sscanf(py, "%d %lf %7s", &n, &diff, flag), 3, "%s", py);
+    differs = !strcmp(flag, "True");
+    cr_assert_eq(n, 24, "%s", py);
+    cr_assert(diff < 1e-9, "ensemble vs median of members: max difference %g", diff);
+    cr_assert(differs, "the ensemble equals seed 1's network: %s", py);
+}

@@ -52,7 +52,7 @@ enum {
 /* What tsf_rnn_fit_choose decided for one fit. */
 typedef struct tsf_rnn_fit_choice {
     size_t hidden, epochs, batch_size, patience; /* patience 0: no early stopping */
-    char why[200];                               /* one line: what was chosen and why */
+    char why[320];                               /* one line: what was chosen and why */
 } tsf_rnn_fit_choice;
 
 /* The rules for a fit on n_windows training windows (n_val validation windows, 0: none), for
@@ -100,6 +100,10 @@ typedef struct tsf_rnn_forecaster_config {
      * A fit too short for a held-out tail trains the fixed epochs (and says so in its note).
      * With warm start the hidden size stays arch's. */
     unsigned chosen; /* the choice goes to the note of the fit's history (histories above) */
+    /* Networks per fit (0 and 1: one; at most 64): member k trains with the fit's seed + k, all
+     * on their own threads, and a forecast is the median of the members' point forecasts and
+     * the mean of each quantile level. The bits depend on the seeds only, not on threads. */
+    size_t ensemble;
 } tsf_rnn_forecaster_config;
 
 /* Defaults: LSTM, 32 hidden, 1 layer, direct head, MSE, no instance normalization,

@@ -107,6 +107,9 @@ typedef struct tsf_rnn_model {
      * every refit chooses again from its own windows. Not stored in model files (a loaded
      * model refits with the recorded recipe). */
     unsigned chosen;
+    /* Networks a backtest refit trains and combines (tsf_rnn_forecaster_config.ensemble); this
+     * model itself is one network. Not stored in model files. */
+    size_t ensemble;
 } tsf_rnn_model;
 
 /* A new, untrained model for windows like w: the network's lookback, horizon, inputs, future
