@@ -88,11 +88,39 @@ static void remove_stale(const char *dir, const char *base)
     closedir(dp);
 }
 
-int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
+/* What a path that is not a regular file is, for messages. */
+static const char *file_kind(mode_t mode)
 {
-    memset(a, 0, sizeof *a);
-    a->fd = -1;
-    a->slot = -1;
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a pipe (FIFO)"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a special file";
+}
+
+int tsf_atomic_check_target(const char *path, tsf_err *err)
+{
+    struct stat st, lst;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return TSF_OK; /* absent (or a dangling link: the link is replaced), or a file */
+    int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+    TSF_FAIL(err, TSF_EINVAL,
+             "\"%s\" is %s%s, not a regular file (expected a new file or a regular file to "
+             "replace: an output is written as a new file renamed over the old one, which would "
+             "destroy it)",
+             path, link ? "a symbolic link to " : "", file_kind(st.st_mode));
+}
+
+int tsf_atomic_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static int begin_at(tsf_atomic *a, const char *path, tsf_err *err)
+{
     const char *base;
     char *dir = dir_of(path, &base);
     if (!dir)
@@ -134,6 +162,24 @@ int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
     fchmod(a->fd, 0666 & ~um);
     a->slot = register_tmp(a->tmp_path);
     return TSF_OK;
+}
+
+int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    a->slot = -1;
+    int rc = tsf_atomic_check_target(path, err);
+    if (rc != TSF_OK)
+        return rc;
+    /* Through a symbolic link, replace the file it names and keep the link. */
+    struct stat lst;
+    char *resolved = NULL;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+        resolved = realpath(path, NULL);
+    rc = begin_at(a, resolved ? resolved : path, err);
+    free(resolved);
+    return rc;
 }
 
 FILE *tsf_atomic_stream(tsf_atomic *a)

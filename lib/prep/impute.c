@@ -35,7 +35,7 @@ static int refuse(const tsf_frame *f, size_t col, size_t s, const double *x, siz
     char msg[640], sl[96], rl[64];
     size_t len = (size_t)snprintf(msg, sizeof msg,
                                   "impute: column \"%.80s\" of %s has %zu missing "
-                                  "value%s (impute = refuse): ",
+                                  "value%s (impute method: refuse): ",
                                   f->col_names[col], tsf_frame_series_label(f, s, sl, sizeof sl),
                                   n_missing, n_missing == 1 ? "" : "s");
     size_t shown = 0;
@@ -165,7 +165,7 @@ int tsf_impute(tsf_frame *f, const tsf_impute_spec *spec, const tsf_range *rows,
                                                                   : "no earlier observed value";
             TSF_FAIL(err, TSF_ENUMERIC,
                      "impute: column \"%.80s\" of %s: %s is missing and has %s to fill from "
-                     "(impute = %s); %zu value%s left unfilled",
+                     "(impute method: %s); %zu value%s left unfilled",
                      f->col_names[col], tsf_frame_series_label(f, bad_series, sl, sizeof sl),
                      tsf_frame_row_label(f, c.first_unfilled, rl, sizeof rl), why,
                      tsf_impute_method_name(spec->method), c.unfilled, c.unfilled == 1 ? "" : "s");

@@ -330,7 +330,7 @@ static int fit_one(tsf_scaler *sc, const tsf_frame *f, size_t col, size_t g, siz
         if (spec->on_constant == TSF_CONST_ERROR)
             TSF_FAIL(err, TSF_ENUMERIC,
                      "normalize: column \"%.80s\" of %s is constant (%.17g) over its %zu "
-                     "training values: %s scaling would divide by zero (set on_constant = "
+                     "training values: %s scaling would divide by zero (set constant = "
                      "center to only subtract the center, or drop the column)",
                      f->col_names[col], who, center, n, tsf_scale_kind_name(spec->kind));
         spread = 1;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_read.h"
+#include "tsflow/atomic.h"
 
 int cmd_convert(int argc, char **argv)
 {
@@ -52,6 +53,19 @@ int cmd_convert(int argc, char **argv)
         cli_error("convert: expected IN and OUT files (see 'tsflow convert --help')");
         return CLI_USAGE;
     }
+    tsf_err err = TSF_ERR_INIT;
+    if (tsf_atomic_check_target(out, &err) != TSF_OK) {
+        cli_error("convert: OUT %s", err.msg);
+        free(ra.columns_buf);
+        return CLI_USAGE;
+    }
+    if (tsf_atomic_same_file(in, out)) {
+        cli_error("convert: OUT \"%s\" is the same file as IN \"%s\" (expected another file: "
+                  "writing it would replace the input)",
+                  out, in);
+        free(ra.columns_buf);
+        return CLI_USAGE;
+    }
     if (!out_key)
         out_key = ra.key;
     size_t ol = strlen(out);
@@ -64,7 +78,6 @@ int cmd_convert(int argc, char **argv)
         free(ra.columns_buf);
         return CLI_USAGE;
     }
-    tsf_err err = TSF_ERR_INIT;
     /* tsflow's own tables (forecasts) and R's data.frames are tables, not frames: to CSV as
      * they are */
     if (!cli_is_hdf5_name(out) && tsf_is_hdf5(in) && tsf_hdf5_is_table(in, ra.key)) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runner_internal.h"
+#include "tsflow/atomic.h"
 
 typedef struct ref {
     size_t step; /* producer, in file order */
@@ -32,6 +33,16 @@ typedef struct out_file {
     int line;
 } out_file;
 
+/* A path option of a step, as given (resolved against the file's directory), for comparing
+ * the files outputs and inputs name. */
+typedef struct path_use {
+    const char *path;
+    const char *key;
+    const tsf_kv *kv;
+    size_t step;
+    int line;
+} path_use;
+
 typedef struct checker {
     const tsf_pipeline *p;
     const tsf_registry *reg;
@@ -41,6 +52,8 @@ typedef struct checker {
     int oom;
     out_file *outs;
     size_t n_outs;
+    path_use *ins, *writes; /* every input and output path option */
+    size_t n_ins, n_writes;
 } checker;
 
 /* Record a problem: "<where>: step "S"[, key "K"]: <message>". where is the key's line, its
@@ -591,6 +604,15 @@ static int check_paths(checker *c, size_t i)
         tsf__quote(path, q, sizeof q);
         tsf_opt_expected(o, exp, sizeof exp);
         struct stat st;
+        path_use **uses = o->type == TSF_OPT_PATH_IN ? &c->ins : &c->writes;
+        size_t *n_uses = o->type == TSF_OPT_PATH_IN ? &c->n_ins : &c->n_writes;
+        path_use *u = realloc(*uses, (*n_uses + 1) * sizeof *u);
+        if (!u) {
+            c->oom = 1;
+            return -1;
+        }
+        *uses = u;
+        u[(*n_uses)++] = (path_use){path, o->name, kv, i, kv && kv->line ? kv->line : line};
         if (o->type == TSF_OPT_PATH_IN) {
             if (stat(path, &st) != 0) {
                 diag(c, s, kv, line, o->name, TSF_EIO, "%s %s (expected %s)", q,
@@ -616,6 +638,12 @@ static int check_paths(checker *c, size_t i)
         }
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
             diag(c, s, kv, line, o->name, TSF_EIO, "%s is a directory (expected %s)", q, exp);
+            ok = -1;
+            continue;
+        }
+        tsf_err e = TSF_ERR_INIT;
+        if (tsf_atomic_check_target(path, &e) != TSF_OK) {
+            diag(c, s, kv, line, o->name, e.code, "%s", e.msg);
             ok = -1;
             continue;
         }
@@ -683,6 +711,30 @@ static int check_paths(checker *c, size_t i)
         free(copy);
     }
     return ok;
+}
+
+/* An output that is one of the run's inputs (another spelling, a link) would replace the data
+ * the run reads. A step may rewrite a file it reads itself: train.rnn resumes from the
+ * checkpoint it then updates. */
+static void check_outputs_apart_from_inputs(checker *c)
+{
+    for (size_t k = 0; k < c->n_writes; k++) {
+        const path_use *w = &c->writes[k];
+        for (size_t j = 0; j < c->n_ins; j++) {
+            const path_use *r = &c->ins[j];
+            if (r->step == w->step || !tsf_atomic_same_file(w->path, r->path))
+                continue;
+            char qw[96], qr[96];
+            tsf__quote(w->path, qw, sizeof qw);
+            tsf__quote(r->path, qr, sizeof qr);
+            diag(c, &c->p->steps[w->step], w->kv, w->line, w->key, TSF_EINVAL,
+                 "%s is the same file as %s, which step \"%s\" reads (%s, line %d) (expected "
+                 "an output apart from the run's inputs: writing it would replace the input)",
+                 qw, qr, c->p->steps[r->step].name, r->key, r->line);
+            c->w[w->step].bad = 1;
+            break;
+        }
+    }
 }
 
 static void run_check(checker *c, size_t i)
@@ -799,6 +851,8 @@ int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, 
 
     for (size_t i = 0; i < n && !c.oom; i++)
         check_options(&c, i);
+    if (!c.oom)
+        check_outputs_apart_from_inputs(&c);
     for (size_t i = 0; i < n && !c.oom; i++)
         resolve_inputs(&c, i);
     size_t n_ordered = c.oom ? 0 : order_steps(&c, order);
@@ -864,6 +918,8 @@ done:;
     for (size_t k = 0; k < c.n_outs; k++)
         free(c.outs[k].path);
     free(c.outs);
+    free(c.ins);
+    free(c.writes);
     free(order);
     if (rc != TSF_OK) {
         tsf_plan_free(c.plan);

@@ -606,7 +606,7 @@ Test(model_stages, forecast_command_says_what_to_do_about_missing_values_and_bad
     int rc = tsft_tsflow(&out, &err, "forecast", data, "--target", "co2", "--horizon", "13",
                          "--impute", "refuse", "--epochs", "1", "--out", h5, NULL);
     cr_assert_eq(rc, 1, "%s", err);
-    ASSERT_HAS(err, "column \"co2\" of the series has 59 missing values (impute = refuse)");
+    ASSERT_HAS(err, "column \"co2\" of the series has 59 missing values (impute method: refuse)");
     cr_assert(tsft_read_file(h5, NULL) == NULL, "no output after a failure");
     rc = tsft_tsflow(&out, &err, "forecast", data, "--target", "co2", "--out", h5, NULL);
     cr_assert_eq(rc, 2, "%s", err);

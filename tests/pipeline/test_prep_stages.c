@@ -91,7 +91,7 @@ Test(prep_stages, impute_refuse_fails_naming_the_rows)
                           "[fill]\nstage = impute\n",
                           &out, &err);
     cr_assert_eq(rc, 1, "%s", err);
-    ASSERT_HAS(err, "column \"y\" of the series has 1 missing value (impute = refuse): row 5 "
+    ASSERT_HAS(err, "column \"y\" of the series has 1 missing value (impute method: refuse): row 5 "
                     "(2016-07-01 05:00:00)");
 }
 

@@ -1398,10 +1398,10 @@ Test(builtin, export_hdf5_writes_what_pandas_reads)
     char text[1024];
     snprintf(text, sizeof text,
              "[data]\nstage = ingest.csv\npath = %s\n[out]\nstage = export.hdf5\npath = "
-             "out.h5\nkey = series\n[back]\nstage = ingest.hdf5\npath = out.h5\nkey = series\n",
+             "out2.h5\nkey = series\n[back]\nstage = ingest.hdf5\npath = out.h5\nkey = series\n",
              fixture("small.csv"));
-    /* The third step reads the file the second writes: check must not insist it exists yet,
-     * so write it first with a two-step pipeline. */
+    /* The third step reads a file an earlier run wrote (a run may not write a file it also
+     * reads), so write it first with a two-step pipeline. */
     char first[1024];
     snprintf(first, sizeof first,
              "[data]\nstage = ingest.csv\npath = %s\n[out]\nstage = export.hdf5\npath = "

@@ -29,7 +29,9 @@ typedef struct tsf_atomic {
 } tsf_atomic;
 
 /* Create the temporary for path. Fails with TSF_EIO naming the directory when it is not
- * writable. On failure a is left cleared (abort is then a no-op). */
+ * writable, and with TSF_EINVAL when path is not a regular file (tsf_atomic_check_target).
+ * When path is a symbolic link, the file it points to is replaced and the link kept. On
+ * failure a is left cleared (abort is then a no-op). */
 int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err) TSF_WUR;
 
 /* A buffered stdio stream over the temporary (created on first call), for text writers.
@@ -42,6 +44,16 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err) TSF_WUR;
 
 /* Close and remove the temporary. Safe to call after commit, after a failed begin, twice. */
 void tsf_atomic_abort(tsf_atomic *a);
+
+/* Whether path may receive an output: it is absent or a regular file (a symbolic link is
+ * followed). Otherwise TSF_EINVAL naming what it is (a directory, a device, a FIFO, a socket):
+ * replacing such a path by a new file would destroy a device node or a pipe, and never reach
+ * whatever reads it. Called at check time, and again by tsf_atomic_begin(). */
+int tsf_atomic_check_target(const char *path, tsf_err *err) TSF_WUR;
+
+/* 1 when a and b both exist and are the same file (device and inode, so other spellings, hard
+ * links and symbolic links are caught), else 0. */
+int tsf_atomic_same_file(const char *a, const char *b);
 
 /* Unlink every registered temporary. Async-signal-safe: for SIGINT/SIGTERM handlers. */
 void tsf_atomic_remove_all_signal_safe(void);

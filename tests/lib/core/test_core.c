@@ -260,6 +260,36 @@ Test(atomic, removes_temporaries_of_killed_writers_and_names_missing_directories
     tsf_atomic_abort(&a);
 }
 
+Test(atomic, refuses_special_files_and_writes_through_a_link_to_a_file)
+{
+    const char *dir = tsft_tmpdir();
+    const char *fifo = tsft_path(dir, "fifo"), *link = tsft_path(dir, "null.csv");
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    cr_assert_eq(symlink("/dev/null", link), 0);
+    tsf_atomic a;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_atomic_begin(&a, fifo, &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "is a pipe (FIFO), not a regular file"), "%s", err.msg);
+    cr_assert_eq(tsf_atomic_begin(&a, link, &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "is a symbolic link to a character device"), "%s", err.msg);
+    cr_assert_eq(tsf_atomic_check_target(dir, &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "is a directory"), "%s", err.msg);
+    struct stat st;
+    cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+
+    /* Through a link to a regular file: the file gets the output, the link stays a link. */
+    const char *target = tsft_path(dir, "data.csv"), *alias = tsft_path(dir, "alias.csv");
+    tsft_write_file(target, "old\n", (size_t)-1);
+    cr_assert_eq(symlink("data.csv", alias), 0);
+    cr_assert_eq(tsf_atomic_same_file(alias, target), 1);
+    cr_assert_eq(tsf_atomic_same_file(alias, fifo), 0);
+    cr_assert_eq(tsf_atomic_begin(&a, alias, &err), TSF_OK, "%s", err.msg);
+    fputs("new\n", tsf_atomic_stream(&a));
+    cr_assert_eq(tsf_atomic_commit(&a, &err), TSF_OK, "%s", err.msg);
+    cr_assert(lstat(alias, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
+    assert_file_is(target, "new\n");
+}
+
 static const char *library_of(const char *symbol)
 {
     void *p = dlsym(RTLD_DEFAULT, symbol);

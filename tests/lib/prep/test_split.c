@@ -224,7 +224,7 @@ Test(impute, refuse_names_the_missing_rows_with_their_timestamps)
     tsf_impute_spec spec = {.method = TSF_IMPUTE_REFUSE};
     cr_assert_eq(tsf_impute(f, &spec, NULL, NULL, &err), TSF_ENUMERIC);
     cr_assert_str_eq(err.msg, "impute: column \"a\" of the series has 5 missing values (impute "
-                              "= refuse): row 0 (2016-07-01 00:00:00), row 3 (2016-07-01 "
+                              "method: refuse): row 0 (2016-07-01 00:00:00), row 3 (2016-07-01 "
                               "03:00:00), row 4 (2016-07-01 04:00:00), row 7 (2016-07-01 "
                               "07:00:00), row 9 (2016-07-01 09:00:00)");
     tsf_frame_free(f);
@@ -241,7 +241,7 @@ Test(impute, an_unfillable_leading_gap_is_an_error_unless_allowed)
     cr_assert_eq(tsf_impute(f, &spec, NULL, NULL, &err), TSF_ENUMERIC);
     cr_assert_str_eq(err.msg, "impute: column \"a\" of the series: row 0 (2016-07-01 00:00:00) "
                               "is missing and has no earlier observed value to fill from (impute "
-                              "= ffill); 1 value left unfilled");
+                              "method: ffill); 1 value left unfilled");
     tsf_frame_free(f);
 }
 
@@ -281,7 +281,7 @@ Test(impute, seasonal_leaves_the_first_period_unfilled_and_says_why)
     tsf_impute_counts c[1];
     cr_assert_eq(tsf_impute(f, &spec, NULL, c, &err), TSF_ENUMERIC);
     cr_assert_str_eq(err.msg, "impute: column \"a\" of the series: row 1 is missing and has no "
-                              "value one season earlier to fill from (impute = seasonal); 2 "
+                              "value one season earlier to fill from (impute method: seasonal); 2 "
                               "values left unfilled");
     /* row 1 has no row a season back; row 4's is row 1, missing too */
     cr_assert_eq(c[0].missing, 2);

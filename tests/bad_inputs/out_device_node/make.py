@@ -1,0 +1,12 @@
+import math, os, stat, socket, sys
+def data(name="data.csv", rows=120):
+    with open(name, "w") as f:
+        f.write("time,load\n")
+        for i in range(rows):
+            f.write(f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00,{50 + 10 * math.sin(i / 5):.4f}\n")
+data()
+try:
+    os.mknod("null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
+except PermissionError:
+    print("mknod needs root")
+    sys.exit(77)
