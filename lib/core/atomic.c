@@ -21,6 +21,13 @@
 static char open_paths[MAX_OPEN][MAX_PATH_LEN];
 static volatile sig_atomic_t open_used[MAX_OPEN];
 
+static const volatile sig_atomic_t *cancel_flag;
+
+void tsf_atomic_set_cancel_flag(const volatile sig_atomic_t *flag)
+{
+    cancel_flag = flag;
+}
+
 static int register_tmp(const char *path)
 {
     if (strlen(path) >= MAX_PATH_LEN)
@@ -203,6 +210,14 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
     if (a->fd < 0) {
         tsf_atomic_abort(a);
         TSF_FAIL(err, TSF_EIO, "internal error: commit of an output that was not begun");
+    }
+    if (cancel_flag && *cancel_flag && !a->even_when_cancelled) {
+        tsf_err_set(err, TSF_ECANCEL,
+                    "%s: interrupted before it was replaced (the previous file, "
+                    "if any, is unchanged)",
+                    a->path);
+        tsf_atomic_abort(a);
+        return TSF_ECANCEL;
     }
     if (a->fp && fflush(a->fp) != 0) {
         e = errno;

@@ -298,6 +298,11 @@ int tsf_h5out_open_kind(tsf_h5out **out, const char *path, tsf_h5out_kind kind, 
     return TSF_OK;
 }
 
+void tsf_h5out_commit_when_cancelled(tsf_h5out *o)
+{
+    o->a.even_when_cancelled = 1;
+}
+
 int tsf_h5out_commit(tsf_h5out *o, tsf_err *err)
 {
     if (!o)

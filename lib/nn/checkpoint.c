@@ -323,6 +323,9 @@ int tsf__checkpoint_write(const char *path, tsf_rnn *m, const tsf_loss *loss,
         tsf_h5out_abort(w.o);
         return w.rc;
     }
+    /* Ctrl-C during training writes a checkpoint to resume from; a model file is an output. */
+    if (st)
+        tsf_h5out_commit_when_cancelled(w.o);
     return tsf_h5out_commit(w.o, err);
 }
 

@@ -2,8 +2,9 @@
 #ifndef TSFLOW_CLI_H
 #define TSFLOW_CLI_H
 
-/* Exit codes: 0 ok, 1 run failure, 2 usage or pipeline-check failure, 130 interrupted. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
+/* Exit codes: 0 ok, 1 run failure, 2 usage or pipeline-check failure, 128 + the signal when
+ * interrupted (130 SIGINT, 143 SIGTERM), as shells report a death by that signal. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 128 };
 
 /* Each subcommand gets argv with argv[0] = its own name. */
 #define CLI_COMMAND(name, fn, summary) int fn(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* tsflow run and tsflow check: load a pipeline file, apply --set, check everything before
  * anything runs (printing every problem, exit 2), then print the plan (check) or run it with a
- * progress display, stopping cleanly on Ctrl-C or SIGTERM (exit 130). */
+ * progress display, stopping cleanly on Ctrl-C (exit 130) or SIGTERM (exit 143). */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -102,18 +102,20 @@ int cmd_check(int argc, char **argv)
 static volatile sig_atomic_t cancel_flag;
 static volatile sig_atomic_t quiet_signals;
 
+/* The first SIGINT or SIGTERM sets the cancel flag to the signal: the running stage stops at
+ * its next check, no output is replaced (tsf_atomic_set_cancel_flag), and the exit status is
+ * 128 + the signal. */
 static void on_signal(int sig)
 {
-    (void)sig;
     if (cancel_flag) {
         /* Second signal: the stage did not stop in time. Remove temporaries and go. */
         static const char msg[] = "\ntsflow: stopped at once; temporary files removed\n";
         tsf_atomic_remove_all_signal_safe();
         if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
         }
-        _exit(CLI_INTERRUPTED);
+        _exit(CLI_INTERRUPTED + sig);
     }
-    cancel_flag = 1;
+    cancel_flag = sig;
     if (!quiet_signals) {
         static const char msg[] = "\ntsflow: interrupted: stopping cleanly (press Ctrl-C again "
                                   "to quit at once)\n";
@@ -131,6 +133,7 @@ static void catch_signals(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    tsf_atomic_set_cancel_flag(&cancel_flag);
 }
 
 static void print_stats(const tsf_plan *plan, FILE *out, double total)
@@ -202,8 +205,8 @@ int cli_pipeline_execute(tsf_pipeline *pipe, const cli_pipeline_args *a, int run
     double total = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     cli_progress_clear(&prog);
     if (status == TSF_ECANCEL) {
-        cli_error("%s; outputs in progress were removed", err.msg);
-        rc = CLI_INTERRUPTED;
+        cli_error("%s; outputs in progress were removed, previous outputs kept", err.msg);
+        rc = CLI_INTERRUPTED + (cancel_flag ? (int)cancel_flag : SIGINT);
     } else if (status != TSF_OK) {
         cli_error("%s", err.msg);
         rc = CLI_FAIL;

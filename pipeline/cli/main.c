@@ -41,17 +41,18 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'tsflow COMMAND --help' describes a command.\n"
-                 "exit status: 0 ok, 1 failure, 2 usage or pipeline error, 130 interrupted\n");
+                 "exit status: 0 ok, 1 failure, 2 usage or pipeline error, 130 interrupted\n"
+                 "(Ctrl-C), 143 terminated (SIGTERM)\n");
 }
 
 /* Commands without a cancel flag of their own (inspect, convert) stop at once on Ctrl-C or
- * SIGTERM: remove the temporaries of outputs in flight, then exit 130. `tsflow run` and the
- * pipeline commands install their own handler, which lets stages stop between steps. */
+ * SIGTERM: remove the temporaries of outputs in flight, then exit 130 (SIGINT) or 143
+ * (SIGTERM). `tsflow run` and the pipeline commands install their own handler, which lets
+ * stages stop between batches, folds and datasets. */
 static void on_signal(int sig)
 {
-    (void)sig;
     tsf_atomic_remove_all_signal_safe();
-    _exit(CLI_INTERRUPTED);
+    _exit(CLI_INTERRUPTED + sig);
 }
 
 static void put(const char *s)

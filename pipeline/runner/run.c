@@ -412,6 +412,10 @@ int tsf_plan_run(tsf_plan *plan, const tsf_run_hooks *hooks, tsf_err *err)
         }
     }
 
+    /* A signal during the last step, after it stopped checking: outputs are kept from being
+     * replaced (tsf_atomic_set_cancel_flag), so the run was interrupted all the same. */
+    if (rc == TSF_OK && cancelled(hooks))
+        rc = tsf_err_set(err, TSF_ECANCEL, "interrupted at the end of the run");
     /* After a failure: drop every pending consumer and free what is left, newest first (a
      * value's keepers are always newer than it). */
     for (size_t i = n; run.vals && i-- > 0;) {

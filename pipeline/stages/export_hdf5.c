@@ -362,6 +362,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     for (size_t i = 0; i < n && rc == TSF_OK; i++) {
         if (!in[i])
             continue;
+        if (tsf_stage_cancelled(ctx)) { /* between datasets: a large export stops promptly */
+            rc = tsf_err_set(err, TSF_ECANCEL, "cancelled");
+            break;
+        }
         tsf_progress p = TSF_PROGRESS_INIT;
         p.fraction = (double)i / (double)(n + 1);
         p.what = writing[in[i]->type];

@@ -306,13 +306,15 @@ static const char *write_training(const char *dir, int epochs, const char *save)
     return ini;
 }
 
-Test(faults, ctrl_c_during_tsflow_run_exits_130_with_no_output)
+/* Start a training run, signal it once training has started, and check that it stops promptly
+ * (between batches), with 128 + sig, no output and no temporary. */
+static void signal_training(int sig)
 {
     const char *dir = tsft_tmpdir();
     const char *ini = write_training(dir, 400, NULL), *log = tsft_path(dir, "log.txt");
     const char *args[] = {"run", ini, NULL};
     pid_t pid = spawn(args, log, 0);
-    /* Wait until training has started (the progress display names the step), then Ctrl-C. */
+    /* Wait until training has started (the progress display names the step), then signal. */
     for (int i = 0; i < 600; i++) {
         char *s = tsft_read_file(log, NULL);
         int started = s && strstr(s, "(train.rnn)");
@@ -322,15 +324,95 @@ Test(faults, ctrl_c_during_tsflow_run_exits_130_with_no_output)
         usleep(50000);
     }
     usleep(300000);
-    kill(pid, SIGINT);
+    kill(pid, sig);
     int st = tsft_wait(pid, 0, NULL, NULL);
     char *msg = slurp(log, NULL);
-    cr_assert_eq(st, 130, "exit status %d (expected 130):\n%s", st, msg);
+    cr_assert_eq(st, 128 + sig, "exit status %d (expected %d):\n%s", st, 128 + sig, msg);
     cr_assert(strstr(msg, "interrupted"), "no \"interrupted\" in:\n%s", msg);
     cr_assert(!exists(tsft_path(dir, "forecasts.csv")) && !exists(tsft_path(dir, "model.h5")),
-              "an output was written after Ctrl-C");
+              "an output was written after the signal");
     cr_assert_eq(n_temporaries(dir), 0, "a temporary was left behind");
     free(msg);
+}
+
+Test(faults, ctrl_c_during_tsflow_run_exits_130_with_no_output)
+{
+    signal_training(SIGINT);
+}
+
+Test(faults, sigterm_during_tsflow_run_exits_143_with_no_output)
+{
+    signal_training(SIGTERM);
+}
+
+/* Whether dir holds a temporary of name. */
+static int has_temporary(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d, "%s", dir);
+    char tag[256];
+    snprintf(tag, sizeof tag, ".%s.tsflow-tmp-", name);
+    int found = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        found |= !strncmp(de->d_name, tag, strlen(tag));
+    closedir(d);
+    return found;
+}
+
+/* A signal while export.hdf5 writes a large file over a previous one: the export stops, the
+ * previous file stays byte for byte, no temporary is left, and the status says which signal. */
+static void signal_export(int sig)
+{
+    const char *dir = tsft_tmpdir();
+    const char *data = tsft_path(dir, "data.csv"), *out = tsft_path(dir, "out.h5");
+    const char *log = tsft_path(dir, "log.txt"), *ini = tsft_path(dir, "export.ini");
+    write_csv(data, 300000, 5);
+    tsft_write_file(ini,
+                    "[data]\nstage = ingest.csv\npath = data.csv\n\n"
+                    "[out]\nstage = export.hdf5\ninput = data\npath = out.h5\n",
+                    (size_t)-1);
+    tsft_write_file(out, "the previous output\n", (size_t)-1);
+    const char *args[] = {"run", ini, NULL};
+    pid_t pid = spawn(args, log, 0);
+    int seen = 0;
+    while (!seen && waitpid(pid, NULL, WNOHANG) == 0) {
+        seen = has_temporary(dir, "out.h5");
+        if (!seen)
+            usleep(1000);
+    }
+    cr_assert(seen, "the export ended before its temporary was seen:\n%s", slurp(log, NULL));
+    kill(pid, sig);
+    int st = tsft_wait(pid, 0, NULL, NULL);
+    char *msg = slurp(log, NULL);
+    cr_assert_eq(st, 128 + sig, "exit status %d (expected %d):\n%s", st, 128 + sig, msg);
+    cr_assert(strstr(msg, "interrupted"), "no \"interrupted\" in:\n%s", msg);
+    char *now_out = slurp(out, NULL);
+    cr_assert_str_eq(now_out, "the previous output\n", "the previous output was replaced");
+    cr_assert_eq(n_temporaries(dir), 0, "a temporary was left behind");
+    free(now_out);
+    free(msg);
+}
+
+Test(faults, ctrl_c_during_an_export_keeps_the_previous_file_and_exits_130)
+{
+    signal_export(SIGINT);
+}
+
+Test(faults, sigterm_during_an_export_keeps_the_previous_file_and_exits_143)
+{
+    signal_export(SIGTERM);
+}
+
+Test(faults, sigterm_during_convert_exits_143)
+{
+    convert_case c;
+    make_convert_case(&c, "h5", 2000);
+    int whole_new, st = convert_signalled(&c, SIGTERM, c.duration / 2, &whole_new);
+    cr_assert(st == 143 || (st == 0 && whole_new), "SIGTERM: exit status %d (expected 143):\n%s",
+              st, slurp(c.log, NULL));
+    cr_assert_eq(n_temporaries(c.outdir), 0, "a temporary was left behind");
+    free(c.prev);
 }
 
 /* ---- (d) SIGKILL during training, then resume ------------------------------------------------ */

@@ -1,6 +1,6 @@
 /* The tsflow run, check, stages and help commands: output, exit codes (0 ok, 1 run failure,
- * 2 usage or check failure, 130 interrupted), --quiet/--verbose, progress lines, and Ctrl-C or
- * SIGTERM leaving no output behind. */
+ * 2 usage or check failure, 130 interrupted, 143 terminated), --quiet/--verbose, progress lines,
+ * and Ctrl-C or SIGTERM leaving no output behind. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <fcntl.h>
@@ -308,12 +308,12 @@ static void interrupt_run(int sig, int existing, int stubborn)
     }
     int rc = tsft_wait(pid, 30, "tsflow run after the signal", err_path);
     char *err = tsft_read_file(err_path, NULL);
-    cr_assert_eq(rc, 130, "exit %d; stderr:\n%s", rc, err);
+    cr_assert_eq(rc, 128 + sig, "exit %d (expected %d); stderr:\n%s", rc, 128 + sig, err);
     if (stubborn)
         ASSERT_HAS(err, "tsflow: stopped at once; temporary files removed\n");
     else
         ASSERT_HAS(err, "tsflow: interrupted during step \"slow\" (test.slow); outputs in "
-                        "progress were removed\n");
+                        "progress were removed, previous outputs kept\n");
     free(err);
     cr_assert_eq(count_entries(work), existing ? 1 : 0, "a partial output or temporary is left");
     if (existing) {
@@ -354,7 +354,7 @@ Test(interrupt, ctrl_c_keeps_the_previous_output_intact)
     interrupt_run(SIGINT, 1, 0);
 }
 
-Test(interrupt, sigterm_stops_cleanly_too)
+Test(interrupt, sigterm_stops_cleanly_and_exits_143)
 {
     interrupt_run(SIGTERM, 0, 0);
 }

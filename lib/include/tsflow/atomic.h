@@ -12,6 +12,7 @@
 #ifndef TSFLOW_ATOMIC_H
 #define TSFLOW_ATOMIC_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "tsflow/error.h"
@@ -21,12 +22,19 @@ extern "C" {
 #endif
 
 typedef struct tsf_atomic {
-    char *path;     /* the final path */
-    char *tmp_path; /* the temporary being written */
-    int fd;         /* open descriptor of the temporary, or -1 */
-    FILE *fp;       /* stdio stream over fd, made by tsf_atomic_stream(), or NULL */
-    int slot;       /* registry slot for signal-time clean-up, or -1 */
+    char *path;              /* the final path */
+    char *tmp_path;          /* the temporary being written */
+    int fd;                  /* open descriptor of the temporary, or -1 */
+    FILE *fp;                /* stdio stream over fd, made by tsf_atomic_stream(), or NULL */
+    int slot;                /* registry slot for signal-time clean-up, or -1 */
+    int even_when_cancelled; /* set after begin: commit despite the cancel flag (a checkpoint
+                                written because of Ctrl-C) */
 } tsf_atomic;
+
+/* The process's cancel flag (set by a SIGINT/SIGTERM handler), or NULL (the default). Once
+ * *flag is nonzero, tsf_atomic_commit() removes the temporary and fails with TSF_ECANCEL,
+ * keeping the previous file: an interrupted run replaces no output. */
+void tsf_atomic_set_cancel_flag(const volatile sig_atomic_t *flag);
 
 /* Create the temporary for path. Fails with TSF_EIO naming the directory when it is not
  * writable, and with TSF_EINVAL when path is not a regular file (tsf_atomic_check_target).
@@ -39,7 +47,8 @@ int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err) TSF_WUR;
 FILE *tsf_atomic_stream(tsf_atomic *a);
 
 /* Flush, fsync, close and rename the temporary over path, then fsync the directory.
- * On failure the temporary is removed and the previous file is untouched. */
+ * On failure (or after a cancel: tsf_atomic_set_cancel_flag) the temporary is removed and the
+ * previous file is untouched. */
 int tsf_atomic_commit(tsf_atomic *a, tsf_err *err) TSF_WUR;
 
 /* Close and remove the temporary. Safe to call after commit, after a failed begin, twice. */

@@ -96,6 +96,10 @@ int tsf_h5out_open_kind(tsf_h5out **out, const char *path, tsf_h5out_kind kind,
  * failure the temporary is removed and the previous file is untouched. */
 int tsf_h5out_commit(tsf_h5out *o, tsf_err *err) TSF_WUR;
 
+/* Commit even after the process's cancel flag is set (tsf_atomic_set_cancel_flag): for a
+ * checkpoint written because of Ctrl-C. */
+void tsf_h5out_commit_when_cancelled(tsf_h5out *o);
+
 /* Close and remove the temporary and free o. NULL is a no-op. */
 void tsf_h5out_abort(tsf_h5out *o);
 
