@@ -1,4 +1,5 @@
 /* Building pipelines from command-line flags (see cli_build.h). */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "cli_build.h"
 #include "cli_pipeline.h"
 #include "cli_read.h"
+#include "runner.h"
 
 static void append(cli_ini *b, const char *s, size_t n)
 {
@@ -167,6 +169,39 @@ static int is_flag(const char *arg, const char *name)
     return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
 }
 
+/* A flag that sets a stage's option is checked by that option's entry in the stage's table
+ * (type and range), so the flag, the pipeline file and --set accept exactly the same values:
+ * one range table, not two. */
+static int check_as_option(const char *cmd, const char *flag, const char *stage, const char *option,
+                           const char *v)
+{
+    static tsf_registry *builtins;
+    tsf_err err = TSF_ERR_INIT;
+    if (!builtins && (tsf_registry_alloc(&builtins, &err) != TSF_OK ||
+                      tsf_registry_add_builtins(builtins, &err) != TSF_OK)) {
+        tsf_registry_free(builtins);
+        builtins = NULL;
+        cli_error("%s: %s", cmd, err.msg);
+        return -1;
+    }
+    const tsf_stage_def *def = tsf_registry_find(builtins, stage);
+    const tsf_option *o = def ? tsf_opt_find(def->options, option) : NULL;
+    void *state = o ? calloc(1, def->state_size) : NULL;
+    if (!state) {
+        cli_error("%s: %s: %s", cmd, flag,
+                  o ? "out of memory" : "internal error: the option it sets is missing");
+        return -1;
+    }
+    int rc = tsf_opt_parse(o, v, NULL, state, &err);
+    tsf_opt_clear(o, state);
+    free(state);
+    if (rc != TSF_OK) {
+        cli_error("%s: %s %s (as option %s of stage %s)", cmd, flag, err.msg, option, stage);
+        return -1;
+    }
+    return 1;
+}
+
 static int to_size(const char *cmd, const char *flag, const char *v, size_t *out, size_t min)
 {
     char *end;
@@ -177,6 +212,15 @@ static int to_size(const char *cmd, const char *flag, const char *v, size_t *out
     }
     *out = (size_t)x;
     return 1;
+}
+
+/* A whole-number flag for option `option` of `stage`. */
+static int to_size_as(const char *cmd, const char *flag, const char *v, size_t *out,
+                      const char *stage, const char *option)
+{
+    if (check_as_option(cmd, flag, stage, option, v) < 0)
+        return -1;
+    return to_size(cmd, flag, v, out, 0);
 }
 
 static int to_double(const char *cmd, const char *flag, const char *v, double *out, double lo,
@@ -190,6 +234,15 @@ static int to_double(const char *cmd, const char *flag, const char *v, double *o
     }
     *out = x;
     return 1;
+}
+
+/* A number flag for option `option` of `stage`. */
+static int to_double_as(const char *cmd, const char *flag, const char *v, double *out,
+                        const char *stage, const char *option)
+{
+    if (check_as_option(cmd, flag, stage, option, v) < 0)
+        return -1;
+    return to_double(cmd, flag, v, out, -HUGE_VAL, HUGE_VAL);
 }
 
 int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i)
@@ -217,9 +270,9 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         a->targets = v;
         return 1;
     case 1:
-        return to_size(cmd, f, v, &a->horizon, 1);
+        return to_size_as(cmd, f, v, &a->horizon, "window", "horizon");
     case 2:
-        return to_size(cmd, f, v, &a->lookback, 1);
+        return to_size_as(cmd, f, v, &a->lookback, "window", "lookback");
     case 3:
         a->time_column = v;
         return 1;
@@ -236,17 +289,17 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         a->cell = v;
         return 1;
     case 7:
-        return to_size(cmd, f, v, &a->hidden, 1);
+        return to_size_as(cmd, f, v, &a->hidden, "train.rnn", "hidden");
     case 8:
-        return to_size(cmd, f, v, &a->layers, 1);
+        return to_size_as(cmd, f, v, &a->layers, "train.rnn", "layers");
     case 9:
-        return to_size(cmd, f, v, &a->epochs, 1);
+        return to_size_as(cmd, f, v, &a->epochs, "train.rnn", "epochs");
     case 10:
-        return to_size(cmd, f, v, &a->batch_size, 1);
+        return to_size_as(cmd, f, v, &a->batch_size, "train.rnn", "batch_size");
     case 11:
-        return to_double(cmd, f, v, &a->lr, 1e-12, 10);
+        return to_double_as(cmd, f, v, &a->lr, "train.rnn", "lr");
     case 12:
-        return to_double(cmd, f, v, &a->clip, 0, 1e12);
+        return to_double_as(cmd, f, v, &a->clip, "train.rnn", "gradient_clip_val");
     case 13:
         a->quantiles = v;
         return 1;
@@ -265,7 +318,7 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         a->time_unit = v;
         return 1;
     default:
-        if (to_size(cmd, f, v, &seed, 0) < 0)
+        if (to_size_as(cmd, f, v, &seed, "train.rnn", "seed") < 0)
             return -1;
         a->seed = (long)seed;
         return 1;

@@ -240,7 +240,7 @@ static const tsf_option options[] = {
      OPT(lr),
      .def = "0.001",
      .min = 0,
-     .max = HUGE_VAL,
+     .max = 10, /* beyond, Adam and SGD only diverge: a typo, not a setting */
      .flags = TSF_OPT_MIN_EXCLUSIVE,
      .help = "learning rate (default 0.001; 0.01 for sgd, as PyTorch)"},
     {.name = "momentum",

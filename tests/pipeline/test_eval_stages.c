@@ -663,7 +663,8 @@ Test(eval_stages, the_backtest_command_builds_and_runs_the_pipeline_it_prints)
     ASSERT_HAS(err, "tsflow: backtest: --horizon N is required (steps to forecast)");
     rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "x", "--out", h5, NULL);
     cr_assert_eq(rc, 2);
-    ASSERT_HAS(err, "tsflow: backtest: --horizon expects a whole number >= 1, got \"x\"");
+    ASSERT_HAS(err, "tsflow: backtest: --horizon \"x\" is not an integer (expected an integer ");
+    ASSERT_HAS(err, "(as option horizon of stage window)");
 }
 
 /* ---- the shipped pipelines --------------------------------------------------------------------
