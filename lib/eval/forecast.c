@@ -493,3 +493,54 @@ int tsf_forecasts_table(tsf_fc_table **out, const tsf_forecasts *fc, tsf_err *er
     *out = t;
     return TSF_OK;
 }
+
+void tsf_forecasts_implausible(const tsf_forecasts *fc, const tsf_frame *f, tsf_fc_implausible *out)
+{
+    memset(out, 0, sizeof *out);
+    if (fc->scale != TSF_FC_ORIGINAL)
+        return;
+    const size_t O = fc->n_targets, M = fc->n_models, P = fc->n_values;
+    double farthest = 0;
+    for (size_t o = 0; o < O; o++) {
+        size_t col = f->n_cols;
+        for (size_t j = 0; j < f->n_cols && col == f->n_cols; j++)
+            if (!strcmp(f->col_names[j], fc->targets[o]))
+                col = j;
+        if (col == f->n_cols)
+            continue;
+        double mn = HUGE_VAL, mx = -HUGE_VAL;
+        for (size_t r = 0; r < f->n_rows; r++) {
+            double v = f->cols[col][r];
+            if (isfinite(v)) {
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+        }
+        if (!(mn <= mx))
+            continue;
+        double width = mx > mn ? mx - mn : 1;
+        double lo = mn - TSF_FC_IMPLAUSIBLE_SPANS * width,
+               hi = mx + TSF_FC_IMPLAUSIBLE_SPANS * width;
+        for (size_t e = 0; e < fc->n_entries; e++)
+            for (size_t t = 0; t < fc->n_steps; t++)
+                for (size_t k = 0; k < M * P; k++) {
+                    double v = fc->value[((e * fc->n_steps + t) * O + o) * M * P + k];
+                    if (!isfinite(v))
+                        continue;
+                    out->n_judged++;
+                    if (v >= lo && v <= hi)
+                        continue;
+                    out->n++;
+                    double d = v < lo ? (lo - v) / width : (v - hi) / width;
+                    if (d > farthest) {
+                        farthest = d;
+                        out->target = fc->targets[o];
+                        out->worst = v;
+                        out->data_min = mn;
+                        out->data_max = mx;
+                        out->lo = lo;
+                        out->hi = hi;
+                    }
+                }
+    }
+}

@@ -339,6 +339,27 @@ static int write_folds_and_scalers(tsf_h5out *o, tsf_stage_ctx *ctx, const expor
     return rc;
 }
 
+/* Forecasts far outside the data (tsf_forecasts_implausible) are counted in the root attribute
+ * implausible_forecasts (0 when none: a reader can rely on it being there), described in
+ * implausible_forecasts_note, and logged. */
+static int flag_implausible(tsf_stage_ctx *ctx, tsf_h5out *o, const tsf_forecasts *fc,
+                            const tsf_frame *frame, tsf_err *err)
+{
+    tsf_fc_implausible bad;
+    tsf_forecasts_implausible(fc, frame, &bad);
+    int rc = tsf_h5out_attr_int(o, "/", "implausible_forecasts", (int64_t)bad.n, err);
+    if (rc != TSF_OK || !bad.n)
+        return rc;
+    char note[512];
+    snprintf(note, sizeof note,
+             "%zu of %zu forecast values lie far outside the data, e.g. %g for \"%.80s\", whose "
+             "data spans %g to %g (plausible: %g to %g)",
+             bad.n, bad.n_judged, bad.worst, bad.target, bad.data_min, bad.data_max, bad.lo,
+             bad.hi);
+    tsf_stage_log(ctx, TSF_LOG_WARN, "%s: %s", tsf_h5out_path(o), note);
+    return tsf_h5out_attr_string(o, "/", "implausible_forecasts_note", note, err);
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -385,6 +406,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_stage_progress(ctx, &fp);
     if (rc == TSF_OK)
         rc = write_folds_and_scalers(o, ctx, &seen, err);
+    if (rc == TSF_OK && seen.fc && seen.frame)
+        rc = flag_implausible(ctx, o, seen.fc, seen.frame, err);
     if (rc == TSF_OK)
         rc = provenance(ctx, o, in, n, seen.rec, seen.model, err);
     if (rc != TSF_OK) {

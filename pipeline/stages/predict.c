@@ -283,6 +283,18 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_forecasts_free(fc);
         return rc;
     }
+    if (in[1]->type == TSF_TYPE_FRAME) { /* windows may be cut from a normalized frame */
+        tsf_fc_implausible bad;
+        tsf_forecasts_implausible(fc, in[1]->ptr, &bad);
+        if (bad.n)
+            tsf_stage_log(ctx, TSF_LOG_WARN,
+                          "%s: %zu of %zu forecast values lie far outside the data, e.g. %g for "
+                          "\"%s\", whose data spans %g to %g (plausible: %g to %g, %g times that "
+                          "range beyond it): the model may have diverged (lower the learning "
+                          "rate or clip the gradients)",
+                          m->name, bad.n, bad.n_judged, bad.worst, bad.target, bad.data_min,
+                          bad.data_max, bad.lo, bad.hi, TSF_FC_IMPLAUSIBLE_SPANS);
+    }
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu forecast%s of %zu steps x %zu target%s (%s scale)",
                   m->name, fc->n_entries, fc->n_entries == 1 ? "" : "s", fc->horizon, fc->n_targets,
                   fc->n_targets == 1 ? "" : "s",

@@ -363,3 +363,42 @@ Test(interrupt, a_second_ctrl_c_quits_at_once_removing_temporaries)
 {
     interrupt_run(SIGINT, 1, 1);
 }
+
+/* Forecasts far outside the data they are exported with are flagged in the log and in the
+ * file: a naive forecast of a ramp up to 38000, exported beside a series living in 37-63. The
+ * count is checked against h5py and against the data: every "load" forecast of the ramp is at
+ * least 3000, beyond 63 + 10 x 26, and every "time" forecast (3 to 38) lies inside 0-39. */
+Test(plausibility, forecasts_far_outside_the_data_are_flagged_in_the_log_and_the_export)
+{
+    tsft_need_python_modules("h5py");
+    const char *dir = tsft_tmpdir();
+    FILE *w = fopen(tsft_path(dir, "wide.csv"), "w"), *n = fopen(tsft_path(dir, "narrow.csv"), "w");
+    cr_assert(w && n);
+    fprintf(w, "time,load\n");
+    fprintf(n, "time,load\n");
+    for (int i = 0; i < 40; i++) {
+        fprintf(w, "%d,%d\n", i, i * 1000);
+        fprintf(n, "%d,%d\n", i, 37 + i % 27);
+    }
+    fclose(w);
+    fclose(n);
+    const char *ini = tsft_path(dir, "p.ini");
+    tsft_write_file(ini,
+                    "[wide]\nstage = ingest.csv\npath = wide.csv\n\n"
+                    "[win]\nstage = window\ninput = wide\nlookback = 4\nhorizon = 2\n\n"
+                    "[naive]\nstage = baseline\ninput = win\nmethod = naive\n\n"
+                    "[narrow]\nstage = ingest.csv\npath = narrow.csv\n\n"
+                    "[out]\nstage = export.hdf5\ninputs = naive, narrow\npath = out.h5\n",
+                    (size_t)-1);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", ini, NULL), 0, "%s", err);
+    ASSERT_HAS(err, "warning: ");
+    ASSERT_HAS(err, "70 of 140 forecast values lie far outside the data, e.g. 37000 for \"load\", "
+                    "whose data spans 37 to 63 (plausible: -223 to 323)");
+    int rc = tsft_python("import sys, h5py\n"
+                         "f = h5py.File(sys.argv[1], 'r')\n"
+                         "print(int(f.attrs['implausible_forecasts']))\n",
+                         &out, &err, tsft_path(dir, "out.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(out, "70\n");
+}

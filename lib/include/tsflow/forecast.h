@@ -99,6 +99,23 @@ int tsf_forecasts_alloc(tsf_forecasts **out, const tsf_frame *f, const size_t *t
 
 void tsf_forecasts_free(tsf_forecasts *fc);
 
+/* Forecasts far outside anything the data supports: a value (of any model or quantile) beyond
+ * its target's range in the frame widened on each side by TSF_FC_IMPLAUSIBLE_SPANS times the
+ * range's width (by 1 for a constant column). A series living in 37-63 is judged implausible
+ * below -223 or above 323: no trend in its data reaches there within a horizon; a diverged
+ * model does. Targets are found in f by name; forecasts in normalized units are not judged. */
+#define TSF_FC_IMPLAUSIBLE_SPANS 10.0
+typedef struct tsf_fc_implausible {
+    size_t n;                  /* values outside their bounds, over all targets */
+    size_t n_judged;           /* values judged (finite, of a target f holds) */
+    const char *target;        /* the target of the farthest one (fc's string), or NULL */
+    double worst;              /* that value */
+    double data_min, data_max; /* its target's range in f */
+    double lo, hi;             /* and the bounds it broke */
+} tsf_fc_implausible;
+void tsf_forecasts_implausible(const tsf_forecasts *fc, const tsf_frame *f,
+                               tsf_fc_implausible *out);
+
 /* Deep copy (e.g. to rescale one copy and keep the other). */
 int tsf_forecasts_copy(tsf_forecasts **out, const tsf_forecasts *fc, tsf_err *err) TSF_WUR;
 

@@ -147,6 +147,36 @@ Test(forecasts, rescale_maps_actuals_and_values_back_to_the_original_scale)
     tsf_frame_free(f);
 }
 
+Test(forecasts, values_far_outside_the_data_are_counted_with_the_farthest_named)
+{
+    tsf_err err = TSF_ERR_INIT;
+    const double d[] = {37, 63, 50, 45}; /* range 26: plausible from 37 - 260 to 63 + 260 */
+    tsf_frame *f = tframe(1, 4, d, 0, 0);
+    const size_t tc[] = {0};
+    const char *models[] = {"m"};
+    tsf_forecasts *fc;
+    cr_assert_eq(tsf_forecasts_alloc(&fc, f, tc, 1, models, 1, NULL, 0, 4, 0, &err), TSF_OK);
+    size_t e;
+    cr_assert_eq(tsf_forecasts_add(fc, f, 0, 4, 0, 0, 4, &e, &err), TSF_OK, "%s", err.msg);
+    const double v[] = {-223, 323, 323.5, -8e9}; /* the bounds themselves are plausible */
+    tsf_forecasts_put(fc, e, 0, v);
+    tsf_fc_implausible bad;
+    tsf_forecasts_implausible(fc, f, &bad);
+    cr_assert_eq(bad.n, 2);
+    cr_assert_eq(bad.n_judged, 4);
+    cr_assert_str_eq(bad.target, f->col_names[0]);
+    cr_assert_eq(bad.worst, -8e9);
+    cr_assert_eq(bad.data_min, 37);
+    cr_assert_eq(bad.data_max, 63);
+    cr_assert_eq(bad.lo, -223);
+    cr_assert_eq(bad.hi, 323);
+    fc->scale = TSF_FC_NORMALIZED; /* not in the data's units: not judged */
+    tsf_forecasts_implausible(fc, f, &bad);
+    cr_assert_eq(bad.n, 0);
+    tsf_forecasts_free(fc);
+    tsf_frame_free(f);
+}
+
 Test(forecasts, network_outputs_fill_quantiles_and_take_the_median_as_point)
 {
     tsf_err err = TSF_ERR_INIT;
