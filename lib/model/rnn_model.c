@@ -10,6 +10,7 @@
 
 #include "predict_internal.h"
 #include "tsflow/rnn_model.h"
+#include "tsflow/sha256.h"
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -410,6 +411,29 @@ static void inorm_source_init(inorm_source *s, const tsf_windows *w, tsf_inorm m
     src->ctx = s;
 }
 
+/* The SHA-256 of what training windows read: the frame's shape, names and values (time
+ * included) and the windows' origins and series. */
+static const char *data_sha256(const tsf_windows *w, char hex[65])
+{
+    const tsf_frame *f = w->frame;
+    tsf_sha256 c;
+    tsf_sha256_init(&c);
+    uint64_t dims[3] = {f->n_rows, f->n_cols, w->n_windows};
+    tsf_sha256_update(&c, dims, sizeof dims);
+    for (size_t j = 0; j < f->n_cols; j++) {
+        tsf_sha256_update(&c, f->col_names[j], strlen(f->col_names[j]) + 1);
+        tsf_sha256_update(&c, f->cols[j], f->n_rows * sizeof *f->cols[j]);
+    }
+    tsf_sha256_update(&c, f->time, f->n_rows * sizeof *f->time);
+    tsf_sha256_update(&c, w->origin, w->n_windows * sizeof *w->origin);
+    tsf_sha256_update(&c, w->series, w->n_windows * sizeof *w->series);
+    unsigned char d[32];
+    tsf_sha256_final(&c, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return hex;
+}
+
 int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_windows *val,
                         const tsf_train_config *cfg, tsf_train_history *hist, tsf_err *err)
 {
@@ -432,8 +456,18 @@ int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_wi
         m->train = old;
         return rc;
     }
-    c.meta = meta;
-    c.n_meta = n_meta;
+    /* The training data's hash goes with the model's entries, for a resume to compare. */
+    char hash[65];
+    tsf_network_meta all[16];
+    if (n_meta + 1 > sizeof all / sizeof *all) {
+        tsf_rnn_model_meta_free(meta, n_meta, store);
+        m->train = old;
+        TSF_FAIL(err, TSF_EINVAL, "training: too many model entries (%zu)", n_meta);
+    }
+    memcpy(all, meta, n_meta * sizeof *meta);
+    all[n_meta] = (tsf_network_meta){"train.data_sha256", NULL, 0, data_sha256(train, hash)};
+    c.meta = all;
+    c.n_meta = n_meta + 1;
     inorm_source ts, vs;
     tsf_batch_source tsrc, vsrc;
     inorm_source_init(&ts, train, m->inorm, &tsrc);
@@ -1065,4 +1099,76 @@ char *tsf_rnn_model_describe(const tsf_rnn_model *m, char *buf, size_t n)
     PUT(", %zu parameters", tsf_rnn_n_params(m->rnn));
 #undef PUT
     return buf;
+}
+
+/* The recipe's fields by the names train.rnn's options give them, in RECIPE_FIELDS order. */
+static const char *const recipe_names[] = {"epochs",
+                                           "batch_size",
+                                           "seed",
+                                           "shuffle",
+                                           "optimizer",
+                                           "lr",
+                                           "momentum",
+                                           "dampening",
+                                           "nesterov",
+                                           "beta1",
+                                           "beta2",
+                                           "eps",
+                                           "weight_decay",
+                                           "schedule",
+                                           "step_size",
+                                           "gamma",
+                                           "warmup",
+                                           "min_lr",
+                                           "factor",
+                                           "plateau_patience",
+                                           "threshold",
+                                           "cooldown",
+                                           "gradient_clip_val",
+                                           "gradient_clip_algorithm",
+                                           "patience",
+                                           "min_delta",
+                                           "checkpoint_every"};
+_Static_assert(sizeof recipe_names / sizeof *recipe_names == RECIPE_N,
+               "one name per field of RECIPE_FIELDS");
+
+int tsf_rnn_model_resume_compare(const tsf_rnn_model *m, const tsf_windows *train,
+                                 const tsf_train_config *cfg, char *diff, size_t n, size_t *epoch,
+                                 size_t *batch, tsf_err *err)
+{
+    diff[0] = '\0';
+    *epoch = *batch = 0;
+    tsf_network_info info;
+    tsf_rnn *net = NULL;
+    int rc = tsf_network_load(&net, cfg->resume, 1, &info, err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_rnn_free(net);
+    *epoch = info.epochs_done;
+    *batch = info.batches_done;
+    size_t used = 0;
+    char hash[65];
+    const tsf_network_meta *d = tsf_network_info_meta(&info, "train.data_sha256");
+    if (d && d->text && strcmp(d->text, data_sha256(train, hash)))
+        used += (size_t)snprintf(diff + used, n - used,
+                                 "the training data (SHA-256 %.12s... in the checkpoint, %.12s... "
+                                 "now)",
+                                 d->text, hash);
+    const tsf_network_meta *r = tsf_network_info_meta(&info, "train.recipe");
+    if (r && r->n_values == RECIPE_N) {
+        tsf_train_config now = *cfg;
+        now.loss = m->loss;
+        double v[RECIPE_N];
+        recipe_put(&now, v);
+        for (size_t i = 0; i < RECIPE_N && used < n; i++) {
+            if (!strcmp(recipe_names[i], "epochs") ||
+                !strcmp(recipe_names[i], "checkpoint_every") || v[i] == r->values[i])
+                continue;
+            used +=
+                (size_t)snprintf(diff + used, n - used, "%s%s: the checkpoint %.6g, this run %.6g",
+                                 used ? "; " : "", recipe_names[i], r->values[i], v[i]);
+        }
+    }
+    tsf_network_info_clear(&info);
+    return TSF_OK;
 }

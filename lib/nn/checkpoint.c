@@ -845,6 +845,7 @@ static int model_load(tsf_rnn **out, const char *path, size_t max_batch, tsf_net
             hid_t t = H5Gopen2(file, "train", H5P_DEFAULT);
             info->has_train_state = 1;
             info->epochs_done = r_size(&r, t, "/train", "epoch");
+            info->batches_done = r_size(&r, t, "/train", "batch");
             info->complete = (int)r_int(&r, t, "/train", "complete");
             if (t >= 0)
                 H5Gclose(t);

@@ -467,17 +467,9 @@ static int seg_alloc(tsf_rnn **out, tsf_rnn *m, tsf_err *err)
     return TSF_OK;
 }
 
-int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, tsf_err *err)
+/* The dimensions tsf_rnn_alloc and tsf_rnn_bytes derive from cfg. */
+static void set_dims(tsf_rnn *m, const tsf_rnn_config *cfg, size_t max_batch)
 {
-    *out = NULL;
-    int rc = tsf_rnn_config_check(cfg, err);
-    if (rc)
-        return rc;
-    if (max_batch < 1)
-        TSF_FAIL(err, TSF_EINVAL, "max_batch must be >= 1, got 0");
-    tsf_rnn *m = calloc(1, sizeof *m);
-    if (!m)
-        goto nomem;
     m->cfg = *cfg;
     m->max_batch = max_batch;
     m->T = cfg->lookback;
@@ -491,8 +483,6 @@ int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, ts
     m->D = cfg->bidirectional ? 2 : 1;
     m->G = (cfg->cell == TSF_CELL_LSTM ? 4 : cfg->cell == TSF_CELL_GRU ? 3 : 1) * m->H;
     m->n_layers = cfg->n_layers;
-    if (cfg->segment > 0)
-        return seg_alloc(out, m, err);
     if (cfg->head == TSF_HEAD_RECURSIVE) {
         m->S = m->T + m->L - 1;
         m->n_head_in = m->H + m->F;
@@ -502,6 +492,41 @@ int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, ts
         m->n_head_in = m->D * m->H + m->L * m->F;
         m->n_head_out = m->L * m->OQ;
     }
+}
+
+double tsf_rnn_bytes(const tsf_rnn_config *cfg, size_t max_batch)
+{
+    if (cfg->segment > 0)
+        return 0; /* a segment network sizes its own workspaces: not estimated here */
+    tsf_rnn m;
+    memset(&m, 0, sizeof m);
+    set_dims(&m, cfg, max_batch);
+    m.ld = calloc(m.n_layers * m.D + 1, sizeof *m.ld);
+    m.layers = calloc(m.n_layers + 1, sizeof *m.layers);
+    double reals = -1;
+    if (m.ld && m.layers) {
+        layout_params(&m);
+        reals = (double)layout_work(&m, NULL);
+    }
+    free(m.ld);
+    free(m.layers);
+    return reals < 0 ? -1 : reals * (double)sizeof(tsf_real);
+}
+
+int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, tsf_err *err)
+{
+    *out = NULL;
+    int rc = tsf_rnn_config_check(cfg, err);
+    if (rc)
+        return rc;
+    if (max_batch < 1)
+        TSF_FAIL(err, TSF_EINVAL, "max_batch must be >= 1, got 0");
+    tsf_rnn *m = calloc(1, sizeof *m);
+    if (!m)
+        goto nomem;
+    set_dims(m, cfg, max_batch);
+    if (cfg->segment > 0)
+        return seg_alloc(out, m, err);
     m->ld = calloc(m->n_layers * m->D, sizeof *m->ld);
     m->layers = calloc(m->n_layers, sizeof *m->layers);
     m->ss = calloc(m->T, sizeof *m->ss);

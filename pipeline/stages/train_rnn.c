@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_stages.h"
 #include "tsflow/rnn_forecaster.h"
@@ -30,6 +31,7 @@ static const char *const losses[] = {"mse", "mae", "huber", "pinball", NULL};
 static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
 static const char *const schedules[] = {"constant", "step", "cosine", "plateau", NULL};
 static const char *const clip_algorithms[] = {"norm", "value", NULL};
+static const char *const resume_rules[] = {"refuse", "accept", NULL};
 
 typedef struct train_state {
     /* the network */
@@ -71,6 +73,7 @@ typedef struct train_state {
     const char *save;
     size_t checkpoint_every;
     const char *resume;
+    int resume_changes;
     /* built by check */
     tsf_rnn_config arch;
     tsf_loss lossv;
@@ -410,6 +413,14 @@ static const tsf_option options[] = {
      OPT(resume),
      .help = "continue from this checkpoint (weights, optimizer, random state, position): the "
              "result is bit-identical to an uninterrupted run"},
+    {.name = "resume_changes",
+     .type = TSF_OPT_ENUM,
+     OPT(resume_changes),
+     .def = "refuse",
+     .choices = resume_rules,
+     .help = "resume: refuse (default) a checkpoint trained on other data or with another "
+             "recipe (learning rate, optimizer, batch size...), naming what differs; accept "
+             "resumes anyway, with a warning"},
     TSF_OPTION_END,
 };
 
@@ -491,6 +502,38 @@ static const char *option_of_field(const tsf_err *e, const char *fallback)
         if (!strcmp(o->name, e->field))
             return o->name;
     return fallback;
+}
+
+/* The batch training runs with: batch_size, at most the training windows (a larger batch only
+ * takes memory: every batch would hold all the windows anyway). */
+static size_t effective_batch(const train_state *s, int64_t samples)
+{
+    return samples > 0 && (int64_t)s->batch_size > samples ? (size_t)samples : s->batch_size;
+}
+
+/* Refuse before any step runs a network whose workspaces cannot fit in this machine's memory
+ * (tsf_rnn_bytes: parameters, gradients, and the activations BPTT keeps for a batch). */
+static int check_memory(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_config *full,
+                        int64_t samples, tsf_err *err)
+{
+    size_t B = effective_batch(s, samples);
+    if (B < s->batch_size)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "batch_size %zu is more than the %lld training windows: batches of %zu",
+                      s->batch_size, (long long)samples, B);
+    double need = tsf_rnn_bytes(full, B);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : HUGE_VAL;
+    if (need >= 0 && need <= have)
+        return TSF_OK;
+    const double gib = 1024.0 * 1024 * 1024;
+    return tsf_stage_fail_key(
+        ctx, err, B == 1 || !(tsf_rnn_bytes(full, 1) <= have) ? "hidden" : "batch_size", TSF_EINVAL,
+        "training needs about %.1f GiB for the network (batch %zu x lookback %zu x hidden %zu x "
+        "%zu layer%s: parameters, gradients and what backpropagation keeps), more than this "
+        "machine's %.1f GiB of memory (expected a smaller batch_size, hidden or layers)",
+        need < 0 ? HUGE_VAL : need / gib, B, full->lookback, full->hidden, full->n_layers,
+        full->n_layers == 1 ? "" : "s", have / gib);
 }
 
 /* Options that apply only to some settings, and options that contradict each other. */
@@ -645,6 +688,9 @@ static int make_arch(tsf_stage_ctx *ctx, train_state *s, const tsf_meta *w, tsf_
         if (tsf_rnn_config_check(&full, &ce))
             return tsf_stage_fail_key(ctx, err, option_of_field(&ce, "cell"), TSF_EINVAL, "%s",
                                       ce.msg);
+        int rc = check_memory(ctx, s, &full, w->samples, err);
+        if (rc)
+            return rc;
     }
     if (s->bptt_steps && w->lookback != TSF_UNKNOWN && (int64_t)s->bptt_steps >= w->lookback)
         tsf_stage_log(ctx, TSF_LOG_WARN, "bptt_steps %zu >= lookback %lld: full BPTT",
@@ -745,6 +791,31 @@ static int publish(tsf_stage_ctx *ctx, tsf_rnn_model *m, tsf_train_history *hist
     return tsf_value_set(ctx, out[1], hist, tsfs_free_history);
 }
 
+/* A resume continues the checkpoint's training only on the same data with the same recipe,
+ * unless resume_changes = accept; the log says where it continues. */
+static int check_resume(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_model *m,
+                        const tsf_windows *train, const tsf_train_config *cfg, tsf_err *err)
+{
+    char diff[1024];
+    size_t epoch, batch;
+    int rc = tsf_rnn_model_resume_compare(m, train, cfg, diff, sizeof diff, &epoch, &batch, err);
+    if (rc != TSF_OK)
+        return rc;
+    if (diff[0] && !s->resume_changes)
+        return tsf_stage_fail_key(
+            ctx, err, "resume", TSF_EINVAL,
+            "cannot resume from %s: this run differs from the checkpoint's training in %s "
+            "(expected the same data and recipe; set resume_changes = accept to resume "
+            "anyway)",
+            s->resume, diff);
+    if (diff[0])
+        tsf_stage_log(ctx, TSF_LOG_WARN, "resuming from %s although this run differs in %s",
+                      s->resume, diff);
+    tsf_stage_log(ctx, TSF_LOG_INFO, "resumed from epoch %zu, batch %zu (%s)", epoch + 1, batch + 1,
+                  s->resume);
+    return TSF_OK;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -784,6 +855,12 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     cfg.epochs = ch.epochs;
     cfg.batch_size = ch.batch_size;
     cfg.patience = ch.patience;
+    if (cfg.batch_size > train->n_samples) {
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "batch_size %zu is more than the %zu training windows: batches of %zu",
+                      cfg.batch_size, train->n_samples, train->n_samples);
+        cfg.batch_size = train->n_samples;
+    }
     tsf_rnn_model *m = NULL;
     tsf_inorm inorm =
         s->instance_norm == INORM_REVIN ? TSF_INORM_NONE : (tsf_inorm)s->instance_norm;
@@ -812,6 +889,12 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         tsf_stage_log(ctx, TSF_LOG_INFO,
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
+    }
+    if (s->resume && (rc = check_resume(ctx, s, m, train, &cfg, err))) {
+        tsf_train_history_clear(hist);
+        free(hist);
+        tsf_rnn_model_free(m);
+        return rc;
     }
     progress_user pu = {ctx, cfg.epochs};
     cfg.progress = on_progress;

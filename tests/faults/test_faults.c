@@ -489,3 +489,58 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
     free(fa);
     free(fb);
 }
+
+/* ---- (e) a resume checks what it continues ------------------------------------------------- */
+
+/* A checkpoint of 2 epochs, then resumes to 3: a changed learning rate is refused by name, then
+ * accepted when told; changed data is refused; the log says where training continues. */
+Test(faults, resume_refuses_another_recipe_or_data_by_name_unless_told)
+{
+    const char *dir = tsft_tmpdir();
+    const char *ini = write_training(dir, 2, "ckpt.h5"), *log = tsft_path(dir, "log.txt");
+    const char *first[] = {"run", "-q", ini, NULL};
+    cr_assert_eq(run_tsflow(first, log, 0), 0, "%s", slurp(log, NULL));
+    char set[4200];
+    snprintf(set, sizeof set, "m.resume=%s", tsft_path(dir, "ckpt.h5"));
+
+    const char *lr[] = {"run",        ini,     "--set",     set, "--set",
+                        "m.epochs=3", "--set", "m.lr=0.01", NULL};
+    int st = run_tsflow(lr, log, 0);
+    char *msg = slurp(log, NULL);
+    cr_assert_eq(st, 1, "a changed lr: exit %d (expected 1):\n%s", st, msg);
+    cr_assert(strstr(msg, "cannot resume from ") &&
+                  strstr(msg, "this run differs from the checkpoint's training in lr: the "
+                              "checkpoint 0.003, this run 0.01 (expected the same data and "
+                              "recipe; set resume_changes = accept to resume anyway)"),
+              "%s", msg);
+    free(msg);
+
+    const char *accept[] = {"run",        ini,     "--set",     set,     "--set",
+                            "m.epochs=3", "--set", "m.lr=0.01", "--set", "m.resume_changes=accept",
+                            NULL};
+    st = run_tsflow(accept, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 0, "accepted: exit %d:\n%s", st, msg);
+    cr_assert(strstr(msg, "although this run differs in lr: the checkpoint 0.003, this run 0.01"),
+              "%s", msg);
+    cr_assert(strstr(msg, "resumed from epoch 3, batch 1 ("), "%s", msg);
+    free(msg);
+
+    /* other data: one value changed */
+    const char *data = tsft_path(dir, "data.csv");
+    size_t len;
+    char *text = slurp(data, &len);
+    char *row = strstr(text, "\n700,");
+    cr_assert(row);
+    row[6] = row[6] == '1' ? '2' : '1';
+    tsft_write_file(data, text, len);
+    free(text);
+    const char *again[] = {"run", ini, "--set", set, "--set", "m.epochs=4", NULL};
+    st = run_tsflow(again, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 1, "changed data: exit %d (expected 1):\n%s", st, msg);
+    cr_assert(strstr(msg, "this run differs from the checkpoint's training in the training data "
+                          "(SHA-256 "),
+              "%s", msg);
+    free(msg);
+}

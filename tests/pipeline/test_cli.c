@@ -402,3 +402,24 @@ Test(plausibility, forecasts_far_outside_the_data_are_flagged_in_the_log_and_the
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_str_eq(out, "70\n");
 }
+
+/* A batch larger than the training windows is cut to them, and the log says so (a batch of
+ * 100000 on 97 windows took 3.8 GB for nothing). */
+Test(plausibility, a_batch_larger_than_the_windows_is_capped_and_logged)
+{
+    const char *dir = tsft_tmpdir();
+    FILE *f = fopen(tsft_path(dir, "data.csv"), "w");
+    cr_assert(f);
+    fprintf(f, "time,load\n");
+    for (int i = 0; i < 120; i++)
+        fprintf(f, "2020-01-%02d %02d:00,%d\n", 1 + i / 24, i % 24, 50 + (i * 7) % 11);
+    fclose(f);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "forecast", tsft_path(dir, "data.csv"), "--horizon", "4",
+                         "--epochs", "1", "--batch-size", "100000", "--out", tsft_path(dir, "f.h5"),
+                         NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* 120 rows, 0.9 of them train (forecast keeps 0.1 to validate, none to test): 108 rows hold
+     * 108 - (lookback 8 + horizon 4) + 1 = 97 windows */
+    ASSERT_HAS(err, "model: batch_size 100000 is more than the 97 training windows: batches of 97");
+}

@@ -123,6 +123,7 @@
 #define tsf_rnn_config_check TSF_NN_SYM(tsf_rnn_config_check)
 #define tsf_rnn_alloc TSF_NN_SYM(tsf_rnn_alloc)
 #define tsf_rnn_free TSF_NN_SYM(tsf_rnn_free)
+#define tsf_rnn_bytes TSF_NN_SYM(tsf_rnn_bytes)
 #define tsf_rnn_config_of TSF_NN_SYM(tsf_rnn_config_of)
 #define tsf_rnn_max_batch TSF_NN_SYM(tsf_rnn_max_batch)
 #define tsf_rnn_n_params TSF_NN_SYM(tsf_rnn_n_params)
@@ -191,6 +192,12 @@ int tsf_rnn_alloc(tsf_rnn **out, const tsf_rnn_config *cfg, size_t max_batch, ts
 
 /* Free m and everything it owns; NULL is a no-op. */
 void tsf_rnn_free(tsf_rnn *m);
+
+/* The bytes tsf_rnn_alloc(cfg, max_batch) takes for parameters, gradients and the workspaces of
+ * a batch of max_batch (all but a few small arrays), without allocating them; -1 when even
+ * counting runs out of memory; 0 for a segment network (not estimated). For memory checks
+ * before a run. */
+double tsf_rnn_bytes(const tsf_rnn_config *cfg, size_t max_batch);
 
 const tsf_rnn_config *tsf_rnn_config_of(const tsf_rnn *m);
 size_t tsf_rnn_max_batch(const tsf_rnn *m);

@@ -142,6 +142,17 @@ void tsf_rnn_model_set_recipe(tsf_rnn_model *m, const tsf_train_config *cfg);
 int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_windows *val,
                         const tsf_train_config *cfg, tsf_train_history *hist, tsf_err *err) TSF_WUR;
 
+/* Before resuming training of m on `train` with cfg from the checkpoint cfg->resume: compare
+ * the checkpoint's training data (the SHA-256 of the windows' frame and origins, which
+ * tsf_rnn_model_train stores as /meta/train.data_sha256) and recipe (/meta/train.recipe: every
+ * field but epochs and checkpoint_every, which a resume may change) with this run's. diff
+ * (n bytes) receives the differences by name ("lr: the checkpoint 0.003, this run 0.01; ..."),
+ * empty when none; *epoch and *batch the checkpoint's cursor (0-based: finished epochs, batches
+ * of the next). Errors: the checkpoint cannot be read. */
+int tsf_rnn_model_resume_compare(const tsf_rnn_model *m, const tsf_windows *train,
+                                 const tsf_train_config *cfg, char *diff, size_t n, size_t *epoch,
+                                 size_t *batch, tsf_err *err) TSF_WUR;
+
 /* A forecast set for frame f with m's targets (by name), name and quantile levels (pinball with
  * Q > 1: the levels, whose 0.5 is the point forecast when present), empty. */
 int tsf_rnn_model_forecasts_alloc(const tsf_rnn_model *m, const tsf_frame *f, tsf_forecasts **out,

@@ -209,6 +209,7 @@ typedef struct tsf_network_info {
     char tsflow_version[32]; /* of the tsflow that wrote the file */
     int has_train_state;     /* 1 for a checkpoint */
     size_t epochs_done;      /* checkpoints: finished epochs (0 for a plain network file) */
+    size_t batches_done;     /* checkpoints: finished batches of the next epoch */
     int complete;            /* checkpoints: training had ended when it was written */
     size_t n_meta;
     tsf_network_meta *meta;    /* (n_meta) owned copies */
