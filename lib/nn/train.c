@@ -91,6 +91,9 @@ typedef struct loop {
     tsf_real *yhat, *dyhat;  /* (L, Bmax, O*Q) */
     size_t *idx;             /* (Bmax) sample indices for validation and checks */
     double *flow_scratch;    /* (T) for the single-sample gradient search */
+    double loss0;            /* the first training batch's loss of this run (0: none yet) */
+    size_t loss0_epoch, loss0_batch;
+    size_t n_grown; /* consecutive batches whose loss is past the growth bound */
     tsf__train_state st;
 } loop;
 
@@ -363,9 +366,31 @@ typedef enum watch {
 static int check_diverged(loop *lp, watch what, double v, const size_t *idx, size_t B, size_t bad,
                           tsf_err *err)
 {
+    const tsf__train_state *st = &lp->st;
+    if (isfinite(v) && what == WATCH_LOSS) {
+        /* A finite loss can diverge too: one that stays TSF_TRAIN_LOSS_GROWTH times past where
+         * this run started (from at least 1e-3, so that a loss starting near zero may wobble)
+         * for TSF_TRAIN_LOSS_GROWTH_BATCHES batches in a row is no longer training, and its
+         * forecasts would be far outside the data, silently. A single batch may spike that far
+         * and recover (a clipped RNN near instability meeting a level shift). */
+        if (lp->loss0 <= 0) {
+            lp->loss0 = v > 0 ? v : 1e-300;
+            lp->loss0_epoch = st->epoch + 1;
+            lp->loss0_batch = st->batch + 1;
+        } else if (v <= TSF_TRAIN_LOSS_GROWTH * (lp->loss0 > 1e-3 ? lp->loss0 : 1e-3)) {
+            lp->n_grown = 0;
+        } else if (++lp->n_grown >= TSF_TRAIN_LOSS_GROWTH_BATCHES) {
+            return tsf_err_set(err, TSF_ENUMERIC,
+                               "epoch %zu, batch %zu: the loss is %.4g, more than %g times where "
+                               "it started (%.4g in epoch %zu, batch %zu) for %d batches in a "
+                               "row: training diverged; lower the learning rate or clip the "
+                               "gradients (gradient_clip_val)",
+                               st->epoch + 1, st->batch + 1, v, TSF_TRAIN_LOSS_GROWTH, lp->loss0,
+                               lp->loss0_epoch, lp->loss0_batch, TSF_TRAIN_LOSS_GROWTH_BATCHES);
+        }
+    }
     if (isfinite(v))
         return TSF_OK;
-    const tsf__train_state *st = &lp->st;
     const tsf_batch_source *src = what == WATCH_VAL_LOSS ? lp->val : lp->train;
     size_t k = 0;
     if (what == WATCH_VAL_LOSS) {

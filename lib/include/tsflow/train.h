@@ -131,6 +131,12 @@ typedef struct tsf_train_config {
 
 void tsf_train_config_init(tsf_train_config *cfg);
 
+/* Training stops as diverged (TSF_ENUMERIC, naming epoch, batch and loss) when a batch's loss
+ * is NaN or infinite, or exceeds TSF_TRAIN_LOSS_GROWTH times the run's first batch loss (taken
+ * as at least 1e-3) for TSF_TRAIN_LOSS_GROWTH_BATCHES batches in a row. */
+#define TSF_TRAIN_LOSS_GROWTH 1e4
+#define TSF_TRAIN_LOSS_GROWTH_BATCHES 5
+
 /* One epoch of the history. */
 typedef struct tsf_epoch_record {
     double train_loss;     /* mean over the epoch's samples (weights changing as it goes) */
@@ -176,7 +182,11 @@ void tsf_train_history_clear(tsf_train_history *h); /* frees; h can be reused af
  *                "epoch 3, batch 17: the loss is NaN (first offending sample: <describe>):
  *                training diverged; ..." (epoch and batch 1-based; training stops and no
  *                update is made with the bad gradient; the sample is the first of the batch
- *                whose own loss, or own gradient, is not finite)
+ *                whose own loss, or own gradient, is not finite), or the loss grew past
+ *                TSF_TRAIN_LOSS_GROWTH times its start for TSF_TRAIN_LOSS_GROWTH_BATCHES
+ *                batches: "epoch 2, batch 5: the loss is 3.1e+07, more than 10000 times
+ *                where it started (1.02 in epoch 1, batch 1) for 5 batches in a row:
+ *                training diverged; ..."
  *   TSF_ECANCEL  cfg->cancel or the progress callback asked to stop (a checkpoint is written
  *                first when cfg->checkpoint is set)
  *   TSF_EIO, TSF_EFORMAT  checkpoint writing or reading (resume) failed
