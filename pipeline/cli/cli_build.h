@@ -1,8 +1,10 @@
 /* Pipelines built from command-line flags: what the convenience commands (tsflow backtest,
- * tsflow forecast) share. A command turns its flags into INI text with the same steps a user
- * would write in a file, parses it with tsf_pipeline_parse and hands it to
- * cli_pipeline_execute, so it is checked, run and reported exactly like `tsflow run`, and
- * --print-pipeline shows the file it stands for. Step names are fixed and documented, so that
+ * tsflow forecast) share. A command turns its flags into the steps a user would write in a
+ * file, built in memory (tsf_pipeline_new: no text is parsed back, so a value of any length
+ * works), and hands them to cli_pipeline_execute, so they are checked, run and reported
+ * exactly like `tsflow run`; --print-pipeline prints the file they stand for, --set overrides
+ * applied and paths absolute, so it runs from any directory. Step names are fixed and documented,
+ * so that
  * --set STEP.KEY=VALUE reaches any option the flags do not cover.
  *
  * The shared steps (cli_ini_model_steps), for DATA.csv (or an HDF5 file: ingest.hdf5):
@@ -20,13 +22,21 @@
 
 #include <stddef.h>
 
+#include "runner.h"
 #include "tsflow/error.h"
 
-/* A growing INI text. Functions do nothing after a failed allocation (oom is then set). */
+/* A pipeline being built: its steps in memory (p), and the text it prints as (text: the line
+ * numbers of p's keys are their lines there; comments, which p does not hold, are kept with
+ * the step they precede). Functions do nothing after a failed allocation (oom is then set). */
 typedef struct cli_ini {
     char *text;
     size_t len, cap;
     int oom;
+    int lines;            /* '\n' in text */
+    tsf_pipeline *p;      /* made by cli_ini_command_line */
+    char **comments;      /* (n_comments) "# ..." lines */
+    size_t *comment_step; /* (n_comments) the number of steps before each */
+    size_t n_comments;
 } cli_ini;
 
 /* "# text\n", text printf-formatted. */

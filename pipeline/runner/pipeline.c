@@ -532,3 +532,50 @@ int tsf_pipeline_set(tsf_pipeline *p, const char *assignment, tsf_err *err)
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
     return TSF_OK;
 }
+
+/* ---- Built in memory ------------------------------------------------------------------------ */
+
+int tsf_pipeline_new(tsf_pipeline **out, const char *name, const char *dir, tsf_err *err)
+{
+    *out = NULL;
+    tsf_pipeline *p = calloc(1, sizeof *p);
+    if (p) {
+        p->name = strdup(name);
+        p->dir = strdup(dir ? dir : ".");
+        p->text = strdup("");
+    }
+    if (!p || !p->name || !p->dir || !p->text) {
+        tsf_pipeline_free(p);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory building %s", name);
+    }
+    *out = p;
+    return TSF_OK;
+}
+
+int tsf_pipeline_add_step(tsf_pipeline *p, const char *name, int line, tsf_err *err)
+{
+    if (!add_step(p, name, line))
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory building %s", p->name);
+    return TSF_OK;
+}
+
+int tsf_pipeline_add_value(tsf_pipeline *p, const char *key, const char *value, int line,
+                           tsf_err *err)
+{
+    if (!p->n_steps)
+        TSF_FAIL(err, TSF_EINVAL, "%s: key \"%s\" before any step", p->name, key);
+    if (!add_kv(&p->steps[p->n_steps - 1], key, value, line, 0))
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory building %s", p->name);
+    return TSF_OK;
+}
+
+int tsf_pipeline_set_text(tsf_pipeline *p, const char *text, tsf_err *err)
+{
+    char *t = strdup(text);
+    if (!t)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory building %s", p->name);
+    free(p->text);
+    p->text = t;
+    p->len = strlen(t);
+    return TSF_OK;
+}

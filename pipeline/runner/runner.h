@@ -143,6 +143,18 @@ int tsf_pipeline_set(tsf_pipeline *p, const char *assignment, tsf_err *err) TSF_
 
 void tsf_pipeline_free(tsf_pipeline *p);
 
+/* A pipeline built in memory, without text to parse (front ends that build one from their
+ * own arguments): an empty pipeline named name, relative paths against dir (NULL: "."); then
+ * steps and their keys in order. line is the line the step or key would have in the printed
+ * form (for messages; 0: none). text (may be NULL) is what exports record as the pipeline's
+ * text. Values are taken verbatim, as a file's would be. */
+int tsf_pipeline_new(tsf_pipeline **out, const char *name, const char *dir, tsf_err *err) TSF_WUR;
+int tsf_pipeline_add_step(tsf_pipeline *p, const char *name, int line, tsf_err *err) TSF_WUR;
+/* To the last step added. */
+int tsf_pipeline_add_value(tsf_pipeline *p, const char *key, const char *value, int line,
+                           tsf_err *err) TSF_WUR;
+int tsf_pipeline_set_text(tsf_pipeline *p, const char *text, tsf_err *err) TSF_WUR;
+
 /* ---- Plans ----------------------------------------------------------------------------------- */
 
 typedef struct tsf_binding {

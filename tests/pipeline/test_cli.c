@@ -423,3 +423,73 @@ Test(plausibility, a_batch_larger_than_the_windows_is_capped_and_logged)
      * 108 - (lookback 8 + horizon 4) + 1 = 97 windows */
     ASSERT_HAS(err, "model: batch_size 100000 is more than the 97 training windows: batches of 97");
 }
+
+/* ---- pipelines built from flags ------------------------------------------------------------ */
+
+static const char *hourly_csv(const char *dir)
+{
+    const char *path = tsft_path(dir, "data.csv");
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "%s", path);
+    fprintf(f, "time,load\n");
+    for (int i = 0; i < 120; i++)
+        fprintf(f, "2020-01-%02d %02d:00,%d\n", 1 + i / 24, i % 24, 50 + (i * 7) % 11);
+    fclose(f);
+    return path;
+}
+
+/* The flags become steps in memory, not INI text parsed back: a path longer than libinih's
+ * 200-byte line works. */
+Test(flags_pipeline, paths_longer_than_an_ini_line_work)
+{
+    char deep[1024];
+    snprintf(deep, sizeof deep, "%s/", tsft_tmpdir());
+    for (int i = 0; i < 5; i++) {
+        strcat(deep, "a_directory_name_of_fifty_characters_for_the_path_");
+        cr_assert_eq(mkdir(deep, 0755), 0, "%s", deep);
+        strcat(deep, "/");
+    }
+    cr_assert_gt(strlen(deep), 250);
+    const char *data = hourly_csv(deep);
+    char out_path[1100];
+    snprintf(out_path, sizeof out_path, "%sout.h5", deep);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--model", "none", "--out",
+                         out_path, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(out_path, &st), 0, "no output at the long path");
+}
+
+/* --print-pipeline prints what runs: --set overrides applied (and marked), paths absolute, so
+ * the printed file checks from any directory. */
+Test(flags_pipeline, print_pipeline_shows_set_overrides_and_runs_from_anywhere)
+{
+    const char *dir = tsft_tmpdir(), *elsewhere = tsft_tmpdir();
+    hourly_csv(dir);
+    char *out = NULL, *err = NULL;
+    char *argv[] = {(char *)tsft_tsflow_bin(),
+                    "forecast",
+                    "data.csv",
+                    "--horizon",
+                    "4",
+                    "--out",
+                    "f.h5",
+                    "--set",
+                    "model.lr=0.01",
+                    "--print-pipeline",
+                    NULL};
+    int rc = tsft_run_in(dir, 60, argv, &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "# from --set model.lr=0.01\nlr = 0.01\n");
+    char want[4200];
+    snprintf(want, sizeof want, "path = \"%s/data.csv\"\n", dir);
+    ASSERT_HAS(out, want);
+    cr_assert(!strstr(out, "lr = 0.003"), "the flag's value is printed, not the override:\n%s",
+              out);
+    const char *ini = tsft_path(elsewhere, "printed.ini");
+    tsft_write_file(ini, out, (size_t)-1);
+    char *check[] = {(char *)tsft_tsflow_bin(), "check", "printed.ini", NULL};
+    rc = tsft_run_in(elsewhere, 60, check, &out, &err);
+    cr_assert_eq(rc, 0, "the printed pipeline does not check from another directory:\n%s", err);
+}
