@@ -46,8 +46,12 @@ typedef struct cli_progress {
     int line_open;    /* a transient progress line is on the screen */
     double last_draw; /* when it was drawn */
     long last_epoch, last_fold;
-    int last_tenth; /* last printed tenth of the fraction (plain log) */
+    int last_tenth;   /* last printed tenth of the fraction (plain log) */
+    double last_line; /* when the last plain log line was written */
 } cli_progress;
+
+/* Seconds between plain-log progress lines within a tenth of a step's work. */
+#define CLI_LOG_INTERVAL 5.0
 
 void cli_progress_init(cli_progress *p, FILE *out, int quiet, int verbose);
 /* Hooks for tsf_plan_run (user = the cli_progress). */

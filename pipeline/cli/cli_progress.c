@@ -68,6 +68,7 @@ static void step_begin(void *user, const tsf_plan *plan, size_t i)
     head(line, sizeof line, i, plan->n_steps, plan->steps[i].src->name, plan->steps[i].def->name);
     p->last_epoch = p->last_fold = 0;
     p->last_tenth = -1;
+    p->last_line = now();
     if (p->tty) {
         fprintf(p->out, "\r\033[K%.*s", p->width - 1, line);
         p->line_open = 1;
@@ -107,10 +108,13 @@ static void progress(void *user, const tsf_progress_event *ev)
             return;
         p->last_draw = t;
     } else {
-        /* Plain logs: a line when the epoch or fold changes, or every tenth of the work. */
-        if (q->epoch == p->last_epoch && q->fold == p->last_fold &&
-            (tenth <= p->last_tenth || tenth < 0))
+        /* Plain logs (a file, a CI log) at a bounded rate: a line for every tenth of the step's
+         * work, else one every CLI_LOG_INTERVAL seconds. Epochs and folds alone do not add
+         * lines: folds running in parallel would alternate on every report. */
+        double t = now();
+        if (tenth <= p->last_tenth && t - p->last_line < CLI_LOG_INTERVAL)
             return;
+        p->last_line = t;
     }
     p->last_epoch = q->epoch;
     p->last_fold = q->fold;
