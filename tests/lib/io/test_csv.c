@@ -608,6 +608,35 @@ Test(csv, rejects_invalid_utf8_and_duplicate_header_names)
                "%s:1:4: duplicate column name \"a\" (also column 2) (expected unique names)");
 }
 
+/* Names that collide in the hash table's slots but differ, and a duplicate far from its first
+ * occurrence: the pair is named as by comparing every pair. */
+Test(csv, duplicate_names_are_found_among_many_columns)
+{
+    size_t n = 5000, cap = 16 * n;
+    char *text = malloc(cap), *p = text;
+    p += sprintf(p, "t");
+    for (size_t j = 0; j < n; j++)
+        p += sprintf(p, ",c%zu", j == 4321 ? (size_t)17 : j); /* column 4323 repeats c17 */
+    p += sprintf(p, "\n2020-01-01");
+    for (size_t j = 0; j < n; j++)
+        p += sprintf(p, ",1");
+    sprintf(p, "\n");
+    read_fails(tmp_csv(text), NULL, TSF_EFORMAT,
+               "%s:1:4323: duplicate column name \"c17\" (also column 19) (expected unique names)");
+    /* the same width without the duplicate reads */
+    p = text + 1;
+    for (size_t j = 0; j < n; j++)
+        p += sprintf(p, ",c%zu", j);
+    p += sprintf(p, "\n2020-01-01");
+    for (size_t j = 0; j < n; j++)
+        p += sprintf(p, ",1");
+    sprintf(p, "\n");
+    tsf_frame *f = read_ok(tmp_csv(text), NULL, NULL);
+    cr_assert_eq(f->n_cols, n);
+    tsf_frame_free(f);
+    free(text);
+}
+
 Test(csv, a_missing_file_is_an_io_error)
 {
     const char *p = tsft_path(tsft_tmpdir(), "absent.csv");
