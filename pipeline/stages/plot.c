@@ -834,6 +834,21 @@ static int plot_grad_flow(plot_run *pr, const tsf_train_history *h, const char *
 
 /* Run gnuplot on the script in the prefix's directory, the pictures' temporaries as outputs.
  * On failure err holds gnuplot's own message. */
+/* Whether path holds a whole PNG: the signature, and the IEND chunk as its last 12 bytes.
+ * gnuplot can exit 0 having written only part of a picture when the disk fills. */
+static int png_complete(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    unsigned char head[8], tail[12];
+    FILE *f = fopen(path, "rb");
+    int ok = f && fread(head, 1, 8, f) == 8 && !memcmp(head, sig, 8) &&
+             fseek(f, -12, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 && !memcmp(tail, iend, 12);
+    if (f)
+        fclose(f);
+    return ok;
+}
+
 static int run_gnuplot(plot_run *pr, const char *script, tsf_err *err)
 {
     char *argv[2 * N_PLOTS + 4];
@@ -905,6 +920,12 @@ static int run_gnuplot(plot_run *pr, const char *script, tsf_err *err)
         TSF_FAIL(err, TSF_EIO, "gnuplot failed on %s/%s%s%s", pr->dir, script, *msg ? ": " : "",
                  msg);
     }
+    for (int k = 0; k < N_PLOTS; k++)
+        if (pr->png[k] && !png_complete(pr->png[k]->a.tmp_path))
+            TSF_FAIL(err, TSF_EIO,
+                     "gnuplot exited 0 but %s/%s is not a complete PNG (a full disk?); the "
+                     "previous file is kept",
+                     pr->dir, pr->png[k]->name);
     return TSF_OK;
 }
 

@@ -493,3 +493,92 @@ Test(flags_pipeline, print_pipeline_shows_set_overrides_and_runs_from_anywhere)
     rc = tsft_run_in(elsewhere, 60, check, &out, &err);
     cr_assert_eq(rc, 0, "the printed pipeline does not check from another directory:\n%s", err);
 }
+
+/* Without a terminal, progress is logged at a bounded rate: a line per tenth of a step's work
+ * or every few seconds, however many epochs and folds report (folds in parallel used to add a
+ * line at every report), and each line says which fold of how many. */
+Test(progress, a_plain_log_has_a_bounded_number_of_progress_lines)
+{
+    const char *dir = tsft_tmpdir();
+    const char *data = tsft_path(dir, "data.csv");
+    FILE *f = fopen(data, "w");
+    cr_assert(f);
+    fprintf(f, "time,load\n");
+    for (int i = 0; i < 400; i++)
+        fprintf(f, "%d,%d\n", i, 50 + (i * 7) % 11 + (i % 24));
+    fclose(f);
+    char *out = NULL, *err = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc =
+        tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--stride", "4", "--epochs",
+                    "3", "--hidden", "8", "--jobs", "2", "--out", tsft_path(dir, "bt.h5"), NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_eq(rc, 0, "%s", err);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    size_t n = 0, with_fold = 0;
+    for (char *l = err; l && *l;) {
+        char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        if (strstr(line, "(backtest) fitting")) {
+            n++;
+            with_fold += strstr(line, " fold ") && strstr(line, "/20 ") != NULL;
+        }
+        l += len + (e != NULL);
+    }
+    /* 20 folds x 3 epochs report hundreds of times; at most 11 tenths plus the timed lines */
+    size_t bound = 11 + (size_t)(secs / 5.0) + 1;
+    cr_assert(n >= 1 && n <= bound, "%zu progress lines of the backtest (bound %zu):\n%s", n, bound,
+              err);
+    cr_assert_eq(with_fold, n, "a progress line does not say which fold of 20:\n%s", err);
+}
+
+/* gnuplot that exits 0 having written half a picture (as on a full disk) fails the step: exit 1,
+ * the previous PNGs kept, no temporary left. The stand-in gnuplot writes a PNG signature and a
+ * few bytes to every output it is given. */
+Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
+{
+    const char *dir = tsft_tmpdir();
+    const char *data = tsft_path(dir, "data.csv");
+    FILE *f = fopen(data, "w");
+    cr_assert(f);
+    fprintf(f, "time,load\n");
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "%d,%d\n", i, 50 + (i * 7) % 11);
+    fclose(f);
+    const char *fake = tsft_path(dir, "fake-gnuplot.sh");
+    tsft_write_file(fake,
+                    "#!/bin/sh\n"
+                    "while [ $# -gt 1 ]; do\n"
+                    "  if [ \"$1\" = -e ]; then\n"
+                    "    f=$(printf '%s' \"$2\" | sed \"s/^[^']*'//; s/'$//\")\n"
+                    "    printf '\\211PNG\\r\\n\\032\\nhalf a pic' > \"$f\"; shift 2\n"
+                    "  else shift; fi\n"
+                    "done\n"
+                    "exit 0\n",
+                    (size_t)-1);
+    cr_assert_eq(chmod(fake, 0755), 0);
+    const char *names[] = {"p_forecast.png", "p_backtest.png"};
+    for (int k = 0; k < 2; k++)
+        tsft_write_file(tsft_path(dir, names[k]), "previous picture", (size_t)-1);
+    char set[4200];
+    snprintf(set, sizeof set, "plots.gnuplot=%s", fake);
+    char *out = NULL, *err = NULL;
+    int rc =
+        tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--model", "none", "--out",
+                    tsft_path(dir, "bt.h5"), "--plots", tsft_path(dir, "p"), "--set", set, NULL);
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, err);
+    ASSERT_HAS(err, "is not a complete PNG (a full disk?); the previous file is kept");
+    for (int k = 0; k < 2; k++) {
+        char *text = tsft_read_file(tsft_path(dir, names[k]), NULL);
+        cr_assert(text && !strcmp(text, "previous picture"), "%s was replaced", names[k]);
+        free(text);
+    }
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        cr_assert(!strstr(de->d_name, ".tsflow-tmp-"), "a temporary was left: %s", de->d_name);
+    closedir(d);
+}
