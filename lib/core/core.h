@@ -18,6 +18,10 @@ int tsf__h5_fail(tsf_err *err, int code, const char *fmt, ...) TSF_PRINTF(3, 4);
 /* Close any HDF5 identifier by its kind (dataset, group, type, space, attribute, property
  * list, other objects); negative ids are ignored, so clean-up paths need no checks. */
 void tsf__h5_close(hid_t id);
+/* How many closes by tsf__h5_close have failed in this thread. Closing a dataset writes what
+ * libhdf5 still buffers: a writer compares the count before and after to catch a lost write
+ * (a full disk) that no call it checks reported. */
+size_t tsf__h5_close_failures(void);
 
 /* A creation property list of class cls (file, group or dataset) whose objects carry no
  * access/modification/change/birth times: HDF5 records them by default, which makes two runs

@@ -72,6 +72,13 @@ hid_t tsf__h5_untimed(hid_t cls)
     return pl;
 }
 
+static _Thread_local size_t close_failures;
+
+size_t tsf__h5_close_failures(void)
+{
+    return close_failures;
+}
+
 void tsf__h5_close(hid_t id)
 {
     if (id < 0)
@@ -79,29 +86,32 @@ void tsf__h5_close(hid_t id)
     /* Every HDF5 call clears the error stack on entry; keep the error a failed call left, so
      * that tsf__h5_fail after the clean-up still reports why (e.g. "File too large"). */
     hid_t saved = H5Eget_current_stack();
+    herr_t closed = 0;
     switch (H5Iget_type(id)) {
     case H5I_DATASET:
-        H5Dclose(id);
+        closed = H5Dclose(id);
         break;
     case H5I_GROUP:
-        H5Gclose(id);
+        closed = H5Gclose(id);
         break;
     case H5I_DATATYPE:
-        H5Tclose(id);
+        closed = H5Tclose(id);
         break;
     case H5I_DATASPACE:
-        H5Sclose(id);
+        closed = H5Sclose(id);
         break;
     case H5I_ATTR:
-        H5Aclose(id);
+        closed = H5Aclose(id);
         break;
     case H5I_GENPROP_LST:
-        H5Pclose(id);
+        closed = H5Pclose(id);
         break;
     default:
-        H5Oclose(id);
+        closed = H5Oclose(id);
         break;
     }
+    if (closed < 0)
+        close_failures++;
     if (saved >= 0)
         H5Eset_current_stack(saved);
 }

@@ -28,6 +28,7 @@
 struct tsf_h5out {
     tsf_atomic a;
     hid_t fid;
+    size_t close_failures; /* tsf__h5_close_failures() when opened */
 };
 
 #define NS_PER_S INT64_C(1000000000)
@@ -201,7 +202,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
         char name[1024];
         size_t n = (size_t)(e - c);
         if (n >= sizeof name) {
-            H5Gclose(g);
+            tsf__h5_close(g);
             tsf_err_set(err, TSF_EINVAL, "%s: group name in \"%s\" is too long", o->a.path, path);
             return -1;
         }
@@ -213,7 +214,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
             next = H5Oopen(g, name, H5P_DEFAULT);
             if (next >= 0 && H5Iget_type(next) != H5I_GROUP) {
                 tsf__h5_close(next);
-                H5Gclose(g);
+                tsf__h5_close(g);
                 tsf_err_set(err, TSF_EINVAL, "%s: cannot write \"/%s\": \"/%.*s\" is a dataset",
                             o->a.path, path, (int)(e - path), path);
                 return -1;
@@ -225,7 +226,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
                 next = -1;
             }
         }
-        H5Gclose(g);
+        tsf__h5_close(g);
         if (next < 0) {
             tsf__h5_fail(err, TSF_EIO, "%s: cannot create group \"/%.*s\"", o->a.path,
                          (int)(e - path), path);
@@ -236,7 +237,7 @@ static hid_t open_parent(tsf_h5out *o, const char *path, int pytables, const cha
     *leaf = c;
     htri_t exists = H5Lexists(g, c, H5P_DEFAULT);
     if (exists != 0) {
-        H5Gclose(g);
+        tsf__h5_close(g);
         if (exists < 0)
             tsf__h5_fail(err, TSF_EIO, "%s: cannot look up \"/%s\"", o->a.path, path);
         else
@@ -264,6 +265,7 @@ int tsf_h5out_open_kind(tsf_h5out **out, const char *path, tsf_h5out_kind kind, 
     if (!o)
         TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
     o->fid = -1;
+    o->close_failures = tsf__h5_close_failures();
     rc = tsf_atomic_begin(&o->a, path, err);
     if (rc != TSF_OK) {
         free(o);
@@ -307,7 +309,12 @@ int tsf_h5out_commit(tsf_h5out *o, tsf_err *err)
 {
     if (!o)
         TSF_FAIL(err, TSF_EINVAL, "internal error: commit of an HDF5 output that was not opened");
+    /* libhdf5 1.10's H5Fclose can return success when writing the metadata it flushes failed
+     * (a full disk); H5Fflush reports it. */
+    herr_t flushed = H5Fflush(o->fid, H5F_SCOPE_LOCAL);
     herr_t closed = H5Fclose(o->fid);
+    if (flushed < 0 || tsf__h5_close_failures() != o->close_failures)
+        closed = -1;
     o->fid = -1;
     int rc = TSF_OK;
     if (closed < 0) {
@@ -379,7 +386,7 @@ static hid_t pd_array(hid_t g, const char *name, hid_t ftype, int rank, hsize_t 
                   : attr_fixed(ds, "CLASS", "ARRAY") < 0 || attr_fixed(ds, "VERSION", "2.4") < 0 ||
                         attr_fixed(ds, "TITLE", "") < 0 || attr_fixed(ds, "FLAVOR", "numpy") < 0;
     if (bad || attr_bool(ds, "transposed", 1) < 0) {
-        H5Dclose(ds);
+        tsf__h5_close(ds);
         return -1;
     }
     return ds;
@@ -475,11 +482,11 @@ static hid_t write_strings(hid_t g, const char *name, const char *const *s, size
     hid_t t = fixed_str_type(w);
     hid_t ds = t < 0 ? -1 : pd_array(g, name, t, 1, n, 0);
     if (ds >= 0 && n && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        H5Dclose(ds);
+        tsf__h5_close(ds);
         ds = -1;
     }
     if (ds >= 0 && attr_fixed(ds, "kind", "string") < 0) {
-        H5Dclose(ds);
+        tsf__h5_close(ds);
         ds = -1;
     }
     tsf__h5_close(t);
@@ -536,12 +543,12 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
         if (ds >= 0 && n &&
             H5Dwrite(ds, is_f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                      buf) < 0) {
-            H5Dclose(ds);
+            tsf__h5_close(ds);
             ds = -1;
         }
         free(buf);
         if (ds >= 0 && attr_fixed(ds, "kind", pd_kind(c->type)) < 0) {
-            H5Dclose(ds);
+            tsf__h5_close(ds);
             ds = -1;
         }
     }
@@ -552,7 +559,7 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
         rc = -1;
     if (rc == 0 && c->name && attr_fixed(ds, "name", c->name) < 0)
         rc = -1;
-    H5Dclose(ds);
+    tsf__h5_close(ds);
     return rc;
 }
 
@@ -714,7 +721,7 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
     if (parent < 0)
         return err ? err->code : TSF_EIO;
     hid_t g = group_create(parent, leaf);
-    H5Gclose(parent);
+    tsf__h5_close(parent);
 
     /* Blocks: one per value type, in order of first appearance, as pandas consolidates. */
     tsf_h5_type btype[3];
@@ -1047,7 +1054,7 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
     tsf__h5_close(space);
     for (size_t d = 0; d < n_scales; d++)
         tsf__h5_close(scales[d]);
-    H5Gclose(g);
+    tsf__h5_close(g);
     return rc;
 }
 
