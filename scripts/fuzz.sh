@@ -5,6 +5,11 @@
 # build-fuzz/fuzz-artifacts/<harness>/ (keep it in tests/fuzz/regressions/<harness>/ once fixed).
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]     (harnesses: csv hdf5 pipeline set)
+#   scripts/fuzz.sh --long [RUNS] [HARNESS...] a campaign: RUNS executions per harness (default
+#                                              10 million; hdf5, in fork mode, runs for
+#                                              FUZZ_HDF5_SECONDS, default 24 h), then the corpus
+#                                              is minimized into build-fuzz/fuzz-min/<harness>/,
+#                                              ready to replace tests/fuzz/seeds/<harness>/
 #
 # The build directory (FUZZ_BUILD, default build-fuzz) is configured on first use with clang-14,
 # AddressSanitizer + UndefinedBehaviorSanitizer and coverage instrumentation of the library.
@@ -12,8 +17,20 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-secs=${1:-60}
-shift || true
+long=0
+if [ "${1:-}" = --long ]; then
+  long=1
+  shift
+  runs_wanted=10000000
+  if [[ ${1:-} =~ ^[0-9]+$ ]]; then
+    runs_wanted=$1
+    shift
+  fi
+  secs=${FUZZ_HDF5_SECONDS:-86400}
+else
+  secs=${1:-60}
+  shift || true
+fi
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(csv hdf5 pipeline set)
 b=${FUZZ_BUILD:-build-fuzz}
@@ -117,6 +134,7 @@ classify() {
 status=0
 summary=()
 for h in "${harnesses[@]}"; do
+  t0=$SECONDS
   corpus="$b/fuzz-corpus/$h"
   art="$b/fuzz-artifacts/$h"
   mkdir -p "$corpus" "$art" "$b/fuzz-seeds"
@@ -153,14 +171,27 @@ for h in "${harnesses[@]}"; do
       [ -n "$runs" ] || tail -20 "$log" >&2
       summary+=("$h: FAILED: ${runs:-?} executions, $ours inputs failing in our code (exit $rc); inputs in $art/")
     else
-      summary+=("$h: ${runs} executions in ${secs}s, coverage ${cov:-?} edges, no failure in our code; $lib inputs crash, hang or exhaust memory inside libhdf5 ($art/libhdf5/), $other slow or not reproducible")
+      summary+=("$h: ${runs} executions in $((SECONDS - t0))s, coverage ${cov:-?} edges, no failure in our code; $lib inputs crash, hang or exhaust memory inside libhdf5 ($art/libhdf5/), $other slow or not reproducible")
     fi
     continue
   fi
+  limit=(-max_total_time="$secs")
+  [ $long = 1 ] && limit=(-runs="$runs_wanted")
   # shellcheck disable=SC2046
-  "$b/tests/fuzz/fuzz_$h" $(flags_of "$h") -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  "$b/tests/fuzz/fuzz_$h" $(flags_of "$h") "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$art/" "$corpus" $(seeds_of "$h") >"$log" 2>&1
   rc=$?
+  if [ $long = 1 ] && [ $rc -eq 0 ]; then
+    # the smallest corpus with the same coverage, to commit as the seeds of CI's short run
+    min="$b/fuzz-min/$h"
+    rm -rf "$min"
+    mkdir -p "$min"
+    # shellcheck disable=SC2046
+    "$b/tests/fuzz/fuzz_$h" $(flags_of "$h") -merge=1 "$min" "$corpus" $(seeds_of "$h") \
+      >"$log.merge" 2>&1
+    echo "fuzz: $h: corpus minimized to $(ls "$min" | wc -l) inputs in $min (copy them to tests/fuzz/seeds/$h/)" >&2
+    rm -f "$log.merge"
+  fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
   if [ $rc -ne 0 ]; then
@@ -168,7 +199,7 @@ for h in "${harnesses[@]}"; do
     grep -E 'ERROR|SUMMARY|invariant|Test unit written' "$log" | head -20 >&2
     summary+=("$h: FAILED after ${runs:-?} executions (exit $rc); inputs in $art/")
   else
-    summary+=("$h: ${runs:-?} executions in ${secs}s, coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs, no crash")
+    summary+=("$h: ${runs:-?} executions in $((SECONDS - t0))s, coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs, no crash")
   fi
 done
 echo "== fuzz summary"
