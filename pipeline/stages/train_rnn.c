@@ -517,7 +517,9 @@ static int check_memory(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_
                         int64_t samples, tsf_err *err)
 {
     size_t B = effective_batch(s, samples);
-    if (B < s->batch_size)
+    if (full->lookback == 1 && samples < 0)
+        B = 1; /* the windows are chosen at run: a lower bound (lookback 1, batch 1) */
+    else if (B < s->batch_size)
         tsf_stage_log(ctx, TSF_LOG_INFO,
                       "batch_size %zu is more than the %lld training windows: batches of %zu",
                       s->batch_size, (long long)samples, B);
@@ -529,11 +531,12 @@ static int check_memory(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_
     const double gib = 1024.0 * 1024 * 1024;
     return tsf_stage_fail_key(
         ctx, err, B == 1 || !(tsf_rnn_bytes(full, 1) <= have) ? "hidden" : "batch_size", TSF_EINVAL,
-        "training needs about %.1f GiB for the network (batch %zu x lookback %zu x hidden %zu x "
+        "training needs %s %.1f GiB for the network (batch %zu x lookback %zu x hidden %zu x "
         "%zu layer%s: parameters, gradients and what backpropagation keeps), more than this "
         "machine's %.1f GiB of memory (expected a smaller batch_size, hidden or layers)",
-        need < 0 ? HUGE_VAL : need / gib, B, full->lookback, full->hidden, full->n_layers,
-        full->n_layers == 1 ? "" : "s", have / gib);
+        samples < 0 && full->lookback == 1 ? "at least" : "about", need < 0 ? HUGE_VAL : need / gib,
+        B, full->lookback, full->hidden, full->n_layers, full->n_layers == 1 ? "" : "s",
+        have / gib);
 }
 
 /* Options that apply only to some settings, and options that contradict each other. */
@@ -674,10 +677,12 @@ static int make_arch(tsf_stage_ctx *ctx, train_state *s, const tsf_meta *w, tsf_
                                   "a recursive head cannot follow a bidirectional encoder (the "
                                   "reverse direction would need the unknown future): use head = "
                                   "direct");
-    if (w->lookback != TSF_UNKNOWN && w->horizon != TSF_UNKNOWN && w->n_inputs != TSF_UNKNOWN &&
-        w->n_outputs != TSF_UNKNOWN) {
+    if (w->horizon != TSF_UNKNOWN && w->n_inputs != TSF_UNKNOWN && w->n_outputs != TSF_UNKNOWN) {
         tsf_rnn_config full = *a;
-        full.lookback = (size_t)w->lookback;
+        /* a lookback the window step chooses at run is at least 1: the memory estimate is
+         * then a lower bound, still enough to refuse what cannot fit at any lookback */
+        int known = w->lookback != TSF_UNKNOWN;
+        full.lookback = known ? (size_t)w->lookback : 1;
         full.horizon = (size_t)w->horizon;
         full.n_inputs = (size_t)w->n_inputs;
         full.n_outputs = (size_t)w->n_outputs;
@@ -685,10 +690,10 @@ static int make_arch(tsf_stage_ctx *ctx, train_state *s, const tsf_meta *w, tsf_
         /* n_future is not in the meta: a recursive head's input-layout check needs it, so run
          * the cheap check with F = 0 and leave the rest to run */
         full.n_future = 0;
-        if (tsf_rnn_config_check(&full, &ce))
+        if (known && tsf_rnn_config_check(&full, &ce))
             return tsf_stage_fail_key(ctx, err, option_of_field(&ce, "cell"), TSF_EINVAL, "%s",
                                       ce.msg);
-        int rc = check_memory(ctx, s, &full, w->samples, err);
+        int rc = check_memory(ctx, s, &full, known ? w->samples : -1, err);
         if (rc)
             return rc;
     }
@@ -850,17 +855,15 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                              .epochs = cfg.epochs,
                              .batch_size = cfg.batch_size,
                              .patience = cfg.patience};
+    if (!(choose & TSF_CHOOSE_BATCH) && cfg.batch_size > train->n_samples)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "batch_size %zu is more than the %zu training windows: batches of %zu",
+                      cfg.batch_size, train->n_samples, train->n_samples);
     tsf_rnn_fit_choose(choose, train->n_samples, val ? val->n_samples : 0, &ch);
     arch.hidden = ch.hidden;
     cfg.epochs = ch.epochs;
     cfg.batch_size = ch.batch_size;
     cfg.patience = ch.patience;
-    if (cfg.batch_size > train->n_samples) {
-        tsf_stage_log(ctx, TSF_LOG_INFO,
-                      "batch_size %zu is more than the %zu training windows: batches of %zu",
-                      cfg.batch_size, train->n_samples, train->n_samples);
-        cfg.batch_size = train->n_samples;
-    }
     tsf_rnn_model *m = NULL;
     tsf_inorm inorm =
         s->instance_norm == INORM_REVIN ? TSF_INORM_NONE : (tsf_inorm)s->instance_norm;

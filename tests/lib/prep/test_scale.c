@@ -177,7 +177,7 @@ Test(scale, a_constant_column_is_an_error_or_only_centered_never_divided_by_zero
     cr_assert_eq(tsf_scaler_fit(&s, f, &spec, NULL, &err), TSF_ENUMERIC);
     cr_assert_str_eq(err.msg, "normalize: column \"b\" of the series is constant "
                               "(0.10000000000000001) over its 4 training values: zscore scaling "
-                              "would divide by zero (set on_constant = center to only subtract "
+                              "would divide by zero (set constant = center to only subtract "
                               "the center, or drop the column)");
     spec.on_constant = TSF_CONST_CENTER;
     for (int k = TSF_SCALE_ZSCORE; k <= TSF_SCALE_ROBUST; k++) {
