@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,16 @@ static int begin_at(tsf_atomic *a, const char *path, tsf_err *err)
     }
     snprintf(a->tmp_path, len, "%s/.%s" TMP_TAG "%ld-XXXXXX", dir, base, (long)getpid());
     free(dir);
+    /* A signal between creating the temporary and registering it would leave it behind (the
+     * handlers remove only registered ones): hold every signal until it is registered. (A real
+     * fault in these few lines would then kill the process outright, as it would anyway.) */
+    sigset_t hold, was;
+    sigfillset(&hold);
+    pthread_sigmask(SIG_BLOCK, &hold, &was);
     a->fd = mkstemp(a->tmp_path);
+    if (a->fd >= 0)
+        a->slot = register_tmp(a->tmp_path);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
     if (a->fd < 0) {
         int e = errno;
         free(a->tmp_path);
@@ -167,7 +177,6 @@ static int begin_at(tsf_atomic *a, const char *path, tsf_err *err)
     mode_t um = umask(0);
     umask(um);
     fchmod(a->fd, 0666 & ~um);
-    a->slot = register_tmp(a->tmp_path);
     return TSF_OK;
 }
 
