@@ -31,36 +31,6 @@
 #define tsf__seg_init_params TSF_NN_SYM(tsf__seg_init_params)
 #define tsf__seg_forward TSF_NN_SYM(tsf__seg_forward)
 #define tsf__seg_backward TSF_NN_SYM(tsf__seg_backward)
-/* Products shared by the network kinds (rnn.c). C (M, N) = beta C + op(A) op(B), op(A) (M, K),
- * op(B) (K, N); ld* are row strides, ta/tb say A is stored (K, M) / B stored (N, K). tsf__pmm
- * splits C into row blocks that depend only on the shape and runs them on up to `threads`
- * threads. */
-void tsf__mm(tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta, const tsf_real *B,
-             size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta);
-void tsf__pmm(size_t threads, tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta,
-              const tsf_real *B, size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta);
-/* y (N) += column sums of A (M, N), contiguous; ones: (M) ones. */
-void tsf__colsum_add(tsf_real *y, const tsf_real *A, const tsf_real *ones, size_t M, size_t N);
-/* sum of x_i^2 in double, in a fixed order. */
-double tsf__sum_squares(const tsf_real *x, size_t n);
-
-/* The segment-wise network (segrnn.c) behind a tsf_rnn whose config has segment > 0; rnn.c's
- * public functions hand over to these. The config was checked by tsf_rnn_config_check. */
-typedef struct tsf__seg tsf__seg;
-int tsf__seg_alloc(tsf__seg **out, const tsf_rnn_config *cfg, size_t max_batch, tsf_err *err);
-void tsf__seg_free(tsf__seg *s);
-size_t tsf__seg_n_params(const tsf__seg *s);
-tsf_real *tsf__seg_params(tsf__seg *s);
-tsf_real *tsf__seg_grads(tsf__seg *s);
-size_t tsf__seg_n_tensors(const tsf__seg *s);
-const char *tsf__seg_tensor(const tsf__seg *s, size_t k, size_t *offset, size_t *rows,
-                            size_t *cols);
-void tsf__seg_init_params(tsf__seg *s, gsl_rng *rng);
-/* x: (T, B, C)   yhat: (L, B, C*Q) */
-void tsf__seg_forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, int training,
-                      gsl_rng *rng, size_t threads);
-void tsf__seg_backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_norm,
-                       size_t threads);
 
 #endif
 
