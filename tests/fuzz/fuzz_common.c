@@ -103,7 +103,15 @@ void fuzz_check_frame(const tsf_frame *f)
         for (size_t i = a + 1; i < b; i++) {
             FUZZ_REQUIRE(f->time[i] > f->time[i - 1], "series %zu row %zu: time not increasing", s,
                          i);
-            if (f->step > 0)
+            /* a series on a frequency steps one period at a time (a calendar period's length
+             * varies: `step` is then only its average); an integer index by `step` */
+            const tsf_freq *q = tsf_frame_series_freq(f, s);
+            int64_t k = 0;
+            if (q->unit != TSF_FREQ_NONE)
+                FUZZ_REQUIRE(tsf_freq_count(q, f->time[i - 1], f->time[i], &k) && k == 1,
+                             "series %zu row %zu: not one period of its frequency after row %zu", s,
+                             i, i - 1);
+            else if (f->step > 0)
                 FUZZ_REQUIRE(f->time[i] - f->time[i - 1] == f->step,
                              "series %zu row %zu: difference is not the step %lld", s, i,
                              (long long)f->step);
