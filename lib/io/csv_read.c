@@ -1727,7 +1727,8 @@ static int check_regular(reader *r, size_t *starts)
             else
                 snprintf(fq, sizeof fq, "frequency %s", tsf_freq_format(&sf[s], 0, a, sizeof a));
             size_t l0 = row_line(r, starts, s, i - 1), l1 = row_line(r, starts, s, i);
-            if (!exact) {
+            /* k == 0: both fall in one period (a Sunday then a Monday on business days) */
+            if (!exact || k < 1) {
                 free(sf);
                 return tsf_err_set(r->err, TSF_EFORMAT,
                                    "%s:%zu:%zu: timestamp %s at line %zu%s is not a whole number "
