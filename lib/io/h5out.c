@@ -706,6 +706,130 @@ static int check_table(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h
     return TSF_OK;
 }
 
+/* The value types of columns [n_index, n_cols) in order of first appearance: pandas
+ * consolidates a frame's columns into one block per type. Returns the number of blocks. */
+static size_t table_blocks(const tsf_h5_column *cols, size_t n_cols, size_t n_index,
+                           tsf_h5_type btype[3])
+{
+    size_t n_blocks = 0;
+    for (size_t j = n_index; j < n_cols; j++) {
+        size_t b = 0;
+        while (b < n_blocks && btype[b] != cols[j].type)
+            b++;
+        if (b == n_blocks)
+            btype[n_blocks++] = cols[j].type;
+    }
+    return n_blocks;
+}
+
+/* The attributes that make group g a pandas fixed-format frame. */
+static int write_frame_attrs(hid_t g, size_t n_index, size_t n_blocks)
+{
+    return pytables_group_attrs(g) < 0 || attr_fixed(g, "pandas_type", "frame") < 0 ||
+                   attr_fixed(g, "pandas_version", "0.15.2") < 0 ||
+                   attr_fixed(g, "encoding", "UTF-8") < 0 ||
+                   attr_fixed(g, "errors", "strict") < 0 || attr_i64(g, "ndim", 2) < 0 ||
+                   attr_i64(g, "nblocks", (int64_t)n_blocks) < 0 ||
+                   attr_fixed(g, "axis0_variety", "regular") < 0 ||
+                   attr_fixed(g, "axis1_variety", n_index >= 2 ? "multi" : "regular") < 0 ||
+                   (n_index >= 2 && attr_i64(g, "axis1_nlevels", (int64_t)n_index) < 0)
+               ? -1
+               : 0;
+}
+
+/* write_strings, closing the dataset: 0, -1 (HDF5) or -2 (memory). */
+static int write_string_node(hid_t g, const char *name, const char *const *s, size_t n)
+{
+    hid_t ds = write_strings(g, name, s, n);
+    if (ds < 0)
+        return ds == -2 ? -2 : -1;
+    tsf__h5_close(ds);
+    return 0;
+}
+
+/* axis0: the names of the value columns [n_index, n_cols). */
+static int write_column_labels(hid_t g, const tsf_h5_column *cols, size_t n_cols, size_t n_index)
+{
+    size_t n_val = n_cols - n_index;
+    const char **names = malloc(n_val * sizeof *names);
+    if (!names)
+        return -2;
+    for (size_t j = 0; j < n_val; j++)
+        names[j] = cols[n_index + j].name;
+    int r = write_string_node(g, "axis0", names, n_val);
+    free(names);
+    return r;
+}
+
+/* axis1: the row index; 0..n_rows-1 without index columns (a RangeIndex written out), the
+ * index column itself, or a MultiIndex with one level per index column. */
+static int write_row_index(hid_t g, const tsf_h5_column *cols, size_t n_index, size_t n_rows)
+{
+    if (n_index == 1)
+        return write_index_node(g, "axis1", &cols[0], NULL, n_rows, 1);
+    if (n_index >= 2) {
+        int r = 0;
+        for (size_t i = 0; i < n_index && r == 0; i++)
+            r = write_level(g, i, &cols[i], n_rows);
+        return r;
+    }
+    int64_t *seq = malloc((n_rows ? n_rows : 1) * sizeof *seq);
+    if (!seq)
+        return -2;
+    for (size_t i = 0; i < n_rows; i++)
+        seq[i] = (int64_t)i;
+    tsf_h5_column range = {NULL, TSF_H5_INT64, seq};
+    int r = write_index_node(g, "axis1", &range, NULL, n_rows, 1);
+    free(seq);
+    return r;
+}
+
+/* block<b>_values: columns cols[idx[0..k)] of type t as an (n_rows, k) array. */
+static int write_block_array(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *cols,
+                             const size_t *idx, size_t k, size_t n_rows)
+{
+    int is_f = t == TSF_H5_FLOAT64;
+    char name[64];
+    snprintf(name, sizeof name, "block%zu_values", b);
+    hid_t ds = pd_array(g, name, is_f ? H5T_IEEE_F64LE : H5T_STD_I64LE, 2, n_rows, k);
+    int r = ds < 0 ? -1 : 0;
+    if (r == 0 && t == TSF_H5_TIME)
+        r = attr_fixed(ds, "value_type", "datetime64");
+    if (r == 0)
+        r = write_block_values(ds, is_f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, cols, idx, k,
+                               n_rows);
+    tsf__h5_close(ds);
+    return r;
+}
+
+/* Block b: the value columns of type t, their names (block<b>_items) and values. */
+static int write_block(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *cols, size_t n_cols,
+                       size_t n_index, size_t n_rows)
+{
+    size_t n_val = n_cols - n_index;
+    size_t *idx = malloc(n_val * sizeof *idx);
+    const char **names = malloc(n_val * sizeof *names);
+    int r = !idx || !names ? -2 : 0;
+    size_t k = 0;
+    for (size_t j = n_index; j < n_cols && r == 0; j++)
+        if (cols[j].type == t) {
+            idx[k] = j;
+            names[k++] = cols[j].name;
+        }
+    char name[64];
+    snprintf(name, sizeof name, "block%zu_items_variety", b);
+    if (r == 0)
+        r = attr_fixed(g, name, "regular") < 0 ? -1 : 0;
+    snprintf(name, sizeof name, "block%zu_items", b);
+    if (r == 0)
+        r = write_string_node(g, name, names, k);
+    if (r == 0)
+        r = write_block_array(g, b, t, cols, idx, k, n_rows);
+    free(idx);
+    free(names);
+    return r;
+}
+
 int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_column *cols,
                      size_t n_cols, size_t n_index, tsf_err *err)
 {
@@ -723,101 +847,20 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
     hid_t g = group_create(parent, leaf);
     tsf__h5_close(parent);
 
-    /* Blocks: one per value type, in order of first appearance, as pandas consolidates. */
     tsf_h5_type btype[3];
-    size_t n_blocks = 0;
-    for (size_t j = n_index; j < n_cols; j++) {
-        size_t b = 0;
-        while (b < n_blocks && btype[b] != cols[j].type)
-            b++;
-        if (b == n_blocks)
-            btype[n_blocks++] = cols[j].type;
-    }
-    size_t n_val = n_cols - n_index;
-    size_t *idx = malloc(n_val * sizeof *idx);
-    const char **names = malloc(n_val * sizeof *names);
-    int bad = g < 0 || !idx || !names;
-    int nomem = !idx || !names;
-
-    bad = bad || pytables_group_attrs(g) < 0 || attr_fixed(g, "pandas_type", "frame") < 0 ||
-          attr_fixed(g, "pandas_version", "0.15.2") < 0 || attr_fixed(g, "encoding", "UTF-8") < 0 ||
-          attr_fixed(g, "errors", "strict") < 0 || attr_i64(g, "ndim", 2) < 0 ||
-          attr_i64(g, "nblocks", (int64_t)n_blocks) < 0 ||
-          attr_fixed(g, "axis0_variety", "regular") < 0 ||
-          attr_fixed(g, "axis1_variety", n_index >= 2 ? "multi" : "regular") < 0 ||
-          (n_index >= 2 && attr_i64(g, "axis1_nlevels", (int64_t)n_index) < 0);
-
-    /* axis0: the column labels. */
-    if (!bad) {
-        for (size_t j = 0; j < n_val; j++)
-            names[j] = cols[n_index + j].name;
-        hid_t ds = write_strings(g, "axis0", names, n_val);
-        nomem = ds == -2;
-        bad = ds < 0;
-        tsf__h5_close(ds);
-    }
-    /* axis1: the row index. */
-    if (!bad) {
-        int r = 0;
-        if (n_index == 0) {
-            tsf_h5_column range = {NULL, TSF_H5_INT64, NULL};
-            int64_t *seq = malloc((n_rows ? n_rows : 1) * sizeof *seq);
-            if (!seq) {
-                r = -2;
-            } else {
-                for (size_t i = 0; i < n_rows; i++)
-                    seq[i] = (int64_t)i;
-                range.data = seq;
-                r = write_index_node(g, "axis1", &range, NULL, n_rows, 1);
-                free(seq);
-            }
-        } else if (n_index == 1) {
-            r = write_index_node(g, "axis1", &cols[0], NULL, n_rows, 1);
-        } else {
-            for (size_t i = 0; i < n_index && r == 0; i++)
-                r = write_level(g, i, &cols[i], n_rows);
-        }
-        nomem = r == -2;
-        bad = r < 0;
-    }
-    /* block<b>_items and block<b>_values. */
-    for (size_t b = 0; b < n_blocks && !bad; b++) {
-        size_t kb = 0;
-        for (size_t j = n_index; j < n_cols; j++)
-            if (cols[j].type == btype[b]) {
-                idx[kb] = j;
-                names[kb++] = cols[j].name;
-            }
-        char name[64];
-        snprintf(name, sizeof name, "block%zu_items_variety", b);
-        bad = attr_fixed(g, name, "regular") < 0;
-        snprintf(name, sizeof name, "block%zu_items", b);
-        hid_t ds = bad ? -1 : write_strings(g, name, names, kb);
-        nomem = ds == -2;
-        bad = ds < 0;
-        tsf__h5_close(ds);
-        if (bad)
-            break;
-        int is_f = btype[b] == TSF_H5_FLOAT64;
-        snprintf(name, sizeof name, "block%zu_values", b);
-        ds = pd_array(g, name, is_f ? H5T_IEEE_F64LE : H5T_STD_I64LE, 2, n_rows, kb);
-        int r = ds < 0 ? -1 : 0;
-        if (r == 0 && btype[b] == TSF_H5_TIME)
-            r = attr_fixed(ds, "value_type", "datetime64");
-        if (r == 0)
-            r = write_block_values(ds, is_f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, cols, idx, kb,
-                                   n_rows);
-        tsf__h5_close(ds);
-        nomem = r == -2;
-        bad = r < 0;
-    }
-    free(idx);
-    free(names);
+    size_t n_blocks = table_blocks(cols, n_cols, n_index, btype);
+    int r = g < 0 ? -1 : write_frame_attrs(g, n_index, n_blocks);
+    if (r == 0)
+        r = write_column_labels(g, cols, n_cols, n_index);
+    if (r == 0)
+        r = write_row_index(g, cols, n_index, n_rows);
+    for (size_t b = 0; b < n_blocks && r == 0; b++)
+        r = write_block(g, b, btype[b], cols, n_cols, n_index, n_rows);
     tsf__h5_close(g);
-    if (nomem)
+    if (r == -2)
         TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory writing table \"/%s\" (%zu rows)", o->a.path,
                  k, n_rows);
-    if (bad)
+    if (r < 0)
         return tsf__h5_fail(err, TSF_EIO, "%s: cannot write table \"/%s\"", o->a.path, k);
     return TSF_OK;
 }
@@ -829,49 +872,86 @@ static int valid_dim_name(const char *s)
     return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-/* Open the coordinate variable of dimension d in group g, creating it if absent. */
-static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim *d, tsf_err *err)
+/* Open dimension d's existing coordinate variable in group g: it must be a 1-D dimension
+ * scale of d's size. */
+static hid_t reuse_dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim *d,
+                             tsf_err *err)
 {
-    htri_t exists = H5Lexists(g, d->name, H5P_DEFAULT);
-    if (exists > 0) {
-        hid_t ds = H5Oopen(g, d->name, H5P_DEFAULT);
-        if (ds < 0) {
-            tsf__h5_fail(err, TSF_EIO, "%s: cannot open coordinate \"%s\" of \"/%s\"", o->a.path,
-                         d->name, path);
-            return -1;
-        }
-        hsize_t n = 0;
-        int ok = H5Iget_type(ds) == H5I_DATASET && H5DSis_scale(ds) > 0;
-        if (ok) {
-            hid_t s = H5Dget_space(ds);
-            ok = s >= 0 && H5Sget_simple_extent_ndims(s) == 1 &&
-                 H5Sget_simple_extent_dims(s, &n, NULL) == 1;
-            tsf__h5_close(s);
-        }
-        if (!ok) {
-            tsf__h5_close(ds);
-            H5Eclear2(H5E_DEFAULT);
-            tsf_err_set(err, TSF_EINVAL,
-                        "%s: dimension \"%s\" of \"/%s\": the group already holds an object of "
-                        "that name that is not a 1-D coordinate",
-                        o->a.path, d->name, path);
-            return -1;
-        }
-        if (n != d->size) {
-            tsf__h5_close(ds);
-            tsf_err_set(err, TSF_EINVAL,
-                        "%s: dimension \"%s\" of \"/%s\" has size %zu, but an earlier array gave "
-                        "it size %llu",
-                        o->a.path, d->name, path, d->size, (unsigned long long)n);
-            return -1;
-        }
-        return ds;
-    }
-    if (exists < 0) {
-        tsf__h5_fail(err, TSF_EIO, "%s: cannot look up \"%s\" beside \"/%s\"", o->a.path, d->name,
-                     path);
+    hid_t ds = H5Oopen(g, d->name, H5P_DEFAULT);
+    if (ds < 0) {
+        tsf__h5_fail(err, TSF_EIO, "%s: cannot open coordinate \"%s\" of \"/%s\"", o->a.path,
+                     d->name, path);
         return -1;
     }
+    hsize_t n = 0;
+    int ok = H5Iget_type(ds) == H5I_DATASET && H5DSis_scale(ds) > 0;
+    if (ok) {
+        hid_t s = H5Dget_space(ds);
+        ok = s >= 0 && H5Sget_simple_extent_ndims(s) == 1 &&
+             H5Sget_simple_extent_dims(s, &n, NULL) == 1;
+        tsf__h5_close(s);
+    }
+    if (!ok) {
+        tsf__h5_close(ds);
+        H5Eclear2(H5E_DEFAULT);
+        tsf_err_set(err, TSF_EINVAL,
+                    "%s: dimension \"%s\" of \"/%s\": the group already holds an object of "
+                    "that name that is not a 1-D coordinate",
+                    o->a.path, d->name, path);
+        return -1;
+    }
+    if (n != d->size) {
+        tsf__h5_close(ds);
+        tsf_err_set(err, TSF_EINVAL,
+                    "%s: dimension \"%s\" of \"/%s\" has size %zu, but an earlier array gave "
+                    "it size %llu",
+                    o->a.path, d->name, path, d->size, (unsigned long long)n);
+        return -1;
+    }
+    return ds;
+}
+
+/* The file and memory types of d's coordinate values (owned by the caller). Without
+ * coordinate values: netCDF-4's type for a dimension without a variable, and no memory type. */
+static void coord_types(const tsf_h5_dim *d, hid_t *ftype, hid_t *mtype)
+{
+    *ftype = *mtype = -1;
+    if (!d->coord) {
+        *ftype = H5Tcopy(H5T_IEEE_F32BE);
+    } else if (d->type == TSF_H5_FLOAT64) {
+        *ftype = H5Tcopy(H5T_IEEE_F64LE);
+        *mtype = H5Tcopy(H5T_NATIVE_DOUBLE);
+    } else if (d->type == TSF_H5_STRING) {
+        *ftype = vlen_str_type();
+        *mtype = vlen_str_type();
+    } else {
+        *ftype = H5Tcopy(H5T_STD_I64LE);
+        *mtype = H5Tcopy(H5T_NATIVE_INT64);
+    }
+}
+
+/* Write coordinate values buf (of mtype) into ds and make ds the dimension scale of d: times
+ * get CF units, a dimension without coordinate values netCDF-4's placeholder name. */
+static int write_coord(hid_t ds, const tsf_h5_dim *d, hid_t mtype, const void *buf)
+{
+    if (d->coord && d->size && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        return -1;
+    if (d->coord && d->type == TSF_H5_TIME &&
+        (attr_vlen(ds, "units", "seconds since 1970-01-01T00:00:00Z") < 0 ||
+         attr_vlen(ds, "calendar", "proleptic_gregorian") < 0))
+        return -1;
+    char scale_name[128];
+    if (d->coord)
+        snprintf(scale_name, sizeof scale_name, "%s", d->name);
+    else
+        snprintf(scale_name, sizeof scale_name, NETCDF_DIM_NAME "%10zu", d->size);
+    return H5DSset_scale(ds, d->coord ? d->name : scale_name) < 0 ? -1 : 0;
+}
+
+/* Create the coordinate variable of dimension d in group g. */
+static hid_t create_dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim *d,
+                              tsf_err *err)
+{
     if (d->coord && d->type == TSF_H5_TIME)
         for (size_t i = 0; i < d->size; i++)
             if (((const int64_t *)d->coord)[i] == TSF_H5_NAT) {
@@ -881,56 +961,27 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
                             o->a.path, d->name, path, i);
                 return -1;
             }
-    hsize_t n = d->size;
-    hid_t s = H5Screate_simple(1, &n, NULL);
-    hid_t ftype = -1, mtype = -1;
-    const void *buf = d->coord;
+    /* NULL strings are written as "" */
     const char **strs = NULL;
-    if (!d->coord) {
-        ftype = H5Tcopy(H5T_IEEE_F32BE); /* netCDF-4's type for a dimension without variable */
-    } else if (d->type == TSF_H5_FLOAT64) {
-        ftype = H5Tcopy(H5T_IEEE_F64LE);
-        mtype = H5Tcopy(H5T_NATIVE_DOUBLE);
-    } else if (d->type == TSF_H5_STRING) {
-        ftype = vlen_str_type();
-        mtype = vlen_str_type();
-        strs = malloc((n ? n : 1) * sizeof *strs);
+    if (d->coord && d->type == TSF_H5_STRING) {
+        strs = malloc((d->size ? d->size : 1) * sizeof *strs);
         if (!strs) {
-            tsf__h5_close(s);
-            tsf__h5_close(ftype);
-            tsf__h5_close(mtype);
             tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing coordinate \"%s\"", o->a.path,
                         d->name);
             return -1;
         }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < d->size; i++) {
             const char *v = ((const char *const *)d->coord)[i];
             strs[i] = v ? v : "";
         }
-        buf = strs;
-    } else {
-        ftype = H5Tcopy(H5T_STD_I64LE);
-        mtype = H5Tcopy(H5T_NATIVE_INT64);
     }
+    hsize_t n = d->size;
+    hid_t s = H5Screate_simple(1, &n, NULL), ftype, mtype;
+    coord_types(d, &ftype, &mtype);
     hid_t ds = -1;
     if (s >= 0 && ftype >= 0)
         ds = dataset_create(g, d->name, ftype, s, H5P_DEFAULT);
-    int rc = ds < 0 ? -1 : 0;
-    if (rc == 0 && d->coord && n)
-        rc = H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 0;
-    if (rc == 0 && d->coord && d->type == TSF_H5_TIME)
-        rc = attr_vlen(ds, "units", "seconds since 1970-01-01T00:00:00Z") < 0 ||
-                     attr_vlen(ds, "calendar", "proleptic_gregorian") < 0
-                 ? -1
-                 : 0;
-    if (rc == 0) {
-        char scale_name[128];
-        if (d->coord)
-            snprintf(scale_name, sizeof scale_name, "%s", d->name);
-        else
-            snprintf(scale_name, sizeof scale_name, NETCDF_DIM_NAME "%10zu", d->size);
-        rc = H5DSset_scale(ds, d->coord ? d->name : scale_name) < 0 ? -1 : 0;
-    }
+    int rc = ds < 0 ? -1 : write_coord(ds, d, mtype, strs ? (const void *)strs : d->coord);
     free(strs);
     tsf__h5_close(s);
     tsf__h5_close(ftype);
@@ -944,24 +995,34 @@ static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim
     return ds;
 }
 
-static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
-                       const double *values, tsf_h5_fill_fn fill, void *ctx, tsf_err *err)
+/* Open the coordinate variable of dimension d in group g, creating it if absent. */
+static hid_t dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf_h5_dim *d, tsf_err *err)
 {
-    const char *p = clean_path(path);
-    if (!p)
-        TSF_FAIL(err, TSF_EINVAL, "%s: \"%s\" is not a valid array path", o->a.path,
-                 path ? path : "(null)");
+    htri_t exists = H5Lexists(g, d->name, H5P_DEFAULT);
+    if (exists > 0)
+        return reuse_dim_scale(o, g, path, d, err);
+    if (exists < 0) {
+        tsf__h5_fail(err, TSF_EIO, "%s: cannot look up \"%s\" beside \"/%s\"", o->a.path, d->name,
+                     path);
+        return -1;
+    }
+    return create_dim_scale(o, g, path, d, err);
+}
+
+/* Check an array's dimensions (named, unique, not the array's own name leaf, known coordinate
+ * types) and that its n_dims sizes multiply to at most SIZE_MAX / 8 values. */
+static int check_dims(tsf_h5out *o, const char *p, const char *leaf, const tsf_h5_dim *dims,
+                      size_t n_dims, tsf_err *err)
+{
     if (n_dims < 1 || n_dims > H5S_MAX_RANK)
         TSF_FAIL(err, TSF_EINVAL, "%s: array \"/%s\": %zu dimensions (expected 1 to %d)", o->a.path,
                  p, n_dims, H5S_MAX_RANK);
-    const char *leafname = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
-    size_t inner = 1, total = 1;
-    hsize_t hd[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    size_t total = 1;
     for (size_t d = 0; d < n_dims; d++) {
         if (!valid_dim_name(dims[d].name))
             TSF_FAIL(err, TSF_EINVAL, "%s: array \"/%s\": dimension %zu needs a name without '/'",
                      o->a.path, p, d);
-        if (!strcmp(dims[d].name, leafname))
+        if (!strcmp(dims[d].name, leaf))
             TSF_FAIL(err, TSF_EINVAL,
                      "%s: array \"/%s\" cannot have a dimension of its own name \"%s\"", o->a.path,
                      p, dims[d].name);
@@ -975,13 +1036,22 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
         if (dims[d].size && total > SIZE_MAX / 8 / dims[d].size)
             TSF_FAIL(err, TSF_EINVAL, "%s: array \"/%s\" is too large", o->a.path, p);
         total *= dims[d].size;
-        if (d > 0)
-            inner *= dims[d].size;
+    }
+    return TSF_OK;
+}
+
+/* A compressed, chunked (when not empty) float64 dataset of the given dimensions. Chunks of
+ * about CHUNK_BYTES: halve the leading dimensions first (slabs along the first dimension are
+ * what readers usually take). */
+static hid_t create_array(hid_t g, const char *leaf, const tsf_h5_dim *dims, size_t n_dims)
+{
+    hsize_t hd[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    size_t total = 1;
+    for (size_t d = 0; d < n_dims; d++) {
         hd[d] = dims[d].size;
         chunk[d] = dims[d].size ? dims[d].size : 1;
+        total *= dims[d].size;
     }
-    /* Chunks of about CHUNK_BYTES: halve the leading dimensions first (slabs along the first
-     * dimension are what readers usually take). */
     for (size_t d = 0;;) {
         size_t bytes = 8;
         for (size_t e = 0; e < n_dims; e++)
@@ -994,13 +1064,66 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
             break;
         chunk[d] = (chunk[d] + 1) / 2;
     }
+    hid_t space = H5Screate_simple((int)n_dims, hd, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int ok = space >= 0 && dcpl >= 0;
+    if (ok && total > 0) {
+        ok = H5Pset_chunk(dcpl, (int)n_dims, chunk) >= 0;
+        if (ok && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
+            ok = H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 4) >= 0;
+    }
+    hid_t ds = ok ? dataset_create(g, leaf, H5T_IEEE_F64LE, space, dcpl) : -1;
+    tsf__h5_close(dcpl);
+    tsf__h5_close(space);
+    return ds;
+}
+
+/* Write the array's values into ds: from values, or asked of fill in slabs of rows along the
+ * first dimension. Returns 0, -1 (HDF5) or -2 (memory). */
+static int write_array_values(hid_t ds, const tsf_h5_dim *dims, size_t n_dims, const double *values,
+                              tsf_h5_fill_fn fill, void *ctx)
+{
+    size_t inner = 1;
+    for (size_t d = 1; d < n_dims; d++)
+        inner *= dims[d].size;
+    if (dims[0].size == 0 || inner == 0)
+        return 0;
+    if (values)
+        return H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ? -1 : 0;
+    size_t per = SLAB_BYTES / 8 / inner;
+    if (per == 0)
+        per = 1;
+    if (per > dims[0].size)
+        per = dims[0].size;
+    double *buf = malloc(per * inner * sizeof *buf);
+    if (!buf)
+        return -2;
+    int rc = 0;
+    for (size_t r0 = 0; rc == 0 && r0 < dims[0].size; r0 += per) {
+        size_t n = dims[0].size - r0 < per ? dims[0].size - r0 : per;
+        fill(ctx, r0, n, buf);
+        rc = write_rows(ds, H5T_NATIVE_DOUBLE, r0, n, inner, buf);
+    }
+    free(buf);
+    return rc;
+}
+
+static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
+                       const double *values, tsf_h5_fill_fn fill, void *ctx, tsf_err *err)
+{
+    const char *p = clean_path(path);
+    if (!p)
+        TSF_FAIL(err, TSF_EINVAL, "%s: \"%s\" is not a valid array path", o->a.path,
+                 path ? path : "(null)");
+    int rc = check_dims(o, p, strrchr(p, '/') ? strrchr(p, '/') + 1 : p, dims, n_dims, err);
+    if (rc != TSF_OK)
+        return rc;
     const char *leaf;
     hid_t g = open_parent(o, p, 0, &leaf, err);
     if (g < 0)
         return err ? err->code : TSF_EIO;
     hid_t scales[H5S_MAX_RANK];
     size_t n_scales = 0;
-    int rc = TSF_OK;
     for (; n_scales < n_dims; n_scales++) {
         scales[n_scales] = dim_scale(o, g, p, &dims[n_scales], err);
         if (scales[n_scales] < 0) {
@@ -1008,50 +1131,19 @@ static int write_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, s
             break;
         }
     }
-    hid_t space = -1, dcpl = -1, ds = -1;
-    double *buf = NULL;
-    int nomem = 0;
+    hid_t ds = -1;
     if (rc == TSF_OK) {
-        space = H5Screate_simple((int)n_dims, hd, NULL);
-        dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        int ok = space >= 0 && dcpl >= 0;
-        if (ok && total > 0) {
-            ok = H5Pset_chunk(dcpl, (int)n_dims, chunk) >= 0;
-            if (ok && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
-                ok = H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 4) >= 0;
-        }
-        if (ok)
-            ds = dataset_create(g, leaf, H5T_IEEE_F64LE, space, dcpl);
-        ok = ds >= 0;
-        if (ok && total > 0 && values) {
-            ok = H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0;
-        } else if (ok && total > 0) {
-            size_t per = SLAB_BYTES / 8 / inner;
-            if (per == 0)
-                per = 1;
-            if (per > dims[0].size)
-                per = dims[0].size;
-            buf = malloc(per * inner * sizeof *buf);
-            nomem = !buf;
-            ok = !!buf;
-            for (size_t r0 = 0; ok && r0 < dims[0].size; r0 += per) {
-                size_t n = dims[0].size - r0 < per ? dims[0].size - r0 : per;
-                fill(ctx, r0, n, buf);
-                ok = write_rows(ds, H5T_NATIVE_DOUBLE, r0, n, inner, buf) == 0;
-            }
-        }
-        for (size_t d = 0; ok && d < n_dims; d++)
-            ok = H5DSattach_scale(ds, scales[d], (unsigned)d) >= 0;
-        if (nomem)
+        ds = create_array(g, leaf, dims, n_dims);
+        int r = ds < 0 ? -1 : write_array_values(ds, dims, n_dims, values, fill, ctx);
+        for (size_t d = 0; r == 0 && d < n_dims; d++)
+            r = H5DSattach_scale(ds, scales[d], (unsigned)d) < 0 ? -1 : 0;
+        if (r == -2)
             rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing array \"/%s\"", o->a.path,
                              p);
-        else if (!ok)
+        else if (r < 0)
             rc = tsf__h5_fail(err, TSF_EIO, "%s: cannot write array \"/%s\"", o->a.path, p);
     }
-    free(buf);
     tsf__h5_close(ds);
-    tsf__h5_close(dcpl);
-    tsf__h5_close(space);
     for (size_t d = 0; d < n_scales; d++)
         tsf__h5_close(scales[d]);
     tsf__h5_close(g);
