@@ -919,6 +919,131 @@ static int config_diff(const tsf_rnn_config *a, const tsf_rnn_config *b, char *b
     return 0;
 }
 
+/* The checkpoint must hold the network m is: the same configuration. */
+static void check_same_network(h5r *r, hid_t file, tsf_rnn *m)
+{
+    char buf[256];
+    tsf_rnn_config c;
+    hid_t g = r_has_link(file, "model") ? H5Gopen2(file, "model", H5P_DEFAULT) : -1;
+    if (g < 0)
+        r_missing(r, "the root group", "group", "model");
+    read_config(r, g, &c, NULL);
+    if (!r->rc && config_diff(&c, tsf_rnn_config_of(m), buf, sizeof buf))
+        r->rc =
+            tsf_err_set(r->err, TSF_EINVAL,
+                        "%s: cannot resume: the checkpoint is of another model (%s)", r->path, buf);
+    if (g >= 0)
+        H5Gclose(g);
+}
+
+/* Open /train, which a model saved for forecasting only does not have. */
+static hid_t open_train_state(h5r *r, hid_t file)
+{
+    if (!r->rc && !r_has_link(file, "train"))
+        r->rc = tsf_err_set(r->err, TSF_EINVAL,
+                            "%s: cannot resume: this model file holds no training state (it was "
+                            "saved for forecasting only); train afresh or resume from a "
+                            "checkpoint",
+                            r->path);
+    hid_t t = r->rc ? -1 : H5Gopen2(file, "train", H5P_DEFAULT);
+    if (!r->rc && t < 0)
+        r_missing(r, "the root group", "group", "train");
+    return t;
+}
+
+/* The checkpoint's run must be this one: the same samples, batch size, optimizer and kind of
+ * random number generator. */
+static void check_same_run(h5r *r, hid_t t, const tsf__train_state *st)
+{
+    const char *obj = "/train";
+    char buf[256];
+    size_t n_samples = r_size(r, t, obj, "n_samples"), bs = r_size(r, t, obj, "batch_size");
+    if (!r->rc && n_samples != st->n_samples)
+        r->rc = tsf_err_set(r->err, TSF_EINVAL,
+                            "%s: cannot resume: the checkpoint was trained on %zu samples, this "
+                            "run has %zu (the data or the windows differ)",
+                            r->path, n_samples, st->n_samples);
+    if (!r->rc && bs != st->batch_size)
+        r->rc = tsf_err_set(r->err, TSF_EINVAL,
+                            "%s: cannot resume: the checkpoint used batch_size %zu, this run %zu",
+                            r->path, bs, st->batch_size);
+    r_str(r, t, obj, "optimizer", buf, sizeof buf);
+    if (!r->rc && strcmp(buf, tsf_optim_name(st->optim->cfg.kind)) != 0)
+        r->rc = tsf_err_set(r->err, TSF_EINVAL,
+                            "%s: cannot resume: the checkpoint's optimizer is %s, this run's %s",
+                            r->path, buf, tsf_optim_name(st->optim->cfg.kind));
+    r_str(r, t, obj, "rng_type", buf, sizeof buf);
+    if (!r->rc && (strcmp(buf, gsl_rng_name(st->rng)) != 0 ||
+                   r_dset_size(t, "rng_state") != (hssize_t)gsl_rng_size(st->rng)))
+        r->rc = tsf_err_set(r->err, TSF_EFORMAT,
+                            "%s: cannot resume: the random number generator state is of another "
+                            "kind (%s) or size",
+                            r->path, buf);
+}
+
+/* The optimizer's moments, the epoch's sample order, the RNG state and the cursor (epoch,
+ * batch, complete); returns the optimizer's step count, set only once everything is read. */
+static int64_t read_progress(h5r *r, hid_t t, tsf__train_state *st, size_t P)
+{
+    const char *obj = "/train";
+    int64_t step = r_int(r, t, obj, "optim_step");
+    if (st->optim->m)
+        r_dset(r, t, obj, "optim_m", REAL_MEM, P, st->optim->m);
+    if (st->optim->v)
+        r_dset(r, t, obj, "optim_v", REAL_MEM, P, st->optim->v);
+    r_sizes(r, t, obj, "order", st->n_samples, st->order);
+    for (size_t k = 0; k < st->n_samples && !r->rc; k++)
+        if (st->order[k] >= st->n_samples)
+            r->rc = tsf_err_set(r->err, TSF_EFORMAT, "%s: /train/order holds sample %zu of %zu",
+                                r->path, st->order[k], st->n_samples);
+    if (!r->rc)
+        r_dset(r, t, obj, "rng_state", H5T_NATIVE_UINT8, gsl_rng_size(st->rng),
+               gsl_rng_state(st->rng));
+    st->epoch = r_size(r, t, obj, "epoch");
+    st->batch = r_size(r, t, obj, "batch");
+    st->complete = (int)r_int(r, t, obj, "complete");
+    return step;
+}
+
+/* The learning-rate schedule, early stopping (with the best weights) and the last validation
+ * loss. */
+static void read_schedule(h5r *r, hid_t t, tsf__train_state *st, size_t P)
+{
+    const char *obj = "/train";
+    st->sched.lr = r_dbl(r, t, obj, "sched_lr");
+    st->sched.best = r_dbl(r, t, obj, "sched_best");
+    st->sched.n_bad = r_size(r, t, obj, "sched_n_bad");
+    st->sched.cooldown_left = r_size(r, t, obj, "sched_cooldown_left");
+    st->sched.n_reductions = r_size(r, t, obj, "sched_n_reductions");
+    st->es.best = r_dbl(r, t, obj, "es_best");
+    st->es.best_epoch = r_size(r, t, obj, "es_best_epoch");
+    st->es.n_bad = r_size(r, t, obj, "es_n_bad");
+    st->es.stop = (int)r_int(r, t, obj, "es_stop");
+    st->have_best = (int)r_int(r, t, obj, "have_best");
+    if (st->have_best && st->best && !r->rc)
+        r_dset(r, t, obj, "best_weights", REAL_MEM, P, st->best);
+    else
+        st->have_best = 0;
+    st->last_val = r_dbl(r, t, obj, "last_val_loss");
+}
+
+/* What the epoch in progress has accumulated (T gradient-flow values). */
+static void read_epoch_acc(h5r *r, hid_t t, tsf__epoch_acc *a, size_t T)
+{
+    const char *obj = "/train";
+    a->loss_sum = r_dbl(r, t, obj, "acc_loss_sum");
+    a->n_seen = r_size(r, t, obj, "acc_n_seen");
+    a->norm_sum = r_dbl(r, t, obj, "acc_norm_sum");
+    a->norm_max = r_dbl(r, t, obj, "acc_norm_max");
+    a->n_steps = r_size(r, t, obj, "acc_n_steps");
+    a->n_clipped = r_size(r, t, obj, "acc_n_clipped");
+    a->seconds = r_dbl(r, t, obj, "acc_seconds");
+    a->lr = r_dbl(r, t, obj, "acc_lr");
+    r_dset(r, t, obj, "acc_grad_flow", H5T_NATIVE_DOUBLE, T, a->flow);
+}
+
+/* The weights and the optimizer's step count are set only once everything was read; the rest
+ * of st is read in place. */
 static int checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
                              tsf_train_history *hist, tsf_err *err)
 {
@@ -927,109 +1052,24 @@ static int checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
         return err ? err->code : TSF_EFORMAT;
     h5r r = {path, err, TSF_OK};
     const size_t P = tsf_rnn_n_params(m), T = tsf_rnn_config_of(m)->lookback;
-    hid_t g = -1, t = -1;
-    tsf_real *tmp = NULL;
-    char buf[256];
-
-    /* the same network */
-    tsf_rnn_config c;
-    g = r_has_link(file, "model") ? H5Gopen2(file, "model", H5P_DEFAULT) : -1;
-    if (g < 0)
-        r_missing(&r, "the root group", "group", "model");
-    read_config(&r, g, &c, NULL);
-    if (!r.rc && config_diff(&c, tsf_rnn_config_of(m), buf, sizeof buf))
-        r.rc = tsf_err_set(err, TSF_EINVAL,
-                           "%s: cannot resume: the checkpoint is of another model (%s)", path, buf);
-    /* the training state */
-    if (!r.rc && !r_has_link(file, "train"))
-        r.rc = tsf_err_set(err, TSF_EINVAL,
-                           "%s: cannot resume: this model file holds no training state (it was "
-                           "saved for forecasting only); train afresh or resume from a "
-                           "checkpoint",
-                           path);
-    t = r.rc ? -1 : H5Gopen2(file, "train", H5P_DEFAULT);
-    if (!r.rc && t < 0)
-        r_missing(&r, "the root group", "group", "train");
-    const char *obj = "/train";
-    size_t n_samples = r_size(&r, t, obj, "n_samples"), bs = r_size(&r, t, obj, "batch_size");
-    if (!r.rc && n_samples != st->n_samples)
-        r.rc = tsf_err_set(err, TSF_EINVAL,
-                           "%s: cannot resume: the checkpoint was trained on %zu samples, this "
-                           "run has %zu (the data or the windows differ)",
-                           path, n_samples, st->n_samples);
-    if (!r.rc && bs != st->batch_size)
-        r.rc = tsf_err_set(err, TSF_EINVAL,
-                           "%s: cannot resume: the checkpoint used batch_size %zu, this run %zu",
-                           path, bs, st->batch_size);
-    r_str(&r, t, obj, "optimizer", buf, sizeof buf);
-    if (!r.rc && strcmp(buf, tsf_optim_name(st->optim->cfg.kind)) != 0)
-        r.rc = tsf_err_set(err, TSF_EINVAL,
-                           "%s: cannot resume: the checkpoint's optimizer is %s, this run's %s",
-                           path, buf, tsf_optim_name(st->optim->cfg.kind));
-    r_str(&r, t, obj, "rng_type", buf, sizeof buf);
-    if (!r.rc && (strcmp(buf, gsl_rng_name(st->rng)) != 0 ||
-                  r_dset_size(t, "rng_state") != (hssize_t)gsl_rng_size(st->rng)))
-        r.rc = tsf_err_set(err, TSF_EFORMAT,
-                           "%s: cannot resume: the random number generator state is of another "
-                           "kind (%s) or size",
-                           path, buf);
+    check_same_network(&r, file, m);
+    hid_t t = open_train_state(&r, file);
+    check_same_run(&r, t, st);
     /* weights: the last ones when early stopping had restored the best */
-    tmp = r.rc ? NULL : malloc((P ? P : 1) * sizeof *tmp);
+    tsf_real *tmp = r.rc ? NULL : malloc((P ? P : 1) * sizeof *tmp);
     if (!r.rc && !tmp)
         r.rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
     int has_last = !r.rc && r_has_link(t, "last_weights");
     if (has_last)
-        r_dset(&r, t, obj, "last_weights", REAL_MEM, P, tmp);
+        r_dset(&r, t, "/train", "last_weights", REAL_MEM, P, tmp);
     else
         read_weights(&r, file, m, tmp);
-    /* optimizer, RNG, cursor */
-    int64_t step = r_int(&r, t, obj, "optim_step");
-    if (st->optim->m)
-        r_dset(&r, t, obj, "optim_m", REAL_MEM, P, st->optim->m);
-    if (st->optim->v)
-        r_dset(&r, t, obj, "optim_v", REAL_MEM, P, st->optim->v);
-    r_sizes(&r, t, obj, "order", st->n_samples, st->order);
-    for (size_t k = 0; k < st->n_samples && !r.rc; k++)
-        if (st->order[k] >= st->n_samples)
-            r.rc = tsf_err_set(err, TSF_EFORMAT, "%s: /train/order holds sample %zu of %zu", path,
-                               st->order[k], st->n_samples);
-    if (!r.rc)
-        r_dset(&r, t, obj, "rng_state", H5T_NATIVE_UINT8, gsl_rng_size(st->rng),
-               gsl_rng_state(st->rng));
-    st->epoch = r_size(&r, t, obj, "epoch");
-    st->batch = r_size(&r, t, obj, "batch");
-    st->complete = (int)r_int(&r, t, obj, "complete");
-    /* schedule, early stopping */
-    st->sched.lr = r_dbl(&r, t, obj, "sched_lr");
-    st->sched.best = r_dbl(&r, t, obj, "sched_best");
-    st->sched.n_bad = r_size(&r, t, obj, "sched_n_bad");
-    st->sched.cooldown_left = r_size(&r, t, obj, "sched_cooldown_left");
-    st->sched.n_reductions = r_size(&r, t, obj, "sched_n_reductions");
-    st->es.best = r_dbl(&r, t, obj, "es_best");
-    st->es.best_epoch = r_size(&r, t, obj, "es_best_epoch");
-    st->es.n_bad = r_size(&r, t, obj, "es_n_bad");
-    st->es.stop = (int)r_int(&r, t, obj, "es_stop");
-    st->have_best = (int)r_int(&r, t, obj, "have_best");
-    if (st->have_best && st->best && !r.rc)
-        r_dset(&r, t, obj, "best_weights", REAL_MEM, P, st->best);
-    else
-        st->have_best = 0;
-    st->last_val = r_dbl(&r, t, obj, "last_val_loss");
-    /* the epoch in progress */
-    tsf__epoch_acc *a = &st->acc;
-    a->loss_sum = r_dbl(&r, t, obj, "acc_loss_sum");
-    a->n_seen = r_size(&r, t, obj, "acc_n_seen");
-    a->norm_sum = r_dbl(&r, t, obj, "acc_norm_sum");
-    a->norm_max = r_dbl(&r, t, obj, "acc_norm_max");
-    a->n_steps = r_size(&r, t, obj, "acc_n_steps");
-    a->n_clipped = r_size(&r, t, obj, "acc_n_clipped");
-    a->seconds = r_dbl(&r, t, obj, "acc_seconds");
-    a->lr = r_dbl(&r, t, obj, "acc_lr");
-    r_dset(&r, t, obj, "acc_grad_flow", H5T_NATIVE_DOUBLE, T, a->flow);
+    int64_t step = read_progress(&r, t, st, P);
+    read_schedule(&r, t, st, P);
+    read_epoch_acc(&r, t, &st->acc, T);
     if (!r.rc && st->batch > 0 && st->batch * st->batch_size >= st->n_samples)
         r.rc = tsf_err_set(err, TSF_EFORMAT, "%s: /train: batch cursor %zu is past the epoch's end",
                            path, st->batch);
-    /* history */
     if (!r.rc) {
         tsf_train_history_clear(hist);
         read_history(&r, file, hist);
@@ -1045,8 +1085,6 @@ static int checkpoint_resume(const char *path, tsf_rnn *m, tsf__train_state *st,
     free(tmp);
     if (t >= 0)
         H5Gclose(t);
-    if (g >= 0)
-        H5Gclose(g);
     H5Fclose(file);
     return r.rc;
 }
