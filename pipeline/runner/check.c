@@ -587,6 +587,165 @@ static const char *file_kind(mode_t mode)
                             : "a special file";
 }
 
+/* One path option of a step, with what its messages say. */
+typedef struct path_opt {
+    size_t step;
+    const tsf_option *o;
+    const char *path;
+    const tsf_kv *kv; /* the option's key, or NULL when it was not given */
+    int line;         /* the stage's line, for a default */
+    char q[96];       /* the path, quoted */
+    char exp[256];    /* what the option expects */
+} path_opt;
+
+/* Remember the path among the run's inputs or outputs, for check_outputs_apart_from_inputs. */
+static int record_path_use(checker *c, const path_opt *po)
+{
+    int in = po->o->type == TSF_OPT_PATH_IN;
+    path_use **uses = in ? &c->ins : &c->writes;
+    size_t *n_uses = in ? &c->n_ins : &c->n_writes;
+    path_use *u = realloc(*uses, (*n_uses + 1) * sizeof *u);
+    if (!u) {
+        c->oom = 1;
+        return -1;
+    }
+    *uses = u;
+    u[(*n_uses)++] = (path_use){po->path, po->o->name, po->kv, po->step,
+                                po->kv && po->kv->line ? po->kv->line : po->line};
+    return 0;
+}
+
+/* An input must be a readable file; a pipe or device only for options that stream. */
+static int check_input_file(checker *c, const path_opt *po)
+{
+    const tsf_step_src *s = &c->p->steps[po->step];
+    const char *key = po->o->name;
+    struct stat st;
+    if (stat(po->path, &st) != 0) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO, "%s %s (expected %s)", po->q,
+             errno == ENOENT ? "does not exist" : strerror(errno), po->exp);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO, "%s is a directory (expected %s)", po->q,
+             po->exp);
+        return -1;
+    }
+    if (access(po->path, R_OK) != 0) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO, "cannot read %s: %s (expected %s)", po->q,
+             strerror(errno), po->exp);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) && !(po->o->flags & TSF_OPT_STREAM)) {
+        /* Only stat(), never open(): opening a FIFO blocks until a writer comes. */
+        diag(c, s, po->kv, po->line, key, TSF_EIO,
+             "%s is %s, not a regular file (expected %s: stage %s reads it with "
+             "random access, which a pipe or device cannot give; save the data to a "
+             "file first)",
+             po->q, file_kind(st.st_mode), po->exp, c->plan->steps[po->step].def->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* An output's directory must exist and be writable. */
+static int check_output_dir(checker *c, const path_opt *po, const char *dir)
+{
+    const tsf_step_src *s = &c->p->steps[po->step];
+    const char *key = po->o->name;
+    char qd[96];
+    tsf__quote(dir, qd, sizeof qd);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO,
+             "cannot write %s: directory %s does not exist (expected %s)", po->q, qd, po->exp);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO,
+             "cannot write %s: %s is not a directory (expected %s)", po->q, qd, po->exp);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        diag(c, s, po->kv, po->line, key, TSF_EIO,
+             "cannot write %s: directory %s is not writable (expected %s)", po->q, qd, po->exp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Two steps writing one file: compare real directories and base names. A path whose directory
+ * cannot be resolved is left to the run. */
+static int claim_output_file(checker *c, const path_opt *po, const char *dir)
+{
+    char real[PATH_MAX];
+    char *base_copy = strdup(po->path);
+    if (!base_copy || !realpath(dir, real)) {
+        free(base_copy);
+        return 0;
+    }
+    size_t len = strlen(real) + strlen(po->path) + 2;
+    char *full = malloc(len);
+    if (!full) {
+        free(base_copy);
+        c->oom = 1;
+        return -1;
+    }
+    snprintf(full, len, "%s/%s", real, basename(base_copy));
+    free(base_copy);
+    int dup = 0;
+    for (size_t k = 0; k < c->n_outs; k++) {
+        if (!strcmp(c->outs[k].path, full)) {
+            diag(c, &c->p->steps[po->step], po->kv, po->line, po->o->name, TSF_EINVAL,
+                 "%s is also written by step \"%s\" (line %d) (expected each output "
+                 "file to be written once)",
+                 po->q, c->p->steps[c->outs[k].step].name, c->outs[k].line);
+            dup = 1;
+        }
+    }
+    out_file *v = dup ? NULL : realloc(c->outs, (c->n_outs + 1) * sizeof *v);
+    if (!v) {
+        free(full);
+        return dup ? -1 : 0;
+    }
+    c->outs = v;
+    v[c->n_outs].path = full;
+    v[c->n_outs].step = po->step;
+    v[c->n_outs].line = po->kv && po->kv->line ? po->kv->line : po->line;
+    c->n_outs++;
+    return 0;
+}
+
+/* An output must not be a directory, must be a target tsf_atomic can replace, in a writable
+ * directory, and written by one step only. */
+static int check_output_file(checker *c, const path_opt *po)
+{
+    const tsf_step_src *s = &c->p->steps[po->step];
+    struct stat st;
+    if (stat(po->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag(c, s, po->kv, po->line, po->o->name, TSF_EIO, "%s is a directory (expected %s)", po->q,
+             po->exp);
+        return -1;
+    }
+    tsf_err e = TSF_ERR_INIT;
+    if (tsf_atomic_check_target(po->path, &e) != TSF_OK) {
+        diag(c, s, po->kv, po->line, po->o->name, e.code, "%s", e.msg);
+        return -1;
+    }
+    char *copy = strdup(po->path);
+    if (!copy) {
+        c->oom = 1;
+        return -1;
+    }
+    const char *dir = dirname(copy);
+    int r = check_output_dir(c, po, dir);
+    if (r == 0)
+        r = claim_output_file(c, po, dir);
+    free(copy);
+    return r;
+}
+
+/* Check step i's file options: inputs readable, outputs writable and written once. */
 static int check_paths(checker *c, size_t i)
 {
     const tsf_step_src *s = &c->p->steps[i];
@@ -598,117 +757,17 @@ static int check_paths(checker *c, size_t i)
         const char *path = *(char *const *)((const char *)ps->state + o->offset);
         if (!path)
             continue;
-        const tsf_kv *kv = find_kv(s, o->name);
-        int line = ps->stage_line;
-        char q[96], exp[256];
-        tsf__quote(path, q, sizeof q);
-        tsf_opt_expected(o, exp, sizeof exp);
-        struct stat st;
-        path_use **uses = o->type == TSF_OPT_PATH_IN ? &c->ins : &c->writes;
-        size_t *n_uses = o->type == TSF_OPT_PATH_IN ? &c->n_ins : &c->n_writes;
-        path_use *u = realloc(*uses, (*n_uses + 1) * sizeof *u);
-        if (!u) {
-            c->oom = 1;
+        path_opt po = {
+            .step = i, .o = o, .path = path, .kv = find_kv(s, o->name), .line = ps->stage_line};
+        tsf__quote(path, po.q, sizeof po.q);
+        tsf_opt_expected(o, po.exp, sizeof po.exp);
+        if (record_path_use(c, &po) != 0)
             return -1;
-        }
-        *uses = u;
-        u[(*n_uses)++] = (path_use){path, o->name, kv, i, kv && kv->line ? kv->line : line};
-        if (o->type == TSF_OPT_PATH_IN) {
-            if (stat(path, &st) != 0) {
-                diag(c, s, kv, line, o->name, TSF_EIO, "%s %s (expected %s)", q,
-                     errno == ENOENT ? "does not exist" : strerror(errno), exp);
-                ok = -1;
-            } else if (S_ISDIR(st.st_mode)) {
-                diag(c, s, kv, line, o->name, TSF_EIO, "%s is a directory (expected %s)", q, exp);
-                ok = -1;
-            } else if (access(path, R_OK) != 0) {
-                diag(c, s, kv, line, o->name, TSF_EIO, "cannot read %s: %s (expected %s)", q,
-                     strerror(errno), exp);
-                ok = -1;
-            } else if (!S_ISREG(st.st_mode) && !(o->flags & TSF_OPT_STREAM)) {
-                /* Only stat(), never open(): opening a FIFO blocks until a writer comes. */
-                diag(c, s, kv, line, o->name, TSF_EIO,
-                     "%s is %s, not a regular file (expected %s: stage %s reads it with "
-                     "random access, which a pipe or device cannot give; save the data to a "
-                     "file first)",
-                     q, file_kind(st.st_mode), exp, ps->def->name);
-                ok = -1;
-            }
-            continue;
-        }
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            diag(c, s, kv, line, o->name, TSF_EIO, "%s is a directory (expected %s)", q, exp);
-            ok = -1;
-            continue;
-        }
-        tsf_err e = TSF_ERR_INIT;
-        if (tsf_atomic_check_target(path, &e) != TSF_OK) {
-            diag(c, s, kv, line, o->name, e.code, "%s", e.msg);
-            ok = -1;
-            continue;
-        }
-        char *copy = strdup(path);
-        if (!copy) {
-            c->oom = 1;
+        int r = o->type == TSF_OPT_PATH_IN ? check_input_file(c, &po) : check_output_file(c, &po);
+        if (c->oom)
             return -1;
-        }
-        const char *dir = dirname(copy);
-        char qd[96];
-        tsf__quote(dir, qd, sizeof qd);
-        if (stat(dir, &st) != 0) {
-            diag(c, s, kv, line, o->name, TSF_EIO,
-                 "cannot write %s: directory %s does not exist (expected %s)", q, qd, exp);
+        if (r != 0)
             ok = -1;
-        } else if (!S_ISDIR(st.st_mode)) {
-            diag(c, s, kv, line, o->name, TSF_EIO,
-                 "cannot write %s: %s is not a directory (expected %s)", q, qd, exp);
-            ok = -1;
-        } else if (access(dir, W_OK | X_OK) != 0) {
-            diag(c, s, kv, line, o->name, TSF_EIO,
-                 "cannot write %s: directory %s is not writable (expected %s)", q, qd, exp);
-            ok = -1;
-        } else {
-            /* Two steps writing one file: compare real directories and base names. */
-            char real[PATH_MAX];
-            char *base_copy = strdup(path);
-            if (!base_copy || !realpath(dir, real)) {
-                free(base_copy);
-                free(copy);
-                continue;
-            }
-            size_t len = strlen(real) + strlen(path) + 2;
-            char *full = malloc(len);
-            if (!full) {
-                free(base_copy);
-                free(copy);
-                c->oom = 1;
-                return -1;
-            }
-            snprintf(full, len, "%s/%s", real, basename(base_copy));
-            free(base_copy);
-            int dup = 0;
-            for (size_t k = 0; k < c->n_outs; k++) {
-                if (!strcmp(c->outs[k].path, full)) {
-                    diag(c, s, kv, line, o->name, TSF_EINVAL,
-                         "%s is also written by step \"%s\" (line %d) (expected each output "
-                         "file to be written once)",
-                         q, c->p->steps[c->outs[k].step].name, c->outs[k].line);
-                    dup = 1;
-                    ok = -1;
-                }
-            }
-            out_file *v = dup ? NULL : realloc(c->outs, (c->n_outs + 1) * sizeof *v);
-            if (v) {
-                c->outs = v;
-                v[c->n_outs].path = full;
-                v[c->n_outs].step = i;
-                v[c->n_outs].line = kv && kv->line ? kv->line : line;
-                c->n_outs++;
-            } else {
-                free(full);
-            }
-        }
-        free(copy);
     }
     return ok;
 }
@@ -818,48 +877,33 @@ static void check_step(checker *c, size_t i)
 
 /* ---- The plan ---------------------------------------------------------------------------- */
 
-int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, tsf_diags *diags,
-                  tsf_err *err)
+/* The plan (steps in file order, the pipeline's record) and the checker's work per step. */
+static int plan_alloc(checker *c)
 {
-    *out = NULL;
-    size_t first = diags->n;
-    for (size_t i = 0; i < p->diags.n; i++)
-        if (tsf_diags_add(diags, p->diags.v[i].code, p->diags.v[i].line, "%s", p->diags.v[i].msg) ==
-            TSF_ENOMEM)
-            TSF_FAIL(err, TSF_ENOMEM, "out of memory checking %s", p->name);
+    const tsf_pipeline *p = c->p;
     size_t n = p->n_steps;
-    checker c = {.p = p, .reg = r, .diags = diags};
-    c.plan = calloc(1, sizeof *c.plan);
-    c.w = calloc(n ? n : 1, sizeof *c.w);
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
-    if (c.plan)
-        c.plan->steps = calloc(n ? n : 1, sizeof *c.plan->steps);
-    if (!c.plan || !c.w || !order || !c.plan->steps) {
-        c.oom = 1;
-        goto done;
-    }
-    c.plan->n_steps = n;
-    c.plan->src = p;
-    c.plan->info.pipeline_name = p->name;
-    c.plan->info.pipeline_text = p->text;
-    c.plan->info.overrides = (const char *const *)p->sets;
-    c.plan->info.n_overrides = p->n_sets;
-    c.plan->info.version = TSF_VERSION;
-    c.plan->info.git_commit = tsf_git_commit();
+    c->plan = calloc(1, sizeof *c->plan);
+    c->w = calloc(n ? n : 1, sizeof *c->w);
+    if (c->plan)
+        c->plan->steps = calloc(n ? n : 1, sizeof *c->plan->steps);
+    if (!c->plan || !c->w || !c->plan->steps)
+        return -1;
+    c->plan->n_steps = n;
+    c->plan->src = p;
+    c->plan->info.pipeline_name = p->name;
+    c->plan->info.pipeline_text = p->text;
+    c->plan->info.overrides = (const char *const *)p->sets;
+    c->plan->info.n_overrides = p->n_sets;
+    c->plan->info.version = TSF_VERSION;
+    c->plan->info.git_commit = tsf_git_commit();
     for (size_t i = 0; i < n; i++)
-        c.plan->steps[i].src = &p->steps[i];
+        c->plan->steps[i].src = &p->steps[i];
+    return 0;
+}
 
-    for (size_t i = 0; i < n && !c.oom; i++)
-        check_options(&c, i);
-    if (!c.oom)
-        check_outputs_apart_from_inputs(&c);
-    for (size_t i = 0; i < n && !c.oom; i++)
-        resolve_inputs(&c, i);
-    size_t n_ordered = c.oom ? 0 : order_steps(&c, order);
-    for (size_t k = 0; k < n_ordered && !c.oom; k++)
-        check_step(&c, order[k]);
-
-    /* Report in file order (stable), --set problems last. */
+/* Sort diagnostics [first, n) by line, stably, --set problems (line 0) last. */
+static void sort_diags_by_line(tsf_diags *diags, size_t first)
+{
     for (size_t i = first + 1; i < diags->n; i++) {
         tsf_diag d = diags->v[i];
         unsigned key = d.line > 0 ? (unsigned)d.line : UINT_MAX;
@@ -871,55 +915,106 @@ int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, 
         }
         diags->v[j] = d;
     }
-    if (!c.oom && diags->n == first) {
-        /* Put the steps in run order and remap bindings to it. */
-        size_t *pos = malloc((n ? n : 1) * sizeof *pos);
-        tsf_plan_step *sorted = calloc(n ? n : 1, sizeof *sorted);
-        if (!pos || !sorted) {
-            free(pos);
-            free(sorted);
-            c.oom = 1;
-            goto done;
-        }
-        for (size_t k = 0; k < n; k++)
-            pos[order[k]] = k;
-        for (size_t k = 0; k < n; k++) {
-            sorted[k] = c.plan->steps[order[k]];
-            for (size_t j = 0; j < sorted[k].n_in; j++)
-                if (sorted[k].in_bound[j])
-                    sorted[k].in[j].step = pos[sorted[k].in[j].step];
-        }
-        for (size_t k = 0; k < n; k++)
-            for (size_t j = 0; j < sorted[k].n_in; j++)
-                if (sorted[k].in_bound[j])
-                    sorted[sorted[k].in[j].step].n_consumers++;
-        free(c.plan->steps);
-        c.plan->steps = sorted;
-        free(pos);
-    }
+}
 
-done:;
+/* Put the plan's steps in run order (order[k] is the file index of the k-th to run), remap
+ * their bindings to it and count each step's consumers. */
+static int plan_in_run_order(tsf_plan *plan, const size_t *order)
+{
+    size_t n = plan->n_steps;
+    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    tsf_plan_step *sorted = calloc(n ? n : 1, sizeof *sorted);
+    if (!pos || !sorted) {
+        free(pos);
+        free(sorted);
+        return -1;
+    }
+    for (size_t k = 0; k < n; k++)
+        pos[order[k]] = k;
+    for (size_t k = 0; k < n; k++) {
+        sorted[k] = plan->steps[order[k]];
+        for (size_t j = 0; j < sorted[k].n_in; j++)
+            if (sorted[k].in_bound[j])
+                sorted[k].in[j].step = pos[sorted[k].in[j].step];
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < sorted[k].n_in; j++)
+            if (sorted[k].in_bound[j])
+                sorted[sorted[k].in[j].step].n_consumers++;
+    free(plan->steps);
+    plan->steps = sorted;
+    free(pos);
+    return 0;
+}
+
+/* Every check, in the order that lets each rely on the ones before: options and files, then
+ * inputs, then an order without cycles in which each stage checks what its inputs give it. */
+static void check_pipeline(checker *c, size_t *order)
+{
+    size_t n = c->p->n_steps;
+    for (size_t i = 0; i < n && !c->oom; i++)
+        check_options(c, i);
+    if (!c->oom)
+        check_outputs_apart_from_inputs(c);
+    for (size_t i = 0; i < n && !c->oom; i++)
+        resolve_inputs(c, i);
+    size_t n_ordered = c->oom ? 0 : order_steps(c, order);
+    for (size_t k = 0; k < n_ordered && !c->oom; k++)
+        check_step(c, order[k]);
+}
+
+/* The error for diagnostics [first, n): the first, and how many more. */
+static int diags_error(const tsf_diags *diags, size_t first, tsf_err *err)
+{
+    size_t more = diags->n - first - 1;
+    int rc = tsf_err_set(err, diags->v[first].code, "%s", diags->v[first].msg);
+    if (more)
+        tsf_err_set(err, diags->v[first].code, "%s (and %zu more problem%s)", diags->v[first].msg,
+                    more, more == 1 ? "" : "s");
+    return rc;
+}
+
+/* Free what the checker owns (not the plan). */
+static void checker_clear(checker *c)
+{
+    for (size_t i = 0; c->w && i < c->p->n_steps; i++) {
+        for (size_t k = 0; k < c->w[i].n_refs; k++)
+            free(c->w[i].refs[k].port);
+        free(c->w[i].refs);
+    }
+    free(c->w);
+    for (size_t k = 0; k < c->n_outs; k++)
+        free(c->outs[k].path);
+    free(c->outs);
+    free(c->ins);
+    free(c->writes);
+}
+
+int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, tsf_diags *diags,
+                  tsf_err *err)
+{
+    *out = NULL;
+    size_t first = diags->n;
+    for (size_t i = 0; i < p->diags.n; i++)
+        if (tsf_diags_add(diags, p->diags.v[i].code, p->diags.v[i].line, "%s", p->diags.v[i].msg) ==
+            TSF_ENOMEM)
+            TSF_FAIL(err, TSF_ENOMEM, "out of memory checking %s", p->name);
+    checker c = {.p = p, .reg = r, .diags = diags};
+    size_t *order = malloc((p->n_steps ? p->n_steps : 1) * sizeof *order);
+    if (plan_alloc(&c) != 0 || !order)
+        c.oom = 1;
+    if (!c.oom) {
+        check_pipeline(&c, order);
+        sort_diags_by_line(diags, first);
+    }
+    if (!c.oom && diags->n == first && plan_in_run_order(c.plan, order) != 0)
+        c.oom = 1;
     int rc = TSF_OK;
-    if (c.oom) {
+    if (c.oom)
         rc = tsf_err_set(err, TSF_ENOMEM, "out of memory checking %s", p->name);
-    } else if (diags->n > first) {
-        size_t more = diags->n - first - 1;
-        rc = tsf_err_set(err, diags->v[first].code, "%s", diags->v[first].msg);
-        if (more)
-            tsf_err_set(err, diags->v[first].code, "%s (and %zu more problem%s)",
-                        diags->v[first].msg, more, more == 1 ? "" : "s");
-    }
-    for (size_t i = 0; c.w && i < n; i++) {
-        for (size_t k = 0; k < c.w[i].n_refs; k++)
-            free(c.w[i].refs[k].port);
-        free(c.w[i].refs);
-    }
-    free(c.w);
-    for (size_t k = 0; k < c.n_outs; k++)
-        free(c.outs[k].path);
-    free(c.outs);
-    free(c.ins);
-    free(c.writes);
+    else if (diags->n > first)
+        rc = diags_error(diags, first, err);
+    checker_clear(&c);
     free(order);
     if (rc != TSF_OK) {
         tsf_plan_free(c.plan);
