@@ -321,115 +321,147 @@ static int cancelled(const tsf_run_hooks *h)
     return h && h->cancel && *h->cancel;
 }
 
-int tsf_plan_run(tsf_plan *plan, const tsf_run_hooks *hooks, tsf_err *err)
+/* A value slot for every output of every step (run->vals allocated, n_steps long), each
+ * counting the bindings that will read it. */
+static int values_alloc(tsf__run *run, tsf_plan *plan, tsf_err *err)
 {
     size_t n = plan->n_steps;
-    tsf__run run = {.hooks = hooks};
     int rc = TSF_OK;
-    run.vals = calloc(n ? n : 1, sizeof *run.vals);
-    if (!run.vals)
-        TSF_FAIL(err, TSF_ENOMEM, "out of memory starting the run");
-    pthread_mutex_init(&run.lock, NULL);
     for (size_t i = 0; i < n && rc == TSF_OK; i++) {
         tsf_plan_step *s = &plan->steps[i];
         if (!s->state)
             rc =
                 tsf_err_set(err, TSF_EINVAL, "step \"%s\": the plan has already run", s->src->name);
-        run.vals[i] = calloc(s->n_out ? s->n_out : 1, sizeof **run.vals);
-        if (!run.vals[i] && rc == TSF_OK)
+        run->vals[i] = calloc(s->n_out ? s->n_out : 1, sizeof **run->vals);
+        if (!run->vals[i] && rc == TSF_OK)
             rc = tsf_err_set(err, TSF_ENOMEM, "out of memory starting the run");
-        for (size_t k = 0; run.vals[i] && k < s->n_out; k++) {
-            run.vals[i][k].pub.type = s->out[k].type;
-            run.vals[i][k].pub.meta = &s->out[k];
+        for (size_t k = 0; run->vals[i] && k < s->n_out; k++) {
+            run->vals[i][k].pub.type = s->out[k].type;
+            run->vals[i][k].pub.meta = &s->out[k];
         }
     }
     for (size_t i = 0; i < n && rc == TSF_OK; i++)
         for (size_t j = 0; j < plan->steps[i].n_in; j++)
             if (plan->steps[i].in_bound[j])
-                run.vals[plan->steps[i].in[j].step][plan->steps[i].in[j].port].consumers++;
+                run->vals[plan->steps[i].in[j].step][plan->steps[i].in[j].port].consumers++;
+    return rc;
+}
 
-    for (size_t i = 0; i < n && rc == TSF_OK; i++) {
-        tsf_plan_step *s = &plan->steps[i];
-        if (cancelled(hooks)) {
-            rc = tsf_err_set(err, TSF_ECANCEL, "interrupted before step \"%s\"", s->src->name);
-            break;
-        }
-        tsf_value **in = calloc(s->n_in ? s->n_in : 1, sizeof *in);
-        tsf_value **out = calloc(s->n_out ? s->n_out : 1, sizeof *out);
-        if (!in || !out) {
-            free(in);
-            free(out);
-            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory running step \"%s\"", s->src->name);
-            break;
-        }
-        for (size_t j = 0; j < s->n_in; j++)
-            in[j] = s->in_bound[j] ? &run.vals[s->in[j].step][s->in[j].port].pub : NULL;
-        for (size_t k = 0; k < s->n_out; k++)
-            out[k] = &run.vals[i][k].pub;
-        if (hooks && hooks->step_begin)
-            hooks->step_begin(hooks->user, plan, i);
-        int have_peak = hooks && hooks->measure_memory && reset_peak();
-        tsf__ctx ctx;
-        tsf__ctx_init(&ctx, plan, s, TSF__PHASE_RUN);
-        ctx.run = &run;
-        ctx.index = i;
-        tsf_err e = TSF_ERR_INIT;
-        run.t0 = now();
-        int src = s->def->run(&ctx.pub, s->state, in, out, &e);
-        s->stats.seconds = now() - run.t0;
-        s->stats.peak_rss_kb = have_peak ? peak_kb() : -1;
-        for (size_t k = 0; k < s->n_out && src == TSF_OK; k++)
-            if (!run.vals[i][k].set)
-                src = tsf_err_set(&e, TSF_EPLUGIN,
-                                  "stage %s (%s) returned success without producing output "
-                                  "\"%s\"",
-                                  s->def->name, s->origin, s->def->outputs[k].name);
-        free(in);
-        free(out);
-        tsf__step_fini(plan, s);
-        s->stats.ran = src == TSF_OK;
-        if (src != TSF_OK) {
-            if (src == TSF_ECANCEL || cancelled(hooks))
-                rc = tsf_err_set(err, TSF_ECANCEL, "interrupted during step \"%s\" (%s)",
-                                 s->src->name, s->def->name);
-            else
-                rc = tsf_err_set(err, src, "step \"%s\" (%s): %s", s->src->name, s->def->name,
-                                 e.msg[0] ? e.msg : "failed without a message");
-        }
-        if (hooks && hooks->step_end)
-            hooks->step_end(hooks->user, plan, i, src);
-        if (rc != TSF_OK)
-            break;
-        /* Outputs nobody reads go now; inputs go after their last consumer. */
-        for (size_t k = 0; k < s->n_out; k++)
-            release(&run.vals[i][k]);
-        for (size_t j = 0; j < s->n_in; j++) {
-            if (!s->in_bound[j])
-                continue;
-            rvalue *v = &run.vals[s->in[j].step][s->in[j].port];
-            v->consumers--;
-            release(v);
+/* After a failure: drop every pending consumer and free what is left, newest first (a value's
+ * keepers are always newer than it); then the slots. */
+static void values_free(tsf__run *run, const tsf_plan *plan)
+{
+    size_t n = plan->n_steps;
+    for (size_t i = n; i-- > 0;) {
+        for (size_t k = 0; run->vals[i] && k < plan->steps[i].n_out; k++) {
+            run->vals[i][k].consumers = 0;
+            release(&run->vals[i][k]);
         }
     }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; run->vals[i] && k < plan->steps[i].n_out; k++)
+            free(run->vals[i][k].keeps);
+        free(run->vals[i]);
+    }
+    free(run->vals);
+    run->vals = NULL;
+}
 
+/* Call step i's stage on its bound values, timing it (and measuring its peak memory when
+ * asked). A stage that succeeds must have produced every output. */
+static int call_stage(tsf__run *run, tsf_plan *plan, size_t i, tsf_value **in, tsf_value **out,
+                      tsf_err *e)
+{
+    tsf_plan_step *s = &plan->steps[i];
+    int have_peak = run->hooks && run->hooks->measure_memory && reset_peak();
+    tsf__ctx ctx;
+    tsf__ctx_init(&ctx, plan, s, TSF__PHASE_RUN);
+    ctx.run = run;
+    ctx.index = i;
+    run->t0 = now();
+    int src = s->def->run(&ctx.pub, s->state, in, out, e);
+    s->stats.seconds = now() - run->t0;
+    s->stats.peak_rss_kb = have_peak ? peak_kb() : -1;
+    for (size_t k = 0; k < s->n_out && src == TSF_OK; k++)
+        if (!run->vals[i][k].set)
+            src = tsf_err_set(e, TSF_EPLUGIN,
+                              "stage %s (%s) returned success without producing output \"%s\"",
+                              s->def->name, s->origin, s->def->outputs[k].name);
+    return src;
+}
+
+/* Outputs nobody reads go now; inputs go after their last consumer. */
+static void release_step_values(tsf__run *run, const tsf_plan_step *s, size_t i)
+{
+    for (size_t k = 0; k < s->n_out; k++)
+        release(&run->vals[i][k]);
+    for (size_t j = 0; j < s->n_in; j++) {
+        if (!s->in_bound[j])
+            continue;
+        rvalue *v = &run->vals[s->in[j].step][s->in[j].port];
+        v->consumers--;
+        release(v);
+    }
+}
+
+/* Run step i between the hooks' step_begin and step_end, then finish it. */
+static int run_step(tsf__run *run, tsf_plan *plan, size_t i, tsf_err *err)
+{
+    tsf_plan_step *s = &plan->steps[i];
+    const tsf_run_hooks *hooks = run->hooks;
+    if (cancelled(hooks))
+        return tsf_err_set(err, TSF_ECANCEL, "interrupted before step \"%s\"", s->src->name);
+    tsf_value **in = calloc(s->n_in ? s->n_in : 1, sizeof *in);
+    tsf_value **out = calloc(s->n_out ? s->n_out : 1, sizeof *out);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return tsf_err_set(err, TSF_ENOMEM, "out of memory running step \"%s\"", s->src->name);
+    }
+    for (size_t j = 0; j < s->n_in; j++)
+        in[j] = s->in_bound[j] ? &run->vals[s->in[j].step][s->in[j].port].pub : NULL;
+    for (size_t k = 0; k < s->n_out; k++)
+        out[k] = &run->vals[i][k].pub;
+    if (hooks && hooks->step_begin)
+        hooks->step_begin(hooks->user, plan, i);
+    tsf_err e = TSF_ERR_INIT;
+    int src = call_stage(run, plan, i, in, out, &e);
+    free(in);
+    free(out);
+    tsf__step_fini(plan, s);
+    s->stats.ran = src == TSF_OK;
+    int rc = TSF_OK;
+    if (src != TSF_OK) {
+        if (src == TSF_ECANCEL || cancelled(hooks))
+            rc = tsf_err_set(err, TSF_ECANCEL, "interrupted during step \"%s\" (%s)", s->src->name,
+                             s->def->name);
+        else
+            rc = tsf_err_set(err, src, "step \"%s\" (%s): %s", s->src->name, s->def->name,
+                             e.msg[0] ? e.msg : "failed without a message");
+    }
+    if (hooks && hooks->step_end)
+        hooks->step_end(hooks->user, plan, i, src);
+    if (rc == TSF_OK)
+        release_step_values(run, s, i);
+    return rc;
+}
+
+int tsf_plan_run(tsf_plan *plan, const tsf_run_hooks *hooks, tsf_err *err)
+{
+    size_t n = plan->n_steps;
+    tsf__run run = {.hooks = hooks};
+    run.vals = calloc(n ? n : 1, sizeof *run.vals);
+    if (!run.vals)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory starting the run");
+    pthread_mutex_init(&run.lock, NULL);
+    int rc = values_alloc(&run, plan, err);
+    for (size_t i = 0; i < n && rc == TSF_OK; i++)
+        rc = run_step(&run, plan, i, err);
     /* A signal during the last step, after it stopped checking: outputs are kept from being
      * replaced (tsf_atomic_set_cancel_flag), so the run was interrupted all the same. */
     if (rc == TSF_OK && cancelled(hooks))
         rc = tsf_err_set(err, TSF_ECANCEL, "interrupted at the end of the run");
-    /* After a failure: drop every pending consumer and free what is left, newest first (a
-     * value's keepers are always newer than it). */
-    for (size_t i = n; run.vals && i-- > 0;) {
-        for (size_t k = 0; run.vals[i] && k < plan->steps[i].n_out; k++) {
-            run.vals[i][k].consumers = 0;
-            release(&run.vals[i][k]);
-        }
-    }
-    for (size_t i = 0; run.vals && i < n; i++) {
-        for (size_t k = 0; run.vals[i] && k < plan->steps[i].n_out; k++)
-            free(run.vals[i][k].keeps);
-        free(run.vals[i]);
-    }
-    free(run.vals);
+    values_free(&run, plan);
     pthread_mutex_destroy(&run.lock);
     /* Steps that never ran still get fini (from tsf_plan_free); mark the plan spent. */
     for (size_t i = 0; i < n; i++)
