@@ -821,6 +821,83 @@ static int check_resume(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_
     return TSF_OK;
 }
 
+/* What the pipeline left unset (hidden, epochs, batch_size, patience) is chosen from the
+ * windows, and again at every backtest refit from that fit's windows. Updates arch and cfg;
+ * returns the TSF_CHOOSE_* bits of what was chosen, ch->why says why. */
+static unsigned choose_from_windows(tsf_stage_ctx *ctx, const tsf_windows *train,
+                                    const tsf_windows *val, tsf_rnn_config *arch,
+                                    tsf_train_config *cfg, tsf_rnn_fit_choice *ch)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } left[] = {{"hidden", TSF_CHOOSE_HIDDEN},
+                {"epochs", TSF_CHOOSE_EPOCHS},
+                {"batch_size", TSF_CHOOSE_BATCH},
+                {"patience", TSF_CHOOSE_STOP}};
+    unsigned choose = 0;
+    for (size_t k = 0; k < sizeof left / sizeof *left; k++)
+        if (!tsf_stage_option_set(ctx, left[k].key))
+            choose |= left[k].bit;
+    *ch = (tsf_rnn_fit_choice){.hidden = arch->hidden,
+                               .epochs = cfg->epochs,
+                               .batch_size = cfg->batch_size,
+                               .patience = cfg->patience};
+    if (!(choose & TSF_CHOOSE_BATCH) && cfg->batch_size > train->n_samples)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "batch_size %zu is more than the %zu training windows: batches of %zu",
+                      cfg->batch_size, train->n_samples, train->n_samples);
+    tsf_rnn_fit_choose(choose, train->n_samples, val ? val->n_samples : 0, ch);
+    arch->hidden = ch->hidden;
+    cfg->epochs = ch->epochs;
+    cfg->batch_size = ch->batch_size;
+    cfg->patience = ch->patience;
+    return choose;
+}
+
+/* Train m (resuming when asked), reporting progress to the runner. */
+static int train_model(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *m,
+                       const tsf_windows *train, const tsf_windows *val, tsf_train_config *cfg,
+                       tsf_train_history *hist, tsf_err *err)
+{
+    int rc = s->resume ? check_resume(ctx, s, m, train, cfg, err) : TSF_OK;
+    if (rc)
+        return rc;
+    progress_user pu = {ctx, cfg->epochs};
+    cfg->progress = on_progress;
+    cfg->progress_user = &pu;
+    rc = tsf_rnn_model_train(m, train, val && val->n_samples ? val : NULL, cfg, hist, err);
+    if (rc == TSF_ECANCEL && err)
+        tsf_stage_log(ctx, TSF_LOG_WARN, "%s", err->msg); /* where the checkpoint went */
+    return rc;
+}
+
+/* One line on the training: epochs, time, the last losses, the best, clipped updates. */
+static void log_training(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_model *m,
+                         const tsf_train_history *hist)
+{
+    if (!hist->n_epochs)
+        return;
+    double secs = 0;
+    for (size_t e = 0; e < hist->n_epochs; e++)
+        secs += hist->epoch[e].seconds;
+    const tsf_epoch_record *last = &hist->epoch[hist->n_epochs - 1];
+    const tsf_epoch_record *best = &hist->epoch[hist->best_epoch];
+    char v[96] = "";
+    if (!isnan(last->val_loss))
+        snprintf(v, sizeof v, ", validation loss %.6g (best %.6g in epoch %zu)", last->val_loss,
+                 best->val_loss, hist->best_epoch + 1);
+    size_t clipped = 0;
+    for (size_t k = 0; k < hist->n_steps; k++)
+        clipped += hist->step_clipped[k];
+    char c[64] = "";
+    if (s->clip_val > 0)
+        snprintf(c, sizeof c, ", %zu of %zu updates clipped", clipped, hist->n_steps);
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu epochs%s in %.1f s: training loss %.6g%s%s%s",
+                  m->name, hist->n_epochs, hist->stopped_early ? " (stopped early)" : "", secs,
+                  last->train_loss, v, c, hist->restored_best ? "; best weights restored" : "");
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -836,34 +913,10 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         TSF_FAIL(err, TSF_EINVAL,
                  "no training windows (the series are too short for lookback "
                  "+ horizon, or the train part is empty)");
-    /* what the pipeline left unset is chosen from the windows (and again at every backtest
-     * refit, from that fit's windows) */
-    static const struct {
-        const char *key;
-        unsigned bit;
-    } left[] = {{"hidden", TSF_CHOOSE_HIDDEN},
-                {"epochs", TSF_CHOOSE_EPOCHS},
-                {"batch_size", TSF_CHOOSE_BATCH},
-                {"patience", TSF_CHOOSE_STOP}};
-    unsigned choose = 0;
-    for (size_t k = 0; k < sizeof left / sizeof *left; k++)
-        if (!tsf_stage_option_set(ctx, left[k].key))
-            choose |= left[k].bit;
     tsf_rnn_config arch = s->arch;
     tsf_train_config cfg = s->cfg;
-    tsf_rnn_fit_choice ch = {.hidden = arch.hidden,
-                             .epochs = cfg.epochs,
-                             .batch_size = cfg.batch_size,
-                             .patience = cfg.patience};
-    if (!(choose & TSF_CHOOSE_BATCH) && cfg.batch_size > train->n_samples)
-        tsf_stage_log(ctx, TSF_LOG_INFO,
-                      "batch_size %zu is more than the %zu training windows: batches of %zu",
-                      cfg.batch_size, train->n_samples, train->n_samples);
-    tsf_rnn_fit_choose(choose, train->n_samples, val ? val->n_samples : 0, &ch);
-    arch.hidden = ch.hidden;
-    cfg.epochs = ch.epochs;
-    cfg.batch_size = ch.batch_size;
-    cfg.patience = ch.patience;
+    tsf_rnn_fit_choice ch;
+    unsigned choose = choose_from_windows(ctx, train, val, &arch, &cfg, &ch);
     tsf_rnn_model *m = NULL;
     tsf_inorm inorm =
         s->instance_norm == INORM_REVIN ? TSF_INORM_NONE : (tsf_inorm)s->instance_norm;
@@ -893,44 +946,13 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
     }
-    if (s->resume && (rc = check_resume(ctx, s, m, train, &cfg, err))) {
-        tsf_train_history_clear(hist);
-        free(hist);
-        tsf_rnn_model_free(m);
-        return rc;
-    }
-    progress_user pu = {ctx, cfg.epochs};
-    cfg.progress = on_progress;
-    cfg.progress_user = &pu;
-    rc = tsf_rnn_model_train(m, train, val && val->n_samples ? val : NULL, &cfg, hist, err);
-    if (rc == TSF_ECANCEL && err)
-        tsf_stage_log(ctx, TSF_LOG_WARN, "%s", err->msg); /* where the checkpoint went */
+    rc = train_model(ctx, s, m, train, val, &cfg, hist, err);
     if (rc) {
-        tsf_train_history_clear(hist);
-        free(hist);
+        tsfs_free_history(hist);
         tsf_rnn_model_free(m);
         return rc;
     }
-    double secs = 0;
-    for (size_t e = 0; e < hist->n_epochs; e++)
-        secs += hist->epoch[e].seconds;
-    if (hist->n_epochs) {
-        const tsf_epoch_record *last = &hist->epoch[hist->n_epochs - 1];
-        const tsf_epoch_record *best = &hist->epoch[hist->best_epoch];
-        char v[96] = "";
-        if (!isnan(last->val_loss))
-            snprintf(v, sizeof v, ", validation loss %.6g (best %.6g in epoch %zu)", last->val_loss,
-                     best->val_loss, hist->best_epoch + 1);
-        size_t clipped = 0;
-        for (size_t k = 0; k < hist->n_steps; k++)
-            clipped += hist->step_clipped[k];
-        char c[64] = "";
-        if (s->clip_val > 0)
-            snprintf(c, sizeof c, ", %zu of %zu updates clipped", clipped, hist->n_steps);
-        tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %zu epochs%s in %.1f s: training loss %.6g%s%s%s",
-                      m->name, hist->n_epochs, hist->stopped_early ? " (stopped early)" : "", secs,
-                      last->train_loss, v, c, hist->restored_best ? "; best weights restored" : "");
-    }
+    log_training(ctx, s, m, hist);
     if (s->save)
         tsf_stage_log(ctx, TSF_LOG_INFO, "checkpoint written to %s", s->save);
     return publish(ctx, m, hist, out, err);
