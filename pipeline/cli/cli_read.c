@@ -55,108 +55,161 @@ static const char *value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/* ---- one setter per option: v is the option's value (NULL for a flag); -1 after an error */
+
+static int set_key(cli_read_args *ra, const char *v)
+{
+    ra->key = v;
+    return 0;
+}
+
+static int set_delimiter(cli_read_args *ra, const char *v)
+{
+    if (!strcmp(v, "tab") || !strcmp(v, "\\t") || !strcmp(v, "\t"))
+        ra->csv.delimiter = '\t';
+    else if (!strcmp(v, ",") || !strcmp(v, ";"))
+        ra->csv.delimiter = v[0];
+    else {
+        cli_error("--delimiter: \"%s\" is not supported (expected ',', ';' or 'tab')", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_time_column(cli_read_args *ra, const char *v)
+{
+    ra->csv.time_column = v;
+    return 0;
+}
+
+static int set_time_format(cli_read_args *ra, const char *v)
+{
+    if (!tsf_time_format_valid(v)) {
+        cli_error("--time-format: \"%s\" uses a directive tsflow does not know (expected "
+                  "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
+                  v);
+        return -1;
+    }
+    ra->csv.time_format = v;
+    return 0;
+}
+
+static int set_time_unit(cli_read_args *ra, const char *v)
+{
+    const size_t n_units = sizeof tsf_time_unit_names / sizeof *tsf_time_unit_names;
+    size_t u = 0;
+    while (u < n_units && strcmp(v, tsf_time_unit_names[u]))
+        u++;
+    if (u == n_units) {
+        cli_error("--time-unit: \"%s\" is not a unit (expected s, ms, us, ns, year or index)", v);
+        return -1;
+    }
+    ra->csv.time_unit = (tsf_time_unit)u;
+    return 0;
+}
+
+static int set_no_time(cli_read_args *ra, const char *v)
+{
+    (void)v;
+    ra->csv.time_index = TSF_CSV_TIME_NONE;
+    return 0;
+}
+
+static int set_id_column(cli_read_args *ra, const char *v)
+{
+    ra->csv.id_column = v;
+    return 0;
+}
+
+/* A comma-separated list, split in a copy the names point into. */
+static int set_columns(cli_read_args *ra, const char *v)
+{
+    free(ra->columns_buf);
+    ra->columns_buf = strdup(v);
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(ra->columns_buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n == CLI_READ_MAX_LIST) {
+            cli_error("--columns: more than %d columns", CLI_READ_MAX_LIST);
+            return -1;
+        }
+        ra->columns[n++] = tok;
+    }
+    if (!n) {
+        cli_error("--columns: expected a comma-separated list of column names");
+        return -1;
+    }
+    ra->csv.columns = ra->columns;
+    ra->csv.n_columns = n;
+    return 0;
+}
+
+static int set_na(cli_read_args *ra, const char *v)
+{
+    if (ra->csv.n_na_tokens == CLI_READ_MAX_LIST) {
+        cli_error("--na: more than %d tokens", CLI_READ_MAX_LIST);
+        return -1;
+    }
+    ra->na[ra->csv.n_na_tokens++] = v;
+    ra->csv.na_tokens = ra->na;
+    return 0;
+}
+
+static int set_gaps(cli_read_args *ra, const char *v)
+{
+    if (!strcmp(v, "error"))
+        ra->csv.gaps = TSF_GAP_ERROR;
+    else if (!strcmp(v, "fill"))
+        ra->csv.gaps = TSF_GAP_FILL;
+    else {
+        cli_error("--gaps: \"%s\" is not a policy (expected error or fill)", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_time_dim(cli_read_args *ra, const char *v)
+{
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+        cli_error("--time-dim: \"%s\" is not a dimension (expected 0 or 1)", v);
+        return -1;
+    }
+    ra->time_dim = v[0] == '0' ? TSF_HDF5_TIME_DIM_0 : TSF_HDF5_TIME_DIM_1;
+    return 0;
+}
+
+static const struct read_option {
+    const char *name;
+    int takes_value;
+    int (*set)(cli_read_args *ra, const char *v);
+} read_options[] = {
+    {"--key", 1, set_key},
+    {"--delimiter", 1, set_delimiter},
+    {"--time-column", 1, set_time_column},
+    {"--time-format", 1, set_time_format},
+    {"--time-unit", 1, set_time_unit},
+    {"--no-time", 0, set_no_time},
+    {"--id-column", 1, set_id_column},
+    {"--columns", 1, set_columns},
+    {"--na", 1, set_na},
+    {"--gaps", 1, set_gaps},
+    {"--time-dim", 1, set_time_dim},
+};
+
 int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
 {
-    const char *opt = argv[*i], *v;
-    if (!strcmp(opt, "--key")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        ra->key = v;
-    } else if (!strcmp(opt, "--delimiter")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        if (!strcmp(v, "tab") || !strcmp(v, "\\t") || !strcmp(v, "\t"))
-            ra->csv.delimiter = '\t';
-        else if (!strcmp(v, ",") || !strcmp(v, ";"))
-            ra->csv.delimiter = v[0];
-        else {
-            cli_error("--delimiter: \"%s\" is not supported (expected ',', ';' or 'tab')", v);
-            return -1;
-        }
-    } else if (!strcmp(opt, "--time-column")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        ra->csv.time_column = v;
-    } else if (!strcmp(opt, "--time-format")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        if (!tsf_time_format_valid(v)) {
-            cli_error("--time-format: \"%s\" uses a directive tsflow does not know (expected "
-                      "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
-                      v);
-            return -1;
-        }
-        ra->csv.time_format = v;
-    } else if (!strcmp(opt, "--time-unit")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        size_t u = 0;
-        while (u < 7 && strcmp(v, tsf_time_unit_names[u]))
-            u++;
-        if (u == 7) {
-            cli_error("--time-unit: \"%s\" is not a unit (expected s, ms, us, ns, year or "
-                      "index)",
-                      v);
-            return -1;
-        }
-        ra->csv.time_unit = (tsf_time_unit)u;
-    } else if (!strcmp(opt, "--no-time")) {
-        ra->csv.time_index = TSF_CSV_TIME_NONE;
-    } else if (!strcmp(opt, "--id-column")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        ra->csv.id_column = v;
-    } else if (!strcmp(opt, "--columns")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        free(ra->columns_buf);
-        ra->columns_buf = strdup(v);
-        size_t n = 0;
-        for (char *save = NULL, *tok = strtok_r(ra->columns_buf, ",", &save); tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            if (n == CLI_READ_MAX_LIST) {
-                cli_error("--columns: more than %d columns", CLI_READ_MAX_LIST);
-                return -1;
-            }
-            ra->columns[n++] = tok;
-        }
-        if (!n) {
-            cli_error("--columns: expected a comma-separated list of column names");
-            return -1;
-        }
-        ra->csv.columns = ra->columns;
-        ra->csv.n_columns = n;
-    } else if (!strcmp(opt, "--na")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        if (ra->csv.n_na_tokens == CLI_READ_MAX_LIST) {
-            cli_error("--na: more than %d tokens", CLI_READ_MAX_LIST);
-            return -1;
-        }
-        ra->na[ra->csv.n_na_tokens++] = v;
-        ra->csv.na_tokens = ra->na;
-    } else if (!strcmp(opt, "--gaps")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        if (!strcmp(v, "error"))
-            ra->csv.gaps = TSF_GAP_ERROR;
-        else if (!strcmp(v, "fill"))
-            ra->csv.gaps = TSF_GAP_FILL;
-        else {
-            cli_error("--gaps: \"%s\" is not a policy (expected error or fill)", v);
-            return -1;
-        }
-    } else if (!strcmp(opt, "--time-dim")) {
-        if (!(v = value(argc, argv, i)))
-            return -1;
-        if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
-            cli_error("--time-dim: \"%s\" is not a dimension (expected 0 or 1)", v);
-            return -1;
-        }
-        ra->time_dim = v[0] == '0' ? TSF_HDF5_TIME_DIM_0 : TSF_HDF5_TIME_DIM_1;
-    } else {
+    const char *opt = argv[*i];
+    const struct read_option *ro = read_options;
+    const struct read_option *end = read_options + sizeof read_options / sizeof *read_options;
+    while (ro < end && strcmp(opt, ro->name))
+        ro++;
+    if (ro == end)
         return 0;
-    }
+    const char *v = NULL;
+    if (ro->takes_value && !(v = value(argc, argv, i)))
+        return -1;
+    if (ro->set(ra, v) != 0)
+        return -1;
     ra->given[ra->n_given++ % CLI_READ_MAX_GIVEN] = opt;
     return 1;
 }
