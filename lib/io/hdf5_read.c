@@ -1158,247 +1158,285 @@ static size_t group_rows(const int64_t *code, size_t n, size_t n_levels, size_t 
 
 static int column_as_time(const rd *r, tsf_frame *f, size_t j);
 
-static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
+/* What a pandas fixed-format group says about its rows and columns, read before the values. */
+typedef struct pd_shape {
+    int is_series, multi;
+    int64_t nblocks;
+    size_t n_cols, n_rows;
+    pd_index cols;       /* axis0: the column labels (frames only) */
+    pd_index ix;         /* the flat row index */
+    pd_index lev0, lev1; /* a two-level MultiIndex: series id, time */
+} pd_shape;
+
+static void pd_shape_clear(pd_shape *sh)
 {
-    pd_index cols = {0}, ix = {0}, lev0 = {0}, lev1 = {0}, items = {0};
-    tsf_frame *f = NULL;
-    int64_t *codes0 = NULL, *codes1 = NULL;
-    size_t *perm = NULL, *starts = NULL, *order = NULL, *colmap = NULL;
-    char **ids = NULL;
-    unsigned char *filled = NULL;
-    double *tmp = NULL;
-    int rc = TSF_OK;
+    pd_index_clear(&sh->cols);
+    pd_index_clear(&sh->ix);
+    pd_index_clear(&sh->lev0);
+    pd_index_clear(&sh->lev1);
+}
+
+/* A frame's column labels (axis0) and its number of dtype blocks. */
+static int pd_read_columns(const rd *r, hid_t g, pd_shape *sh)
+{
+    if (!attr_int(g, "nblocks", &sh->nblocks) || sh->nblocks < 0)
+        TSF_FAIL(r->err, TSF_EFORMAT, "%s: \"/%s\": pandas frame without a valid nblocks attribute",
+                 r->path, r->key);
     char variety[TEXT_MAX];
-    int64_t nblocks = 1;
-    size_t n_cols = 1, n_rows = 0, n_series = 1;
-    int multi = 0;
+    attr_text(g, "axis0_variety", variety, sizeof variety);
+    if (strcmp(variety, "regular") != 0)
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": the frame's columns are a MultiIndex; tsflow reads flat column "
+                 "labels (flatten them before saving)",
+                 r->path, r->key);
+    int rc = read_index_node(r, g, "axis0", &sh->cols);
+    if (rc != TSF_OK)
+        return rc;
+    sh->n_cols = sh->cols.n;
+    if (sh->n_cols == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT, "%s: \"/%s\": the pandas frame has no columns", r->path,
+                 r->key);
+    return TSF_OK;
+}
 
-    const char *index_node = is_series ? "index" : "axis1";
-    if (!is_series) {
-        if (!attr_int(g, "nblocks", &nblocks) || nblocks < 0) {
-            rc = tsf_err_set(r->err, TSF_EFORMAT,
-                             "%s: \"/%s\": pandas frame without a valid nblocks attribute", r->path,
-                             r->key);
-            goto cleanup;
-        }
-        attr_text(g, "axis0_variety", variety, sizeof variety);
-        if (strcmp(variety, "regular") != 0) {
-            rc = tsf_err_set(r->err, TSF_ETYPE,
-                             "%s: \"/%s\": the frame's columns are a MultiIndex; tsflow reads "
-                             "flat column labels (flatten them before saving)",
-                             r->path, r->key);
-            goto cleanup;
-        }
-        if ((rc = read_index_node(r, g, "axis0", &cols)) != TSF_OK)
-            goto cleanup;
-        n_cols = cols.n;
-        if (n_cols == 0) {
-            rc = tsf_err_set(r->err, TSF_EFORMAT, "%s: \"/%s\": the pandas frame has no columns",
-                             r->path, r->key);
-            goto cleanup;
-        }
-        attr_text(g, "axis1_variety", variety, sizeof variety);
-    } else {
-        attr_text(g, "index_variety", variety, sizeof variety);
-    }
-    if (!strcmp(variety, "multi")) {
-        int64_t nlev = 0;
-        char key_n[64];
-        snprintf(key_n, sizeof key_n, "%s_nlevels", index_node);
-        attr_int(g, key_n, &nlev);
-        if (nlev != 2 || is_series) {
-            rc = tsf_err_set(r->err, TSF_ETYPE,
-                             "%s: \"/%s\": the index is a MultiIndex of %" PRId64
-                             " levels; tsflow reads a flat time index, or two levels (series id, "
-                             "time) for several series",
-                             r->path, r->key, nlev);
-            goto cleanup;
-        }
-        multi = 1;
-        hsize_t dims[8] = {0};
-        hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
-        int rank = ds < 0 ? -1 : shape_of(ds, dims);
-        if (rank != 1) {
-            tsf__h5_close(ds);
-            rc = fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
-            goto cleanup;
-        }
-        rc = check_extent(r, ds, "pandas node \"axis1_label0\"");
-        /* pandas writes a 1-element sentinel with a "shape" attribute for an empty array. */
-        int empty = H5Aexists(ds, "shape") > 0;
-        H5Eclear2(H5E_DEFAULT);
+/* The row count and levels of a two-level (series id, time) MultiIndex. */
+static int pd_read_multi_rows(const rd *r, hid_t g, const char *index_node, pd_shape *sh)
+{
+    int64_t nlev = 0;
+    char key_n[64];
+    snprintf(key_n, sizeof key_n, "%s_nlevels", index_node);
+    attr_int(g, key_n, &nlev);
+    if (nlev != 2 || sh->is_series)
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": the index is a MultiIndex of %" PRId64
+                 " levels; tsflow reads a flat time index, or two levels (series id, time) for "
+                 "several series",
+                 r->path, r->key, nlev);
+    sh->multi = 1;
+    hsize_t dims[8] = {0};
+    hid_t ds = H5Dopen2(g, "axis1_label0", H5P_DEFAULT);
+    int rank = ds < 0 ? -1 : shape_of(ds, dims);
+    if (rank != 1) {
         tsf__h5_close(ds);
-        if (rc != TSF_OK)
-            goto cleanup;
-        n_rows = empty ? 0 : (size_t)dims[0];
-        /* the levels after the size: an empty frame's levels may be of any kind */
-        if (n_rows && ((rc = read_index_node(r, g, "axis1_level0", &lev0)) != TSF_OK ||
-                       (rc = read_index_node(r, g, "axis1_level1", &lev1)) != TSF_OK))
-            goto cleanup;
+        return fail_h5(r, TSF_EFORMAT, "cannot open the MultiIndex codes of this pandas frame");
+    }
+    int rc = check_extent(r, ds, "pandas node \"axis1_label0\"");
+    /* pandas writes a 1-element sentinel with a "shape" attribute for an empty array. */
+    int empty = H5Aexists(ds, "shape") > 0;
+    H5Eclear2(H5E_DEFAULT);
+    tsf__h5_close(ds);
+    if (rc != TSF_OK)
+        return rc;
+    sh->n_rows = empty ? 0 : (size_t)dims[0];
+    /* the levels after the size: an empty frame's levels may be of any kind */
+    if (sh->n_rows && ((rc = read_index_node(r, g, "axis1_level0", &sh->lev0)) != TSF_OK ||
+                       (rc = read_index_node(r, g, "axis1_level1", &sh->lev1)) != TSF_OK))
+        return rc;
+    return TSF_OK;
+}
+
+/* The row index (flat or a MultiIndex) and the row count, which must not be zero. */
+static int pd_read_rows(const rd *r, hid_t g, pd_shape *sh)
+{
+    const char *index_node = sh->is_series ? "index" : "axis1";
+    char variety[TEXT_MAX];
+    attr_text(g, sh->is_series ? "index_variety" : "axis1_variety", variety, sizeof variety);
+    int rc;
+    if (!strcmp(variety, "multi")) {
+        if ((rc = pd_read_multi_rows(r, g, index_node, sh)) != TSF_OK)
+            return rc;
     } else if (!strcmp(variety, "regular")) {
-        if ((rc = read_index_node(r, g, index_node, &ix)) != TSF_OK)
-            goto cleanup;
-        n_rows = ix.n;
+        if ((rc = read_index_node(r, g, index_node, &sh->ix)) != TSF_OK)
+            return rc;
+        sh->n_rows = sh->ix.n;
     } else {
-        rc = tsf_err_set(r->err, TSF_EFORMAT,
-                         "%s: \"/%s\": pandas index of variety \"%s\" (expected regular or multi)",
-                         r->path, r->key, variety);
-        goto cleanup;
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": pandas index of variety \"%s\" (expected regular or multi)", r->path,
+                 r->key, variety);
     }
+    if (sh->n_rows == 0) /* as the CSV reader refuses a header without rows */
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the pandas %s has no rows (expected at least one row of values)",
+                 r->path, r->key, sh->is_series ? "series" : "frame");
+    return TSF_OK;
+}
 
-    if (n_rows == 0) { /* as the CSV reader refuses a header without rows */
-        rc = tsf_err_set(r->err, TSF_EFORMAT,
-                         "%s: \"/%s\": the pandas %s has no rows (expected at least one row of "
-                         "values)",
-                         r->path, r->key, is_series ? "series" : "frame");
-        goto cleanup;
-    }
-
-    /* Column names and the frame. */
-    const char **names = calloc(n_cols, sizeof *names);
-    char(*numbuf)[32] = calloc(n_cols, sizeof *numbuf);
+/* The frame, named after the columns (a series after its name, else the key's last part). */
+static int pd_alloc_frame(const rd *r, hid_t g, const pd_shape *sh, tsf_frame **out)
+{
+    const char **names = calloc(sh->n_cols, sizeof *names);
+    char(*numbuf)[32] = calloc(sh->n_cols, sizeof *numbuf);
     if (!names || !numbuf) {
         free(names);
         free(numbuf);
-        rc = fail_nomem(r);
-        goto cleanup;
+        return fail_nomem(r);
     }
     char series_name[TEXT_MAX];
-    if (is_series) {
+    if (sh->is_series) {
         if (!attr_text(g, "name", series_name, sizeof series_name)) {
             const char *base = strrchr(r->key, '/');
             snprintf(series_name, sizeof series_name, "%s", base ? base + 1 : r->key);
         }
         names[0] = series_name;
     } else {
-        for (size_t j = 0; j < n_cols; j++)
-            names[j] = pd_label(&cols, j, numbuf[j], sizeof numbuf[j]);
+        for (size_t j = 0; j < sh->n_cols; j++)
+            names[j] = pd_label(&sh->cols, j, numbuf[j], sizeof numbuf[j]);
     }
-    rc = tsf_frame_alloc(&f, n_cols, names, n_rows, r->err);
+    int rc = tsf_frame_alloc(out, sh->n_cols, names, sh->n_rows, r->err);
     free(names);
     free(numbuf);
     if (rc != TSF_OK)
-        goto cleanup;
-    f->n_rows = n_rows;
-    f->series_start[1] = n_rows;
+        return rc;
+    (*out)->n_rows = sh->n_rows;
+    (*out)->series_start[1] = sh->n_rows;
+    return TSF_OK;
+}
 
-    /* Values. */
-    filled = calloc(n_cols, 1);
-    colmap = malloc(n_cols * sizeof *colmap);
+/* Block b's items, mapped to frame columns (colmap[k] = column of item k). */
+static int pd_map_block(const rd *r, const pd_shape *sh, int64_t b, const pd_index *items,
+                        unsigned char *filled, size_t *colmap)
+{
+    for (size_t k = 0; k < items->n; k++) {
+        char lab[32], cl[32];
+        const char *name = pd_label(items, k, lab, sizeof lab);
+        size_t j = 0;
+        while (j < sh->n_cols &&
+               (filled[j] || strcmp(pd_label(&sh->cols, j, cl, sizeof cl), name) != 0))
+            j++;
+        if (j == sh->n_cols)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": block %" PRId64
+                     " holds column \"%s\", which is not among the frame's columns",
+                     r->path, r->key, b, name);
+        filled[j] = 1;
+        colmap[k] = j;
+    }
+    return TSF_OK;
+}
+
+/* The values: a series' one array, or a frame's dtype blocks merged back into column order. */
+static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f)
+{
+    pd_index items = {0};
+    unsigned char *filled = calloc(sh->n_cols, 1);
+    size_t *colmap = malloc(sh->n_cols * sizeof *colmap);
+    int rc = TSF_OK;
     if (!filled || !colmap) {
         rc = fail_nomem(r);
-        goto cleanup;
-    }
-    if (is_series) {
-        items.n = 1;
-        items.kind = IX_STR;
+    } else if (sh->is_series) {
         char *one[1] = {(char *)f->col_names[0]};
-        items.s = one;
+        pd_index item = {.n = 1, .kind = IX_STR, .s = one};
         colmap[0] = 0;
-        rc = read_block(r, g, "values", &items, n_rows, f, colmap);
-        memset(&items, 0, sizeof items);
-        if (rc != TSF_OK)
-            goto cleanup;
+        rc = read_block(r, g, "values", &item, sh->n_rows, f, colmap);
     }
-    for (int64_t b = 0; !is_series && b < nblocks; b++) {
+    for (int64_t b = 0; rc == TSF_OK && !sh->is_series && b < sh->nblocks; b++) {
         char node[64];
         snprintf(node, sizeof node, "block%" PRId64 "_items", b);
         if ((rc = read_index_node(r, g, node, &items)) != TSF_OK)
-            goto cleanup;
-        for (size_t k = 0; k < items.n; k++) {
-            char lab[32], cl[32];
-            const char *name = pd_label(&items, k, lab, sizeof lab);
-            size_t j = 0;
-            while (j < n_cols &&
-                   (filled[j] || strcmp(pd_label(&cols, j, cl, sizeof cl), name) != 0))
-                j++;
-            if (j == n_cols) {
-                rc = tsf_err_set(r->err, TSF_EFORMAT,
-                                 "%s: \"/%s\": block %" PRId64
-                                 " holds column \"%s\", which is not among the frame's columns",
-                                 r->path, r->key, b, name);
-                goto cleanup;
-            }
-            filled[j] = 1;
-            colmap[k] = j;
-        }
+            break;
+        rc = pd_map_block(r, sh, b, &items, filled, colmap);
         snprintf(node, sizeof node, "block%" PRId64 "_values", b);
-        rc = read_block(r, g, node, &items, n_rows, f, colmap);
+        if (rc == TSF_OK)
+            rc = read_block(r, g, node, &items, sh->n_rows, f, colmap);
         pd_index_clear(&items);
-        if (rc != TSF_OK)
-            goto cleanup;
     }
-    for (size_t j = 0; !is_series && j < n_cols; j++)
-        if (!filled[j]) {
+    for (size_t j = 0; rc == TSF_OK && !sh->is_series && j < sh->n_cols; j++)
+        if (!filled[j])
             rc = tsf_err_set(r->err, TSF_EFORMAT,
                              "%s: \"/%s\": column \"%s\" is in no block of the pandas frame",
                              r->path, r->key, f->col_names[j]);
-            goto cleanup;
-        }
+    free(filled);
+    free(colmap);
+    return rc;
+}
 
-    /* Time index and series. */
-    if (!multi) {
-        if ((rc = index_times(r, &ix, f->time, &f->time_kind)) != TSF_OK)
-            goto cleanup;
-        if (ix.has_name && (rc = tsf_frame_set_time_name(f, ix.name, r->err)) != TSF_OK)
-            goto cleanup;
-    } else {
-        int64_t *lt = malloc((lev1.n ? lev1.n : 1) * sizeof *lt);
-        codes0 = malloc((n_rows ? n_rows : 1) * sizeof *codes0);
-        codes1 = malloc((n_rows ? n_rows : 1) * sizeof *codes1);
-        perm = malloc((n_rows ? n_rows : 1) * sizeof *perm);
-        starts = malloc((n_rows + 2) * sizeof *starts);
-        order = malloc((lev0.n ? lev0.n : 1) * sizeof *order);
-        tmp = malloc((n_rows ? n_rows : 1) * sizeof *tmp);
-        if (!lt || !codes0 || !codes1 || !perm || !starts || !order || !tmp) {
-            free(lt);
-            rc = fail_nomem(r);
-            goto cleanup;
-        }
-        if ((rc = read_codes(r, g, 0, n_rows, lev0.n, codes0)) != TSF_OK ||
-            (rc = read_codes(r, g, 1, n_rows, lev1.n, codes1)) != TSF_OK ||
-            (rc = index_times(r, &lev1, lt, &f->time_kind)) != TSF_OK) {
-            free(lt);
-            goto cleanup;
-        }
-        n_series = group_rows(codes0, n_rows, lev0.n, perm, starts, order);
-        for (size_t i = 0; i < n_rows; i++)
-            f->time[i] = lt[codes1[perm[i]]];
-        free(lt);
-        for (size_t j = 0; j < n_cols; j++) {
-            for (size_t i = 0; i < n_rows; i++)
-                tmp[i] = f->cols[j][perm[i]];
-            memcpy(f->cols[j], tmp, n_rows * sizeof *tmp);
-        }
-        ids = calloc(n_series ? n_series : 1, sizeof *ids);
-        if (!ids) {
-            rc = fail_nomem(r);
-            goto cleanup;
-        }
-        for (size_t l = 0; l < lev0.n; l++) {
-            if (order[l] == SIZE_MAX)
-                continue;
-            char lab[32];
-            if (!(ids[order[l]] = strdup(pd_label(&lev0, l, lab, sizeof lab)))) {
-                rc = fail_nomem(r);
-                goto cleanup;
-            }
-        }
-        if (n_series == 0) {
-            n_series = 1; /* no rows: one empty unnamed series */
-            starts[1] = 0;
-        }
-        rc = tsf_frame_set_series(f, n_series, n_rows ? (const char *const *)ids : NULL, starts,
-                                  r->err);
-        if (rc == TSF_OK && lev1.has_name)
-            rc = tsf_frame_set_time_name(f, lev1.name, r->err);
-        if (rc == TSF_OK && !(f->id_name = strdup(lev0.has_name ? lev0.name : "id")))
-            rc = fail_nomem(r);
-        if (rc != TSF_OK)
-            goto cleanup;
+/* Make f a long frame: rows regrouped so each series (code[i] indexes the labels of ids) is
+ * contiguous, in order of first appearance; time_of_row gives each row's time before the
+ * regrouping. id_name names the id column ("id" when NULL). */
+static int set_long_series(const rd *r, tsf_frame *f, const int64_t *code, const pd_index *ids,
+                           const char *id_name, const int64_t *time_of_row)
+{
+    size_t n_rows = f->n_rows, n_series = 0;
+    size_t *perm = malloc((n_rows ? n_rows : 1) * sizeof *perm);
+    size_t *starts = malloc((n_rows + 2) * sizeof *starts);
+    size_t *order = malloc((ids->n ? ids->n : 1) * sizeof *order);
+    double *tmp = malloc((n_rows ? n_rows : 1) * sizeof *tmp);
+    char **names = NULL;
+    int rc = TSF_OK;
+    if (!perm || !starts || !order || !tmp) {
+        rc = fail_nomem(r);
+        goto cleanup;
     }
+    n_series = group_rows(code, n_rows, ids->n, perm, starts, order);
+    for (size_t i = 0; i < n_rows; i++)
+        f->time[i] = time_of_row[perm[i]];
+    for (size_t j = 0; j < f->n_cols; j++) {
+        for (size_t i = 0; i < n_rows; i++)
+            tmp[i] = f->cols[j][perm[i]];
+        memcpy(f->cols[j], tmp, n_rows * sizeof *tmp);
+    }
+    if (!(names = calloc(n_series ? n_series : 1, sizeof *names))) {
+        rc = fail_nomem(r);
+        goto cleanup;
+    }
+    for (size_t l = 0; l < ids->n; l++) {
+        char lab[32];
+        if (order[l] != SIZE_MAX &&
+            !(names[order[l]] = strdup(pd_label(ids, l, lab, sizeof lab)))) {
+            rc = fail_nomem(r);
+            goto cleanup;
+        }
+    }
+    if (n_series == 0) {
+        n_series = 1; /* no rows: one empty unnamed series */
+        starts[1] = 0;
+    }
+    rc = tsf_frame_set_series(f, n_series, n_rows ? (const char *const *)names : NULL, starts,
+                              r->err);
+    if (rc == TSF_OK && !(f->id_name = strdup(id_name ? id_name : "id")))
+        rc = fail_nomem(r);
+cleanup:
+    if (names)
+        free_strs(names, n_series);
+    free(perm);
+    free(starts);
+    free(order);
+    free(tmp);
+    return rc;
+}
+
+/* Times and series from a two-level MultiIndex (series id, time): codes index the levels. */
+static int pd_multi_series(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f)
+{
+    size_t n_rows = sh->n_rows;
+    int64_t *lt = malloc((sh->lev1.n ? sh->lev1.n : 1) * sizeof *lt);
+    int64_t *codes0 = malloc((n_rows ? n_rows : 1) * sizeof *codes0);
+    int64_t *codes1 = malloc((n_rows ? n_rows : 1) * sizeof *codes1);
+    int rc = TSF_OK;
+    if (!lt || !codes0 || !codes1)
+        rc = fail_nomem(r);
+    if (rc == TSF_OK && (rc = read_codes(r, g, 0, n_rows, sh->lev0.n, codes0)) == TSF_OK &&
+        (rc = read_codes(r, g, 1, n_rows, sh->lev1.n, codes1)) == TSF_OK &&
+        (rc = index_times(r, &sh->lev1, lt, &f->time_kind)) == TSF_OK) {
+        /* the time of each row, through its code, into codes1 (the codes are not needed after) */
+        for (size_t i = 0; i < n_rows; i++)
+            codes1[i] = lt[codes1[i]];
+        rc = set_long_series(r, f, codes0, &sh->lev0, sh->lev0.has_name ? sh->lev0.name : NULL,
+                             codes1);
+    }
+    if (rc == TSF_OK && sh->lev1.has_name)
+        rc = tsf_frame_set_time_name(f, sh->lev1.name, r->err);
+    free(lt);
+    free(codes0);
+    free(codes1);
+    return rc;
+}
+
+/* opt->time_column, when it names a value column rather than the index (tix): that column
+ * becomes the time. Then the time is checked (check_time). */
+static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int multi)
+{
     const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
-    const pd_index *tix = multi ? &lev1 : &ix;
     int from_col = tc && !(tix->has_name && !strcmp(tc, tix->name));
     if (from_col) {
         size_t j = tsf_frame_col_index(f, tc);
@@ -1407,37 +1445,43 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
             for (size_t k = 0, at = 0; k < f->n_cols && at + 8 < sizeof cl; k++)
                 at += (size_t)snprintf(cl + at, sizeof cl - at, "%s%s", k ? ", " : "",
                                        f->col_names[k]);
-            rc = tsf_err_set(r->err, TSF_EINVAL,
-                             "%s: \"/%s\": time column \"%s\" is neither the index (%s%s%s) nor "
-                             "a column (expected one of: %s)",
-                             r->path, r->key, tc, tix->has_name ? "named \"" : "unnamed",
-                             tix->has_name ? tix->name : "", tix->has_name ? "\"" : "", cl);
-            goto cleanup;
+            TSF_FAIL(r->err, TSF_EINVAL,
+                     "%s: \"/%s\": time column \"%s\" is neither the index (%s%s%s) nor a column "
+                     "(expected one of: %s)",
+                     r->path, r->key, tc, tix->has_name ? "named \"" : "unnamed",
+                     tix->has_name ? tix->name : "", tix->has_name ? "\"" : "", cl);
         }
-        if ((rc = column_as_time(r, f, j)) != TSF_OK)
-            goto cleanup;
+        int rc = column_as_time(r, f, j);
+        if (rc != TSF_OK)
+            return rc;
     }
-    rc = check_time(r, f,
-                    from_col ? "the time column"
-                    : multi  ? "the time level of the index"
-                             : "the index");
+    return check_time(r, f,
+                      from_col ? "the time column"
+                      : multi  ? "the time level of the index"
+                               : "the index");
+}
 
-cleanup:
-    if (ids)
-        free_strs(ids, n_series);
-    pd_index_clear(&cols);
-    pd_index_clear(&ix);
-    pd_index_clear(&lev0);
-    pd_index_clear(&lev1);
-    pd_index_clear(&items);
-    free(codes0);
-    free(codes1);
-    free(perm);
-    free(starts);
-    free(order);
-    free(colmap);
-    free(filled);
-    free(tmp);
+static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
+{
+    pd_shape sh = {.is_series = is_series, .nblocks = 1, .n_cols = 1};
+    tsf_frame *f = NULL;
+    int rc = is_series ? TSF_OK : pd_read_columns(r, g, &sh);
+    if (rc == TSF_OK)
+        rc = pd_read_rows(r, g, &sh);
+    if (rc == TSF_OK)
+        rc = pd_alloc_frame(r, g, &sh, &f);
+    if (rc == TSF_OK)
+        rc = pd_read_values(r, g, &sh, f);
+    if (rc == TSF_OK && sh.multi) {
+        rc = pd_multi_series(r, g, &sh, f);
+    } else if (rc == TSF_OK) {
+        rc = index_times(r, &sh.ix, f->time, &f->time_kind);
+        if (rc == TSF_OK && sh.ix.has_name)
+            rc = tsf_frame_set_time_name(f, sh.ix.name, r->err);
+    }
+    if (rc == TSF_OK)
+        rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi);
+    pd_shape_clear(&sh);
     if (rc != TSF_OK) {
         tsf_frame_free(f);
         f = NULL;
@@ -1825,10 +1869,9 @@ static int column_as_time(const rd *r, tsf_frame *f, size_t j)
     return TSF_OK;
 }
 
-static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
+/* A plain dataset must hold numbers, 1-D or 2-D, with at least one row. */
+static int plain_check_shape(const rd *r, hid_t ds, hsize_t *dims, int *rank_out)
 {
-    *out = NULL;
-    hsize_t dims[8] = {0};
     int rank = shape_of(ds, dims);
     hid_t ft = H5Dget_type(ds);
     if (rank < 0 || ft < 0) {
@@ -1868,17 +1911,17 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
                  "row of values)",
                  r->path, r->key, shape);
     }
-    const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
-    siblings sb;
-    find_siblings(r, &sb);
-    int time_dim = 0;
-    if (rank == 2 && (rc = plain_time_dim(r, ds, dims, &sb, &time_dim)) != TSF_OK)
-        return rc;
-    r->info->time_dim = time_dim;
-    size_t n_rows = (size_t)dims[time_dim], n_cols = rank == 2 ? (size_t)dims[1 - time_dim] : 1;
+    *rank_out = rank;
+    return TSF_OK;
+}
 
+/* The frame of a plain dataset: named columns, values decoded as CF says, rows numbered. */
+static int plain_values(const rd *r, hid_t ds, int rank, size_t n_rows, size_t n_cols, int time_dim,
+                        const char *base, tsf_frame **out)
+{
     char **names = NULL;
-    if ((rc = plain_names(r, ds, rank, (unsigned)(1 - time_dim), n_cols, &names)) != TSF_OK)
+    int rc = plain_names(r, ds, rank, (unsigned)(1 - time_dim), n_cols, &names);
+    if (rc != TSF_OK)
         return rc;
     const char *one[1] = {base};
     tsf_frame *f = NULL;
@@ -1901,60 +1944,100 @@ static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
     cf_read(r, ds, &cf);
     for (size_t j = 0; cf.any && j < n_cols; j++)
         r->info->n_masked += cf_apply(&cf, f->cols[j], n_rows);
-
-    /* Time: the option, a dimension scale on the time dimension, else a dataset beside it. */
-    char tpath[TEXT_MAX * 2 + 16] = "";
-    const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
-    size_t tcol = tc ? tsf_frame_col_index(f, tc) : (size_t)-1;
     f->time_kind = TSF_TIME_INDEX;
     for (size_t i = 0; i < n_rows; i++)
         f->time[i] = (int64_t)i;
-    if (tc && tcol != (size_t)-1) {
-        rc = column_as_time(r, f, tcol);
-    } else if (tc) {
-        size_t plen = (size_t)(base - r->key);
+    *out = f;
+    return TSF_OK;
+}
+
+/* Where the time of a plain dataset is: opt->time_column naming one of its columns (*tcol) or
+ * a dataset (tpath); else a dimension scale on the time dimension, else a dataset beside it
+ * (tpath). Neither: tpath stays empty and the rows keep their numbers. */
+static int plain_time_source(const rd *r, hid_t ds, tsf_frame *f, int time_dim, const siblings *sb,
+                             char *tpath, size_t cap, size_t *tcol)
+{
+    const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
+    size_t plen = (size_t)(base - r->key);
+    const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
+    *tcol = tc ? tsf_frame_col_index(f, tc) : (size_t)-1;
+    if (tc && *tcol != (size_t)-1)
+        return column_as_time(r, f, *tcol);
+    if (tc) {
         if (tc[0] == '/')
-            snprintf(tpath, sizeof tpath, "%s", tc);
+            snprintf(tpath, cap, "%s", tc);
         else
-            snprintf(tpath, sizeof tpath, "/%.*s%s", (int)plen, r->key, tc);
+            snprintf(tpath, cap, "/%.*s%s", (int)plen, r->key, tc);
         if (H5Lexists(r->fid, tpath + 1, H5P_DEFAULT) <= 0 || !strcmp(tpath + 1, r->key)) {
             H5Eclear2(H5E_DEFAULT);
-            rc = tsf_err_set(r->err, TSF_EINVAL,
-                             "%s: \"/%s\": time column \"%s\" is neither one of its columns nor "
-                             "a dataset beside it (expected a column name or one of: %s)",
-                             r->path, r->key, tc, sb.list[0] ? sb.list : "(no 1-D datasets)");
+            TSF_FAIL(r->err, TSF_EINVAL,
+                     "%s: \"/%s\": time column \"%s\" is neither one of its columns nor a dataset "
+                     "beside it (expected a column name or one of: %s)",
+                     r->path, r->key, tc, sb->list[0] ? sb->list : "(no 1-D datasets)");
         }
-    } else if (!r->opt->no_time && !scale_of(r->fid, ds, (unsigned)time_dim, tpath)) {
-        size_t plen = (size_t)(base - r->key);
-        if (sb.time[0])
-            snprintf(tpath, sizeof tpath, "/%.*s%s", (int)plen, r->key, sb.time);
-        else if (sb.suspect[0] && sb.suspect_len == (long long)n_rows)
-            rc = tsf_err_set(r->err, TSF_EINVAL,
-                             "%s: \"/%s\": dataset \"%s\" beside it has one value per row and "
-                             "looks like time (because %s), but tsflow looks for time only "
-                             "under the names time, times, date, dates, datetime, timestamp, "
-                             "timestamps or index: pass --time-column %s (ingest.hdf5 option "
-                             "time_column) to use it, or --no-time to number the rows",
-                             r->path, r->key, sb.suspect, sb.why, sb.suspect);
+        return TSF_OK;
     }
-    if (rc == TSF_OK && tpath[0]) {
-        hid_t t = H5Dopen2(r->fid, tpath, H5P_DEFAULT);
-        long long tn = t < 0 ? -1 : len_1d(t);
-        if (t < 0) {
-            rc = fail_h5(r, TSF_EIO, "cannot open its time dataset");
-        } else if (tn != (long long)n_rows) {
-            rc = tsf_err_set(r->err, TSF_EFORMAT,
-                             "%s: \"/%s\": time dataset \"%s\" has %lld values but the data has "
-                             "%zu rows; expected one time per row (1-D)",
-                             r->path, r->key, tpath, tn, n_rows);
-        } else {
-            rc = read_time_ds(r, t, tpath, n_rows, f->time, &f->time_kind);
-        }
-        tsf__h5_close(t);
-        const char *tb = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
-        if (rc == TSF_OK)
-            rc = tsf_frame_set_time_name(f, tb, r->err);
-    }
+    if (r->opt->no_time || scale_of(r->fid, ds, (unsigned)time_dim, tpath))
+        return TSF_OK;
+    if (sb->time[0])
+        snprintf(tpath, cap, "/%.*s%s", (int)plen, r->key, sb->time);
+    else if (sb->suspect[0] && sb->suspect_len == (long long)f->n_rows)
+        TSF_FAIL(r->err, TSF_EINVAL,
+                 "%s: \"/%s\": dataset \"%s\" beside it has one value per row and looks like time "
+                 "(because %s), but tsflow looks for time only under the names time, times, "
+                 "date, dates, datetime, timestamp, timestamps or index: pass --time-column %s "
+                 "(ingest.hdf5 option time_column) to use it, or --no-time to number the rows",
+                 r->path, r->key, sb->suspect, sb->why, sb->suspect);
+    return TSF_OK;
+}
+
+/* Read the time dataset tpath (one value per row) into f's time, named after it. */
+static int plain_read_time(const rd *r, tsf_frame *f, const char *tpath)
+{
+    int rc;
+    hid_t t = H5Dopen2(r->fid, tpath, H5P_DEFAULT);
+    long long tn = t < 0 ? -1 : len_1d(t);
+    if (t < 0)
+        rc = fail_h5(r, TSF_EIO, "cannot open its time dataset");
+    else if (tn != (long long)f->n_rows)
+        rc = tsf_err_set(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": time dataset \"%s\" has %lld values but the data has %zu "
+                         "rows; expected one time per row (1-D)",
+                         r->path, r->key, tpath, tn, f->n_rows);
+    else
+        rc = read_time_ds(r, t, tpath, f->n_rows, f->time, &f->time_kind);
+    tsf__h5_close(t);
+    const char *tb = strrchr(tpath, '/') ? strrchr(tpath, '/') + 1 : tpath;
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_time_name(f, tb, r->err);
+    return rc;
+}
+
+static int read_plain(const rd *r, hid_t ds, tsf_frame **out)
+{
+    *out = NULL;
+    hsize_t dims[8] = {0};
+    int rank = 0;
+    int rc = plain_check_shape(r, ds, dims, &rank);
+    if (rc != TSF_OK)
+        return rc;
+    siblings sb;
+    find_siblings(r, &sb);
+    int time_dim = 0;
+    if (rank == 2 && (rc = plain_time_dim(r, ds, dims, &sb, &time_dim)) != TSF_OK)
+        return rc;
+    r->info->time_dim = time_dim;
+    size_t n_rows = (size_t)dims[time_dim], n_cols = rank == 2 ? (size_t)dims[1 - time_dim] : 1;
+    const char *base = strrchr(r->key, '/') ? strrchr(r->key, '/') + 1 : r->key;
+    tsf_frame *f = NULL;
+    if ((rc = plain_values(r, ds, rank, n_rows, n_cols, time_dim, base, &f)) != TSF_OK)
+        return rc;
+
+    char tpath[TEXT_MAX * 2 + 16] = "";
+    size_t tcol = (size_t)-1;
+    rc = plain_time_source(r, ds, f, time_dim, &sb, tpath, sizeof tpath, &tcol);
+    if (rc == TSF_OK && tpath[0])
+        rc = plain_read_time(r, f, tpath);
     if (rc == TSF_OK) {
         char what[TEXT_MAX * 2 + 32];
         snprintf(what, sizeof what, tpath[0] ? "time dataset \"%s\"" : "%s",
