@@ -71,18 +71,6 @@ static int run_file(const char *cmd, const char *name, const char *text, char **
     "[model]\nstage = train.rnn\ninputs = train, val, norm.scaler\ncell = lstm\nhidden = 16\n"     \
     "epochs = 8\nlr = 0.01\n"
 
-/* The "mse" of the line "<step>: <model> (original scale, N points): mae .. mse X" in log. */
-static double logged_mse(const char *log, const char *step, const char *model)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s: %s (original scale, ", step, model);
-    const char *p = strstr(log, key);
-    cr_assert(p, "no \"%s\" line in:\n%s", key, log);
-    p = strstr(p, " mse ");
-    cr_assert(p, "no mse after \"%s\"", key);
-    return strtod(p + 5, NULL);
-}
-
 Test(model_stages, lstm_beats_the_naive_forecaster_on_held_out_sine_windows)
 {
     sine_csv(600);
@@ -98,7 +86,8 @@ Test(model_stages, lstm_beats_the_naive_forecaster_on_held_out_sine_windows)
     ASSERT_HAS(err, "model: lstm: lstm, 1 layer x 16 hidden, direct head, 1420 parameters; 361 "
                     "training windows, 49 validation windows");
     ASSERT_HAS(err, "fc: lstm: 109 forecasts of 12 steps x 1 target (original scale)");
-    double lstm = logged_mse(err, "score", "lstm"), naive = logged_mse(err, "score_naive", "naive");
+    double lstm = tsft_logged_mse(err, "score", "lstm"),
+           naive = tsft_logged_mse(err, "score_naive", "naive");
     /* The last value misses a sine badly over 12 hours (MSE about 1); the LSTM must get close
      * to the noise floor (0.01). */
     cr_assert(lstm < 0.1 * naive && lstm < 0.05, "LSTM MSE %g, naive MSE %g", lstm, naive);
@@ -435,7 +424,7 @@ Test(model_stages, every_cell_head_loss_optimizer_and_schedule_trains_and_foreca
         cr_assert_eq(rc, 0, "configuration %zu:\n%s\n%s", k, configs[k], err);
         char name[16];
         snprintf(name, sizeof name, "m%zu", k);
-        double mse = logged_mse(err, "score", name);
+        double mse = tsft_logged_mse(err, "score", name);
         cr_assert(isfinite(mse) && mse < 10, "configuration %zu: MSE %g", k, mse);
     }
     /* the quantile model's forecasts carry one column per level; early stopping shows */

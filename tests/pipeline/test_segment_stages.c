@@ -59,17 +59,6 @@ static int run_file(const char *cmd, const char *name, const char *text, char **
     "[naive]\nstage = baseline\ninputs = test, norm.scaler\n"                                      \
     "[score_naive]\nstage = metrics\ninputs = naive, norm.scaler\nby = all\n"
 
-static double logged_mse(const char *log, const char *step, const char *model)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s: %s (original scale, ", step, model);
-    const char *p = strstr(log, key);
-    cr_assert(p, "no \"%s\" line in:\n%s", key, log);
-    p = strstr(p, " mse ");
-    cr_assert(p, "no mse after \"%s\"", key);
-    return strtod(p + 5, NULL);
-}
-
 Test(segment_stages, the_parallel_decoder_with_revin_learns_two_channels_far_better_than_naive)
 {
     waves_csv(600);
@@ -84,7 +73,8 @@ Test(segment_stages, the_parallel_decoder_with_revin_learns_two_channels_far_bet
     ASSERT_HAS(err, "model: seg: gru, 1 layer x 16 hidden, segments of 12, parallel (pmf) "
                     "decoder, RevIN, ");
     ASSERT_HAS(err, "fc: seg: ");
-    double seg = logged_mse(err, "score", "seg"), naive = logged_mse(err, "score_naive", "naive");
+    double seg = tsft_logged_mse(err, "score", "seg"),
+           naive = tsft_logged_mse(err, "score_naive", "naive");
     /* the last value misses a daily wave over a day (MSE about 1.5); the noise floor is 0.002 */
     cr_assert(seg < 0.1 * naive && seg < 0.1, "segment GRU MSE %g, naive %g", seg, naive);
 }

@@ -281,6 +281,39 @@ void tsft_need_python_modules(const char *modules)
         cr_skip_test("Debian's python3 lacks %s (scripts/setup.sh installs it): %s", modules, err);
 }
 
+size_t tsft_ref_lines(const char *text, size_t n_words, tsft_ref_line *lines, size_t max)
+{
+    cr_assert(n_words <= 4, "tsft_ref_lines: %zu words (at most 4)", n_words);
+    size_t k = 0;
+    char *copy = tsft_keep(strdup(text)), *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line && k < max;
+         line = strtok_r(NULL, "\n", &save), k++) {
+        tsft_ref_line *l = &lines[k];
+        /* at most one number per two characters */
+        l->v = (int64_t *)(void *)tsft_keep(malloc((strlen(line) / 2 + 1) * sizeof *l->v));
+        l->n = 0;
+        char *s2 = NULL, *tok = strtok_r(line, " ", &s2);
+        for (size_t w = 0; w < n_words; w++, tok = strtok_r(NULL, " ", &s2)) {
+            cr_assert(tok, "reference line %zu has fewer than %zu words", k + 1, n_words);
+            snprintf(l->word[w], sizeof l->word[w], "%s", tok);
+        }
+        for (; tok; tok = strtok_r(NULL, " ", &s2))
+            l->v[l->n++] = strtoll(tok, NULL, 10);
+    }
+    return k;
+}
+
+double tsft_logged_mse(const char *log, const char *step, const char *model)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s: %s (original scale, ", step, model);
+    const char *p = strstr(log, key);
+    cr_assert(p, "no \"%s\" line in:\n%s", key, log);
+    p = strstr(p, " mse ");
+    cr_assert(p, "no mse after \"%s\"", key);
+    return strtod(p + 5, NULL);
+}
+
 static int close_enough(double g, double w, double rtol, double atol)
 {
     if (isnan(g) || isnan(w))

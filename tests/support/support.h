@@ -4,6 +4,7 @@
 #define TSFLOW_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <criterion/criterion.h>
@@ -82,6 +83,22 @@ int tsft_python(const char *code, char **out, char **err, ...);
 
 /* Skip the test if /usr/bin/python3 lacks one of the named modules (comma-separated). */
 void tsft_need_python_modules(const char *modules);
+
+/* One line of a reference script's output: n_words words, then whole numbers. */
+typedef struct tsft_ref_line {
+    char word[4][32];
+    int64_t *v; /* kept until exit */
+    size_t n;
+} tsft_ref_line;
+
+/* Split text (a reference script's output) into at most max lines of n_words (at most 4)
+ * words followed by whole numbers, as "MS MS -662688000 -660009600 ...". Returns the number of
+ * lines. */
+size_t tsft_ref_lines(const char *text, size_t n_words, tsft_ref_line *lines, size_t max);
+
+/* The mse of the metrics line "<step>: <model> (original scale, N points): ... mse X" that
+ * `tsflow run` logged; fails the test when log has no such line. */
+double tsft_logged_mse(const char *log, const char *step, const char *model);
 
 /* Assert |got[i] - want[i]| <= atol + rtol * |want[i]| for all i (NaN matches NaN), and on
  * failure report the first bad index, both values and the max abs/rel difference. */

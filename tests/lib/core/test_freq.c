@@ -29,29 +29,6 @@ static const char *const date_range_py =
     "    idx = pd.date_range(start, periods=n, freq=alias)\n"
     "    print(alias, pd.infer_freq(idx), *(idx.asi8 // 10**9))\n";
 
-typedef struct range {
-    char alias[24], inferred[24];
-    int64_t *t;
-    size_t n;
-} range;
-
-static size_t read_ranges(const char *out, range *r, size_t max)
-{
-    size_t k = 0;
-    char *text = tsft_keep(strdup(out)), *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line && k < max;
-         line = strtok_r(NULL, "\n", &save), k++) {
-        char *s2 = NULL, *tok = strtok_r(line, " ", &s2);
-        snprintf(r[k].alias, sizeof r[k].alias, "%s", tok);
-        snprintf(r[k].inferred, sizeof r[k].inferred, "%s", strtok_r(NULL, " ", &s2));
-        r[k].t = (int64_t *)(void *)tsft_keep(malloc(1000 * sizeof *r[k].t));
-        r[k].n = 0;
-        while ((tok = strtok_r(NULL, " ", &s2)) && r[k].n < 1000)
-            r[k].t[r[k].n++] = strtoll(tok, NULL, 10);
-    }
-    return k;
-}
-
 static void parse_ok(const char *alias, tsf_freq *f)
 {
     tsf_err err = TSF_ERR_INIT;
@@ -65,31 +42,29 @@ Test(freq, adds_counts_and_infers_as_pandas_date_range_and_infer_freq)
     char *out = NULL, *perr = NULL;
     int rc = tsft_python(date_range_py, &out, &perr, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
-    range r[32];
-    size_t n = read_ranges(out, r, 32);
+    tsft_ref_line r[32];
+    size_t n = tsft_ref_lines(out, 2, r, 32);
     cr_assert_eq(n, 22, "cases from python: %zu", n);
     for (size_t c = 0; c < n; c++) {
+        const char *alias = r[c].word[0], *inferred = r[c].word[1];
+        const int64_t *t = r[c].v;
         tsf_freq f;
-        parse_ok(r[c].alias, &f);
+        parse_ok(alias, &f);
         for (size_t i = 0; i < r[c].n; i++) {
-            int64_t got = tsf_freq_add(&f, r[c].t[0], (int64_t)i), k = -1;
-            cr_assert_eq(got, r[c].t[i],
-                         "%s: period %zu from %" PRId64 ": %" PRId64 ", pandas %" PRId64,
-                         r[c].alias, i, r[c].t[0], got, r[c].t[i]);
-            cr_assert(tsf_freq_on_offset(&f, r[c].t[i]), "%s: %" PRId64 " on offset", r[c].alias,
-                      r[c].t[i]);
-            cr_assert(tsf_freq_count(&f, r[c].t[0], r[c].t[i], &k) && k == (int64_t)i,
-                      "%s: count to period %zu gave %" PRId64, r[c].alias, i, k);
+            int64_t got = tsf_freq_add(&f, t[0], (int64_t)i), k = -1;
+            cr_assert_eq(got, t[i], "%s: period %zu from %" PRId64 ": %" PRId64 ", pandas %" PRId64,
+                         alias, i, t[0], got, t[i]);
+            cr_assert(tsf_freq_on_offset(&f, t[i]), "%s: %" PRId64 " on offset", alias, t[i]);
+            cr_assert(tsf_freq_count(&f, t[0], t[i], &k) && k == (int64_t)i,
+                      "%s: count to period %zu gave %" PRId64, alias, i, k);
             /* backwards, too */
-            cr_assert_eq(tsf_freq_add(&f, r[c].t[i], -(int64_t)i), r[c].t[0], "%s: back %zu",
-                         r[c].alias, i);
+            cr_assert_eq(tsf_freq_add(&f, t[i], -(int64_t)i), t[0], "%s: back %zu", alias, i);
         }
         tsf_freq inf;
-        cr_assert(tsf_freq_infer(r[c].t, r[c].n, &inf), "%s: inferred", r[c].alias);
+        cr_assert(tsf_freq_infer(t, r[c].n, &inf), "%s: inferred", alias);
         char a[24];
-        cr_assert_str_eq(tsf_freq_format(&inf, 1, a, sizeof a), r[c].inferred,
-                         "%s: tsflow infers %s, pandas.infer_freq %s", r[c].alias, a,
-                         r[c].inferred);
+        cr_assert_str_eq(tsf_freq_format(&inf, 1, a, sizeof a), inferred,
+                         "%s: tsflow infers %s, pandas.infer_freq %s", alias, a, inferred);
     }
 }
 
@@ -121,25 +96,25 @@ Test(freq, infers_the_frequency_when_periods_are_missing)
         "show(y.delete([1, 2]), y)\n",
         &out, &perr, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
-    range r[8];
-    size_t n = read_ranges(out, r, 8);
+    tsft_ref_line r[8];
+    size_t n = tsft_ref_lines(out, 2, r, 8);
     cr_assert_eq(n, 6);
     for (size_t c = 0; c < n; c++) {
         tsf_freq f;
-        cr_assert(tsf_freq_infer(r[c].t, r[c].n, &f));
+        cr_assert(tsf_freq_infer(r[c].v, r[c].n, &f));
         char a[24];
-        cr_assert_str_eq(tsf_freq_format(&f, 1, a, sizeof a), r[c].alias,
+        cr_assert_str_eq(tsf_freq_format(&f, 1, a, sizeof a), r[c].word[0],
                          "case %zu: tsflow infers %s with periods missing, the full range is %s", c,
-                         a, r[c].alias);
+                         a, r[c].word[0]);
     }
     /* The business-day series: 262 business days in 2020 less 9 holidays; the first, Jan 1,
      * is before the first row, so the span from Jan 2 holds 261 periods, 8 of them missing. */
     tsf_freq b;
     parse_ok("B", &b);
     int64_t k;
-    cr_assert(tsf_freq_count(&b, r[0].t[0], r[0].t[r[0].n - 1], &k));
-    cr_assert_eq(k + 1, 261, "%" PRId64 " periods from %" PRId64 " to %" PRId64, k + 1, r[0].t[0],
-                 r[0].t[r[0].n - 1]);
+    cr_assert(tsf_freq_count(&b, r[0].v[0], r[0].v[r[0].n - 1], &k));
+    cr_assert_eq(k + 1, 261, "%" PRId64 " periods from %" PRId64 " to %" PRId64, k + 1, r[0].v[0],
+                 r[0].v[r[0].n - 1]);
     cr_assert_eq(r[0].n, 253);
 }
 
@@ -152,15 +127,15 @@ Test(freq, reaches_the_1700s_as_python_datetime_does)
                          "                          for y in range(1700, 2021)))\n",
                          &out, &perr, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
-    range r[1];
-    cr_assert_eq(read_ranges(out, r, 1), 1);
+    tsft_ref_line r[1];
+    cr_assert_eq(tsft_ref_lines(out, 2, r, 1), 1);
     cr_assert_eq(r[0].n, 321);
     tsf_freq f;
-    cr_assert(tsf_freq_infer(r[0].t, r[0].n, &f));
+    cr_assert(tsf_freq_infer(r[0].v, r[0].n, &f));
     char a[24];
     cr_assert_str_eq(tsf_freq_format(&f, 0, a, sizeof a), "YS-JAN");
     for (size_t i = 0; i < r[0].n; i++)
-        cr_assert_eq(tsf_freq_add(&f, r[0].t[0], (int64_t)i), r[0].t[i], "year %zu", 1700 + i);
+        cr_assert_eq(tsf_freq_add(&f, r[0].v[0], (int64_t)i), r[0].v[i], "year %zu", 1700 + i);
     cr_assert_eq(tsf_freq_season(&f), 1);
 }
 

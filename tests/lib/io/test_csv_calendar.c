@@ -91,30 +91,6 @@ static const char *const files_py =
     "    f.writelines('%d,%d\\n' % (x // 10**6, i) for i, x in enumerate(ms.asi8))\n"
     "out('ms_epoch.csv', 'unit=ms', ms)\n";
 
-typedef struct expect {
-    char name[32], opts[32], freq[24];
-    int64_t *t;
-    size_t n;
-} expect;
-
-static size_t read_expect(const char *out, expect *e, size_t max)
-{
-    size_t k = 0;
-    char *text = tsft_keep(strdup(out)), *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line && k < max;
-         line = strtok_r(NULL, "\n", &save), k++) {
-        char *s2 = NULL;
-        snprintf(e[k].name, sizeof e[k].name, "%s", strtok_r(line, " ", &s2));
-        snprintf(e[k].opts, sizeof e[k].opts, "%s", strtok_r(NULL, " ", &s2));
-        snprintf(e[k].freq, sizeof e[k].freq, "%s", strtok_r(NULL, " ", &s2));
-        e[k].t = (int64_t *)(void *)tsft_keep(malloc(400 * sizeof *e[k].t));
-        e[k].n = 0;
-        for (char *tok; (tok = strtok_r(NULL, " ", &s2)) && e[k].n < 400;)
-            e[k].t[e[k].n++] = strtoll(tok, NULL, 10);
-    }
-    return k;
-}
-
 Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_frequency)
 {
     tsft_need_python_modules("pandas");
@@ -122,32 +98,33 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
     char *out = NULL, *perr = NULL;
     int rc = tsft_python(files_py, &out, &perr, dir, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
-    expect e[32];
-    size_t n = read_expect(out, e, 32);
+    tsft_ref_line e[32];
+    size_t n = tsft_ref_lines(out, 3, e, 32);
     cr_assert_eq(n, 16, "files from python: %zu", n);
     for (size_t c = 0; c < n; c++) {
+        const char *name = e[c].word[0], *opts = e[c].word[1], *freq = e[c].word[2];
         tsf_csv_options o;
         tsf_csv_options_init(&o);
-        if (!strncmp(e[c].opts, "fmt=", 4))
-            o.time_format = e[c].opts + 4;
-        else if (!strcmp(e[c].opts, "unit=ms"))
+        if (!strncmp(opts, "fmt=", 4))
+            o.time_format = opts + 4;
+        else if (!strcmp(opts, "unit=ms"))
             o.time_unit = TSF_TIME_UNIT_MS;
-        else if (!strcmp(e[c].opts, "fill"))
+        else if (!strcmp(opts, "fill"))
             o.gaps = TSF_GAP_FILL;
         tsf_frame *f = NULL;
         tsf_err err = TSF_ERR_INIT;
-        const char *path = tsft_path(dir, e[c].name);
+        const char *path = tsft_path(dir, name);
         rc = tsf_csv_read(&f, path, &o, NULL, &err);
-        cr_assert_eq(rc, TSF_OK, "%s: %s", e[c].name, err.msg);
-        cr_assert_eq(f->n_rows, e[c].n, "%s: %zu rows, pandas %zu", e[c].name, f->n_rows, e[c].n);
-        cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", e[c].name);
-        cr_assert_eq(f->n_cols, 1, "%s: %zu value columns", e[c].name, f->n_cols);
+        cr_assert_eq(rc, TSF_OK, "%s: %s", name, err.msg);
+        cr_assert_eq(f->n_rows, e[c].n, "%s: %zu rows, pandas %zu", name, f->n_rows, e[c].n);
+        cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", name);
+        cr_assert_eq(f->n_cols, 1, "%s: %zu value columns", name, f->n_cols);
         for (size_t i = 0; i < f->n_rows; i++)
-            cr_assert_eq(f->time[i], e[c].t[i], "%s: row %zu: %" PRId64 ", pandas %" PRId64,
-                         e[c].name, i, f->time[i], e[c].t[i]);
+            cr_assert_eq(f->time[i], e[c].v[i], "%s: row %zu: %" PRId64 ", pandas %" PRId64, name,
+                         i, f->time[i], e[c].v[i]);
         char a[24];
-        cr_assert_str_eq(tsf_freq_format(&f->freq, 1, a, sizeof a), e[c].freq,
-                         "%s: tsflow %s, pandas.infer_freq %s", e[c].name, a, e[c].freq);
+        cr_assert_str_eq(tsf_freq_format(&f->freq, 1, a, sizeof a), freq,
+                         "%s: tsflow %s, pandas.infer_freq %s", name, a, freq);
         tsf_frame_free(f);
     }
 }
