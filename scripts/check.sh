@@ -43,8 +43,13 @@ if ! out=$(/usr/bin/python3 scripts/check_layers.py --self-test); then
   echo "check: the layer check missed an injected violation (see above)"
   status=1
 fi
-echo "== functions over 100 lines (a list, not a failure)"
-/usr/bin/python3 scripts/long_functions.py | tail -n 12
+echo "== functions over 100 lines"
+# Only the ones scripts/long_functions.allow lists (still to split) may be, and no longer than
+# it says; the self-test is the meson test long_functions.
+if ! /usr/bin/python3 scripts/long_functions.py --fail --allow scripts/long_functions.allow; then
+  echo "check: a function in lib/ or pipeline/ is over 100 lines (split it by responsibility)"
+  status=1
+fi
 
 # ---- fuzzing ------------------------------------------------------------------------------
 # Each libFuzzer harness for 12 s (about a minute in all), in build-fuzz (clang-14, ASan+UBSan);
