@@ -12,6 +12,13 @@ if [ ! -f "$dir/build.ninja" ]; then
     cat "$log" >&2
     exit 1
   fi
+elif [ $# -gt 0 ]; then
+  # An existing build directory gets options added since it was set up (meson configure
+  # changes only what differs).
+  if ! meson configure "$dir" "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
 fi
 if ! ninja -C "$dir" >"$log" 2>&1; then
   grep -v '^\[' "$log" >&2 || cat "$log" >&2

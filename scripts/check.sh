@@ -13,8 +13,10 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
 builds=(build build-asan)
 scripts/build.sh build || status=1
+# build-asan also carries the allocation failure hook (-Dalloc_fail=true), so that
+# LeakSanitizer checks every run of tests/faults/test_alloc_faults.c for leaks.
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbuildtype=debug || status=1
+  -Dbuildtype=debug -Dalloc_fail=true || status=1
 
 for b in "${builds[@]}"; do
   echo "== tests: $b"

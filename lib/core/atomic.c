@@ -191,8 +191,9 @@ int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
     /* Through a symbolic link, replace the file it names and keep the link. */
     struct stat lst;
     char *resolved = NULL;
-    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-        resolved = realpath(path, NULL);
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && !(resolved = realpath(path, NULL)) &&
+        errno == ENOMEM) /* writing to path itself would replace the link by a file */
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory resolving the symbolic link", path);
     rc = begin_at(a, resolved ? resolved : path, err);
     free(resolved);
     return rc;
@@ -228,6 +229,17 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
         tsf_atomic_abort(a);
         return TSF_ECANCEL;
     }
+    /* The directory to fsync after the rename, found before it: once the file is replaced,
+     * running out of memory could only skip that fsync, silently. */
+    const char *base;
+    char *dir = dir_of(a->path, &base);
+    if (!dir) {
+        tsf_err_set(err, TSF_ENOMEM,
+                    "%s: out of memory replacing it (the previous file, if any, is unchanged)",
+                    a->path);
+        tsf_atomic_abort(a);
+        return TSF_ENOMEM;
+    }
     if (a->fp && fflush(a->fp) != 0) {
         e = errno;
         what = "write";
@@ -252,20 +264,17 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
     if (e) {
         tsf_err_set(err, TSF_EIO, "%s: %s failed: %s (the previous file, if any, is unchanged)",
                     a->path, what, strerror(e));
+        free(dir);
         tsf_atomic_abort(a);
         return TSF_EIO;
     }
     unregister(a);
-    const char *base;
-    char *dir = dir_of(a->path, &base);
-    if (dir) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
+    free(dir);
     free(a->tmp_path);
     free(a->path);
     a->tmp_path = a->path = NULL;

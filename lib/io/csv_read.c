@@ -1412,6 +1412,10 @@ static int read_all(reader *r, int fd)
         free(buf);
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
     }
+    /* libcsv's field buffer through our allocator: libcsv's default in an ordinary build, the
+     * failure injection's wrappers in a -Dalloc_fail=true one (lib/core/alloc_fail.c). */
+    csv_set_realloc_func(&p, realloc);
+    csv_set_free_func(&p, free);
     csv_set_blk_size(&p, 4096);
     csv_set_space_func(&p, csv_space);
     size_t have = 0;

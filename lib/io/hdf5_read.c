@@ -213,9 +213,14 @@ static int read_strs(hid_t obj, int is_attr, hid_t t, size_t n, char ***out)
     return 0;
 }
 
+/* Set by attr_text when an allocation failed, and read once the whole read is over (as SQLite's
+ * mallocFailed is): attr_text's callers take "absent" for an answer, so a lost attribute would
+ * otherwise give a wrong error ("index of kind \"\"") or, worse, another reading of the file. */
+static _Thread_local int attr_nomem;
+
 /* A scalar string attribute into buf (truncated to cap). Returns 1 when found; 0 when absent,
  * not a string, or a pickled Python object (an ASCII string ending in '.', as PyTables stores
- * non-string attributes such as pandas' "name" of None). */
+ * non-string attributes such as pandas' "name" of None), or when memory ran out (attr_nomem). */
 static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
 {
     buf[0] = '\0';
@@ -232,7 +237,9 @@ static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
             found = 1;
         } else if (H5Sget_simple_extent_npoints(s) == 1) {
             char **v = NULL;
-            if (read_strs(a, 1, t, 1, &v) == 0) {
+            int got = read_strs(a, 1, t, 1, &v);
+            attr_nomem |= got == -2;
+            if (got == 0) {
                 size_t l = strlen(v[0]);
                 int pickled = H5Tget_cset(t) == H5T_CSET_ASCII && l > 0 && v[0][l - 1] == '.';
                 if (!pickled) {
@@ -2326,7 +2333,14 @@ int tsf_hdf5_read_opt(tsf_frame **out, const char *path, const char *key,
     }
     tsf__h5_close(fapl);
     rd r = {path, key, fid, opt, info, err};
+    attr_nomem = 0;
     rc = read_object(&r, out);
+    if (attr_nomem) {
+        tsf_frame_free(*out);
+        *out = NULL;
+        rc = tsf_err_set(err, TSF_ENOMEM, "%s: \"/%s\": out of memory reading its attributes", path,
+                         key);
+    }
     H5Fclose(fid);
     H5Eclear2(H5E_DEFAULT);
     tsf_hdf5_parsing_set(parsing);

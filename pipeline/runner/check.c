@@ -49,7 +49,9 @@ typedef struct checker {
     tsf_plan *plan; /* steps in file order until the end */
     work *w;
     tsf_diags *diags;
-    int oom;
+    int oom;                       /* an allocation failed: the problems found may be its effects */
+    const char *oom_step;          /* the step whose check ran out of memory, or NULL */
+    char oom_msg[TSF_ERR_MSG_MAX]; /* what its check said, or "" */
     out_file *outs;
     size_t n_outs;
     path_use *ins, *writes; /* every input and output path option */
@@ -822,9 +824,13 @@ static void run_check(checker *c, size_t i)
                         &e);
     free(in);
     free(out);
+    if (rc == TSF_ENOMEM) {
+        c->oom = 1;
+        c->oom_step = s->name;
+        snprintf(c->oom_msg, sizeof c->oom_msg, "%s", e.msg[0] ? e.msg : "out of memory");
+        return;
+    }
     if (rc != TSF_OK) {
-        if (rc == TSF_ENOMEM)
-            c->oom = 1;
         const char *key = ctx.blame[0] ? ctx.blame : NULL;
         const tsf_kv *kv = key ? find_kv(s, key) : NULL;
         diag(c, s, kv, ps->stage_line, key, rc, "%s",
@@ -862,12 +868,13 @@ static void check_step(checker *c, size_t i)
     for (size_t r = 0; r < w->n_refs; r++)
         if (!c->plan->steps[w->refs[r].step].checked)
             return; /* its producer failed: it was reported there */
-    ps->n_out = count_ports(ps->def->outputs);
-    ps->out = calloc(ps->n_out ? ps->n_out : 1, sizeof *ps->out);
+    size_t n_out = count_ports(ps->def->outputs);
+    ps->out = calloc(n_out ? n_out : 1, sizeof *ps->out);
     if (!ps->out) {
         c->oom = 1;
         return;
     }
+    ps->n_out = n_out; /* only now: tsf_plan_free clears n_out metas */
     for (size_t k = 0; k < ps->n_out; k++)
         tsf__meta_init(&ps->out[k], (tsf_type)single_type(ps->def->outputs[k].types));
     if (bind_inputs(c, i) != 0)
@@ -1010,10 +1017,18 @@ int tsf_plan_make(tsf_plan **out, const tsf_pipeline *p, const tsf_registry *r, 
     if (!c.oom && diags->n == first && plan_in_run_order(c.plan, order) != 0)
         c.oom = 1;
     int rc = TSF_OK;
-    if (c.oom)
-        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory checking %s", p->name);
-    else if (diags->n > first)
+    if (c.oom) {
+        /* What was found after an allocation failed (an input list cut short, a step left
+         * unchecked) is no problem of the file. */
+        for (size_t i = first; i < diags->n; i++)
+            free(diags->v[i].msg);
+        diags->n = first;
+        rc = c.oom_step ? tsf_err_set(err, TSF_ENOMEM, "%s: step \"%s\": %s", p->name, c.oom_step,
+                                      c.oom_msg)
+                        : tsf_err_set(err, TSF_ENOMEM, "out of memory checking %s", p->name);
+    } else if (diags->n > first) {
         rc = diags_error(diags, first, err);
+    }
     checker_clear(&c);
     free(order);
     if (rc != TSF_OK) {

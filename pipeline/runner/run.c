@@ -437,7 +437,9 @@ static int run_step(tsf__run *run, tsf_plan *plan, size_t i, tsf_err *err)
                              s->def->name);
         else
             rc = tsf_err_set(err, src, "step \"%s\" (%s): %s", s->src->name, s->def->name,
-                             e.msg[0] ? e.msg : "failed without a message");
+                             e.msg[0]            ? e.msg
+                             : src == TSF_ENOMEM ? "out of memory" /* from a host call */
+                                                 : "failed without a message");
     }
     if (hooks && hooks->step_end)
         hooks->step_end(hooks->user, plan, i, src);

@@ -524,6 +524,8 @@ static int check_memory(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_
                       "batch_size %zu is more than the %lld training windows: batches of %zu",
                       s->batch_size, (long long)samples, B);
     double need = tsf_rnn_bytes(full, B);
+    if (need < 0)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory estimating the network's size");
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     double have = pages > 0 && page > 0 ? (double)pages * (double)page : HUGE_VAL;
     if (need >= 0 && need <= have)
@@ -534,9 +536,8 @@ static int check_memory(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_
         "training needs %s %.1f GiB for the network (batch %zu x lookback %zu x hidden %zu x "
         "%zu layer%s: parameters, gradients and what backpropagation keeps), more than this "
         "machine's %.1f GiB of memory (expected a smaller batch_size, hidden or layers)",
-        samples < 0 && full->lookback == 1 ? "at least" : "about", need < 0 ? HUGE_VAL : need / gib,
-        B, full->lookback, full->hidden, full->n_layers, full->n_layers == 1 ? "" : "s",
-        have / gib);
+        samples < 0 && full->lookback == 1 ? "at least" : "about", need / gib, B, full->lookback,
+        full->hidden, full->n_layers, full->n_layers == 1 ? "" : "s", have / gib);
 }
 
 /* Options that apply only to some settings, and options that contradict each other. */
