@@ -318,16 +318,27 @@ static int layout_times(tsf_backtest_layout *lay, const tsf_frame *f, const tsf_
     if (sp->end && sp->end < span)
         span = sp->end;
     if (first + sp->horizon > span) {
-        char tf[40], te[40], ts[40];
+        char tf[40], te[40], ts[40], cure[96];
+        const char *key =
+            sp->has_first_origin_time || sp->first_origin ? "first_origin" : "train_length";
         tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)first), tf, sizeof tf);
         tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)span - 1), te, sizeof te);
         tsf_time_format(TSF_TIME_EPOCH, t0, ts, sizeof ts);
+        if (span > sp->horizon && sp->has_first_origin_time) {
+            char tm[40];
+            tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)(span - sp->horizon)), tm,
+                            sizeof tm);
+            snprintf(cure, sizeof cure, "first_origin at most %s", tm);
+        } else if (span > sp->horizon) {
+            snprintf(cure, sizeof cure, "%s at most %zu", key, span - sp->horizon);
+        } else {
+            snprintf(cure, sizeof cure, "a horizon shorter than %zu", span);
+        }
         TSF_FAIL(err, TSF_EINVAL,
                  "backtest: the first origin %s (period %zu from %s) plus horizon %zu is past "
-                 "the last period of every series, %s%s (expected %s at most %zu periods)",
-                 tf, first, ts, sp->horizon, te, sp->end ? " (end)" : "",
-                 sp->has_first_origin_time || sp->first_origin ? "first_origin" : "train_length",
-                 span > sp->horizon ? span - sp->horizon : 0);
+                 "the last period of every series, %s%s (expected first origin + horizon <= %zu "
+                 "periods: %s)",
+                 tf, first, ts, sp->horizon, te, sp->end ? " (end)" : "", span, cure);
     }
     if ((rc = alloc_folds(lay, &c, first, span, f->n_series, err)) != TSF_OK)
         return rc;
