@@ -231,7 +231,7 @@ static int first_period(const tsf_backtest_layout *lay, const tsf_backtest_spec 
         return TSF_OK;
     }
     int64_t k;
-    char t[40], s0[40], fq[24];
+    char t[40], s0[40], tn[40], fq[24];
     int exact = tsf_freq_count(&lay->freq, lay->t0, sp->first_origin_time, &k);
     tsf_time_format(TSF_TIME_EPOCH, sp->first_origin_time, t, sizeof t);
     tsf_time_format(TSF_TIME_EPOCH, lay->t0, s0, sizeof s0);
@@ -247,7 +247,7 @@ static int first_period(const tsf_backtest_layout *lay, const tsf_backtest_spec 
             "backtest: first_origin %s is not a period of the data's frequency %s counted "
             "from %s (expected %s or the next period)",
             t, fq, s0,
-            tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(&lay->freq, lay->t0, k), s0, sizeof s0));
+            tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(&lay->freq, lay->t0, k), tn, sizeof tn));
     *first = (size_t)k;
     return TSF_OK;
 }
