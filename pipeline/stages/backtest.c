@@ -990,8 +990,7 @@ static void describe(const bt_run *r, char *desc, size_t n)
         snprintf(until, sizeof until, " to %s %zu", times ? "period" : "row", spec->end);
     if (times) {
         char fq[24], t[40];
-        snprintf(where, sizeof where,
-                 "cutoffs shared by all series every %zu periods of %s from %s%s", spec->stride,
+        snprintf(where, sizeof where, "cutoffs every %zu periods of %s from %s%s", spec->stride,
                  tsf_freq_format(&r->freq, 0, fq, sizeof fq),
                  tsf_time_format(TSF_TIME_EPOCH, r->first_cutoff, t, sizeof t), until);
     } else {
