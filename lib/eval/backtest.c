@@ -15,13 +15,13 @@ void tsf_backtest_spec_init(tsf_backtest_spec *spec)
         .window = TSF_WINDOW_EXPANDING, .stride = 1, .horizon = 1, .retrain = 1, .jobs = 1};
 }
 
-int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *err)
+int tsf_frame_head_rows(tsf_frame **out, const tsf_frame *f, const size_t *n_rows, tsf_err *err)
 {
     *out = NULL;
     size_t total = 0;
     for (size_t s = 0; s < f->n_series; s++) {
         size_t n = f->series_start[s + 1] - f->series_start[s];
-        total += n < offset ? n : offset;
+        total += n < n_rows[s] ? n : n_rows[s];
     }
     tsf_frame *h;
     int rc = tsf_frame_alloc(&h, f->n_cols, (const char *const *)f->col_names, total, err);
@@ -35,7 +35,7 @@ int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *
     size_t r = 0;
     for (size_t s = 0; s < f->n_series; s++) {
         size_t a = f->series_start[s], n = f->series_start[s + 1] - a;
-        n = n < offset ? n : offset;
+        n = n < n_rows[s] ? n : n_rows[s];
         starts[s] = r;
         if (n) {
             memcpy(h->time + r, f->time + a, n * sizeof *h->time);
@@ -48,8 +48,15 @@ int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *
     h->n_rows = r;
     h->time_kind = f->time_kind;
     h->step = f->step;
+    h->freq = f->freq;
     rc = tsf_frame_set_series(h, f->n_series, (const char *const *)f->series_ids, starts, err);
     free(starts);
+    if (rc == TSF_OK && f->series_freq) {
+        if (!(h->series_freq = malloc(f->n_series * sizeof *h->series_freq)))
+            rc = tsf_err_set(err, TSF_ENOMEM, "out of memory copying %zu series", f->n_series);
+        else
+            memcpy(h->series_freq, f->series_freq, f->n_series * sizeof *h->series_freq);
+    }
     if (rc == TSF_OK)
         rc = tsf_frame_set_time_name(h, f->time_name, err);
     if (rc == TSF_OK && f->id_name && !(h->id_name = tsf__strdup(f->id_name, err)))
@@ -60,6 +67,19 @@ int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *
     }
     *out = h;
     return TSF_OK;
+}
+
+int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *err)
+{
+    *out = NULL;
+    size_t *n = malloc((f->n_series ? f->n_series : 1) * sizeof *n);
+    if (!n)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory copying %zu series", f->n_series);
+    for (size_t s = 0; s < f->n_series; s++)
+        n[s] = offset;
+    int rc = tsf_frame_head_rows(out, f, n, err);
+    free(n);
+    return rc;
 }
 
 /* ---- Run state ---------------------------------------------------------------------------- */
@@ -81,8 +101,8 @@ typedef struct run {
     const tsf_forecaster *models;
     size_t M;
     tsf_backtest *bt;
+    tsf_backtest_layout *lay;
     fit_slot *fits;              /* (n_fits) */
-    size_t *fold_fit;            /* (n_folds) index into fits */
     size_t *fold_entry;          /* (n_folds + 1) first entry of each fold */
     pthread_mutex_t *model_lock; /* (M) for forecasters that are not reentrant */
     /* the task pool */
@@ -164,26 +184,27 @@ static int run_tasks(run *R, size_t n, size_t jobs, int (*task)(run *, size_t, t
     return rc;
 }
 
-/* The fold's history: a copy of the rows before offset o, imputed, and its fit rows for the
- * fit window [fit_begin, fit_end) (offsets, clipped to each series). */
-static int make_hist(run *R, size_t o, size_t fit_begin, size_t fit_end, tsf_frame **hist,
-                     tsf_range **fit, tsf_err *err)
+/* Fold k's history: a copy of each series' rows before its origin (at or before its cutoff),
+ * imputed, and the rows of fold k's fit window in it. */
+static int make_hist(run *R, size_t k, tsf_frame **hist, tsf_range **fit, tsf_err *err)
 {
     *hist = NULL;
     *fit = NULL;
+    const size_t S = R->lay->n_series;
     tsf_frame *h;
-    int rc = tsf_frame_head(&h, R->f, o, err);
+    int rc = tsf_frame_head_rows(&h, R->f, R->lay->head + k * S, err);
     if (rc != TSF_OK)
         return rc;
-    tsf_range *r = malloc(h->n_series * sizeof *r);
+    tsf_range *r = malloc((S ? S : 1) * sizeof *r);
     if (!r) {
         tsf_frame_free(h);
         TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
     }
-    for (size_t s = 0; s < h->n_series; s++) {
+    for (size_t s = 0; s < S; s++) {
         size_t a = h->series_start[s], n = h->series_start[s + 1] - a;
-        r[s].begin = a + (fit_begin < n ? fit_begin : n);
-        r[s].end = a + (fit_end < n ? fit_end : n);
+        const tsf_range *w = &R->lay->fit[k * S + s];
+        r[s].begin = a + (w->begin < n ? w->begin : n);
+        r[s].end = a + (w->end < n ? w->end : n);
     }
     if (R->spec->impute && (rc = tsf_impute(h, R->spec->impute, NULL, NULL, err)) != TSF_OK) {
         free(r);
@@ -193,6 +214,19 @@ static int make_hist(run *R, size_t o, size_t fit_begin, size_t fit_end, tsf_fra
     *hist = h;
     *fit = r;
     return TSF_OK;
+}
+
+/* "origin row 11544" (rows) or "cutoff 2020-11-15 00:00:00" (times), for messages. */
+static const char *fold_where(const run *R, size_t k, char *buf, size_t n)
+{
+    const tsf_fold *fd = &R->lay->folds[k];
+    if (R->lay->origins == TSF_ORIGINS_TIMES) {
+        char t[40];
+        snprintf(buf, n, "cutoff %s", tsf_time_format(TSF_TIME_EPOCH, fd->cutoff, t, sizeof t));
+    } else {
+        snprintf(buf, n, "origin row %zu", fd->origin);
+    }
+    return buf;
 }
 
 static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_range *fit, size_t fold,
@@ -213,10 +247,11 @@ static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_rang
 static int fit_task(run *R, size_t g, tsf_err *err)
 {
     fit_slot *fs = &R->fits[g];
-    const tsf_fold *fd = &R->bt->folds[fs->fold];
+    char where[64];
+    fold_where(R, fs->fold, where, sizeof where);
     tsf_frame *hist;
     tsf_range *fit;
-    int rc = make_hist(R, fd->origin, fd->fit_begin, fd->fit_end, &hist, &fit, err);
+    int rc = make_hist(R, fs->fold, &hist, &fit, err);
     if (rc != TSF_OK)
         goto done;
     if (R->spec->scale) {
@@ -238,12 +273,12 @@ static int fit_task(run *R, size_t g, tsf_err *err)
         if (!fc->reentrant)
             pthread_mutex_unlock(&R->model_lock[m]);
         if (rc != TSF_OK)
-            tsf_err_prefix(err, "backtest: model \"%s\", fit at fold %zu (origin row %zu)",
-                           fc->name, fs->fold, fd->origin);
+            tsf_err_prefix(err, "backtest: model \"%s\", fit at fold %zu (%s)", fc->name, fs->fold,
+                           where);
     }
 done:
     if (rc != TSF_OK && err && strncmp(err->msg, "backtest:", 9) != 0)
-        tsf_err_prefix(err, "backtest: fit at fold %zu (origin row %zu)", fs->fold, fd->origin);
+        tsf_err_prefix(err, "backtest: fit at fold %zu (%s)", fs->fold, where);
     tsf_frame_free(hist);
     free(fit);
     return rc;
@@ -252,14 +287,15 @@ done:
 static int forecast_task(run *R, size_t k, tsf_err *err)
 {
     const tsf_backtest_spec *sp = R->spec;
-    const tsf_fold *fd = &R->bt->folds[k];
-    const fit_slot *fs = &R->fits[R->fold_fit[k]];
+    const fit_slot *fs = &R->fits[R->lay->fold_fit[k]];
+    char where[64];
+    fold_where(R, k, where, sizeof where);
     tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
     const size_t L = sp->horizon, O = sp->n_targets, P = 1 + sp->n_quantiles;
     tsf_frame *hist;
     tsf_range *fit;
     double *block = NULL;
-    int rc = make_hist(R, fd->origin, fd->fit_begin, fd->fit_end, &hist, &fit, err);
+    int rc = make_hist(R, k, &hist, &fit, err);
     if (rc != TSF_OK)
         goto done;
     if (fs->scaler && (rc = tsf_scaler_apply(fs->scaler, hist, NULL, err)) != TSF_OK)
@@ -287,8 +323,7 @@ static int forecast_task(run *R, size_t k, tsf_err *err)
             if (!f->reentrant)
                 pthread_mutex_unlock(&R->model_lock[m]);
             if (rc != TSF_OK) {
-                tsf_err_prefix(err, "backtest: model \"%s\", fold %zu (origin row %zu)", f->name, k,
-                               fd->origin);
+                tsf_err_prefix(err, "backtest: model \"%s\", fold %zu (%s)", f->name, k, where);
                 break;
             }
             if (fs->scaler) {
@@ -305,7 +340,7 @@ static int forecast_task(run *R, size_t k, tsf_err *err)
     }
 done:
     if (rc != TSF_OK && err && strncmp(err->msg, "backtest:", 9) != 0)
-        tsf_err_prefix(err, "backtest: fold %zu (origin row %zu)", k, fd->origin);
+        tsf_err_prefix(err, "backtest: fold %zu (%s)", k, where);
     free(block);
     tsf_frame_free(hist);
     free(fit);
@@ -319,6 +354,7 @@ void tsf_backtest_free(tsf_backtest *bt)
     if (!bt)
         return;
     free(bt->folds);
+    free(bt->skipped);
     tsf_forecasts_free(bt->fc);
     tsf_forecasts_free(bt->fc_norm);
     for (size_t i = 0; bt->scalers && i < bt->n_fits; i++)
@@ -335,9 +371,17 @@ static int check_spec(const tsf_frame *f, const tsf_backtest_spec *sp, const tsf
         TSF_FAIL(err, TSF_EINVAL, "backtest: horizon must be at least 1");
     if (sp->stride == 0)
         TSF_FAIL(err, TSF_EINVAL, "backtest: stride must be at least 1");
-    if (sp->train_length == 0 && sp->first_origin == 0)
+    int times = sp->origins == TSF_ORIGINS_TIMES;
+    if ((unsigned)sp->origins > TSF_ORIGINS_TIMES)
+        TSF_FAIL(err, TSF_EINVAL, "backtest: unknown origins %d", (int)sp->origins);
+    if (!times && (sp->has_first_origin_time || sp->train_span.unit != TSF_FREQ_NONE))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "backtest: %s as a time needs origins = times (row origins count rows)",
+                 sp->has_first_origin_time ? "first_origin" : "train_length");
+    int has_train = sp->train_length || (times && sp->train_span.unit != TSF_FREQ_NONE);
+    if (!has_train && sp->first_origin == 0 && !(times && sp->has_first_origin_time))
         TSF_FAIL(err, TSF_EINVAL, "backtest: train_length (or first_origin) must be at least 1");
-    if (sp->window == TSF_WINDOW_SLIDING && sp->train_length == 0)
+    if (sp->window == TSF_WINDOW_SLIDING && !has_train)
         TSF_FAIL(err, TSF_EINVAL, "backtest: a sliding window needs train_length >= 1");
     if ((unsigned)sp->window > TSF_WINDOW_SLIDING)
         TSF_FAIL(err, TSF_EINVAL, "backtest: unknown training window %d", (int)sp->window);
@@ -357,92 +401,52 @@ static int check_spec(const tsf_frame *f, const tsf_backtest_spec *sp, const tsf
     return TSF_OK;
 }
 
-size_t tsf_backtest_span(const tsf_frame *f, const tsf_backtest_spec *spec)
-{
-    size_t span = 0;
-    for (size_t s = 0; s < f->n_series; s++) {
-        size_t n = f->series_start[s + 1] - f->series_start[s];
-        if (spec->end && spec->end < n)
-            n = spec->end;
-        span = n > span ? n : span;
-    }
-    return span;
-}
-
-void tsf_backtest_count(const tsf_backtest_spec *spec, size_t span, size_t *n_folds, size_t *n_fits)
-{
-    size_t first = spec->first_origin ? spec->first_origin : spec->train_length;
-    size_t F =
-        first + spec->horizon <= span ? (span - spec->horizon - first) / spec->stride + 1 : 0;
-    *n_folds = F;
-    *n_fits = spec->retrain == 0 ? 1 : (F + spec->retrain - 1) / spec->retrain;
-}
-
-/* Lay out folds, fits and entries. */
+/* Lay out folds, fits and entries (in (fold, series) order, before any thread runs). */
 static int plan(run *R, tsf_err *err)
 {
     const tsf_frame *f = R->f;
-    const tsf_backtest_spec *sp = R->spec;
     tsf_backtest *bt = R->bt;
-    size_t first = sp->first_origin ? sp->first_origin : sp->train_length;
-    size_t max_end = tsf_backtest_span(f, sp);
-    if (first + sp->horizon > max_end) {
-        char cure[96];
-        if (max_end > sp->horizon)
-            snprintf(cure, sizeof cure, "%s at most %zu",
-                     sp->first_origin ? "first_origin" : "train_length", max_end - sp->horizon);
-        else
-            snprintf(cure, sizeof cure, "a horizon shorter than %zu", max_end);
-        TSF_FAIL(err, TSF_EINVAL,
-                 "backtest: the first origin (row %zu) plus horizon %zu is past the end of every "
-                 "series (longest: %zu rows%s) (expected first origin + horizon <= %zu: %s)",
-                 first, sp->horizon, max_end, sp->end ? ", after end" : "", max_end, cure);
-    }
-    size_t F, G, R_ = sp->retrain;
-    tsf_backtest_count(sp, max_end, &F, &G);
+    int rc = tsf_backtest_layout_make(&R->lay, f, R->spec, R->models, R->M, err);
+    if (rc != TSF_OK)
+        return rc;
+    const tsf_backtest_layout *lay = R->lay;
+    size_t F = lay->n_folds, G = lay->n_fits, S = lay->n_series;
     bt->n_folds = F;
     bt->n_fits = G;
-    bt->folds = calloc(F, sizeof *bt->folds);
-    bt->fit_fold = calloc(G, sizeof *bt->fit_fold);
-    R->fits = calloc(G, sizeof *R->fits);
-    R->fold_fit = calloc(F, sizeof *R->fold_fit);
+    bt->folds = malloc((F ? F : 1) * sizeof *bt->folds);
+    bt->fit_fold = malloc((G ? G : 1) * sizeof *bt->fit_fold);
+    bt->skipped = malloc((lay->n_skipped ? lay->n_skipped : 1) * sizeof *bt->skipped);
+    R->fits = calloc(G ? G : 1, sizeof *R->fits);
     R->fold_entry = calloc(F + 1, sizeof *R->fold_entry);
-    if (!bt->folds || !bt->fit_fold || !R->fits || !R->fold_fit || !R->fold_entry)
+    if (!bt->folds || !bt->fit_fold || !bt->skipped || !R->fits || !R->fold_entry)
         TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for %zu folds", F);
+    memcpy(bt->folds, lay->folds, F * sizeof *bt->folds);
+    memcpy(bt->fit_fold, lay->fit_fold, G * sizeof *bt->fit_fold);
+    if (lay->n_skipped)
+        memcpy(bt->skipped, lay->skipped, lay->n_skipped * sizeof *bt->skipped);
+    bt->n_skipped = lay->n_skipped;
     for (size_t g = 0; g < G; g++) {
-        R->fits[g].fold = R_ == 0 ? 0 : g * R_;
-        bt->fit_fold[g] = R->fits[g].fold;
-        if (!(R->fits[g].state = calloc(R->M, sizeof(void *))))
+        R->fits[g].fold = lay->fit_fold[g];
+        if (!(R->fits[g].state = calloc(R->M ? R->M : 1, sizeof(void *))))
             TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
     }
     for (size_t k = 0; k < F; k++) {
-        tsf_fold *fd = &bt->folds[k];
-        fd->origin = first + k * sp->stride;
-        R->fold_fit[k] = R_ == 0 ? 0 : k / R_;
-        fd->fit_fold = R->fits[R->fold_fit[k]].fold;
-        size_t go = first + fd->fit_fold * sp->stride; /* origin of the fitting fold */
-        fd->fit_end = go;
-        fd->fit_begin =
-            sp->window == TSF_WINDOW_SLIDING && go > sp->train_length ? go - sp->train_length : 0;
-    }
-    /* Entries in (fold, series) order, before any thread runs. */
-    int rc;
-    for (size_t k = 0; k < F; k++) {
-        tsf_fold *fd = &bt->folds[k];
         R->fold_entry[k] = bt->fc->n_entries;
-        for (size_t s = 0; s < f->n_series; s++) {
-            size_t a = f->series_start[s], n = f->series_start[s + 1] - a;
-            size_t end = sp->end && sp->end < n ? sp->end : n;
-            if (fd->origin + sp->horizon > end)
+        for (size_t s = 0; s < S; s++) {
+            size_t i = k * S + s, a = f->series_start[s], e;
+            if (!lay->take[i])
                 continue;
-            size_t fb = a + (fd->fit_begin < n ? fd->fit_begin : n);
-            size_t fe = a + (fd->fit_end < n ? fd->fit_end : n);
-            rc = tsf_forecasts_add(bt->fc, f, s, a + fd->origin, k, fb, fe, NULL, err);
-            if (rc == TSF_OK && bt->fc_norm)
-                rc = tsf_forecasts_add(bt->fc_norm, f, s, a + fd->origin, k, fb, fe, NULL, err);
+            size_t o = a + lay->head[i], fb = a + lay->fit[i].begin, fe = a + lay->fit[i].end;
+            rc = tsf_forecasts_add(bt->fc, f, s, o, k, fb, fe, &e, err);
+            if (rc == TSF_OK && lay->origins == TSF_ORIGINS_TIMES)
+                bt->fc->entry[e].cutoff_time = lay->folds[k].cutoff;
+            if (rc == TSF_OK && bt->fc_norm) {
+                rc = tsf_forecasts_add(bt->fc_norm, f, s, o, k, fb, fe, &e, err);
+                if (rc == TSF_OK && lay->origins == TSF_ORIGINS_TIMES)
+                    bt->fc_norm->entry[e].cutoff_time = lay->folds[k].cutoff;
+            }
             if (rc != TSF_OK)
                 return rc;
-            fd->n_series++;
         }
     }
     R->fold_entry[F] = bt->fc->n_entries;
@@ -520,7 +524,7 @@ cleanup:
         tsf_scaler_free(R.fits[g].scaler);
     }
     free(R.fits);
-    free(R.fold_fit);
+    tsf_backtest_layout_free(R.lay);
     free(R.fold_entry);
     free(R.model_lock);
     free(names);

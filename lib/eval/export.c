@@ -612,9 +612,9 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
     size_t n_folds = 0;
     for (size_t e = 0; e < E; e++)
         n_folds = fc->entry[e].fold + 1 > n_folds ? fc->entry[e].fold + 1 : n_folds;
-    /* per series and fold: origin, fit start, fit end, fit rows (-1: no such fold) */
+    /* per series and fold: origin, fit start, fit end, fit rows, cutoff (-1: no such fold) */
     size_t nf = n_folds ? n_folds : 1, cells = (S ? S : 1) * nf;
-    int64_t *fa = malloc(cells * 4 * sizeof *fa);
+    int64_t *fa = malloc(cells * 5 * sizeof *fa);
     size_t names_len = 1;
     for (size_t s = 0; s < S; s++)
         names_len += (fc->series_ids ? strlen(fc->series_ids[s]) : 20) + 1;
@@ -633,7 +633,7 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
         p += (size_t)sprintf(names + p, "%s%s", s ? "\n" : "",
                              fc->series_ids ? fc->series_ids[s] : labels[s]);
     }
-    for (size_t i = 0; i < cells * 4; i++)
+    for (size_t i = 0; i < cells * 5; i++)
         fa[i] = -1;
     for (size_t e = 0; e < E; e++) {
         const tsf_fc_entry *en = &fc->entry[e];
@@ -651,6 +651,7 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
         fa[1 * cells + at] = known ? start[e] : -1;
         fa[2 * cells + at] = known ? end[e] : -1;
         fa[3 * cells + at] = rows[e];
+        fa[4 * cells + at] = en->cutoff_time;
     }
     tsf_h5_column cols[] = {{"series", TSF_H5_STRING, series},
                             {"fold", TSF_H5_INT64, fold},
@@ -663,8 +664,9 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
     rc = tsf_h5out_pandas(o, key, E, cols, 8, 2, err);
     if (rc == TSF_OK && obj && n_folds) {
         /* every series' folds as (series, fold) attributes, times in fold_time_units */
-        const char *an[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows"};
-        for (int k = 0; k < 4 && rc == TSF_OK; k++)
+        const char *an[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows",
+                            "fold_cutoff"};
+        for (int k = 0; k < 5 && rc == TSF_OK; k++)
             rc = tsf_h5out_attr_ints_2d(o, obj, an[k], fa + (size_t)k * cells, S, n_folds, err);
         if (rc == TSF_OK)
             rc = tsf_h5out_attr_string(o, obj, "fold_series", names, err);

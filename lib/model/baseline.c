@@ -33,16 +33,19 @@ static double mean_of(const double *x, size_t n)
     return tsf__ksum_value(&s) / (double)n;
 }
 
+/* Rows of history a forecast of kind needs (season m). */
+static size_t history_needed(tsf_baseline kind, size_t m)
+{
+    return kind == TSF_BASE_SNAIVE ? m : kind == TSF_BASE_DRIFT ? 2 : kind >= TSF_BASE_ETS ? 7 : 1;
+}
+
 static int check_history(tsf_baseline kind, size_t m, size_t n, tsf_err *err)
 {
     if ((unsigned)kind >= TSF_N_BASELINES)
         TSF_FAIL(err, TSF_EINVAL, "baseline: unknown kind %d", (int)kind);
     if (kind == TSF_BASE_SNAIVE && m == 0)
         TSF_FAIL(err, TSF_EINVAL, "baseline snaive: season must be at least 1");
-    size_t need = kind == TSF_BASE_SNAIVE  ? m
-                  : kind == TSF_BASE_DRIFT ? 2
-                  : kind >= TSF_BASE_ETS   ? 7
-                                           : 1;
+    size_t need = history_needed(kind, m);
     if (n < need)
         TSF_FAIL(err, TSF_EINVAL, "baseline %s: needs at least %zu rows of history, got %zu",
                  tsf_baseline_name(kind), need, n);
@@ -241,5 +244,6 @@ void tsf_baseline_forecaster(tsf_forecaster *out, const tsf_baseline_config *cfg
                             .reentrant = 1,
                             .fit = fit,
                             .forecast = forecast,
-                            .free_state = free_state};
+                            .free_state = free_state,
+                            .min_history = history_needed(cfg->kind, cfg->season)};
 }

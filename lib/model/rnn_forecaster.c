@@ -461,5 +461,6 @@ void tsf_rnn_forecaster(tsf_forecaster *out, const tsf_rnn_forecaster_config *cf
                             .reentrant = 1,
                             .fit = fit,
                             .forecast = forecast,
-                            .free_state = free_state};
+                            .free_state = free_state,
+                            .min_history = cfg->lookback};
 }

@@ -13,9 +13,11 @@
 static const char usage_head[] =
     "usage: tsflow backtest [OPTIONS] DATA.csv --horizon N --out FILE.h5\n\n"
     "Backtest a recurrent network against the naive and seasonal naive forecasters on\n"
-    "DATA.csv: forecast origins every --stride rows through the test part of each series\n"
-    "(the last --test-fraction), each forecast made by a network refitted on the rows before\n"
-    "its origin only (imputation and scaling too). Writes the forecasts, the metrics (with\n"
+    "DATA.csv: forecast origins every --stride rows (periods) through the test part of each\n"
+    "series (the last --test-fraction), each forecast made by a network refitted on the rows\n"
+    "before its origin only (imputation and scaling too); with timestamps the cutoffs are\n"
+    "instants shared by all series, so no fit sees any series past its cutoff. Writes the "
+    "forecasts, the metrics (with\n"
     "skill against the baselines), the folds' fit windows and training histories to\n"
     "FILE.h5 (pandas.read_hdf(FILE, 'forecasts'), 'metrics'; xarray group 'cube') and\n"
     "prints the pooled scores. The steps: data, split, filled, norm, train, val, model,\n"
@@ -26,11 +28,16 @@ static const char usage_head[] =
     "  --plots PREFIX         also PNG plots (gnuplot): PREFIX_backtest.png, ...\n"
     "  --print-pipeline       print the generated pipeline and exit\n\n"
     "backtest:\n"
-    "  --stride N             rows between origins (default: the horizon)\n"
+    "  --origins KIND         times (default with timestamps): cutoff instants shared by\n"
+    "                         all series, no fit sees a row of any series after its\n"
+    "                         cutoff; rows: row offsets in each series (aligned series)\n"
+    "  --first-origin X       the first origin: a time (2020-11-01) or a row/period offset\n"
+    "  --stride N             rows (periods) between origins (default: the horizon)\n"
     "  --retrain RULE         always (default), never, or every N folds\n"
     "  --window KIND          expanding (default) or sliding (over --train-length rows)\n"
-    "  --train-length N       rows before the first origin, and the sliding window's\n"
-    "                         length (default: origins start with the test part)\n"
+    "  --train-length N       rows (periods) before the first origin, and the sliding\n"
+    "                         window's length; with times also a duration (365D, 12MS)\n"
+    "                         (default: origins start with the test part)\n"
     "  --warm-start           refits continue from the previous fit's weights\n"
     "  --season M             rows per season for snaive, ets, theta and MASE (default:\n"
     "                         from the frequency; needed for an integer index)\n"
@@ -46,7 +53,7 @@ static const char usage_head[] =
 
 typedef struct bt_args {
     const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
-        *baselines, *ensemble;
+        *baselines, *ensemble, *origins, *first_origin;
     int warm_start, print;
 } bt_args;
 
@@ -63,6 +70,8 @@ int cmd_backtest(int argc, char **argv)
                               {"--retrain", &b.retrain, NULL},
                               {"--window", &b.window, NULL},
                               {"--train-length", &b.train_length, NULL},
+                              {"--origins", &b.origins, NULL},
+                              {"--first-origin", &b.first_origin, NULL},
                               {"--season", &b.season, NULL},
                               {"--jobs", &b.jobs, NULL},
                               {"--baselines", &b.baselines, NULL},
@@ -102,10 +111,15 @@ int cmd_backtest(int argc, char **argv)
     cli_ini_put(&ini, "impute", "%s", !strcmp(ma.impute, "refuse") ? "none" : ma.impute);
     const struct {
         const char *key, *value;
-    } opts[] = {{"stride", b.stride},      {"retrain", b.retrain},
-                {"window", b.window},      {"train_length", b.train_length},
-                {"season", b.season},      {"jobs", b.jobs},
-                {"baselines", b.baselines}};
+    } opts[] = {{"stride", b.stride},
+                {"retrain", b.retrain},
+                {"window", b.window},
+                {"train_length", b.train_length},
+                {"season", b.season},
+                {"jobs", b.jobs},
+                {"baselines", b.baselines},
+                {"origins", b.origins},
+                {"first_origin", b.first_origin}};
     for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
         if (opts[k].value)
             cli_ini_put(&ini, opts[k].key, "%s", opts[k].value);

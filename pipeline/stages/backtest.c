@@ -22,6 +22,8 @@
 #include "tsflow/stage.h"
 
 static const char *const windows[] = {"expanding", "sliding", NULL};
+static const char *const origin_kinds[] = {"auto", "times", "rows", NULL};
+enum { ORIGINS_AUTO = 0, ORIGINS_TIMES = 1, ORIGINS_ROWS = 2 };
 static const char *const imputes[] = {"none", "ffill", "linear", "seasonal", NULL};
 static const char *const scalings[] = {"model", "none", "zscore", "minmax", "robust", NULL};
 enum { NORM_MODEL = 0, NORM_NONE = 1 }; /* then zscore, minmax, robust = TSF_SCALE_* + 1 */
@@ -29,9 +31,10 @@ enum { NORM_MODEL = 0, NORM_NONE = 1 }; /* then zscore, minmax, robust = TSF_SCA
 #define MAX_MODELS 16
 
 typedef struct bt_state {
+    int origins;
     int window;
-    size_t train_length;
-    size_t first_origin;
+    const char *train_length_text;
+    const char *first_origin_text;
     size_t end;
     size_t stride;
     size_t horizon;
@@ -48,12 +51,27 @@ typedef struct bt_state {
     int normalize;
     int per_series;
     /* from check */
-    size_t retrain_n; /* 1 always, N every N folds, 0 never */
+    size_t retrain_n;    /* 1 always, N every N folds, 0 never */
+    size_t train_length; /* train_length as a number (0: unset or a duration) */
+    tsf_freq train_span; /* train_length as a duration (unit NONE: a number) */
+    size_t first_origin; /* first_origin as a number (0: unset or a time) */
+    int has_first_time;  /* first_origin as a time: */
+    int64_t first_time;
 } bt_state;
 
 #define OPT(field) .offset = offsetof(bt_state, field)
 
 static const tsf_option options[] = {
+    {.name = "origins",
+     .type = TSF_OPT_ENUM,
+     OPT(origins),
+     .def = "auto",
+     .choices = origin_kinds,
+     .help = "times: cutoff instants shared by all series on their common frequency (every fit "
+             "and forecast of a fold sees no row of any series after its cutoff; a series "
+             "without horizon rows after a cutoff, or with less history than a model needs, is "
+             "not forecast there); rows: row offsets from each series' first row (for series "
+             "aligned in time); auto: times when the data has timestamps, else rows"},
     {.name = "window",
      .type = TSF_OPT_ENUM,
      OPT(window),
@@ -62,36 +80,37 @@ static const tsf_option options[] = {
      .help = "expanding: every fit sees all rows before its origin; sliding: only the last "
              "train_length rows"},
     {.name = "train_length",
-     .type = TSF_OPT_SIZE,
-     OPT(train_length),
+     .type = TSF_OPT_STRING,
+     OPT(train_length_text),
      .def = "0",
-     .min = 0,
-     .max = 1e12,
-     .help = "rows of the first fit (the first origin, unless first_origin is set) and the "
-             "sliding window's length (0: the shortest train part of the split input)"},
+     .help = "rows (periods with origins = times) of the first fit (the first origin, unless "
+             "first_origin is set) and the sliding window's length; with times also a duration "
+             "as a pandas offset alias, a whole number of periods: 365D, 52W, 12MS, 2YS (0: the "
+             "shortest train part of the split input)"},
     {.name = "first_origin",
-     .type = TSF_OPT_SIZE,
-     OPT(first_origin),
+     .type = TSF_OPT_STRING,
+     OPT(first_origin_text),
      .def = "0",
-     .min = 0,
-     .max = 1e12,
-     .help = "row offset of the first forecast origin in each series (0: train_length when "
-             "set, else the earliest start of the split's test part)"},
+     .help = "the first forecast origin: a row offset in each series (rows), or periods from "
+             "the earliest first instant of any series, or an instant such as 2020-11-01 (UTC; "
+             "times: the first cutoff is the period before it) (0: train_length when set, else "
+             "the earliest start of the split's test part)"},
     {.name = "end",
      .type = TSF_OPT_SIZE,
      OPT(end),
      .def = "0",
      .min = 0,
      .max = 1e12,
-     .help = "forecasts end at or before this row offset (0: each series' end, or the latest "
-             "end of the split's test part)"},
+     .help = "forecasts end before this row offset (periods from the earliest first instant "
+             "with times) (0: each series' end, or the latest end of the split's test part)"},
     {.name = "stride",
      .type = TSF_OPT_SIZE,
      OPT(stride),
      .def = "0",
      .min = 0,
      .max = 1e12,
-     .help = "rows between consecutive origins (0: the horizon, so forecasts do not overlap)"},
+     .help = "rows (periods with times) between consecutive origins (0: the horizon, so "
+             "forecasts do not overlap)"},
     {.name = "horizon",
      .type = TSF_OPT_SIZE,
      OPT(horizon),
@@ -278,6 +297,72 @@ static int sort_inputs(tsf_stage_ctx *ctx, const tsf_type *types, size_t n, size
     return TSF_OK;
 }
 
+/* Whether origins are cutoff times: the option, or (auto) whether the data has timestamps;
+ * -1 when the plan does not know the time axis yet. */
+static int times_origins(const bt_state *s, int64_t time_kind)
+{
+    if (s->origins != ORIGINS_AUTO)
+        return s->origins == ORIGINS_TIMES;
+    return time_kind == TSF_UNKNOWN ? -1 : time_kind == TSF_TIME_EPOCH;
+}
+
+/* A non-negative decimal integer (at most 1e12) in text; 0 when text is not one. */
+static int parse_count(const char *text, size_t *out)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n > 13 || strspn(text, "0123456789") != n)
+        return 0;
+    *out = (size_t)strtoull(text, NULL, 10);
+    return *out <= (size_t)1e12;
+}
+
+/* train_length and first_origin: counts, or a duration and an instant (time origins only;
+ * times is -1 when that is not known yet). */
+static int parse_origin_options(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_err *err)
+{
+    const char *tl = s->train_length_text ? s->train_length_text : "0";
+    const char *fo = s->first_origin_text ? s->first_origin_text : "0";
+    s->train_length = s->first_origin = 0;
+    s->train_span = (tsf_freq){0};
+    s->has_first_time = 0;
+    tsf_err e;
+    if (!parse_count(tl, &s->train_length)) {
+        if (tsf_freq_parse(tl, &s->train_span, &e) != TSF_OK)
+            return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
+                                      "\"%s\" is neither a number of rows (periods) nor a "
+                                      "duration (expected e.g. 365, or with origins = times a "
+                                      "pandas offset alias such as 365D, 52W, 12MS)",
+                                      tl);
+        if (times == 0)
+            return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
+                                      "\"%s\" is a duration, but origins are row offsets%s "
+                                      "(expected a number of rows, or origins = times)",
+                                      tl,
+                                      s->origins == ORIGINS_AUTO ? " (the data has an integer "
+                                                                   "index)"
+                                                                 : "");
+    }
+    if (!parse_count(fo, &s->first_origin)) {
+        int zone;
+        if (!tsf_time_parse_text(fo, strlen(fo), &s->first_time, &zone, NULL))
+            return tsf_stage_fail_key(ctx, err, "first_origin", TSF_EINVAL,
+                                      "\"%s\" is neither a row offset nor a time (expected e.g. "
+                                      "96, or with origins = times 2020-11-01 or 2020-11-01 "
+                                      "06:00:00)",
+                                      fo);
+        if (times == 0)
+            return tsf_stage_fail_key(ctx, err, "first_origin", TSF_EINVAL,
+                                      "\"%s\" is a time, but origins are row offsets%s "
+                                      "(expected a row offset, or origins = times)",
+                                      fo,
+                                      s->origins == ORIGINS_AUTO ? " (the data has an integer "
+                                                                   "index)"
+                                                                 : "");
+        s->has_first_time = 1;
+    }
+    return TSF_OK;
+}
+
 /* The first origin against the rows the plan knows, and the folds when it knows them exactly
  * (the engine's own count); horizon may be TSF_UNKNOWN. */
 static int check_first_origin(tsf_stage_ctx *ctx, const bt_state *s, const tsf_meta *frame,
@@ -381,11 +466,19 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (!s->horizon && nm == 0)
         return tsf_stage_fail_key(ctx, err, "horizon", TSF_EINVAL,
                                   "set horizon (steps to forecast): no model input gives one");
-    if (!s->train_length && !s->first_origin && !si)
+    int times = times_origins(s, in[0]->time_kind);
+    if (times == 1 && in[0]->time_kind == TSF_TIME_INDEX)
+        return tsf_stage_fail_key(ctx, err, "origins", TSF_EINVAL,
+                                  "origins = times needs timestamps, but the data has an "
+                                  "integer index (expected origins = rows or auto)");
+    if ((rc = parse_origin_options(ctx, s, times, err)) != TSF_OK)
+        return rc;
+    int has_train = s->train_length || s->train_span.unit != TSF_FREQ_NONE;
+    if (!has_train && !s->first_origin && !s->has_first_time && !si)
         return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
                                   "set train_length (rows of the first fit) or bind a split "
                                   "(inputs = data, split)");
-    if (s->window == TSF_WINDOW_SLIDING && !s->train_length && !si)
+    if (s->window == TSF_WINDOW_SLIDING && !has_train && !si)
         return tsf_stage_fail_key(ctx, err, "train_length", TSF_EINVAL,
                                   "a sliding window needs train_length (its length)");
     if (tsf_stage_option_set(ctx, "per_series") && s->normalize <= NORM_NONE)
@@ -399,8 +492,12 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         if ((rc = tsfs_check_columns(ctx, in[0], &t, "inputs", err)) != TSF_OK)
             return rc;
     }
+    /* with cutoff times, rows bound the periods only for one series (several may not be
+     * aligned); the engine checks the rest against the times */
     int64_t folds = TSF_UNKNOWN;
-    if (!si && (rc = check_first_origin(ctx, s, in[0], horizon, &folds, err)) != TSF_OK)
+    int by_rows = times == 0 || (times == 1 && in[0]->n_series == 1 && !s->has_first_time &&
+                                 s->train_span.unit == TSF_FREQ_NONE);
+    if (!si && by_rows && (rc = check_first_origin(ctx, s, in[0], horizon, &folds, err)) != TSF_OK)
         return rc;
     for (int o = 0; o < 3; o++) {
         out[o]->n_series = in[0]->n_series;
@@ -410,9 +507,13 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     }
     for (int o = 0; o < 3; o++)
         out[o]->folds = folds;
-    return tsf_meta_set_note(ctx, out[0], "%zu model%s + %zu baseline%s, %s window, retrain %s", nm,
+    return tsf_meta_set_note(ctx, out[0],
+                             "%zu model%s + %zu baseline%s, %s window, retrain %s, origins %s", nm,
                              nm == 1 ? "" : "s", s->baselines.n, s->baselines.n == 1 ? "" : "s",
-                             windows[s->window], s->retrain);
+                             windows[s->window], s->retrain,
+                             times == 1   ? "times"
+                             : times == 0 ? "rows"
+                                          : "auto");
 }
 
 /* ---- run ----------------------------------------------------------------------------------- */
@@ -478,10 +579,31 @@ static void log_scores(tsf_stage_ctx *ctx, const tsf_metrics *mt, const tsf_back
     }
 }
 
+/* The series a fold left out for too little history, the first few by name. */
+static void log_skipped(tsf_stage_ctx *ctx, const tsf_frame *f, const tsf_backtest *bt)
+{
+    enum { SHOWN = 10 };
+    for (size_t i = 0; i < bt->n_skipped && i < SHOWN; i++) {
+        const tsf_fold_skip *k = &bt->skipped[i];
+        char t[40], sl[96];
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "fold %zu (cutoff %s): %s not forecast: %zu row%s of history at the "
+                      "cutoff, the models need %zu",
+                      k->fold,
+                      tsf_time_format(f->time_kind, bt->folds[k->fold].cutoff, t, sizeof t),
+                      tsf_frame_series_label(f, k->series, sl, sizeof sl), k->rows,
+                      k->rows == 1 ? "" : "s", k->need);
+    }
+    if (bt->n_skipped > SHOWN)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "... and %zu more (fold, series) pairs not forecast for too little history",
+                      bt->n_skipped - SHOWN);
+}
+
 /* Everything one run holds, freed by bt_run_clear. */
 typedef struct bt_run {
     tsf_stage_ctx *ctx;
-    const bt_state *s;
+    bt_state *s;
     const tsf_frame *f;
     const tsf_split *split;              /* or NULL */
     const tsf_model *models[MAX_MODELS]; /* (n_models) */
@@ -493,6 +615,8 @@ typedef struct bt_run {
     size_t *targets, n_targets;
     size_t *scale_cols;
     size_t season;
+    tsf_freq freq;        /* times: the grid's frequency */
+    int64_t first_cutoff; /* times: fold 0's cutoff */
     tsf_backtest_spec spec;
     tsf_impute_spec imp;
     tsf_scale_spec scl;
@@ -576,6 +700,41 @@ static int resolve_horizon(bt_run *r, tsf_err *err)
     return TSF_OK;
 }
 
+/* The split's origins as times: the first origin is the earliest first instant of a test part,
+ * the end the period after the latest last instant of one (in periods from the earliest first
+ * instant of any series, as the engine counts them). */
+static int split_times(bt_run *r, size_t train, int to_end)
+{
+    const tsf_split *sp = r->split;
+    const tsf_frame *f = r->f;
+    tsf_backtest_spec *spec = &r->spec;
+    int64_t t0 = INT64_MAX, first = INT64_MAX, last = INT64_MIN;
+    for (size_t q = 0; q < f->n_series; q++) {
+        size_t a = f->series_start[q];
+        const tsf_range *t = &sp->part[TSF_PART_TEST][q];
+        if (f->series_start[q + 1] > a)
+            t0 = f->time[a] < t0 ? f->time[a] : t0;
+        if (t->end <= t->begin)
+            continue;
+        first = f->time[t->begin] < first ? f->time[t->begin] : first;
+        last = f->time[t->end - 1] > last ? f->time[t->end - 1] : last;
+    }
+    int has_train = spec->train_length || spec->train_span.unit != TSF_FREQ_NONE;
+    if (!spec->first_origin && !spec->has_first_origin_time && !has_train) {
+        spec->has_first_origin_time = 1;
+        spec->first_origin_time = first;
+    }
+    if (!has_train)
+        spec->train_length = train;
+    const tsf_freq *q = tsf_frame_series_freq(f, 0);
+    int64_t k;
+    if (!spec->end && !to_end && q->unit != TSF_FREQ_NONE) {
+        tsf_freq_count(q, t0, last, &k);
+        spec->end = (size_t)k + 1;
+    }
+    return TSF_OK;
+}
+
 /* Origins from the split: from the earliest start of a test part to each series' end (or to
  * the latest end of a test part when the test parts stop short of the ends); the shortest
  * train part as train_length. Options that are set win. */
@@ -599,10 +758,13 @@ static int folds_from_split(bt_run *r, tsf_err *err)
         t1 = t->end - a > t1 ? t->end - a : t1;
         to_end &= t->end - a == len;
     }
-    if (t0 == SIZE_MAX && !spec->first_origin && !spec->train_length)
+    if (t0 == SIZE_MAX && !spec->first_origin && !spec->train_length &&
+        !spec->has_first_origin_time && spec->train_span.unit == TSF_FREQ_NONE)
         return tsf_stage_fail_key(r->ctx, err, "inputs", TSF_EINVAL,
                                   "the split's test part is empty: it holds no origin (set "
                                   "first_origin, or give the split a test share)");
+    if (spec->origins == TSF_ORIGINS_TIMES)
+        return split_times(r, tr, to_end);
     /* an explicit train_length places the first origin (as without a split); the split then
      * only bounds the end */
     if (!spec->first_origin && !spec->train_length)
@@ -624,9 +786,26 @@ static int make_spec(bt_run *r, tsf_err *err)
     int rc = resolve_horizon(r, err);
     if (rc != TSF_OK)
         return rc;
+    int times = times_origins(s, r->f->time_kind);
+    if (times && r->f->time_kind != TSF_TIME_EPOCH)
+        return tsf_stage_fail_key(r->ctx, err, "origins", TSF_EINVAL,
+                                  "origins = times needs timestamps, but the data has an "
+                                  "integer index (expected origins = rows or auto)");
+    if ((rc = parse_origin_options(r->ctx, r->s, times, err)) != TSF_OK)
+        return rc;
+    spec->origins = times ? TSF_ORIGINS_TIMES : TSF_ORIGINS_ROWS;
+    if (s->origins == ORIGINS_AUTO && r->f->n_series > 1)
+        tsf_stage_log(r->ctx, TSF_LOG_INFO, "%s",
+                      times ? "origins: cutoff times shared by all series (the data has "
+                              "timestamps; origins = rows counts rows in each series instead)"
+                            : "origins: row offsets in each series (the data has an integer "
+                              "index)");
     spec->window = (tsf_train_window)s->window;
     spec->train_length = s->train_length;
+    spec->train_span = s->train_span;
     spec->first_origin = s->first_origin;
+    spec->has_first_origin_time = s->has_first_time;
+    spec->first_origin_time = s->first_time;
     spec->end = s->end;
     spec->stride = s->stride ? s->stride : spec->horizon;
     spec->retrain = s->retrain_n;
@@ -696,8 +875,20 @@ static int make_spec(bt_run *r, tsf_err *err)
 static int prepare_record(bt_run *r, tsf_err *err)
 {
     progress_state *ps = &r->ps;
-    size_t span = tsf_backtest_span(r->f, &r->spec);
-    tsf_backtest_count(&r->spec, span, &ps->n_folds, &ps->n_fits);
+    if (r->spec.origins == TSF_ORIGINS_TIMES) { /* the engine's own layout (errors too) */
+        tsf_backtest_layout *lay;
+        int rc = tsf_backtest_layout_make(&lay, r->f, &r->spec, NULL, 0, err);
+        if (rc != TSF_OK)
+            return rc;
+        ps->n_folds = lay->n_folds;
+        ps->n_fits = lay->n_fits;
+        r->freq = lay->freq;
+        r->first_cutoff = lay->n_folds ? lay->folds[0].cutoff : 0;
+        tsf_backtest_layout_free(lay);
+    } else {
+        size_t span = tsf_backtest_span(r->f, &r->spec);
+        tsf_backtest_count(&r->spec, span, &ps->n_folds, &ps->n_fits);
+    }
     ps->ctx = r->ctx;
     ps->retrain = r->spec.retrain;
     ps->done = calloc(ps->n_fits ? ps->n_fits : 1, sizeof *ps->done);
@@ -793,15 +984,27 @@ static void describe(const bt_run *r, char *desc, size_t n)
     const bt_state *s = r->s;
     const tsf_backtest_spec *spec = &r->spec;
     size_t nm = r->n_models, nb = s->baselines.n;
-    char until[64] = "";
+    char until[64] = "", where[160];
+    int times = spec->origins == TSF_ORIGINS_TIMES;
     if (spec->end)
-        snprintf(until, sizeof until, " to row %zu", spec->end);
+        snprintf(until, sizeof until, " to %s %zu", times ? "period" : "row", spec->end);
+    if (times) {
+        char fq[24], t[40];
+        snprintf(where, sizeof where, "cutoffs every %zu periods of %s from %s%s", spec->stride,
+                 tsf_freq_format(&r->freq, 0, fq, sizeof fq),
+                 tsf_time_format(TSF_TIME_EPOCH, r->first_cutoff, t, sizeof t), until);
+    } else {
+        snprintf(where, sizeof where, "origins every %zu rows from row %zu%s", spec->stride,
+                 spec->first_origin ? spec->first_origin : spec->train_length, until);
+    }
     snprintf(desc, n,
-             "%zu model%s and %zu baseline%s on %zu folds (origins every %zu rows from row %zu%s, "
-             "horizon %zu, %s window%s, %zu fit%s%s%s%s%s%s)",
-             nm, nm == 1 ? "" : "s", nb, nb == 1 ? "" : "s", r->ps.n_folds, spec->stride,
-             spec->first_origin ? spec->first_origin : spec->train_length, until, spec->horizon,
-             windows[s->window], s->window == TSF_WINDOW_SLIDING ? " of train_length rows" : "",
+             "%zu model%s and %zu baseline%s on %zu folds (%s, horizon %zu, %s window%s, %zu "
+             "fit%s%s%s%s%s%s)",
+             nm, nm == 1 ? "" : "s", nb, nb == 1 ? "" : "s", r->ps.n_folds, where, spec->horizon,
+             windows[s->window],
+             s->window == TSF_WINDOW_SLIDING
+                 ? (times ? " of train_length periods" : " of train_length rows")
+                 : "",
              r->ps.n_fits, r->ps.n_fits == 1 ? "" : "s", s->warm_start ? ", warm start" : "",
              r->scale_on ? ", normalized per fit (" : "",
              r->scale_on ? tsf_scale_kind_name(r->scl.kind) : "", r->scale_on ? ")" : "",
@@ -863,6 +1066,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
     if ((rc = tsf_backtest_run(&bt, r.f, &r.spec, r.fcs, r.n_fcs, err)) != TSF_OK)
         goto done;
+    log_skipped(ctx, r.f, bt);
     /* one line per fit: what the first model chose from that fit's windows, and why */
     for (size_t k = 0; r.rec && k < r.rec->n_histories; k++)
         if (r.rec->histories[k].note[0])
@@ -890,7 +1094,16 @@ const tsf_stage_def tsf_stage_backtest = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "backtest",
     .summary = "rolling-origin backtest of models against baselines, leak-free",
-    .help = "Origins o_k = first_origin + k x stride (row offsets in each series). Fold k is "
+    .help = "Origins o_k = first_origin + k x stride. With timestamps (origins = times, the "
+            "default) they are periods of the series' common frequency from the earliest first "
+            "instant of any series, and fold k's cutoff is the period before o_k, shared by all "
+            "series as in NeuralForecast's cross_validation: its fits and forecasts see no row "
+            "of any series after the cutoff; each series is forecast from its next row, and a "
+            "series without horizon rows after the cutoff, or with less history than a model "
+            "needs (its lookback, the season for snaive), is not forecast there (logged). "
+            "first_origin may be a time (2020-11-01) and train_length a duration (365D). "
+            "With origins = rows (and with an integer index) they are row offsets in each "
+            "series, for series aligned in time. Fold k is "
             "forecast by a model fitted on the rows before its fit origin (all of them, or the "
             "last train_length with window = sliding); retrain says how often to refit. Every "
             "fold works on a copy of the rows before its origin: imputation, scaling and the "

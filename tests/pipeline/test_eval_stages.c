@@ -199,8 +199,8 @@ Test(eval_stages, backtest_baselines_score_hand_computed_errors_on_a_line)
                           "[csv]\nstage = export.csv\ninput = bt.forecasts\npath = fc.csv\n",
                           &out, &err, NULL, NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(err, "bt: 0 models and 2 baselines on 4 folds (origins every 5 rows from row 20, "
-                    "horizon 5, expanding window, 4 fits)");
+    ASSERT_HAS(err, "bt: 0 models and 2 baselines on 4 folds (cutoffs every 5 periods of D from "
+                    "2020-01-20 00:00:00, horizon 5, expanding window, 4 fits)");
     ASSERT_HAS(err, "bt:   naive    MAE 3  RMSE 3.3166  MASE 0.4286  skill vs snaive +0.571");
     ASSERT_HAS(err, "bt:   snaive   MAE 7  RMSE 7  MASE 1");
     char *csv = tsft_read_file(tsft_path(work_dir, "fc.csv"), NULL);
@@ -227,8 +227,8 @@ Test(eval_stages, backtest_sliding_window_and_retrain_never_record_their_fit_win
                           "path = bt.h5\n",
                           &out, &err, NULL, NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(err, "on 3 folds (origins every 6 rows from row 20, horizon 4, sliding window of "
-                    "train_length rows, 1 fit)");
+    ASSERT_HAS(err, "on 3 folds (cutoffs every 6 periods of D from 2020-01-20 00:00:00, horizon 4, "
+                    "sliding window of train_length periods, 1 fit)");
     /* one fit at fold 0 on rows [10, 20): mean 14.5 forecasts every fold; only step 4 kept */
     char *csv = tsft_read_file(tsft_path(work_dir, "fc.csv"), NULL);
     ASSERT_HAS(csv,
@@ -303,7 +303,8 @@ Test(eval_stages, changing_values_after_an_origin_never_changes_that_folds_forec
     char *out, *err;
     int rc = run_pipeline("run", rnn_text("", "", ""), &out, &err, NULL, NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(err, "bt: 1 model and 2 baselines on 16 folds (origins every 4 rows from row 96, "
+    ASSERT_HAS(err, "bt: 1 model and 2 baselines on 16 folds (cutoffs every 4 periods of D from "
+                    "2020-04-05 00:00:00, "
                     "horizon 4, expanding window, 6 fits, normalized per fit (zscore), imputed "
                     "per fold)");
     char *before = tsft_read_file(tsft_path(work_dir, "fc.csv"), NULL);
@@ -688,8 +689,8 @@ Test(eval_stages, the_demo_pipeline_checks_and_runs_in_small)
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(err, "examples/../datasets/mauna_loa_co2/co2_weekly.csv: 2284 rows, 1 column, 1 "
                     "series, 59 missing values");
-    ASSERT_HAS(err, "backtest: 1 model and 2 baselines on 8 folds (origins every 52 rows from "
-                    "row 1827");
+    ASSERT_HAS(err, "backtest: 1 model and 2 baselines on 8 folds (cutoffs every 52 periods of "
+                    "W-SAT from 1993-03-27 00:00:00");
     ASSERT_HAS(err, "plots: drew 5 plots in ");
     assert_png(tsft_path(work_dir, "co2_backtest.png"));
 }

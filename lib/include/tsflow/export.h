@@ -115,10 +115,12 @@ int tsf_forecasts_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *ke
 int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const *refs,
                          size_t n_refs, const char *key, tsf_err *err) TSF_WUR;
 
-/* The fold table of fc's entries as pandas frame `key`, and on object `obj` (e.g. "/") the
- * attributes fold_origin, fold_fit_start, fold_fit_end (int64 seconds since the epoch, or row
- * indices for integer-indexed frames; -1 when unknown) and fold_fit_rows of the first series
- * taking part in each fold, and "folds", the same as text lines. */
+/* The fold table of fc's entries as pandas frame `key` (its cutoff column: the fold's cutoff
+ * shared by all series with time origins, else the series' last row before the origin), and
+ * on object `obj` (e.g. "/") the (series, fold) attributes fold_origin, fold_fit_start,
+ * fold_fit_end, fold_cutoff (int64 seconds since the epoch, or row indices for integer-indexed
+ * frames; -1 when unknown or the series has no forecast in the fold) and fold_fit_rows, with
+ * fold_series naming the rows, and "folds", the same as text lines. */
 int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, const char *obj,
                        tsf_err *err) TSF_WUR;
 

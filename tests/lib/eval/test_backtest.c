@@ -546,3 +546,280 @@ Test(backtest, series_of_different_lengths_take_part_in_the_folds_that_fit_them)
     tsf_backtest_free(bt);
     tsf_frame_free(f);
 }
+
+/* ---- Cutoff times shared across series -------------------------------------------------- */
+
+/* A forecaster that records what every fit and forecast call sees: the fold and, per series,
+ * the time of the last row of its history (INT64_MIN for none). Forecasts the last value. */
+#define SPY_CALLS 4096
+#define SPY_SERIES 4
+typedef struct spy_call {
+    int is_fit;
+    size_t fold;
+    int64_t last[SPY_SERIES];
+} spy_call;
+static spy_call spy_log[SPY_CALLS];
+static size_t spy_n;
+
+static void spy_record(const tsf_fold_ctx *ctx, int is_fit)
+{
+    cr_assert_lt(spy_n, SPY_CALLS);
+    spy_call *c = &spy_log[spy_n++];
+    c->is_fit = is_fit;
+    c->fold = ctx->fold;
+    const tsf_frame *h = ctx->hist;
+    cr_assert_leq(h->n_series, SPY_SERIES);
+    for (size_t s = 0; s < h->n_series; s++) {
+        size_t a = h->series_start[s], b = h->series_start[s + 1];
+        c->last[s] = b > a ? h->time[b - 1] : INT64_MIN;
+    }
+}
+
+static int spy_fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state,
+                   tsf_err *err)
+{
+    (void)self, (void)warm, (void)err;
+    spy_record(ctx, 1);
+    *state = NULL;
+    return TSF_OK;
+}
+
+static int spy_forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size_t s,
+                        double *out, tsf_err *err)
+{
+    (void)self, (void)state, (void)err;
+    spy_record(ctx, 0);
+    const tsf_frame *h = ctx->hist;
+    for (size_t l = 0; l < ctx->horizon; l++)
+        out[l * ctx->n_targets * (1 + ctx->n_quantiles)] =
+            h->cols[ctx->targets[0]][h->series_start[s + 1] - 1];
+    return TSF_OK;
+}
+
+static const tsf_forecaster spy_model = {
+    .name = "spy", .reentrant = 0, .fit = spy_fit, .forecast = spy_forecast};
+
+/* Series of the given lengths starting at the given instants, on frequency q, one column. */
+static tsf_frame *calendar_frame(const tsf_freq *q, size_t n, const int64_t *start,
+                                 const size_t *len)
+{
+    size_t total = 0, starts[SPY_SERIES + 1] = {0};
+    for (size_t s = 0; s < n; s++)
+        starts[s + 1] = total += len[s];
+    tsf_frame *f = tframe(1, total, NULL, 0, 1);
+    unsigned long long st = 5;
+    for (size_t s = 0; s < n; s++)
+        for (size_t r = 0; r < len[s]; r++) {
+            f->time[starts[s] + r] = tsf_freq_add(q, start[s], (int64_t)r);
+            f->cols[0][starts[s] + r] = 10 + (double)r * 0.1 + trand(&st);
+        }
+    static const char *ids[] = {"A", "B", "C", "D"};
+    tseries(f, n, starts, ids);
+    f->freq = *q;
+    f->step = tsf_freq_nominal_step(q);
+    return f;
+}
+
+/* For every fit and forecast call, no history row of any series is after the fold's cutoff,
+ * and every row at or before it is there; returns the calls checked. */
+static size_t assert_no_row_after_cutoff(const tsf_backtest *bt, const tsf_frame *f)
+{
+    for (size_t i = 0; i < spy_n; i++) {
+        const spy_call *c = &spy_log[i];
+        int64_t cut = bt->folds[c->fold].cutoff;
+        for (size_t s = 0; s < f->n_series; s++) {
+            size_t a = f->series_start[s], b = f->series_start[s + 1];
+            int64_t want = INT64_MIN; /* the last row of series s at or before the cutoff */
+            for (size_t r = a; r < b && f->time[r] <= cut; r++)
+                want = f->time[r];
+            cr_assert(c->last[s] <= cut, "%s at fold %zu saw series %zu at %lld > cutoff %lld",
+                      c->is_fit ? "fit" : "forecast", c->fold, s, (long long)c->last[s],
+                      (long long)cut);
+            cr_assert_eq(c->last[s], want, "%s at fold %zu: series %zu's history is cut short",
+                         c->is_fit ? "fit" : "forecast", c->fold, s);
+        }
+    }
+    return spy_n;
+}
+
+Test(backtest, time_cutoffs_hide_every_series_rows_after_the_cutoff_of_unaligned_daily_series)
+{
+    tsf_err err = TSF_ERR_INIT;
+    const tsf_freq day = {TSF_FREQ_SECOND, 86400, 0};
+    /* A: 2020-01-01 .. 2020-11-30; B: 2020-02-01 .. 2020-12-31 (ends a month later) */
+    const int64_t start[] = {1577836800, 1580515200};
+    const size_t len[] = {335, 334};
+    tsf_frame *f = calendar_frame(&day, 2, start, len);
+    const size_t tc[] = {0};
+    tsf_backtest_spec spec;
+    tsf_backtest_spec_init(&spec);
+    spec.origins = TSF_ORIGINS_TIMES;
+    spec.train_length = 200;
+    spec.stride = 30;
+    spec.horizon = 14;
+    spec.targets = tc;
+    spec.n_targets = 1;
+    spy_n = 0;
+    tsf_backtest *bt;
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_OK, "%s", err.msg);
+    /* periods 0 .. 365 from 2020-01-01: origins 200, 230, ..., 350 (350 + 14 <= 366) */
+    cr_assert_eq(bt->n_folds, 6);
+    cr_assert_gt(assert_no_row_after_cutoff(bt, f), 6);
+    for (size_t k = 0; k < bt->n_folds; k++) /* cutoff k: 2020-01-01 + 199 + 30k days */
+        cr_assert_eq(bt->folds[k].cutoff, start[0] + (int64_t)(199 + 30 * k) * 86400);
+    /* A (last day 2020-11-30 = period 334) has 14 days after the cutoffs of origins <= 321:
+     * folds 0..4; B (to period 365) all six */
+    const size_t want[] = {2, 2, 2, 2, 2, 1};
+    for (size_t k = 0; k < 6; k++)
+        cr_assert_eq(bt->folds[k].n_series, want[k], "fold %zu", k);
+    const tsf_forecasts *fc = bt->fc;
+    cr_assert_eq(fc->n_entries, 11);
+    for (size_t e = 0; e < fc->n_entries; e++) {
+        const tsf_fc_entry *en = &fc->entry[e];
+        int64_t cut = bt->folds[en->fold].cutoff;
+        cr_assert_eq(en->cutoff_time, cut);
+        for (size_t l = 0; l < fc->n_steps; l++) /* dated the periods after the cutoff */
+            cr_assert_eq(fc->time[e * fc->n_steps + l], cut + (int64_t)(l + 1) * 86400);
+        cr_assert(en->fit_end <= en->origin_row && f->time[en->origin_row - 1] <= cut);
+    }
+    tsf_backtest_free(bt);
+    /* Row offsets on the same data look ahead: fold 0's fit sees B up to row 199 of B, a
+     * month past A's origin row 200 (the bug time cutoffs fix). */
+    spec.origins = TSF_ORIGINS_ROWS;
+    spy_n = 0;
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_OK, "%s", err.msg);
+    cr_assert(spy_log[0].is_fit && spy_log[0].fold == 0);
+    cr_assert_gt(spy_log[0].last[1], bt->fc->entry[0].cutoff_time + 20 * 86400);
+    tsf_backtest_free(bt);
+    tsf_frame_free(f);
+}
+
+Test(backtest, time_cutoffs_on_months_skip_a_series_too_short_for_the_season_and_list_it)
+{
+    tsf_err err = TSF_ERR_INIT;
+    const tsf_freq ms = {TSF_FREQ_MONTH_START, 1, 0};
+    /* A: 2015-01 .. 2017-12 (36 months); B: 2016-01 .. 2018-06 (30 months) */
+    const int64_t start[] = {1420070400, 1451606400};
+    const size_t len[] = {36, 30};
+    tsf_frame *f = calendar_frame(&ms, 2, start, len);
+    const size_t tc[] = {0};
+    tsf_baseline_config cfg = {.kind = TSF_BASE_SNAIVE, .season = 12};
+    tsf_forecaster snaive;
+    tsf_baseline_forecaster(&snaive, &cfg, NULL);
+    cr_assert_eq(snaive.min_history, 12);
+    tsf_forecaster models[] = {spy_model, snaive};
+    tsf_backtest_spec spec;
+    tsf_backtest_spec_init(&spec);
+    spec.origins = TSF_ORIGINS_TIMES;
+    spec.has_first_origin_time = 1;
+    spec.first_origin_time = 1451606400 + 366 * 86400 - 31 * 86400; /* 2016-12-01 */
+    spec.stride = 6;
+    spec.horizon = 3;
+    spec.targets = tc;
+    spec.n_targets = 1;
+    spy_n = 0;
+    tsf_backtest *bt;
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, models, 2, &err), TSF_OK, "%s", err.msg);
+    assert_no_row_after_cutoff(bt, f);
+    /* origins 2016-12, 2017-06, 2017-12, 2018-06 (+3 <= 2018-07); cutoffs the month before.
+     * A: 23, 29 rows before the first two, no 3 months after the third. B: 11 rows before
+     * 2016-12 (skipped: snaive needs 12), then 17, 23 (2018-06 lacks 3 months after). */
+    cr_assert_eq(bt->n_folds, 3);
+    const int64_t cut[] = {1477958400, 1493596800,
+                           1509494400}; /* 2016-11-01, 2017-05-01, 2017-11-01 */
+    const size_t want[] = {1, 2, 1};
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert_eq(bt->folds[k].cutoff, cut[k], "fold %zu", k);
+        cr_assert_eq(bt->folds[k].n_series, want[k], "fold %zu", k);
+    }
+    cr_assert_eq(bt->n_skipped, 1);
+    cr_assert(bt->skipped[0].fold == 0 && bt->skipped[0].series == 1 && bt->skipped[0].rows == 11 &&
+              bt->skipped[0].need == 12);
+    const tsf_forecasts *fc = bt->fc;
+    for (size_t e = 0; e < fc->n_entries; e++)
+        for (size_t l = 0; l < 3; l++)
+            cr_assert_eq(fc->time[e * 3 + l],
+                         tsf_freq_add(&ms, fc->entry[e].cutoff_time, (int64_t)l + 1));
+    tsf_backtest_free(bt);
+    tsf_frame_free(f);
+}
+
+Test(backtest, time_cutoffs_on_aligned_series_give_the_row_offsets_results)
+{
+    tsf_err err = TSF_ERR_INIT;
+    tsf_frame *f = series_frame(120, 2); /* two aligned hourly series of 60 rows */
+    f->freq = (tsf_freq){TSF_FREQ_SECOND, 3600, 0};
+    const size_t tc[] = {0, 1};
+    tsf_backtest *bt[2];
+    for (int kind = 0; kind < 2; kind++) {
+        tsf_backtest_spec spec;
+        tsf_backtest_spec_init(&spec);
+        spec.origins = kind ? TSF_ORIGINS_TIMES : TSF_ORIGINS_ROWS;
+        spec.window = TSF_WINDOW_SLIDING;
+        spec.train_length = 24;
+        spec.first_origin = 30;
+        spec.stride = 4;
+        spec.horizon = 6;
+        spec.retrain = 2;
+        spec.targets = tc;
+        spec.n_targets = 2;
+        cr_assert_eq(tsf_backtest_run(&bt[kind], f, &spec, &ar1_model, 1, &err), TSF_OK, "%s",
+                     err.msg);
+    }
+    cr_assert_eq(bt[0]->n_folds, bt[1]->n_folds);
+    cr_assert_eq(bt[0]->n_fits, bt[1]->n_fits);
+    for (size_t k = 0; k < bt[0]->n_folds; k++) {
+        const tsf_fold *a = &bt[0]->folds[k], *b = &bt[1]->folds[k];
+        cr_assert(a->origin == b->origin && a->fit_fold == b->fit_fold &&
+                      a->fit_begin == b->fit_begin && a->fit_end == b->fit_end &&
+                      a->n_series == b->n_series && a->cutoff == b->cutoff,
+                  "fold %zu", k);
+    }
+    const tsf_forecasts *x = bt[0]->fc, *y = bt[1]->fc;
+    cr_assert_eq(x->n_entries, y->n_entries);
+    cr_assert_eq(memcmp(x->entry, y->entry, x->n_entries * sizeof *x->entry), 0);
+    cr_assert_eq(memcmp(x->time, y->time, x->n_entries * x->n_steps * sizeof *x->time), 0);
+    size_t nv = x->n_entries * x->n_steps * x->n_targets * x->n_models * x->n_values;
+    tsft_assert_identical(y->value, x->value, nv, "forecasts");
+    tsf_backtest_free(bt[0]);
+    tsf_backtest_free(bt[1]);
+    tsf_frame_free(f);
+}
+
+Test(backtest, time_origin_options_that_do_not_fit_the_calendar_are_refused_by_name)
+{
+    tsf_err err = TSF_ERR_INIT;
+    const tsf_freq ms = {TSF_FREQ_MONTH_START, 1, 0};
+    const int64_t start[] = {1420070400};
+    const size_t len[] = {36};
+    tsf_frame *f = calendar_frame(&ms, 1, start, len);
+    const size_t tc[] = {0};
+    tsf_backtest_spec spec;
+    tsf_backtest_spec_init(&spec);
+    spec.origins = TSF_ORIGINS_TIMES;
+    spec.horizon = 3;
+    spec.targets = tc;
+    spec.n_targets = 1;
+    spec.train_span = (tsf_freq){TSF_FREQ_SECOND, 365 * 86400, 0};
+    tsf_backtest *bt = NULL;
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_EINVAL);
+    cr_assert_str_eq(err.msg, "backtest: train_length 365D is not a whole number of periods of "
+                              "the data's frequency MS (expected a number of periods, or a "
+                              "duration that is a multiple of MS)");
+    spec.train_span = (tsf_freq){TSF_FREQ_YEAR_START, 1, 1}; /* 1YS: 12 months */
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(bt->folds[0].origin, 12);
+    tsf_backtest_free(bt);
+    spec.has_first_origin_time = 1;
+    spec.first_origin_time = 1420070400 + 45 * 86400; /* 2015-02-15 */
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_EINVAL);
+    cr_assert_str_eq(err.msg, "backtest: first_origin 2015-02-15 00:00:00 is not a period of the "
+                              "data's frequency MS counted from 2015-01-01 00:00:00 (expected "
+                              "2015-02-01 00:00:00 or the next period)");
+    f->time_kind = TSF_TIME_INDEX;
+    spec.has_first_origin_time = 0;
+    cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_EINVAL);
+    cr_assert_str_eq(err.msg, "backtest: origins = times needs timestamps, but the data has an "
+                              "integer index (expected origins = rows)");
+    tsf_frame_free(f);
+}
