@@ -1090,6 +1090,95 @@ static void peek_record(reader *r)
     r->n_records++;
 }
 
+/* The series of the record being read, registered (and its row noted when series
+ * interleave). Returns 0 after recording a failure. */
+static int record_series(reader *r, size_t row, size_t *out)
+{
+    size_t s = 0;
+    if (r->id_field >= 0) {
+        if (lookup_series(r, &s) != TSF_OK) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
+            return 0;
+        }
+        if (s != r->cur && r->ser[s].n && !r->interleaved) {
+            r->interleaved = 1;
+            if (start_row_series(r) != TSF_OK) {
+                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+                return 0;
+            }
+        }
+        if (s > UINT32_MAX - 1) {
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0, "more than %" PRIu32 " series", UINT32_MAX - 1);
+            return 0;
+        }
+        if (r->row_ser)
+            r->row_ser[row] = (uint32_t)s;
+    } else if (!r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return 0;
+    }
+    *out = s;
+    return 1;
+}
+
+/* The time of the record being read in series se: its timestamp, which must come after the
+ * series' previous one, or the next integer index. Returns 0 after recording a failure. */
+static int record_time(reader *r, const series *se, size_t row, int64_t *out)
+{
+    if (r->time_field < 0) {
+        *out = (int64_t)se->n; /* integer index within the series */
+        return 1;
+    }
+    int64_t t = r->rec_t;
+    if (r->alt)
+        r->alt[row] = r->rec_alt;
+    /* Day/month dates are in order in one reading only: checked once it is known. */
+    if (se->n && t <= se->last_t && r->time_mode != TIME_DMY) {
+        char a[32], b[32], q[SHOW_BUF], sid[SHOW_BUF + 16] = "";
+        tsf_time_kind kind = time_kind_of(r);
+        if (se->id)
+            snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
+        if (t == se->last_t)
+            fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                    "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
+                    "once per series)",
+                    tsf_time_format(kind, t, a, sizeof a), sid, se->last_line);
+        else
+            fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                    "timestamp %s%s is earlier than %s at line %zu (expected increasing "
+                    "timestamps within a series)",
+                    tsf_time_format(kind, t, a, sizeof a), sid,
+                    tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line);
+        return 0;
+    }
+    *out = t;
+    return 1;
+}
+
+/* A line checkpoint for file-order row `row` when its record is not one line after the
+ * previous one. Returns 0 after recording a failure. */
+static int record_checkpoint(reader *r, size_t row)
+{
+    if (row != 0 && r->rec_line == r->prev_rec_line + 1)
+        return 1;
+    if (r->n_ck == r->cap_ck) {
+        size_t cap = r->cap_ck ? r->cap_ck * 2 : 16;
+        size_t *a = realloc(r->ck_rec, cap * sizeof *a);
+        if (a)
+            r->ck_rec = a;
+        size_t *b = a ? realloc(r->ck_line, cap * sizeof *b) : NULL;
+        if (!b) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+            return 0;
+        }
+        r->ck_line = b;
+        r->cap_ck = cap;
+    }
+    r->ck_rec[r->n_ck] = row;
+    r->ck_line[r->n_ck++] = r->rec_line;
+    return 1;
+}
+
 static void on_record_end(reader *r)
 {
     if (r->failed || r->field == 0)
@@ -1101,8 +1190,8 @@ static void on_record_end(reader *r)
         header_done(r);
         return;
     }
-    char q[SHOW_BUF];
     if (n_fields < r->width) {
+        char q[SHOW_BUF];
         fail_at(r, TSF_EFORMAT, r->line, n_fields,
                 "%s: the record ends after %zu field%s but the header has %zu (expected %zu "
                 "fields; is a value or a delimiter missing?)",
@@ -1115,80 +1204,18 @@ static void on_record_end(reader *r)
         return;
     }
     tsf_frame *f = r->f;
-    size_t row = f->n_rows, s = 0;
-    if (r->id_field >= 0) {
-        if (lookup_series(r, &s) != TSF_OK) {
-            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
-            return;
-        }
-        if (s != r->cur && r->ser[s].n && !r->interleaved) {
-            r->interleaved = 1;
-            if (start_row_series(r) != TSF_OK) {
-                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
-                return;
-            }
-        }
-        if (s > UINT32_MAX - 1) {
-            fail_at(r, TSF_EFORMAT, r->rec_line, 0, "more than %" PRIu32 " series", UINT32_MAX - 1);
-            return;
-        }
-        if (r->row_ser)
-            r->row_ser[row] = (uint32_t)s;
-    } else if (!r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
-        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
-        return;
-    }
-    series *se = &r->ser[s];
+    size_t row = f->n_rows, s;
     int64_t t;
-    if (r->time_field >= 0) {
-        t = r->rec_t;
-        if (r->alt)
-            r->alt[row] = r->rec_alt;
-        /* Day/month dates are in order in one reading only: checked once it is known. */
-        if (se->n && t <= se->last_t && r->time_mode != TIME_DMY) {
-            char a[32], b[32], sid[SHOW_BUF + 16] = "";
-            tsf_time_kind kind = time_kind_of(r);
-            if (se->id)
-                snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
-            if (t == se->last_t)
-                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
-                        "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
-                        "once per series)",
-                        tsf_time_format(kind, t, a, sizeof a), sid, se->last_line);
-            else
-                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
-                        "timestamp %s%s is earlier than %s at line %zu (expected increasing "
-                        "timestamps within a series)",
-                        tsf_time_format(kind, t, a, sizeof a), sid,
-                        tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line);
-            return;
-        }
-    } else {
-        t = (int64_t)se->n; /* integer index within the series */
-    }
+    if (!record_series(r, row, &s) || !record_time(r, &r->ser[s], row, &t))
+        return;
+    series *se = &r->ser[s];
     f->time[row] = t;
     se->last_t = t;
     se->last_line = r->rec_line;
     se->n++;
     r->cur = s;
-    /* line checkpoint when this record is not one line after the previous one */
-    if (row == 0 || r->rec_line != r->prev_rec_line + 1) {
-        if (r->n_ck == r->cap_ck) {
-            size_t cap = r->cap_ck ? r->cap_ck * 2 : 16;
-            size_t *a = realloc(r->ck_rec, cap * sizeof *a);
-            if (a)
-                r->ck_rec = a;
-            size_t *b = a ? realloc(r->ck_line, cap * sizeof *b) : NULL;
-            if (!b) {
-                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
-                return;
-            }
-            r->ck_line = b;
-            r->cap_ck = cap;
-        }
-        r->ck_rec[r->n_ck] = row;
-        r->ck_line[r->n_ck++] = r->rec_line;
-    }
+    if (!record_checkpoint(r, row))
+        return;
     r->prev_rec_line = r->rec_line;
     f->n_rows = row + 1;
     r->n_records++;
@@ -1619,20 +1646,25 @@ static int check_order(reader *r, const size_t *starts)
     return TSF_OK;
 }
 
-/* Infer each series' frequency (tsflow/freq.h; an integer index steps by the greatest common
- * divisor of its differences), then refuse or fill the missing periods. */
-static int check_regular(reader *r, size_t *starts)
+/* " in series "id"" for a named series, "" otherwise. buf needs SHOW_BUF + 16 bytes. */
+static const char *series_suffix(const reader *r, size_t s, char *buf, size_t n)
+{
+    char q[SHOW_BUF];
+    buf[0] = '\0';
+    if (r->ser[s].id)
+        snprintf(buf, n, " in series %s", show(q, r->ser[s].id, strlen(r->ser[s].id)));
+    return buf;
+}
+
+/* Infer each series' frequency into sf (an integer index steps by the greatest common divisor
+ * of its differences) and the one most series share into *common. Returns whether series
+ * differ. */
+static int infer_freqs(reader *r, const size_t *starts, tsf_freq *sf, tsf_freq *common_out)
 {
     tsf_frame *f = r->f;
-    if (r->time_field < 0) {
-        f->step = 1;
-        return TSF_OK;
-    }
     size_t n_ser = r->n_ser;
     int index = f->time_kind == TSF_TIME_INDEX;
-    tsf_freq *sf = calloc(n_ser, sizeof *sf), common = {TSF_FREQ_NONE, 0, 0};
-    if (!sf)
-        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    tsf_freq common = {TSF_FREQ_NONE, 0, 0};
     /* Each series steps on its own frequency. A series of one or two rows shows little: it
      * takes the frequency most series of three rows or more have, when its timestamps are on
      * it (two daily rows three days apart are daily with a gap, not every three days). */
@@ -1670,12 +1702,20 @@ static int check_regular(reader *r, size_t *starts)
             sf[s] = common;
         mixed |= !tsf_freq_equal(&sf[s], &common);
     }
-    size_t col = (size_t)r->time_field + 1, missing = 0;
+    *common_out = common;
+    return mixed;
+}
+
+/* Most differences are one period in a series with gaps. When they are not, the frequency is
+ * a common divisor of unrelated steps (10 and 15 minutes give 5): refuse, naming the first
+ * difference that breaks the series' first step. */
+static int check_steps(reader *r, const size_t *starts, const tsf_freq *sf)
+{
+    tsf_frame *f = r->f;
+    int index = f->time_kind == TSF_TIME_INDEX;
+    size_t col = (size_t)r->time_field + 1;
     tsf_time_kind kind = f->time_kind;
-    /* Most differences are one period in a series with gaps. When they are not, the
-     * frequency is a common divisor of unrelated steps (10 and 15 minutes give 5): refuse,
-     * naming the first difference that breaks the series' first step. */
-    for (size_t s = 0; s < n_ser && sf[s].unit != TSF_FREQ_NONE; s++) {
+    for (size_t s = 0; s < r->n_ser && sf[s].unit != TSF_FREQ_NONE; s++) {
         size_t a = starts[s], n_one = 0, n = starts[s + 1] - a;
         int64_t k, k0 = 0;
         for (size_t i = a + 1; i < a + n; i++) {
@@ -1689,16 +1729,13 @@ static int check_regular(reader *r, size_t *starts)
             tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
             if (k % k0 == 0)
                 continue;
-            char t0[32], t1[32], t2[32], t3[32], fq[24], sid[SHOW_BUF + 16] = "", q[SHOW_BUF];
-            if (r->ser[s].id)
-                snprintf(sid, sizeof sid, " in series %s",
-                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
-            int rc = tsf_err_set(
+            char t0[32], t1[32], t2[32], t3[32], fq[24], sid[SHOW_BUF + 16];
+            return tsf_err_set(
                 r->err, TSF_EFORMAT,
                 "%s:%zu:%zu: irregular timestamps%s: %s .. %s at line %zu is not a whole "
                 "number of steps of %s .. %s at lines %zu-%zu; only %zu of %zu differences are "
                 "the step %s that all are multiples of (expected a regular series, gaps allowed)",
-                r->path, row_line(r, starts, s, i), col, sid,
+                r->path, row_line(r, starts, s, i), col, series_suffix(r, s, sid, sizeof sid),
                 tsf_time_format(kind, f->time[i - 1], t0, sizeof t0),
                 tsf_time_format(kind, f->time[i], t1, sizeof t1), row_line(r, starts, s, i),
                 tsf_time_format(kind, f->time[a], t2, sizeof t2),
@@ -1706,11 +1743,21 @@ static int check_regular(reader *r, size_t *starts)
                 row_line(r, starts, s, a + 1), n_one, n - 1,
                 index ? (snprintf(fq, sizeof fq, "%" PRId64, sf[s].n), fq)
                       : tsf_freq_format(&sf[s], 0, fq, sizeof fq));
-            free(sf);
-            return rc;
         }
     }
-    for (size_t s = 0; s < n_ser; s++) {
+    return TSF_OK;
+}
+
+/* Count the missing periods into *missing; refuse a timestamp off the frequency, and any gap
+ * unless the policy fills them. */
+static int count_gaps(reader *r, const size_t *starts, const tsf_freq *sf, size_t *missing)
+{
+    tsf_frame *f = r->f;
+    int index = f->time_kind == TSF_TIME_INDEX;
+    size_t col = (size_t)r->time_field + 1;
+    tsf_time_kind kind = f->time_kind;
+    *missing = 0;
+    for (size_t s = 0; s < r->n_ser; s++) {
         if (sf[s].unit == TSF_FREQ_NONE)
             continue;
         for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
@@ -1718,30 +1765,25 @@ static int check_regular(reader *r, size_t *starts)
             int exact = tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
             if (exact && k == 1)
                 continue;
-            char a[32], b[32], sid[SHOW_BUF + 16] = "", q[SHOW_BUF], fq[32];
-            if (r->ser[s].id)
-                snprintf(sid, sizeof sid, " in series %s",
-                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
+            char a[32], b[32], sid[SHOW_BUF + 16], fq[32];
+            series_suffix(r, s, sid, sizeof sid);
             if (index)
                 snprintf(fq, sizeof fq, "a step of %" PRId64, sf[s].n);
             else
                 snprintf(fq, sizeof fq, "frequency %s", tsf_freq_format(&sf[s], 0, a, sizeof a));
             size_t l0 = row_line(r, starts, s, i - 1), l1 = row_line(r, starts, s, i);
             /* k == 0: both fall in one period (a Sunday then a Monday on business days) */
-            if (!exact || k < 1) {
-                free(sf);
+            if (!exact || k < 1)
                 return tsf_err_set(r->err, TSF_EFORMAT,
                                    "%s:%zu:%zu: timestamp %s at line %zu%s is not a whole number "
                                    "of periods after %s at line %zu (expected %s)",
                                    r->path, l1, col, tsf_time_format(kind, f->time[i], a, sizeof a),
                                    l1, sid, tsf_time_format(kind, f->time[i - 1], b, sizeof b), l0,
                                    fq);
-            }
             if (r->gaps != TSF_GAP_FILL) {
                 char c0[32], c1[32];
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], 1), c0, sizeof c0);
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], k - 1), c1, sizeof c1);
-                free(sf);
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
                     "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
@@ -1751,40 +1793,32 @@ static int check_regular(reader *r, size_t *starts)
                     tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,
                     tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq);
             }
-            missing += (size_t)(k - 1);
+            *missing += (size_t)(k - 1);
         }
     }
-    f->freq = mixed || index ? (tsf_freq){TSF_FREQ_NONE, 0, 0} : common;
-    f->step = mixed ? 0 : index ? common.n : tsf_freq_nominal_step(&common);
-    if (mixed) { /* handed to the frame once its series are set */
-        r->series_freq = sf;
-        sf = NULL;
-    }
-    if (!missing) {
-        free(sf);
-        return TSF_OK;
-    }
-    const tsf_freq *fs = r->series_freq ? r->series_freq : sf;
-    if (missing / 16 > n_rows_limit(f->n_rows)) {
-        free(sf);
+    return TSF_OK;
+}
+
+/* Insert NaN rows at the `missing` missing periods of each series' frequency fs[s]. */
+static int fill_gaps(reader *r, size_t *starts, const tsf_freq *fs, size_t missing)
+{
+    tsf_frame *f = r->f;
+    size_t n_ser = r->n_ser;
+    if (missing / 16 > n_rows_limit(f->n_rows))
         return tsf_err_set(r->err, TSF_EFORMAT,
                            "%s: filling the gaps would insert %zu rows into %zu (expected gaps "
                            "of a few periods; is the frequency right?)",
                            r->path, missing, f->n_rows);
-    }
-    /* Fill: expand in place from the back, inserting NaN rows at the missing timestamps. A
-     * row only moves up (its destination is its index plus the rows inserted before it), so
-     * walking backwards never overwrites a row not yet moved. */
+    /* Expand in place from the back, inserting NaN rows at the missing timestamps. A row only
+     * moves up (its destination is its index plus the rows inserted before it), so walking
+     * backwards never overwrites a row not yet moved. */
     size_t n = f->n_rows, total = n + missing;
     size_t *new_starts = malloc((n_ser + 1) * sizeof *new_starts);
-    if (!new_starts) {
-        free(sf);
+    if (!new_starts)
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
-    }
     int rc = tsf_frame_reserve(f, total, r->err);
     if (rc != TSF_OK) {
         free(new_starts);
-        free(sf);
         return rc;
     }
     size_t w = total;
@@ -1811,10 +1845,41 @@ static int check_regular(reader *r, size_t *starts)
     new_starts[n_ser] = total;
     memcpy(starts, new_starts, (n_ser + 1) * sizeof *starts);
     free(new_starts);
-    free(sf);
     f->n_rows = total;
     r->n_filled = missing;
     return TSF_OK;
+}
+
+/* Infer each series' frequency (tsflow/freq.h), then refuse or fill the missing periods. */
+static int check_regular(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    if (r->time_field < 0) {
+        f->step = 1;
+        return TSF_OK;
+    }
+    int index = f->time_kind == TSF_TIME_INDEX;
+    tsf_freq *sf = calloc(r->n_ser, sizeof *sf), common;
+    if (!sf)
+        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    int mixed = infer_freqs(r, starts, sf, &common);
+    size_t missing = 0;
+    int rc = check_steps(r, starts, sf);
+    if (rc == TSF_OK)
+        rc = count_gaps(r, starts, sf, &missing);
+    if (rc != TSF_OK) {
+        free(sf);
+        return rc;
+    }
+    f->freq = mixed || index ? (tsf_freq){TSF_FREQ_NONE, 0, 0} : common;
+    f->step = mixed ? 0 : index ? common.n : tsf_freq_nominal_step(&common);
+    if (missing)
+        rc = fill_gaps(r, starts, sf, missing);
+    if (mixed && rc == TSF_OK) /* handed to the frame once its series are set */
+        r->series_freq = sf;
+    else
+        free(sf);
+    return rc;
 }
 
 /* Give back the rows allocated beyond n_rows. */
