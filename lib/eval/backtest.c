@@ -52,6 +52,8 @@ int tsf_frame_head(tsf_frame **out, const tsf_frame *f, size_t offset, tsf_err *
     free(starts);
     if (rc == TSF_OK)
         rc = tsf_frame_set_time_name(h, f->time_name, err);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_tz(h, f->tz, err);
     if (rc == TSF_OK && f->id_name && !(h->id_name = tsf__strdup(f->id_name, err)))
         rc = TSF_ENOMEM;
     if (rc != TSF_OK) {

@@ -49,6 +49,7 @@
 #include "core.h"
 #include "csv_internal.h"
 #include "tsflow/io.h"
+#include "tsflow/tz.h"
 
 #define BLOCK (64 * 1024)
 #define SHOW_MAX 40                 /* bytes of offending text quoted in a message */
@@ -131,6 +132,10 @@ typedef struct reader {
     int zone;         /* -1 unknown, 0 timestamps without zone, 1 with */
     size_t zone_line; /* line of the first timestamp (for the mixed-zone message) */
     char zone_text[SHOW_BUF];
+    int32_t off0, off1; /* UTC offsets of the first timestamp and of the first other one */
+    size_t off1_line;   /* line of that other one (0: none yet) */
+    char off1_text[SHOW_BUF];
+    tsf_tz *tz; /* opt->tz, or the fixed offset all timestamps wrote; NULL: times without zone */
     size_t time_line0;  /* line of the first time value */
     tsf_time_form form; /* TIME_TEXT: the form of the first value */
     int rownames;       /* field 0 is R's unnamed row-name column, field 1 may be time */
@@ -756,8 +761,26 @@ static tsf_time_kind time_kind_of(const reader *r)
     return TSF_TIME_EPOCH;
 }
 
+/* Whether the times read are local wall-clock times to resolve in opt->tz after reading: text
+ * without an offset, dates and years; integer epochs and times with offsets are instants. */
+static int times_local(const reader *r)
+{
+    if (!r->opt->tz || r->time_field < 0)
+        return 0;
+    switch (r->time_mode) {
+    case TIME_TEXT:
+        return r->zone == 0;
+    case TIME_INT:
+        return r->opt->time_unit == TSF_TIME_UNIT_AUTO || r->opt->time_unit == TSF_TIME_UNIT_YEAR;
+    case TIME_NONE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 /* The first time value decides how the column is read. */
-static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone)
+static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone, int32_t *off)
 {
     const tsf_csv_options *opt = r->opt;
     int64_t v;
@@ -770,7 +793,7 @@ static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone)
         r->time_mode = TIME_INT;
         return parse_int(s, n, &v) ? (int_time(r, j, s, n, v), 1) : 0;
     }
-    if (tsf_time_parse_text(s, n, &r->rec_t, zone, &r->form)) {
+    if (tsf_time_parse_zoned(s, n, &r->rec_t, zone, off, &r->form)) {
         r->time_mode = TIME_TEXT;
         return 1;
     }
@@ -788,13 +811,14 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
 {
     char q[SHOW_BUF];
     int zone = 0, ok = 0;
+    int32_t off = 0;
     trim(&s, &n);
     if (r->time_mode == TIME_NONE) {
-        ok = first_time(r, j, s, n, &zone);
+        ok = first_time(r, j, s, n, &zone, &off);
         if (r->failed)
             return;
     } else if (r->time_mode == TIME_TEXT) {
-        ok = tsf_time_parse_text(s, n, &r->rec_t, &zone, NULL);
+        ok = tsf_time_parse_zoned(s, n, &r->rec_t, &zone, &off, NULL);
     } else if (r->time_mode == TIME_FORMAT) {
         ok = tsf_time_parse_format(r->opt->time_format, s, n, &r->rec_t);
     } else if (r->time_mode == TIME_INT) {
@@ -848,6 +872,7 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
     if (r->zone < 0) {
         r->zone = zone;
         r->zone_line = r->line;
+        r->off0 = off;
         show(r->zone_text, s, n);
     } else if (zone != r->zone) {
         fail_at(r, TSF_EFORMAT, r->line, j + 1,
@@ -855,6 +880,10 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
                 "zone or all without)",
                 show(q, s, n), zone ? "a" : "no", r->zone_text, r->zone_line,
                 zone ? "none" : "one");
+    } else if (zone && off != r->off0 && !r->off1_line) {
+        r->off1_line = r->line;
+        r->off1 = off;
+        show(r->off1_text, s, n);
     }
 }
 
@@ -1132,23 +1161,33 @@ static int record_time(reader *r, const series *se, size_t row, int64_t *out)
     int64_t t = r->rec_t;
     if (r->alt)
         r->alt[row] = r->rec_alt;
-    /* Day/month dates are in order in one reading only: checked once it is known. */
-    if (se->n && t <= se->last_t && r->time_mode != TIME_DMY) {
+    /* Day/month dates are in order in one reading only, and local times in a zone once the zone
+     * has resolved the hour shown twice when clocks go back: both are checked at the end. */
+    if (se->n && t <= se->last_t && r->time_mode != TIME_DMY && !times_local(r)) {
         char a[32], b[32], q[SHOW_BUF], sid[SHOW_BUF + 16] = "";
         tsf_time_kind kind = time_kind_of(r);
         if (se->id)
             snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
+        /* Without a zone, a local time shown twice when clocks go back is a duplicate or goes
+         * back by up to an hour: say which option reads it (clocks change between 00:00 and
+         * 04:00 local time, not at midnight in the zones that change at all often). */
+        int64_t tod = (t % 86400 + 86400) % 86400;
+        int dst = kind == TSF_TIME_EPOCH && r->zone != 1 && tod > 0 && tod < 4 * 3600 &&
+                  se->last_t - t <= 3600;
+        const char *hint = dst ? "; local times that repeat when clocks go back need their zone, "
+                                 "such as tz = Europe/Berlin"
+                               : "";
         if (t == se->last_t)
             fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
                     "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
-                    "once per series)",
-                    tsf_time_format(kind, t, a, sizeof a), sid, se->last_line);
+                    "once per series%s)",
+                    tsf_time_format(kind, t, a, sizeof a), sid, se->last_line, hint);
         else
             fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
                     "timestamp %s%s is earlier than %s at line %zu (expected increasing "
-                    "timestamps within a series)",
+                    "timestamps within a series%s)",
                     tsf_time_format(kind, t, a, sizeof a), sid,
-                    tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line);
+                    tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line, hint);
         return 0;
     }
     *out = t;
@@ -1882,6 +1921,106 @@ static int check_regular(reader *r, size_t *starts)
     return rc;
 }
 
+/* ---- time zones ---------------------------------------------------------------------------- */
+
+/* The frame's zone: opt->tz, else the one offset all timestamps wrote. Offsets that change (local
+ * time with daylight saving: +01:00 in winter, +02:00 in summer) fit no fixed offset and do not
+ * name their zone (Berlin, Paris and Rome write the same): tsflow asks for tz, as pandas 1.5's
+ * to_datetime gives such times no zone (an object column; one zone only with utc=True). */
+static int decide_zone(reader *r)
+{
+    tsf_frame *f = r->f;
+    if (r->opt->tz && f->time_kind != TSF_TIME_EPOCH)
+        return tsf_err_set(r->err, TSF_EINVAL,
+                           "%s: tz = %s applies to timestamps, but %s (expected no tz, or a time "
+                           "column of dates and times)",
+                           r->path, r->opt->tz,
+                           r->time_field < 0 ? "the file has no time column"
+                                             : "the time column is an integer index");
+    if (!r->opt->tz && r->zone == 1 && r->off1_line) {
+        char a[8], b[8];
+        return tsf_err_set(
+            r->err, TSF_EFORMAT,
+            "%s:%zu:%zu: %s has UTC offset %s but %s at line %zu has %s: the offsets change "
+            "(daylight saving time?) and no fixed offset holds them (expected tz = the zone the "
+            "times were written in, such as tz = Europe/Berlin, or tz = UTC to keep them in UTC)",
+            r->path, r->off1_line, (size_t)r->time_field + 1, r->off1_text,
+            tsf_tz_offset_format(r->off1, a, sizeof a), r->zone_text, r->zone_line,
+            tsf_tz_offset_format(r->off0, b, sizeof b));
+    }
+    if (!r->opt->tz && r->zone == 1) {
+        char name[8];
+        int rc = tsf_tz_load(&r->tz, tsf_tz_offset_format(r->off0, name, sizeof name), r->err);
+        if (rc != TSF_OK)
+            return rc;
+    }
+    return r->tz ? tsf_frame_set_tz(f, tsf_tz_name(r->tz), r->err) : TSF_OK;
+}
+
+/* Local wall-clock times of each series become instants in r->tz (tsf_tz_localize); a time
+ * the clocks skip is an error. `read`: the times are the file's (lines are named). */
+static int localize(reader *r, const size_t *starts, int read)
+{
+    tsf_frame *f = r->f;
+    for (size_t s = 0; s < r->n_ser; s++) {
+        size_t a = starts[s], n = starts[s + 1] - a;
+        size_t i = tsf_tz_localize(r->tz, f->time + a, n);
+        if (i == n)
+            continue;
+        int64_t jump;
+        tsf_tz_resolve(r->tz, f->time[a + i], &jump, NULL);
+        int32_t o0 = tsf_tz_offset(r->tz, jump - 1), o1 = tsf_tz_offset(r->tz, jump);
+        char t[32], t0[32], t1[32], a0[8], a1[8], where[48] = "";
+        if (read)
+            snprintf(where, sizeof where, ":%zu:%zu", row_line(r, starts, s, a + i),
+                     (size_t)r->time_field + 1);
+        return tsf_err_set(
+            r->err, TSF_EFORMAT,
+            "%s%s: %s does not exist in %s: the clocks go from %s (%s) to %s (%s) (expected "
+            "local times of tz = %s; is that the zone the times were written in?)",
+            r->path, where, tsf_time_format(TSF_TIME_EPOCH, f->time[a + i], t, sizeof t),
+            tsf_tz_name(r->tz), tsf_time_format(TSF_TIME_EPOCH, jump + o0, t0, sizeof t0),
+            tsf_tz_offset_format(o0, a0, sizeof a0),
+            tsf_time_format(TSF_TIME_EPOCH, jump + o1, t1, sizeof t1),
+            tsf_tz_offset_format(o1, a1, sizeof a1), tsf_tz_name(r->tz));
+    }
+    return TSF_OK;
+}
+
+/* Frequencies step on the local calendar. check_regular sees wall-clock times when the zone's
+ * offset matters to the frequency: always for a fixed offset (a shift), and for a zone with
+ * daylight saving when the series are daily or coarser (their periods start at local
+ * midnight). Hours and minutes step on instants, an hour being an hour across a change of
+ * offset, as in pandas.date_range(..., tz=...). */
+static int check_regular_zoned(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    int32_t off = 0;
+    int fixed = r->tz ? tsf_tz_fixed(r->tz, &off) : 1;
+    if (!r->tz || f->time_kind != TSF_TIME_EPOCH || (fixed && off == 0))
+        return check_regular(r, starts);
+    size_t n = f->n_rows, longest = 0;
+    for (size_t i = 0; i < n; i++)
+        f->time[i] += tsf_tz_offset(r->tz, f->time[i]);
+    if (!fixed) {
+        for (size_t s = 1; s < r->n_ser; s++)
+            if (starts[s + 1] - starts[s] > starts[longest + 1] - starts[longest])
+                longest = s;
+        tsf_freq q;
+        tsf_freq_infer(f->time + starts[longest], starts[longest + 1] - starts[longest], &q);
+        if (q.unit == TSF_FREQ_NONE || (q.unit == TSF_FREQ_SECOND && q.n < 86400)) {
+            int rc = localize(r, starts, 1); /* back to the instants they came from */
+            return rc != TSF_OK ? rc : check_regular(r, starts);
+        }
+    }
+    int rc = check_regular(r, starts);
+    if (rc != TSF_OK || !fixed)
+        return rc != TSF_OK ? rc : localize(r, starts, 0);
+    for (size_t i = 0; i < f->n_rows; i++)
+        f->time[i] -= off;
+    return TSF_OK;
+}
+
 /* Give back the rows allocated beyond n_rows. */
 static void shrink(tsf_frame *f)
 {
@@ -1921,6 +2060,7 @@ static void reader_free(reader *r)
     free(r->ck_line);
     free(r->alt);
     free(r->series_freq);
+    tsf_tz_free(r->tz);
     tsf_frame_free(r->f);
 }
 
@@ -1974,10 +2114,14 @@ static int finish_frame(reader *r)
     if (rc == TSF_OK && r->interleaved && regroup(r, starts) != TSF_OK)
         rc =
             tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r->n_ser);
-    if (rc == TSF_OK && r->time_mode == TIME_DMY)
+    if (rc == TSF_OK)
+        rc = decide_zone(r);
+    if (rc == TSF_OK && times_local(r))
+        rc = localize(r, starts, 1);
+    if (rc == TSF_OK && (r->time_mode == TIME_DMY || times_local(r)))
         rc = check_order(r, starts);
     if (rc == TSF_OK)
-        rc = check_regular(r, starts);
+        rc = check_regular_zoned(r, starts);
     if (rc == TSF_OK)
         rc = tsf_frame_set_series(f, r->n_ser, r->id_field >= 0 ? ids : NULL, starts, err);
     if (rc == TSF_OK) {
@@ -2011,13 +2155,18 @@ static int read_file(reader *r, const char *path, const tsf_csv_options *opt,
         TSF_FAIL(err, TSF_EINVAL, "%s: %zu missing-value tokens (expected at most 64)", path,
                  opt->n_na_tokens);
     reader_init(r, path, opt, err);
+    int rc = opt->tz ? tsf_tz_load(&r->tz, opt->tz, err) : TSF_OK;
+    if (rc != TSF_OK) {
+        (void)tsf_err_prefix(err, "%s: tz: ", path);
+        return rc;
+    }
     r->peek = peek;
     r->peek_max = peek_max;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s (expected a readable CSV file)", path,
                  strerror(errno));
-    int rc = read_all(r, fd);
+    rc = read_all(r, fd);
     close(fd);
     if (rc)
         return err ? err->code : rc;

@@ -35,6 +35,8 @@ const char *cli_read_args_help(void)
            "  --time-column NAME    the time column (default: the first column if it is time)\n"
            "  --time-format FMT     strptime-style time format (e.g. %d/%m/%Y, %Y%m%d)\n"
            "  --time-unit UNIT      what integer times count: s, ms, us, ns, year, index\n"
+           "  --tz ZONE             zone of local times without an offset, and of the output\n"
+           "                        (e.g. Europe/Berlin, UTC, +01:00)\n"
            "  --no-time             no time column: rows get an integer index\n"
            "  --id-column NAME      long layout: the column naming each row's series\n"
            "  --columns A,B,...     value columns to keep (default: all)\n"
@@ -105,6 +107,12 @@ static int set_time_unit(cli_read_args *ra, const char *v)
         return -1;
     }
     ra->csv.time_unit = (tsf_time_unit)u;
+    return 0;
+}
+
+static int set_tz(cli_read_args *ra, const char *v)
+{
+    ra->csv.tz = v;
     return 0;
 }
 
@@ -188,6 +196,7 @@ static const struct read_option {
     {"--time-column", 1, set_time_column},
     {"--time-format", 1, set_time_format},
     {"--time-unit", 1, set_time_unit},
+    {"--tz", 1, set_tz},
     {"--no-time", 0, set_no_time},
     {"--id-column", 1, set_id_column},
     {"--columns", 1, set_columns},
@@ -217,8 +226,8 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
 /* The read options that mean nothing for an HDF5 file, refused rather than ignored. */
 static int refuse_csv_only(const cli_read_args *ra, const char *path)
 {
-    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column", "--time-format",
-                                           "--time-unit"};
+    static const char *const csv_only[] = {"--delimiter",   "--na",        "--id-column",
+                                           "--time-format", "--time-unit", "--tz"};
     for (size_t k = 0; k < ra->n_given && k < CLI_READ_MAX_GIVEN; k++)
         for (size_t c = 0; c < sizeof csv_only / sizeof csv_only[0]; c++)
             if (!strcmp(ra->given[k], csv_only[c])) {
