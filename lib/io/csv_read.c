@@ -2157,7 +2157,7 @@ static int read_file(reader *r, const char *path, const tsf_csv_options *opt,
     reader_init(r, path, opt, err);
     int rc = opt->tz ? tsf_tz_load(&r->tz, opt->tz, err) : TSF_OK;
     if (rc != TSF_OK) {
-        (void)tsf_err_prefix(err, "%s: tz: ", path);
+        (void)tsf_err_prefix(err, "%s: tz", path);
         return rc;
     }
     r->peek = peek;

@@ -57,7 +57,7 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
     tsf_atomic a;
     tsf_tz *z = NULL;
     if (f->tz && f->time_kind == TSF_TIME_EPOCH && tsf_tz_load(&z, f->tz, err) != TSF_OK) {
-        (void)tsf_err_prefix(err, "%s: ", path);
+        (void)tsf_err_prefix(err, "%s", path);
         return err ? err->code : TSF_EINVAL;
     }
     int rc = tsf_atomic_begin(&a, path, err);
