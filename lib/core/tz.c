@@ -2,6 +2,7 @@
  * (RFC 8536). Only the version 2+ transition table is used: each transition is an instant and
  * the offset in effect from it on; before the first one, local time type 0 applies. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,4 +275,47 @@ char *tsf_tz_format(const tsf_tz *z, int64_t t, char *buf, size_t n)
     tsf_time_format(TSF_TIME_EPOCH, t + off, local, sizeof local);
     snprintf(buf, n, "%s%s", local, tsf_tz_offset_format(off, o, sizeof o));
     return buf;
+}
+
+/* Zones loaded by tsf_tz_cached: a short list, never freed, guarded by a lock (they are shared
+ * by the threads that make windows and forecasts). */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static tsf_tz *cache[16];
+static size_t n_cache;
+
+const tsf_tz *tsf_tz_cached(const char *name)
+{
+    tsf_tz *z = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < n_cache && !z; i++)
+        if (!strcmp(cache[i]->name, name))
+            z = cache[i];
+    if (!z && n_cache < sizeof cache / sizeof *cache && tsf_tz_load(&z, name, NULL) == TSF_OK) {
+        if (strcmp(z->name, name) != 0) { /* "+0100" loads as "+01:00": keep it under both */
+            for (size_t i = 0; i < n_cache; i++)
+                if (!strcmp(cache[i]->name, z->name)) {
+                    tsf_tz_free(z);
+                    z = cache[i];
+                    break;
+                }
+        }
+        if (z && (n_cache == 0 || z != cache[n_cache - 1]))
+            cache[n_cache++] = z;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return z;
+}
+
+int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k)
+{
+    int32_t off = 0;
+    int fixed = z ? tsf_tz_fixed(z, &off) : 1;
+    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_SECOND && q->n < 86400))
+        return tsf_freq_add(q, t, k);
+    int64_t wall = tsf_freq_add(q, t + tsf_tz_offset(z, t), k);
+    if (fixed)
+        return wall - off;
+    int64_t u;
+    tsf_tz_resolve(z, wall, &u, NULL); /* a skipped time: the instant the clocks jump at */
+    return u;
 }

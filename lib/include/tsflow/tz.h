@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "tsflow/error.h"
+#include "tsflow/freq.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +66,17 @@ size_t tsf_tz_localize(const tsf_tz *z, int64_t *t, size_t n);
 /* Instant t as "YYYY-MM-DD HH:MM:SS+hh:mm" in zone z, as pandas writes zone-aware times ("+00:00"
  * for UTC); z NULL: tsf_time_format's form without a zone. buf needs 40 bytes. Returns buf. */
 char *tsf_tz_format(const tsf_tz *z, int64_t t, char *buf, size_t n);
+
+/* The zone called name, loaded once per process and kept (up to 16 zones), for code that meets
+ * a frame's zone name at every row; NULL when it does not load. Thread-safe. */
+const tsf_tz *tsf_tz_cached(const char *name);
+
+/* t plus k periods of q, stepping on the local calendar of z (NULL: UTC): fixed durations under
+ * a day step on instants (an hour is an hour across a change of offset), longer ones and
+ * calendar units on the wall clock (a day later is the same local time, as
+ * pandas.date_range(..., tz=...)); a result the clocks skip is the instant they jump at, one
+ * shown twice its first pass. */
+int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k);
 
 /* Format an offset as "+01:00" ("+00:00" for 0). buf needs 8 bytes. Returns buf. */
 char *tsf_tz_offset_format(int32_t offset, char *buf, size_t n);

@@ -11,6 +11,7 @@
 #include "tsflow/freq.h"
 #include "tsflow/io.h"
 #include "tsflow/tz.h"
+#include "tsflow/window.h"
 
 static tsf_tz *load(const char *name)
 {
@@ -248,4 +249,53 @@ Test(tz, offsets_survive_csv_to_hdf5_to_csv_as_pandas_reads_them)
     cr_assert_eq(tsft_python(trip_py, &out, &perr, dir, "-", "-", "check", NULL), 0, "python: %s",
                  perr);
     cr_assert_str_eq(out, "berlin Europe/Berlin\nfixed pytz.FixedOffset(60)\nutc UTC\n");
+}
+
+Test(tz, times_past_the_end_step_on_the_local_calendar)
+{
+    /* pandas.date_range('2020-03-26', periods=6, freq='D', tz='Europe/Berlin').asi8 // 10**9:
+     * local midnights, 23 hours apart across the spring change */
+    static const int64_t want[] = {1585177200, 1585263600, 1585350000,
+                                   1585436400, 1585519200, 1585605600};
+    const char *p = tsft_path(tsft_tmpdir(), "d.csv");
+    tsft_write_file(p, "day,v\n2020-03-26,1\n2020-03-27,2\n2020-03-28,3\n", (size_t)-1);
+    tsf_frame *f = read_csv(p, "Europe/Berlin", TSF_GAP_ERROR);
+    for (size_t r = 0; r < 6; r++)
+        cr_assert_eq(tsf_series_time_at(f, 0, r), want[r], "row %zu: %" PRId64 ", pandas %" PRId64,
+                     r, tsf_series_time_at(f, 0, r), want[r]);
+    tsf_frame_free(f);
+    /* hours step on instants: 01:00+01:00 + 1h is 03:00+02:00 */
+    const tsf_tz *z = tsf_tz_cached("Europe/Berlin");
+    cr_assert_not_null(z);
+    tsf_freq h = {TSF_FREQ_SECOND, 3600, 0};
+    cr_assert_eq(tsf_tz_freq_add(z, &h, 1585440000, 1), 1585443600);
+    /* windows give the local hour: an hourly Berlin series across the spring change, rows
+     * 00:00+01:00, 01:00+01:00, 03:00+02:00, then past the end 04:00+02:00, 05:00+02:00 */
+    const char *ph = tsft_path(tsft_tmpdir(), "h.csv");
+    tsft_write_file(ph,
+                    "time,v\n2020-03-29 00:00:00+01:00,0\n2020-03-29 01:00:00+01:00,1\n"
+                    "2020-03-29 03:00:00+02:00,2\n",
+                    (size_t)-1);
+    f = read_csv(ph, "Europe/Berlin", TSF_GAP_ERROR);
+    const size_t tc[] = {0}, series[] = {0}, origins[] = {3};
+    tsf_window_spec spec = {.lookback = 3,
+                            .horizon = 2,
+                            .stride = 1,
+                            .target_cols = tc,
+                            .n_targets = 1,
+                            .calendar = TSF_CAL_HOUR};
+    tsf_windows *w = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_windows_make_at(&w, f, &spec, series, origins, 1, 1, &err), TSF_OK, "%s",
+                 err.msg);
+    float x[3 * 2], xf[2], y[2];
+    const size_t idx[] = {0};
+    tsf_windows_gather(w, idx, 1, x, xf, y);
+    const int hours[] = {0, 1, 3}, future[] = {4, 5};
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(x[2 * i + 1], (float)(hours[i] / 23.0 - 0.5), "row %zu", i);
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(xf[i], (float)(future[i] / 23.0 - 0.5), "future row %zu", i);
+    tsf_windows_free(w);
+    tsf_frame_free(f);
 }
