@@ -319,3 +319,35 @@ int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k
     tsf_tz_resolve(z, wall, &u, NULL); /* a skipped time: the instant the clocks jump at */
     return u;
 }
+
+int tsf_frame_localize(tsf_frame *f, const char *tz, tsf_err *err)
+{
+    if (f->time_kind != TSF_TIME_EPOCH)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "tz = %s applies to timestamps, but the time is an integer index (expected no "
+                 "tz, or a time of dates and times)",
+                 tz);
+    tsf_tz *z = NULL;
+    int rc = tsf_tz_load(&z, tz, err);
+    if (rc != TSF_OK)
+        return rc;
+    for (size_t s = 0; !f->tz && s < f->n_series; s++) {
+        size_t a = f->series_start[s], n = f->series_start[s + 1] - a;
+        size_t i = tsf_tz_localize(z, f->time + a, n);
+        if (i < n) {
+            char row[64], lab[96];
+            rc = tsf_err_set(err, TSF_EFORMAT,
+                             "%s, %s: that local time does not exist in %s: the clocks skip it "
+                             "(expected local times of tz = %s; is that the zone the times were "
+                             "written in?)",
+                             tsf_frame_series_label(f, s, lab, sizeof lab),
+                             tsf_frame_row_label(f, a + i, row, sizeof row), tsf_tz_name(z),
+                             tsf_tz_name(z));
+            tsf_tz_free(z);
+            return rc;
+        }
+    }
+    rc = tsf_frame_set_tz(f, tsf_tz_name(z), err);
+    tsf_tz_free(z);
+    return rc;
+}

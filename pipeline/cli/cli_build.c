@@ -179,8 +179,7 @@ const char *cli_model_args_help(void)
            "  --time-column NAME     the time column (default: the first, if it holds times)\n"
            "  --time-format FMT      strptime-style time format of a CSV (e.g. %d/%m/%Y)\n"
            "  --time-unit UNIT       what integer CSV times count: s, ms, us, ns, year, index\n"
-           "  --tz ZONE              zone of a CSV's local times without an offset (e.g.\n"
-           "                         Europe/Berlin)\n"
+           "  --tz ZONE              zone of local times without an offset (e.g. Europe/Berlin)\n"
            "  --id-column NAME       long layout: the column naming each row's series (CSV)\n"
            "  --key NAME             HDF5 input (.h5, .hdf5, .nc): the dataset or pandas key\n"
            "                         (default data; see 'tsflow help ingest.hdf5')\n"
@@ -407,12 +406,9 @@ int cli_model_args_check(const cli_model_args *a, const char *cmd)
                   cmd, a->data);
         return CLI_USAGE;
     }
-    if (h5 && (a->time_format || a->time_unit || a->tz)) {
+    if (h5 && (a->time_format || a->time_unit)) {
         cli_error("%s: %s applies to CSV; %s is HDF5, whose times carry their type", cmd,
-                  a->time_format ? "--time-format"
-                  : a->time_unit ? "--time-unit"
-                                 : "--tz",
-                  a->data);
+                  a->time_format ? "--time-format" : "--time-unit", a->data);
         return CLI_USAGE;
     }
     if (!h5 && a->key) {

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_read.h"
+#include "tsflow/tz.h"
 
 void cli_read_args_init(cli_read_args *ra)
 {
@@ -226,8 +227,8 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
 /* The read options that mean nothing for an HDF5 file, refused rather than ignored. */
 static int refuse_csv_only(const cli_read_args *ra, const char *path)
 {
-    static const char *const csv_only[] = {"--delimiter",   "--na",        "--id-column",
-                                           "--time-format", "--time-unit", "--tz"};
+    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column", "--time-format",
+                                           "--time-unit"};
     for (size_t k = 0; k < ra->n_given && k < CLI_READ_MAX_GIVEN; k++)
         for (size_t c = 0; c < sizeof csv_only / sizeof csv_only[0]; c++)
             if (!strcmp(ra->given[k], csv_only[c])) {
@@ -281,6 +282,11 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
         opt.time_dim = ra->time_dim;
         tsf_hdf5_info info;
         rc = tsf_hdf5_read_opt(out, path, ra->key, &opt, &info, &err);
+        if (rc == TSF_OK && ra->csv.tz && (rc = tsf_frame_localize(*out, ra->csv.tz, &err))) {
+            (void)tsf_err_prefix(&err, "%s: tz", path);
+            tsf_frame_free(*out);
+            *out = NULL;
+        }
         if (rc == TSF_OK)
             report_hdf5(path, &info);
     } else {

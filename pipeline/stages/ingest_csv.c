@@ -19,7 +19,7 @@
 
 #include "tsflow/io.h"
 #include "tsflow/stage.h"
-#include "tsflow/tz.h"
+#include "ingest.h"
 
 enum { DELIM_AUTO, DELIM_COMMA, DELIM_SEMICOLON, DELIM_TAB };
 enum { GAPS_ERROR, GAPS_FILL };
@@ -300,14 +300,9 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   "\"%s\" uses a directive tsflow does not know (expected "
                                   "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
                                   s->time_format);
-    if (s->tz) {
-        tsf_tz *z = NULL;
-        tsf_err zerr = TSF_ERR_INIT;
-        int rc = tsf_tz_load(&z, s->tz, &zerr);
-        tsf_tz_free(z);
-        if (rc != TSF_OK)
-            return tsf_stage_fail_key(ctx, err, "tz", rc, "%s", zerr.msg);
-    }
+    int tz_rc = tsfs_check_tz(ctx, s->tz, err);
+    if (tz_rc != TSF_OK)
+        return tz_rc;
     tsf_meta *m = out[0];
     struct stat st;
     if (stat(s->path, &st) == 0 && !S_ISREG(st.st_mode)) {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "tsflow/error.h"
+#include "tsflow/frame.h"
 #include "tsflow/freq.h"
 
 #ifdef __cplusplus
@@ -77,6 +78,12 @@ const tsf_tz *tsf_tz_cached(const char *name);
  * pandas.date_range(..., tz=...)); a result the clocks skip is the instant they jump at, one
  * shown twice its first pass. */
 int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k);
+
+/* Put frame f in zone tz: times without a zone (f->tz NULL) are local wall-clock times there and
+ * become instants (tsf_tz_localize per series; a time the clocks skip is an error naming the
+ * row); times with a zone are the same instants, shown in tz from now on. For readers that
+ * return times without a zone (HDF5). */
+int tsf_frame_localize(tsf_frame *f, const char *tz, tsf_err *err) TSF_WUR;
 
 /* Format an offset as "+01:00" ("+00:00" for 0). buf needs 8 bytes. Returns buf. */
 char *tsf_tz_offset_format(int32_t offset, char *buf, size_t n);

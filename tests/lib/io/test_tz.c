@@ -299,3 +299,32 @@ Test(tz, times_past_the_end_step_on_the_local_calendar)
     tsf_windows_free(w);
     tsf_frame_free(f);
 }
+
+Test(tz, naive_hdf5_times_become_local_times_of_the_zone_as_pandas_tz_localize)
+{
+    tsft_need_python_modules("pandas,tables");
+    static const char *const py =
+        "import sys\n"
+        "import numpy as np, pandas as pd\n"
+        "idx = pd.date_range('2020-03-27', periods=5, freq='D', tz='Europe/Berlin')\n"
+        "df = pd.DataFrame({'v': np.arange(5.0)}, index=idx.tz_localize(None).rename('day'))\n"
+        "df.to_hdf(sys.argv[1], 'data', format='fixed')\n"
+        "print(*(pd.read_hdf(sys.argv[1], 'data').index.tz_localize('Europe/Berlin').asi8 "
+        "// 10**9))\n";
+    const char *h5 = tsft_path(tsft_tmpdir(), "naive.h5");
+    char *out = NULL, *perr = NULL;
+    cr_assert_eq(tsft_python(py, &out, &perr, h5, NULL), 0, "python: %s", perr);
+    size_t n;
+    int64_t *want = ints(out, &n);
+    tsf_frame *f = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_hdf5_read(&f, h5, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_null(f->tz);
+    cr_assert_eq(tsf_frame_localize(f, "Europe/Berlin", &err), TSF_OK, "%s", err.msg);
+    cr_assert_str_eq(f->tz, "Europe/Berlin");
+    cr_assert_eq(f->n_rows, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(f->time[i], want[i], "row %zu: %" PRId64 ", pandas %" PRId64, i, f->time[i],
+                     want[i]);
+    tsf_frame_free(f);
+}
