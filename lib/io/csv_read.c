@@ -1823,14 +1823,22 @@ static int count_gaps(reader *r, const size_t *starts, const tsf_freq *sf, size_
                 char c0[32], c1[32];
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], 1), c0, sizeof c0);
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], k - 1), c1, sizeof c1);
+                /* an hour missing early in the morning of times without a zone: perhaps local
+                 * times skipping the hour clocks go forward, which tz reads */
+                int64_t tod = (f->time[i] % 86400 + 86400) % 86400;
+                int dst = !index && r->zone != 1 && !r->opt->tz && sf[s].unit == TSF_FREQ_SECOND &&
+                          (k - 1) * sf[s].n == 3600 && tod > 0 && tod <= 4 * 3600;
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
                     "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
                     "line %zu (%s)%s: %s .. %s are missing (expected %s; the \"fill\" gap policy "
-                    "inserts NaN rows instead)",
+                    "inserts NaN rows instead%s)",
                     r->path, l1, col, k - 1, k == 2 ? "" : "s", l0,
                     tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,
-                    tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq);
+                    tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq,
+                    dst ? "; local times that skip the hour clocks go forward need their zone, "
+                          "such as tz = Europe/Berlin"
+                        : "");
             }
             *missing += (size_t)(k - 1);
         }
