@@ -86,6 +86,20 @@ static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
     }
 }
 
+/* Ids "0", "1", ... for the n series of a long frame without ids; NULL when out of memory. */
+static char **number_ids(size_t n)
+{
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    for (size_t s = 0; ids && s < n; s++) {
+        if (!(ids[s] = malloc(24))) {
+            tsf__free_strings(ids, n);
+            return NULL;
+        }
+        snprintf(ids[s], 24, "%zu", s);
+    }
+    return ids;
+}
+
 int tsf_hdf5_write_frame(tsf_h5out *o, const tsf_frame *f, const char *key, tsf_err *err)
 {
     return tsf_hdf5_write_frame_as(o, f, key, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY, err);
@@ -122,21 +136,9 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
     }
     if (multi) {
         ids = (const char **)f->series_ids;
-        if (!ids) {
-            gen_ids = calloc(f->n_series, sizeof *gen_ids);
-            if (!gen_ids) {
-                rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
-                goto cleanup;
-            }
-            for (size_t s = 0; s < f->n_series; s++) {
-                gen_ids[s] = malloc(24);
-                if (!gen_ids[s]) {
-                    rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
-                    goto cleanup;
-                }
-                snprintf(gen_ids[s], 24, "%zu", s);
-            }
-            ids = (const char **)gen_ids;
+        if (!ids && !(ids = (const char **)(gen_ids = number_ids(f->n_series)))) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+            goto cleanup;
         }
         for (size_t s = 0; s < f->n_series; s++) {
             size_t r0, len = tsf_frame_series_rows(f, s, &r0);
@@ -183,9 +185,7 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
     }
 cleanup:
     if (gen_ids)
-        for (size_t s = 0; s < f->n_series; s++)
-            free(gen_ids[s]);
-    free(gen_ids);
+        tsf__free_strings(gen_ids, f->n_series);
     free(cols);
     free(row_ids);
     free(times);
