@@ -9,6 +9,8 @@ packages=(
   gcc meson ninja-build pkg-config git
   # libraries (see README: why each one)
   libgsl-dev libopenblas-dev libcsv-dev libhdf5-dev hdf5-tools libinih-dev
+  # IANA time zones (tz = Europe/Berlin) are read from the system's zoneinfo
+  tzdata
   # tests, sanitizers, fuzzing, formatting, leak checks
   libcriterion-dev clang-14 libclang-rt-14-dev clang-format valgrind
   # the Python peers the tests compare against, in Debian's /usr/bin/python3

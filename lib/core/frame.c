@@ -78,6 +78,7 @@ void tsf_frame_free(tsf_frame *f)
     tsf__free_strings(f->series_ids, f->series_ids ? f->n_series : 0);
     free(f->series_start);
     free(f->id_name);
+    free(f->tz);
     free(f->series_freq);
     free(f);
 }
@@ -212,6 +213,16 @@ int tsf_frame_set_time_name(tsf_frame *f, const char *name, tsf_err *err)
     return TSF_OK;
 }
 
+int tsf_frame_set_tz(tsf_frame *f, const char *tz, tsf_err *err)
+{
+    char *z = NULL;
+    if (tz && !(z = tsf__strdup(tz, err)))
+        return TSF_ENOMEM;
+    free(f->tz);
+    f->tz = z;
+    return TSF_OK;
+}
+
 int tsf_frame_copy_rows(tsf_frame **out, const tsf_frame *f, size_t row0, size_t n, tsf_err *err)
 {
     *out = NULL;
@@ -261,6 +272,8 @@ int tsf_frame_copy_rows(tsf_frame **out, const tsf_frame *f, size_t row0, size_t
     free(starts);
     if (rc == TSF_OK)
         rc = tsf_frame_set_time_name(c, f->time_name, err);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_tz(c, f->tz, err);
     if (rc == TSF_OK && f->id_name && !(c->id_name = tsf__strdup(f->id_name, err)))
         rc = TSF_ENOMEM;
     if (rc == TSF_OK && f->series_freq) {

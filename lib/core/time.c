@@ -56,7 +56,8 @@ static int digits(const char **p, const char *end, int n, unsigned *v)
     return 1;
 }
 
-int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
+/* tsf_time_parse_iso, also giving the offset written (seconds east of UTC; 0 without one). */
+static int parse_iso(const char *text, size_t len, int64_t *t, int *has_zone, int32_t *off)
 {
     const char *p = text, *end = text + len;
     unsigned y, mo, d, hh = 0, mi = 0, ss = 0;
@@ -109,7 +110,14 @@ int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
     *t = tsf__days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
     if (has_zone)
         *has_zone = zone;
+    if (off)
+        *off = (int32_t)offset;
     return 1;
+}
+
+int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone)
+{
+    return parse_iso(text, len, t, has_zone, NULL);
 }
 
 /* "1949-01" (a month) or "1960Q1", "1960 Q1", "1960-Q1" (a quarter): the first day. */
@@ -135,19 +143,28 @@ static int parse_period(const char *p, const char *end, int64_t *t, tsf_time_for
     return 1;
 }
 
-int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
-                        tsf_time_form *form)
+int tsf_time_parse_zoned(const char *text, size_t len, int64_t *t, int *has_zone, int32_t *offset,
+                         tsf_time_form *form)
 {
     tsf_time_form fm = TSF_TIME_FORM_ISO;
     int zone = 0;
-    if (tsf_time_parse_iso(text, len, t, &zone) || parse_period(text, text + len, t, &fm)) {
+    int32_t off = 0;
+    if (parse_iso(text, len, t, &zone, &off) || parse_period(text, text + len, t, &fm)) {
         if (has_zone)
             *has_zone = zone;
+        if (offset)
+            *offset = off;
         if (form)
             *form = fm;
         return 1;
     }
     return 0;
+}
+
+int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
+                        tsf_time_form *form)
+{
+    return tsf_time_parse_zoned(text, len, t, has_zone, NULL, form);
 }
 
 /* Read 1 to `max` digits (at least `min`). */

@@ -59,6 +59,8 @@ int tsf_frame_head_rows(tsf_frame **out, const tsf_frame *f, const size_t *n_row
     }
     if (rc == TSF_OK)
         rc = tsf_frame_set_time_name(h, f->time_name, err);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_tz(h, f->tz, err);
     if (rc == TSF_OK && f->id_name && !(h->id_name = tsf__strdup(f->id_name, err)))
         rc = TSF_ENOMEM;
     if (rc != TSF_OK) {

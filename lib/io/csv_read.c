@@ -49,6 +49,7 @@
 #include "core.h"
 #include "csv_internal.h"
 #include "tsflow/io.h"
+#include "tsflow/tz.h"
 
 #define BLOCK (64 * 1024)
 #define SHOW_MAX 40                 /* bytes of offending text quoted in a message */
@@ -131,6 +132,10 @@ typedef struct reader {
     int zone;         /* -1 unknown, 0 timestamps without zone, 1 with */
     size_t zone_line; /* line of the first timestamp (for the mixed-zone message) */
     char zone_text[SHOW_BUF];
+    int32_t off0, off1; /* UTC offsets of the first timestamp and of the first other one */
+    size_t off1_line;   /* line of that other one (0: none yet) */
+    char off1_text[SHOW_BUF];
+    tsf_tz *tz; /* opt->tz, or the fixed offset all timestamps wrote; NULL: times without zone */
     size_t time_line0;  /* line of the first time value */
     tsf_time_form form; /* TIME_TEXT: the form of the first value */
     int rownames;       /* field 0 is R's unnamed row-name column, field 1 may be time */
@@ -756,8 +761,26 @@ static tsf_time_kind time_kind_of(const reader *r)
     return TSF_TIME_EPOCH;
 }
 
+/* Whether the times read are local wall-clock times to resolve in opt->tz after reading: text
+ * without an offset, dates and years; integer epochs and times with offsets are instants. */
+static int times_local(const reader *r)
+{
+    if (!r->opt->tz || r->time_field < 0)
+        return 0;
+    switch (r->time_mode) {
+    case TIME_TEXT:
+        return r->zone == 0;
+    case TIME_INT:
+        return r->opt->time_unit == TSF_TIME_UNIT_AUTO || r->opt->time_unit == TSF_TIME_UNIT_YEAR;
+    case TIME_NONE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 /* The first time value decides how the column is read. */
-static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone)
+static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone, int32_t *off)
 {
     const tsf_csv_options *opt = r->opt;
     int64_t v;
@@ -770,7 +793,7 @@ static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone)
         r->time_mode = TIME_INT;
         return parse_int(s, n, &v) ? (int_time(r, j, s, n, v), 1) : 0;
     }
-    if (tsf_time_parse_text(s, n, &r->rec_t, zone, &r->form)) {
+    if (tsf_time_parse_zoned(s, n, &r->rec_t, zone, off, &r->form)) {
         r->time_mode = TIME_TEXT;
         return 1;
     }
@@ -788,13 +811,14 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
 {
     char q[SHOW_BUF];
     int zone = 0, ok = 0;
+    int32_t off = 0;
     trim(&s, &n);
     if (r->time_mode == TIME_NONE) {
-        ok = first_time(r, j, s, n, &zone);
+        ok = first_time(r, j, s, n, &zone, &off);
         if (r->failed)
             return;
     } else if (r->time_mode == TIME_TEXT) {
-        ok = tsf_time_parse_text(s, n, &r->rec_t, &zone, NULL);
+        ok = tsf_time_parse_zoned(s, n, &r->rec_t, &zone, &off, NULL);
     } else if (r->time_mode == TIME_FORMAT) {
         ok = tsf_time_parse_format(r->opt->time_format, s, n, &r->rec_t);
     } else if (r->time_mode == TIME_INT) {
@@ -848,6 +872,7 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
     if (r->zone < 0) {
         r->zone = zone;
         r->zone_line = r->line;
+        r->off0 = off;
         show(r->zone_text, s, n);
     } else if (zone != r->zone) {
         fail_at(r, TSF_EFORMAT, r->line, j + 1,
@@ -855,6 +880,10 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
                 "zone or all without)",
                 show(q, s, n), zone ? "a" : "no", r->zone_text, r->zone_line,
                 zone ? "none" : "one");
+    } else if (zone && off != r->off0 && !r->off1_line) {
+        r->off1_line = r->line;
+        r->off1 = off;
+        show(r->off1_text, s, n);
     }
 }
 
@@ -1090,6 +1119,105 @@ static void peek_record(reader *r)
     r->n_records++;
 }
 
+/* The series of the record being read, registered (and its row noted when series
+ * interleave). Returns 0 after recording a failure. */
+static int record_series(reader *r, size_t row, size_t *out)
+{
+    size_t s = 0;
+    if (r->id_field >= 0) {
+        if (lookup_series(r, &s) != TSF_OK) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
+            return 0;
+        }
+        if (s != r->cur && r->ser[s].n && !r->interleaved) {
+            r->interleaved = 1;
+            if (start_row_series(r) != TSF_OK) {
+                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+                return 0;
+            }
+        }
+        if (s > UINT32_MAX - 1) {
+            fail_at(r, TSF_EFORMAT, r->rec_line, 0, "more than %" PRIu32 " series", UINT32_MAX - 1);
+            return 0;
+        }
+        if (r->row_ser)
+            r->row_ser[row] = (uint32_t)s;
+    } else if (!r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
+        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
+        return 0;
+    }
+    *out = s;
+    return 1;
+}
+
+/* The time of the record being read in series se: its timestamp, which must come after the
+ * series' previous one, or the next integer index. Returns 0 after recording a failure. */
+static int record_time(reader *r, const series *se, size_t row, int64_t *out)
+{
+    if (r->time_field < 0) {
+        *out = (int64_t)se->n; /* integer index within the series */
+        return 1;
+    }
+    int64_t t = r->rec_t;
+    if (r->alt)
+        r->alt[row] = r->rec_alt;
+    /* Day/month dates are in order in one reading only, and local times in a zone once the zone
+     * has resolved the hour shown twice when clocks go back: both are checked at the end. */
+    if (se->n && t <= se->last_t && r->time_mode != TIME_DMY && !times_local(r)) {
+        char a[32], b[32], q[SHOW_BUF], sid[SHOW_BUF + 16] = "";
+        tsf_time_kind kind = time_kind_of(r);
+        if (se->id)
+            snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
+        /* Without a zone, a local time shown twice when clocks go back is a duplicate or goes
+         * back by up to an hour: say which option reads it (clocks change between 00:00 and
+         * 04:00 local time, not at midnight in the zones that change at all often). */
+        int64_t tod = (t % 86400 + 86400) % 86400;
+        int dst = kind == TSF_TIME_EPOCH && r->zone != 1 && tod > 0 && tod < 4 * 3600 &&
+                  se->last_t - t <= 3600;
+        const char *hint = dst ? "; local times that repeat when clocks go back need their zone, "
+                                 "such as tz = Europe/Berlin"
+                               : "";
+        if (t == se->last_t)
+            fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                    "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
+                    "once per series%s)",
+                    tsf_time_format(kind, t, a, sizeof a), sid, se->last_line, hint);
+        else
+            fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
+                    "timestamp %s%s is earlier than %s at line %zu (expected increasing "
+                    "timestamps within a series%s)",
+                    tsf_time_format(kind, t, a, sizeof a), sid,
+                    tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line, hint);
+        return 0;
+    }
+    *out = t;
+    return 1;
+}
+
+/* A line checkpoint for file-order row `row` when its record is not one line after the
+ * previous one. Returns 0 after recording a failure. */
+static int record_checkpoint(reader *r, size_t row)
+{
+    if (row != 0 && r->rec_line == r->prev_rec_line + 1)
+        return 1;
+    if (r->n_ck == r->cap_ck) {
+        size_t cap = r->cap_ck ? r->cap_ck * 2 : 16;
+        size_t *a = realloc(r->ck_rec, cap * sizeof *a);
+        if (a)
+            r->ck_rec = a;
+        size_t *b = a ? realloc(r->ck_line, cap * sizeof *b) : NULL;
+        if (!b) {
+            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
+            return 0;
+        }
+        r->ck_line = b;
+        r->cap_ck = cap;
+    }
+    r->ck_rec[r->n_ck] = row;
+    r->ck_line[r->n_ck++] = r->rec_line;
+    return 1;
+}
+
 static void on_record_end(reader *r)
 {
     if (r->failed || r->field == 0)
@@ -1101,8 +1229,8 @@ static void on_record_end(reader *r)
         header_done(r);
         return;
     }
-    char q[SHOW_BUF];
     if (n_fields < r->width) {
+        char q[SHOW_BUF];
         fail_at(r, TSF_EFORMAT, r->line, n_fields,
                 "%s: the record ends after %zu field%s but the header has %zu (expected %zu "
                 "fields; is a value or a delimiter missing?)",
@@ -1115,80 +1243,18 @@ static void on_record_end(reader *r)
         return;
     }
     tsf_frame *f = r->f;
-    size_t row = f->n_rows, s = 0;
-    if (r->id_field >= 0) {
-        if (lookup_series(r, &s) != TSF_OK) {
-            fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu series", r->n_ser);
-            return;
-        }
-        if (s != r->cur && r->ser[s].n && !r->interleaved) {
-            r->interleaved = 1;
-            if (start_row_series(r) != TSF_OK) {
-                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
-                return;
-            }
-        }
-        if (s > UINT32_MAX - 1) {
-            fail_at(r, TSF_EFORMAT, r->rec_line, 0, "more than %" PRIu32 " series", UINT32_MAX - 1);
-            return;
-        }
-        if (r->row_ser)
-            r->row_ser[row] = (uint32_t)s;
-    } else if (!r->n_ser && add_series(r, NULL, 0, &s) != TSF_OK) {
-        fail_at(r, TSF_ENOMEM, 0, 0, "out of memory");
-        return;
-    }
-    series *se = &r->ser[s];
+    size_t row = f->n_rows, s;
     int64_t t;
-    if (r->time_field >= 0) {
-        t = r->rec_t;
-        if (r->alt)
-            r->alt[row] = r->rec_alt;
-        /* Day/month dates are in order in one reading only: checked once it is known. */
-        if (se->n && t <= se->last_t && r->time_mode != TIME_DMY) {
-            char a[32], b[32], sid[SHOW_BUF + 16] = "";
-            tsf_time_kind kind = time_kind_of(r);
-            if (se->id)
-                snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
-            if (t == se->last_t)
-                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
-                        "duplicate timestamp %s%s (also at line %zu) (expected each timestamp "
-                        "once per series)",
-                        tsf_time_format(kind, t, a, sizeof a), sid, se->last_line);
-            else
-                fail_at(r, TSF_EFORMAT, r->rec_line, (size_t)r->time_field + 1,
-                        "timestamp %s%s is earlier than %s at line %zu (expected increasing "
-                        "timestamps within a series)",
-                        tsf_time_format(kind, t, a, sizeof a), sid,
-                        tsf_time_format(kind, se->last_t, b, sizeof b), se->last_line);
-            return;
-        }
-    } else {
-        t = (int64_t)se->n; /* integer index within the series */
-    }
+    if (!record_series(r, row, &s) || !record_time(r, &r->ser[s], row, &t))
+        return;
+    series *se = &r->ser[s];
     f->time[row] = t;
     se->last_t = t;
     se->last_line = r->rec_line;
     se->n++;
     r->cur = s;
-    /* line checkpoint when this record is not one line after the previous one */
-    if (row == 0 || r->rec_line != r->prev_rec_line + 1) {
-        if (r->n_ck == r->cap_ck) {
-            size_t cap = r->cap_ck ? r->cap_ck * 2 : 16;
-            size_t *a = realloc(r->ck_rec, cap * sizeof *a);
-            if (a)
-                r->ck_rec = a;
-            size_t *b = a ? realloc(r->ck_line, cap * sizeof *b) : NULL;
-            if (!b) {
-                fail_at(r, TSF_ENOMEM, 0, 0, "out of memory at %zu rows", row);
-                return;
-            }
-            r->ck_line = b;
-            r->cap_ck = cap;
-        }
-        r->ck_rec[r->n_ck] = row;
-        r->ck_line[r->n_ck++] = r->rec_line;
-    }
+    if (!record_checkpoint(r, row))
+        return;
     r->prev_rec_line = r->rec_line;
     f->n_rows = row + 1;
     r->n_records++;
@@ -1623,20 +1689,25 @@ static int check_order(reader *r, const size_t *starts)
     return TSF_OK;
 }
 
-/* Infer each series' frequency (tsflow/freq.h; an integer index steps by the greatest common
- * divisor of its differences), then refuse or fill the missing periods. */
-static int check_regular(reader *r, size_t *starts)
+/* " in series "id"" for a named series, "" otherwise. buf needs SHOW_BUF + 16 bytes. */
+static const char *series_suffix(const reader *r, size_t s, char *buf, size_t n)
+{
+    char q[SHOW_BUF];
+    buf[0] = '\0';
+    if (r->ser[s].id)
+        snprintf(buf, n, " in series %s", show(q, r->ser[s].id, strlen(r->ser[s].id)));
+    return buf;
+}
+
+/* Infer each series' frequency into sf (an integer index steps by the greatest common divisor
+ * of its differences) and the one most series share into *common. Returns whether series
+ * differ. */
+static int infer_freqs(reader *r, const size_t *starts, tsf_freq *sf, tsf_freq *common_out)
 {
     tsf_frame *f = r->f;
-    if (r->time_field < 0) {
-        f->step = 1;
-        return TSF_OK;
-    }
     size_t n_ser = r->n_ser;
     int index = f->time_kind == TSF_TIME_INDEX;
-    tsf_freq *sf = calloc(n_ser, sizeof *sf), common = {TSF_FREQ_NONE, 0, 0};
-    if (!sf)
-        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    tsf_freq common = {TSF_FREQ_NONE, 0, 0};
     /* Each series steps on its own frequency. A series of one or two rows shows little: it
      * takes the frequency most series of three rows or more have, when its timestamps are on
      * it (two daily rows three days apart are daily with a gap, not every three days). */
@@ -1674,12 +1745,20 @@ static int check_regular(reader *r, size_t *starts)
             sf[s] = common;
         mixed |= !tsf_freq_equal(&sf[s], &common);
     }
-    size_t col = (size_t)r->time_field + 1, missing = 0;
+    *common_out = common;
+    return mixed;
+}
+
+/* Most differences are one period in a series with gaps. When they are not, the frequency is
+ * a common divisor of unrelated steps (10 and 15 minutes give 5): refuse, naming the first
+ * difference that breaks the series' first step. */
+static int check_steps(reader *r, const size_t *starts, const tsf_freq *sf)
+{
+    tsf_frame *f = r->f;
+    int index = f->time_kind == TSF_TIME_INDEX;
+    size_t col = (size_t)r->time_field + 1;
     tsf_time_kind kind = f->time_kind;
-    /* Most differences are one period in a series with gaps. When they are not, the
-     * frequency is a common divisor of unrelated steps (10 and 15 minutes give 5): refuse,
-     * naming the first difference that breaks the series' first step. */
-    for (size_t s = 0; s < n_ser && sf[s].unit != TSF_FREQ_NONE; s++) {
+    for (size_t s = 0; s < r->n_ser && sf[s].unit != TSF_FREQ_NONE; s++) {
         size_t a = starts[s], n_one = 0, n = starts[s + 1] - a;
         int64_t k, k0 = 0;
         for (size_t i = a + 1; i < a + n; i++) {
@@ -1693,16 +1772,13 @@ static int check_regular(reader *r, size_t *starts)
             tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
             if (k % k0 == 0)
                 continue;
-            char t0[32], t1[32], t2[32], t3[32], fq[24], sid[SHOW_BUF + 16] = "", q[SHOW_BUF];
-            if (r->ser[s].id)
-                snprintf(sid, sizeof sid, " in series %s",
-                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
-            int rc = tsf_err_set(
+            char t0[32], t1[32], t2[32], t3[32], fq[24], sid[SHOW_BUF + 16];
+            return tsf_err_set(
                 r->err, TSF_EFORMAT,
                 "%s:%zu:%zu: irregular timestamps%s: %s .. %s at line %zu is not a whole "
                 "number of steps of %s .. %s at lines %zu-%zu; only %zu of %zu differences are "
                 "the step %s that all are multiples of (expected a regular series, gaps allowed)",
-                r->path, row_line(r, starts, s, i), col, sid,
+                r->path, row_line(r, starts, s, i), col, series_suffix(r, s, sid, sizeof sid),
                 tsf_time_format(kind, f->time[i - 1], t0, sizeof t0),
                 tsf_time_format(kind, f->time[i], t1, sizeof t1), row_line(r, starts, s, i),
                 tsf_time_format(kind, f->time[a], t2, sizeof t2),
@@ -1710,11 +1786,21 @@ static int check_regular(reader *r, size_t *starts)
                 row_line(r, starts, s, a + 1), n_one, n - 1,
                 index ? (snprintf(fq, sizeof fq, "%" PRId64, sf[s].n), fq)
                       : tsf_freq_format(&sf[s], 0, fq, sizeof fq));
-            free(sf);
-            return rc;
         }
     }
-    for (size_t s = 0; s < n_ser; s++) {
+    return TSF_OK;
+}
+
+/* Count the missing periods into *missing; refuse a timestamp off the frequency, and any gap
+ * unless the policy fills them. */
+static int count_gaps(reader *r, const size_t *starts, const tsf_freq *sf, size_t *missing)
+{
+    tsf_frame *f = r->f;
+    int index = f->time_kind == TSF_TIME_INDEX;
+    size_t col = (size_t)r->time_field + 1;
+    tsf_time_kind kind = f->time_kind;
+    *missing = 0;
+    for (size_t s = 0; s < r->n_ser; s++) {
         if (sf[s].unit == TSF_FREQ_NONE)
             continue;
         for (size_t i = starts[s] + 1; i < starts[s + 1]; i++) {
@@ -1722,73 +1808,68 @@ static int check_regular(reader *r, size_t *starts)
             int exact = tsf_freq_count(&sf[s], f->time[i - 1], f->time[i], &k);
             if (exact && k == 1)
                 continue;
-            char a[32], b[32], sid[SHOW_BUF + 16] = "", q[SHOW_BUF], fq[32];
-            if (r->ser[s].id)
-                snprintf(sid, sizeof sid, " in series %s",
-                         show(q, r->ser[s].id, strlen(r->ser[s].id)));
+            char a[32], b[32], sid[SHOW_BUF + 16], fq[32];
+            series_suffix(r, s, sid, sizeof sid);
             if (index)
                 snprintf(fq, sizeof fq, "a step of %" PRId64, sf[s].n);
             else
                 snprintf(fq, sizeof fq, "frequency %s", tsf_freq_format(&sf[s], 0, a, sizeof a));
             size_t l0 = row_line(r, starts, s, i - 1), l1 = row_line(r, starts, s, i);
             /* k == 0: both fall in one period (a Sunday then a Monday on business days) */
-            if (!exact || k < 1) {
-                free(sf);
+            if (!exact || k < 1)
                 return tsf_err_set(r->err, TSF_EFORMAT,
                                    "%s:%zu:%zu: timestamp %s at line %zu%s is not a whole number "
                                    "of periods after %s at line %zu (expected %s)",
                                    r->path, l1, col, tsf_time_format(kind, f->time[i], a, sizeof a),
                                    l1, sid, tsf_time_format(kind, f->time[i - 1], b, sizeof b), l0,
                                    fq);
-            }
             if (r->gaps != TSF_GAP_FILL) {
                 char c0[32], c1[32];
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], 1), c0, sizeof c0);
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], k - 1), c1, sizeof c1);
-                free(sf);
+                /* an hour missing early in the morning of times without a zone: perhaps local
+                 * times skipping the hour clocks go forward, which tz reads */
+                int64_t tod = (f->time[i] % 86400 + 86400) % 86400;
+                int dst = !index && r->zone != 1 && !r->opt->tz && sf[s].unit == TSF_FREQ_SECOND &&
+                          (k - 1) * sf[s].n == 3600 && tod > 0 && tod <= 4 * 3600;
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
                     "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
                     "line %zu (%s)%s: %s .. %s are missing (expected %s; the \"fill\" gap policy "
-                    "inserts NaN rows instead)",
+                    "inserts NaN rows instead%s)",
                     r->path, l1, col, k - 1, k == 2 ? "" : "s", l0,
                     tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,
-                    tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq);
+                    tsf_time_format(kind, f->time[i], b, sizeof b), sid, c0, c1, fq,
+                    dst ? "; local times that skip the hour clocks go forward need their zone, "
+                          "such as tz = Europe/Berlin"
+                        : "");
             }
-            missing += (size_t)(k - 1);
+            *missing += (size_t)(k - 1);
         }
     }
-    f->freq = mixed || index ? (tsf_freq){TSF_FREQ_NONE, 0, 0} : common;
-    f->step = mixed ? 0 : index ? common.n : tsf_freq_nominal_step(&common);
-    if (mixed) { /* handed to the frame once its series are set */
-        r->series_freq = sf;
-        sf = NULL;
-    }
-    if (!missing) {
-        free(sf);
-        return TSF_OK;
-    }
-    const tsf_freq *fs = r->series_freq ? r->series_freq : sf;
-    if (missing / 16 > n_rows_limit(f->n_rows)) {
-        free(sf);
+    return TSF_OK;
+}
+
+/* Insert NaN rows at the `missing` missing periods of each series' frequency fs[s]. */
+static int fill_gaps(reader *r, size_t *starts, const tsf_freq *fs, size_t missing)
+{
+    tsf_frame *f = r->f;
+    size_t n_ser = r->n_ser;
+    if (missing / 16 > n_rows_limit(f->n_rows))
         return tsf_err_set(r->err, TSF_EFORMAT,
                            "%s: filling the gaps would insert %zu rows into %zu (expected gaps "
                            "of a few periods; is the frequency right?)",
                            r->path, missing, f->n_rows);
-    }
-    /* Fill: expand in place from the back, inserting NaN rows at the missing timestamps. A
-     * row only moves up (its destination is its index plus the rows inserted before it), so
-     * walking backwards never overwrites a row not yet moved. */
+    /* Expand in place from the back, inserting NaN rows at the missing timestamps. A row only
+     * moves up (its destination is its index plus the rows inserted before it), so walking
+     * backwards never overwrites a row not yet moved. */
     size_t n = f->n_rows, total = n + missing;
     size_t *new_starts = malloc((n_ser + 1) * sizeof *new_starts);
-    if (!new_starts) {
-        free(sf);
+    if (!new_starts)
         return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
-    }
     int rc = tsf_frame_reserve(f, total, r->err);
     if (rc != TSF_OK) {
         free(new_starts);
-        free(sf);
         return rc;
     }
     size_t w = total;
@@ -1815,9 +1896,140 @@ static int check_regular(reader *r, size_t *starts)
     new_starts[n_ser] = total;
     memcpy(starts, new_starts, (n_ser + 1) * sizeof *starts);
     free(new_starts);
-    free(sf);
     f->n_rows = total;
     r->n_filled = missing;
+    return TSF_OK;
+}
+
+/* Infer each series' frequency (tsflow/freq.h), then refuse or fill the missing periods. */
+static int check_regular(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    if (r->time_field < 0) {
+        f->step = 1;
+        return TSF_OK;
+    }
+    int index = f->time_kind == TSF_TIME_INDEX;
+    tsf_freq *sf = calloc(r->n_ser, sizeof *sf), common;
+    if (!sf)
+        return tsf_err_set(r->err, TSF_ENOMEM, "%s: out of memory", r->path);
+    int mixed = infer_freqs(r, starts, sf, &common);
+    size_t missing = 0;
+    int rc = check_steps(r, starts, sf);
+    if (rc == TSF_OK)
+        rc = count_gaps(r, starts, sf, &missing);
+    if (rc != TSF_OK) {
+        free(sf);
+        return rc;
+    }
+    f->freq = mixed || index ? (tsf_freq){TSF_FREQ_NONE, 0, 0} : common;
+    f->step = mixed ? 0 : index ? common.n : tsf_freq_nominal_step(&common);
+    if (missing)
+        rc = fill_gaps(r, starts, sf, missing);
+    if (mixed && rc == TSF_OK) /* handed to the frame once its series are set */
+        r->series_freq = sf;
+    else
+        free(sf);
+    return rc;
+}
+
+/* ---- time zones ---------------------------------------------------------------------------- */
+
+/* The frame's zone: opt->tz, else the one offset all timestamps wrote. Offsets that change (local
+ * time with daylight saving: +01:00 in winter, +02:00 in summer) fit no fixed offset and do not
+ * name their zone (Berlin, Paris and Rome write the same): tsflow asks for tz, as pandas 1.5's
+ * to_datetime gives such times no zone (an object column; one zone only with utc=True). */
+static int decide_zone(reader *r)
+{
+    tsf_frame *f = r->f;
+    if (r->opt->tz && f->time_kind != TSF_TIME_EPOCH)
+        return tsf_err_set(r->err, TSF_EINVAL,
+                           "%s: tz = %s applies to timestamps, but %s (expected no tz, or a time "
+                           "column of dates and times)",
+                           r->path, r->opt->tz,
+                           r->time_field < 0 ? "the file has no time column"
+                                             : "the time column is an integer index");
+    if (!r->opt->tz && r->zone == 1 && r->off1_line) {
+        char a[8], b[8];
+        return tsf_err_set(
+            r->err, TSF_EFORMAT,
+            "%s:%zu:%zu: %s has UTC offset %s but %s at line %zu has %s: the offsets change "
+            "(daylight saving time?) and no fixed offset holds them (expected tz = the zone the "
+            "times were written in, such as tz = Europe/Berlin, or tz = UTC to keep them in UTC)",
+            r->path, r->off1_line, (size_t)r->time_field + 1, r->off1_text,
+            tsf_tz_offset_format(r->off1, a, sizeof a), r->zone_text, r->zone_line,
+            tsf_tz_offset_format(r->off0, b, sizeof b));
+    }
+    if (!r->opt->tz && r->zone == 1) {
+        char name[8];
+        int rc = tsf_tz_load(&r->tz, tsf_tz_offset_format(r->off0, name, sizeof name), r->err);
+        if (rc != TSF_OK)
+            return rc;
+    }
+    return r->tz ? tsf_frame_set_tz(f, tsf_tz_name(r->tz), r->err) : TSF_OK;
+}
+
+/* Local wall-clock times of each series become instants in r->tz (tsf_tz_localize); a time
+ * the clocks skip is an error. `read`: the times are the file's (lines are named). */
+static int localize(reader *r, const size_t *starts, int read)
+{
+    tsf_frame *f = r->f;
+    for (size_t s = 0; s < r->n_ser; s++) {
+        size_t a = starts[s], n = starts[s + 1] - a;
+        size_t i = tsf_tz_localize(r->tz, f->time + a, n);
+        if (i == n)
+            continue;
+        int64_t jump;
+        tsf_tz_resolve(r->tz, f->time[a + i], &jump, NULL);
+        int32_t o0 = tsf_tz_offset(r->tz, jump - 1), o1 = tsf_tz_offset(r->tz, jump);
+        char t[32], t0[32], t1[32], a0[8], a1[8], where[48] = "";
+        if (read)
+            snprintf(where, sizeof where, ":%zu:%zu", row_line(r, starts, s, a + i),
+                     (size_t)r->time_field + 1);
+        return tsf_err_set(
+            r->err, TSF_EFORMAT,
+            "%s%s: %s does not exist in %s: the clocks go from %s (%s) to %s (%s) (expected "
+            "local times of tz = %s; is that the zone the times were written in?)",
+            r->path, where, tsf_time_format(TSF_TIME_EPOCH, f->time[a + i], t, sizeof t),
+            tsf_tz_name(r->tz), tsf_time_format(TSF_TIME_EPOCH, jump + o0, t0, sizeof t0),
+            tsf_tz_offset_format(o0, a0, sizeof a0),
+            tsf_time_format(TSF_TIME_EPOCH, jump + o1, t1, sizeof t1),
+            tsf_tz_offset_format(o1, a1, sizeof a1), tsf_tz_name(r->tz));
+    }
+    return TSF_OK;
+}
+
+/* Frequencies step on the local calendar. check_regular sees wall-clock times when the zone's
+ * offset matters to the frequency: always for a fixed offset (a shift), and for a zone with
+ * daylight saving when the series are daily or coarser (their periods start at local
+ * midnight). Hours and minutes step on instants, an hour being an hour across a change of
+ * offset, as in pandas.date_range(..., tz=...). */
+static int check_regular_zoned(reader *r, size_t *starts)
+{
+    tsf_frame *f = r->f;
+    int32_t off = 0;
+    int fixed = r->tz ? tsf_tz_fixed(r->tz, &off) : 1;
+    if (!r->tz || f->time_kind != TSF_TIME_EPOCH || (fixed && off == 0))
+        return check_regular(r, starts);
+    size_t n = f->n_rows, longest = 0;
+    for (size_t i = 0; i < n; i++)
+        f->time[i] += tsf_tz_offset(r->tz, f->time[i]);
+    if (!fixed) {
+        for (size_t s = 1; s < r->n_ser; s++)
+            if (starts[s + 1] - starts[s] > starts[longest + 1] - starts[longest])
+                longest = s;
+        tsf_freq q;
+        tsf_freq_infer(f->time + starts[longest], starts[longest + 1] - starts[longest], &q);
+        if (q.unit == TSF_FREQ_NONE || (q.unit == TSF_FREQ_SECOND && q.n < 86400)) {
+            int rc = localize(r, starts, 1); /* back to the instants they came from */
+            return rc != TSF_OK ? rc : check_regular(r, starts);
+        }
+    }
+    int rc = check_regular(r, starts);
+    if (rc != TSF_OK || !fixed)
+        return rc != TSF_OK ? rc : localize(r, starts, 0);
+    for (size_t i = 0; i < f->n_rows; i++)
+        f->time[i] -= off;
     return TSF_OK;
 }
 
@@ -1860,6 +2072,7 @@ static void reader_free(reader *r)
     free(r->ck_line);
     free(r->alt);
     free(r->series_freq);
+    tsf_tz_free(r->tz);
     tsf_frame_free(r->f);
 }
 
@@ -1913,10 +2126,14 @@ static int finish_frame(reader *r)
     if (rc == TSF_OK && r->interleaved && regroup(r, starts) != TSF_OK)
         rc =
             tsf_err_set(err, TSF_ENOMEM, "%s: out of memory regrouping %zu series", path, r->n_ser);
-    if (rc == TSF_OK && r->time_mode == TIME_DMY)
+    if (rc == TSF_OK)
+        rc = decide_zone(r);
+    if (rc == TSF_OK && times_local(r))
+        rc = localize(r, starts, 1);
+    if (rc == TSF_OK && (r->time_mode == TIME_DMY || times_local(r)))
         rc = check_order(r, starts);
     if (rc == TSF_OK)
-        rc = check_regular(r, starts);
+        rc = check_regular_zoned(r, starts);
     if (rc == TSF_OK)
         rc = tsf_frame_set_series(f, r->n_ser, r->id_field >= 0 ? ids : NULL, starts, err);
     if (rc == TSF_OK) {
@@ -1950,13 +2167,18 @@ static int read_file(reader *r, const char *path, const tsf_csv_options *opt,
         TSF_FAIL(err, TSF_EINVAL, "%s: %zu missing-value tokens (expected at most 64)", path,
                  opt->n_na_tokens);
     reader_init(r, path, opt, err);
+    int rc = opt->tz ? tsf_tz_load(&r->tz, opt->tz, err) : TSF_OK;
+    if (rc != TSF_OK) {
+        (void)tsf_err_prefix(err, "%s: tz", path);
+        return rc;
+    }
     r->peek = peek;
     r->peek_max = peek_max;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         TSF_FAIL(err, TSF_EIO, "%s: cannot open: %s (expected a readable CSV file)", path,
                  strerror(errno));
-    int rc = read_all(r, fd);
+    rc = read_all(r, fd);
     close(fd);
     if (rc)
         return err ? err->code : rc;

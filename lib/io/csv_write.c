@@ -2,12 +2,14 @@
  *
  * Header "<time>,<cols>" (long layout: "<id>,<time>,<cols>"), where <time> is the frame's time
  * column name or "time" and <id> its id column name or "id". Timestamps as tsf_time_format
- * writes them (UTC, "YYYY-MM-DD HH:MM:SS"); values as the shortest of %.15g/%.16g/%.17g that
- * reads back as the same double (so ETT's values are written as they appear in its files);
- * NaN as an empty field, infinities as inf/-inf. A frame with a plain integer index 0, 1, 2, ...
- * per series gets no time column (reading it back gives the same index); any other integer
- * index is written as a column, which reads back only when named as the time column (and then
- * as epoch seconds). Names and ids are quoted when they need it. Written atomically.
+ * writes them ("YYYY-MM-DD HH:MM:SS") for a frame without a zone, and in the frame's zone with
+ * their offset ("2020-03-29 03:00:00+02:00", as pandas' to_csv writes zone-aware times) for one
+ * with a zone (reading back a zone whose offset changes takes its tz again); values as the shortest
+ * of %.15g/%.16g/%.17g that reads back as the same double (so ETT's values are written as they
+ * appear in its files); NaN as an empty field, infinities as inf/-inf. A frame with a plain integer
+ * index 0, 1, 2, ... per series gets no time column (reading it back gives the same index); any
+ * other integer index is written as a column, which reads back only when named as the time column
+ * (and then as epoch seconds). Names and ids are quoted when they need it. Written atomically.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "tsflow/atomic.h"
 #include "tsflow/io.h"
+#include "tsflow/tz.h"
 
 /* Write s as one CSV field, quoted when it holds a delimiter, quote, line break or
  * surrounding blanks (which libcsv would trim), or when it is empty. */
@@ -52,11 +55,19 @@ static int default_index(const tsf_frame *f)
 int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
 {
     tsf_atomic a;
+    tsf_tz *z = NULL;
+    if (f->tz && f->time_kind == TSF_TIME_EPOCH && tsf_tz_load(&z, f->tz, err) != TSF_OK) {
+        (void)tsf_err_prefix(err, "%s", path);
+        return err ? err->code : TSF_EINVAL;
+    }
     int rc = tsf_atomic_begin(&a, path, err);
-    if (rc != TSF_OK)
+    if (rc != TSF_OK) {
+        tsf_tz_free(z);
         return rc;
+    }
     FILE *fp = tsf_atomic_stream(&a);
     if (!fp) {
+        tsf_tz_free(z);
         tsf_atomic_abort(&a);
         TSF_FAIL(err, TSF_EIO, "%s: cannot open a stream on the temporary file", path);
     }
@@ -103,7 +114,9 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
             if (with_time) {
                 if (!first)
                     putc(',', fp);
-                fputs(tsf_time_format(f->time_kind, f->time[r], buf, sizeof buf), fp);
+                fputs(z ? tsf_tz_format(z, f->time[r], buf, sizeof buf)
+                        : tsf_time_format(f->time_kind, f->time[r], buf, sizeof buf),
+                      fp);
                 first = 0;
             }
             for (size_t c = 0; c < f->n_cols; c++) {
@@ -118,5 +131,6 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
         if (ferror(fp))
             break;
     }
+    tsf_tz_free(z);
     return tsf_atomic_commit(&a, err);
 }

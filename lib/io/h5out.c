@@ -23,6 +23,7 @@
 #include "tsflow/atomic.h"
 #include "tsflow/frame.h"
 #include "tsflow/h5out.h"
+#include "tsflow/tz.h"
 #include "core.h"
 
 struct tsf_h5out {
@@ -513,6 +514,31 @@ static const char *pd_kind(tsf_h5_type t)
     return "integer";
 }
 
+/* pandas' `tz` attribute of a zone-aware DatetimeIndex node, as pandas 1.5 writes it: an IANA
+ * name as text, UTC and fixed offsets as the protocol-0 pickles of pytz's objects (an ASCII
+ * string ending in '.', which PyTables unpickles); pandas.read_hdf gives back the same zone. */
+static int attr_tz(hid_t ds, const char *tz)
+{
+    char buf[160];
+    int32_t off;
+    if (!strcmp(tz, "UTC"))
+        snprintf(buf, sizeof buf, "cpytz\n_UTC\np0\n(tRp1\n.");
+    else if (tsf_tz_offset_parse(tz, &off))
+        snprintf(buf, sizeof buf, "cpytz\nFixedOffset\np0\n(I%d\ntp1\nRp2\n.", (int)(off / 60));
+    else
+        return attr_fixed(ds, "tz", tz);
+    hid_t t = fixed_str_type(strlen(buf));
+    if (t >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) < 0) {
+        tsf__h5_close(t);
+        t = -1;
+    }
+    hid_t s = H5Screate(H5S_SCALAR);
+    int rc = put_attr(ds, "tz", t, s, t, buf);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
+    return rc;
+}
+
 /* Write one index node (axis1, or a MultiIndex level) holding values of column c at rows
  * rows[0..n) (rows NULL: 0..n-1), with pandas' kind and name. regular: a plain axis1 index,
  * which for datetimes also gets index_class="datetime". Returns 0, -1 (HDF5) or -2 (memory). */
@@ -556,6 +582,8 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
         return -1;
     int rc = 0;
     if (regular && c->type == TSF_H5_TIME && attr_fixed(ds, "index_class", "datetime") < 0)
+        rc = -1;
+    if (rc == 0 && regular && c->type == TSF_H5_TIME && c->tz && attr_tz(ds, c->tz) < 0)
         rc = -1;
     if (rc == 0 && c->name && attr_fixed(ds, "name", c->name) < 0)
         rc = -1;

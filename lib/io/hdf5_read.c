@@ -63,6 +63,7 @@
 
 #include "tsflow/atomic.h"
 #include "tsflow/io.h"
+#include "tsflow/tz.h"
 #include "core.h"
 #include "hdf5_guard.h"
 
@@ -220,8 +221,9 @@ static _Thread_local int attr_nomem;
 
 /* A scalar string attribute into buf (truncated to cap). Returns 1 when found; 0 when absent,
  * not a string, or a pickled Python object (an ASCII string ending in '.', as PyTables stores
- * non-string attributes such as pandas' "name" of None), or when memory ran out (attr_nomem). */
-static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
+ * non-string attributes such as pandas' "name" of None); with `pickles`, those too, as text;
+ * or when memory ran out (attr_nomem). */
+static int attr_text_or_pickle(hid_t obj, const char *name, char *buf, size_t cap, int pickles)
 {
     buf[0] = '\0';
     if (H5Aexists(obj, name) <= 0) {
@@ -242,7 +244,7 @@ static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
             if (got == 0) {
                 size_t l = strlen(v[0]);
                 int pickled = H5Tget_cset(t) == H5T_CSET_ASCII && l > 0 && v[0][l - 1] == '.';
-                if (!pickled) {
+                if (!pickled || pickles) {
                     snprintf(buf, cap, "%s", v[0]);
                     found = 1;
                 }
@@ -255,6 +257,30 @@ static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
     tsf__h5_close(a);
     H5Eclear2(H5E_DEFAULT);
     return found;
+}
+
+static int attr_text(hid_t obj, const char *name, char *buf, size_t cap)
+{
+    return attr_text_or_pickle(obj, name, buf, cap, 0);
+}
+
+/* The zone of a pandas DatetimeIndex node (its "tz" attribute): an IANA name, or the pickles
+ * pandas 1.5 writes for pytz's UTC and fixed offsets, as tsflow/tz.h names them. */
+static void attr_tz(hid_t ds, char *buf, size_t cap)
+{
+    char raw[256];
+    int minutes;
+    if (!attr_text_or_pickle(ds, "tz", raw, sizeof raw, 1) || !raw[0])
+        buf[0] = '\0';
+    else if (strstr(raw, "pytz\n_UTC\n") || !strcmp(raw, "UTC"))
+        snprintf(buf, cap, "UTC");
+    else if (sscanf(raw, "cpytz\nFixedOffset\np0\n(I%d\n", &minutes) == 1 && minutes > -1440 &&
+             minutes < 1440)
+        tsf_tz_offset_format(minutes * 60, buf, cap);
+    else if (raw[strlen(raw) - 1] != '.')
+        snprintf(buf, cap, "%s", raw);
+    else
+        buf[0] = '\0'; /* another pickled zone object: not one tsflow can name */
 }
 
 /* A scalar integer (or numpy bool) attribute. Returns 1 when found. */
@@ -895,6 +921,7 @@ typedef struct pd_index {
     char **s;   /* (n) IX_STR */
     char name[TEXT_MAX];
     int has_name;
+    char tz[TEXT_MAX]; /* IX_TIME: the zone of a zone-aware DatetimeIndex, or "" */
 } pd_index;
 
 static void pd_index_clear(pd_index *ix)
@@ -929,6 +956,7 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
     char kind[TEXT_MAX];
     attr_text(ds, "kind", kind, sizeof kind);
     ix->has_name = attr_text(ds, "name", ix->name, sizeof ix->name);
+    attr_tz(ds, ix->tz, sizeof ix->tz);
     hsize_t dims[8] = {0};
     int rank = shape_of(ds, dims);
     /* pandas writes a 1-element sentinel with a "shape" attribute for an empty index. */
@@ -1485,6 +1513,8 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         rc = index_times(r, &sh.ix, f->time, &f->time_kind);
         if (rc == TSF_OK && sh.ix.has_name)
             rc = tsf_frame_set_time_name(f, sh.ix.name, r->err);
+        if (rc == TSF_OK && sh.ix.tz[0])
+            rc = tsf_frame_set_tz(f, sh.ix.tz, r->err);
     }
     if (rc == TSF_OK)
         rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi);

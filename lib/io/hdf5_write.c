@@ -2,9 +2,9 @@
  * writer of tsflow/h5out.h. For key K (default "data") the file holds:
  *
  *   /K       a pandas fixed-format frame: pandas.read_hdf(path, "K").
- *            One series: index = the time column (DatetimeIndex for timestamps, int64 for a
- *            plain index), named after the source's time column when it had one; one float64
- *            column per frame column.
+ *            One series: index = the time column (DatetimeIndex for timestamps, zone-aware
+ *            with pandas' own "tz" attribute when the frame has a zone; int64 for a plain index),
+ * named after the source's time column when it had one; one float64 column per frame column.
  *            Several series (long layout): a MultiIndex (id, time); the id level is named after
  *            the source's id column (default "id"). df.reset_index() gives the long table, and
  *            df.loc["A"] one series. (String columns would be pickled by pandas; index levels
@@ -12,7 +12,8 @@
  *   /K_xr    for h5py and xarray.open_dataset(path, engine="h5netcdf", group="K_xr"):
  *            values(time, column), or values(series, time, column) for several series, float64
  *            with NaN where a series has no row at a time; coordinate variables time (int64
- *            seconds, units "seconds since 1970-01-01T00:00:00Z"; plain int64 for an integer
+ *            seconds, units "seconds since 1970-01-01T00:00:00Z", and the frame's zone in a
+ *            "tz" attribute when it has one; plain int64 for an integer
  *            index; the sorted union over all series), column and series (strings), attached as
  *            HDF5 dimension scales.
  *   /        attribute tsflow_version.
@@ -85,6 +86,20 @@ static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
     }
 }
 
+/* Ids "0", "1", ... for the n series of a long frame without ids; NULL when out of memory. */
+static char **number_ids(size_t n)
+{
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    for (size_t s = 0; ids && s < n; s++) {
+        if (!(ids[s] = malloc(24))) {
+            tsf__free_strings(ids, n);
+            return NULL;
+        }
+        snprintf(ids[s], 24, "%zu", s);
+    }
+    return ids;
+}
+
 int tsf_hdf5_write_frame(tsf_h5out *o, const tsf_frame *f, const char *key, tsf_err *err)
 {
     return tsf_hdf5_write_frame_as(o, f, key, TSF_HDF5_PANDAS | TSF_HDF5_XARRAY, err);
@@ -121,21 +136,9 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
     }
     if (multi) {
         ids = (const char **)f->series_ids;
-        if (!ids) {
-            gen_ids = calloc(f->n_series, sizeof *gen_ids);
-            if (!gen_ids) {
-                rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
-                goto cleanup;
-            }
-            for (size_t s = 0; s < f->n_series; s++) {
-                gen_ids[s] = malloc(24);
-                if (!gen_ids[s]) {
-                    rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
-                    goto cleanup;
-                }
-                snprintf(gen_ids[s], 24, "%zu", s);
-            }
-            ids = (const char **)gen_ids;
+        if (!ids && !(ids = (const char **)(gen_ids = number_ids(f->n_series)))) {
+            rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
+            goto cleanup;
         }
         for (size_t s = 0; s < f->n_series; s++) {
             size_t r0, len = tsf_frame_series_rows(f, s, &r0);
@@ -144,7 +147,7 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
         }
         cols[0] = (tsf_h5_column){f->id_name ? f->id_name : "id", TSF_H5_STRING, row_ids};
     }
-    cols[n_index - 1] = (tsf_h5_column){f->time_name, ttype, f->time};
+    cols[n_index - 1] = (tsf_h5_column){f->time_name, ttype, f->time, .tz = f->tz};
     for (size_t j = 0; j < f->n_cols; j++)
         cols[n_index + j] = (tsf_h5_column){f->col_names[j], TSF_H5_FLOAT64, f->cols[j]};
 
@@ -175,11 +178,14 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
     if (rc == TSF_OK && (layouts & TSF_HDF5_XARRAY))
         rc =
             tsf_h5out_array_fill(o, xr_values, dims, nd, multi ? fill_long : fill_wide, &fill, err);
+    if (rc == TSF_OK && (layouts & TSF_HDF5_XARRAY) && is_time && f->tz) {
+        /* xarray decodes the CF units to UTC; the zone to show them in rides along */
+        sprintf(xr_values, "%s/time", xr_key);
+        rc = tsf_h5out_attr_string(o, xr_values, "tz", f->tz, err);
+    }
 cleanup:
     if (gen_ids)
-        for (size_t s = 0; s < f->n_series; s++)
-            free(gen_ids[s]);
-    free(gen_ids);
+        tsf__free_strings(gen_ids, f->n_series);
     free(cols);
     free(row_ids);
     free(times);

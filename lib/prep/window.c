@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tsflow/frame.h"
+#include "tsflow/tz.h"
 #include "tsflow/window.h"
 #include "core.h"
 
@@ -49,11 +50,18 @@ int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row)
      * month starts), or steps of an integer index */
     const tsf_freq *q = tsf_frame_series_freq(f, s);
     if (f->time_kind == TSF_TIME_EPOCH && q->unit != TSF_FREQ_NONE)
-        return tsf_freq_add(q, f->time[end - 1], (int64_t)(row - end + 1));
+        return tsf_tz_freq_add(f->tz ? tsf_tz_cached(f->tz) : NULL, q, f->time[end - 1],
+                               (int64_t)(row - end + 1));
     return f->time[end - 1] + (int64_t)(row - end + 1) * f->step;
 }
 
 /* ---- Making windows ----------------------------------------------------------------------- */
+
+/* Calendar features describe the local clock: hour 8 in Berlin is 8, whatever UTC says. */
+static int64_t local_time(const tsf_tz *z, int64_t t)
+{
+    return z ? t + tsf_tz_offset(z, t) : t;
+}
 
 static const unsigned all_calendar = TSF_CAL_MINUTE | TSF_CAL_HOUR | TSF_CAL_DAY_OF_WEEK |
                                      TSF_CAL_DAY_OF_MONTH | TSF_CAL_DAY_OF_YEAR | TSF_CAL_MONTH;
@@ -378,6 +386,7 @@ void tsf_windows_gather(const tsf_windows *w, const size_t *idx, size_t B, float
     const size_t T = sp->lookback, L = sp->horizon, I = w->n_inputs, F = w->n_future_inputs;
     const size_t O = w->n_outputs;
     const int ci = sp->channel_independent;
+    const tsf_tz *z = sp->calendar && f->tz ? tsf_tz_cached(f->tz) : NULL;
     assert(F == 0 || xf);
     for (size_t b = 0; b < B; b++) {
         assert(idx[b] < w->n_samples);
@@ -395,7 +404,7 @@ void tsf_windows_gather(const tsf_windows *w, const size_t *idx, size_t B, float
             for (size_t k = 0; k < sp->n_future; k++)
                 *xp++ = (float)f->cols[sp->future_cols[k]][r];
             if (sp->calendar)
-                tsf_calendar_features(sp->calendar, f->time[r], xp);
+                tsf_calendar_features(sp->calendar, local_time(z, f->time[r]), xp);
         }
         /* xf: (L, B, F) = future | calendar over rows [t0, t0 + L) */
         for (size_t h = 0; F && h < L; h++) {
@@ -404,7 +413,7 @@ void tsf_windows_gather(const tsf_windows *w, const size_t *idx, size_t B, float
             for (size_t k = 0; k < sp->n_future; k++)
                 *xp++ = (float)f->cols[sp->future_cols[k]][r];
             if (sp->calendar)
-                tsf_calendar_features(sp->calendar, tsf_series_time_at(f, s, r), xp);
+                tsf_calendar_features(sp->calendar, local_time(z, tsf_series_time_at(f, s, r)), xp);
         }
         /* y: (L, B, O) targets over the horizon; NaN past the data (predict beyond the end) */
         for (size_t h = 0; y && h < L; h++) {

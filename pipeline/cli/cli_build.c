@@ -179,6 +179,7 @@ const char *cli_model_args_help(void)
            "  --time-column NAME     the time column (default: the first, if it holds times)\n"
            "  --time-format FMT      strptime-style time format of a CSV (e.g. %d/%m/%Y)\n"
            "  --time-unit UNIT       what integer CSV times count: s, ms, us, ns, year, index\n"
+           "  --tz ZONE              zone of local times without an offset (e.g. Europe/Berlin)\n"
            "  --id-column NAME       long layout: the column naming each row's series (CSV)\n"
            "  --key NAME             HDF5 input (.h5, .hdf5, .nc): the dataset or pandas key\n"
            "                         (default data; see 'tsflow help ingest.hdf5')\n"
@@ -298,13 +299,13 @@ static int to_double_as(const char *cmd, const char *flag, const char *v, double
 int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i)
 {
     const char *arg = argv[*i];
-    static const char *const flags[] = {"--target",       "--horizon",       "--lookback",
-                                        "--time-column",  "--id-column",     "--impute",
-                                        "--model",        "--hidden",        "--layers",
-                                        "--epochs",       "--batch-size",    "--lr",
-                                        "--clip",         "--quantiles",     "--instance-norm",
-                                        "--val-fraction", "--test-fraction", "--seed",
-                                        "--key",          "--time-format",   "--time-unit"};
+    static const char *const flags[] = {
+        "--target",        "--horizon",   "--lookback",      "--time-column",
+        "--id-column",     "--impute",    "--model",         "--hidden",
+        "--layers",        "--epochs",    "--batch-size",    "--lr",
+        "--clip",          "--quantiles", "--instance-norm", "--val-fraction",
+        "--test-fraction", "--seed",      "--key",           "--time-format",
+        "--time-unit",     "--tz"};
     size_t k = 0, n = sizeof flags / sizeof *flags;
     while (k < n && !is_flag(arg, flags[k]))
         k++;
@@ -366,6 +367,9 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         return 1;
     case 20:
         a->time_unit = v;
+        return 1;
+    case 21:
+        a->tz = v;
         return 1;
     default:
         if (to_size_as(cmd, f, v, &seed, "train.rnn", "seed") < 0)
@@ -447,6 +451,8 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_put_quoted(b, "time_format", a->time_format);
     if (a->time_unit)
         cli_ini_put_quoted(b, "time_unit", a->time_unit);
+    if (a->tz)
+        cli_ini_put_quoted(b, "tz", a->tz);
     if (a->id_column)
         cli_ini_put_quoted(b, "id_column", a->id_column);
     cli_ini_section(b, "split", "split");

@@ -62,6 +62,7 @@ typedef struct cli_model_args {
     const char *time_column;
     const char *time_format; /* ingest.csv time_format, or NULL */
     const char *time_unit;   /* ingest.csv time_unit, or NULL */
+    const char *tz;          /* ingest.csv tz, or NULL */
     const char *id_column;
     const char *key;    /* HDF5 input: the dataset or pandas key (--key) */
     size_t horizon;     /* --horizon N (required) */

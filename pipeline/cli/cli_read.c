@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_read.h"
+#include "tsflow/tz.h"
 
 void cli_read_args_init(cli_read_args *ra)
 {
@@ -35,6 +36,8 @@ const char *cli_read_args_help(void)
            "  --time-column NAME    the time column (default: the first column if it is time)\n"
            "  --time-format FMT     strptime-style time format (e.g. %d/%m/%Y, %Y%m%d)\n"
            "  --time-unit UNIT      what integer times count: s, ms, us, ns, year, index\n"
+           "  --tz ZONE             zone of local times without an offset, and of the output\n"
+           "                        (e.g. Europe/Berlin, UTC, +01:00)\n"
            "  --no-time             no time column: rows get an integer index\n"
            "  --id-column NAME      long layout: the column naming each row's series\n"
            "  --columns A,B,...     value columns to keep (default: all)\n"
@@ -105,6 +108,12 @@ static int set_time_unit(cli_read_args *ra, const char *v)
         return -1;
     }
     ra->csv.time_unit = (tsf_time_unit)u;
+    return 0;
+}
+
+static int set_tz(cli_read_args *ra, const char *v)
+{
+    ra->csv.tz = v;
     return 0;
 }
 
@@ -188,6 +197,7 @@ static const struct read_option {
     {"--time-column", 1, set_time_column},
     {"--time-format", 1, set_time_format},
     {"--time-unit", 1, set_time_unit},
+    {"--tz", 1, set_tz},
     {"--no-time", 0, set_no_time},
     {"--id-column", 1, set_id_column},
     {"--columns", 1, set_columns},
@@ -272,6 +282,11 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
         opt.time_dim = ra->time_dim;
         tsf_hdf5_info info;
         rc = tsf_hdf5_read_opt(out, path, ra->key, &opt, &info, &err);
+        if (rc == TSF_OK && ra->csv.tz && (rc = tsf_frame_localize(*out, ra->csv.tz, &err))) {
+            (void)tsf_err_prefix(&err, "%s: tz", path);
+            tsf_frame_free(*out);
+            *out = NULL;
+        }
         if (rc == TSF_OK)
             report_hdf5(path, &info);
     } else {

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_read.h"
 #include "tsflow/frame.h"
+#include "tsflow/tz.h"
 
 static void json_string(FILE *out, const char *s)
 {
@@ -82,9 +83,20 @@ static void freq_text(const tsf_frame *f, char *buf, size_t n)
                                  tsf_freq_format(&f->series_freq[s], 0, a, sizeof a));
 }
 
+/* Time t as text: in the frame's zone with its offset, or without a zone. buf: 40 bytes. */
+static char *time_text(const tsf_frame *f, int64_t t, char *buf, size_t n)
+{
+    tsf_tz *z = NULL;
+    if (!f->tz || f->time_kind != TSF_TIME_EPOCH || tsf_tz_load(&z, f->tz, NULL) != TSF_OK)
+        return tsf_time_format(f->time_kind, t, buf, n);
+    tsf_tz_format(z, t, buf, n);
+    tsf_tz_free(z);
+    return buf;
+}
+
 static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n_filled)
 {
-    char a[32], b[32];
+    char a[40], b[40];
     int64_t t0 = 0, t1 = 0;
     if (f->n_rows)
         span(f, &t0, &t1);
@@ -115,8 +127,11 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n
         fprintf(out, "%zu", season);
     else
         fputs("null", out);
-    /* instants are UTC; zones are not kept yet */
-    fputs(", \"tz\": null", out);
+    fputs(", \"tz\": ", out);
+    if (f->tz)
+        json_string(out, f->tz);
+    else
+        fputs("null", out);
     int64_t periods = f->n_rows ? span_periods(f) : 0;
     fprintf(out, ", \"periods\": %lld, \"missing_periods\": %lld, \"rows_filled\": %zu",
             (long long)periods, (long long)(periods - (int64_t)(f->n_rows - n_filled)), n_filled);
@@ -132,9 +147,9 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n
         fputs("null", out);
     fputs(", \"start\": ", out);
     if (f->n_rows) {
-        json_string(out, tsf_time_format(f->time_kind, t0, a, sizeof a));
+        json_string(out, time_text(f, t0, a, sizeof a));
         fputs(", \"end\": ", out);
-        json_string(out, tsf_time_format(f->time_kind, t1, b, sizeof b));
+        json_string(out, time_text(f, t1, b, sizeof b));
     } else {
         fputs("null, \"end\": null", out);
     }
@@ -159,7 +174,7 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n
 
 static void print_text(FILE *out, const char *path, const tsf_frame *f, size_t n_filled)
 {
-    char a[32], b[32];
+    char a[40], b[40];
     fprintf(out, "%s\n  rows    %zu", path, f->n_rows);
     if (f->n_series > 1)
         fprintf(out, " in %zu series (id column \"%s\")", f->n_series,
@@ -183,8 +198,10 @@ static void print_text(FILE *out, const char *path, const tsf_frame *f, size_t n
     if (f->n_rows) {
         int64_t t0, t1, periods = span_periods(f);
         span(f, &t0, &t1);
-        fprintf(out, "  span    %s .. %s\n", tsf_time_format(f->time_kind, t0, a, sizeof a),
-                tsf_time_format(f->time_kind, t1, b, sizeof b));
+        fprintf(out, "  span    %s .. %s\n", time_text(f, t0, a, sizeof a),
+                time_text(f, t1, b, sizeof b));
+        if (f->tz)
+            fprintf(out, "  tz      %s\n", f->tz);
         fprintf(out, "  periods %lld, %lld missing in the file, %zu row%s filled\n",
                 (long long)periods, (long long)(periods - (int64_t)(f->n_rows - n_filled)),
                 n_filled, n_filled == 1 ? "" : "s");

@@ -19,6 +19,7 @@
 
 #include "tsflow/io.h"
 #include "tsflow/stage.h"
+#include "ingest.h"
 
 enum { DELIM_AUTO, DELIM_COMMA, DELIM_SEMICOLON, DELIM_TAB };
 enum { GAPS_ERROR, GAPS_FILL };
@@ -36,6 +37,7 @@ typedef struct ingest_csv {
     size_t max_field;
     const char *time_format;
     int time_unit;
+    const char *tz;
 } ingest_csv;
 
 static const char *const delimiters[] = {"auto", "comma", "semicolon", "tab", NULL};
@@ -103,6 +105,13 @@ static const tsf_option options[] = {
      .help = "what integer times count: s, ms, us, ns since 1970-01-01 UTC, year, or index (a "
              "plain integer index); auto reads integers that are all years 1000-2999 as years "
              "and refuses other integers"},
+    {.name = "tz",
+     .type = TSF_OPT_STRING,
+     .offset = offsetof(ingest_csv, tz),
+     .help = "time zone of local times without a UTC offset, and of the frame's outputs: an "
+             "IANA name from the system's zoneinfo (Europe/Berlin), UTC, or an offset (+01:00). "
+             "Times with offsets stay the instants they name. Unset: the one offset the times "
+             "write; offsets that change (daylight saving) are refused, asking for tz"},
     {.name = "max_field",
      .type = TSF_OPT_SIZE,
      .offset = offsetof(ingest_csv, max_field),
@@ -152,6 +161,7 @@ static void read_options(const ingest_csv *s, tsf_csv_options *opt)
     opt->max_field = s->max_field;
     opt->time_format = s->time_format;
     opt->time_unit = (tsf_time_unit)s->time_unit;
+    opt->tz = s->tz;
 }
 
 static long find_col(const tsf_csv_peek *pk, const char *name)
@@ -290,6 +300,9 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
                                   "\"%s\" uses a directive tsflow does not know (expected "
                                   "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
                                   s->time_format);
+    int tz_rc = tsfs_check_tz(ctx, s->tz, err);
+    if (tz_rc != TSF_OK)
+        return tz_rc;
     tsf_meta *m = out[0];
     struct stat st;
     if (stat(s->path, &st) == 0 && !S_ISREG(st.st_mode)) {

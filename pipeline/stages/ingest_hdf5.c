@@ -14,6 +14,7 @@
 
 #include "tsflow/io.h"
 #include "tsflow/stage.h"
+#include "ingest.h"
 
 typedef struct ingest_hdf5 {
     const char *path;
@@ -23,6 +24,7 @@ typedef struct ingest_hdf5 {
     tsf_strings columns;
     int gaps;
     int time_dim;
+    const char *tz;
 } ingest_hdf5;
 
 enum { GAPS_ERROR, GAPS_FILL };
@@ -68,6 +70,12 @@ static const tsf_option options[] = {
      .choices = time_dims,
      .help = "a 2-D dataset's dimension that runs along time: 0 as numpy and h5py write, 1 as R "
              "writes (an n x k matrix is k x n in HDF5); auto decides, and asks when it cannot"},
+    {.name = "tz",
+     .type = TSF_OPT_STRING,
+     .offset = offsetof(ingest_hdf5, tz),
+     .help = "time zone: times without one (a naive pandas index, CF units, ISO text) are local "
+             "times there; a zone-aware pandas index is shown in it. An IANA name from the "
+             "system's zoneinfo (Europe/Berlin), UTC, or an offset (+01:00)"},
     TSF_OPTION_END,
 };
 
@@ -286,6 +294,9 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
 {
     (void)in;
     const ingest_hdf5 *s = state;
+    int tz_rc = tsfs_check_tz(ctx, s->tz, err);
+    if (tz_rc != TSF_OK)
+        return tz_rc;
     const char *parsing = tsf_hdf5_parsing_set(s->path); /* named if libhdf5 crashes on it */
     int rc = check_file(ctx, s, out, err);
     tsf_hdf5_parsing_set(parsing);
@@ -312,8 +323,12 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_frame *f = NULL;
     tsf_hdf5_info info;
     int rc = tsf_hdf5_read_opt(&f, s->path, s->key, &opt, &info, err);
-    if (rc != TSF_OK)
+    if (rc == TSF_OK && s->tz && (rc = tsf_frame_localize(f, s->tz, err)) != TSF_OK)
+        (void)tsf_err_prefix(err, "%s: tz", s->path);
+    if (rc != TSF_OK) {
+        tsf_frame_free(f);
         return rc;
+    }
     if (info.notes[0])
         tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s", s->path, info.notes);
     tsf_stage_log(ctx, TSF_LOG_INFO,

@@ -12,6 +12,10 @@
  * in series_freq). `step` is the spacing in the time unit: exact for fixed frequencies and for
  * integer indexes, the average length of the period for calendar ones (a month is 2629746 s),
  * for scales and displays; times past a series' end come from tsf_frame_time_at.
+ *
+ * Timestamps are instants in UTC. `tz` names the zone they were given in and are written in
+ * (tsflow/tz.h); a frame without one has times without a zone, which tsflow keeps as read
+ * (as if UTC) and writes without an offset, as pandas does with naive times.
  */
 #ifndef TSFLOW_FRAME_H
 #define TSFLOW_FRAME_H
@@ -47,6 +51,8 @@ typedef struct tsf_frame {
     char *id_name;         /* name of the series id column in a long layout, or NULL */
     tsf_freq freq;         /* frequency of all series; TSF_FREQ_NONE if unknown or mixed */
     tsf_freq *series_freq; /* (n_series) owned per-series frequencies, or NULL: all `freq` */
+    char *tz; /* zone the timestamps are shown in (tsflow/tz.h: "UTC", "+01:00", an IANA name),
+               * or NULL for times without a zone; the instants in time[] are UTC either way */
 } tsf_frame;
 
 /* The frequency of series s (series_freq[s], else freq). */
@@ -77,6 +83,9 @@ int tsf_frame_set_series(tsf_frame *f, size_t n_series, const char *const *ids,
 
 /* Set the time column name (copied; NULL clears it). */
 int tsf_frame_set_time_name(tsf_frame *f, const char *name, tsf_err *err) TSF_WUR;
+
+/* Set the time zone name (copied; NULL: times without a zone). */
+int tsf_frame_set_tz(tsf_frame *f, const char *tz, tsf_err *err) TSF_WUR;
 
 /* Deep copy of rows [row0, row0 + n) of every column (series boundaries clipped to the
  * range). */
@@ -138,6 +147,11 @@ typedef enum tsf_time_form {
  * "q"); *form (may be NULL) says which. Returns 1 on success, 0 when the text is none of them. */
 int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
                         tsf_time_form *form);
+
+/* tsf_time_parse_text, also giving the UTC offset the text wrote in *offset (may be NULL;
+ * seconds east of UTC, 0 for "Z" and without a zone). */
+int tsf_time_parse_zoned(const char *text, size_t len, int64_t *t, int *has_zone, int32_t *offset,
+                         tsf_time_form *form);
 
 /* Parse text[0..len) with a strptime-style format, independent of locale: %Y (4 digits), %y
  * (2 digits, 69-99 -> 19xx, else 20xx), %m, %d, %H, %M, %S (1 or 2 digits), %b and %B (English

@@ -63,6 +63,7 @@ typedef struct tsf_h5_column {
     const char *name; /* column (or index level) name; NULL only for an unnamed index level */
     tsf_h5_type type;
     const void *data;
+    const char *tz; /* TSF_H5_TIME: the zone of a pandas DatetimeIndex (tsflow/tz.h), or NULL */
 } tsf_h5_column;
 
 /* One dimension of an array, with its coordinate variable. */

@@ -56,6 +56,8 @@ typedef struct tsf_csv_options {
     size_t max_field;             /* longest accepted field in bytes; 0 = 1 MiB */
     const char *time_format;      /* strptime-style (tsf_time_parse_format); NULL = detect */
     tsf_time_unit time_unit;      /* what integer times count; default TSF_TIME_UNIT_AUTO */
+    const char *tz; /* zone of local times without an offset, and of the frame (tsflow/tz.h);
+                     * NULL: the one UTC offset the times write, else none */
 } tsf_csv_options;
 
 /* What the reader saw, for reports (all counts over the whole file). */

@@ -115,15 +115,16 @@ int tsf_windows_make_at(tsf_windows **out, const tsf_frame *f, const tsf_window_
                         tsf_err *err) TSF_WUR;
 
 /* The calendar features selected by flags (tsf_calendar) for time t (seconds since the epoch,
- * UTC), in flag-bit order, as Informer's timefeatures.py computes them:
+ * on the clock they describe: windows pass a frame's local time, instant plus its zone's
+ * offset), in flag-bit order, as Informer's timefeatures.py computes them:
  *   minute/59 - 0.5, hour/23 - 0.5, weekday/6 - 0.5 (Monday = 0), (day - 1)/30 - 0.5,
  *   (day of year - 1)/365 - 0.5, (month - 1)/11 - 0.5.
  * out has room for 6 values; returns how many were written. */
 size_t tsf_calendar_features(unsigned flags, int64_t t, float *out);
 
 /* The frame time of row `row` of series s; past the series end (forecasts beyond the data),
- * the last time plus periods of the series' frequency on the calendar, or plus steps of an
- * integer index. */
+ * the last time plus periods of the series' frequency on the calendar (the local one of the
+ * frame's zone: tsf_tz_freq_add), or plus steps of an integer index. */
 int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row);
 
 #ifdef __cplusplus

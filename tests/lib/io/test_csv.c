@@ -290,8 +290,11 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     read_fails(p, &o, TSF_EINVAL,
                "%s:1: time column 2 is out of range: the header has 2 columns (expected a "
                "0-based position below 2)");
-    /* zones are converted to UTC */
-    f = read_ok(tmp_csv("t,v\n2016-07-01T02:00:00+02:00,1\n2016-07-01T00:15:00Z,2\n"), NULL, NULL);
+    /* times with offsets are instants: in tz = UTC whatever offsets they write */
+    tsf_csv_options_init(&o);
+    o.tz = "UTC";
+    f = read_ok(tmp_csv("t,v\n2016-07-01T02:00:00+02:00,1\n2016-07-01T00:15:00Z,2\n"), &o, NULL);
+    cr_assert_str_eq(f->tz, "UTC");
     cr_assert_eq(f->time[0], 1467331200);
     cr_assert_eq(f->step, 900);
     tsf_frame_free(f);

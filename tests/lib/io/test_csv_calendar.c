@@ -84,7 +84,7 @@ static const char *const files_py =
     "format='%Y%m%d'))\n"
     "h = pd.date_range('2021-03-27 22:00', periods=60, freq='15min', tz='Europe/Berlin')\n"
     "frame(h, 'time').to_csv(os.path.join(d, 'dst.csv'), date_format='%Y-%m-%dT%H:%M:%S%z')\n"
-    "out('dst.csv', '-', h.tz_convert('UTC'))\n"
+    "out('dst.csv', 'tz=Europe/Berlin', h.tz_convert('UTC'))\n"
     "ms = pd.date_range('2020-01-01', periods=30, freq='H')\n"
     "with open(os.path.join(d, 'ms_epoch.csv'), 'w') as f:\n"
     "    f.write('t,v\\n')\n"
@@ -109,6 +109,8 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
             o.time_format = opts + 4;
         else if (!strcmp(opts, "unit=ms"))
             o.time_unit = TSF_TIME_UNIT_MS;
+        else if (!strncmp(opts, "tz=", 3))
+            o.tz = opts + 3;
         else if (!strcmp(opts, "fill"))
             o.gaps = TSF_GAP_FILL;
         tsf_frame *f = NULL;
