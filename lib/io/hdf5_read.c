@@ -1902,7 +1902,7 @@ static int pdt_values(const rd *r, const pdt *t, tsf_frame **out)
         if (fd->cls != H5T_INTEGER && fd->cls != H5T_FLOAT && !bits) {
             rc = tsf_err_set(r->err, TSF_ETYPE,
                              "%s: \"/%s\": column \"%s\"%s holds %s; tsflow reads numeric columns "
-                             "and one text column (the series id) only: drop or convert it "
+                             "and at most one text column (the series id): drop or convert it "
                              "before to_hdf",
                              r->path, r->key, fd->labels[0],
                              fd->k > 1 ? " (and others in its block)" : "",
