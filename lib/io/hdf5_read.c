@@ -49,6 +49,7 @@
  * (0-based, as pandas' iloc). Errors name the file and the object, say what was found and what to
  * do; HDF5's own messages appear only as the innermost description (tsf__h5_fail).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -942,6 +943,181 @@ static int pd_index_values(const rd *r, const char *kind, const double *x, size_
     return TSF_OK;
 }
 
+/* A pickled attribute (PyTables pickles lists, dicts and objects). NULL when absent; *bad is
+ * set when present but not a protocol-0 pickle of plain values. */
+static tsf__pk *attr_pickle(hid_t obj, const char *name, int *bad)
+{
+    *bad = 0;
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return NULL;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    tsf__pk *v = NULL;
+    char **text = NULL;
+    if (t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(s) == 1 &&
+        read_strs(a, 1, t, 1, &text) == 0) {
+        v = tsf__pk_decode(text[0], strlen(text[0]));
+        free_strs(text, 1);
+    }
+    *bad = !v;
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
+    H5Eclear2(H5E_DEFAULT);
+    return v;
+}
+
+/* ---- pandas PeriodIndex ------------------------------------------------------------------- */
+
+/* The frequency of a pandas PeriodIndex: its unit ('S' seconds, 'T' minutes, 'H' hours, 'D'
+ * days, 'B' business days, 'W' weeks, 'M' months, 'Q' quarters, 'A' years), the anchor (the
+ * weekday 0 Monday .. 6 Sunday a week ends on; the month 1..12 a year or quarter cycle ends in)
+ * and the multiple (the ordinals count single units whatever it is). */
+typedef struct pd_period {
+    char unit;
+    int anchor;
+    int64_t n;
+} pd_period;
+
+/* A pickled pandas offset (pandas._libs.tslibs.offsets.MonthEnd(n, normalize[, month]), ...).
+ * Returns 1 when it is one a period can have. */
+static int period_of_pickle(const tsf__pk *v, pd_period *p)
+{
+    static const struct {
+        const char *cls;
+        char unit;
+    } known[] = {{"Second", 'S'},   {"Minute", 'T'},      {"Hour", 'H'},
+                 {"Day", 'D'},      {"BusinessDay", 'B'}, {"Week", 'W'},
+                 {"MonthEnd", 'M'}, {"QuarterEnd", 'Q'},  {"YearEnd", 'A'}};
+    if (!v || v->kind != TSF__PK_OBJECT || v->item[0]->kind != TSF__PK_GLOBAL)
+        return 0;
+    const char *cls = strrchr(v->item[0]->s, '.');
+    const tsf__pk *args = v->item[1];
+    cls = cls ? cls + 1 : v->item[0]->s;
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(cls, known[i].cls))
+            p->unit = known[i].unit;
+    if (!p->unit || args->n < 1 || args->item[0]->kind != TSF__PK_INT || args->item[0]->i < 1)
+        return 0;
+    p->n = args->item[0]->i;
+    int anchored = p->unit == 'W' || p->unit == 'Q' || p->unit == 'A';
+    if (anchored && (args->n < 3 || args->item[2]->kind != TSF__PK_INT))
+        return 0;
+    p->anchor = anchored ? (int)args->item[2]->i : 0;
+    if (p->unit == 'W')
+        return p->anchor >= 0 && p->anchor <= 6;
+    return !anchored || (p->anchor >= 1 && p->anchor <= 12);
+}
+
+/* An alias as older pandas stored it ("M", "Q-DEC", "A-JUN", "W-SUN", "2D", "H", "T", "B"). */
+static int period_of_alias(const char *s, pd_period *p)
+{
+    static const char *const mon[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+    static const char *const day[] = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"};
+    char *e;
+    memset(p, 0, sizeof *p);
+    p->n = isdigit((unsigned char)s[0]) ? strtoll(s, &e, 10) : 1;
+    if (isdigit((unsigned char)s[0]))
+        s = e;
+    if (p->n < 1 || !s[0] || !strchr("STHDBWMQAY", s[0]) || (s[1] && s[1] != '-'))
+        return 0;
+    p->unit = s[0] == 'Y' ? 'A' : s[0];
+    p->anchor = p->unit == 'W' ? 6 : 12;
+    if (!s[1])
+        return 1;
+    for (int k = 0; k < 12 && (p->unit == 'Q' || p->unit == 'A'); k++)
+        if (!strcmp(s + 2, mon[k]))
+            return p->anchor = k + 1, 1;
+    for (int k = 0; k < 7 && p->unit == 'W'; k++)
+        if (!strcmp(s + 2, day[k]))
+            return p->anchor = k, 1;
+    return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Period ordinals ix->v (periods since the one holding 1970-01-01) as the instants their periods
+ * start at, as PeriodIndex.to_timestamp() gives them. */
+static int period_times(const rd *r, const pd_period *p, const char *what, pd_index *ix)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        int64_t k = ix->v[i], day = 0, month = INT64_MIN;
+        if (k == INT64_MIN)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu is NaT (a missing period); drop it before saving",
+                     r->path, r->key, what, i);
+        if (k < -INT64_C(10000000000000) || k > INT64_C(10000000000000))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu: period %" PRId64 " is out of range", r->path, r->key,
+                     what, i, k);
+        switch (p->unit) {
+        case 'S':
+            ix->v[i] = k;
+            continue;
+        case 'T':
+            ix->v[i] = k * 60;
+            continue;
+        case 'H':
+            ix->v[i] = k * 3600;
+            continue;
+        case 'D':
+            day = k;
+            break;
+        case 'B': /* five business days to a week of seven */
+            day = floor_div(k + 3, 5) * 7 + (k + 3 - floor_div(k + 3, 5) * 5) - 3;
+            break;
+        case 'W': /* week k ends on day 7k + anchor - 3 (a Sunday one a week earlier) */
+            day = 7 * k + p->anchor - 3 - (p->anchor == 6 ? 7 : 0) - 6;
+            break;
+        case 'M':
+            month = k;
+            break;
+        case 'Q': /* quarter k of the years ending in month anchor */
+            month = 3 * k + p->anchor - 12;
+            break;
+        default: /* 'A' */
+            month = 12 * k + p->anchor - 12;
+            break;
+        }
+        if (month != INT64_MIN)
+            day = tsf__days_from_civil(1970 + floor_div(month, 12),
+                                       (unsigned)(month - floor_div(month, 12) * 12 + 1), 1);
+        ix->v[i] = day * 86400;
+    }
+    ix->kind = IX_TIME;
+    return TSF_OK;
+}
+
+/* Read the freq of a PeriodIndex (a pickled offset, or an alias string) and turn the ordinals
+ * of ix into instants. A frequency tsflow cannot decode is an error, never integer ordinals. */
+static int period_index(const rd *r, const tsf__pk *freq, const char *alias, const char *what,
+                        pd_index *ix)
+{
+    pd_period p;
+    if (!(freq ? period_of_pickle(freq, &p) : alias && period_of_alias(alias, &p)))
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": %s is a pandas PeriodIndex of a frequency tsflow does not read "
+                 "(it reads seconds, minutes, hours, days, business days, weeks, months, "
+                 "quarters and years); convert it before saving (df.index = "
+                 "df.index.to_timestamp())",
+                 r->path, r->key, what);
+    int rc = period_times(r, &p, what, ix);
+    if (rc == TSF_OK)
+        note(r,
+             "%s: a PeriodIndex, read as the instants its periods start at (as "
+             "PeriodIndex.to_timestamp() gives them)",
+             what);
+    return rc;
+}
+
 static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
 {
     memset(ix, 0, sizeof *ix);
@@ -994,6 +1170,17 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
         else
             rc = pd_index_values(r, kind, x, n, ix);
         free(x);
+        char cls[TEXT_MAX];
+        if (rc == TSF_OK && attr_text(ds, "index_class", cls, sizeof cls) &&
+            !strcmp(cls, "period") && !strcmp(kind, "integer")) {
+            char alias[64];
+            int bad = 0;
+            tsf__pk *fq = attr_pickle(ds, "freq", &bad);
+            ix->n = n;
+            rc = period_index(r, fq, attr_text(ds, "freq", alias, sizeof alias) ? alias : NULL,
+                              "the index", ix);
+            tsf__pk_free(fq);
+        }
     } else {
         rc = tsf_err_set(r->err, TSF_ETYPE,
                          "%s: \"/%s\": pandas index \"%s\" is of kind \"%s\"; tsflow reads "
@@ -1493,33 +1680,6 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
 
 /* ---- pandas format="table" (PyTables tables) ---------------------------------------------- */
 
-/* A pickled attribute (PyTables pickles lists, dicts and objects). NULL when absent; *bad is
- * set when present but not a protocol-0 pickle of plain values. */
-static tsf__pk *attr_pickle(hid_t obj, const char *name, int *bad)
-{
-    *bad = 0;
-    if (H5Aexists(obj, name) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return NULL;
-    }
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    hid_t s = a < 0 ? -1 : H5Aget_space(a);
-    tsf__pk *v = NULL;
-    char **text = NULL;
-    if (t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(s) == 1 &&
-        read_strs(a, 1, t, 1, &text) == 0) {
-        v = tsf__pk_decode(text[0], strlen(text[0]));
-        free_strs(text, 1);
-    }
-    *bad = !v;
-    tsf__h5_close(s);
-    tsf__h5_close(t);
-    tsf__h5_close(a);
-    H5Eclear2(H5E_DEFAULT);
-    return v;
-}
-
 /* The labels of a pickled list of str or int (column names), as text. 0, -1 (not such a list)
  * or -2 (memory). */
 static int pk_labels(const tsf__pk *v, char ***out, size_t *n)
@@ -1999,6 +2159,14 @@ static int pdt_time(const rd *r, const pdt *t, pd_index *tix)
                  r->path, r->key);
     if ((rc = pdt_index(r, t, fi, t->index_kind, tix)) != TSF_OK)
         return rc;
+    const tsf__pk *fq = tsf__pk_get(t->ixinfo, "freq");
+    if (fq && fq->kind != TSF__PK_NONE && !strcmp(t->index_kind, "integer")) {
+        /* an integer index with a frequency is a PeriodIndex */
+        rc = period_index(r, fq->kind == TSF__PK_STR ? NULL : fq,
+                          fq->kind == TSF__PK_STR ? fq->s : NULL, "the index", tix);
+        if (rc != TSF_OK)
+            return rc;
+    }
     const tsf__pk *nm = tsf__pk_get(t->ixinfo, "index_name");
     if (nm && nm->kind == TSF__PK_STR) {
         snprintf(tix->name, sizeof tix->name, "%s", nm->s);

@@ -13,6 +13,7 @@
 
 #include "support.h"
 #include "tsflow/h5out.h"
+#include "tsflow/freq.h"
 #include "tsflow/io.h"
 
 #define T0 INT64_C(1467331200) /* 2016-07-01 00:00:00 UTC */
@@ -783,6 +784,40 @@ Test(hdf5, reads_a_pandas_table_text_column_as_the_series_id_and_a_series_table)
     double ws[] = {0.5, 1.5, 2.5};
     tsft_assert_identical(f->cols[0], ws, 3, "series");
     tsf_frame_free(f);
+}
+
+/* A PeriodIndex (fixed and table format) reads as the instants PeriodIndex.to_timestamp()
+ * gives, on the matching calendar frequency, for every unit pandas has. */
+Test(hdf5, reads_a_pandas_period_index_as_the_instants_to_timestamp_gives)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "p.h5");
+    static const char *const freqs[] = {"M", "Q",     "Q-NOV", "A", "A-JUN", "D",  "B",
+                                        "W", "W-WED", "H",     "T", "S",     "2M", "3D"};
+    char *out = py("import warnings; warnings.simplefilter('ignore')\n"
+                   "for fq in sys.argv[2].split(','):\n"
+                   "    pi = pd.period_range('1949-01-03 05:07', periods=4, freq=fq, name='when')\n"
+                   "    df = pd.DataFrame({'y': np.arange(4.0)}, index=pi)\n"
+                   "    df.to_hdf(p, 'f' + fq, format='fixed')\n"
+                   "    df.to_hdf(p, 't' + fq, format='table')\n"
+                   "    assert isinstance(pd.read_hdf(p, 't' + fq).index, pd.PeriodIndex)\n"
+                   "    print(' '.join(str(v) for v in pi.to_timestamp().asi8))\n"
+                   "    print(pd.infer_freq(pi.to_timestamp()))\n",
+                   p, "M,Q,Q-NOV,A,A-JUN,D,B,W,W-WED,H,T,S,2M,3D");
+    for (int k = 0; k < (int)(sizeof freqs / sizeof freqs[0]); k++) {
+        for (int table = 0; table < 2; table++) {
+            char key[32];
+            snprintf(key, sizeof key, "%c%s", table ? 't' : 'f', freqs[k]);
+            tsf_frame *f = read_ok(p, key);
+            cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", key);
+            cr_assert_str_eq(f->time_name, "when", "%s", key);
+            assert_times(f, line(out, 2 * k), 1000000000);
+            /* the frequency of the instants, as pandas.infer_freq (1.5's aliases) names it */
+            char fq[32];
+            cr_assert_str_eq(tsf_freq_format(&f->freq, 1, fq, sizeof fq), line(out, 2 * k + 1),
+                             "%s", key);
+            tsf_frame_free(f);
+        }
+    }
 }
 
 /* ---- refused inputs ------------------------------------------------------------------------ */
