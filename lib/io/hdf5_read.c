@@ -14,7 +14,12 @@
  *      timestamps. The index name becomes the frame's time name.
  *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
  *      series per id (in order of first appearance; rows regrouped if interleaved).
- *    - format="table" (pandas_type "frame_table") is refused with what to do instead.
+ *    - A PeriodIndex (kind "integer", index_class "period", a pickled freq) becomes the instants
+ *      its periods start at, as PeriodIndex.to_timestamp() gives them (period_index).
+ *    - format="table" (pandas_type "frame_table"): the PyTables table "table" of records (the
+ *      index, dtype blocks values_block_<i> or one field per data column), its column names in
+ *      pickled attributes (lib/io/pickle0.c): see read_pd_table. A MultiIndex (id, time) or one
+ *      text column gives one series per id; an integer index with a freq is a PeriodIndex.
  * 2. A plain numeric dataset (float32/float64, any integer, bool), 1-D (one column) or 2-D.
  *    - Which dimension is time (2-D): opt->time_dim; else rhdf5's "rhdf5-NA.OK" attribute
  *      says dimension 1 (R's n x k matrices are column-major, so HDF5 sees k x n); else a

@@ -1,5 +1,5 @@
 /* ingest.hdf5: read a frame from an HDF5 file (tsf_hdf5_read_opt): a plain 1-D or 2-D numeric
- * dataset, or a pandas fixed-format frame group.
+ * dataset, or a pandas frame group (format "fixed" or "table").
  *
  * check opens the file (cheap: HDF5 reads only metadata) to refuse a file that is not HDF5 or
  * lacks the key, naming what the file holds, and to learn the shape: a dataset's dimensions,
@@ -250,6 +250,15 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             m->cols = rank == 2 ? (int64_t)dims[1 - t1] : 1;
             m->n_series = 1;
         }
+    } else if (t == H5I_GROUP && H5Lexists(obj, "table", H5P_DEFAULT) > 0) {
+        /* a pandas table (format="table"): its records are the rows; the columns and series
+         * are named in pickled attributes, which only the reader decodes */
+        m->rows = dim0(obj, "table");
+        if (m->rows == 0)
+            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                    "%s: \"/%s\": the pandas table has no rows (expected at "
+                                    "least one row of values)",
+                                    s->path, key);
     } else if (t == H5I_GROUP) {
         int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
                      H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
@@ -328,8 +337,11 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 const tsf_stage_def tsf_stage_ingest_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "ingest.hdf5",
-    .summary = "read a frame from an HDF5 file (a dataset or a pandas fixed-format frame)",
-    .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\"), or a "
+    .summary = "read a frame from an HDF5 file (a dataset or a pandas frame)",
+    .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key) in format \"fixed\" or "
+            "\"table\" (dtype blocks, data columns, rows appended in chunks; a MultiIndex "
+            "(id, time) or one text column gives one series per id; a PeriodIndex reads as the "
+            "instants its periods start at, as to_timestamp() gives them), or a "
             "plain 1-D or 2-D numeric dataset (h5py, netCDF-4/xarray, R). Naming rules for "
             "datasets: column names from an attribute named columns, column_names, colnames, "
             "col_names, names, labels or variables, or a string dimension scale; the time from a "
