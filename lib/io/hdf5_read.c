@@ -1855,7 +1855,7 @@ static int pdt_field_read(const rd *r, pdt *t, unsigned m)
     if (base != mt)
         tsf__h5_close(base);
     tsf__h5_close(mt);
-    if (fd->cls == H5T_NO_CLASS || fd->width == 0 || fd->width > 65536)
+    if (fd->cls == H5T_NO_CLASS || fd->width == 0 || fd->width > 65536 || k == 0)
         TSF_FAIL(r->err, TSF_EFORMAT,
                  "%s: \"/%s\": field \"%s\" of its table has an unreadable type", r->path, r->key,
                  fd->name);
@@ -1879,6 +1879,15 @@ static int pdt_field_read(const rd *r, pdt *t, unsigned m)
                  "%s: \"/%s\": field \"%s\" of its table holds %zu values per row but its %s "
                  "attribute does not name as many columns",
                  r->path, r->key, fd->name, k, an);
+    char meta[64];
+    snprintf(an, sizeof an, "%s_meta", fd->name);
+    if (attr_text(t->ds, an, meta, sizeof meta) && !strcmp(meta, "category"))
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": column \"%s\"%s is categorical (pandas stores its codes, not its "
+                 "values); tsflow reads numeric columns only: convert it (df[\"%s\"].astype(float) "
+                 "or .astype(str) for a series id) or drop it before to_hdf",
+                 r->path, r->key, fd->labels[0], fd->k > 1 ? " (and others in its block)" : "",
+                 fd->labels[0]);
     return TSF_OK;
 }
 
@@ -2216,7 +2225,7 @@ static int read_pd_table(const rd *r, hid_t g, tsf_frame **out)
         if (!(code = malloc(t.n_rows * sizeof *code)))
             rc = fail_nomem(r);
         if (rc == TSF_OK)
-            rc = pdt_index(r, &t, t.id_f, fd->cls == H5T_STRING ? "string" : "integer", &ids);
+            rc = pdt_index(r, &t, t.id_f, pdt_kind_of(fd), &ids);
         if (rc == TSF_OK)
             rc = pdt_codes(r, &ids, code, &uniq);
         /* the rows' times, before the regrouping, into ids' values (no longer needed) */

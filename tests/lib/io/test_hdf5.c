@@ -786,6 +786,24 @@ Test(hdf5, reads_a_pandas_table_text_column_as_the_series_id_and_a_series_table)
     tsf_frame_free(f);
 }
 
+/* A categorical column of a pandas table holds codes: refused, never read as values. */
+Test(hdf5, refuses_a_categorical_column_of_a_pandas_table_naming_it)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "c.h5");
+    py("import warnings; warnings.simplefilter('ignore')\n"
+       "pd.DataFrame({'c': pd.Categorical([1.5, 2.5, 1.5]), 'y': [1.0, 2.0, 3.0]})"
+       ".to_hdf(p, 'data', format='table')\n",
+       p, NULL);
+    const char *m = read_fails(p, "data", TSF_ETYPE);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: \"/data\": column \"c\" is categorical (pandas stores its codes, not its "
+             "values); tsflow reads numeric columns only: convert it (df[\"c\"].astype(float) or "
+             ".astype(str) for a series id) or drop it before to_hdf",
+             p);
+    assert_msg(m, want);
+}
+
 /* A PeriodIndex (fixed and table format) reads as the instants PeriodIndex.to_timestamp()
  * gives, on the matching calendar frequency, for every unit pandas has. */
 Test(hdf5, reads_a_pandas_period_index_as_the_instants_to_timestamp_gives)
