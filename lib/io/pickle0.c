@@ -6,6 +6,7 @@
  * GET). Anything else (persistent ids, extensions, higher protocols) makes the decoding fail. */
 #include "pickle0.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,7 +210,10 @@ static int pk_number(pk_state *st, char op)
     } else {
         if (!(v = pk_new(st, TSF__PK_INT)))
             return -1;
+        errno = 0;
         v->i = strtoll(buf, &e, 10);
+        if (errno == ERANGE) /* a Python int beyond int64: no label or count tsflow uses */
+            return -1;
     }
     return *e ? -1 : pk_push(st, v);
 }
