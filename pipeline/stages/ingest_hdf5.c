@@ -183,6 +183,41 @@ static int count_series(hid_t grp, int64_t rows, tsf_meta *m)
     return ok;
 }
 
+/* The shape of a pandas group: a table's records (format="table"; its columns and series are
+ * named in pickled attributes, which only the reader decodes), or a fixed-format frame's index
+ * and columns, with the series of a MultiIndex (id, time). */
+static int check_pandas_group(tsf_stage_ctx *ctx, const ingest_hdf5 *s, const char *key, hid_t obj,
+                              tsf_meta *m, tsf_err *err)
+{
+    if (H5Lexists(obj, "table", H5P_DEFAULT) > 0) {
+        m->rows = dim0(obj, "table");
+        if (m->rows == 0)
+            return tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                      "%s: \"/%s\": the pandas table has no rows (expected at "
+                                      "least one row of values)",
+                                      s->path, key);
+        return TSF_OK;
+    }
+    int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
+                 H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
+    H5Eclear2(H5E_DEFAULT);
+    m->rows = dim0(obj, series ? "index" : "axis1");
+    if (m->rows >= 0) {
+        m->n_series = 1;
+        m->min_series_rows = m->rows;
+    } else if (!series) { /* a MultiIndex (id, time) */
+        m->rows = dim0(obj, "axis1_label0");
+        count_series(obj, m->rows, m);
+    }
+    m->cols = series ? 1 : dim0(obj, "axis0");
+    if (m->rows == 0)
+        return tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                  "%s: \"/%s\": the pandas %s has no rows (expected at least "
+                                  "one row of values)",
+                                  s->path, key, series ? "series" : "frame");
+    return TSF_OK;
+}
+
 static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const *out, tsf_err *err)
 {
     const char *key = s->key ? s->key : "data";
@@ -250,33 +285,8 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             m->cols = rank == 2 ? (int64_t)dims[1 - t1] : 1;
             m->n_series = 1;
         }
-    } else if (t == H5I_GROUP && H5Lexists(obj, "table", H5P_DEFAULT) > 0) {
-        /* a pandas table (format="table"): its records are the rows; the columns and series
-         * are named in pickled attributes, which only the reader decodes */
-        m->rows = dim0(obj, "table");
-        if (m->rows == 0)
-            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
-                                    "%s: \"/%s\": the pandas table has no rows (expected at "
-                                    "least one row of values)",
-                                    s->path, key);
     } else if (t == H5I_GROUP) {
-        int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
-                     H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
-        H5Eclear2(H5E_DEFAULT);
-        m->rows = dim0(obj, series ? "index" : "axis1");
-        if (m->rows >= 0) {
-            m->n_series = 1;
-            m->min_series_rows = m->rows;
-        } else if (!series) { /* a MultiIndex (id, time) */
-            m->rows = dim0(obj, "axis1_label0");
-            count_series(obj, m->rows, m);
-        }
-        m->cols = series ? 1 : dim0(obj, "axis0");
-        if (m->rows == 0)
-            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
-                                    "%s: \"/%s\": the pandas %s has no rows (expected at least "
-                                    "one row of values)",
-                                    s->path, key, series ? "series" : "frame");
+        rc = check_pandas_group(ctx, s, key, obj, m, err);
     }
     H5Oclose(obj);
     if (s->columns.n)
