@@ -14,7 +14,12 @@
  *      timestamps. The index name becomes the frame's time name.
  *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
  *      series per id (in order of first appearance; rows regrouped if interleaved).
- *    - format="table" (pandas_type "frame_table") is refused with what to do instead.
+ *    - A PeriodIndex (kind "integer", index_class "period", a pickled freq) becomes the instants
+ *      its periods start at, as PeriodIndex.to_timestamp() gives them (period_index).
+ *    - format="table" (pandas_type "frame_table"): the PyTables table "table" of records (the
+ *      index, dtype blocks values_block_<i> or one field per data column), its column names in
+ *      pickled attributes (lib/io/pickle0.c): see read_pd_table. A MultiIndex (id, time) or one
+ *      text column gives one series per id; an integer index with a freq is a PeriodIndex.
  * 2. A plain numeric dataset (float32/float64, any integer, bool), 1-D (one column) or 2-D.
  *    - Which dimension is time (2-D): opt->time_dim; else rhdf5's "rhdf5-NA.OK" attribute
  *      says dimension 1 (R's n x k matrices are column-major, so HDF5 sees k x n); else a
@@ -49,6 +54,7 @@
  * (0-based, as pandas' iloc). Errors name the file and the object, say what was found and what to
  * do; HDF5's own messages appear only as the innermost description (tsf__h5_fail).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -66,6 +72,7 @@
 #include "tsflow/tz.h"
 #include "core.h"
 #include "hdf5_guard.h"
+#include "pickle0.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define SLAB_BYTES ((size_t)4 << 20)
@@ -940,6 +947,216 @@ static const char *pd_label(const pd_index *ix, size_t i, char *buf, size_t cap)
                            cap);
 }
 
+/* Index values read as int64 (ix->v) or, for kind "float", as doubles x, made the values of ix
+ * by pandas' index kind: datetime64 (nanoseconds) and date (day ordinals) become IX_TIME epoch
+ * seconds, integer and float IX_INT. */
+static int pd_index_values(const rd *r, const char *kind, const double *x, size_t n, pd_index *ix)
+{
+    ix->kind = strcmp(kind, "datetime64") && strcmp(kind, "date") ? IX_INT : IX_TIME;
+    for (size_t i = 0; i < n; i++) {
+        if (x) {
+            if (!isfinite(x[i]) || x[i] != floor(x[i]) || fabs(x[i]) > 9.2e18)
+                TSF_FAIL(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": index value %.17g at row %zu is not an integer or a "
+                         "timestamp",
+                         r->path, r->key, x[i], i);
+            ix->v[i] = (int64_t)x[i];
+        } else if (!strcmp(kind, "datetime64")) {
+            int64_t v = ix->v[i];
+            if (v == INT64_MIN)
+                TSF_FAIL(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": index row %zu is NaT (a missing timestamp); drop it "
+                         "before saving",
+                         r->path, r->key, i);
+            if (v % NS_PER_S != 0)
+                TSF_FAIL(r->err, TSF_EFORMAT,
+                         "%s: \"/%s\": index row %zu has a fraction of a second (%" PRId64
+                         " ns); tsflow frames have 1-second resolution",
+                         r->path, r->key, i, v);
+            ix->v[i] = v / NS_PER_S;
+        } else if (!strcmp(kind, "date")) {
+            /* Python date.toordinal(): day 1 is 0001-01-01; 719163 is 1970-01-01. */
+            ix->v[i] = (ix->v[i] - 719163) * 86400;
+        }
+    }
+    return TSF_OK;
+}
+
+/* A pickled attribute (PyTables pickles lists, dicts and objects). NULL when absent; *bad is
+ * set when present but not a protocol-0 pickle of plain values. */
+static tsf__pk *attr_pickle(hid_t obj, const char *name, int *bad)
+{
+    *bad = 0;
+    if (H5Aexists(obj, name) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return NULL;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    tsf__pk *v = NULL;
+    char **text = NULL;
+    if (t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(s) == 1 &&
+        read_strs(a, 1, t, 1, &text) == 0) {
+        v = tsf__pk_decode(text[0], strlen(text[0]));
+        free_strs(text, 1);
+    }
+    *bad = !v;
+    tsf__h5_close(s);
+    tsf__h5_close(t);
+    tsf__h5_close(a);
+    H5Eclear2(H5E_DEFAULT);
+    return v;
+}
+
+/* ---- pandas PeriodIndex ------------------------------------------------------------------- */
+
+/* The frequency of a pandas PeriodIndex: its unit ('S' seconds, 'T' minutes, 'H' hours, 'D'
+ * days, 'B' business days, 'W' weeks, 'M' months, 'Q' quarters, 'A' years), the anchor (the
+ * weekday 0 Monday .. 6 Sunday a week ends on; the month 1..12 a year or quarter cycle ends in)
+ * and the multiple (the ordinals count single units whatever it is). */
+typedef struct pd_period {
+    char unit;
+    int anchor;
+    int64_t n;
+} pd_period;
+
+/* A pickled pandas offset (pandas._libs.tslibs.offsets.MonthEnd(n, normalize[, month]), ...).
+ * Returns 1 when it is one a period can have. */
+static int period_of_pickle(const tsf__pk *v, pd_period *p)
+{
+    static const struct {
+        const char *cls;
+        char unit;
+    } known[] = {{"Second", 'S'},   {"Minute", 'T'},      {"Hour", 'H'},
+                 {"Day", 'D'},      {"BusinessDay", 'B'}, {"Week", 'W'},
+                 {"MonthEnd", 'M'}, {"QuarterEnd", 'Q'},  {"YearEnd", 'A'}};
+    if (!v || v->kind != TSF__PK_OBJECT || v->item[0]->kind != TSF__PK_GLOBAL)
+        return 0;
+    const char *cls = strrchr(v->item[0]->s, '.');
+    const tsf__pk *args = v->item[1];
+    cls = cls ? cls + 1 : v->item[0]->s;
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(cls, known[i].cls))
+            p->unit = known[i].unit;
+    if (!p->unit || args->n < 1 || args->item[0]->kind != TSF__PK_INT || args->item[0]->i < 1)
+        return 0;
+    p->n = args->item[0]->i;
+    int anchored = p->unit == 'W' || p->unit == 'Q' || p->unit == 'A';
+    if (anchored && (args->n < 3 || args->item[2]->kind != TSF__PK_INT))
+        return 0;
+    p->anchor = anchored ? (int)args->item[2]->i : 0;
+    if (p->unit == 'W')
+        return p->anchor >= 0 && p->anchor <= 6;
+    return !anchored || (p->anchor >= 1 && p->anchor <= 12);
+}
+
+/* An alias as older pandas stored it ("M", "Q-DEC", "A-JUN", "W-SUN", "2D", "H", "T", "B"). */
+static int period_of_alias(const char *s, pd_period *p)
+{
+    static const char *const mon[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+    static const char *const day[] = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"};
+    char *e;
+    memset(p, 0, sizeof *p);
+    p->n = isdigit((unsigned char)s[0]) ? strtoll(s, &e, 10) : 1;
+    if (isdigit((unsigned char)s[0]))
+        s = e;
+    if (p->n < 1 || !s[0] || !strchr("STHDBWMQAY", s[0]) || (s[1] && s[1] != '-'))
+        return 0;
+    p->unit = s[0] == 'Y' ? 'A' : s[0];
+    p->anchor = p->unit == 'W' ? 6 : 12;
+    if (!s[1])
+        return 1;
+    for (int k = 0; k < 12 && (p->unit == 'Q' || p->unit == 'A'); k++)
+        if (!strcmp(s + 2, mon[k]))
+            return p->anchor = k + 1, 1;
+    for (int k = 0; k < 7 && p->unit == 'W'; k++)
+        if (!strcmp(s + 2, day[k]))
+            return p->anchor = k, 1;
+    return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Period ordinals ix->v (periods since the one holding 1970-01-01) as the instants their periods
+ * start at, as PeriodIndex.to_timestamp() gives them. */
+static int period_times(const rd *r, const pd_period *p, const char *what, pd_index *ix)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        int64_t k = ix->v[i], day = 0, month = INT64_MIN;
+        if (k == INT64_MIN)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu is NaT (a missing period); drop it before saving",
+                     r->path, r->key, what, i);
+        if (k < -INT64_C(10000000000000) || k > INT64_C(10000000000000))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu: period %" PRId64 " is out of range", r->path, r->key,
+                     what, i, k);
+        switch (p->unit) {
+        case 'S':
+            ix->v[i] = k;
+            continue;
+        case 'T':
+            ix->v[i] = k * 60;
+            continue;
+        case 'H':
+            ix->v[i] = k * 3600;
+            continue;
+        case 'D':
+            day = k;
+            break;
+        case 'B': /* five business days to a week of seven */
+            day = floor_div(k + 3, 5) * 7 + (k + 3 - floor_div(k + 3, 5) * 5) - 3;
+            break;
+        case 'W': /* week k ends on day 7k + anchor - 3 (a Sunday one a week earlier) */
+            day = 7 * k + p->anchor - 3 - (p->anchor == 6 ? 7 : 0) - 6;
+            break;
+        case 'M':
+            month = k;
+            break;
+        case 'Q': /* quarter k of the years ending in month anchor */
+            month = 3 * k + p->anchor - 12;
+            break;
+        default: /* 'A' */
+            month = 12 * k + p->anchor - 12;
+            break;
+        }
+        if (month != INT64_MIN)
+            day = tsf__days_from_civil(1970 + floor_div(month, 12),
+                                       (unsigned)(month - floor_div(month, 12) * 12 + 1), 1);
+        ix->v[i] = day * 86400;
+    }
+    ix->kind = IX_TIME;
+    return TSF_OK;
+}
+
+/* Read the freq of a PeriodIndex (a pickled offset, or an alias string) and turn the ordinals
+ * of ix into instants. A frequency tsflow cannot decode is an error, never integer ordinals. */
+static int period_index(const rd *r, const tsf__pk *freq, const char *alias, const char *what,
+                        pd_index *ix)
+{
+    pd_period p;
+    if (!(freq ? period_of_pickle(freq, &p) : alias && period_of_alias(alias, &p)))
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": %s is a pandas PeriodIndex of a frequency tsflow does not read "
+                 "(it reads seconds, minutes, hours, days, business days, weeks, months, "
+                 "quarters and years); convert it before saving (df.index = "
+                 "df.index.to_timestamp())",
+                 r->path, r->key, what);
+    int rc = period_times(r, &p, what, ix);
+    if (rc == TSF_OK)
+        note(r,
+             "%s: a PeriodIndex, read as the instants its periods start at (as "
+             "PeriodIndex.to_timestamp() gives them)",
+             what);
+    return rc;
+}
+
 static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
 {
     memset(ix, 0, sizeof *ix);
@@ -985,48 +1202,24 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
                !strcmp(kind, "float")) {
         ix->v = malloc((n ? n : 1) * sizeof *ix->v);
         double *x = !strcmp(kind, "float") ? malloc((n ? n : 1) * sizeof *x) : NULL;
-        if (!ix->v || (!strcmp(kind, "float") && !x)) {
-            free(x);
+        if (!ix->v || (!strcmp(kind, "float") && !x))
             rc = fail_nomem(r);
-        } else if (n &&
-                   (x ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x)
-                      : H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ix->v)) < 0) {
-            free(x);
+        else if (n && (x ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x)
+                         : H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ix->v)) < 0)
             rc = fail_h5(r, TSF_EFORMAT, "cannot read the index of this pandas frame");
-        } else {
-            ix->kind = IX_INT;
-            for (size_t i = 0; i < n && rc == TSF_OK; i++) {
-                if (x) {
-                    if (!isfinite(x[i]) || x[i] != floor(x[i]) || fabs(x[i]) > 9.2e18)
-                        rc = tsf_err_set(r->err, TSF_EFORMAT,
-                                         "%s: \"/%s\": index value %.17g at row %zu is not an "
-                                         "integer or a timestamp",
-                                         r->path, r->key, x[i], i);
-                    else
-                        ix->v[i] = (int64_t)x[i];
-                } else if (!strcmp(kind, "datetime64")) {
-                    ix->kind = IX_TIME;
-                    int64_t v = ix->v[i];
-                    if (v == INT64_MIN)
-                        rc = tsf_err_set(r->err, TSF_EFORMAT,
-                                         "%s: \"/%s\": index row %zu is NaT (a missing "
-                                         "timestamp); drop it before saving",
-                                         r->path, r->key, i);
-                    else if (v % NS_PER_S != 0)
-                        rc = tsf_err_set(r->err, TSF_EFORMAT,
-                                         "%s: \"/%s\": index row %zu has a fraction of a second "
-                                         "(%" PRId64 " ns); tsflow frames have 1-second "
-                                         "resolution",
-                                         r->path, r->key, i, v);
-                    else
-                        ix->v[i] = v / NS_PER_S;
-                } else if (!strcmp(kind, "date")) {
-                    /* Python date.toordinal(): day 1 is 0001-01-01; 719163 is 1970-01-01. */
-                    ix->kind = IX_TIME;
-                    ix->v[i] = (ix->v[i] - 719163) * 86400;
-                }
-            }
-            free(x);
+        else
+            rc = pd_index_values(r, kind, x, n, ix);
+        free(x);
+        char cls[TEXT_MAX];
+        if (rc == TSF_OK && attr_text(ds, "index_class", cls, sizeof cls) &&
+            !strcmp(cls, "period") && !strcmp(kind, "integer")) {
+            char alias[64];
+            int bad = 0;
+            tsf__pk *fq = attr_pickle(ds, "freq", &bad);
+            ix->n = n;
+            rc = period_index(r, fq, attr_text(ds, "freq", alias, sizeof alias) ? alias : NULL,
+                              "the index", ix);
+            tsf__pk_free(fq);
         }
     } else {
         rc = tsf_err_set(r->err, TSF_ETYPE,
@@ -1519,6 +1712,578 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
     if (rc == TSF_OK)
         rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi);
     pd_shape_clear(&sh);
+    if (rc != TSF_OK) {
+        tsf_frame_free(f);
+        f = NULL;
+    }
+    *out = f;
+    return rc;
+}
+
+/* ---- pandas format="table" (PyTables tables) ---------------------------------------------- */
+
+/* The labels of a pickled list of str or int (column names), as text. 0, -1 (not such a list)
+ * or -2 (memory). */
+static int pk_labels(const tsf__pk *v, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!v || v->kind != TSF__PK_LIST)
+        return -1;
+    char **s = calloc(v->n ? v->n : 1, sizeof *s);
+    if (!s)
+        return -2;
+    for (size_t i = 0; i < v->n; i++) {
+        const tsf__pk *e = v->item[i];
+        char num[32];
+        if (e->kind == TSF__PK_INT)
+            snprintf(num, sizeof num, "%" PRId64, e->i);
+        if ((e->kind != TSF__PK_STR && e->kind != TSF__PK_INT)) {
+            free_strs(s, v->n);
+            return -1;
+        }
+        if (!(s[i] = strdup(e->kind == TSF__PK_STR ? e->s : num))) {
+            free_strs(s, v->n);
+            return -2;
+        }
+    }
+    *out = s;
+    *n = v->n;
+    return 0;
+}
+
+enum { PDT_VALUES = 0, PDT_INDEX, PDT_ID, PDT_TIME };
+
+/* One field of a PyTables table: "index", a dtype block "values_block_<i>" (an array of k
+ * values per record), or a data column (one value per record). */
+typedef struct pdt_field {
+    char *name;     /* H5Tget_member_name: H5free_memory */
+    char dtype[64]; /* the <name>_dtype attribute: float64, int64, bool, datetime64, bytes16, .. */
+    char **labels;  /* (k) the <name>_kind attribute: the columns it holds */
+    size_t k;
+    int is_array;
+    H5T_class_t cls; /* of one value */
+    size_t width;    /* bytes of one value */
+    int role;        /* PDT_VALUES, PDT_INDEX, PDT_ID or PDT_TIME */
+} pdt_field;
+
+typedef struct pdt {
+    hid_t ds, ft;
+    size_t n_rows, n_fld;
+    pdt_field *fld;
+    char **order; /* (n_order) non_index_axes: every column in pandas' order */
+    size_t n_order;
+    char **levels; /* (n_levels) a MultiIndex's level names, else NULL */
+    size_t n_levels;
+    tsf__pk *info;         /* the group's info attribute */
+    const tsf__pk *ixinfo; /* info["index"]: index_name, freq, tz */
+    char index_kind[64];
+    size_t id_f, time_f; /* fields holding the series id and the time, or SIZE_MAX */
+} pdt;
+
+static void pdt_clear(pdt *t)
+{
+    for (size_t i = 0; t->fld && i < t->n_fld; i++) {
+        if (t->fld[i].name)
+            H5free_memory(t->fld[i].name);
+        free_strs(t->fld[i].labels, t->fld[i].k);
+    }
+    free(t->fld);
+    free_strs(t->order, t->n_order);
+    free_strs(t->levels, t->n_levels);
+    tsf__pk_free(t->info);
+    tsf__h5_close(t->ft);
+    tsf__h5_close(t->ds);
+}
+
+/* The group's attributes: the column order, the index levels and the index information. */
+static int pdt_layout(const rd *r, hid_t g, pdt *t)
+{
+    int bad = 0;
+    tsf__pk *axes = attr_pickle(g, "non_index_axes", &bad);
+    /* [(1, [labels...])] */
+    const tsf__pk *lab = axes && axes->kind == TSF__PK_LIST && axes->n == 1 &&
+                                 axes->item[0]->kind == TSF__PK_TUPLE && axes->item[0]->n == 2
+                             ? axes->item[0]->item[1]
+                             : NULL;
+    int x = pk_labels(lab, &t->order, &t->n_order);
+    tsf__pk_free(axes);
+    if (x == -2)
+        return fail_nomem(r);
+    if (x < 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas table's non_index_axes attribute is not a list of "
+                 "column labels; the file is damaged or was not written by pandas' to_hdf",
+                 r->path, r->key);
+    tsf__pk *lev = attr_pickle(g, "levels", &bad);
+    x = lev ? pk_labels(lev, &t->levels, &t->n_levels) : 0;
+    tsf__pk_free(lev);
+    if (x == -2)
+        return fail_nomem(r);
+    if (x < 0 || (t->levels && t->n_levels != 2))
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": the index is a MultiIndex of %zu levels; tsflow reads a flat time "
+                 "index, or two levels (series id, time) for several series",
+                 r->path, r->key, t->n_levels);
+    t->info = attr_pickle(g, "info", &bad);
+    if (bad)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas table's info attribute (index name and frequency) "
+                 "holds Python objects tsflow cannot decode; re-save it with format='fixed'",
+                 r->path, r->key);
+    t->ixinfo = tsf__pk_get(t->info, "index");
+    return TSF_OK;
+}
+
+/* The table dataset: a 1-D compound of at least one record, decompressible. */
+static int pdt_open(const rd *r, hid_t g, pdt *t)
+{
+    if (H5Lexists(g, "table", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas table group lacks its \"table\" dataset; the file is "
+                 "damaged or was not written by pandas' to_hdf",
+                 r->path, r->key);
+    }
+    t->ds = H5Dopen2(g, "table", H5P_DEFAULT);
+    t->ft = t->ds < 0 ? -1 : H5Dget_type(t->ds);
+    if (t->ft < 0)
+        return fail_h5(r, TSF_EFORMAT, "cannot open its table");
+    hsize_t dims[8] = {0};
+    int rank = shape_of(t->ds, dims);
+    if (rank != 1 || H5Tget_class(t->ft) != H5T_COMPOUND)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": its \"table\" is not a 1-D table of records; the file is damaged "
+                 "or was not written by pandas' to_hdf",
+                 r->path, r->key);
+    int rc = check_extent(r, t->ds, "its table");
+    if (rc == TSF_OK)
+        rc = check_filters(r, t->ds, "its table");
+    if (rc != TSF_OK)
+        return rc;
+    t->n_rows = (size_t)dims[0];
+    if (t->n_rows == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the pandas table has no rows (expected at least one row of values)",
+                 r->path, r->key);
+    attr_text(t->ds, "index_kind", t->index_kind, sizeof t->index_kind);
+    return TSF_OK;
+}
+
+/* Field m: its name, the columns it holds and the type of one value. */
+static int pdt_field_read(const rd *r, pdt *t, unsigned m)
+{
+    pdt_field *fd = &t->fld[m];
+    fd->name = H5Tget_member_name(t->ft, m);
+    hid_t mt = fd->name ? H5Tget_member_type(t->ft, m) : -1;
+    if (mt < 0)
+        return fail_h5(r, TSF_EFORMAT, "cannot read the fields of its table");
+    hid_t base = mt;
+    size_t k = 1;
+    if (H5Tget_class(mt) == H5T_ARRAY) {
+        hsize_t d[4] = {0};
+        int nd = H5Tget_array_ndims(mt);
+        base = nd == 1 && H5Tget_array_dims2(mt, d) == 1 ? H5Tget_super(mt) : -1;
+        k = (size_t)d[0];
+        fd->is_array = 1;
+    }
+    fd->cls = base < 0 ? H5T_NO_CLASS : H5Tget_class(base);
+    fd->width = base < 0 ? 0 : H5Tget_size(base);
+    if (base != mt)
+        tsf__h5_close(base);
+    tsf__h5_close(mt);
+    if (fd->cls == H5T_NO_CLASS || fd->width == 0 || fd->width > 65536 || k == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": field \"%s\" of its table has an unreadable type", r->path, r->key,
+                 fd->name);
+    if (!strcmp(fd->name, "index")) {
+        fd->role = PDT_INDEX;
+        fd->k = 0;
+        return TSF_OK;
+    }
+    char an[TEXT_MAX + 16];
+    snprintf(an, sizeof an, "%s_dtype", fd->name);
+    attr_text(t->ds, an, fd->dtype, sizeof fd->dtype);
+    snprintf(an, sizeof an, "%s_kind", fd->name);
+    int bad = 0;
+    tsf__pk *kind = attr_pickle(t->ds, an, &bad);
+    int x = pk_labels(kind, &fd->labels, &fd->k);
+    tsf__pk_free(kind);
+    if (x == -2)
+        return fail_nomem(r);
+    if (x < 0 || fd->k != k)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": field \"%s\" of its table holds %zu values per row but its %s "
+                 "attribute does not name as many columns",
+                 r->path, r->key, fd->name, k, an);
+    char meta[64];
+    snprintf(an, sizeof an, "%s_meta", fd->name);
+    if (attr_text(t->ds, an, meta, sizeof meta) && !strcmp(meta, "category"))
+        TSF_FAIL(r->err, TSF_ETYPE,
+                 "%s: \"/%s\": column \"%s\"%s is categorical (pandas stores its codes, not its "
+                 "values); tsflow reads numeric columns only: convert it (df[\"%s\"].astype(float) "
+                 "or .astype(str) for a series id) or drop it before to_hdf",
+                 r->path, r->key, fd->labels[0], fd->k > 1 ? " (and others in its block)" : "",
+                 fd->labels[0]);
+    return TSF_OK;
+}
+
+/* Read field fi of every record: its k values as memory type base (size es each) into buf
+ * (n_rows * k * es bytes). */
+static int pdt_read_raw(const rd *r, const pdt *t, size_t fi, hid_t base, void *buf)
+{
+    const pdt_field *fd = &t->fld[fi];
+    size_t k = fd->role == PDT_INDEX ? 1 : fd->k, es = H5Tget_size(base);
+    hsize_t d = k;
+    hid_t arr = fd->is_array ? H5Tarray_create2(base, 1, &d) : H5Tcopy(base);
+    hid_t one = H5Tcreate(H5T_COMPOUND, es * k);
+    int ok = arr >= 0 && one >= 0 && H5Tinsert(one, fd->name, 0, arr) >= 0 &&
+             H5Dread(t->ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    tsf__h5_close(one);
+    tsf__h5_close(arr);
+    if (!ok)
+        return tsf__h5_fail(r->err, TSF_EIO, "%s: \"/%s\": cannot read field \"%s\" of its table",
+                            r->path, r->key, fd->name);
+    return TSF_OK;
+}
+
+/* A one-value field as strings (fixed-width, NUL-padded as PyTables writes them). */
+static int pdt_read_strings(const rd *r, const pdt *t, size_t fi, char ***out)
+{
+    const pdt_field *fd = &t->fld[fi];
+    size_t w = fd->width, n = t->n_rows;
+    hid_t st = H5Tcopy(H5T_C_S1);
+    char *buf = malloc(n * w + 1);
+    char **s = calloc(n, sizeof *s);
+    int rc = st < 0 || H5Tset_size(st, w) < 0 || H5Tset_strpad(st, H5T_STR_NULLPAD) < 0
+                 ? fail_h5(r, TSF_EIO, "cannot make a string type")
+             : !buf || !s ? fail_nomem(r)
+                          : pdt_read_raw(r, t, fi, st, buf);
+    for (size_t i = 0; rc == TSF_OK && i < n; i++) {
+        size_t l = 0;
+        while (l < w && buf[i * w + l])
+            l++;
+        if (!(s[i] = malloc(l + 1)))
+            rc = fail_nomem(r);
+        else {
+            memcpy(s[i], buf + i * w, l);
+            s[i][l] = '\0';
+        }
+    }
+    tsf__h5_close(st);
+    free(buf);
+    if (rc != TSF_OK) {
+        free_strs(s, n);
+        return rc;
+    }
+    *out = s;
+    return TSF_OK;
+}
+
+/* pandas' index kind of a data column from its dtype ("datetime64", "int64", "bytes16", ..). */
+static const char *pdt_kind_of(const pdt_field *fd)
+{
+    if (!strncmp(fd->dtype, "datetime64", 10))
+        return "datetime64";
+    if (fd->cls == H5T_STRING)
+        return "string";
+    if (fd->cls == H5T_FLOAT)
+        return "float";
+    return fd->cls == H5T_INTEGER ? "integer" : "";
+}
+
+/* A one-value field (the index, a level, a time column) as a pandas index of n_rows values. */
+static int pdt_index(const rd *r, const pdt *t, size_t fi, const char *kind, pd_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    const pdt_field *fd = &t->fld[fi];
+    size_t n = t->n_rows;
+    int rc;
+    if (!strcmp(kind, "string")) {
+        rc = fd->cls == H5T_STRING ? pdt_read_strings(r, t, fi, &ix->s)
+                                   : tsf_err_set(r->err, TSF_EFORMAT,
+                                                 "%s: \"/%s\": field \"%s\" of its table is not "
+                                                 "text",
+                                                 r->path, r->key, fd->name);
+        ix->kind = IX_STR;
+    } else if (!strcmp(kind, "datetime64") || !strcmp(kind, "integer") || !strcmp(kind, "date") ||
+               !strcmp(kind, "float")) {
+        int fl = !strcmp(kind, "float");
+        double *x = fl ? malloc(n * sizeof *x) : NULL;
+        ix->v = malloc(n * sizeof *ix->v);
+        if (!ix->v || (fl && !x))
+            rc = fail_nomem(r);
+        else if (fd->cls != H5T_INTEGER && fd->cls != H5T_FLOAT)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": field \"%s\" of its table is not numeric", r->path,
+                             r->key, fd->name);
+        else
+            rc = pdt_read_raw(r, t, fi, fl ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64,
+                              fl ? (void *)x : (void *)ix->v);
+        if (rc == TSF_OK)
+            rc = pd_index_values(r, kind, x, n, ix);
+        free(x);
+    } else {
+        rc = tsf_err_set(r->err, TSF_ETYPE,
+                         "%s: \"/%s\": pandas index \"%s\" is of kind \"%s\"; tsflow reads "
+                         "datetime, integer and string indexes",
+                         r->path, r->key, fd->name, kind);
+    }
+    ix->n = n;
+    if (rc != TSF_OK)
+        pd_index_clear(ix);
+    return rc;
+}
+
+/* Which field is the series id and which the time, from the MultiIndex levels, the time_column
+ * option (a datetime column), or the one text column of a flat frame (a long table's id). */
+static int pdt_roles(const rd *r, pdt *t)
+{
+    t->id_f = t->time_f = SIZE_MAX;
+    size_t n_text = 0, text_f = SIZE_MAX;
+    const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
+    for (size_t i = 0; i < t->n_fld; i++) {
+        pdt_field *fd = &t->fld[i];
+        if (fd->role == PDT_INDEX)
+            continue;
+        if (t->levels && !strcmp(fd->name, t->levels[0]) && !fd->is_array) {
+            fd->role = PDT_ID;
+            t->id_f = i;
+        } else if (t->levels && !strcmp(fd->name, t->levels[1]) && !fd->is_array) {
+            fd->role = PDT_TIME;
+            t->time_f = i;
+        } else if (!t->levels && tc && fd->k == 1 && !strcmp(fd->labels[0], tc) &&
+                   !strcmp(pdt_kind_of(fd), "datetime64")) {
+            fd->role = PDT_TIME;
+            t->time_f = i;
+        } else if (fd->cls == H5T_STRING) {
+            n_text += fd->k;
+            text_f = i;
+        }
+    }
+    if (t->levels && (t->id_f == SIZE_MAX || t->time_f == SIZE_MAX))
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas table lacks the fields of its index levels \"%s\" "
+                 "and \"%s\"; the file is damaged",
+                 r->path, r->key, t->levels[0], t->levels[1]);
+    if (n_text == 1 && !t->levels) {
+        /* one text column in a flat frame: a long table, as a CSV file with an id column */
+        t->fld[text_f].role = PDT_ID;
+        t->id_f = text_f;
+        note(r, "text column \"%s\" read as the series id", t->fld[text_f].labels[0]);
+    }
+    return TSF_OK;
+}
+
+/* The frame: the value columns in pandas' order (non_index_axes less the index levels and the
+ * id), read from their fields. Text or datetime columns left over are refused, naming them. */
+static int pdt_values(const rd *r, const pdt *t, tsf_frame **out)
+{
+    const char **names = calloc(t->n_order ? t->n_order : 1, sizeof *names);
+    size_t n_cols = 0;
+    if (!names)
+        return fail_nomem(r);
+    for (size_t c = 0; c < t->n_order; c++) {
+        const char *name = t->order[c];
+        int skip = t->levels && (!strcmp(name, t->levels[0]) || !strcmp(name, t->levels[1]));
+        for (size_t i = 0; i < t->n_fld && !skip; i++)
+            skip = (t->fld[i].role == PDT_ID || t->fld[i].role == PDT_TIME) &&
+                   !strcmp(t->fld[i].labels[0], name);
+        if (!skip)
+            names[n_cols++] = name;
+    }
+    int rc =
+        n_cols ? tsf_frame_alloc(out, n_cols, names, t->n_rows, r->err)
+               : tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": the pandas table has no value columns", r->path, r->key);
+    free(names);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_frame *f = *out;
+    f->n_rows = t->n_rows;
+    f->series_start[1] = t->n_rows;
+    double *buf = NULL;
+    for (size_t i = 0; rc == TSF_OK && i < t->n_fld; i++) {
+        const pdt_field *fd = &t->fld[i];
+        if (fd->role != PDT_VALUES)
+            continue;
+        const char *kind = pdt_kind_of(fd);
+        /* numpy bool is an 8-bit bitfield in PyTables, which HDF5 does not convert to double */
+        int bits = fd->cls == H5T_BITFIELD && fd->width == 1;
+        if (fd->cls != H5T_INTEGER && fd->cls != H5T_FLOAT && !bits) {
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\": column \"%s\"%s holds %s; tsflow reads numeric columns "
+                             "and at most one text column (the series id): drop or convert it "
+                             "before to_hdf",
+                             r->path, r->key, fd->labels[0],
+                             fd->k > 1 ? " (and others in its block)" : "",
+                             fd->cls == H5T_STRING ? "text" : "values of an unsupported type");
+            break;
+        }
+        if (!strcmp(kind, "datetime64")) {
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\": column \"%s\" holds datetime64 values; tsflow reads "
+                             "numeric columns only: drop it, or name it as the time (--time-column "
+                             "%s) or make it the index (df.set_index(...))",
+                             r->path, r->key, fd->labels[0], fd->labels[0]);
+            break;
+        }
+        free(buf);
+        if (!(buf = malloc(t->n_rows * fd->k * sizeof *buf))) {
+            rc = fail_nomem(r);
+            break;
+        }
+        if ((rc = pdt_read_raw(r, t, i, bits ? H5T_NATIVE_B8 : H5T_NATIVE_DOUBLE, buf)) != TSF_OK)
+            break;
+        for (size_t v = t->n_rows * fd->k; bits && v-- > 0;) /* bytes to doubles, in place */
+            buf[v] = ((const uint8_t *)buf)[v] != 0;
+        for (size_t c = 0; c < fd->k; c++) {
+            size_t j = tsf_frame_col_index(f, fd->labels[c]);
+            if (j == (size_t)-1) {
+                rc = tsf_err_set(r->err, TSF_EFORMAT,
+                                 "%s: \"/%s\": field \"%s\" holds column \"%s\", which is not "
+                                 "among the table's columns",
+                                 r->path, r->key, fd->name, fd->labels[c]);
+                break;
+            }
+            for (size_t row = 0; row < t->n_rows; row++)
+                f->cols[j][row] = buf[row * fd->k + c];
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int cmp_labels(const void *a, const void *b)
+{
+    return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* Codes of the rows' series ids (ids: one label per row) into code, and the distinct labels
+ * into uniq (sorted; the series keep the order of first appearance, set_long_series). */
+static int pdt_codes(const rd *r, const pd_index *ids, int64_t *code, pd_index *uniq)
+{
+    size_t n = ids->n;
+    memset(uniq, 0, sizeof *uniq);
+    uniq->kind = IX_STR;
+    char **lab = calloc(n, sizeof *lab);
+    char ***by = malloc(n * sizeof *by); /* pointers into lab, sorted by label */
+    uniq->s = calloc(n, sizeof *uniq->s);
+    int rc = lab && by && uniq->s ? TSF_OK : fail_nomem(r);
+    for (size_t i = 0; rc == TSF_OK && i < n; i++) {
+        char num[32];
+        if (!(lab[i] = strdup(pd_label(ids, i, num, sizeof num))))
+            rc = fail_nomem(r);
+        by[i] = &lab[i];
+    }
+    if (rc == TSF_OK)
+        qsort(by, n, sizeof *by, cmp_labels);
+    for (size_t i = 0; rc == TSF_OK && i < n; i++) {
+        if ((i == 0 || strcmp(*by[i], *by[i - 1]) != 0) && !(uniq->s[uniq->n++] = strdup(*by[i])))
+            rc = fail_nomem(r);
+        code[by[i] - lab] = (int64_t)uniq->n - 1;
+    }
+    free_strs(lab, n);
+    free(by);
+    return rc;
+}
+
+/* The time of each row (the index, the time level, or a datetime column named by time_column)
+ * as a pandas index named after it. */
+static int pdt_time(const rd *r, const pdt *t, pd_index *tix)
+{
+    int rc;
+    if (t->time_f != SIZE_MAX) {
+        const pdt_field *fd = &t->fld[t->time_f];
+        if ((rc = pdt_index(r, t, t->time_f, pdt_kind_of(fd), tix)) != TSF_OK)
+            return rc;
+        snprintf(tix->name, sizeof tix->name, "%s", fd->labels[0]);
+        tix->has_name = 1;
+        return TSF_OK;
+    }
+    size_t fi = 0;
+    while (fi < t->n_fld && t->fld[fi].role != PDT_INDEX)
+        fi++;
+    if (fi == t->n_fld)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": this pandas table has no \"index\" field; the file is damaged",
+                 r->path, r->key);
+    if ((rc = pdt_index(r, t, fi, t->index_kind, tix)) != TSF_OK)
+        return rc;
+    const tsf__pk *fq = tsf__pk_get(t->ixinfo, "freq");
+    if (fq && fq->kind != TSF__PK_NONE && !strcmp(t->index_kind, "integer")) {
+        /* an integer index with a frequency is a PeriodIndex */
+        rc = period_index(r, fq->kind == TSF__PK_STR ? NULL : fq,
+                          fq->kind == TSF__PK_STR ? fq->s : NULL, "the index", tix);
+        if (rc != TSF_OK)
+            return rc;
+    }
+    const tsf__pk *nm = tsf__pk_get(t->ixinfo, "index_name");
+    if (nm && nm->kind == TSF__PK_STR) {
+        snprintf(tix->name, sizeof tix->name, "%s", nm->s);
+        tix->has_name = 1;
+    }
+    return TSF_OK;
+}
+
+/* A pandas object written by to_hdf(format="table"): a PyTables table of records with the
+ * index, dtype blocks values_block_<i> (or one field per data column), and pickled attributes
+ * naming the columns (non_index_axes, <field>_kind), the MultiIndex levels and the index name.
+ * Rows appended by later to_hdf(append=True) calls are more records of the same table. */
+static int read_pd_table(const rd *r, hid_t g, tsf_frame **out)
+{
+    pdt t = {.ds = -1, .ft = -1};
+    pd_index tix = {0}, ids = {0}, uniq = {0};
+    tsf_frame *f = NULL;
+    int64_t *code = NULL;
+    int rc = pdt_layout(r, g, &t);
+    if (rc == TSF_OK)
+        rc = pdt_open(r, g, &t);
+    if (rc == TSF_OK) {
+        int nm = H5Tget_nmembers(t.ft);
+        t.n_fld = nm > 0 ? (size_t)nm : 0;
+        if (!(t.fld = calloc(t.n_fld ? t.n_fld : 1, sizeof *t.fld)))
+            rc = fail_nomem(r);
+    }
+    for (size_t i = 0; rc == TSF_OK && i < t.n_fld; i++)
+        rc = pdt_field_read(r, &t, (unsigned)i);
+    if (rc == TSF_OK)
+        rc = pdt_roles(r, &t);
+    if (rc == TSF_OK)
+        rc = pdt_values(r, &t, &f);
+    if (rc == TSF_OK)
+        rc = pdt_time(r, &t, &tix);
+    if (rc == TSF_OK && t.id_f == SIZE_MAX) {
+        rc = index_times(r, &tix, f->time, &f->time_kind);
+        if (rc == TSF_OK && tix.has_name)
+            rc = tsf_frame_set_time_name(f, tix.name, r->err);
+    } else if (rc == TSF_OK) {
+        const pdt_field *fd = &t.fld[t.id_f];
+        if (!(code = malloc(t.n_rows * sizeof *code)))
+            rc = fail_nomem(r);
+        if (rc == TSF_OK)
+            rc = pdt_index(r, &t, t.id_f, pdt_kind_of(fd), &ids);
+        if (rc == TSF_OK)
+            rc = pdt_codes(r, &ids, code, &uniq);
+        /* the rows' times, before the regrouping, into ids' values (no longer needed) */
+        int64_t *tr = rc == TSF_OK ? malloc(t.n_rows * sizeof *tr) : NULL;
+        if (rc == TSF_OK && !tr)
+            rc = fail_nomem(r);
+        if (rc == TSF_OK)
+            rc = index_times(r, &tix, tr, &f->time_kind);
+        if (rc == TSF_OK)
+            rc = set_long_series(r, f, code, &uniq, fd->labels[0], tr);
+        if (rc == TSF_OK && tix.has_name)
+            rc = tsf_frame_set_time_name(f, tix.name, r->err);
+        free(tr);
+    }
+    if (rc == TSF_OK)
+        rc = pd_time_column(r, f, &tix, t.id_f != SIZE_MAX);
+    pd_index_clear(&tix);
+    pd_index_clear(&ids);
+    pd_index_clear(&uniq);
+    free(code);
+    pdt_clear(&t);
     if (rc != TSF_OK) {
         tsf_frame_free(f);
         f = NULL;
@@ -2269,13 +3034,16 @@ static int read_object(const rd *r, tsf_frame **out)
             rc = read_pd_frame(r, o, 0, out);
         } else if (is_pd && !strcmp(pt, "series")) {
             rc = read_pd_frame(r, o, 1, out);
+        } else if (is_pd && has_table && !strncmp(tt, "appendable_", 11) &&
+                   (!strcmp(tt + 11, "frame") || !strcmp(tt + 11, "series") ||
+                    !strcmp(tt + 11, "multiframe") || !strcmp(tt + 11, "multiseries"))) {
+            rc = read_pd_table(r, o, out);
         } else if (is_pd && (has_table || (pl > 6 && !strcmp(pt + pl - 6, "_table")))) {
-            rc =
-                tsf_err_set(r->err, TSF_EFORMAT,
-                            "%s: \"/%s\" is a pandas %s written with format='table', which "
-                            "tsflow does not read; re-save it with format='fixed' "
-                            "(df.to_hdf(path, key=\"%s\", format=\"fixed\")) or export it to CSV",
-                            r->path, r->key, strncmp(pt, "series", 6) ? "frame" : "series", r->key);
+            rc = tsf_err_set(r->err, TSF_ETYPE,
+                             "%s: \"/%s\" is a pandas table of type \"%s\"; tsflow reads the "
+                             "tables of DataFrames and Series (appendable_frame, "
+                             "appendable_multiframe, appendable_series)",
+                             r->path, r->key, tt);
         } else if (is_pd) {
             rc = tsf_err_set(r->err, TSF_ETYPE,
                              "%s: \"/%s\" is a pandas object of type \"%s\"; tsflow reads "

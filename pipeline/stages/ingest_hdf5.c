@@ -1,5 +1,5 @@
 /* ingest.hdf5: read a frame from an HDF5 file (tsf_hdf5_read_opt): a plain 1-D or 2-D numeric
- * dataset, or a pandas fixed-format frame group.
+ * dataset, or a pandas frame group (format "fixed" or "table").
  *
  * check opens the file (cheap: HDF5 reads only metadata) to refuse a file that is not HDF5 or
  * lacks the key, naming what the file holds, and to learn the shape: a dataset's dimensions,
@@ -191,6 +191,41 @@ static int count_series(hid_t grp, int64_t rows, tsf_meta *m)
     return ok;
 }
 
+/* The shape of a pandas group: a table's records (format="table"; its columns and series are
+ * named in pickled attributes, which only the reader decodes), or a fixed-format frame's index
+ * and columns, with the series of a MultiIndex (id, time). */
+static int check_pandas_group(tsf_stage_ctx *ctx, const ingest_hdf5 *s, const char *key, hid_t obj,
+                              tsf_meta *m, tsf_err *err)
+{
+    if (H5Lexists(obj, "table", H5P_DEFAULT) > 0) {
+        m->rows = dim0(obj, "table");
+        if (m->rows == 0)
+            return tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                      "%s: \"/%s\": the pandas table has no rows (expected at "
+                                      "least one row of values)",
+                                      s->path, key);
+        return TSF_OK;
+    }
+    int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
+                 H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
+    H5Eclear2(H5E_DEFAULT);
+    m->rows = dim0(obj, series ? "index" : "axis1");
+    if (m->rows >= 0) {
+        m->n_series = 1;
+        m->min_series_rows = m->rows;
+    } else if (!series) { /* a MultiIndex (id, time) */
+        m->rows = dim0(obj, "axis1_label0");
+        count_series(obj, m->rows, m);
+    }
+    m->cols = series ? 1 : dim0(obj, "axis0");
+    if (m->rows == 0)
+        return tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
+                                  "%s: \"/%s\": the pandas %s has no rows (expected at least "
+                                  "one row of values)",
+                                  s->path, key, series ? "series" : "frame");
+    return TSF_OK;
+}
+
 static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const *out, tsf_err *err)
 {
     const char *key = s->key ? s->key : "data";
@@ -259,23 +294,7 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             m->n_series = 1;
         }
     } else if (t == H5I_GROUP) {
-        int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
-                     H5Lexists(obj, "index", H5P_DEFAULT) > 0; /* a pandas Series */
-        H5Eclear2(H5E_DEFAULT);
-        m->rows = dim0(obj, series ? "index" : "axis1");
-        if (m->rows >= 0) {
-            m->n_series = 1;
-            m->min_series_rows = m->rows;
-        } else if (!series) { /* a MultiIndex (id, time) */
-            m->rows = dim0(obj, "axis1_label0");
-            count_series(obj, m->rows, m);
-        }
-        m->cols = series ? 1 : dim0(obj, "axis0");
-        if (m->rows == 0)
-            rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
-                                    "%s: \"/%s\": the pandas %s has no rows (expected at least "
-                                    "one row of values)",
-                                    s->path, key, series ? "series" : "frame");
+        rc = check_pandas_group(ctx, s, key, obj, m, err);
     }
     H5Oclose(obj);
     if (s->columns.n)
@@ -343,8 +362,11 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 const tsf_stage_def tsf_stage_ingest_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "ingest.hdf5",
-    .summary = "read a frame from an HDF5 file (a dataset or a pandas fixed-format frame)",
-    .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\"), or a "
+    .summary = "read a frame from an HDF5 file (a dataset or a pandas frame)",
+    .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key) in format \"fixed\" or "
+            "\"table\" (dtype blocks, data columns, rows appended in chunks; a MultiIndex "
+            "(id, time) or one text column gives one series per id; a PeriodIndex reads as the "
+            "instants its periods start at, as to_timestamp() gives them), or a "
             "plain 1-D or 2-D numeric dataset (h5py, netCDF-4/xarray, R). Naming rules for "
             "datasets: column names from an attribute named columns, column_names, colnames, "
             "col_names, names, labels or variables, or a string dimension scale; the time from a "

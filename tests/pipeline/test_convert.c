@@ -120,21 +120,23 @@ Test(convert, long_csv_becomes_an_id_time_multiindex_frame_in_pandas)
     free(text);
 }
 
-Test(convert, reports_a_table_format_input_and_leaves_no_output)
+/* A pandas table with two text columns: one could be the series id, two cannot. */
+Test(convert, reports_a_table_format_input_with_two_text_columns_and_leaves_no_output)
 {
     const char *d = tsft_tmpdir();
     const char *h5 = tsft_path(d, "t.h5"), *out_csv = tsft_path(d, "t.csv");
     python("import sys, pandas as pd\n"
-           "pd.DataFrame({'a': [1.0, 2.0]}).to_hdf(sys.argv[1], 'data', format='table')\n",
+           "pd.DataFrame({'a': [1.0, 2.0], 's': ['x', 'y'], 'u': ['p', 'q']})"
+           ".to_hdf(sys.argv[1], 'data', format='table')\n",
            NULL, h5, NULL, NULL, NULL);
     char *o = NULL, *e = NULL;
     int rc = tsft_tsflow(&o, &e, "convert", h5, out_csv, NULL);
     cr_assert_eq(rc, 1);
     char want[512];
     snprintf(want, sizeof want,
-             "tsflow: %s: \"/data\" is a pandas frame written with format='table', which tsflow "
-             "does not read; re-save it with format='fixed' (df.to_hdf(path, key=\"data\", "
-             "format=\"fixed\")) or export it to CSV\n",
+             "tsflow: %s: \"/data\": column \"s\" (and others in its block) holds text; tsflow "
+             "reads numeric columns and at most one text column (the series id): drop or "
+             "convert it before to_hdf\n",
              h5);
     cr_assert_str_eq(e, want);
     cr_assert_null(tsft_read_file(out_csv, NULL));

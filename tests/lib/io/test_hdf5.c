@@ -13,6 +13,7 @@
 
 #include "support.h"
 #include "tsflow/h5out.h"
+#include "tsflow/freq.h"
 #include "tsflow/io.h"
 
 #define T0 INT64_C(1467331200) /* 2016-07-01 00:00:00 UTC */
@@ -657,21 +658,187 @@ Test(hdf5, reads_a_pandas_id_time_multiindex_as_one_series_per_id)
     tsf_frame_free(f);
 }
 
-/* ---- refused inputs ------------------------------------------------------------------------ */
+/* ---- pandas table format ------------------------------------------------------------------- */
 
-Test(hdf5, refuses_a_table_format_frame_saying_how_to_resave_it)
+/* The frame's column names, space-separated. */
+static const char *col_list(const tsf_frame *f)
+{
+    static char names[1024];
+    names[0] = '\0';
+    for (size_t j = 0; j < f->n_cols; j++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", j ? " " : "",
+                 f->col_names[j]);
+    return names;
+}
+
+/* One frame written as pandas' tables in three ways: dtype blocks appended in three chunks,
+ * every column a data column, some columns data columns; each read as pandas.read_hdf reads it.
+ */
+Test(hdf5, reads_pandas_tables_of_blocks_appended_chunks_and_data_columns_as_read_hdf_does)
 {
     const char *p = tsft_path(tsft_tmpdir(), "t.h5");
-    py("pd.DataFrame({'a': [1.0, 2.0]}).to_hdf(p, 'data', format='table')\n", p, NULL);
-    const char *m = read_fails(p, "data", TSF_EFORMAT);
+    char *out = py("import warnings; warnings.simplefilter('ignore')\n"
+                   "idx = pd.date_range('2016-07-01', periods=7, freq='15min', name='when')\n"
+                   "df = pd.DataFrame({'f64': [0.1, np.nan, -0.0, 1e300, 2/3, 5, 6],\n"
+                   "                   'i64': np.array([-2**53, 0, 1, 2, 2**53, 7, 8], 'int64'),\n"
+                   "                   'f32': np.float32([1/3, 2, np.nan, 4, 5, 6, 7]),\n"
+                   "                   'ok': [True, False, True, True, False, True, True],\n"
+                   "                   'u8': np.uint8([0, 1, 2, 3, 255, 4, 5]),\n"
+                   "                   3: np.arange(7.0)}, index=idx)\n"
+                   "for a, b in ((0, 2), (2, 5), (5, 7)):\n"
+                   "    df.iloc[a:b].to_hdf(p, 'blocks', format='table', append=True)\n"
+                   "df.drop(columns=[3]).to_hdf(p, 'cols', format='table', data_columns=True)\n"
+                   "df.to_hdf(p, 'some', format='table', data_columns=['i64', 'ok'])\n"
+                   "for k in ('blocks', 'cols', 'some'):\n"
+                   "    r = pd.read_hdf(p, k)\n"
+                   "    print(' '.join(str(c) for c in r.columns))\n"
+                   "    hx(r.astype('float64').values.T)\n"
+                   "    print(' '.join(str(v) for v in r.index.asi8))\n",
+                   p, NULL);
+    const char *keys[] = {"blocks", "cols", "some"};
+    for (int k = 0; k < 3; k++) {
+        tsf_frame *f = read_ok(p, keys[k]);
+        cr_assert_str_eq(col_list(f), line(out, 3 * k), "%s", keys[k]);
+        cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+        cr_assert_str_eq(f->time_name, "when");
+        cr_assert_eq(f->step, 900);
+        cr_assert_eq(f->n_series, 1);
+        assert_values(f, line(out, 3 * k + 1), keys[k]);
+        assert_times(f, line(out, 3 * k + 2), 1000000000);
+        tsf_frame_free(f);
+    }
+}
+
+/* df.set_index(["id", "time"]).to_hdf(format="table"): a long frame of one series per id, rows
+ * interleaved, as pandas reads it back. */
+Test(hdf5, reads_a_pandas_table_with_an_id_time_multiindex_as_one_series_per_id)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "t.h5");
+    char *out = py("import warnings; warnings.simplefilter('ignore')\n"
+                   "t = pd.date_range('2016-07-01', periods=3, freq='D')\n"
+                   "df = pd.DataFrame({'id': ['north', 'south'] * 3,\n"
+                   "                   'time': t.repeat(2), 'y': np.arange(6) / 7,\n"
+                   "                   'n': np.arange(6) * 10})\n"
+                   "df.set_index(['id', 'time']).to_hdf(p, 'long', format='table')\n"
+                   "r = pd.read_hdf(p, 'long')\n"
+                   "for s in ('north', 'south'):\n"
+                   "    hx(r.loc[s].values.T.astype('float64'))\n"
+                   "    print(' '.join(str(v) for v in r.loc[s].index.asi8))\n"
+                   "print(' '.join(r.columns), ' '.join(r.index.names))\n",
+                   p, NULL);
+    tsf_frame *f = read_ok(p, "long");
+    cr_assert_eq(f->n_series, 2);
+    cr_assert_str_eq(f->series_ids[0], "north");
+    cr_assert_str_eq(f->series_ids[1], "south");
+    cr_assert_str_eq(f->id_name, "id");
+    cr_assert_str_eq(f->time_name, "time");
+    cr_assert_str_eq(col_list(f), "y n");
+    cr_assert_str_eq(line(out, 4), "y n id time");
+    cr_assert_eq(f->step, 86400);
+    for (size_t s = 0; s < 2; s++) {
+        size_t r0, n = tsf_frame_series_rows(f, s, &r0);
+        size_t k;
+        double *want = nums(line(out, 2 * (int)s), &k);
+        cr_assert_eq(k, 2 * n);
+        tsft_assert_identical(f->cols[0] + r0, want, n, s ? "y of south" : "y of north");
+        tsft_assert_identical(f->cols[1] + r0, want + n, n, s ? "n of south" : "n of north");
+        int64_t *wt = ints(line(out, 2 * (int)s + 1), &k);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(f->time[r0 + i] * 1000000000, wt[i], "series %zu time %zu", s, i);
+        free(want);
+        free(wt);
+    }
+    tsf_frame_free(f);
+}
+
+/* A flat table with one text column: a long table whose text column names the series (as a
+ * CSV file with an id column); a Series table and an integer index. */
+Test(hdf5, reads_a_pandas_table_text_column_as_the_series_id_and_a_series_table)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "t.h5");
+    py("import warnings; warnings.simplefilter('ignore')\n"
+       "t = pd.date_range('2016-07-01', periods=2, freq='H', name='when').repeat(2)\n"
+       "pd.DataFrame({'site': ['a', 'bb'] * 2, 'v': [1.0, 2.0, 3.0, 4.0]}, index=t)"
+       ".to_hdf(p, 'long', format='table')\n"
+       "pd.Series([0.5, 1.5, 2.5], name='load').to_hdf(p, 's', format='table')\n",
+       p, NULL);
+    tsf_hdf5_info info;
+    tsf_frame *f = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_hdf5_read_opt(&f, p, "long", NULL, &info, &err), TSF_OK, "%s", err.msg);
+    cr_assert_str_eq(info.notes, "text column \"site\" read as the series id");
+    cr_assert_eq(f->n_series, 2);
+    cr_assert_str_eq(f->series_ids[1], "bb");
+    cr_assert_str_eq(f->id_name, "site");
+    cr_assert_str_eq(f->time_name, "when");
+    double want[] = {1, 3, 2, 4};
+    tsft_assert_identical(f->cols[0], want, 4, "values by series");
+    int64_t wt[] = {T0, T0 + 3600, T0, T0 + 3600};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(f->time[i], wt[i], "time[%d]", i);
+    tsf_frame_free(f);
+    f = read_ok(p, "s");
+    cr_assert_str_eq(col_list(f), "load");
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_eq(f->time[2], 2);
+    double ws[] = {0.5, 1.5, 2.5};
+    tsft_assert_identical(f->cols[0], ws, 3, "series");
+    tsf_frame_free(f);
+}
+
+/* A categorical column of a pandas table holds codes: refused, never read as values. */
+Test(hdf5, refuses_a_categorical_column_of_a_pandas_table_naming_it)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "c.h5");
+    py("import warnings; warnings.simplefilter('ignore')\n"
+       "pd.DataFrame({'c': pd.Categorical([1.5, 2.5, 1.5]), 'y': [1.0, 2.0, 3.0]})"
+       ".to_hdf(p, 'data', format='table')\n",
+       p, NULL);
+    const char *m = read_fails(p, "data", TSF_ETYPE);
     char want[1024];
     snprintf(want, sizeof want,
-             "%s: \"/data\" is a pandas frame written with format='table', which tsflow does not "
-             "read; re-save it with format='fixed' (df.to_hdf(path, key=\"data\", "
-             "format=\"fixed\")) or export it to CSV",
+             "%s: \"/data\": column \"c\" is categorical (pandas stores its codes, not its "
+             "values); tsflow reads numeric columns only: convert it (df[\"c\"].astype(float) or "
+             ".astype(str) for a series id) or drop it before to_hdf",
              p);
     assert_msg(m, want);
 }
+
+/* A PeriodIndex (fixed and table format) reads as the instants PeriodIndex.to_timestamp()
+ * gives, on the matching calendar frequency, for every unit pandas has. */
+Test(hdf5, reads_a_pandas_period_index_as_the_instants_to_timestamp_gives)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "p.h5");
+    static const char *const freqs[] = {"M", "Q",     "Q-NOV", "A", "A-JUN", "D",  "B",
+                                        "W", "W-WED", "H",     "T", "S",     "2M", "3D"};
+    char *out = py("import warnings; warnings.simplefilter('ignore')\n"
+                   "for fq in sys.argv[2].split(','):\n"
+                   "    pi = pd.period_range('1949-01-03 05:07', periods=4, freq=fq, name='when')\n"
+                   "    df = pd.DataFrame({'y': np.arange(4.0)}, index=pi)\n"
+                   "    df.to_hdf(p, 'f' + fq, format='fixed')\n"
+                   "    df.to_hdf(p, 't' + fq, format='table')\n"
+                   "    assert isinstance(pd.read_hdf(p, 't' + fq).index, pd.PeriodIndex)\n"
+                   "    print(' '.join(str(v) for v in pi.to_timestamp().asi8))\n"
+                   "    print(pd.infer_freq(pi.to_timestamp()))\n",
+                   p, "M,Q,Q-NOV,A,A-JUN,D,B,W,W-WED,H,T,S,2M,3D");
+    for (int k = 0; k < (int)(sizeof freqs / sizeof freqs[0]); k++) {
+        for (int table = 0; table < 2; table++) {
+            char key[32];
+            snprintf(key, sizeof key, "%c%s", table ? 't' : 'f', freqs[k]);
+            tsf_frame *f = read_ok(p, key);
+            cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", key);
+            cr_assert_str_eq(f->time_name, "when", "%s", key);
+            assert_times(f, line(out, 2 * k), 1000000000);
+            /* the frequency of the instants, as pandas.infer_freq (1.5's aliases) names it */
+            char fq[32];
+            cr_assert_str_eq(tsf_freq_format(&f->freq, 1, fq, sizeof fq), line(out, 2 * k + 1),
+                             "%s", key);
+            tsf_frame_free(f);
+        }
+    }
+}
+
+/* ---- refused inputs ------------------------------------------------------------------------ */
 
 Test(hdf5, refuses_a_dataset_of_strings)
 {
