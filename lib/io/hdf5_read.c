@@ -39,6 +39,7 @@
  *      Values outside valid_min/valid_max/valid_range are NaN too, as CF and netCDF4-python say
  *      (xarray keeps them).
  *    tsf_hdf5_write's "<key>_xr/values" of a one-series frame reads back this way.
+ * 3. A 1-D compound dataset (a table: R's data.frames): see lib/io/hdf5_table.c.
  *
  * Options (tsf_hdf5_options) mean what tsf_csv_options mean: columns selects and orders value
  * columns, no_time numbers each series' rows, gaps fill inserts NaN rows at missing times.
@@ -65,6 +66,7 @@
 #include "tsflow/io.h"
 #include "core.h"
 #include "hdf5_guard.h"
+#include "hdf5_table.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define SLAB_BYTES ((size_t)4 << 20)
@@ -626,10 +628,12 @@ static int parse_cf_units(const char *u, int64_t *num, int64_t *den, int64_t *ba
 static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n)
 {
     static const struct {
-        const char *unit;
+        const char *unit, *abbr;
         double per_s;
-    } units[] = {
-        {"seconds", 1}, {"milliseconds", 1e3}, {"microseconds", 1e6}, {"nanoseconds", 1e9}};
+    } units[] = {{"seconds", "s", 1},
+                 {"milliseconds", "ms", 1e3},
+                 {"microseconds", "us", 1e6},
+                 {"nanoseconds", "ns", 1e9}};
     if (n == 0)
         return;
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
@@ -645,11 +649,24 @@ static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n
             note(r,
                  "warning: %s holds numbers like epoch %s (the first would be %s) but has no "
                  "units, so they are read as an integer index; to read them as times give it "
-                 "the attribute units=\"%s since 1970-01-01\"",
-                 what, units[u].unit, when, units[u].unit);
+                 "the attribute units=\"%s since 1970-01-01\" (or pass --time-unit %s)",
+                 what, units[u].unit, when, units[u].unit, units[u].abbr);
             return;
         }
     }
+}
+
+/* Seconds per unit (num/den) of time_unit tu when it is a fixed duration, and its name for
+ * messages; 0 for auto, index and year. */
+static int option_units(tsf_time_unit tu, int64_t *num, int64_t *den, char *name, size_t cap)
+{
+    static const int64_t den_of[] = {1, 1, 1000, 1000000, NS_PER_S};
+    if (tu == TSF_TIME_UNIT_AUTO || tu == TSF_TIME_UNIT_INDEX || tu == TSF_TIME_UNIT_YEAR)
+        return 0;
+    *num = tu == TSF_TIME_UNIT_DAY ? 86400 : 1;
+    *den = tu == TSF_TIME_UNIT_DAY ? 1 : den_of[tu];
+    snprintf(name, cap, "time_unit %s", tsf_time_unit_names[tu]);
+    return 1;
 }
 
 /* Read the n_rows time values of dataset ds (strings or numbers, see the top comment). */
@@ -695,6 +712,9 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
                      "1970-01-01T00:00:00Z\"",
                      r->path, r->key, what, units);
     }
+    tsf_time_unit tu = r->opt->time_unit;
+    if (!cf) /* no units in the file: the option says what the numbers count */
+        cf = option_units(tu, &num, &den, units, sizeof units);
     if (cf && attr_text(ds, "calendar", cal, sizeof cal) && strcasecmp(cal, "standard") &&
         strcasecmp(cal, "gregorian") && strcasecmp(cal, "proleptic_gregorian"))
         TSF_FAIL(r->err, TSF_EFORMAT,
@@ -739,7 +759,17 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         free(x);
     }
     *kind = cf ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-    if (rc == TSF_OK && !cf)
+    for (size_t i = 0; rc == TSF_OK && tu == TSF_TIME_UNIT_YEAR && i < n_rows; i++) {
+        if (t[i] < -999999 || t[i] > 999999)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": %s row %zu (%" PRId64 ") is not a year (expected "
+                             "-999999 to 999999 with time_unit year)",
+                             r->path, r->key, what, i, t[i]);
+        else
+            t[i] = tsf__days_from_civil(t[i], 1, 1) * 86400;
+        *kind = TSF_TIME_EPOCH;
+    }
+    if (rc == TSF_OK && !cf && tu == TSF_TIME_UNIT_AUTO)
         epoch_hint(r, what, t, n_rows);
     return rc;
 }
@@ -2197,6 +2227,37 @@ static int select_columns(const rd *r, tsf_frame *f)
     return TSF_OK;
 }
 
+/* A table (a compound dataset: R's data.frames): lib/io/hdf5_table.c decides which field is
+ * the time, the series id and the values; the times are checked here as for any dataset. */
+static int read_table(const rd *r, hid_t ds, tsf_frame **out)
+{
+    hsize_t dims[8] = {0};
+    int rank = shape_of(ds, dims);
+    if (rank != 1)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\" is a %d-D array of records; expected a 1-D table (one record per "
+                 "row, as R and numpy write them)",
+                 r->path, r->key, rank);
+    int rc = check_extent(r, ds, "the table");
+    if (rc != TSF_OK)
+        return rc;
+    if (dims[0] == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the table has no rows (expected at least one record)", r->path,
+                 r->key);
+    rc = tsf__hdf5_table_frame(ds, (size_t)dims[0], r->path, r->key, r->opt, r->info, out, r->err);
+    if (rc != TSF_OK)
+        return rc;
+    char what[TEXT_MAX + 32] = "the record order";
+    if ((*out)->time_name)
+        snprintf(what, sizeof what, "time field \"%s\"", (*out)->time_name);
+    if ((rc = check_time(r, *out, what)) != TSF_OK) {
+        tsf_frame_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int read_object(const rd *r, tsf_frame **out)
 {
     /* Walk the key one component at a time: H5Oopen on a path with a missing group would only
@@ -2222,7 +2283,10 @@ static int read_object(const rd *r, tsf_frame **out)
         return fail_h5(r, TSF_EIO, "cannot open it");
     int rc;
     if (H5Iget_type(o) == H5I_DATASET) {
-        rc = read_plain(r, o, out);
+        hid_t t = H5Dget_type(o);
+        int table = t >= 0 && H5Tget_class(t) == H5T_COMPOUND;
+        tsf__h5_close(t);
+        rc = table ? read_table(r, o, out) : read_plain(r, o, out);
     } else if (H5Iget_type(o) == H5I_GROUP) {
         char pt[TEXT_MAX], tt[TEXT_MAX];
         int is_pd = attr_text(o, "pandas_type", pt, sizeof pt);
@@ -2403,68 +2467,6 @@ static void csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
-/* One member of a compound dataset, read on its own: strings, int64 or double values. */
-typedef struct table_col {
-    char *name;
-    int kind; /* 0 number, 1 integer, 2 string */
-    double *x;
-    int64_t *i;
-    char **s;
-} table_col;
-
-static int read_member(hid_t ds, hid_t ft, unsigned m, size_t n, table_col *c)
-{
-    hid_t mt = H5Tget_member_type(ft, m);
-    H5T_class_t cls = mt < 0 ? H5T_NO_CLASS : H5Tget_class(mt);
-    c->name = H5Tget_member_name(ft, m);
-    hid_t one = -1, native = -1;
-    int rc = 0;
-    if (cls == H5T_STRING) {
-        c->kind = 2;
-        size_t w = H5Tis_variable_str(mt) > 0 ? sizeof(char *) : H5Tget_size(mt);
-        native = H5Tcopy(mt);
-        unsigned char *buf = malloc((n ? n : 1) * w);
-        c->s = calloc(n ? n : 1, sizeof *c->s);
-        one = H5Tcreate(H5T_COMPOUND, w);
-        if (!buf || !c->s || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
-            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
-            rc = -1;
-        for (size_t r = 0; r < n && rc == 0; r++) {
-            if (H5Tis_variable_str(mt) > 0) {
-                char *v;
-                memcpy(&v, buf + r * w, sizeof v);
-                c->s[r] = strdup(v ? v : "");
-                H5free_memory(v);
-            } else {
-                c->s[r] = calloc(w + 1, 1);
-                if (c->s[r])
-                    memcpy(c->s[r], buf + r * w, w);
-            }
-            if (!c->s[r])
-                rc = -2;
-        }
-        free(buf);
-    } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-        c->kind = cls == H5T_INTEGER ? 1 : 0;
-        native = H5Tcopy(cls == H5T_INTEGER ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
-        void *buf = malloc((n ? n : 1) * 8);
-        if (cls == H5T_INTEGER)
-            c->i = buf;
-        else
-            c->x = buf;
-        one = H5Tcreate(H5T_COMPOUND, 8);
-        if (!buf || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
-            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
-            rc = -1;
-    } else {
-        rc = -3;
-    }
-    tsf__h5_close(one);
-    tsf__h5_close(native);
-    tsf__h5_close(mt);
-    return rc;
-}
-
 int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out, tsf_err *err)
 {
     if (!key)
@@ -2488,18 +2490,18 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
     rd r = {path, name + 1, fid, NULL, NULL, err};
     int rc = rank == 1 && nm > 0 ? check_extent(&r, ds, "the table") : TSF_EFORMAT;
     size_t n = (size_t)dims[0], k = nm > 0 ? (size_t)nm : 0;
-    table_col *c = rc == TSF_OK ? calloc(k, sizeof *c) : NULL;
+    tsf__h5_field *c = rc == TSF_OK ? calloc(k, sizeof *c) : NULL;
     if (rc == TSF_OK && !c)
         rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
     else if (rank != 1 || nm <= 0)
         rc = tsf_err_set(err, TSF_EFORMAT, "%s: \"%s\" is not a 1-D table of named fields", path,
                          name);
     for (size_t j = 0; j < k && rc == TSF_OK && c; j++) {
-        int x = read_member(ds, ft, (unsigned)j, n, &c[j]);
+        int x = tsf__h5_field_read(ds, ft, (unsigned)j, n, &c[j]);
         if (x == -3)
-            rc =
-                tsf_err_set(err, TSF_ETYPE, "%s: \"%s\": field \"%s\" is neither text nor a number",
-                            path, name, c[j].name ? c[j].name : "?");
+            rc = tsf_err_set(err, TSF_ETYPE,
+                             "%s: \"%s\": field \"%s\" is neither text, a number nor a factor",
+                             path, name, c[j].name ? c[j].name : "?");
         else if (x != 0)
             rc = x == -2 ? tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path)
                          : tsf__h5_fail(err, TSF_EIO, "%s: \"%s\": cannot read field \"%s\"", path,
@@ -2527,9 +2529,9 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < k; j++) {
                 fputs(j ? "," : "", fp);
-                if (c[j].kind == 2) {
+                if (c[j].s) {
                     csv_field(fp, c[j].s[i]);
-                } else if (c[j].kind == 1) {
+                } else if (c[j].i) {
                     fprintf(fp, "%" PRId64, c[j].i[i]);
                 } else {
                     tsf_format_double(num, sizeof num, c[j].x[i]);
@@ -2545,13 +2547,8 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
             rc = tsf_atomic_commit(&a, err);
         }
     }
-    for (size_t j = 0; c && j < k; j++) {
-        if (c[j].name)
-            H5free_memory(c[j].name);
-        free(c[j].x);
-        free(c[j].i);
-        free_strs(c[j].s, n);
-    }
+    for (size_t j = 0; c && j < k; j++)
+        tsf__h5_field_clear(&c[j], n);
     free(c);
     return rc;
 }

@@ -23,12 +23,14 @@ typedef struct ingest_hdf5 {
     tsf_strings columns;
     int gaps;
     int time_dim;
+    int time_unit;
 } ingest_hdf5;
 
 enum { GAPS_ERROR, GAPS_FILL };
 enum { TIME_DIM_AUTO, TIME_DIM_0, TIME_DIM_1 };
 static const char *const gap_policies[] = {"error", "fill", NULL};
 static const char *const time_dims[] = {"auto", "0", "1", NULL};
+static const char *const time_units[] = {"auto", "s", "ms", "us", "ns", "year", "index", "d", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -68,6 +70,15 @@ static const tsf_option options[] = {
      .choices = time_dims,
      .help = "a 2-D dataset's dimension that runs along time: 0 as numpy and h5py write, 1 as R "
              "writes (an n x k matrix is k x n in HDF5); auto decides, and asks when it cannot"},
+    {.name = "time_unit",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(ingest_hdf5, time_unit),
+     .def = "auto",
+     .choices = time_units,
+     .help = "what numeric times without CF units count (a table's time field, a time dataset): "
+             "s, ms, us, ns since 1970-01-01 UTC, d (days since then: R's Date; s is R's "
+             "POSIXct), year, or index; auto reads whole numbers that are all years 1000-2999 "
+             "in a table as years, and refuses other numbers there"},
     TSF_OPTION_END,
 };
 
@@ -222,10 +233,14 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             H5Sclose(sp);
         if (ty >= 0)
             H5Tclose(ty);
-        if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+        if (cls == H5T_COMPOUND && rank == 1) {
+            /* a table (R's data.frame): its series and value fields are known once read */
+            m->rows = (int64_t)dims[0];
+            m->cols = m->n_series = m->min_series_rows = TSF_UNKNOWN;
+        } else if (cls != H5T_INTEGER && cls != H5T_FLOAT)
             rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
-                                    "%s: dataset \"%s\" is not numeric (expected integers or "
-                                    "floating-point numbers)",
+                                    "%s: dataset \"%s\" is not numeric (expected integers, "
+                                    "floating-point numbers or a table of records)",
                                     s->path, key);
         else if (rank < 1 || rank > 2)
             rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
@@ -309,6 +324,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     opt.time_dim = s->time_dim == TIME_DIM_0   ? TSF_HDF5_TIME_DIM_0
                    : s->time_dim == TIME_DIM_1 ? TSF_HDF5_TIME_DIM_1
                                                : TSF_HDF5_TIME_DIM_AUTO;
+    opt.time_unit = (tsf_time_unit)s->time_unit;
     tsf_frame *f = NULL;
     tsf_hdf5_info info;
     int rc = tsf_hdf5_read_opt(&f, s->path, s->key, &opt, &info, err);
@@ -328,7 +344,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
 const tsf_stage_def tsf_stage_ingest_hdf5 = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "ingest.hdf5",
-    .summary = "read a frame from an HDF5 file (a dataset or a pandas fixed-format frame)",
+    .summary = "read a frame from an HDF5 file (a dataset, a table or a pandas fixed-format frame)",
     .help = "Reads a frame written by pandas.DataFrame.to_hdf(path, key, format=\"fixed\"), or a "
             "plain 1-D or 2-D numeric dataset (h5py, netCDF-4/xarray, R). Naming rules for "
             "datasets: column names from an attribute named columns, column_names, colnames, "
@@ -341,7 +357,10 @@ const tsf_stage_def tsf_stage_ingest_hdf5 = {
             "and valid_min/valid_max/valid_range are applied. R matrices (n x k in R, k x n in "
             "HDF5) are recognised when rhdf5 wrote them; otherwise time_dim decides, and a "
             "dataset with fewer rows than columns and no names or time is refused until it is "
-            "given.",
+            "given. A compound dataset (an R data.frame from rhdf5 or hdf5r) is a table: its time "
+            "is time_column, else the first text field holding times, else a numeric field named "
+            "like a time (numbers need time_unit: d for R's Date, s for POSIXct); one other text "
+            "or factor field is the series id of a long table; numeric fields are the values.",
     .state_size = sizeof(ingest_hdf5),
     .options = options,
     .outputs = outputs,

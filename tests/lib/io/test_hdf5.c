@@ -1452,6 +1452,16 @@ Test(hdf5, warns_when_a_time_dataset_looks_like_epoch_times_without_units)
                      "warning: time dataset \"/time\" holds numbers like epoch milliseconds (the "
                      "first would be 2016-07-01 00:00:00) but has no units, so they are read as "
                      "an integer index; to read them as times give it the attribute "
-                     "units=\"milliseconds since 1970-01-01\"");
+                     "units=\"milliseconds since 1970-01-01\" (or pass --time-unit ms)");
+    tsf_frame_free(f);
+    /* the option says what the file does not */
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    opt.time_unit = TSF_TIME_UNIT_MS;
+    f = read_opt_ok(p, "v", &opt, &info);
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[0], 1467331200);
+    cr_assert_eq(f->step, 3600);
+    cr_assert_str_eq(info.notes, "");
     tsf_frame_free(f);
 }
