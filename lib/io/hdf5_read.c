@@ -65,6 +65,7 @@
 #include "tsflow/atomic.h"
 #include "tsflow/io.h"
 #include "core.h"
+#include "hdf5_cf.h"
 #include "hdf5_guard.h"
 #include "hdf5_table.h"
 
@@ -567,61 +568,6 @@ static int parse_iso_all(const rd *r, const char *what, char **s, size_t n, int6
     return TSF_OK;
 }
 
-/* Parse CF units "<unit> since <date>": seconds per unit as num/den and the reference time.
- * Returns 1 when the text has "since", 0 when it has not, -1 when it cannot be read. */
-static int parse_cf_units(const char *u, int64_t *num, int64_t *den, int64_t *base)
-{
-    static const struct {
-        const char *names;
-        int64_t num, den;
-    } units[] = {
-        {"seconds second secs sec s ", 1, 1},
-        {"minutes minute mins min ", 60, 1},
-        {"hours hour hrs hr h ", 3600, 1},
-        {"days day d ", 86400, 1},
-        {"milliseconds millisecond msecs msec ms ", 1, 1000},
-        {"microseconds microsecond usecs usec us ", 1, 1000000},
-        {"nanoseconds nanosecond nsecs nsec ns ", 1, NS_PER_S},
-    };
-    const char *since = strstr(u, " since ");
-    if (!since)
-        return 0;
-    const char *w = u;
-    while (*w == ' ')
-        w++;
-    size_t wl = (size_t)(since - w);
-    while (wl > 0 && w[wl - 1] == ' ')
-        wl--;
-    char word[32];
-    if (wl == 0 || wl + 2 > sizeof word)
-        return -1;
-    for (size_t i = 0; i < wl; i++)
-        word[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
-    word[wl] = ' ';
-    word[wl + 1] = '\0';
-    int found = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && !found; i++) {
-        const char *p = units[i].names;
-        for (const char *q; !found && (q = strstr(p, word)); p = q + 1)
-            if (q == units[i].names || q[-1] == ' ') {
-                *num = units[i].num;
-                *den = units[i].den;
-                found = 1;
-            }
-    }
-    if (!found)
-        return -1;
-    const char *d = since + 7;
-    while (*d == ' ')
-        d++;
-    size_t dl = strlen(d);
-    while (dl > 0 && d[dl - 1] == ' ')
-        dl--;
-    if (dl > 4 && (!strncasecmp(d + dl - 4, " UTC", 4) || !strncasecmp(d + dl - 4, " GMT", 4)))
-        dl -= 4;
-    return tsf_time_parse_iso(d, dl, base, NULL) ? 1 : -1;
-}
-
 /* Integer times that look like epoch times (every value within 1990..2100 in seconds,
  * milliseconds, microseconds or nanoseconds) are read as an integer index, as they say; a note
  * says how to read them as times. */
@@ -705,7 +651,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
     int64_t num = 1, den = 1, base = 0;
     int cf = 0;
     if (attr_text(ds, "units", units, sizeof units)) {
-        cf = parse_cf_units(units, &num, &den, &base);
+        cf = tsf__cf_parse_units(units, &num, &den, &base);
         if (cf < 0)
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s has units \"%s\"; expected CF units such as \"seconds since "
@@ -1550,7 +1496,7 @@ static int scale_of(hid_t fid, hid_t ds, unsigned dim, char *name)
     char label[TEXT_MAX] = "";
     int real = s >= 0;
     if (real && attr_text(s, "NAME", label, sizeof label) &&
-        !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 53))
+        !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 52))
         real = 0;
     tsf__h5_close(s);
     H5Eclear2(H5E_DEFAULT);
@@ -2227,6 +2173,212 @@ static int select_columns(const rd *r, tsf_frame *f)
     return TSF_OK;
 }
 
+/* ---- netCDF variables over (series, time) ---------------------------------------------------- */
+
+/* A 2-D netCDF variable as xarray writes temp(station, time) or temp(time, station): both
+ * dimensions are netCDF dimensions (HDF5 dimension scales), one of them time. Read as xarray's
+ * to_dataframe() reads it: a long frame with one series per value of the other dimension (its
+ * coordinate, or 0, 1, ... without one) and one column named after the variable. The other
+ * dimension is the columns instead when it is named column(s) or variable(s) (tsflow's own
+ * "<key>_xr/values"), or when the dataset names its columns in an attribute. Plain HDF5 files
+ * with dimension scales (h5py) are not netCDF: a string scale there names the columns. */
+typedef struct nc_dims {
+    int time_dim;              /* 0 or 1 */
+    char time[TEXT_MAX];       /* the time coordinate's path */
+    char series[TEXT_MAX];     /* the series coordinate's path ("" for a bare dimension) */
+    char series_dim[TEXT_MAX]; /* the series dimension's name */
+} nc_dims;
+
+/* The dimension scale on dim: its path into name, and 1 for a coordinate variable, 0 for a
+ * bare netCDF dimension; -1 when dim has no scale. */
+static int nc_scale(const rd *r, hid_t ds, unsigned dim, char *name)
+{
+    if (scale_of(r->fid, ds, dim, name))
+        return 1;
+    return name[0] ? 0 : -1;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Whether a coordinate is time: CF "since" units, or a name of TIME_NAMES. */
+static int nc_is_time(const rd *r, const char *path)
+{
+    for (size_t k = 0; k < sizeof TIME_NAMES / sizeof TIME_NAMES[0]; k++)
+        if (!strcasecmp(base_name(path), TIME_NAMES[k]))
+            return 1;
+    hid_t s = H5Dopen2(r->fid, path, H5P_DEFAULT);
+    char units[TEXT_MAX];
+    int t = s >= 0 && attr_text(s, "units", units, sizeof units) && strstr(units, " since ");
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return t;
+}
+
+/* Whether the file is netCDF-4 (netCDF-C and h5netcdf mark the root group, or their dimension
+ * scales): plain HDF5 dimension scales (h5py) keep their meaning of column names. */
+static int is_netcdf(const rd *r, const char *scale)
+{
+    hid_t s = H5Dopen2(r->fid, scale, H5P_DEFAULT);
+    int nc = H5Aexists_by_name(r->fid, "/", "_NCProperties", H5P_DEFAULT) > 0 ||
+             (s >= 0 && H5Aexists(s, "_Netcdf4Dimid") > 0);
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return nc;
+}
+
+/* Whether ds is laid out (series, time) or (time, series); fills d. */
+static int nc_series_layout(const rd *r, hid_t ds, nc_dims *d)
+{
+    hsize_t dims[8];
+    if (shape_of(ds, dims) != 2 || r->opt->no_time || r->opt->time_column)
+        return 0;
+    for (size_t k = 0; k < sizeof NAME_ATTRS / sizeof NAME_ATTRS[0]; k++)
+        if (H5Aexists(ds, NAME_ATTRS[k]) > 0)
+            return 0;
+    H5Eclear2(H5E_DEFAULT);
+    char name[2][TEXT_MAX];
+    int kind[2] = {nc_scale(r, ds, 0, name[0]), nc_scale(r, ds, 1, name[1])};
+    int is_t[2] = {kind[0] == 1 && nc_is_time(r, name[0]), kind[1] == 1 && nc_is_time(r, name[1])};
+    if (kind[0] < 0 || kind[1] < 0 || is_t[0] == is_t[1] || !is_netcdf(r, name[is_t[1]]))
+        return 0;
+    int t = is_t[0] ? 0 : 1;
+    if (r->opt->time_dim != TSF_HDF5_TIME_DIM_AUTO && (int)r->opt->time_dim != t)
+        return 0;
+    static const char *const column_dims[] = {"column", "columns", "variable", "variables"};
+    for (size_t k = 0; k < sizeof column_dims / sizeof column_dims[0]; k++)
+        if (!strcasecmp(base_name(name[1 - t]), column_dims[k]))
+            return 0;
+    d->time_dim = t;
+    snprintf(d->time, sizeof d->time, "%s", name[t]);
+    snprintf(d->series, sizeof d->series, "%s", kind[1 - t] == 1 ? name[1 - t] : "");
+    snprintf(d->series_dim, sizeof d->series_dim, "%s", base_name(name[1 - t]));
+    return 1;
+}
+
+/* The k series ids: the coordinate's strings or numbers, or 0, 1, ... for a bare dimension. */
+static int nc_series_ids(const rd *r, const nc_dims *d, size_t k, char ***ids)
+{
+    *ids = calloc(k ? k : 1, sizeof **ids);
+    if (!*ids)
+        return fail_nomem(r);
+    hid_t s = d->series[0] ? H5Dopen2(r->fid, d->series, H5P_DEFAULT) : -1;
+    hid_t st = s < 0 ? -1 : H5Dget_type(s);
+    int rc = TSF_OK;
+    if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)k) {
+        free(*ids);
+        int x = read_strs(s, 0, st, k, ids);
+        rc = x == -2 ? fail_nomem(r)
+             : x < 0 ? fail_h5(r, TSF_EIO, "cannot read its series ids")
+                     : TSF_OK;
+    } else {
+        double *v = malloc((k ? k : 1) * sizeof *v);
+        int numeric = st >= 0 && numeric_kind(st) == NUM_DOUBLE && len_1d(s) == (long long)k;
+        if (!v)
+            rc = fail_nomem(r);
+        else if (numeric && read_numeric(s, 1, k, 1, 1, &v) != 0)
+            rc = fail_h5(r, TSF_EIO, "cannot read its series coordinate");
+        for (size_t i = 0; i < k && rc == TSF_OK; i++) {
+            char buf[40];
+            snprintf(buf, sizeof buf, "%.17g", numeric ? v[i] : (double)i);
+            if (!((*ids)[i] = strdup(buf)))
+                rc = fail_nomem(r);
+        }
+        free(v);
+    }
+    tsf__h5_close(st);
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+/* Series s's rows start at s * n_t; the time coordinate is read once and copied. */
+static int nc_fill_times(const rd *r, const nc_dims *d, tsf_frame *f, size_t k, size_t n_t)
+{
+    hid_t t = H5Dopen2(r->fid, d->time, H5P_DEFAULT);
+    if (t < 0)
+        return fail_h5(r, TSF_EIO, "cannot open its time coordinate");
+    int rc = len_1d(t) == (long long)n_t
+                 ? read_time_ds(r, t, d->time, n_t, f->time, &f->time_kind)
+                 : tsf_err_set(r->err, TSF_EFORMAT,
+                               "%s: \"/%s\": time coordinate \"%s\" has %lld values but the "
+                               "time dimension %zu (expected one time per step)",
+                               r->path, r->key, d->time, len_1d(t), n_t);
+    tsf__h5_close(t);
+    for (size_t s = 1; rc == TSF_OK && s < k; s++)
+        memcpy(f->time + s * n_t, f->time, n_t * sizeof *f->time);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_time_name(f, base_name(d->time), r->err);
+    return rc;
+}
+
+static int read_nc_series(const rd *r, hid_t ds, const nc_dims *d, tsf_frame **out)
+{
+    hsize_t dims[8];
+    shape_of(ds, dims);
+    size_t n_t = (size_t)dims[d->time_dim], k = (size_t)dims[1 - d->time_dim];
+    int rc = check_extent(r, ds, "the variable");
+    if (rc != TSF_OK)
+        return rc;
+    if (n_t == 0 || k == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the variable has no values (%zu times of %zu series; expected at "
+                 "least one)",
+                 r->path, r->key, n_t, k);
+    const char *var = base_name(r->key);
+    tsf_frame *f = NULL;
+    char **ids = NULL;
+    double **dst = malloc(k * sizeof *dst);
+    size_t *starts = malloc((k + 1) * sizeof *starts);
+    if (!dst || !starts) {
+        rc = fail_nomem(r);
+        goto cleanup;
+    }
+    if ((rc = tsf_frame_alloc(&f, 1, &var, n_t * k, r->err)) != TSF_OK)
+        goto cleanup;
+    f->n_rows = n_t * k;
+    for (size_t s = 0; s <= k; s++)
+        starts[s] = s * n_t;
+    for (size_t s = 0; s < k; s++)
+        dst[s] = f->cols[0] + s * n_t;
+    int x = read_numeric(ds, 2, n_t, k, d->time_dim == 0, dst);
+    if (x != 0) {
+        rc = x == -2 ? fail_nomem(r) : fail_h5(r, TSF_EIO, "cannot read its values");
+        goto cleanup;
+    }
+    cf_codec cf;
+    cf_read(r, ds, &cf);
+    if (cf.any)
+        r->info->n_masked += cf_apply(&cf, f->cols[0], f->n_rows);
+    if ((rc = nc_series_ids(r, d, k, &ids)) != TSF_OK ||
+        (rc = tsf_frame_set_series(f, k, (const char *const *)ids, starts, r->err)) != TSF_OK ||
+        (rc = nc_fill_times(r, d, f, k, n_t)) != TSF_OK)
+        goto cleanup;
+    if (!(f->id_name = tsf__strdup(d->series_dim, r->err))) {
+        rc = TSF_ENOMEM;
+        goto cleanup;
+    }
+    const char *tn = base_name(d->time), *sn = d->series_dim;
+    note(r, "netCDF variable \"%s\" over (%s, %s): one series per %s (%zu)", var,
+         d->time_dim ? sn : tn, d->time_dim ? tn : sn, sn, k);
+    char what[TEXT_MAX + 32];
+    snprintf(what, sizeof what, "time coordinate \"%s\"", d->time);
+    rc = check_time(r, f, what);
+cleanup:
+    if (rc == TSF_OK) {
+        *out = f;
+    } else {
+        tsf_frame_free(f);
+    }
+    free_strs(ids, k);
+    free(dst);
+    free(starts);
+    return rc;
+}
+
 /* A table (a compound dataset: R's data.frames): lib/io/hdf5_table.c decides which field is
  * the time, the series id and the values; the times are checked here as for any dataset. */
 static int read_table(const rd *r, hid_t ds, tsf_frame **out)
@@ -2286,7 +2438,10 @@ static int read_object(const rd *r, tsf_frame **out)
         hid_t t = H5Dget_type(o);
         int table = t >= 0 && H5Tget_class(t) == H5T_COMPOUND;
         tsf__h5_close(t);
-        rc = table ? read_table(r, o, out) : read_plain(r, o, out);
+        nc_dims nc;
+        rc = table                         ? read_table(r, o, out)
+             : nc_series_layout(r, o, &nc) ? read_nc_series(r, o, &nc, out)
+                                           : read_plain(r, o, out);
     } else if (H5Iget_type(o) == H5I_GROUP) {
         char pt[TEXT_MAX], tt[TEXT_MAX];
         int is_pd = attr_text(o, "pandas_type", pt, sizeof pt);

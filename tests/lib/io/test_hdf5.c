@@ -319,12 +319,15 @@ Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
                    "ds.to_netcdf(p, engine='h5netcdf')\n"
                    "hx(v.T)\n",
                    p, NULL);
+    /* as xarray's to_dataframe(): one series per site (test_hdf5_nc.c has the layouts) */
     tsf_frame *f = read_ok(p, "load");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], T0);
     cr_assert_eq(f->step, 900);
-    cr_assert_str_eq(f->col_names[0], "north");
-    cr_assert_str_eq(f->col_names[1], "south");
+    cr_assert_eq(f->n_series, 2);
+    cr_assert_str_eq(f->series_ids[0], "north");
+    cr_assert_str_eq(f->series_ids[1], "south");
+    cr_assert_str_eq(f->col_names[0], "load");
     assert_values(f, line(out, 0), "xarray values");
     tsf_frame_free(f);
 }
