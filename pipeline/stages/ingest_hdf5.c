@@ -194,6 +194,15 @@ static int count_series(hid_t grp, int64_t rows, tsf_meta *m)
     return ok;
 }
 
+/* A 2-D variable of a netCDF-4 file may be (station, time): one series per station, or
+ * columns; which, the reader decides from its dimensions (lib/io/hdf5_read.c). */
+static int netcdf_2d(hid_t file)
+{
+    int nc = H5Aexists_by_name(file, "/", "_NCProperties", H5P_DEFAULT) > 0;
+    H5Eclear2(H5E_DEFAULT);
+    return nc;
+}
+
 static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const *out, tsf_err *err)
 {
     const char *key = s->key ? s->key : "data";
@@ -264,6 +273,8 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             m->rows = m->min_series_rows = (int64_t)dims[t1];
             m->cols = rank == 2 ? (int64_t)dims[1 - t1] : 1;
             m->n_series = 1;
+            if (rank == 2 && netcdf_2d(file))
+                m->rows = m->min_series_rows = m->cols = m->n_series = TSF_UNKNOWN;
         }
     } else if (t == H5I_GROUP) {
         int series = H5Lexists(obj, "axis0", H5P_DEFAULT) <= 0 &&
