@@ -570,8 +570,8 @@ static int parse_iso_all(const rd *r, const char *what, char **s, size_t n, int6
 
 /* Integer times that look like epoch times (every value within 1990..2100 in seconds,
  * milliseconds, microseconds or nanoseconds) are read as an integer index, as they say; a note
- * says how to read them as times. */
-static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n)
+ * says how to read them as times (a dataset can carry CF units; a column only the option). */
+static void epoch_hint(const rd *r, const char *what, int dataset, const int64_t *t, size_t n)
 {
     static const struct {
         const char *unit, *abbr;
@@ -592,11 +592,18 @@ static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n
             char when[40];
             tsf_time_format(TSF_TIME_EPOCH, (int64_t)((double)t[0] / units[u].per_s), when,
                             sizeof when);
-            note(r,
-                 "warning: %s holds numbers like epoch %s (the first would be %s) but has no "
-                 "units, so they are read as an integer index; to read them as times give it "
-                 "the attribute units=\"%s since 1970-01-01\" (or pass --time-unit %s)",
-                 what, units[u].unit, when, units[u].unit, units[u].abbr);
+            if (dataset)
+                note(r,
+                     "warning: %s holds numbers like epoch %s (the first would be %s) but has "
+                     "no units, so they are read as an integer index; to read them as times give "
+                     "it the attribute units=\"%s since 1970-01-01\" (or pass --time-unit %s)",
+                     what, units[u].unit, when, units[u].unit, units[u].abbr);
+            else
+                note(r,
+                     "warning: %s holds numbers like epoch %s (the first would be %s), read as "
+                     "an integer index; to read them as times pass --time-unit %s (ingest.hdf5 "
+                     "option time_unit)",
+                     what, units[u].unit, when, units[u].abbr);
             return;
         }
     }
@@ -716,7 +723,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         *kind = TSF_TIME_EPOCH;
     }
     if (rc == TSF_OK && !cf && tu == TSF_TIME_UNIT_AUTO)
-        epoch_hint(r, what, t, n_rows);
+        epoch_hint(r, what, 1, t, n_rows);
     return rc;
 }
 
@@ -983,8 +990,60 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
 }
 
 /* Read block values node (n_rows x items) into the frame columns at col[0..k). */
+/* A datetime64 block that holds opt->time_column (a pandas column of datetimes, not the index):
+ * that column's values as whole seconds since the epoch (exact in a double), NaT as NaN, and
+ * *dt_time set; any other datetime column of the block is refused. */
+static int pd_has_label(const pd_index *items, const char *name)
+{
+    char lab[32];
+    for (size_t i = 0; i < items->n; i++)
+        if (!strcmp(pd_label(items, i, lab, sizeof lab), name))
+            return 1;
+    return 0;
+}
+
+static int read_dt_block(const rd *r, hid_t ds, const pd_index *items, size_t n_rows, tsf_frame *f,
+                         const size_t *col, int *dt_time)
+{
+    char lab[32];
+    size_t k = items->n, tk = k;
+    for (size_t i = 0; i < k; i++)
+        if (!strcmp(pd_label(items, i, lab, sizeof lab), r->opt->time_column))
+            tk = i;
+    for (size_t i = 0; i < k; i++)
+        if (i != tk)
+            TSF_FAIL(r->err, TSF_ETYPE,
+                     "%s: \"/%s\": column \"%s\" holds datetime64 values besides the time column "
+                     "\"%s\"; tsflow reads numeric columns only: drop it",
+                     r->path, r->key, pd_label(items, i, lab, sizeof lab), r->opt->time_column);
+    int64_t *ns = malloc((n_rows ? n_rows : 1) * sizeof *ns);
+    if (!ns)
+        return fail_nomem(r);
+    hid_t sp = H5Dget_space(ds);
+    hssize_t pts = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+    tsf__h5_close(sp);
+    int rc = TSF_OK; /* one column: (n_rows) values whichever way round */
+    if (pts != (hssize_t)n_rows ||
+        (n_rows && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ns) < 0))
+        rc = fail_h5(r, TSF_EIO, "cannot read its time column");
+    for (size_t i = 0; i < n_rows && rc == TSF_OK; i++) {
+        if (ns[i] == INT64_MIN) /* NaT: check_time names the row */
+            f->cols[col[tk]][i] = NAN;
+        else if (ns[i] % NS_PER_S != 0)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": time column \"%s\" row %zu has a fraction of a "
+                             "second; tsflow frames have 1-second resolution",
+                             r->path, r->key, r->opt->time_column, i);
+        else
+            f->cols[col[tk]][i] = (double)(ns[i] / NS_PER_S);
+    }
+    free(ns);
+    *dt_time = rc == TSF_OK;
+    return rc;
+}
+
 static int read_block(const rd *r, hid_t g, const char *node, const pd_index *items, size_t n_rows,
-                      tsf_frame *f, const size_t *col)
+                      tsf_frame *f, const size_t *col, int *dt_time)
 {
     hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
     if (ds < 0)
@@ -1014,11 +1073,14 @@ static int read_block(const rd *r, hid_t g, const char *node, const pd_index *it
                          "pandas pickles; tsflow reads numeric columns only: drop or convert "
                          "it (df.drop(columns=[...]) or pd.to_numeric) before to_hdf",
                          r->path, r->key, first, items->n > 1 ? " (and others in its block)" : "");
+    } else if (!strncmp(vt, "datetime64", 10) && r->opt->time_column && !r->opt->no_time &&
+               pd_has_label(items, r->opt->time_column)) {
+        rc = read_dt_block(r, ds, items, n_rows, f, col, dt_time);
     } else if (vt[0]) {
         rc = tsf_err_set(r->err, TSF_ETYPE,
                          "%s: \"/%s\": column \"%s\" holds %s values; tsflow reads numeric "
-                         "columns only: drop it, or make it the index (df.set_index(...)) if it "
-                         "is the time",
+                         "columns only: drop it, or name it with --time-column (ingest.hdf5 "
+                         "option time_column) if it is the time",
                          r->path, r->key, first, vt);
     } else if (t < 0 || !numeric_kind(t)) {
         rc = tsf_err_set(r->err, TSF_ETYPE,
@@ -1133,6 +1195,7 @@ static size_t group_rows(const int64_t *code, size_t n, size_t n_levels, size_t 
 }
 
 static int column_as_time(const rd *r, tsf_frame *f, size_t j);
+static int column_as_epoch(const rd *r, tsf_frame *f, size_t j);
 
 /* What a pandas fixed-format group says about its rows and columns, read before the values. */
 typedef struct pd_shape {
@@ -1291,7 +1354,7 @@ static int pd_map_block(const rd *r, const pd_shape *sh, int64_t b, const pd_ind
 }
 
 /* The values: a series' one array, or a frame's dtype blocks merged back into column order. */
-static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f)
+static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f, int *dt_time)
 {
     pd_index items = {0};
     unsigned char *filled = calloc(sh->n_cols, 1);
@@ -1303,7 +1366,7 @@ static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f
         char *one[1] = {(char *)f->col_names[0]};
         pd_index item = {.n = 1, .kind = IX_STR, .s = one};
         colmap[0] = 0;
-        rc = read_block(r, g, "values", &item, sh->n_rows, f, colmap);
+        rc = read_block(r, g, "values", &item, sh->n_rows, f, colmap, dt_time);
     }
     for (int64_t b = 0; rc == TSF_OK && !sh->is_series && b < sh->nblocks; b++) {
         char node[64];
@@ -1313,7 +1376,7 @@ static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f
         rc = pd_map_block(r, sh, b, &items, filled, colmap);
         snprintf(node, sizeof node, "block%" PRId64 "_values", b);
         if (rc == TSF_OK)
-            rc = read_block(r, g, node, &items, sh->n_rows, f, colmap);
+            rc = read_block(r, g, node, &items, sh->n_rows, f, colmap, dt_time);
         pd_index_clear(&items);
     }
     for (size_t j = 0; rc == TSF_OK && !sh->is_series && j < sh->n_cols; j++)
@@ -1410,7 +1473,7 @@ static int pd_multi_series(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *
 
 /* opt->time_column, when it names a value column rather than the index (tix): that column
  * becomes the time. Then the time is checked (check_time). */
-static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int multi)
+static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int multi, int dt_time)
 {
     const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
     int from_col = tc && !(tix->has_name && !strcmp(tc, tix->name));
@@ -1427,7 +1490,7 @@ static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int mu
                      r->path, r->key, tc, tix->has_name ? "named \"" : "unnamed",
                      tix->has_name ? tix->name : "", tix->has_name ? "\"" : "", cl);
         }
-        int rc = column_as_time(r, f, j);
+        int rc = dt_time ? column_as_epoch(r, f, j) : column_as_time(r, f, j);
         if (rc != TSF_OK)
             return rc;
     }
@@ -1441,13 +1504,14 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
 {
     pd_shape sh = {.is_series = is_series, .nblocks = 1, .n_cols = 1};
     tsf_frame *f = NULL;
+    int dt_time = 0; /* the time column holds datetimes */
     int rc = is_series ? TSF_OK : pd_read_columns(r, g, &sh);
     if (rc == TSF_OK)
         rc = pd_read_rows(r, g, &sh);
     if (rc == TSF_OK)
         rc = pd_alloc_frame(r, g, &sh, &f);
     if (rc == TSF_OK)
-        rc = pd_read_values(r, g, &sh, f);
+        rc = pd_read_values(r, g, &sh, f, &dt_time);
     if (rc == TSF_OK && sh.multi) {
         rc = pd_multi_series(r, g, &sh, f);
     } else if (rc == TSF_OK) {
@@ -1456,7 +1520,7 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
             rc = tsf_frame_set_time_name(f, sh.ix.name, r->err);
     }
     if (rc == TSF_OK)
-        rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi);
+        rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi, dt_time);
     pd_shape_clear(&sh);
     if (rc != TSF_OK) {
         tsf_frame_free(f);
@@ -1821,7 +1885,51 @@ static int plain_time_dim(const rd *r, hid_t ds, const hsize_t *dims, const sibl
              (unsigned long long)dims[0]);
 }
 
-/* Use column j of f as its time (whole numbers, an integer index) and drop it. */
+/* Integer times t[0..n) in the unit opt->time_unit gives (seconds, days, years, ...) as epoch
+ * seconds, *kind TSF_TIME_EPOCH; unchanged (an integer index) without one, with a warning when
+ * they look like epoch times. */
+static int apply_time_unit(const rd *r, const char *what, int64_t *t, size_t n, tsf_time_kind *kind)
+{
+    tsf_time_unit tu = r->opt->time_unit;
+    int64_t num = 1, den = 1;
+    char name[64];
+    *kind = TSF_TIME_INDEX;
+    if (tu == TSF_TIME_UNIT_AUTO)
+        epoch_hint(r, what, 0, t, n);
+    if (tu == TSF_TIME_UNIT_AUTO || tu == TSF_TIME_UNIT_INDEX)
+        return TSF_OK;
+    option_units(tu, &num, &den, name, sizeof name);
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = t[i];
+        if (tu == TSF_TIME_UNIT_YEAR ? v < -999999 || v > 999999
+                                     : v % den != 0 || __builtin_mul_overflow(v / den, num, &v))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu (%" PRId64 ") is not a whole %s (time_unit %s)",
+                     r->path, r->key, what, i, t[i],
+                     tu == TSF_TIME_UNIT_YEAR ? "year within -999999..999999" : "second",
+                     tsf_time_unit_names[tu]);
+        t[i] = tu == TSF_TIME_UNIT_YEAR ? tsf__days_from_civil(v, 1, 1) * 86400 : v;
+    }
+    *kind = TSF_TIME_EPOCH;
+    return TSF_OK;
+}
+
+/* Drop column j of f once it has become the time. */
+static int drop_time_column(const rd *r, tsf_frame *f, size_t j)
+{
+    int rc = tsf_frame_set_time_name(f, f->col_names[j], r->err);
+    if (rc != TSF_OK)
+        return rc;
+    free(f->col_names[j]);
+    free(f->cols[j]);
+    memmove(f->col_names + j, f->col_names + j + 1, (f->n_cols - j - 1) * sizeof *f->col_names);
+    memmove(f->cols + j, f->cols + j + 1, (f->n_cols - j - 1) * sizeof *f->cols);
+    f->n_cols--;
+    return TSF_OK;
+}
+
+/* Use column j of f as its time (whole numbers: an integer index, or times per time_unit) and
+ * drop it. */
 static int column_as_time(const rd *r, tsf_frame *f, size_t j)
 {
     for (size_t i = 0; i < f->n_rows; i++) {
@@ -1833,16 +1941,25 @@ static int column_as_time(const rd *r, tsf_frame *f, size_t j)
                      r->path, r->key, f->col_names[j], i, v);
         f->time[i] = (int64_t)v;
     }
-    f->time_kind = TSF_TIME_INDEX;
-    int rc = tsf_frame_set_time_name(f, f->col_names[j], r->err);
-    if (rc != TSF_OK)
-        return rc;
-    free(f->col_names[j]);
-    free(f->cols[j]);
-    memmove(f->col_names + j, f->col_names + j + 1, (f->n_cols - j - 1) * sizeof *f->col_names);
-    memmove(f->cols + j, f->cols + j + 1, (f->n_cols - j - 1) * sizeof *f->cols);
-    f->n_cols--;
-    return TSF_OK;
+    char what[TEXT_MAX + 16];
+    snprintf(what, sizeof what, "time column \"%s\"", f->col_names[j]);
+    int rc = apply_time_unit(r, what, f->time, f->n_rows, &f->time_kind);
+    return rc == TSF_OK ? drop_time_column(r, f, j) : rc;
+}
+
+/* Use column j of f, datetimes read as epoch seconds (read_dt_block), as its time and drop it. */
+static int column_as_epoch(const rd *r, tsf_frame *f, size_t j)
+{
+    for (size_t i = 0; i < f->n_rows; i++) {
+        if (isnan(f->cols[j][i]))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": time column \"%s\" is NaT (no time) at row %zu (expected a "
+                     "time in every row)",
+                     r->path, r->key, f->col_names[j], i);
+        f->time[i] = (int64_t)f->cols[j][i];
+    }
+    f->time_kind = TSF_TIME_EPOCH;
+    return drop_time_column(r, f, j);
 }
 
 /* A plain dataset must hold numbers, 1-D or 2-D, with at least one row. */
