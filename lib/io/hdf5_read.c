@@ -11,7 +11,9 @@
  *    - Index: a DatetimeIndex (int64 ns, kind "datetime64") becomes TSF_TIME_EPOCH seconds (a
  *      fraction of a second or NaT is an error); an integer index (RangeIndex included)
  *      becomes TSF_TIME_INDEX with its values; a string index is parsed as ISO 8601
- *      timestamps. The index name becomes the frame's time name.
+ *      timestamps. The index name becomes the frame's time name. opt->time_column may name
+ *      a column instead: datetimes (its block's value_type datetime64) are the time; integers
+ *      count opt->time_unit (an integer index without one).
  *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
  *      series per id (in order of first appearance; rows regrouped if interleaved).
  *    - format="table" (pandas_type "frame_table") is refused with what to do instead.
@@ -30,15 +32,18 @@
  *      datetime, timestamp, timestamps, index (any case; same group, 1-D). A sibling that looks
  *      like time under another name (strings, CF units, "time"/"date" in its name) is an error
  *      asking for time_column or no_time. Its values are: ISO 8601 strings; or numbers with a
- *      CF attribute units="<unit> since <ISO date>" (unit seconds, minutes, hours, days,
- *      milliseconds, microseconds or nanoseconds; calendar standard, gregorian or
- *      proleptic_gregorian), giving TSF_TIME_EPOCH; or numbers without such units, giving
+ *      CF attribute units="<unit> since <reference time>" (unit seconds, minutes, hours, days,
+ *      milliseconds, microseconds or nanoseconds; the reference time with a UTC offset as
+ *      lib/io/hdf5_cf.c reads it; calendar standard, gregorian or proleptic_gregorian), giving
+ *      TSF_TIME_EPOCH; or numbers without such units, counting opt->time_unit, else giving
  *      TSF_TIME_INDEX with those values. No time dataset: 0, 1, 2, ...
  *    - CF packing and masking, as xarray decodes them: values equal to _FillValue or
  *      missing_value become NaN, the others value * scale_factor + add_offset (in double).
  *      Values outside valid_min/valid_max/valid_range are NaN too, as CF and netCDF4-python say
  *      (xarray keeps them).
  *    tsf_hdf5_write's "<key>_xr/values" of a one-series frame reads back this way.
+ *    - A 2-D variable of a netCDF-4 file over (station, time) or (time, station) is a long
+ *      frame, one series per station, as xarray's to_dataframe() (read_nc_series).
  * 3. A 1-D compound dataset (a table: R's data.frames): see lib/io/hdf5_table.c.
  *
  * Options (tsf_hdf5_options) mean what tsf_csv_options mean: columns selects and orders value
