@@ -75,7 +75,8 @@ enum time_mode {
     TIME_INT,    /* integers, per opt->time_unit (years when that is TSF_TIME_UNIT_AUTO) */
 };
 
-const char *const tsf_time_unit_names[7] = {"auto", "s", "ms", "us", "ns", "year", "index"};
+const char *const tsf_time_unit_names[TSF_TIME_UNIT_COUNT] = {"auto", "s",    "ms",    "us",
+                                                              "ns",   "year", "index", "d"};
 
 #define TIME_FORMS                                                                                 \
     "understood without options: ISO 8601 such as 2016-07-01, 2016-07-01 13:45:00 or "             \
@@ -740,6 +741,15 @@ static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
     case TSF_TIME_UNIT_S:
         r->rec_t = v;
         return;
+    case TSF_TIME_UNIT_DAY:
+        if (v < -INT64_MAX / 86400 || v > INT64_MAX / 86400) {
+            fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                    "%s in time column \"%s\" is out of range as days since 1970-01-01",
+                    show(q, s, n), col_name(r, j));
+            return;
+        }
+        r->rec_t = v * 86400;
+        return;
     default:
         if (v % per_s[u] != 0) {
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
@@ -852,7 +862,7 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
         else if (r->time_mode == TIME_INT) {
             static const char *const counts[] = {"years",        "seconds",     "milliseconds",
                                                  "microseconds", "nanoseconds", "years",
-                                                 "indexes"};
+                                                 "indexes",      "days"};
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
                     "%s in time column \"%s\" is not an integer (expected integer %s, as at "
                     "line %zu)",

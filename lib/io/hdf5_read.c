@@ -11,7 +11,9 @@
  *    - Index: a DatetimeIndex (int64 ns, kind "datetime64") becomes TSF_TIME_EPOCH seconds (a
  *      fraction of a second or NaT is an error); an integer index (RangeIndex included)
  *      becomes TSF_TIME_INDEX with its values; a string index is parsed as ISO 8601
- *      timestamps. The index name becomes the frame's time name.
+ *      timestamps. The index name becomes the frame's time name. opt->time_column may name
+ *      a column instead: datetimes (its block's value_type datetime64) are the time; integers
+ *      count opt->time_unit (an integer index without one).
  *    - A two-level MultiIndex (id, time), as tsf_hdf5_write writes a long frame, gives one
  *      series per id (in order of first appearance; rows regrouped if interleaved).
  *    - A PeriodIndex (kind "integer", index_class "period", a pickled freq) becomes the instants
@@ -35,15 +37,19 @@
  *      datetime, timestamp, timestamps, index (any case; same group, 1-D). A sibling that looks
  *      like time under another name (strings, CF units, "time"/"date" in its name) is an error
  *      asking for time_column or no_time. Its values are: ISO 8601 strings; or numbers with a
- *      CF attribute units="<unit> since <ISO date>" (unit seconds, minutes, hours, days,
- *      milliseconds, microseconds or nanoseconds; calendar standard, gregorian or
- *      proleptic_gregorian), giving TSF_TIME_EPOCH; or numbers without such units, giving
+ *      CF attribute units="<unit> since <reference time>" (unit seconds, minutes, hours, days,
+ *      milliseconds, microseconds or nanoseconds; the reference time with a UTC offset as
+ *      lib/io/hdf5_cf.c reads it; calendar standard, gregorian or proleptic_gregorian), giving
+ *      TSF_TIME_EPOCH; or numbers without such units, counting opt->time_unit, else giving
  *      TSF_TIME_INDEX with those values. No time dataset: 0, 1, 2, ...
  *    - CF packing and masking, as xarray decodes them: values equal to _FillValue or
  *      missing_value become NaN, the others value * scale_factor + add_offset (in double).
  *      Values outside valid_min/valid_max/valid_range are NaN too, as CF and netCDF4-python say
  *      (xarray keeps them).
  *    tsf_hdf5_write's "<key>_xr/values" of a one-series frame reads back this way.
+ *    - A 2-D variable of a netCDF-4 file over (station, time) or (time, station) is a long
+ *      frame, one series per station, as xarray's to_dataframe() (read_nc_series).
+ * 3. A 1-D compound dataset (a table: R's data.frames): see lib/io/hdf5_table.c.
  *
  * Options (tsf_hdf5_options) mean what tsf_csv_options mean: columns selects and orders value
  * columns, no_time numbers each series' rows, gaps fill inserts NaN rows at missing times.
@@ -71,7 +77,9 @@
 #include "tsflow/io.h"
 #include "tsflow/tz.h"
 #include "core.h"
+#include "hdf5_cf.h"
 #include "hdf5_guard.h"
+#include "hdf5_table.h"
 #include "pickle0.h"
 
 #define NS_PER_S INT64_C(1000000000)
@@ -605,71 +613,18 @@ static int parse_iso_all(const rd *r, const char *what, char **s, size_t n, int6
     return TSF_OK;
 }
 
-/* Parse CF units "<unit> since <date>": seconds per unit as num/den and the reference time.
- * Returns 1 when the text has "since", 0 when it has not, -1 when it cannot be read. */
-static int parse_cf_units(const char *u, int64_t *num, int64_t *den, int64_t *base)
-{
-    static const struct {
-        const char *names;
-        int64_t num, den;
-    } units[] = {
-        {"seconds second secs sec s ", 1, 1},
-        {"minutes minute mins min ", 60, 1},
-        {"hours hour hrs hr h ", 3600, 1},
-        {"days day d ", 86400, 1},
-        {"milliseconds millisecond msecs msec ms ", 1, 1000},
-        {"microseconds microsecond usecs usec us ", 1, 1000000},
-        {"nanoseconds nanosecond nsecs nsec ns ", 1, NS_PER_S},
-    };
-    const char *since = strstr(u, " since ");
-    if (!since)
-        return 0;
-    const char *w = u;
-    while (*w == ' ')
-        w++;
-    size_t wl = (size_t)(since - w);
-    while (wl > 0 && w[wl - 1] == ' ')
-        wl--;
-    char word[32];
-    if (wl == 0 || wl + 2 > sizeof word)
-        return -1;
-    for (size_t i = 0; i < wl; i++)
-        word[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
-    word[wl] = ' ';
-    word[wl + 1] = '\0';
-    int found = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && !found; i++) {
-        const char *p = units[i].names;
-        for (const char *q; !found && (q = strstr(p, word)); p = q + 1)
-            if (q == units[i].names || q[-1] == ' ') {
-                *num = units[i].num;
-                *den = units[i].den;
-                found = 1;
-            }
-    }
-    if (!found)
-        return -1;
-    const char *d = since + 7;
-    while (*d == ' ')
-        d++;
-    size_t dl = strlen(d);
-    while (dl > 0 && d[dl - 1] == ' ')
-        dl--;
-    if (dl > 4 && (!strncasecmp(d + dl - 4, " UTC", 4) || !strncasecmp(d + dl - 4, " GMT", 4)))
-        dl -= 4;
-    return tsf_time_parse_iso(d, dl, base, NULL) ? 1 : -1;
-}
-
 /* Integer times that look like epoch times (every value within 1990..2100 in seconds,
  * milliseconds, microseconds or nanoseconds) are read as an integer index, as they say; a note
- * says how to read them as times. */
-static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n)
+ * says how to read them as times (a dataset can carry CF units; a column only the option). */
+static void epoch_hint(const rd *r, const char *what, int dataset, const int64_t *t, size_t n)
 {
     static const struct {
-        const char *unit;
+        const char *unit, *abbr;
         double per_s;
-    } units[] = {
-        {"seconds", 1}, {"milliseconds", 1e3}, {"microseconds", 1e6}, {"nanoseconds", 1e9}};
+    } units[] = {{"seconds", "s", 1},
+                 {"milliseconds", "ms", 1e3},
+                 {"microseconds", "us", 1e6},
+                 {"nanoseconds", "ns", 1e9}};
     if (n == 0)
         return;
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
@@ -682,14 +637,34 @@ static void epoch_hint(const rd *r, const char *what, const int64_t *t, size_t n
             char when[40];
             tsf_time_format(TSF_TIME_EPOCH, (int64_t)((double)t[0] / units[u].per_s), when,
                             sizeof when);
-            note(r,
-                 "warning: %s holds numbers like epoch %s (the first would be %s) but has no "
-                 "units, so they are read as an integer index; to read them as times give it "
-                 "the attribute units=\"%s since 1970-01-01\"",
-                 what, units[u].unit, when, units[u].unit);
+            if (dataset)
+                note(r,
+                     "warning: %s holds numbers like epoch %s (the first would be %s) but has "
+                     "no units, so they are read as an integer index; to read them as times give "
+                     "it the attribute units=\"%s since 1970-01-01\" (or pass --time-unit %s)",
+                     what, units[u].unit, when, units[u].unit, units[u].abbr);
+            else
+                note(r,
+                     "warning: %s holds numbers like epoch %s (the first would be %s), read as "
+                     "an integer index; to read them as times pass --time-unit %s (ingest.hdf5 "
+                     "option time_unit)",
+                     what, units[u].unit, when, units[u].abbr);
             return;
         }
     }
+}
+
+/* Seconds per unit (num/den) of time_unit tu when it is a fixed duration, and its name for
+ * messages; 0 for auto, index and year. */
+static int option_units(tsf_time_unit tu, int64_t *num, int64_t *den, char *name, size_t cap)
+{
+    static const int64_t den_of[] = {1, 1, 1000, 1000000, NS_PER_S};
+    if (tu == TSF_TIME_UNIT_AUTO || tu == TSF_TIME_UNIT_INDEX || tu == TSF_TIME_UNIT_YEAR)
+        return 0;
+    *num = tu == TSF_TIME_UNIT_DAY ? 86400 : 1;
+    *den = tu == TSF_TIME_UNIT_DAY ? 1 : den_of[tu];
+    snprintf(name, cap, "time_unit %s", tsf_time_unit_names[tu]);
+    return 1;
 }
 
 /* Read the n_rows time values of dataset ds (strings or numbers, see the top comment). */
@@ -728,13 +703,16 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
     int64_t num = 1, den = 1, base = 0;
     int cf = 0;
     if (attr_text(ds, "units", units, sizeof units)) {
-        cf = parse_cf_units(units, &num, &den, &base);
+        cf = tsf__cf_parse_units(units, &num, &den, &base);
         if (cf < 0)
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s has units \"%s\"; expected CF units such as \"seconds since "
                      "1970-01-01T00:00:00Z\"",
                      r->path, r->key, what, units);
     }
+    tsf_time_unit tu = r->opt->time_unit;
+    if (!cf) /* no units in the file: the option says what the numbers count */
+        cf = option_units(tu, &num, &den, units, sizeof units);
     if (cf && attr_text(ds, "calendar", cal, sizeof cal) && strcasecmp(cal, "standard") &&
         strcasecmp(cal, "gregorian") && strcasecmp(cal, "proleptic_gregorian"))
         TSF_FAIL(r->err, TSF_EFORMAT,
@@ -779,8 +757,18 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         free(x);
     }
     *kind = cf ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-    if (rc == TSF_OK && !cf)
-        epoch_hint(r, what, t, n_rows);
+    for (size_t i = 0; rc == TSF_OK && tu == TSF_TIME_UNIT_YEAR && i < n_rows; i++) {
+        if (t[i] < -999999 || t[i] > 999999)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": %s row %zu (%" PRId64 ") is not a year (expected "
+                             "-999999 to 999999 with time_unit year)",
+                             r->path, r->key, what, i, t[i]);
+        else
+            t[i] = tsf__days_from_civil(t[i], 1, 1) * 86400;
+        *kind = TSF_TIME_EPOCH;
+    }
+    if (rc == TSF_OK && !cf && tu == TSF_TIME_UNIT_AUTO)
+        epoch_hint(r, what, 1, t, n_rows);
     return rc;
 }
 
@@ -1235,8 +1223,60 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
 }
 
 /* Read block values node (n_rows x items) into the frame columns at col[0..k). */
+/* A datetime64 block that holds opt->time_column (a pandas column of datetimes, not the index):
+ * that column's values as whole seconds since the epoch (exact in a double), NaT as NaN, and
+ * *dt_time set; any other datetime column of the block is refused. */
+static int pd_has_label(const pd_index *items, const char *name)
+{
+    char lab[32];
+    for (size_t i = 0; i < items->n; i++)
+        if (!strcmp(pd_label(items, i, lab, sizeof lab), name))
+            return 1;
+    return 0;
+}
+
+static int read_dt_block(const rd *r, hid_t ds, const pd_index *items, size_t n_rows, tsf_frame *f,
+                         const size_t *col, int *dt_time)
+{
+    char lab[32];
+    size_t k = items->n, tk = k;
+    for (size_t i = 0; i < k; i++)
+        if (!strcmp(pd_label(items, i, lab, sizeof lab), r->opt->time_column))
+            tk = i;
+    for (size_t i = 0; i < k; i++)
+        if (i != tk)
+            TSF_FAIL(r->err, TSF_ETYPE,
+                     "%s: \"/%s\": column \"%s\" holds datetime64 values besides the time column "
+                     "\"%s\"; tsflow reads numeric columns only: drop it",
+                     r->path, r->key, pd_label(items, i, lab, sizeof lab), r->opt->time_column);
+    int64_t *ns = malloc((n_rows ? n_rows : 1) * sizeof *ns);
+    if (!ns)
+        return fail_nomem(r);
+    hid_t sp = H5Dget_space(ds);
+    hssize_t pts = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+    tsf__h5_close(sp);
+    int rc = TSF_OK; /* one column: (n_rows) values whichever way round */
+    if (pts != (hssize_t)n_rows ||
+        (n_rows && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ns) < 0))
+        rc = fail_h5(r, TSF_EIO, "cannot read its time column");
+    for (size_t i = 0; i < n_rows && rc == TSF_OK; i++) {
+        if (ns[i] == INT64_MIN) /* NaT: check_time names the row */
+            f->cols[col[tk]][i] = NAN;
+        else if (ns[i] % NS_PER_S != 0)
+            rc = tsf_err_set(r->err, TSF_EFORMAT,
+                             "%s: \"/%s\": time column \"%s\" row %zu has a fraction of a "
+                             "second; tsflow frames have 1-second resolution",
+                             r->path, r->key, r->opt->time_column, i);
+        else
+            f->cols[col[tk]][i] = (double)(ns[i] / NS_PER_S);
+    }
+    free(ns);
+    *dt_time = rc == TSF_OK;
+    return rc;
+}
+
 static int read_block(const rd *r, hid_t g, const char *node, const pd_index *items, size_t n_rows,
-                      tsf_frame *f, const size_t *col)
+                      tsf_frame *f, const size_t *col, int *dt_time)
 {
     hid_t ds = H5Dopen2(g, node, H5P_DEFAULT);
     if (ds < 0)
@@ -1266,11 +1306,14 @@ static int read_block(const rd *r, hid_t g, const char *node, const pd_index *it
                          "pandas pickles; tsflow reads numeric columns only: drop or convert "
                          "it (df.drop(columns=[...]) or pd.to_numeric) before to_hdf",
                          r->path, r->key, first, items->n > 1 ? " (and others in its block)" : "");
+    } else if (!strncmp(vt, "datetime64", 10) && r->opt->time_column && !r->opt->no_time &&
+               pd_has_label(items, r->opt->time_column)) {
+        rc = read_dt_block(r, ds, items, n_rows, f, col, dt_time);
     } else if (vt[0]) {
         rc = tsf_err_set(r->err, TSF_ETYPE,
                          "%s: \"/%s\": column \"%s\" holds %s values; tsflow reads numeric "
-                         "columns only: drop it, or make it the index (df.set_index(...)) if it "
-                         "is the time",
+                         "columns only: drop it, or name it with --time-column (ingest.hdf5 "
+                         "option time_column) if it is the time",
                          r->path, r->key, first, vt);
     } else if (t < 0 || !numeric_kind(t)) {
         rc = tsf_err_set(r->err, TSF_ETYPE,
@@ -1385,6 +1428,7 @@ static size_t group_rows(const int64_t *code, size_t n, size_t n_levels, size_t 
 }
 
 static int column_as_time(const rd *r, tsf_frame *f, size_t j);
+static int column_as_epoch(const rd *r, tsf_frame *f, size_t j);
 
 /* What a pandas fixed-format group says about its rows and columns, read before the values. */
 typedef struct pd_shape {
@@ -1543,7 +1587,7 @@ static int pd_map_block(const rd *r, const pd_shape *sh, int64_t b, const pd_ind
 }
 
 /* The values: a series' one array, or a frame's dtype blocks merged back into column order. */
-static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f)
+static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f, int *dt_time)
 {
     pd_index items = {0};
     unsigned char *filled = calloc(sh->n_cols, 1);
@@ -1555,7 +1599,7 @@ static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f
         char *one[1] = {(char *)f->col_names[0]};
         pd_index item = {.n = 1, .kind = IX_STR, .s = one};
         colmap[0] = 0;
-        rc = read_block(r, g, "values", &item, sh->n_rows, f, colmap);
+        rc = read_block(r, g, "values", &item, sh->n_rows, f, colmap, dt_time);
     }
     for (int64_t b = 0; rc == TSF_OK && !sh->is_series && b < sh->nblocks; b++) {
         char node[64];
@@ -1565,7 +1609,7 @@ static int pd_read_values(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *f
         rc = pd_map_block(r, sh, b, &items, filled, colmap);
         snprintf(node, sizeof node, "block%" PRId64 "_values", b);
         if (rc == TSF_OK)
-            rc = read_block(r, g, node, &items, sh->n_rows, f, colmap);
+            rc = read_block(r, g, node, &items, sh->n_rows, f, colmap, dt_time);
         pd_index_clear(&items);
     }
     for (size_t j = 0; rc == TSF_OK && !sh->is_series && j < sh->n_cols; j++)
@@ -1662,7 +1706,7 @@ static int pd_multi_series(const rd *r, hid_t g, const pd_shape *sh, tsf_frame *
 
 /* opt->time_column, when it names a value column rather than the index (tix): that column
  * becomes the time. Then the time is checked (check_time). */
-static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int multi)
+static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int multi, int dt_time)
 {
     const char *tc = r->opt->no_time ? NULL : r->opt->time_column;
     int from_col = tc && !(tix->has_name && !strcmp(tc, tix->name));
@@ -1679,7 +1723,7 @@ static int pd_time_column(const rd *r, tsf_frame *f, const pd_index *tix, int mu
                      r->path, r->key, tc, tix->has_name ? "named \"" : "unnamed",
                      tix->has_name ? tix->name : "", tix->has_name ? "\"" : "", cl);
         }
-        int rc = column_as_time(r, f, j);
+        int rc = dt_time ? column_as_epoch(r, f, j) : column_as_time(r, f, j);
         if (rc != TSF_OK)
             return rc;
     }
@@ -1693,13 +1737,14 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
 {
     pd_shape sh = {.is_series = is_series, .nblocks = 1, .n_cols = 1};
     tsf_frame *f = NULL;
+    int dt_time = 0; /* the time column holds datetimes */
     int rc = is_series ? TSF_OK : pd_read_columns(r, g, &sh);
     if (rc == TSF_OK)
         rc = pd_read_rows(r, g, &sh);
     if (rc == TSF_OK)
         rc = pd_alloc_frame(r, g, &sh, &f);
     if (rc == TSF_OK)
-        rc = pd_read_values(r, g, &sh, f);
+        rc = pd_read_values(r, g, &sh, f, &dt_time);
     if (rc == TSF_OK && sh.multi) {
         rc = pd_multi_series(r, g, &sh, f);
     } else if (rc == TSF_OK) {
@@ -1710,7 +1755,7 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
             rc = tsf_frame_set_tz(f, sh.ix.tz, r->err);
     }
     if (rc == TSF_OK)
-        rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi);
+        rc = pd_time_column(r, f, sh.multi ? &sh.lev1 : &sh.ix, sh.multi, dt_time);
     pd_shape_clear(&sh);
     if (rc != TSF_OK) {
         tsf_frame_free(f);
@@ -2322,7 +2367,7 @@ static int scale_of(hid_t fid, hid_t ds, unsigned dim, char *name)
     char label[TEXT_MAX] = "";
     int real = s >= 0;
     if (real && attr_text(s, "NAME", label, sizeof label) &&
-        !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 53))
+        !strncmp(label, "This is a netCDF dimension but not a netCDF variable", 52))
         real = 0;
     tsf__h5_close(s);
     H5Eclear2(H5E_DEFAULT);
@@ -2647,7 +2692,51 @@ static int plain_time_dim(const rd *r, hid_t ds, const hsize_t *dims, const sibl
              (unsigned long long)dims[0]);
 }
 
-/* Use column j of f as its time (whole numbers, an integer index) and drop it. */
+/* Integer times t[0..n) in the unit opt->time_unit gives (seconds, days, years, ...) as epoch
+ * seconds, *kind TSF_TIME_EPOCH; unchanged (an integer index) without one, with a warning when
+ * they look like epoch times. */
+static int apply_time_unit(const rd *r, const char *what, int64_t *t, size_t n, tsf_time_kind *kind)
+{
+    tsf_time_unit tu = r->opt->time_unit;
+    int64_t num = 1, den = 1;
+    char name[64];
+    *kind = TSF_TIME_INDEX;
+    if (tu == TSF_TIME_UNIT_AUTO)
+        epoch_hint(r, what, 0, t, n);
+    if (tu == TSF_TIME_UNIT_AUTO || tu == TSF_TIME_UNIT_INDEX)
+        return TSF_OK;
+    option_units(tu, &num, &den, name, sizeof name);
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = t[i];
+        if (tu == TSF_TIME_UNIT_YEAR ? v < -999999 || v > 999999
+                                     : v % den != 0 || __builtin_mul_overflow(v / den, num, &v))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s row %zu (%" PRId64 ") is not a whole %s (time_unit %s)",
+                     r->path, r->key, what, i, t[i],
+                     tu == TSF_TIME_UNIT_YEAR ? "year within -999999..999999" : "second",
+                     tsf_time_unit_names[tu]);
+        t[i] = tu == TSF_TIME_UNIT_YEAR ? tsf__days_from_civil(v, 1, 1) * 86400 : v;
+    }
+    *kind = TSF_TIME_EPOCH;
+    return TSF_OK;
+}
+
+/* Drop column j of f once it has become the time. */
+static int drop_time_column(const rd *r, tsf_frame *f, size_t j)
+{
+    int rc = tsf_frame_set_time_name(f, f->col_names[j], r->err);
+    if (rc != TSF_OK)
+        return rc;
+    free(f->col_names[j]);
+    free(f->cols[j]);
+    memmove(f->col_names + j, f->col_names + j + 1, (f->n_cols - j - 1) * sizeof *f->col_names);
+    memmove(f->cols + j, f->cols + j + 1, (f->n_cols - j - 1) * sizeof *f->cols);
+    f->n_cols--;
+    return TSF_OK;
+}
+
+/* Use column j of f as its time (whole numbers: an integer index, or times per time_unit) and
+ * drop it. */
 static int column_as_time(const rd *r, tsf_frame *f, size_t j)
 {
     for (size_t i = 0; i < f->n_rows; i++) {
@@ -2659,16 +2748,25 @@ static int column_as_time(const rd *r, tsf_frame *f, size_t j)
                      r->path, r->key, f->col_names[j], i, v);
         f->time[i] = (int64_t)v;
     }
-    f->time_kind = TSF_TIME_INDEX;
-    int rc = tsf_frame_set_time_name(f, f->col_names[j], r->err);
-    if (rc != TSF_OK)
-        return rc;
-    free(f->col_names[j]);
-    free(f->cols[j]);
-    memmove(f->col_names + j, f->col_names + j + 1, (f->n_cols - j - 1) * sizeof *f->col_names);
-    memmove(f->cols + j, f->cols + j + 1, (f->n_cols - j - 1) * sizeof *f->cols);
-    f->n_cols--;
-    return TSF_OK;
+    char what[TEXT_MAX + 16];
+    snprintf(what, sizeof what, "time column \"%s\"", f->col_names[j]);
+    int rc = apply_time_unit(r, what, f->time, f->n_rows, &f->time_kind);
+    return rc == TSF_OK ? drop_time_column(r, f, j) : rc;
+}
+
+/* Use column j of f, datetimes read as epoch seconds (read_dt_block), as its time and drop it. */
+static int column_as_epoch(const rd *r, tsf_frame *f, size_t j)
+{
+    for (size_t i = 0; i < f->n_rows; i++) {
+        if (isnan(f->cols[j][i]))
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": time column \"%s\" is NaT (no time) at row %zu (expected a "
+                     "time in every row)",
+                     r->path, r->key, f->col_names[j], i);
+        f->time[i] = (int64_t)f->cols[j][i];
+    }
+    f->time_kind = TSF_TIME_EPOCH;
+    return drop_time_column(r, f, j);
 }
 
 /* A plain dataset must hold numbers, 1-D or 2-D, with at least one row. */
@@ -2999,6 +3097,243 @@ static int select_columns(const rd *r, tsf_frame *f)
     return TSF_OK;
 }
 
+/* ---- netCDF variables over (series, time) ---------------------------------------------------- */
+
+/* A 2-D netCDF variable as xarray writes temp(station, time) or temp(time, station): both
+ * dimensions are netCDF dimensions (HDF5 dimension scales), one of them time. Read as xarray's
+ * to_dataframe() reads it: a long frame with one series per value of the other dimension (its
+ * coordinate, or 0, 1, ... without one) and one column named after the variable. The other
+ * dimension is the columns instead when it is named column(s) or variable(s) (tsflow's own
+ * "<key>_xr/values"), or when the dataset names its columns in an attribute. Plain HDF5 files
+ * with dimension scales (h5py) are not netCDF: a string scale there names the columns. */
+typedef struct nc_dims {
+    int time_dim;              /* 0 or 1 */
+    char time[TEXT_MAX];       /* the time coordinate's path */
+    char series[TEXT_MAX];     /* the series coordinate's path ("" for a bare dimension) */
+    char series_dim[TEXT_MAX]; /* the series dimension's name */
+} nc_dims;
+
+/* The dimension scale on dim: its path into name, and 1 for a coordinate variable, 0 for a
+ * bare netCDF dimension; -1 when dim has no scale. */
+static int nc_scale(const rd *r, hid_t ds, unsigned dim, char *name)
+{
+    if (scale_of(r->fid, ds, dim, name))
+        return 1;
+    return name[0] ? 0 : -1;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Whether a coordinate is time: CF "since" units, or a name of TIME_NAMES. */
+static int nc_is_time(const rd *r, const char *path)
+{
+    for (size_t k = 0; k < sizeof TIME_NAMES / sizeof TIME_NAMES[0]; k++)
+        if (!strcasecmp(base_name(path), TIME_NAMES[k]))
+            return 1;
+    hid_t s = H5Dopen2(r->fid, path, H5P_DEFAULT);
+    char units[TEXT_MAX];
+    int t = s >= 0 && attr_text(s, "units", units, sizeof units) && strstr(units, " since ");
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return t;
+}
+
+/* Whether the file is netCDF-4 (netCDF-C and h5netcdf mark the root group, or their dimension
+ * scales): plain HDF5 dimension scales (h5py) keep their meaning of column names. */
+static int is_netcdf(const rd *r, const char *scale)
+{
+    hid_t s = H5Dopen2(r->fid, scale, H5P_DEFAULT);
+    int nc = H5Aexists_by_name(r->fid, "/", "_NCProperties", H5P_DEFAULT) > 0 ||
+             (s >= 0 && H5Aexists(s, "_Netcdf4Dimid") > 0);
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return nc;
+}
+
+/* Whether ds is laid out (series, time) or (time, series); fills d. */
+static int nc_series_layout(const rd *r, hid_t ds, nc_dims *d)
+{
+    hsize_t dims[8];
+    if (shape_of(ds, dims) != 2 || r->opt->no_time || r->opt->time_column)
+        return 0;
+    for (size_t k = 0; k < sizeof NAME_ATTRS / sizeof NAME_ATTRS[0]; k++)
+        if (H5Aexists(ds, NAME_ATTRS[k]) > 0)
+            return 0;
+    H5Eclear2(H5E_DEFAULT);
+    char name[2][TEXT_MAX];
+    int kind[2] = {nc_scale(r, ds, 0, name[0]), nc_scale(r, ds, 1, name[1])};
+    int is_t[2] = {kind[0] == 1 && nc_is_time(r, name[0]), kind[1] == 1 && nc_is_time(r, name[1])};
+    if (kind[0] < 0 || kind[1] < 0 || is_t[0] == is_t[1] || !is_netcdf(r, name[is_t[1]]))
+        return 0;
+    int t = is_t[0] ? 0 : 1;
+    if (r->opt->time_dim != TSF_HDF5_TIME_DIM_AUTO && (int)r->opt->time_dim != t)
+        return 0;
+    static const char *const column_dims[] = {"column", "columns", "variable", "variables"};
+    for (size_t k = 0; k < sizeof column_dims / sizeof column_dims[0]; k++)
+        if (!strcasecmp(base_name(name[1 - t]), column_dims[k]))
+            return 0;
+    d->time_dim = t;
+    snprintf(d->time, sizeof d->time, "%s", name[t]);
+    snprintf(d->series, sizeof d->series, "%s", kind[1 - t] == 1 ? name[1 - t] : "");
+    snprintf(d->series_dim, sizeof d->series_dim, "%s", base_name(name[1 - t]));
+    return 1;
+}
+
+/* The k series ids: the coordinate's strings or numbers, or 0, 1, ... for a bare dimension. */
+static int nc_series_ids(const rd *r, const nc_dims *d, size_t k, char ***ids)
+{
+    *ids = calloc(k ? k : 1, sizeof **ids);
+    if (!*ids)
+        return fail_nomem(r);
+    hid_t s = d->series[0] ? H5Dopen2(r->fid, d->series, H5P_DEFAULT) : -1;
+    hid_t st = s < 0 ? -1 : H5Dget_type(s);
+    int rc = TSF_OK;
+    if (st >= 0 && H5Tget_class(st) == H5T_STRING && len_1d(s) == (long long)k) {
+        free(*ids);
+        int x = read_strs(s, 0, st, k, ids);
+        rc = x == -2 ? fail_nomem(r)
+             : x < 0 ? fail_h5(r, TSF_EIO, "cannot read its series ids")
+                     : TSF_OK;
+    } else {
+        double *v = malloc((k ? k : 1) * sizeof *v);
+        int numeric = st >= 0 && numeric_kind(st) == NUM_DOUBLE && len_1d(s) == (long long)k;
+        if (!v)
+            rc = fail_nomem(r);
+        else if (numeric && read_numeric(s, 1, k, 1, 1, &v) != 0)
+            rc = fail_h5(r, TSF_EIO, "cannot read its series coordinate");
+        for (size_t i = 0; i < k && rc == TSF_OK; i++) {
+            char buf[40];
+            snprintf(buf, sizeof buf, "%.17g", numeric ? v[i] : (double)i);
+            if (!((*ids)[i] = strdup(buf)))
+                rc = fail_nomem(r);
+        }
+        free(v);
+    }
+    tsf__h5_close(st);
+    tsf__h5_close(s);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+/* Series s's rows start at s * n_t; the time coordinate is read once and copied. */
+static int nc_fill_times(const rd *r, const nc_dims *d, tsf_frame *f, size_t k, size_t n_t)
+{
+    hid_t t = H5Dopen2(r->fid, d->time, H5P_DEFAULT);
+    if (t < 0)
+        return fail_h5(r, TSF_EIO, "cannot open its time coordinate");
+    int rc = len_1d(t) == (long long)n_t
+                 ? read_time_ds(r, t, d->time, n_t, f->time, &f->time_kind)
+                 : tsf_err_set(r->err, TSF_EFORMAT,
+                               "%s: \"/%s\": time coordinate \"%s\" has %lld values but the "
+                               "time dimension %zu (expected one time per step)",
+                               r->path, r->key, d->time, len_1d(t), n_t);
+    tsf__h5_close(t);
+    for (size_t s = 1; rc == TSF_OK && s < k; s++)
+        memcpy(f->time + s * n_t, f->time, n_t * sizeof *f->time);
+    if (rc == TSF_OK)
+        rc = tsf_frame_set_time_name(f, base_name(d->time), r->err);
+    return rc;
+}
+
+static int read_nc_series(const rd *r, hid_t ds, const nc_dims *d, tsf_frame **out)
+{
+    hsize_t dims[8];
+    shape_of(ds, dims);
+    size_t n_t = (size_t)dims[d->time_dim], k = (size_t)dims[1 - d->time_dim];
+    int rc = check_extent(r, ds, "the variable");
+    if (rc != TSF_OK)
+        return rc;
+    if (n_t == 0 || k == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the variable has no values (%zu times of %zu series; expected at "
+                 "least one)",
+                 r->path, r->key, n_t, k);
+    const char *var = base_name(r->key);
+    tsf_frame *f = NULL;
+    char **ids = NULL;
+    double **dst = malloc(k * sizeof *dst);
+    size_t *starts = malloc((k + 1) * sizeof *starts);
+    if (!dst || !starts) {
+        rc = fail_nomem(r);
+        goto cleanup;
+    }
+    if ((rc = tsf_frame_alloc(&f, 1, &var, n_t * k, r->err)) != TSF_OK)
+        goto cleanup;
+    f->n_rows = n_t * k;
+    for (size_t s = 0; s <= k; s++)
+        starts[s] = s * n_t;
+    for (size_t s = 0; s < k; s++)
+        dst[s] = f->cols[0] + s * n_t;
+    int x = read_numeric(ds, 2, n_t, k, d->time_dim == 0, dst);
+    if (x != 0) {
+        rc = x == -2 ? fail_nomem(r) : fail_h5(r, TSF_EIO, "cannot read its values");
+        goto cleanup;
+    }
+    cf_codec cf;
+    cf_read(r, ds, &cf);
+    if (cf.any)
+        r->info->n_masked += cf_apply(&cf, f->cols[0], f->n_rows);
+    if ((rc = nc_series_ids(r, d, k, &ids)) != TSF_OK ||
+        (rc = tsf_frame_set_series(f, k, (const char *const *)ids, starts, r->err)) != TSF_OK ||
+        (rc = nc_fill_times(r, d, f, k, n_t)) != TSF_OK)
+        goto cleanup;
+    if (!(f->id_name = tsf__strdup(d->series_dim, r->err))) {
+        rc = TSF_ENOMEM;
+        goto cleanup;
+    }
+    const char *tn = base_name(d->time), *sn = d->series_dim;
+    note(r, "netCDF variable \"%s\" over (%s, %s): one series per %s (%zu)", var,
+         d->time_dim ? sn : tn, d->time_dim ? tn : sn, sn, k);
+    char what[TEXT_MAX + 32];
+    snprintf(what, sizeof what, "time coordinate \"%s\"", d->time);
+    rc = check_time(r, f, what);
+cleanup:
+    if (rc == TSF_OK) {
+        *out = f;
+    } else {
+        tsf_frame_free(f);
+    }
+    free_strs(ids, k);
+    free(dst);
+    free(starts);
+    return rc;
+}
+
+/* A table (a compound dataset: R's data.frames): lib/io/hdf5_table.c decides which field is
+ * the time, the series id and the values; the times are checked here as for any dataset. */
+static int read_table(const rd *r, hid_t ds, tsf_frame **out)
+{
+    hsize_t dims[8] = {0};
+    int rank = shape_of(ds, dims);
+    if (rank != 1)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\" is a %d-D array of records; expected a 1-D table (one record per "
+                 "row, as R and numpy write them)",
+                 r->path, r->key, rank);
+    int rc = check_extent(r, ds, "the table");
+    if (rc != TSF_OK)
+        return rc;
+    if (dims[0] == 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the table has no rows (expected at least one record)", r->path,
+                 r->key);
+    rc = tsf__hdf5_table_frame(ds, (size_t)dims[0], r->path, r->key, r->opt, r->info, out, r->err);
+    if (rc != TSF_OK)
+        return rc;
+    char what[TEXT_MAX + 32] = "the record order";
+    if ((*out)->time_name)
+        snprintf(what, sizeof what, "time field \"%s\"", (*out)->time_name);
+    if ((rc = check_time(r, *out, what)) != TSF_OK) {
+        tsf_frame_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int read_object(const rd *r, tsf_frame **out)
 {
     /* Walk the key one component at a time: H5Oopen on a path with a missing group would only
@@ -3024,7 +3359,13 @@ static int read_object(const rd *r, tsf_frame **out)
         return fail_h5(r, TSF_EIO, "cannot open it");
     int rc;
     if (H5Iget_type(o) == H5I_DATASET) {
-        rc = read_plain(r, o, out);
+        hid_t t = H5Dget_type(o);
+        int table = t >= 0 && H5Tget_class(t) == H5T_COMPOUND;
+        tsf__h5_close(t);
+        nc_dims nc;
+        rc = table                         ? read_table(r, o, out)
+             : nc_series_layout(r, o, &nc) ? read_nc_series(r, o, &nc, out)
+                                           : read_plain(r, o, out);
     } else if (H5Iget_type(o) == H5I_GROUP) {
         char pt[TEXT_MAX], tt[TEXT_MAX];
         int is_pd = attr_text(o, "pandas_type", pt, sizeof pt);
@@ -3215,68 +3556,6 @@ static void csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
-/* One member of a compound dataset, read on its own: strings, int64 or double values. */
-typedef struct table_col {
-    char *name;
-    int kind; /* 0 number, 1 integer, 2 string */
-    double *x;
-    int64_t *i;
-    char **s;
-} table_col;
-
-static int read_member(hid_t ds, hid_t ft, unsigned m, size_t n, table_col *c)
-{
-    hid_t mt = H5Tget_member_type(ft, m);
-    H5T_class_t cls = mt < 0 ? H5T_NO_CLASS : H5Tget_class(mt);
-    c->name = H5Tget_member_name(ft, m);
-    hid_t one = -1, native = -1;
-    int rc = 0;
-    if (cls == H5T_STRING) {
-        c->kind = 2;
-        size_t w = H5Tis_variable_str(mt) > 0 ? sizeof(char *) : H5Tget_size(mt);
-        native = H5Tcopy(mt);
-        unsigned char *buf = malloc((n ? n : 1) * w);
-        c->s = calloc(n ? n : 1, sizeof *c->s);
-        one = H5Tcreate(H5T_COMPOUND, w);
-        if (!buf || !c->s || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
-            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
-            rc = -1;
-        for (size_t r = 0; r < n && rc == 0; r++) {
-            if (H5Tis_variable_str(mt) > 0) {
-                char *v;
-                memcpy(&v, buf + r * w, sizeof v);
-                c->s[r] = strdup(v ? v : "");
-                H5free_memory(v);
-            } else {
-                c->s[r] = calloc(w + 1, 1);
-                if (c->s[r])
-                    memcpy(c->s[r], buf + r * w, w);
-            }
-            if (!c->s[r])
-                rc = -2;
-        }
-        free(buf);
-    } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-        c->kind = cls == H5T_INTEGER ? 1 : 0;
-        native = H5Tcopy(cls == H5T_INTEGER ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
-        void *buf = malloc((n ? n : 1) * 8);
-        if (cls == H5T_INTEGER)
-            c->i = buf;
-        else
-            c->x = buf;
-        one = H5Tcreate(H5T_COMPOUND, 8);
-        if (!buf || one < 0 || H5Tinsert(one, c->name, 0, native) < 0 ||
-            (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
-            rc = -1;
-    } else {
-        rc = -3;
-    }
-    tsf__h5_close(one);
-    tsf__h5_close(native);
-    tsf__h5_close(mt);
-    return rc;
-}
-
 int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out, tsf_err *err)
 {
     if (!key)
@@ -3300,18 +3579,18 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
     rd r = {path, name + 1, fid, NULL, NULL, err};
     int rc = rank == 1 && nm > 0 ? check_extent(&r, ds, "the table") : TSF_EFORMAT;
     size_t n = (size_t)dims[0], k = nm > 0 ? (size_t)nm : 0;
-    table_col *c = rc == TSF_OK ? calloc(k, sizeof *c) : NULL;
+    tsf__h5_field *c = rc == TSF_OK ? calloc(k, sizeof *c) : NULL;
     if (rc == TSF_OK && !c)
         rc = tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path);
     else if (rank != 1 || nm <= 0)
         rc = tsf_err_set(err, TSF_EFORMAT, "%s: \"%s\" is not a 1-D table of named fields", path,
                          name);
     for (size_t j = 0; j < k && rc == TSF_OK && c; j++) {
-        int x = read_member(ds, ft, (unsigned)j, n, &c[j]);
+        int x = tsf__h5_field_read(ds, ft, (unsigned)j, n, &c[j]);
         if (x == -3)
-            rc =
-                tsf_err_set(err, TSF_ETYPE, "%s: \"%s\": field \"%s\" is neither text nor a number",
-                            path, name, c[j].name ? c[j].name : "?");
+            rc = tsf_err_set(err, TSF_ETYPE,
+                             "%s: \"%s\": field \"%s\" is neither text, a number nor a factor",
+                             path, name, c[j].name ? c[j].name : "?");
         else if (x != 0)
             rc = x == -2 ? tsf_err_set(err, TSF_ENOMEM, "%s: out of memory", path)
                          : tsf__h5_fail(err, TSF_EIO, "%s: \"%s\": cannot read field \"%s\"", path,
@@ -3339,9 +3618,9 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < k; j++) {
                 fputs(j ? "," : "", fp);
-                if (c[j].kind == 2) {
+                if (c[j].s) {
                     csv_field(fp, c[j].s[i]);
-                } else if (c[j].kind == 1) {
+                } else if (c[j].i) {
                     fprintf(fp, "%" PRId64, c[j].i[i]);
                 } else {
                     tsf_format_double(num, sizeof num, c[j].x[i]);
@@ -3357,13 +3636,8 @@ int tsf_hdf5_table_write_csv(const char *path, const char *key, const char *out,
             rc = tsf_atomic_commit(&a, err);
         }
     }
-    for (size_t j = 0; c && j < k; j++) {
-        if (c[j].name)
-            H5free_memory(c[j].name);
-        free(c[j].x);
-        free(c[j].i);
-        free_strs(c[j].s, n);
-    }
+    for (size_t j = 0; c && j < k; j++)
+        tsf__h5_field_clear(&c[j], n);
     free(c);
     return rc;
 }

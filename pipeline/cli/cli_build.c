@@ -406,9 +406,9 @@ int cli_model_args_check(const cli_model_args *a, const char *cmd)
                   cmd, a->data);
         return CLI_USAGE;
     }
-    if (h5 && (a->time_format || a->time_unit)) {
-        cli_error("%s: %s applies to CSV; %s is HDF5, whose times carry their type", cmd,
-                  a->time_format ? "--time-format" : "--time-unit", a->data);
+    if (h5 && a->time_format) {
+        cli_error("%s: --time-format applies to CSV; %s is HDF5, whose times carry their type", cmd,
+                  a->data);
         return CLI_USAGE;
     }
     if (!h5 && a->key) {

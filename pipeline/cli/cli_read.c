@@ -35,7 +35,8 @@ const char *cli_read_args_help(void)
            "  --delimiter C         CSV delimiter: ',' ';' or 'tab' (default: detected)\n"
            "  --time-column NAME    the time column (default: the first column if it is time)\n"
            "  --time-format FMT     strptime-style time format (e.g. %d/%m/%Y, %Y%m%d)\n"
-           "  --time-unit UNIT      what integer times count: s, ms, us, ns, year, index\n"
+           "  --time-unit UNIT      what numeric times count: s, ms, us, ns, d (days), year,\n"
+           "                        index\n"
            "  --tz ZONE             zone of local times without an offset, and of the output\n"
            "                        (e.g. Europe/Berlin, UTC, +01:00)\n"
            "  --no-time             no time column: rows get an integer index\n"
@@ -104,7 +105,9 @@ static int set_time_unit(cli_read_args *ra, const char *v)
     while (u < n_units && strcmp(v, tsf_time_unit_names[u]))
         u++;
     if (u == n_units) {
-        cli_error("--time-unit: \"%s\" is not a unit (expected s, ms, us, ns, year or index)", v);
+        cli_error("--time-unit: \"%s\" is not a unit (expected s, ms, us, ns, d, year or "
+                  "index)",
+                  v);
         return -1;
     }
     ra->csv.time_unit = (tsf_time_unit)u;
@@ -227,8 +230,7 @@ int cli_read_args_parse(cli_read_args *ra, int argc, char **argv, int *i)
 /* The read options that mean nothing for an HDF5 file, refused rather than ignored. */
 static int refuse_csv_only(const cli_read_args *ra, const char *path)
 {
-    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column", "--time-format",
-                                           "--time-unit"};
+    static const char *const csv_only[] = {"--delimiter", "--na", "--id-column", "--time-format"};
     for (size_t k = 0; k < ra->n_given && k < CLI_READ_MAX_GIVEN; k++)
         for (size_t c = 0; c < sizeof csv_only / sizeof csv_only[0]; c++)
             if (!strcmp(ra->given[k], csv_only[c])) {
@@ -280,6 +282,7 @@ int cli_read_frame(cli_read_args *ra, const char *path, tsf_frame **out)
         opt.n_columns = ra->csv.n_columns;
         opt.gaps = ra->csv.gaps;
         opt.time_dim = ra->time_dim;
+        opt.time_unit = ra->csv.time_unit;
         tsf_hdf5_info info;
         rc = tsf_hdf5_read_opt(out, path, ra->key, &opt, &info, &err);
         if (rc == TSF_OK && ra->csv.tz && (rc = tsf_frame_localize(*out, ra->csv.tz, &err))) {

@@ -276,12 +276,20 @@ static int write_input(tsf_h5out *o, const export_hdf5 *s, tsf_stage_ctx *ctx, t
         const tsf_bt_record *rec = seen->rec = in[i]->ptr;
         if (rec->bt->fc_norm && s->normalized)
             rc = tsf_forecasts_write_h5(o, rec->bt->fc_norm, "forecasts_normalized", NULL, err);
-        for (size_t k = 0; rc == TSF_OK && k < rec->n_histories; k++) {
-            if (!rec->histories[k].n_epochs)
-                continue;
-            snprintf(name, n_name, "backtest_history/fold_%zu", k);
-            rc = tsfs_write_history(o, name, &rec->histories[k], err);
-        }
+        int64_t sde = -1;
+        if (rc == TSF_OK)
+            rc = tsf_source_date_epoch(&sde, err);
+        if (rc == TSF_OK)
+            rc = tsf_train_histories_write_h5(o, "backtest_history", rec->histories,
+                                              rec->n_histories, sde >= 0, err);
+        size_t fits = 0;
+        for (size_t k = 0; k < rec->n_histories; k++)
+            fits += rec->histories[k].n_epochs > 0;
+        if (rc == TSF_OK && sde >= 0 && fits)
+            rc = tsf_h5out_attr_string(o, "backtest_history", "seconds",
+                                       "NaN: SOURCE_DATE_EPOCH is set, and wall-clock times "
+                                       "would make the file differ from run to run",
+                                       err);
         *done = "backtest record";
         break;
     }

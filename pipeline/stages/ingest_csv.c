@@ -42,7 +42,7 @@ typedef struct ingest_csv {
 
 static const char *const delimiters[] = {"auto", "comma", "semicolon", "tab", NULL};
 static const char *const gap_policies[] = {"error", "fill", NULL};
-static const char *const time_units[] = {"auto", "s", "ms", "us", "ns", "year", "index", NULL};
+static const char *const time_units[] = {"auto", "s", "ms", "us", "ns", "year", "index", "d", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -102,8 +102,9 @@ static const tsf_option options[] = {
      .offset = offsetof(ingest_csv, time_unit),
      .def = "auto",
      .choices = time_units,
-     .help = "what integer times count: s, ms, us, ns since 1970-01-01 UTC, year, or index (a "
-             "plain integer index); auto reads integers that are all years 1000-2999 as years "
+     .help = "what integer times count: s, ms, us, ns since 1970-01-01 UTC, year, index (a "
+             "plain integer index), or d (days since 1970-01-01); auto reads integers that are all "
+             "years 1000-2999 as years "
              "and refuses other integers"},
     {.name = "tz",
      .type = TSF_OPT_STRING,

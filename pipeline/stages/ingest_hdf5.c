@@ -25,12 +25,14 @@ typedef struct ingest_hdf5 {
     int gaps;
     int time_dim;
     const char *tz;
+    int time_unit;
 } ingest_hdf5;
 
 enum { GAPS_ERROR, GAPS_FILL };
 enum { TIME_DIM_AUTO, TIME_DIM_0, TIME_DIM_1 };
 static const char *const gap_policies[] = {"error", "fill", NULL};
 static const char *const time_dims[] = {"auto", "0", "1", NULL};
+static const char *const time_units[] = {"auto", "s", "ms", "us", "ns", "year", "index", "d", NULL};
 
 static const tsf_option options[] = {
     {.name = "path",
@@ -76,6 +78,15 @@ static const tsf_option options[] = {
      .help = "time zone: times without one (a naive pandas index, CF units, ISO text) are local "
              "times there; a zone-aware pandas index is shown in it. An IANA name from the "
              "system's zoneinfo (Europe/Berlin), UTC, or an offset (+01:00)"},
+    {.name = "time_unit",
+     .type = TSF_OPT_ENUM,
+     .offset = offsetof(ingest_hdf5, time_unit),
+     .def = "auto",
+     .choices = time_units,
+     .help = "what numeric times without CF units count (a table's time field, a time dataset): "
+             "s, ms, us, ns since 1970-01-01 UTC, d (days since then: R's Date; s is R's "
+             "POSIXct), year, or index; auto reads whole numbers that are all years 1000-2999 "
+             "in a table as years, and refuses other numbers there"},
     TSF_OPTION_END,
 };
 
@@ -226,6 +237,15 @@ static int check_pandas_group(tsf_stage_ctx *ctx, const ingest_hdf5 *s, const ch
     return TSF_OK;
 }
 
+/* A 2-D variable of a netCDF-4 file may be (station, time): one series per station, or
+ * columns; which, the reader decides from its dimensions (lib/io/hdf5_read.c). */
+static int netcdf_2d(hid_t file)
+{
+    int nc = H5Aexists_by_name(file, "/", "_NCProperties", H5P_DEFAULT) > 0;
+    H5Eclear2(H5E_DEFAULT);
+    return nc;
+}
+
 static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const *out, tsf_err *err)
 {
     const char *key = s->key ? s->key : "data";
@@ -265,10 +285,14 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             H5Sclose(sp);
         if (ty >= 0)
             H5Tclose(ty);
-        if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+        if (cls == H5T_COMPOUND && rank == 1) {
+            /* a table (R's data.frame): its series and value fields are known once read */
+            m->rows = (int64_t)dims[0];
+            m->cols = m->n_series = m->min_series_rows = TSF_UNKNOWN;
+        } else if (cls != H5T_INTEGER && cls != H5T_FLOAT)
             rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
-                                    "%s: dataset \"%s\" is not numeric (expected integers or "
-                                    "floating-point numbers)",
+                                    "%s: dataset \"%s\" is not numeric (expected integers, "
+                                    "floating-point numbers or a table of records)",
                                     s->path, key);
         else if (rank < 1 || rank > 2)
             rc = tsf_stage_fail_key(ctx, err, "key", TSF_EFORMAT,
@@ -292,6 +316,8 @@ static int check_file(tsf_stage_ctx *ctx, const ingest_hdf5 *s, tsf_meta *const 
             m->rows = m->min_series_rows = (int64_t)dims[t1];
             m->cols = rank == 2 ? (int64_t)dims[1 - t1] : 1;
             m->n_series = 1;
+            if (rank == 2 && netcdf_2d(file))
+                m->rows = m->min_series_rows = m->cols = m->n_series = TSF_UNKNOWN;
         }
     } else if (t == H5I_GROUP) {
         rc = check_pandas_group(ctx, s, key, obj, m, err);
@@ -339,6 +365,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     opt.time_dim = s->time_dim == TIME_DIM_0   ? TSF_HDF5_TIME_DIM_0
                    : s->time_dim == TIME_DIM_1 ? TSF_HDF5_TIME_DIM_1
                                                : TSF_HDF5_TIME_DIM_AUTO;
+    opt.time_unit = (tsf_time_unit)s->time_unit;
     tsf_frame *f = NULL;
     tsf_hdf5_info info;
     int rc = tsf_hdf5_read_opt(&f, s->path, s->key, &opt, &info, err);
@@ -374,11 +401,16 @@ const tsf_stage_def tsf_stage_ingest_hdf5 = {
             "datetime, timestamp, timestamps or index (any case), else time_column. Time values "
             "are ISO 8601 strings, numbers with CF units (\"<seconds|minutes|hours|days|"
             "milliseconds|microseconds|nanoseconds> since <date>\", standard calendar), or plain "
-            "numbers (an integer index). CF scale_factor, add_offset, _FillValue, missing_value "
+            "numbers (an integer index; time_unit says what they count). A 2-D netCDF-4 variable "
+            "over (station, time) or (time, station) is a long frame, one series per station "
+            "(as xarray's to_dataframe). CF scale_factor, add_offset, _FillValue, missing_value "
             "and valid_min/valid_max/valid_range are applied. R matrices (n x k in R, k x n in "
             "HDF5) are recognised when rhdf5 wrote them; otherwise time_dim decides, and a "
             "dataset with fewer rows than columns and no names or time is refused until it is "
-            "given.",
+            "given. A compound dataset (an R data.frame from rhdf5 or hdf5r) is a table: its time "
+            "is time_column, else the first text field holding times, else a numeric field named "
+            "like a time (numbers need time_unit: d for R's Date, s for POSIXct); one other text "
+            "or factor field is the series id of a long table; numeric fields are the values.",
     .state_size = sizeof(ingest_hdf5),
     .options = options,
     .outputs = outputs,

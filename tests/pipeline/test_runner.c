@@ -1449,7 +1449,7 @@ Test(builtin, ingest_hdf5_check_lists_what_the_file_holds_when_the_key_is_missin
              h5);
     snprintf(w3, sizeof w3,
              "pipeline.ini:12: step \"c\", key \"key\": %s: dataset \"names\" is not numeric "
-             "(expected integers or floating-point numbers)",
+             "(expected integers, floating-point numbers or a table of records)",
              h5);
     const char *want[] = {w1, w2, w3, NULL};
     expect_diags("[a]\nstage = ingest.hdf5\npath = x.h5\nkey = laod\n"

@@ -38,10 +38,12 @@ typedef enum tsf_time_unit {
     TSF_TIME_UNIT_NS,    /* nanoseconds, likewise */
     TSF_TIME_UNIT_YEAR,  /* years: January 1 of each */
     TSF_TIME_UNIT_INDEX, /* a plain integer index (TSF_TIME_INDEX) */
+    TSF_TIME_UNIT_DAY,   /* days since 1970-01-01 (R's Date) */
 } tsf_time_unit;
 
-/* The names of tsf_time_unit, "s" .. "index" ("auto" for TSF_TIME_UNIT_AUTO), for options. */
-extern const char *const tsf_time_unit_names[7];
+/* The names of tsf_time_unit, "s" .. "index", "d" ("auto" for TSF_TIME_UNIT_AUTO), for options. */
+#define TSF_TIME_UNIT_COUNT 8
+extern const char *const tsf_time_unit_names[TSF_TIME_UNIT_COUNT];
 
 typedef struct tsf_csv_options {
     char delimiter;               /* ',', ';' or '\t'; 0 = detect from the header line */
@@ -147,6 +149,8 @@ typedef struct tsf_hdf5_options {
     size_t n_columns;           /* entries in columns */
     tsf_gap_policy gaps;        /* default TSF_GAP_ERROR */
     tsf_hdf5_time_dim time_dim; /* default TSF_HDF5_TIME_DIM_AUTO */
+    tsf_time_unit time_unit;    /* what numbers in a table's time field or in a time dataset
+                                 * without CF units count; default TSF_TIME_UNIT_AUTO */
 } tsf_hdf5_options;
 
 /* What the reader decided and saw, for the caller to log (lib/ never prints). */

@@ -222,6 +222,19 @@ struct tsf_h5out; /* tsflow/h5out.h */
 int tsf_train_history_write_h5(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
                                tsf_err *err) TSF_WUR;
 
+/* Write the histories h[0..n) of several fits (a backtest's folds; fold k is h[k], and one
+ * without epochs is left out) under `group` as a few long tables rather than a group per fit
+ * (HDF5 spends about a kilobyte of headers per object, a dozen per fit):
+ *   <group>/epochs     pandas frame indexed by (fold, epoch): the columns of <group>/epochs
+ *                      above
+ *   <group>/steps      pandas frame indexed by (fold, step): grad_norm, clipped
+ *   <group>/fits       pandas frame indexed by fold: n_epochs, best_epoch (1-based),
+ *                      stopped_early, restored_best
+ *   <group>/grad_flow  float64 (fold, epoch, t), NaN past a fit's last epoch or lookback
+ * seconds_nan writes the seconds as NaN (wall-clock times differ from run to run). */
+int tsf_train_histories_write_h5(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
+                                 size_t n, int seconds_nan, tsf_err *err) TSF_WUR;
+
 #ifdef __cplusplus
 }
 #endif

@@ -320,12 +320,15 @@ Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
                    "ds.to_netcdf(p, engine='h5netcdf')\n"
                    "hx(v.T)\n",
                    p, NULL);
+    /* as xarray's to_dataframe(): one series per site (test_hdf5_nc.c has the layouts) */
     tsf_frame *f = read_ok(p, "load");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], T0);
     cr_assert_eq(f->step, 900);
-    cr_assert_str_eq(f->col_names[0], "north");
-    cr_assert_str_eq(f->col_names[1], "south");
+    cr_assert_eq(f->n_series, 2);
+    cr_assert_str_eq(f->series_ids[0], "north");
+    cr_assert_str_eq(f->series_ids[1], "south");
+    cr_assert_str_eq(f->col_names[0], "load");
     assert_values(f, line(out, 0), "xarray values");
     tsf_frame_free(f);
 }
@@ -944,9 +947,69 @@ Test(hdf5, refuses_string_and_datetime_columns_of_a_pandas_frame_naming_them)
     assert_msg(read_fails(p, "obj", TSF_ETYPE), want);
     snprintf(want, sizeof want,
              "%s: \"/dt\": column \"at\" holds datetime64 values; tsflow reads numeric columns "
-             "only: drop it, or make it the index (df.set_index(...)) if it is the time",
+             "only: drop it, or name it with --time-column (ingest.hdf5 option time_column) if "
+             "it is the time",
              p);
     assert_msg(read_fails(p, "dt", TSF_ETYPE), want);
+}
+
+/* A pandas column of datetimes (naive or tz-aware) named by time_column is the time, as
+ * pandas sees it; an integer column is an integer index unless time_unit says what it counts,
+ * with a warning when it looks like epoch seconds. */
+Test(hdf5, takes_a_datetime_or_integer_column_named_by_time_column_as_the_time)
+{
+    const char *p = tsft_path(tsft_tmpdir(), "tc.h5");
+    char *out = py("t = pd.date_range('2016-07-01 01:00', periods=6, freq='30min', "
+                   "tz='Europe/Berlin')\n"
+                   "df = pd.DataFrame({'load': np.arange(6.0) / 3, 'at': t, "
+                   "'naive': t.tz_localize(None), 'ep': t.asi8 // 10**9})\n"
+                   "df[['load', 'at']].to_hdf(p, 'tz', format='fixed')\n"
+                   "df[['naive', 'load']].to_hdf(p, 'naive', format='fixed')\n"
+                   "df[['ep', 'load']].to_hdf(p, 'ep', format='fixed')\n"
+                   "df[['naive', 'load']].assign(n2=df['naive']).to_hdf(p, 'two', format='fixed')\n"
+                   "r = pd.read_hdf(p, 'tz')\n"
+                   "print(' '.join(str(v // 10**9) for v in r['at'].astype('int64')))\n"
+                   "r = pd.read_hdf(p, 'naive')\n"
+                   "print(' '.join(str(v // 10**9) for v in r['naive'].astype('int64')))\n"
+                   "hx(r['load'])\n",
+                   p, NULL);
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    opt.time_column = "at";
+    tsf_frame *f = read_opt_ok(p, "tz", &opt, NULL);
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->n_cols, 1);
+    cr_assert_str_eq(f->time_name, "at");
+    cr_assert_eq(f->step, 1800);
+    assert_times(f, line(out, 0), 1);
+    assert_values(f, line(out, 2), "load beside a tz-aware time column");
+    tsf_frame_free(f);
+    opt.time_column = "naive";
+    f = read_opt_ok(p, "naive", &opt, NULL);
+    assert_times(f, line(out, 1), 1);
+    assert_values(f, line(out, 2), "load beside a naive time column");
+    tsf_frame_free(f);
+    /* two datetime columns share a block: the other one is refused by name */
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: \"/two\": column \"n2\" holds datetime64 values besides the time column "
+             "\"naive\"; tsflow reads numeric columns only: drop it",
+             p);
+    assert_msg(read_opt_fails(p, "two", &opt, TSF_ETYPE), want);
+    opt.time_column = "ep";
+    tsf_hdf5_info info;
+    f = read_opt_ok(p, "ep", &opt, &info);
+    cr_assert_eq(f->time_kind, TSF_TIME_INDEX);
+    cr_assert_str_eq(info.notes,
+                     "warning: time column \"ep\" holds numbers like epoch seconds (the first "
+                     "would be 2016-06-30 23:00:00), read as an integer index; to read them as "
+                     "times pass --time-unit s (ingest.hdf5 option time_unit)");
+    tsf_frame_free(f);
+    opt.time_unit = TSF_TIME_UNIT_S;
+    f = read_opt_ok(p, "ep", &opt, NULL);
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    assert_times(f, line(out, 0), 1);
+    tsf_frame_free(f);
 }
 
 Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
@@ -1619,6 +1682,16 @@ Test(hdf5, warns_when_a_time_dataset_looks_like_epoch_times_without_units)
                      "warning: time dataset \"/time\" holds numbers like epoch milliseconds (the "
                      "first would be 2016-07-01 00:00:00) but has no units, so they are read as "
                      "an integer index; to read them as times give it the attribute "
-                     "units=\"milliseconds since 1970-01-01\"");
+                     "units=\"milliseconds since 1970-01-01\" (or pass --time-unit ms)");
+    tsf_frame_free(f);
+    /* the option says what the file does not */
+    tsf_hdf5_options opt;
+    tsf_hdf5_options_init(&opt);
+    opt.time_unit = TSF_TIME_UNIT_MS;
+    f = read_opt_ok(p, "v", &opt, &info);
+    cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
+    cr_assert_eq(f->time[0], 1467331200);
+    cr_assert_eq(f->step, 3600);
+    cr_assert_str_eq(info.notes, "");
     tsf_frame_free(f);
 }
