@@ -2323,7 +2323,7 @@ static int read_pd_table(const rd *r, hid_t g, tsf_frame **out)
         free(tr);
     }
     if (rc == TSF_OK)
-        rc = pd_time_column(r, f, &tix, t.id_f != SIZE_MAX);
+        rc = pd_time_column(r, f, &tix, t.id_f != SIZE_MAX, 0);
     pd_index_clear(&tix);
     pd_index_clear(&ids);
     pd_index_clear(&uniq);
