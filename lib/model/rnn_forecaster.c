@@ -250,51 +250,118 @@ static void *member_run(void *p)
     return NULL;
 }
 
+/* The windows of a fit: all of them into *w, and with TSF_CHOOSE_STOP in choose the held-out
+ * tail's training and validation parts into *wt and *wv (NULL when too short). */
+static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
+                       unsigned choose, tsf_windows **w, tsf_windows **wt, tsf_windows **wv,
+                       tsf_err *err)
+{
+    tsf_window_spec spec = window_spec(cfg, ctx);
+    *w = *wt = *wv = NULL;
+    int rc = tsf_windows_make_ranges(w, ctx->hist, &spec, ctx->fit, 1, err);
+    if (rc != TSF_OK)
+        return rc;
+    if ((*w)->n_samples == 0)
+        rc = tsf_err_set(err, TSF_EINVAL,
+                         "no training window fits before the origin (lookback %zu + horizon "
+                         "%zu rows are needed): raise train_length or first_origin",
+                         cfg->lookback, ctx->horizon);
+    else if (choose & TSF_CHOOSE_STOP)
+        rc = hold_out(cfg, ctx, &spec, wt, wv, err);
+    if (rc != TSF_OK) {
+        tsf_windows_free(*w);
+        *w = NULL;
+    }
+    return rc;
+}
+
+/* An empty fitted state for n networks. */
+static int state_alloc(fit_state **out, size_t n, tsf_err *err)
+{
+    *out = NULL;
+    fit_state *st = calloc(1, sizeof *st);
+    if (!st)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st);
+        TSF_FAIL(err, TSF_ENOMEM, "cannot create a mutex");
+    }
+    if (!(st->m = calloc(n, sizeof *st->m))) {
+        free_state(NULL, st);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    }
+    st->n = n;
+    *out = st;
+    return TSF_OK;
+}
+
+/* Train the n members of jobs, every one on its own thread (the first on this one); the
+ * result of each depends on its seed only, so any thread count gives the same bits. The
+ * networks go to st->m; the first failure is reported. */
+static int run_members(member_job *jobs, size_t n, fit_state *st, tsf_err *err)
+{
+    pthread_t *threads = calloc(n, sizeof *threads);
+    if (!threads)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    size_t started = 1;
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, member_run, &jobs[started]) != 0)
+            break;
+    member_run(&jobs[0]);
+    for (size_t k = started; k < n; k++)
+        member_run(&jobs[k]); /* threads that could not start run here */
+    for (size_t k = 1; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(threads);
+    int rc = TSF_OK;
+    for (size_t k = 0; k < n; k++) {
+        st->m[k] = jobs[k].m;
+        if (rc == TSF_OK && jobs[k].rc != TSF_OK) {
+            rc = jobs[k].rc;
+            tsf_err_set(err, rc, "%s%s", n > 1 ? "ensemble member: " : "", jobs[k].err.msg);
+        }
+    }
+    return rc;
+}
+
+/* The fit's one line on what was chosen, appended to ch->why: the epoch count the held-out
+ * tail found (tail: whether there was one) and the ensemble's seeds. */
+static void fit_note(tsf_rnn_fit_choice *ch, int tail, size_t epochs, size_t n_windows, size_t n,
+                     uint64_t seed)
+{
+    size_t len = strlen(ch->why);
+    if (tail)
+        len += (size_t)snprintf(ch->why + len, sizeof ch->why - len,
+                                "; best epoch %zu, refit on all %zu windows", epochs, n_windows);
+    if (n > 1 && len < sizeof ch->why)
+        snprintf(ch->why + len, sizeof ch->why - len, "%sensemble of %zu (seeds %lu to %lu)",
+                 len ? "; " : "", n, (unsigned long)seed, (unsigned long)(seed + n - 1));
+}
+
 static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
     const fit_state *prev = warm;
     *state = NULL;
-    tsf_window_spec spec = window_spec(cfg, ctx);
+    const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
+    unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
     tsf_windows *w = NULL, *wt = NULL, *wv = NULL;
     fit_state *st = NULL;
     tsf_train_history hist, *h = NULL;
     member_job *jobs = NULL;
-    pthread_t *threads = NULL;
-    int rc = tsf_windows_make_ranges(&w, ctx->hist, &spec, ctx->fit, 1, err);
-    if (rc != TSF_OK)
+    int rc = fit_windows(cfg, ctx, choose, &w, &wt, &wv, err);
+    if (rc != TSF_OK || (rc = state_alloc(&st, N, err)) != TSF_OK)
         goto done;
-    if (w->n_samples == 0) {
-        rc = tsf_err_set(err, TSF_EINVAL,
-                         "no training window fits before the origin (lookback %zu + horizon "
-                         "%zu rows are needed): raise train_length or first_origin",
-                         cfg->lookback, ctx->horizon);
-        goto done;
-    }
-    if (!(st = calloc(1, sizeof *st))) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        free(st);
-        st = NULL;
-        rc = tsf_err_set(err, TSF_ENOMEM, "cannot create a mutex");
-        goto done;
-    }
     tsf_rnn_config arch = cfg->arch;
     tsf_train_config tc = cfg->train;
-    tc.seed = (unsigned long)ctx->seed;
     tc.cancel = NULL;
     fit_progress fp = {cfg, ctx->fold};
     tc.progress = cfg->progress ? on_progress : NULL;
     tc.progress_user = &fp;
-    unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
     tsf_rnn_fit_choice ch = {.hidden = arch.hidden,
                              .epochs = tc.epochs,
                              .batch_size = tc.batch_size,
                              .patience = tc.patience};
-    if ((choose & TSF_CHOOSE_STOP) && (rc = hold_out(cfg, ctx, &spec, &wt, &wv, err)) != TSF_OK)
-        goto done;
     if (choose) {
         tsf_rnn_fit_choose(choose, wt ? wt->n_samples : w->n_samples, wv ? wv->n_samples : 0, &ch);
         arch.hidden = ch.hidden;
@@ -306,13 +373,10 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
         h = &hist;
         tsf_train_history_init(h);
     }
-    const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
-    if (!(st->m = calloc(N, sizeof *st->m)) || !(jobs = calloc(N, sizeof *jobs)) ||
-        !(threads = calloc(N, sizeof *threads))) {
+    if (!(jobs = calloc(N, sizeof *jobs))) {
         rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
         goto done;
     }
-    st->n = N;
     for (size_t k = 0; k < N; k++) {
         jobs[k] = (member_job){.cfg = cfg,
                                .arch = &arch,
@@ -325,36 +389,9 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
                                .err = TSF_ERR_INIT};
         jobs[k].tc.seed = (unsigned long)(ctx->seed + k);
     }
-    /* every member on its own thread (the first on this one); the result of each depends on
-     * its seed only, so any thread count gives the same bits */
-    size_t started = 1;
-    for (; started < N; started++)
-        if (pthread_create(&threads[started], NULL, member_run, &jobs[started]) != 0)
-            break;
-    member_run(&jobs[0]);
-    for (size_t k = started; k < N; k++)
-        member_run(&jobs[k]); /* threads that could not start run here */
-    for (size_t k = 1; k < started; k++)
-        pthread_join(threads[k], NULL);
-    for (size_t k = 0; k < N; k++) {
-        st->m[k] = jobs[k].m;
-        if (rc == TSF_OK && jobs[k].rc != TSF_OK) {
-            rc = jobs[k].rc;
-            tsf_err_set(err, rc, "%s%s", N > 1 ? "ensemble member: " : "", jobs[k].err.msg);
-        }
-    }
-    if (rc != TSF_OK)
+    if ((rc = run_members(jobs, N, st, err)) != TSF_OK)
         goto done;
-    if (wt) {
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "; best epoch %zu, refit on all %zu windows",
-                 jobs[0].epochs, w->n_samples);
-    }
-    if (N > 1) {
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "%sensemble of %zu (seeds %lu to %lu)",
-                 len ? "; " : "", N, (unsigned long)ctx->seed, (unsigned long)(ctx->seed + N - 1));
-    }
+    fit_note(&ch, wt != NULL, jobs[0].epochs, w->n_samples, N, ctx->seed);
     if (h && (choose || N > 1))
         snprintf(h->note, sizeof h->note, "%s", ch.why);
     if (h) {
@@ -367,7 +404,6 @@ done:
     if (h)
         tsf_train_history_clear(h);
     free(jobs);
-    free(threads);
     tsf_windows_free(w);
     tsf_windows_free(wt);
     tsf_windows_free(wv);

@@ -160,7 +160,9 @@ static const tsf_option options[] = {
      .help = "subtract each window's last value (last) or mean (mean) from its targets before "
              "the network and add it back to the forecast, for series that drift; revin "
              "(segment > 0): divide by the window's standard deviation too, with a learned "
-             "scale and shift per channel"},
+             "scale and shift per channel. Default none here; tsflow forecast and tsflow "
+             "backtest write last (--instance-norm), as a level far from the training rows' "
+             "is what short business series do"},
     {.name = "name",
      .type = TSF_OPT_STRING,
      OPT(name),
@@ -969,7 +971,14 @@ const tsf_stage_def tsf_stage_train_rnn = {
             "stops training with an error naming the epoch, the batch and the first offending "
             "window; clip the gradients (gradient_clip_val) or lower lr. The history output "
             "holds the losses, learning rate, gradient norms, clipped updates and gradient flow "
-            "(||dLoss/dh_t|| per lookback step) of every epoch: export it with export.history.",
+            "(||dLoss/dh_t|| per lookback step) of every epoch: export it with export.history. "
+            "Defaults: hidden, epochs, batch_size and patience left unset are chosen from the "
+            "training windows by fixed rules (see each option; the log says what was chosen and "
+            "why, one line per fit), not tuned to any data set; a backtest chooses them again at "
+            "every refit from that fold's windows, holding out the last tenth to find the epoch "
+            "count. The window step chooses the lookback (a season, or the horizon if longer). "
+            "instance_norm is none unless set (the tsflow forecast and backtest commands set "
+            "last).",
     .state_size = sizeof(train_state),
     .options = options,
     .inputs = inputs,
