@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "predict_internal.h"
+#include "tsflow/calibrate.h"
 #include "tsflow/rnn_forecaster.h"
 
 void tsf_rnn_forecaster_config_init(tsf_rnn_forecaster_config *cfg)
@@ -64,6 +66,10 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
         TSF_FAIL(err, TSF_EINVAL,
                  "rnn forecaster: checkpoints, resume and model metadata do not apply to "
                  "backtest fits (every fold trains its own network)");
+    if (cfg->calibrate && !(cfg->loss.kind == TSF_LOSS_PINBALL && cfg->loss.n_quantiles > 1))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "rnn forecaster: calibration shifts quantile forecasts: the model forecasts "
+                 "none (expected a pinball loss with quantile levels)");
     if (cfg->ensemble > 64)
         TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: ensemble %zu is more than 64 networks",
                  cfg->ensemble);
@@ -96,6 +102,7 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
 typedef struct fit_state {
     tsf_rnn_model **m; /* (n) the ensemble's networks, member k trained with seed + k */
     size_t n;
+    tsf_calibration *calib; /* of the combined quantiles, or NULL */
     pthread_mutex_t lock;
 } fit_state;
 
@@ -109,6 +116,7 @@ static void free_state(void *self, void *state)
     for (size_t k = 0; k < st->n; k++)
         tsf_rnn_model_free(st->m[k]);
     free(st->m);
+    tsf_calibration_free(st->calib);
     free(st);
 }
 
@@ -222,12 +230,31 @@ typedef struct member_job {
     const tsf_windows *w, *wt, *wv; /* all windows; training and validation parts of the tail */
     tsf_train_config tc;            /* with this member's seed */
     const tsf_rnn_model *prev;      /* warm start, or NULL */
+    int stop;                       /* the tail finds the epoch count of the final training */
+    int calibrate;                  /* the tail's forecasts go to vfc */
     tsf_rnn_model *m;               /* out */
+    tsf_forecasts *vfc;             /* out: the tail-trained network's forecasts of wv */
     tsf_train_history *h;           /* or NULL */
     size_t epochs;                  /* out: the epochs of the final training */
     int rc;
     tsf_err err;
 } member_job;
+
+/* m's forecasts of the validation windows wv (their frame's scale), for calibration. */
+static int forecast_tail(tsf_rnn_model *m, const tsf_windows *wv, tsf_forecasts **out, tsf_err *err)
+{
+    size_t first = 0;
+    int rc = tsf_rnn_model_forecasts_alloc(m, wv->frame, out, err);
+    if (rc == TSF_OK)
+        rc = tsf_forecasts_add_windows(*out, wv, &first, err);
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_predict_windows(m, wv, 0, *out, 0, first, err);
+    if (rc != TSF_OK) {
+        tsf_forecasts_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 static void *member_run(void *p)
 {
@@ -238,9 +265,13 @@ static void *member_run(void *p)
         tsf_train_history_init(&probe);
         tsf_rnn_model *m1 = NULL;
         j->rc = train_one(j->cfg, j->arch, j->wt, j->wv, &tc, j->prev, &m1, &probe, &j->err);
+        if (j->rc == TSF_OK && j->calibrate)
+            j->rc = forecast_tail(m1, j->wv, &j->vfc, &j->err);
         tsf_rnn_model_free(m1);
-        tc.epochs = probe.best_epoch + 1;
-        tc.patience = 0;
+        if (j->stop) {
+            tc.epochs = probe.best_epoch + 1;
+            tc.patience = 0;
+        }
         tsf_train_history_clear(&probe);
         if (j->rc != TSF_OK)
             return NULL;
@@ -250,11 +281,10 @@ static void *member_run(void *p)
     return NULL;
 }
 
-/* The windows of a fit: all of them into *w, and with TSF_CHOOSE_STOP in choose the held-out
- * tail's training and validation parts into *wt and *wv (NULL when too short). */
-static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
-                       unsigned choose, tsf_windows **w, tsf_windows **wt, tsf_windows **wv,
-                       tsf_err *err)
+/* The windows of a fit: all of them into *w, and with tail the held-out tail's training and
+ * validation parts into *wt and *wv (NULL when too short). */
+static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx, int tail,
+                       tsf_windows **w, tsf_windows **wt, tsf_windows **wv, tsf_err *err)
 {
     tsf_window_spec spec = window_spec(cfg, ctx);
     *w = *wt = *wv = NULL;
@@ -266,7 +296,7 @@ static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx 
                          "no training window fits before the origin (lookback %zu + horizon "
                          "%zu rows are needed): raise train_length or first_origin",
                          cfg->lookback, ctx->horizon);
-    else if (choose & TSF_CHOOSE_STOP)
+    else if (tail)
         rc = hold_out(cfg, ctx, &spec, wt, wv, err);
     if (rc != TSF_OK) {
         tsf_windows_free(*w);
@@ -338,6 +368,43 @@ static void fit_note(tsf_rnn_fit_choice *ch, int tail, size_t epochs, size_t n_w
                  len ? "; " : "", n, (unsigned long)seed, (unsigned long)(seed + n - 1));
 }
 
+/* The calibration of the combined forecasts of the held-out tail (each member's network trained
+ * before it: jobs[k].vfc), into *out (NULL when there is no tail or too few residuals); the
+ * note in ch->why says which. */
+static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **out,
+                          tsf_rnn_fit_choice *ch, tsf_err *err)
+{
+    *out = NULL;
+    size_t len = strlen(ch->why);
+    const char *sep = len ? "; " : "";
+    const tsf_forecasts *f0 = jobs[0].vfc;
+    if (!f0) {
+        snprintf(ch->why + len, sizeof ch->why - len,
+                 "%snot calibrated (too few windows for a validation tail)", sep);
+        return TSF_OK;
+    }
+    const size_t E = f0->n_entries, L = f0->horizon, O = f0->n_targets, P = f0->n_values;
+    double *v = malloc(N * E * L * O * P * sizeof *v), *c = malloc(E * L * O * P * sizeof *c);
+    int rc = TSF_OK;
+    if (!v || !c)
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == TSF_OK && k < N; k++)
+        memcpy(v + k * E * L * O * P, jobs[k].vfc->value, E * L * O * P * sizeof *v);
+    if (rc == TSF_OK) {
+        tsf__ensemble_combine(v, N, E * L * O, P, c);
+        rc = tsf_calibration_fit(out, c, f0->actual, E, L, O, f0->quantiles, f0->n_quantiles, err);
+    }
+    if (rc == TSF_OK) {
+        char d[256];
+        snprintf(ch->why + len, sizeof ch->why - len, "%s%s", sep,
+                 *out ? tsf_calibration_describe(*out, d, sizeof d)
+                      : "not calibrated (too few validation residuals)");
+    }
+    free(v);
+    free(c);
+    return rc;
+}
+
 static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
@@ -349,7 +416,8 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
     fit_state *st = NULL;
     tsf_train_history hist, *h = NULL;
     member_job *jobs = NULL;
-    int rc = fit_windows(cfg, ctx, choose, &w, &wt, &wv, err);
+    int calibrate = cfg->calibrate != 0;
+    int rc = fit_windows(cfg, ctx, (choose & TSF_CHOOSE_STOP) || calibrate, &w, &wt, &wv, err);
     if (rc != TSF_OK || (rc = state_alloc(&st, N, err)) != TSF_OK)
         goto done;
     tsf_rnn_config arch = cfg->arch;
@@ -385,13 +453,17 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
                                .wv = wv,
                                .tc = tc,
                                .prev = prev ? prev->m[k < prev->n ? k : 0] : NULL,
+                               .stop = (choose & TSF_CHOOSE_STOP) != 0,
+                               .calibrate = calibrate,
                                .h = k == 0 ? h : NULL,
                                .err = TSF_ERR_INIT};
         jobs[k].tc.seed = (unsigned long)(ctx->seed + k);
     }
     if ((rc = run_members(jobs, N, st, err)) != TSF_OK)
         goto done;
-    fit_note(&ch, wt != NULL, jobs[0].epochs, w->n_samples, N, ctx->seed);
+    fit_note(&ch, wt && (choose & TSF_CHOOSE_STOP), jobs[0].epochs, w->n_samples, N, ctx->seed);
+    if (calibrate && (rc = calibrate_tail(jobs, N, &st->calib, &ch, err)) != TSF_OK)
+        goto done;
     if (h && (choose || N > 1))
         snprintf(h->note, sizeof h->note, "%s", ch.why);
     if (h) {
@@ -403,6 +475,8 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
 done:
     if (h)
         tsf_train_history_clear(h);
+    for (size_t k = 0; jobs && k < N; k++)
+        tsf_forecasts_free(jobs[k].vfc);
     free(jobs);
     tsf_windows_free(w);
     tsf_windows_free(wt);
@@ -460,30 +534,11 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
         fc = NULL;
     }
     pthread_mutex_unlock(&st->lock);
-    /* the ensemble: the median of the members' points (robust to one poor fit), the mean of
-     * each quantile level (quantile averaging keeps the levels ordered) */
-    for (size_t l = 0; rc == TSF_OK && l < L; l++)
-        for (size_t o = 0; o < O; o++)
-            for (size_t p = 0; p < P; p++) {
-                double col[64], sum = 0; /* N <= 64 (tsf_rnn_forecaster_check) */
-                for (size_t k = 0; k < N; k++) {
-                    col[k] = v[((k * L + l) * O + o) * P + p];
-                    sum += col[k];
-                }
-                double y;
-                if (p > 0) {
-                    y = sum / (double)N;
-                } else {
-                    for (size_t a = 1; a < N; a++) /* insertion sort: N is small */
-                        for (size_t b = a; b > 0 && col[b - 1] > col[b]; b--) {
-                            double t = col[b];
-                            col[b] = col[b - 1];
-                            col[b - 1] = t;
-                        }
-                    y = N % 2 ? col[N / 2] : 0.5 * (col[N / 2 - 1] + col[N / 2]);
-                }
-                out[(l * O + o) * P + p] = y;
-            }
+    if (rc == TSF_OK) {
+        tsf__ensemble_combine(v, N, L * O, P, out);
+        if (st->calib)
+            tsf_calibration_apply(st->calib, out, 1, 1, L, P);
+    }
     free(v);
     tsf_forecasts_free(fc);
     tsf_windows_free(w);
