@@ -822,8 +822,8 @@ static int publish(tsf_stage_ctx *ctx, tsf_rnn_model *m, tsf_train_history *hist
 }
 
 /* Calibrate m's quantiles on the validation windows (the log and the history's note say how). */
-static int calibrate(tsf_stage_ctx *ctx, tsf_rnn_model *m, const tsf_windows *val,
-                     tsf_train_history *hist, tsf_err *err)
+static int calibrate(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *m,
+                     const tsf_windows *val, tsf_train_history *hist, tsf_err *err)
 {
     char why[320];
     if (!val || !val->n_samples) {
@@ -836,6 +836,12 @@ static int calibrate(tsf_stage_ctx *ctx, tsf_rnn_model *m, const tsf_windows *va
             return rc;
     }
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s", m->name, why);
+    if (m->calib && s->save)
+        tsf_stage_log(ctx, TSF_LOG_WARN,
+                      "%s: the checkpoint %s holds the network as training left it, without the "
+                      "calibration that follows training (model.save writes the calibrated "
+                      "model; calibrate = none forecasts as the checkpoint does)",
+                      m->name, s->save);
     size_t len = strlen(hist->note);
     snprintf(hist->note + len, sizeof hist->note - len, "%s%s", len ? "; " : "", why);
     return TSF_OK;
@@ -1002,7 +1008,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     if (rc == TSF_OK && choose)
         snprintf(hist->note, sizeof hist->note, "%s", ch.why);
     if (rc == TSF_OK && m->calibrate)
-        rc = calibrate(ctx, m, val, hist, err);
+        rc = calibrate(ctx, s, m, val, hist, err);
     if (rc) {
         tsfs_free_history(hist);
         tsf_rnn_model_free(m);

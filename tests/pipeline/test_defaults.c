@@ -253,3 +253,46 @@ Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_cal
     cr_assert(fabs(cov[1] - 0.8) > 0.13, "uncalibrated coverage %g is already within 0.8 +- 0.13",
               cov[1]);
 }
+
+Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bit_for_bit)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "20",
+                         "--quantiles", "0.1,0.5,0.9", "--ensemble", "3", "--save-model",
+                         tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"), "--out",
+                         tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: an ensemble of 3 networks (seeds 1 to 3)");
+    /* 1 validation window of 12 steps: 12 residuals pooled */
+    ASSERT_HAS(err, "model: lstm: conformal, pooled over the steps on 12 validation residuals");
+    char ini[4096];
+    snprintf(ini, sizeof ini,
+             "[data]\nstage = ingest.csv\npath = %s\n"
+             "[model]\nstage = model.load\npath = %s\n"
+             "[fc]\nstage = predict\ninputs = model, data\n"
+             "[csv]\nstage = export.csv\ninput = fc\npath = %s\n",
+             data, tsft_path(dir, "m.h5"), tsft_path(dir, "b.csv"));
+    const char *p = tsft_path(dir, "p.ini");
+    tsft_write_file(p, ini, strlen(ini));
+    rc = tsft_tsflow(&out, &err, "run", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "parameters x 3 ensemble members, conformally calibrated");
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    char *b = tsft_read_file(tsft_path(dir, "b.csv"), &nb);
+    cr_assert(a && b && na > 100);
+    cr_assert(na == nb && !memcmp(a, b, na), "forecast and predict differ:\n%s\n---\n%s", a, b);
+    free(a);
+    free(b);
+    /* the export records the ensemble and the calibration */
+    tsft_need_python_modules("h5py");
+    char *py;
+    rc = tsft_python("import h5py, sys\n"
+                     "a = h5py.File(sys.argv[1], 'r').attrs\n"
+                     "print(a['ensemble_members'], a['calibration_per_step'],\n"
+                     "      len(a['calibration_shift']), list(a['calibration_levels']))\n",
+                     &py, &err, tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "3 0 36 [0.1, 0.5, 0.9]");
+}
