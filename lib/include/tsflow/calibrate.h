@@ -14,9 +14,9 @@
  * average (n = 18: 0.895 for 0.1-0.9): shifts are per horizon step when every step has at least
  * TSF_CALIB_PER_STEP_MIN residuals (at most 5 points too wide), else one per level pooled over
  * the steps (later steps spread wider, so the pooled shift widens the near steps and narrows
- * the far ones, right on average), else, with fewer than the rank needs, there is none. Residuals are pooled
- * over series and windows, never over targets (their units differ). The 0.5 level (the point
- * forecast of a quantile model) is not shifted: calibration is about the intervals, and
+ * the far ones, right on average), else, with fewer than the rank needs, there is none. Residuals
+ * are pooled over series and windows, never over targets (their units differ). The 0.5 level (the
+ * point forecast of a quantile model) is not shifted: calibration is about the intervals, and
  * moving the median would change the point forecast early stopping chose. After the shifts
  * the levels of every forecast are sorted again, so they never cross (rearrangement).
  *
