@@ -10,6 +10,8 @@ pooled per series). Nothing is tuned here: the RNN runs with no option beyond th
 horizon, the season and the test share (the CSVs carry no calendar, so the season is given).
 
 usage: scripts/measure_defaults.py BUILD_DIR OUT_DIR [EXTRA tsflow FLAGS...]
+e.g. EXTRA = --baselines naive,snaive,ets (ETS beside the RNN), --ensemble 5, or
+--quantiles 0.1,0.5,0.9 [--calibrate none] (80% coverage with and without calibration).
 Prints one line per series (MASE of each model, 80% coverage when quantiles are forecast) and
 the means per frequency. Needs python3-numpy, -pandas, -tables, -statsmodels.
 """

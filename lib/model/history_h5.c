@@ -83,7 +83,8 @@ int tsf_train_history_write_h5(struct tsf_h5out *o, const char *group, const tsf
     if ((rc = tsf_h5out_attr_int(o, group, "best_epoch", (int64_t)h->best_epoch + 1, err)) ||
         (rc = tsf_h5out_attr_int(o, group, "stopped_early", h->stopped_early, err)) ||
         (rc = tsf_h5out_attr_int(o, group, "restored_best", h->restored_best, err)) ||
-        (rc = tsf_h5out_attr_int(o, group, "lookback", (int64_t)T, err)))
+        (rc = tsf_h5out_attr_int(o, group, "lookback", (int64_t)T, err)) ||
+        (h->note[0] && (rc = tsf_h5out_attr_string(o, group, "note", h->note, err))))
         goto done;
 done:
     free(epoch);

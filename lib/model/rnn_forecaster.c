@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "predict_internal.h"
+#include "tsflow/calibrate.h"
 #include "tsflow/rnn_forecaster.h"
 
 void tsf_rnn_forecaster_config_init(tsf_rnn_forecaster_config *cfg)
@@ -64,6 +66,10 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
         TSF_FAIL(err, TSF_EINVAL,
                  "rnn forecaster: checkpoints, resume and model metadata do not apply to "
                  "backtest fits (every fold trains its own network)");
+    if (cfg->calibrate && !(cfg->loss.kind == TSF_LOSS_PINBALL && cfg->loss.n_quantiles > 1))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "rnn forecaster: calibration shifts quantile forecasts: the model forecasts "
+                 "none (expected a pinball loss with quantile levels)");
     if (cfg->ensemble > 64)
         TSF_FAIL(err, TSF_EINVAL, "rnn forecaster: ensemble %zu is more than 64 networks",
                  cfg->ensemble);
@@ -96,6 +102,7 @@ int tsf_rnn_forecaster_check(const tsf_rnn_forecaster_config *cfg, tsf_err *err)
 typedef struct fit_state {
     tsf_rnn_model **m; /* (n) the ensemble's networks, member k trained with seed + k */
     size_t n;
+    tsf_calibration *calib; /* of the combined quantiles, or NULL */
     pthread_mutex_t lock;
 } fit_state;
 
@@ -109,6 +116,7 @@ static void free_state(void *self, void *state)
     for (size_t k = 0; k < st->n; k++)
         tsf_rnn_model_free(st->m[k]);
     free(st->m);
+    tsf_calibration_free(st->calib);
     free(st);
 }
 
@@ -222,12 +230,31 @@ typedef struct member_job {
     const tsf_windows *w, *wt, *wv; /* all windows; training and validation parts of the tail */
     tsf_train_config tc;            /* with this member's seed */
     const tsf_rnn_model *prev;      /* warm start, or NULL */
+    int stop;                       /* the tail finds the epoch count of the final training */
+    int calibrate;                  /* the tail's forecasts go to vfc */
     tsf_rnn_model *m;               /* out */
+    tsf_forecasts *vfc;             /* out: the tail-trained network's forecasts of wv */
     tsf_train_history *h;           /* or NULL */
     size_t epochs;                  /* out: the epochs of the final training */
     int rc;
     tsf_err err;
 } member_job;
+
+/* m's forecasts of the validation windows wv (their frame's scale), for calibration. */
+static int forecast_tail(tsf_rnn_model *m, const tsf_windows *wv, tsf_forecasts **out, tsf_err *err)
+{
+    size_t first = 0;
+    int rc = tsf_rnn_model_forecasts_alloc(m, wv->frame, out, err);
+    if (rc == TSF_OK)
+        rc = tsf_forecasts_add_windows(*out, wv, &first, err);
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_predict_windows(m, wv, 0, *out, 0, first, err);
+    if (rc != TSF_OK) {
+        tsf_forecasts_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 static void *member_run(void *p)
 {
@@ -238,9 +265,13 @@ static void *member_run(void *p)
         tsf_train_history_init(&probe);
         tsf_rnn_model *m1 = NULL;
         j->rc = train_one(j->cfg, j->arch, j->wt, j->wv, &tc, j->prev, &m1, &probe, &j->err);
+        if (j->rc == TSF_OK && j->calibrate)
+            j->rc = forecast_tail(m1, j->wv, &j->vfc, &j->err);
         tsf_rnn_model_free(m1);
-        tc.epochs = probe.best_epoch + 1;
-        tc.patience = 0;
+        if (j->stop) {
+            tc.epochs = probe.best_epoch + 1;
+            tc.patience = 0;
+        }
         tsf_train_history_clear(&probe);
         if (j->rc != TSF_OK)
             return NULL;
@@ -250,51 +281,155 @@ static void *member_run(void *p)
     return NULL;
 }
 
+/* The windows of a fit: all of them into *w, and with tail the held-out tail's training and
+ * validation parts into *wt and *wv (NULL when too short). */
+static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx, int tail,
+                       tsf_windows **w, tsf_windows **wt, tsf_windows **wv, tsf_err *err)
+{
+    tsf_window_spec spec = window_spec(cfg, ctx);
+    *w = *wt = *wv = NULL;
+    int rc = tsf_windows_make_ranges(w, ctx->hist, &spec, ctx->fit, 1, err);
+    if (rc != TSF_OK)
+        return rc;
+    if ((*w)->n_samples == 0)
+        rc = tsf_err_set(err, TSF_EINVAL,
+                         "no training window fits before the origin (lookback %zu + horizon "
+                         "%zu rows are needed): raise train_length or first_origin",
+                         cfg->lookback, ctx->horizon);
+    else if (tail)
+        rc = hold_out(cfg, ctx, &spec, wt, wv, err);
+    if (rc != TSF_OK) {
+        tsf_windows_free(*w);
+        *w = NULL;
+    }
+    return rc;
+}
+
+/* An empty fitted state for n networks. */
+static int state_alloc(fit_state **out, size_t n, tsf_err *err)
+{
+    *out = NULL;
+    fit_state *st = calloc(1, sizeof *st);
+    if (!st)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st);
+        TSF_FAIL(err, TSF_ENOMEM, "cannot create a mutex");
+    }
+    if (!(st->m = calloc(n, sizeof *st->m))) {
+        free_state(NULL, st);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    }
+    st->n = n;
+    *out = st;
+    return TSF_OK;
+}
+
+/* Train the n members of jobs, every one on its own thread (the first on this one); the
+ * result of each depends on its seed only, so any thread count gives the same bits. The
+ * networks go to st->m; the first failure is reported. */
+static int run_members(member_job *jobs, size_t n, fit_state *st, tsf_err *err)
+{
+    pthread_t *threads = calloc(n, sizeof *threads);
+    if (!threads)
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    size_t started = 1;
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, member_run, &jobs[started]) != 0)
+            break;
+    member_run(&jobs[0]);
+    for (size_t k = started; k < n; k++)
+        member_run(&jobs[k]); /* threads that could not start run here */
+    for (size_t k = 1; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(threads);
+    int rc = TSF_OK;
+    for (size_t k = 0; k < n; k++) {
+        st->m[k] = jobs[k].m;
+        if (rc == TSF_OK && jobs[k].rc != TSF_OK) {
+            rc = jobs[k].rc;
+            tsf_err_set(err, rc, "%s%s", n > 1 ? "ensemble member: " : "", jobs[k].err.msg);
+        }
+    }
+    return rc;
+}
+
+/* The fit's one line on what was chosen, appended to ch->why: the epoch count the held-out
+ * tail found (tail: whether there was one) and the ensemble's seeds. */
+static void fit_note(tsf_rnn_fit_choice *ch, int tail, size_t epochs, size_t n_windows, size_t n,
+                     uint64_t seed)
+{
+    size_t len = strlen(ch->why);
+    if (tail)
+        len += (size_t)snprintf(ch->why + len, sizeof ch->why - len,
+                                "; best epoch %zu, refit on all %zu windows", epochs, n_windows);
+    if (n > 1 && len < sizeof ch->why)
+        snprintf(ch->why + len, sizeof ch->why - len, "%sensemble of %zu (seeds %lu to %lu)",
+                 len ? "; " : "", n, (unsigned long)seed, (unsigned long)(seed + n - 1));
+}
+
+/* The calibration of the combined forecasts of the held-out tail (each member's network trained
+ * before it: jobs[k].vfc), into *out (NULL when there is no tail or too few residuals); the
+ * note in ch->why says which. */
+static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **out,
+                          tsf_rnn_fit_choice *ch, tsf_err *err)
+{
+    *out = NULL;
+    size_t len = strlen(ch->why);
+    const char *sep = len ? "; " : "";
+    const tsf_forecasts *f0 = jobs[0].vfc;
+    if (!f0) {
+        snprintf(ch->why + len, sizeof ch->why - len,
+                 "%snot calibrated (too few windows for a validation tail)", sep);
+        return TSF_OK;
+    }
+    const size_t E = f0->n_entries, L = f0->horizon, O = f0->n_targets, P = f0->n_values;
+    double *v = malloc(N * E * L * O * P * sizeof *v), *c = malloc(E * L * O * P * sizeof *c);
+    int rc = TSF_OK;
+    if (!v || !c)
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == TSF_OK && k < N; k++)
+        memcpy(v + k * E * L * O * P, jobs[k].vfc->value, E * L * O * P * sizeof *v);
+    if (rc == TSF_OK) {
+        tsf__ensemble_combine(v, N, E * L * O, P, c);
+        rc = tsf_calibration_fit(out, c, f0->actual, E, L, O, f0->quantiles, f0->n_quantiles, err);
+    }
+    if (rc == TSF_OK) {
+        char d[256];
+        snprintf(ch->why + len, sizeof ch->why - len, "%s%s", sep,
+                 *out ? tsf_calibration_describe(*out, d, sizeof d)
+                      : "not calibrated (too few validation residuals)");
+    }
+    free(v);
+    free(c);
+    return rc;
+}
+
 static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
     const fit_state *prev = warm;
     *state = NULL;
-    tsf_window_spec spec = window_spec(cfg, ctx);
+    const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
+    unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
     tsf_windows *w = NULL, *wt = NULL, *wv = NULL;
     fit_state *st = NULL;
     tsf_train_history hist, *h = NULL;
     member_job *jobs = NULL;
-    pthread_t *threads = NULL;
-    int rc = tsf_windows_make_ranges(&w, ctx->hist, &spec, ctx->fit, 1, err);
-    if (rc != TSF_OK)
+    int calibrate = cfg->calibrate != 0;
+    int rc = fit_windows(cfg, ctx, (choose & TSF_CHOOSE_STOP) || calibrate, &w, &wt, &wv, err);
+    if (rc != TSF_OK || (rc = state_alloc(&st, N, err)) != TSF_OK)
         goto done;
-    if (w->n_samples == 0) {
-        rc = tsf_err_set(err, TSF_EINVAL,
-                         "no training window fits before the origin (lookback %zu + horizon "
-                         "%zu rows are needed): raise train_length or first_origin",
-                         cfg->lookback, ctx->horizon);
-        goto done;
-    }
-    if (!(st = calloc(1, sizeof *st))) {
-        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        free(st);
-        st = NULL;
-        rc = tsf_err_set(err, TSF_ENOMEM, "cannot create a mutex");
-        goto done;
-    }
     tsf_rnn_config arch = cfg->arch;
     tsf_train_config tc = cfg->train;
-    tc.seed = (unsigned long)ctx->seed;
     tc.cancel = NULL;
     fit_progress fp = {cfg, ctx->fold};
     tc.progress = cfg->progress ? on_progress : NULL;
     tc.progress_user = &fp;
-    unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
     tsf_rnn_fit_choice ch = {.hidden = arch.hidden,
                              .epochs = tc.epochs,
                              .batch_size = tc.batch_size,
                              .patience = tc.patience};
-    if ((choose & TSF_CHOOSE_STOP) && (rc = hold_out(cfg, ctx, &spec, &wt, &wv, err)) != TSF_OK)
-        goto done;
     if (choose) {
         tsf_rnn_fit_choose(choose, wt ? wt->n_samples : w->n_samples, wv ? wv->n_samples : 0, &ch);
         arch.hidden = ch.hidden;
@@ -306,13 +441,10 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
         h = &hist;
         tsf_train_history_init(h);
     }
-    const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
-    if (!(st->m = calloc(N, sizeof *st->m)) || !(jobs = calloc(N, sizeof *jobs)) ||
-        !(threads = calloc(N, sizeof *threads))) {
+    if (!(jobs = calloc(N, sizeof *jobs))) {
         rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
         goto done;
     }
-    st->n = N;
     for (size_t k = 0; k < N; k++) {
         jobs[k] = (member_job){.cfg = cfg,
                                .arch = &arch,
@@ -321,40 +453,17 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
                                .wv = wv,
                                .tc = tc,
                                .prev = prev ? prev->m[k < prev->n ? k : 0] : NULL,
+                               .stop = (choose & TSF_CHOOSE_STOP) != 0,
+                               .calibrate = calibrate,
                                .h = k == 0 ? h : NULL,
                                .err = TSF_ERR_INIT};
         jobs[k].tc.seed = (unsigned long)(ctx->seed + k);
     }
-    /* every member on its own thread (the first on this one); the result of each depends on
-     * its seed only, so any thread count gives the same bits */
-    size_t started = 1;
-    for (; started < N; started++)
-        if (pthread_create(&threads[started], NULL, member_run, &jobs[started]) != 0)
-            break;
-    member_run(&jobs[0]);
-    for (size_t k = started; k < N; k++)
-        member_run(&jobs[k]); /* threads that could not start run here */
-    for (size_t k = 1; k < started; k++)
-        pthread_join(threads[k], NULL);
-    for (size_t k = 0; k < N; k++) {
-        st->m[k] = jobs[k].m;
-        if (rc == TSF_OK && jobs[k].rc != TSF_OK) {
-            rc = jobs[k].rc;
-            tsf_err_set(err, rc, "%s%s", N > 1 ? "ensemble member: " : "", jobs[k].err.msg);
-        }
-    }
-    if (rc != TSF_OK)
+    if ((rc = run_members(jobs, N, st, err)) != TSF_OK)
         goto done;
-    if (wt) {
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "; best epoch %zu, refit on all %zu windows",
-                 jobs[0].epochs, w->n_samples);
-    }
-    if (N > 1) {
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "%sensemble of %zu (seeds %lu to %lu)",
-                 len ? "; " : "", N, (unsigned long)ctx->seed, (unsigned long)(ctx->seed + N - 1));
-    }
+    fit_note(&ch, wt && (choose & TSF_CHOOSE_STOP), jobs[0].epochs, w->n_samples, N, ctx->seed);
+    if (calibrate && (rc = calibrate_tail(jobs, N, &st->calib, &ch, err)) != TSF_OK)
+        goto done;
     if (h && (choose || N > 1))
         snprintf(h->note, sizeof h->note, "%s", ch.why);
     if (h) {
@@ -366,8 +475,9 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
 done:
     if (h)
         tsf_train_history_clear(h);
+    for (size_t k = 0; jobs && k < N; k++)
+        tsf_forecasts_free(jobs[k].vfc);
     free(jobs);
-    free(threads);
     tsf_windows_free(w);
     tsf_windows_free(wt);
     tsf_windows_free(wv);
@@ -424,30 +534,11 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
         fc = NULL;
     }
     pthread_mutex_unlock(&st->lock);
-    /* the ensemble: the median of the members' points (robust to one poor fit), the mean of
-     * each quantile level (quantile averaging keeps the levels ordered) */
-    for (size_t l = 0; rc == TSF_OK && l < L; l++)
-        for (size_t o = 0; o < O; o++)
-            for (size_t p = 0; p < P; p++) {
-                double col[64], sum = 0; /* N <= 64 (tsf_rnn_forecaster_check) */
-                for (size_t k = 0; k < N; k++) {
-                    col[k] = v[((k * L + l) * O + o) * P + p];
-                    sum += col[k];
-                }
-                double y;
-                if (p > 0) {
-                    y = sum / (double)N;
-                } else {
-                    for (size_t a = 1; a < N; a++) /* insertion sort: N is small */
-                        for (size_t b = a; b > 0 && col[b - 1] > col[b]; b--) {
-                            double t = col[b];
-                            col[b] = col[b - 1];
-                            col[b - 1] = t;
-                        }
-                    y = N % 2 ? col[N / 2] : 0.5 * (col[N / 2 - 1] + col[N / 2]);
-                }
-                out[(l * O + o) * P + p] = y;
-            }
+    if (rc == TSF_OK) {
+        tsf__ensemble_combine(v, N, L * O, P, out);
+        if (st->calib)
+            tsf_calibration_apply(st->calib, out, 1, 1, L, P);
+    }
     free(v);
     tsf_forecasts_free(fc);
     tsf_windows_free(w);

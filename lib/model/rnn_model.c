@@ -3,6 +3,8 @@
  * windows, forecasting past the end of a frame, and model files with the pipeline's metadata.
  * Float build only (libtsflow). */
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +151,10 @@ void tsf_rnn_model_free(tsf_rnn_model *m)
     strv_free(m->past, m->n_past);
     strv_free(m->future, m->n_future);
     model_scaler_free(m->scaler);
+    for (size_t k = 0; k + 1 < m->n_members; k++)
+        tsf_rnn_free(m->members[k]);
+    free(m->members);
+    tsf_calibration_free(m->calib);
     free(m);
 }
 
@@ -480,6 +486,140 @@ int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_wi
     return rc;
 }
 
+/* One member of an ensemble's training, on its own thread: view is the model with the member's
+ * network, cfg has its seed. */
+typedef struct member_train {
+    tsf_rnn_model view;
+    const tsf_windows *train, *val;
+    tsf_train_config cfg;
+    tsf_train_history *hist;
+    int rc;
+    tsf_err err;
+} member_train;
+
+static void *member_train_run(void *p)
+{
+    member_train *j = p;
+    j->rc = tsf_rnn_model_train(&j->view, j->train, j->val, &j->cfg, j->hist, &j->err);
+    return NULL;
+}
+
+/* Member 0's progress, passed on; a stop it asks for stops the other members too. */
+typedef struct ensemble_progress {
+    tsf_train_progress_fn fn;
+    void *user;
+    volatile sig_atomic_t stop;
+} ensemble_progress;
+
+static int ensemble_on_progress(void *user, const tsf_train_progress *p)
+{
+    ensemble_progress *e = user;
+    int r = e->fn(e->user, p);
+    if (r)
+        e->stop = 1;
+    return r;
+}
+
+int tsf_rnn_model_train_ensemble(tsf_rnn_model *m, size_t n, const tsf_windows *train,
+                                 const tsf_windows *val, const tsf_train_config *cfg,
+                                 tsf_train_history *hist, tsf_err *err)
+{
+    if (n <= 1)
+        return tsf_rnn_model_train(m, train, val, cfg, hist, err);
+    if (n > 64)
+        TSF_FAIL(err, TSF_EINVAL, "ensemble: %zu networks, more than 64", n);
+    if (cfg->checkpoint || cfg->resume)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "ensemble: checkpoints and resume hold one network (expected no save and no "
+                 "resume with an ensemble of %zu)",
+                 n);
+    member_train *jobs = calloc(n, sizeof *jobs);
+    pthread_t *threads = calloc(n, sizeof *threads);
+    tsf_rnn **nets = calloc(n - 1, sizeof *nets);
+    int rc = jobs && threads && nets ? TSF_OK : tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    ensemble_progress ep = {cfg->progress, cfg->progress_user, 0};
+    for (size_t k = 0; rc == TSF_OK && k < n; k++) {
+        jobs[k] = (member_train){
+            .view = *m, .train = train, .val = val, .cfg = *cfg, .err = TSF_ERR_INIT};
+        jobs[k].cfg.seed = cfg->seed + k;
+        if (k == 0) {
+            jobs[k].hist = hist;
+            if (cfg->progress) {
+                jobs[k].cfg.progress = ensemble_on_progress;
+                jobs[k].cfg.progress_user = &ep;
+            }
+            continue;
+        }
+        jobs[k].cfg.progress = NULL;
+        jobs[k].cfg.progress_user = NULL;
+        if (!cfg->cancel)
+            jobs[k].cfg.cancel = &ep.stop;
+        rc = tsf_rnn_alloc(&nets[k - 1], tsf_rnn_config_of(m->rnn), tsf_rnn_max_batch(m->rnn), err);
+        jobs[k].view.rnn = nets[k - 1];
+    }
+    size_t started = 1;
+    if (rc == TSF_OK) {
+        for (; started < n; started++)
+            if (pthread_create(&threads[started], NULL, member_train_run, &jobs[started]) != 0)
+                break;
+        member_train_run(&jobs[0]);
+        for (size_t k = started; k < n; k++)
+            member_train_run(&jobs[k]); /* threads that could not start run here */
+        for (size_t k = 1; k < started; k++)
+            pthread_join(threads[k], NULL);
+        for (size_t k = 0; k < n && rc == TSF_OK; k++)
+            if (jobs[k].rc != TSF_OK)
+                rc = tsf_err_set(err, jobs[k].rc, "%s%s", k ? "ensemble member: " : "",
+                                 jobs[k].err.msg);
+    }
+    if (rc == TSF_OK) {
+        m->train = jobs[0].view.train;
+        m->members = nets;
+        m->n_members = n;
+        nets = NULL;
+    }
+    for (size_t k = 0; nets && k + 1 < n; k++)
+        tsf_rnn_free(nets[k]);
+    free(nets);
+    free(threads);
+    free(jobs);
+    return rc;
+}
+
+int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why, size_t n,
+                            tsf_err *err)
+{
+    if (!(m->loss.kind == TSF_LOSS_PINBALL && m->loss.n_quantiles > 1))
+        TSF_FAIL(err, TSF_EINVAL,
+                 "calibration shifts quantile forecasts: model \"%s\" forecasts none (expected "
+                 "a pinball loss with quantile levels)",
+                 m->name);
+    tsf_calibration_free(m->calib);
+    m->calib = NULL;
+    tsf_forecasts *fc = NULL;
+    size_t first = 0;
+    int rc = tsf_rnn_model_forecasts_alloc(m, val->frame, &fc, err);
+    if (rc == TSF_OK)
+        rc = tsf_forecasts_add_windows(fc, val, &first, err);
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_predict_windows(m, val, 0, fc, 0, first, err);
+    tsf_calibration *c = NULL;
+    if (rc == TSF_OK)
+        rc = tsf_calibration_fit(&c, fc->value, fc->actual, fc->n_entries, m->horizon,
+                                 fc->n_targets, fc->quantiles, fc->n_quantiles, err);
+    tsf_forecasts_free(fc);
+    if (rc != TSF_OK)
+        return rc;
+    m->calib = c;
+    if (why && n) {
+        if (c)
+            tsf_calibration_describe(c, why, n);
+        else
+            snprintf(why, n, "not calibrated: %zu validation windows are too few", val->n_windows);
+    }
+    return TSF_OK;
+}
+
 /* ---- prediction -------------------------------------------------------------------------- */
 
 int tsf_rnn_model_forecasts_alloc(const tsf_rnn_model *m, const tsf_frame *f, tsf_forecasts **out,
@@ -506,6 +646,72 @@ int tsf_rnn_model_forecasts_alloc(const tsf_rnn_model *m, const tsf_frame *f, ts
     return rc;
 }
 
+void tsf__ensemble_combine(const double *v, size_t N, size_t C, size_t P, double *out)
+{
+    for (size_t c = 0; c < C; c++)
+        for (size_t p = 0; p < P; p++) {
+            double col[64], sum = 0; /* N <= 64 */
+            for (size_t k = 0; k < N; k++) {
+                col[k] = v[(k * C + c) * P + p];
+                sum += col[k];
+            }
+            double y;
+            if (p > 0) {
+                y = sum / (double)N;
+            } else {
+                for (size_t a = 1; a < N; a++) /* insertion sort: N is small */
+                    for (size_t b = a; b > 0 && col[b - 1] > col[b]; b--) {
+                        double t = col[b];
+                        col[b] = col[b - 1];
+                        col[b - 1] = t;
+                    }
+                y = N % 2 ? col[N / 2] : 0.5 * (col[N / 2 - 1] + col[N / 2]);
+            }
+            out[c * P + p] = y;
+        }
+}
+
+/* The members of an ensemble m forecast w (each into a full-horizon set of its own), combined
+ * into entries first .. of fc, model slot `model`. */
+static int predict_members(tsf_rnn_model *m, const tsf_windows *w, size_t Bm, tsf_forecasts *fc,
+                           size_t model, size_t first, tsf_err *err)
+{
+    const size_t N = m->n_members, E = w->n_windows, L = m->horizon, O = fc->n_targets;
+    const size_t P = fc->n_values, C = E * L * O;
+    tsf_forecasts *t = NULL;
+    double *v = malloc(N * C * P * sizeof *v), *c = malloc(C * P * sizeof *c);
+    int rc = v && c ? TSF_OK : tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == TSF_OK && k < N; k++) {
+        size_t f0 = 0;
+        tsf_rnn *net = k ? m->members[k - 1] : m->rnn;
+        if ((rc = tsf_rnn_model_forecasts_alloc(m, w->frame, &t, err)) == TSF_OK &&
+            (rc = tsf_forecasts_add_windows(t, w, &f0, err)) == TSF_OK &&
+            (rc = tsf__predict_batches(net, w, Bm, m->inorm, " (stage impute)", t, 0, f0, err)) ==
+                TSF_OK) {
+            if (t->n_values != P)
+                rc = tsf_err_set(err, TSF_EINVAL,
+                                 "predict: the forecast set has %zu values per forecast, the "
+                                 "ensemble %zu",
+                                 P, t->n_values);
+            else
+                memcpy(v + k * C * P, t->value, C * P * sizeof *v);
+        }
+        tsf_forecasts_free(t);
+        t = NULL;
+    }
+    if (rc == TSF_OK) {
+        tsf__ensemble_combine(v, N, C, P, c);
+        for (size_t i = 0; i < E; i++)
+            for (size_t k = 0; k < fc->n_steps; k++)
+                for (size_t o = 0; o < O; o++)
+                    memcpy(tsf_forecasts_at(fc, first + i, k, o, model),
+                           c + ((i * L + fc->step0 - 1 + k) * O + o) * P, P * sizeof *c);
+    }
+    free(v);
+    free(c);
+    return rc;
+}
+
 int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
                                   tsf_forecasts *fc, size_t model, size_t first, tsf_err *err)
 {
@@ -515,7 +721,17 @@ int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t
     size_t Bm = tsf_rnn_max_batch(m->rnn);
     if (batch_size && batch_size < Bm)
         Bm = batch_size;
-    return tsf__predict_batches(m->rnn, w, Bm, m->inorm, " (stage impute)", fc, model, first, err);
+    if (m->n_members > 1)
+        rc = predict_members(m, w, Bm, fc, model, first, err);
+    else
+        rc =
+            tsf__predict_batches(m->rnn, w, Bm, m->inorm, " (stage impute)", fc, model, first, err);
+    const tsf_calibration *cal = m->calib;
+    if (rc == TSF_OK && cal && w->n_windows && fc->n_quantiles == cal->n_quantiles &&
+        fc->n_targets == cal->n_targets)
+        tsf_calibration_apply(cal, tsf_forecasts_at(fc, first, 0, 0, model), w->n_windows,
+                              fc->step0, fc->n_steps, fc->n_models * fc->n_values);
+    return rc;
 }
 
 int tsf_rnn_model_scaler_for(const tsf_rnn_model *m, const tsf_frame *f, tsf_scaler **out,
@@ -764,12 +980,19 @@ static void recipe_get(tsf_train_config *c, const double *v)
 #undef GET_FIELD
 }
 
+enum { FIT_CHOSEN, FIT_ENSEMBLE, FIT_CALIBRATE, FIT_UNTRAINED, FIT_N };
+
 typedef struct meta_store {
     double pipe[PIPE_N];
     double recipe[RECIPE_N];
+    double fit[FIT_N];
+    double n_members;
     char *targets, *past, *future, *scols, *sseries;
-    double *svals;
-    tsf_network_meta entry[7];
+    double *svals, *cvals;
+    double **mvals;          /* (n_members - 1) each member's parameters */
+    char (*mnames)[32];      /* (n_members - 1) "member.K" */
+    size_t n_extra;          /* members beyond the first */
+    tsf_network_meta *entry; /* (10 + n_extra) */
 } meta_store;
 
 void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store)
@@ -785,7 +1008,54 @@ void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store)
     free(s->scols);
     free(s->sseries);
     free(s->svals);
+    free(s->cvals);
+    for (size_t k = 0; s->mvals && k < s->n_extra; k++)
+        free(s->mvals[k]);
+    free(s->mvals);
+    free(s->mnames);
+    free(s->entry);
     free(s);
+}
+
+/* The ensemble's other members (/meta/members, /meta/member.K) and the calibration
+ * (/meta/calibration) as entries from entry[*k] on; returns nonzero when memory runs out. */
+static int meta_members_calibration(const tsf_rnn_model *m, meta_store *s, size_t *k)
+{
+    int oom = 0;
+    if (s->n_extra) {
+        s->n_members = (double)m->n_members;
+        s->entry[(*k)++] = (tsf_network_meta){"members", &s->n_members, 1, NULL};
+        s->mvals = calloc(s->n_extra, sizeof *s->mvals);
+        s->mnames = calloc(s->n_extra, sizeof *s->mnames);
+        if (!s->mvals || !s->mnames)
+            return 1;
+        for (size_t j = 0; j < s->n_extra; j++) {
+            size_t P = tsf_rnn_n_params(m->members[j]);
+            const tsf_real *w = tsf_rnn_params(m->members[j]);
+            if (!(s->mvals[j] = malloc((P ? P : 1) * sizeof **s->mvals)))
+                return 1;
+            for (size_t i = 0; i < P; i++)
+                s->mvals[j][i] = (double)w[i];
+            snprintf(s->mnames[j], sizeof s->mnames[j], "member.%zu", j + 1);
+            s->entry[(*k)++] = (tsf_network_meta){s->mnames[j], s->mvals[j], P, NULL};
+        }
+    }
+    const tsf_calibration *c = m->calib;
+    if (c) {
+        size_t L = c->horizon, O = c->n_targets, Q = c->n_quantiles, nv = 5 + Q + L * O * Q;
+        if (!(s->cvals = malloc(nv * sizeof *s->cvals)))
+            return oom | 1;
+        double *v = s->cvals;
+        v[0] = c->per_step;
+        v[1] = (double)L;
+        v[2] = (double)O;
+        v[3] = (double)Q;
+        v[4] = (double)c->n_residuals;
+        memcpy(v + 5, c->levels, Q * sizeof *v);
+        memcpy(v + 5 + Q, c->shift, L * O * Q * sizeof *v);
+        s->entry[(*k)++] = (tsf_network_meta){"calibration", s->cvals, nv, NULL};
+    }
+    return oom;
 }
 
 int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *n, void **store,
@@ -795,8 +1065,14 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
     *n = 0;
     *store = NULL;
     meta_store *s = calloc(1, sizeof *s);
-    if (!s)
+    if (s) {
+        s->n_extra = m->n_members > 1 ? m->n_members - 1 : 0;
+        s->entry = calloc(10 + s->n_extra, sizeof *s->entry);
+    }
+    if (!s || !s->entry) {
+        free(s);
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    }
     s->pipe[PIPE_VERSION] = TSF_RNN_MODEL_META_VERSION;
     s->pipe[PIPE_INORM] = (double)m->inorm;
     s->pipe[PIPE_LOOKBACK] = (double)m->lookback;
@@ -811,6 +1087,11 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
     s->entry[k++] = (tsf_network_meta){"window.targets", NULL, 0, s->targets};
     recipe_put(&m->train, s->recipe);
     s->entry[k++] = (tsf_network_meta){"train.recipe", s->recipe, RECIPE_N, NULL};
+    s->fit[FIT_CHOSEN] = (double)m->chosen;
+    s->fit[FIT_ENSEMBLE] = (double)m->ensemble;
+    s->fit[FIT_CALIBRATE] = (double)m->calibrate;
+    s->fit[FIT_UNTRAINED] = (double)m->untrained;
+    s->entry[k++] = (tsf_network_meta){"fit", s->fit, FIT_N, NULL};
     if (m->n_past) {
         oom |= !(s->past = join_lines(m->past, m->n_past));
         s->entry[k++] = (tsf_network_meta){"window.past", NULL, 0, s->past};
@@ -842,6 +1123,7 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
             s->entry[k++] = (tsf_network_meta){"scaler.series", NULL, 0, s->sseries};
         }
     }
+    oom |= meta_members_calibration(m, s, &k);
     if (oom) {
         tsf_rnn_model_meta_free(NULL, 0, s);
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
@@ -1012,6 +1294,78 @@ static int read_scaler_meta(tsf_rnn_model *m, const tsf_network_info *info, cons
     return TSF_OK;
 }
 
+/* /meta/fit and /meta/calibration: what refits choose, and the calibration (absent: none). */
+static int read_fit_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                         tsf_err *err)
+{
+    const tsf_network_meta *f = tsf_network_info_meta(info, "fit");
+    if (f) {
+        const double *v = f->values;
+        if (f->n_values != FIT_N || !whole(v[FIT_CHOSEN], 0, 15) ||
+            !whole(v[FIT_ENSEMBLE], 0, 64) || !whole(v[FIT_CALIBRATE], 0, 1) ||
+            !whole(v[FIT_UNTRAINED], 0, 1))
+            TSF_FAIL(err, TSF_EFORMAT,
+                     "%s: /meta/fit is malformed (expected %d values: chosen settings 0-15, "
+                     "ensemble 0-64, calibrate 0 or 1, untrained 0 or 1)",
+                     path, FIT_N);
+        m->chosen = (unsigned)v[FIT_CHOSEN];
+        m->ensemble = (size_t)v[FIT_ENSEMBLE];
+        m->calibrate = (int)v[FIT_CALIBRATE];
+        m->untrained = (int)v[FIT_UNTRAINED];
+    }
+    const tsf_network_meta *c = tsf_network_info_meta(info, "calibration");
+    if (!c)
+        return TSF_OK;
+    const double *v = c->values;
+    size_t Q = m->loss.kind == TSF_LOSS_PINBALL ? m->loss.n_quantiles : 0;
+    size_t O = m->n_targets, L = m->horizon;
+    if (c->n_values < 5 || !whole(v[0], 0, 1) || v[1] != (double)L || v[2] != (double)O ||
+        v[3] != (double)Q || Q < 2 || !whole(v[4], 0, 1e12) || c->n_values != 5 + Q + L * O * Q)
+        TSF_FAIL(err, TSF_EFORMAT,
+                 "%s: /meta/calibration is malformed (expected per_step, horizon %zu, %zu "
+                 "targets, %zu quantile levels, a count, the levels and %zu shifts)",
+                 path, L, O, Q, L * O * Q);
+    for (size_t q = 0; q < Q; q++)
+        if (v[5 + q] != m->loss.quantiles[q])
+            TSF_FAIL(err, TSF_EFORMAT, "%s: /meta/calibration level %g is not the model's level %g",
+                     path, v[5 + q], m->loss.quantiles[q]);
+    return tsf_calibration_make(&m->calib, L, O, v + 5, Q, (int)v[0], (size_t)v[4], v + 5 + Q, err);
+}
+
+/* /meta/members and /meta/member.K: the other networks of an ensemble, each like m->rnn with
+ * max batch `batch`. */
+static int read_members_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
+                             size_t batch, tsf_err *err)
+{
+    const tsf_network_meta *n = tsf_network_info_meta(info, "members");
+    if (!n)
+        return TSF_OK;
+    if (n->n_values != 1 || !whole(n->values[0], 2, 64))
+        TSF_FAIL(err, TSF_EFORMAT, "%s: /meta/members is malformed (expected 2 to 64)", path);
+    size_t N = (size_t)n->values[0], P = tsf_rnn_n_params(m->rnn);
+    if (!(m->members = calloc(N - 1, sizeof *m->members)))
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory");
+    m->n_members = 1;
+    for (size_t k = 1; k < N; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "member.%zu", k);
+        const tsf_network_meta *e = tsf_network_info_meta(info, name);
+        if (!e || e->n_values != P)
+            TSF_FAIL(err, TSF_EFORMAT,
+                     "%s: /meta/%s is %s (expected the %zu parameters of ensemble member %zu of "
+                     "%zu)",
+                     path, name, e ? "malformed" : "missing", P, k + 1, N);
+        int rc = tsf_rnn_alloc(&m->members[k - 1], tsf_rnn_config_of(m->rnn), batch, err);
+        if (rc != TSF_OK)
+            return rc;
+        m->n_members = k + 1;
+        tsf_real *w = tsf_rnn_params(m->members[k - 1]);
+        for (size_t i = 0; i < P; i++)
+            w[i] = (tsf_real)e->values[i];
+    }
+    return TSF_OK;
+}
+
 /* Rebuild m's pipeline fields from the file's /meta entries. */
 static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, const char *path,
                               size_t *max_batch, tsf_err *err)
@@ -1021,6 +1375,8 @@ static int read_pipeline_meta(tsf_rnn_model *m, const tsf_network_info *info, co
         rc = read_recipe_meta(m, info, path, *max_batch, err);
     if (!rc)
         rc = read_scaler_meta(m, info, path, err);
+    if (!rc)
+        rc = read_fit_meta(m, info, path, err);
     return rc;
 }
 
@@ -1057,6 +1413,9 @@ int tsf_rnn_model_load(tsf_rnn_model **out, const char *path, size_t max_batch,
                tsf_rnn_n_params(rnn) * sizeof *tsf_rnn_params(rnn));
     }
     tsf_rnn_free(rnn);
+    rnn = NULL;
+    if ((rc = read_members_meta(m, mi, path, want, err)))
+        goto fail;
     if (!info)
         tsf_network_info_clear(&local);
     *out = m;
@@ -1097,6 +1456,12 @@ char *tsf_rnn_model_describe(const tsf_rnn_model *m, char *buf, size_t n)
             PUT("%s%g", q ? "/" : " ", m->loss.quantiles[q]);
     }
     PUT(", %zu parameters", tsf_rnn_n_params(m->rnn));
+    if (m->n_members > 1)
+        PUT(" x %zu ensemble members", m->n_members);
+    if (m->calib)
+        PUT(", conformally calibrated");
+    if (m->untrained)
+        PUT(", untrained");
 #undef PUT
     return buf;
 }

@@ -198,7 +198,12 @@ const char *cli_model_args_help(void)
            "  --val-fraction X       validation share of each series (default 0.1, at least\n"
            "                         --horizon rows)\n"
            "  --test-fraction X      test share, where forecasts are scored (default 0.2)\n"
-           "  --seed N               random seed (default 1)\n";
+           "  --seed N               random seed (default 1)\n"
+           "  --ensemble N           train N networks (seeds + 0..N-1) in parallel and forecast\n"
+           "                         their median (default 1; the saved model keeps them all)\n"
+           "  --calibrate METHOD     with --quantiles: conformal (default: shift each level by\n"
+           "                         validation residuals so intervals cover as labelled) or\n"
+           "                         none\n";
 }
 
 static const char *value_of(const char *cmd, int argc, char **argv, int *i)
@@ -305,7 +310,7 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         "--layers",        "--epochs",    "--batch-size",    "--lr",
         "--clip",          "--quantiles", "--instance-norm", "--val-fraction",
         "--test-fraction", "--seed",      "--key",           "--time-format",
-        "--time-unit",     "--tz"};
+        "--time-unit",     "--tz",        "--ensemble",      "--calibrate"};
     size_t k = 0, n = sizeof flags / sizeof *flags;
     while (k < n && !is_flag(arg, flags[k]))
         k++;
@@ -371,6 +376,12 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
     case 21:
         a->tz = v;
         return 1;
+    case 22:
+        a->ensemble = v;
+        return check_as_option(cmd, f, "train.rnn", "ensemble", v);
+    case 23:
+        a->calibrate = v;
+        return check_as_option(cmd, f, "train.rnn", "calibrate", v);
     default:
         if (to_size_as(cmd, f, v, &seed, "train.rnn", "seed") < 0)
             return -1;
@@ -504,6 +515,10 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_put(b, "quantiles", "%s", a->quantiles);
     cli_ini_put(b, "instance_norm", "%s", a->inorm);
     cli_ini_put(b, "seed", "%ld", a->seed);
+    if (a->ensemble)
+        cli_ini_put(b, "ensemble", "%s", a->ensemble);
+    if (a->calibrate)
+        cli_ini_put(b, "calibrate", "%s", a->calibrate);
 }
 
 int cli_command_parse(const char *cmd, int argc, char **argv, const char *usage_head,

@@ -77,6 +77,8 @@ typedef struct cli_model_args {
     double val_fraction, test_fraction;
     int val_fraction_given; /* --val-fraction was on the command line */
     long seed;
+    const char *ensemble;  /* --ensemble N, or NULL */
+    const char *calibrate; /* --calibrate conformal|none, or NULL (train.rnn's default) */
 } cli_model_args;
 
 void cli_model_args_init(cli_model_args *a);

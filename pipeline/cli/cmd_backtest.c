@@ -43,17 +43,16 @@ static const char usage_head[] =
     "                         from the frequency; needed for an integer index)\n"
     "  --baselines LIST       naive, snaive, drift, mean, ets, theta (default: naive,\n"
     "                         snaive); ets and theta are refitted at every origin\n"
-    "  --jobs N               threads (default 1); results do not depend on it\n"
-    "  --ensemble N           each refit trains N networks (seeds + 0..N-1) in parallel and\n"
-    "                         forecasts their median (default 1)\n\n"
+    "  --jobs N               threads (default 1); results do not depend on it\n\n"
     "The model step only holds the recipe (fit = false): nothing is trained before the\n"
     "backtest, whose fit at fold g trains with --seed + g, choosing what the flags leave\n"
-    "unset from its own windows and stopping early on the last tenth of them; so\n"
-    "--val-fraction defaults to 0 here.\n\n";
+    "unset from its own windows and stopping early on the last tenth of them (where\n"
+    "--quantiles are also calibrated, unless --calibrate none); so --val-fraction\n"
+    "defaults to 0 here. --ensemble N: every refit trains N networks.\n\n";
 
 typedef struct bt_args {
     const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
-        *baselines, *ensemble, *origins, *first_origin;
+        *baselines, *origins, *first_origin;
     int warm_start, print;
 } bt_args;
 
@@ -75,7 +74,6 @@ int cmd_backtest(int argc, char **argv)
                               {"--season", &b.season, NULL},
                               {"--jobs", &b.jobs, NULL},
                               {"--baselines", &b.baselines, NULL},
-                              {"--ensemble", &b.ensemble, NULL},
                               {"--warm-start", NULL, &b.warm_start},
                               {"--print-pipeline", NULL, &b.print}};
     cli_pipeline_args pa;
@@ -100,8 +98,6 @@ int cmd_backtest(int argc, char **argv)
     cli_ini_model_steps(&ini, &ma);
     if (model) /* the backtest refits the model at every fold: a first fit would be wasted */
         cli_ini_put(&ini, "fit", "false");
-    if (model && b.ensemble)
-        cli_ini_put(&ini, "ensemble", "%s", b.ensemble);
     cli_ini_section(&ini, "backtest", "backtest");
     cli_ini_put(&ini, "inputs", model ? "data, model.model, split" : "data, split");
     if (!model)

@@ -128,6 +128,30 @@ static int creation_time(time_t *t, tsf_err *err)
     return rc;
 }
 
+/* Root attributes of a trained recurrent model: its ensemble members (ensemble_members) and,
+ * when calibrated, the calibration as text (calibration) and numbers (calibration_levels (Q),
+ * calibration_shift (L x O x Q, step-major, on the model's scale), calibration_per_step). */
+static int model_attributes(tsf_h5out *o, const tsf_model *model, tsf_err *err)
+{
+    if (!model || strcmp(model->kind, "rnn"))
+        return TSF_OK;
+    const tsf_rnn_model *r = model->impl;
+    int rc = tsf_h5out_attr_int(o, "/", "ensemble_members",
+                                (int64_t)(r->n_members > 1 ? r->n_members : 1), err);
+    const tsf_calibration *c = r->calib;
+    if (rc != TSF_OK || !c)
+        return rc;
+    char d[320];
+    if ((rc = tsf_h5out_attr_string(o, "/", "calibration", tsf_calibration_describe(c, d, sizeof d),
+                                    err)) ||
+        (rc = tsf_h5out_attr_doubles(o, "/", "calibration_levels", c->levels, c->n_quantiles,
+                                     err)) ||
+        (rc = tsf_h5out_attr_doubles(o, "/", "calibration_shift", c->shift,
+                                     c->horizon * c->n_targets * c->n_quantiles, err)))
+        return rc;
+    return tsf_h5out_attr_int(o, "/", "calibration_per_step", c->per_step, err);
+}
+
 /* Root attributes: where the file came from. */
 static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, size_t n,
                       const tsf_bt_record *rec, const tsf_model *model, tsf_err *err)
@@ -188,6 +212,8 @@ static int provenance(tsf_stage_ctx *ctx, tsf_h5out *o, tsf_value *const *in, si
     else if (rc == TSF_OK && model && !strcmp(model->kind, "rnn")) /* the recipe's seed */
         rc = tsf_h5out_attr_int(o, "/", "seed",
                                 (int64_t)((const tsf_rnn_model *)model->impl)->train.seed, err);
+    if (rc == TSF_OK && !rec)
+        rc = model_attributes(o, model, err);
     if (rc == TSF_OK && rec)
         rc = tsf_h5out_attr_string(o, "/", "backtest", rec->description, err);
     if (rc == TSF_OK) {

@@ -49,6 +49,7 @@ static int bind(const tsf_model *m, tsf_model_binding *b, tsf_err *err)
     c->train.n_meta = 0;
     c->chosen = r->chosen;
     c->ensemble = r->ensemble;
+    c->calibrate = r->calibrate;
     c->progress = b->fit_progress;
     c->progress_user = b->progress_user;
     c->histories = b->histories;
@@ -75,15 +76,33 @@ static void unbind(const tsf_model *m, tsf_model_binding *b)
     b->priv = NULL;
 }
 
+/* A recipe saved untrained (train.rnn fit = false) has random weights: refuse to forecast. */
+static int refuse_untrained(const tsf_model *m, tsf_err *err)
+{
+    if (!rnn_of(m)->untrained)
+        return TSF_OK;
+    TSF_FAIL(err, TSF_EINVAL,
+             "model \"%s\" was never trained (train.rnn fit = false saves only the recipe a "
+             "backtest refits at every fold): predict needs trained weights (expected a model "
+             "trained with fit = true, e.g. by tsflow forecast --save-model)",
+             m->name);
+}
+
 static int predict_windows(const tsf_model *m, const tsf_windows *w, size_t batch_size,
                            tsf_forecasts *fc, size_t first, tsf_err *err)
 {
+    int rc = refuse_untrained(m, err);
+    if (rc != TSF_OK)
+        return rc;
     return tsf_rnn_model_predict_windows(rnn_of(m), w, batch_size, fc, 0, first, err);
 }
 
 static int predict_frame(const tsf_model *m, const tsf_frame *f, size_t batch_size,
                          tsf_forecasts **out, tsf_err *err)
 {
+    int rc = refuse_untrained(m, err);
+    if (rc != TSF_OK)
+        return rc;
     return tsf_rnn_model_forecast(rnn_of(m), f, batch_size, out, err);
 }
 

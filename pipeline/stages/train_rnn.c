@@ -32,6 +32,7 @@ static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
 static const char *const schedules[] = {"constant", "step", "cosine", "plateau", NULL};
 static const char *const clip_algorithms[] = {"norm", "value", NULL};
 static const char *const resume_rules[] = {"refuse", "accept", NULL};
+static const char *const calibrations[] = {"none", "conformal", NULL};
 
 typedef struct train_state {
     /* the network */
@@ -49,6 +50,7 @@ typedef struct train_state {
     /* training */
     int fit;
     size_t ensemble;
+    int calibrate;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -160,7 +162,9 @@ static const tsf_option options[] = {
      .help = "subtract each window's last value (last) or mean (mean) from its targets before "
              "the network and add it back to the forecast, for series that drift; revin "
              "(segment > 0): divide by the window's standard deviation too, with a learned "
-             "scale and shift per channel"},
+             "scale and shift per channel. Default none here; tsflow forecast and tsflow "
+             "backtest write last (--instance-norm), as a level far from the training rows' "
+             "is what short business series do"},
     {.name = "name",
      .type = TSF_OPT_STRING,
      OPT(name),
@@ -178,9 +182,23 @@ static const tsf_option options[] = {
      .def = "1",
      .min = 1,
      .max = 64,
-     .help = "networks each backtest refit trains with consecutive seeds (seed + fold + k), "
-             "in parallel, and combines (median of the points, mean of each quantile); this "
-             "step itself trains one"},
+     .help = "networks trained with consecutive seeds (seed + k; a backtest refit: seed + fold "
+             "+ k), in parallel, and combined (median of the points, mean of each quantile "
+             "level); the model keeps them all, so predict and model.save/model.load forecast "
+             "with the same combination"},
+    {.name = "calibrate",
+     .type = TSF_OPT_ENUM,
+     OPT(calibrate),
+     .def = "conformal",
+     .choices = calibrations,
+     .help = "quantile models: conformal shifts every quantile level by the validation "
+             "residual that makes it hold on windows the network did not train on (split "
+             "conformal, per horizon step when there are enough windows, else pooled over the "
+             "steps), so an 80% interval covers about 80%; here on the validation windows, in a "
+             "backtest refit on its held-out tail. On by default: the held-out windows exist "
+             "for early stopping anyway, and uncalibrated networks on short series give "
+             "intervals that are too narrow. none: the network's own quantiles. Point models "
+             "have nothing to calibrate"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -569,6 +587,7 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
         {"min_delta", s->patience > 0, "early stopping (patience > 0)"},
         {"checkpoint_every", s->save != NULL, "save = PATH"},
         {"decoder", s->segment > 0, "segment > 0"},
+        {"calibrate", pinball, "quantiles (loss = pinball)"},
         {"head", s->segment == 0, "segment = 0 (segments choose their decoder)"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
@@ -583,6 +602,12 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
                                   "dropout acts between stacked layers: it needs layers >= 2 "
                                   "(layers is %zu)",
                                   s->layers);
+    if (s->ensemble > 1 && (s->save || s->resume))
+        return tsf_stage_fail_key(ctx, err, s->save ? "save" : "resume", TSF_EINVAL,
+                                  "a checkpoint holds one network: %s does not apply to an "
+                                  "ensemble of %zu (expected ensemble = 1, or model.save for "
+                                  "the trained ensemble)",
+                                  s->save ? "save" : "resume", s->ensemble);
     if (s->name && (!s->name[0] || strchr(s->name, '\n')))
         return tsf_stage_fail_key(ctx, err, "name", TSF_EINVAL,
                                   "expected a non-empty name on one line");
@@ -797,6 +822,32 @@ static int publish(tsf_stage_ctx *ctx, tsf_rnn_model *m, tsf_train_history *hist
     return tsf_value_set(ctx, out[1], hist, tsfs_free_history);
 }
 
+/* Calibrate m's quantiles on the validation windows (the log and the history's note say how). */
+static int calibrate(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *m,
+                     const tsf_windows *val, tsf_train_history *hist, tsf_err *err)
+{
+    char why[320];
+    if (!val || !val->n_samples) {
+        snprintf(why, sizeof why,
+                 "not calibrated: no validation windows (inputs = train, val, ...; or "
+                 "calibrate = none)");
+    } else {
+        int rc = tsf_rnn_model_calibrate(m, val, why, sizeof why, err);
+        if (rc != TSF_OK)
+            return rc;
+    }
+    tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s", m->name, why);
+    if (m->calib && s->save)
+        tsf_stage_log(ctx, TSF_LOG_WARN,
+                      "%s: the checkpoint %s holds the network as training left it, without the "
+                      "calibration that follows training (model.save writes the calibrated "
+                      "model; calibrate = none forecasts as the checkpoint does)",
+                      m->name, s->save);
+    size_t len = strlen(hist->note);
+    snprintf(hist->note + len, sizeof hist->note - len, "%s%s", len ? "; " : "", why);
+    return TSF_OK;
+}
+
 /* A resume continues the checkpoint's training only on the same data with the same recipe,
  * unless resume_changes = accept; the log says where it continues. */
 static int check_resume(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn_model *m,
@@ -867,7 +918,12 @@ static int train_model(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *
     progress_user pu = {ctx, cfg->epochs};
     cfg->progress = on_progress;
     cfg->progress_user = &pu;
-    rc = tsf_rnn_model_train(m, train, val && val->n_samples ? val : NULL, cfg, hist, err);
+    if (s->ensemble > 1)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "%s: an ensemble of %zu networks (seeds %lu to %lu), on their own threads",
+                      m->name, s->ensemble, cfg->seed, cfg->seed + s->ensemble - 1);
+    rc = tsf_rnn_model_train_ensemble(m, s->ensemble, train, val && val->n_samples ? val : NULL,
+                                      cfg, hist, err);
     if (rc == TSF_ECANCEL && err)
         tsf_stage_log(ctx, TSF_LOG_WARN, "%s", err->msg); /* where the checkpoint went */
     return rc;
@@ -927,6 +983,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         return rc;
     m->chosen = choose;
     m->ensemble = s->ensemble;
+    m->calibrate = s->calibrate && s->lossv.kind == TSF_LOSS_PINBALL && s->lossv.n_quantiles > 1;
     if (choose)
         tsf_stage_log(ctx, TSF_LOG_INFO, "%s: chosen from the data: %s", m->name, ch.why);
     tsf_train_history *hist = malloc(sizeof *hist);
@@ -942,12 +999,17 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s; %zu training windows%s", m->name,
                   tsf_rnn_model_describe(m, desc, sizeof desc), train->n_samples, nval);
     if (!s->fit) {
+        m->untrained = 1;
         tsf_rnn_model_set_recipe(m, &cfg);
         tsf_stage_log(ctx, TSF_LOG_INFO,
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
     }
     rc = train_model(ctx, s, m, train, val, &cfg, hist, err);
+    if (rc == TSF_OK && choose)
+        snprintf(hist->note, sizeof hist->note, "%s", ch.why);
+    if (rc == TSF_OK && m->calibrate)
+        rc = calibrate(ctx, s, m, val, hist, err);
     if (rc) {
         tsfs_free_history(hist);
         tsf_rnn_model_free(m);
@@ -970,7 +1032,14 @@ const tsf_stage_def tsf_stage_train_rnn = {
             "stops training with an error naming the epoch, the batch and the first offending "
             "window; clip the gradients (gradient_clip_val) or lower lr. The history output "
             "holds the losses, learning rate, gradient norms, clipped updates and gradient flow "
-            "(||dLoss/dh_t|| per lookback step) of every epoch: export it with export.history.",
+            "(||dLoss/dh_t|| per lookback step) of every epoch: export it with export.history. "
+            "Defaults: hidden, epochs, batch_size and patience left unset are chosen from the "
+            "training windows by fixed rules (see each option; the log says what was chosen and "
+            "why, one line per fit), not tuned to any data set; a backtest chooses them again at "
+            "every refit from that fold's windows, holding out the last tenth to find the epoch "
+            "count. The window step chooses the lookback (a season, or the horizon if longer). "
+            "instance_norm is none unless set (the tsflow forecast and backtest commands set "
+            "last).",
     .state_size = sizeof(train_state),
     .options = options,
     .inputs = inputs,

@@ -191,3 +191,108 @@ Test(defaults, an_ensemble_forecasts_the_median_of_its_members_the_same_on_any_t
     cr_assert(diff < 1e-9, "ensemble vs median of members: max difference %g", diff);
     cr_assert(differs, "the ensemble equals seed 1's network: %s", py);
 }
+
+/* 1500 rows of y = 50 + 3 sin(2 pi t / 12) + N(0, 1) noise (Box-Muller on a fixed LCG). */
+static const char *gaussian_csv(const char *dir)
+{
+    const char *path = tsft_path(dir, "g1500.csv");
+    char *buf = malloc(1500 * 24 + 8);
+    cr_assert_not_null(buf);
+    size_t len = (size_t)sprintf(buf, "y\n");
+    unsigned long long lcg = 99;
+    for (int r = 0; r < 1500; r++) {
+        double u[2];
+        for (int k = 0; k < 2; k++) {
+            lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+            u[k] = ((double)(lcg >> 11) + 0.5) / 9007199254740992.0;
+        }
+        double z = sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
+        len += (size_t)sprintf(buf + len, "%.6f\n", 50 + 3 * sin(2 * M_PI * r / 12) + z);
+    }
+    tsft_write_file(path, buf, len);
+    free(buf);
+    return path;
+}
+
+/* The pooled coverage the backtest prints for the lstm. */
+static double lstm_coverage(const char *log)
+{
+    const char *p = strstr(log, "backtest:   lstm ");
+    cr_assert_not_null(p, "%s", log);
+    p = strstr(p, "coverage ");
+    cr_assert_not_null(p, "%s", log);
+    return strtod(p + 9, NULL);
+}
+
+/* A network trained one epoch has not learnt the spread of its quantiles: its 80% interval
+ * covers far less. Calibrated on the held-out tail (103 windows a step), the interval is judged
+ * on 447 origins (450 distinct target rows). Tolerance: the calibration's own sampling (sd
+ * sqrt(2 x 0.1 x 0.9 / 103) = 0.042 per step, less pooled over the 4 steps), the judged rows'
+ * binomial sd sqrt(0.16 / 450) = 0.019, and the ranks' outward rounding (<= 2 / 104 = 0.02):
+ * 0.8 +- 0.13 is three standard deviations and the rounding. The uncalibrated interval must lie
+ * outside that band, so the test cannot pass without calibration doing the work. */
+Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_calibration)
+{
+    const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
+    char *out, *err;
+    double cov[2];
+    const char *how[2] = {"conformal", "none"};
+    for (int k = 0; k < 2; k++) {
+        int rc =
+            tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
+                        "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
+                        "--hidden", "8", "--retrain", "never", "--stride", "1", "--test-fraction",
+                        "0.3", "--calibrate", how[k], "--out", tsft_path(dir, "b.h5"), NULL);
+        cr_assert_eq(rc, 0, "%s", err);
+        cov[k] = lstm_coverage(err);
+        if (k == 0)
+            ASSERT_HAS(err, "; conformal, per step on 103 validation residuals: level 0.1 "
+                            "shifted by ");
+    }
+    cr_assert(fabs(cov[0] - 0.8) <= 0.13, "calibrated coverage %g, expected 0.8 +- 0.13", cov[0]);
+    cr_assert(fabs(cov[1] - 0.8) > 0.13, "uncalibrated coverage %g is already within 0.8 +- 0.13",
+              cov[1]);
+}
+
+Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bit_for_bit)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "20",
+                         "--quantiles", "0.1,0.5,0.9", "--ensemble", "3", "--save-model",
+                         tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"), "--out",
+                         tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: an ensemble of 3 networks (seeds 1 to 3)");
+    /* 1 validation window of 12 steps: 12 residuals pooled */
+    ASSERT_HAS(err, "model: lstm: conformal, pooled over the steps on 12 validation residuals");
+    char ini[4096];
+    snprintf(ini, sizeof ini,
+             "[data]\nstage = ingest.csv\npath = %s\n"
+             "[model]\nstage = model.load\npath = %s\n"
+             "[fc]\nstage = predict\ninputs = model, data\n"
+             "[csv]\nstage = export.csv\ninput = fc\npath = %s\n",
+             data, tsft_path(dir, "m.h5"), tsft_path(dir, "b.csv"));
+    const char *p = tsft_path(dir, "p.ini");
+    tsft_write_file(p, ini, strlen(ini));
+    rc = tsft_tsflow(&out, &err, "run", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "parameters x 3 ensemble members, conformally calibrated");
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    char *b = tsft_read_file(tsft_path(dir, "b.csv"), &nb);
+    cr_assert(a && b && na > 100);
+    cr_assert(na == nb && !memcmp(a, b, na), "forecast and predict differ:\n%s\n---\n%s", a, b);
+    free(a);
+    free(b);
+    /* the export records the ensemble and the calibration */
+    tsft_need_python_modules("h5py");
+    char *py;
+    rc = tsft_python("import h5py, sys\n"
+                     "a = h5py.File(sys.argv[1], 'r').attrs\n"
+                     "print(a['ensemble_members'], a['calibration_per_step'],\n"
+                     "      len(a['calibration_shift']), list(a['calibration_levels']))\n",
+                     &py, &err, tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "3 0 36 [0.1, 0.5, 0.9]");
+}

@@ -160,6 +160,77 @@ Test(model_stages, a_saved_model_forecasts_the_same_after_model_load)
     free(text);
 }
 
+/* Whether two files of the test's directory differ. */
+static int files_differ(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = tsft_read_file(tsft_path(dir, a), &na), *y = tsft_read_file(tsft_path(dir, b), &nb);
+    cr_assert(x && y, "%s or %s missing", a, b);
+    int d = na != nb || memcmp(x, y, na) != 0;
+    free(x);
+    free(y);
+    return d;
+}
+
+#define ENSEMBLE_MODEL SINE_MODEL "seed = 3\nquantiles = 0.1, 0.5, 0.9\nensemble = 3\n"
+
+Test(model_stages, an_ensemble_is_saved_whole_and_reloads_to_the_same_bits_on_any_thread_count)
+{
+    sine_csv(600);
+    char *out, *err;
+    /* trained, calibrated on the validation windows and saved: all three networks */
+    int rc = run_file("run", "e.ini",
+                      SINE_PREP ENSEMBLE_MODEL
+                      "[fc]\nstage = predict\ninputs = model, test\n"
+                      "[future]\nstage = predict\ninputs = model, data\n"
+                      "[fc_csv]\nstage = export.csv\ninput = fc\npath = fc_a.csv\n"
+                      "[future_csv]\nstage = export.csv\ninput = future\npath = future_a.csv\n"
+                      "[save]\nstage = model.save\ninput = model\npath = ens.h5\n",
+                      &out, &err, NULL, NULL, NULL, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: an ensemble of 3 networks (seeds 3 to 5), on their own threads");
+    ASSERT_HAS(err, "model: lstm: conformal, ");
+    /* the same run with two BLAS threads */
+    setenv("OPENBLAS_NUM_THREADS", "2", 1);
+    sine_forecasts("t2", "", ENSEMBLE_MODEL);
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    assert_same_file("fc_a.csv", "fc_t2.csv");
+    assert_same_file("future_a.csv", "future_t2.csv");
+    /* the saved ensemble, loaded in a new run */
+    sine_forecasts("b", "", "[model]\nstage = model.load\npath = ens.h5\n");
+    assert_same_file("fc_a.csv", "fc_b.csv");
+    assert_same_file("future_a.csv", "future_b.csv");
+    /* not one network: seed 3 alone forecasts otherwise; and the calibration is at work */
+    sine_forecasts("one", "", SINE_MODEL "seed = 3\nquantiles = 0.1, 0.5, 0.9\n");
+    cr_assert(files_differ("fc_a.csv", "fc_one.csv"), "the ensemble forecasts as seed 3 alone");
+    sine_forecasts("raw", "", ENSEMBLE_MODEL "calibrate = none\n");
+    cr_assert(files_differ("fc_a.csv", "fc_raw.csv"), "calibration changed no quantile");
+}
+
+Test(model_stages, predict_refuses_a_model_saved_untrained)
+{
+    sine_csv(200);
+    char *out, *err;
+    int rc = run_file("run", "recipe.ini",
+                      SINE_PREP SINE_MODEL
+                      "fit = false\n"
+                      "[save]\nstage = model.save\ninput = model\npath = recipe.h5\n",
+                      &out, &err, NULL, NULL, NULL, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = run_file("run", "use.ini",
+                  "[data]\nstage = ingest.csv\npath = sine.csv\n"
+                  "[model]\nstage = model.load\npath = recipe.h5\n"
+                  "[future]\nstage = predict\ninputs = model, data\n",
+                  &out, &err, NULL, NULL, NULL, NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    ASSERT_HAS(err, "model: lstm: lstm, 1 layer x 16 hidden, direct head, 1420 parameters, "
+                    "untrained");
+    ASSERT_HAS(err, "step \"future\" (predict): model \"lstm\" was never trained (train.rnn fit = "
+                    "false saves only the recipe a backtest refits at every fold): predict needs "
+                    "trained weights (expected a model trained with fit = true, e.g. by tsflow "
+                    "forecast --save-model)");
+}
+
 Test(model_stages, a_per_series_channel_independent_model_with_covariates_reloads_exactly)
 {
     /* two series of different levels in a long file, each with a past covariate; scaled per

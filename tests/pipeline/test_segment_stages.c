@@ -81,7 +81,8 @@ Test(segment_stages, the_parallel_decoder_with_revin_learns_two_channels_far_bet
 
 /* Channel independence (each channel its own sample), the recurrent decoder, instance_norm
  * last, quantiles: trained, checkpointed after 3 of 6 epochs, resumed to the same weights and
- * forecasts as an uninterrupted run; the saved model forecasts the same after model.load. */
+ * forecasts as an uninterrupted run; the saved model forecasts the same after model.load.
+ * calibrate = none: a checkpoint holds the network as training left it, before calibration. */
 Test(segment_stages, the_recurrent_decoder_resumes_bit_identical_and_reloads_with_its_forecasts)
 {
     tsft_need_python_modules("h5py, numpy");
@@ -90,7 +91,7 @@ Test(segment_stages, the_recurrent_decoder_resumes_bit_identical_and_reloads_wit
     const char *model = "[model]\nstage = train.rnn\ninputs = train, val, norm.scaler\n"
                         "cell = lstm\nhidden = 8\nsegment = 6\ndecoder = rmf\nlr = 0.01\n"
                         "instance_norm = last\nquantiles = 0.1, 0.5, 0.9\nseed = 3\n"
-                        "dropout = 0.2\n";
+                        "dropout = 0.2\ncalibrate = none\n";
     snprintf(text, sizeof text,
              PREP("channel_independent = true\n") "%sepochs = 6\nsave = full.h5\n"
                                                   "[fc]\nstage = predict\ninputs = model, test\n"

@@ -52,7 +52,7 @@ enum {
 /* What tsf_rnn_fit_choose decided for one fit. */
 typedef struct tsf_rnn_fit_choice {
     size_t hidden, epochs, batch_size, patience; /* patience 0: no early stopping */
-    char why[320];                               /* one line: what was chosen and why */
+    char why[640];                               /* one line: what was chosen and why */
 } tsf_rnn_fit_choice;
 
 /* The rules for a fit on n_windows training windows (n_val validation windows, 0: none), for
@@ -104,6 +104,13 @@ typedef struct tsf_rnn_forecaster_config {
      * on their own threads, and a forecast is the median of the members' point forecasts and
      * the mean of each quantile level. The bits depend on the seeds only, not on threads. */
     size_t ensemble;
+    /* Nonzero: calibrate the quantile forecasts by split conformal prediction
+     * (tsflow/calibrate.h) on the held-out tail: the networks trained before the tail (one per
+     * member) forecast its windows, the combined forecasts against the actuals give the
+     * shifts, and every forecast of the fit gets them. A fit holds out the tail for this even
+     * without TSF_CHOOSE_STOP (then its final training keeps train.epochs). Needs a pinball
+     * loss with quantile levels (tsf_rnn_forecaster_check); the note says what was shifted. */
+    int calibrate;
 } tsf_rnn_forecaster_config;
 
 /* Defaults: LSTM, 32 hidden, 1 layer, direct head, MSE, no instance normalization,

@@ -24,6 +24,14 @@
  *     /meta/scaler.series   per-series scalers: the series ids, one per line
  *     /meta/train.recipe    the training recipe (tsf_rnn_model.train), numbers in the order of
  *                           recipe_fields in lib/model/rnn_model.c
+ *     /meta/fit             values [chosen (TSF_CHOOSE_* bits), ensemble, calibrate,
+ *                           untrained]: what refits choose from their data, and whether the
+ *                           weights were never trained (absent in older files: 0, 0, 0, 0)
+ *     /meta/members         values [n_members] (absent: one network); /meta/member.K
+ *                           (K = 1 .. n_members - 1) values: that member's parameters, in the
+ *                           network's order (floats stored exactly as doubles)
+ *     /meta/calibration     values [per_step, L, O, Q, n_residuals, levels (Q), shifts
+ *                           (L x O x Q)] (tsflow/calibrate.h; absent: not calibrated)
  * Training checkpoints (train.h's cfg.checkpoint) carry the same entries, so a checkpoint is
  * also a model file tsf_rnn_model_load reads.
  *
@@ -38,6 +46,7 @@
 
 #include <stddef.h>
 
+#include "tsflow/calibrate.h"
 #include "tsflow/error.h"
 #include "tsflow/forecast.h"
 #include "tsflow/frame.h"
@@ -104,12 +113,23 @@ typedef struct tsf_rnn_model {
      * network's max batch as batch size. */
     tsf_train_config train;
     /* TSF_CHOOSE_* bits (tsflow/rnn_forecaster.h): settings that were left to the data, which
-     * every refit chooses again from its own windows. Not stored in model files (a loaded
-     * model refits with the recorded recipe). */
+     * every refit chooses again from its own windows. */
     unsigned chosen;
-    /* Networks a backtest refit trains and combines (tsf_rnn_forecaster_config.ensemble); this
-     * model itself is one network. Not stored in model files. */
+    /* Networks a refit trains and combines (tsf_rnn_forecaster_config.ensemble), and whether
+     * refits calibrate their quantiles on a held-out tail (.calibrate). */
     size_t ensemble;
+    int calibrate;
+    /* Nonzero: a recipe whose weights were never trained (train.rnn fit = false), which only a
+     * backtest's refits may use; forecasting with it is refused. */
+    int untrained;
+    /* A trained ensemble: n_members networks, member 0 being rnn, member k (members[k - 1],
+     * owned, same configuration) trained with the recipe's seed + k. Forecasts are the median
+     * of the members' points and the mean of each quantile level. n_members 0 or 1: rnn alone. */
+    size_t n_members;
+    tsf_rnn **members; /* (n_members - 1) */
+    /* Split conformal calibration of the (combined) quantile forecasts, fitted on validation
+     * windows (tsf_rnn_model_calibrate), applied by every forecast; NULL: none. */
+    tsf_calibration *calib;
 } tsf_rnn_model;
 
 /* A new, untrained model for windows like w: the network's lookback, horizon, inputs, future
@@ -130,6 +150,21 @@ void tsf_rnn_model_free(tsf_rnn_model *m); /* NULL is a no-op */
  * starts the message. */
 int tsf_rnn_model_check_windows(const tsf_rnn_model *m, const tsf_windows *w, const char *what,
                                 tsf_err *err) TSF_WUR;
+
+/* Train m and n - 1 more networks like it, member k with cfg->seed + k (the history, progress
+ * and checkpoints are member 0's), each on its own thread; the bits depend on the seeds only.
+ * The other members go to m->members. n = 1 is tsf_rnn_model_train. Checkpoints and resume
+ * are refused for n > 1 (TSF_EINVAL, naming them). */
+int tsf_rnn_model_train_ensemble(tsf_rnn_model *m, size_t n, const tsf_windows *train,
+                                 const tsf_windows *val, const tsf_train_config *cfg,
+                                 tsf_train_history *hist, tsf_err *err) TSF_WUR;
+
+/* Calibrate m's quantile forecasts (all members combined) on windows val it was not trained
+ * on (tsf_calibration_fit): m->calib is replaced; it stays NULL when val holds too few
+ * windows, and *why (n bytes, may be NULL) says what was done either way. TSF_EINVAL when m
+ * forecasts no quantiles. */
+int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why, size_t n,
+                            tsf_err *err) TSF_WUR;
 
 /* Record cfg as m's training recipe without training (what tsf_rnn_model_train records), for a
  * model that only describes how a backtest should fit it at every fold. */
@@ -160,8 +195,8 @@ int tsf_rnn_model_forecasts_alloc(const tsf_rnn_model *m, const tsf_frame *f, ts
 
 /* Forecast every window of w (which must fit m) into entries first .. of fc, model slot `model`,
  * in batches of up to batch_size (0: the network's max batch), dropout off, instance
- * normalization as m says. Values stay on w's frame's scale. Refuses NaN/Inf inputs naming the
- * element. */
+ * normalization as m says, the members of an ensemble combined, the calibration applied.
+ * Values stay on w's frame's scale. Refuses NaN/Inf inputs naming the element. */
 int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
                                   tsf_forecasts *fc, size_t model, size_t first,
                                   tsf_err *err) TSF_WUR;
@@ -218,7 +253,8 @@ struct tsf_h5out; /* tsflow/h5out.h */
  *   <group>/grad_flow  float64 (epoch, t): mean ||dLoss/dh_t|| over the epoch's updates for
  *                      lookback step t (0 = the oldest input, T-1 = the last before the
  *                      forecast), with coordinates <group>/epoch and <group>/t (xarray)
- * and attributes on <group>: best_epoch (1-based), stopped_early, restored_best, lookback. */
+ * and attributes on <group>: best_epoch (1-based), stopped_early, restored_best, lookback, and
+ * note (what was chosen from the data and how the quantiles were calibrated) when there is one. */
 int tsf_train_history_write_h5(struct tsf_h5out *o, const char *group, const tsf_train_history *h,
                                tsf_err *err) TSF_WUR;
 

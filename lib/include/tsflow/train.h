@@ -166,7 +166,7 @@ typedef struct tsf_train_history {
     int stopped_early;            /* 1 when early stopping ended training */
     int restored_best;            /* 1 when the best epoch's weights were restored */
     size_t cap_epochs, cap_steps; /* allocated */
-    char note[320];               /* set by callers that chose settings for this run: what and
+    char note[640];               /* set by callers that chose settings for this run: what and
                                      why, one line ("" when nothing was chosen) */
 } tsf_train_history;
 

@@ -1,0 +1,83 @@
+/* Calibrated quantile forecasts by split conformal prediction: a model's quantile forecasts of
+ * windows it was not trained on (a validation tail) are compared with what happened, and every
+ * quantile level is shifted by the residual that makes it hold on those windows; later
+ * forecasts get the same shifts. Under exchangeability of the validation and future errors,
+ * the shifted level-tau quantile of a new forecast is exceeded with probability at most
+ * 1 - tau (tau > 0.5) or at least 1 - tau (tau < 0.5), so an interval between levels lo and hi
+ * covers at least hi - lo of the actuals (Vovk et al. 2005; Romano, Patterson and Candes 2019
+ * for quantile regression; Stankeviciute et al. 2021 per horizon step).
+ *
+ * The rule for level tau with n residuals r = y - q_tau sorted ascending: the shift is
+ * r_(k) with k = ceil((n + 1) tau) for tau > 0.5 and k = floor((n + 1) tau) for tau < 0.5; it
+ * needs 1 <= k <= n, that is n >= 1 / min(tau, 1 - tau) - 1 (9 residuals for 0.1 and 0.9).
+ * The ranks round outwards, so an interval covers up to 2 / (n + 1) more than its label on
+ * average (n = 18: 0.895 for 0.1-0.9): shifts are per horizon step when every step has at least
+ * TSF_CALIB_PER_STEP_MIN residuals (at most 5 points too wide), else one per level pooled over
+ * the steps (later steps spread wider, so the pooled shift widens the near steps and narrows
+ * the far ones, right on average), else, with fewer than the rank needs, there is none. Residuals
+ * are pooled over series and windows, never over targets (their units differ). The 0.5 level (the
+ * point forecast of a quantile model) is not shifted: calibration is about the intervals, and
+ * moving the median would change the point forecast early stopping chose. After the shifts
+ * the levels of every forecast are sorted again, so they never cross (rearrangement).
+ *
+ * Values are on the scale of the forecasts they calibrate (a model's normalized scale):
+ * shifting before a monotone inverse transform keeps a quantile a quantile.
+ */
+#ifndef TSFLOW_CALIBRATE_H
+#define TSFLOW_CALIBRATE_H
+
+#include <stddef.h>
+
+#include "tsflow/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TSF_CALIB_PER_STEP_MIN 39
+
+typedef struct tsf_calibration {
+    size_t horizon;     /* L */
+    size_t n_targets;   /* O */
+    size_t n_quantiles; /* Q */
+    double *levels;     /* (Q) the quantile levels, increasing */
+    int per_step;       /* 1: a shift per step; 0: pooled over the steps (the same at each) */
+    size_t n_residuals; /* residuals behind each shift: per step and target, or pooled */
+    double *shift;      /* (L, O, Q) added to level q of target o at step l (0 for 0.5) */
+} tsf_calibration;
+
+/* Fit the shifts from n forecasts and their actuals:
+ *     value  (n, L, O, 1 + Q)  point forecast, then the Q levels (a forecast set's layout
+ *                              with one model: tsflow/forecast.h)
+ *     actual (n, L, O)         NaN where unknown (skipped)
+ * *out is NULL (TSF_OK) when the residuals are too few even pooled over the steps. Errors:
+ * TSF_EINVAL for Q = 0 or levels outside (0, 1), TSF_ENOMEM. */
+int tsf_calibration_fit(tsf_calibration **out, const double *value, const double *actual, size_t n,
+                        size_t L, size_t O, const double *levels, size_t Q, tsf_err *err) TSF_WUR;
+
+/* A calibration from stored numbers (a model file): shift (L, O, Q) and levels (Q) are
+ * copied. */
+int tsf_calibration_make(tsf_calibration **out, size_t L, size_t O, const double *levels, size_t Q,
+                         int per_step, size_t n_residuals, const double *shift,
+                         tsf_err *err) TSF_WUR;
+
+int tsf_calibration_copy(tsf_calibration **out, const tsf_calibration *c, tsf_err *err) TSF_WUR;
+
+void tsf_calibration_free(tsf_calibration *c); /* NULL is a no-op */
+
+/* Shift the levels of forecasts of steps step0 .. step0 + n_steps - 1 (1-based):
+ *     value (n, n_steps, O, stride) where slot 1 + q of each stride is level q
+ * (stride = M * (1 + Q) in a forecast set of M models, value pointing at the model's slot 0),
+ * then sort each forecast's levels ascending. */
+void tsf_calibration_apply(const tsf_calibration *c, double *value, size_t n, size_t step0,
+                           size_t n_steps, size_t stride);
+
+/* One line: "conformal, per step on 27 validation residuals: level 0.1 shifted by -0.21 and
+ * level 0.9 by 0.35 on average (model scale)". Returns buf. */
+char *tsf_calibration_describe(const tsf_calibration *c, char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,185 @@
+/* Split conformal calibration (tsflow/calibrate.h): the rank rule on residuals worked out by
+ * hand, when shifts are per step or pooled, and coverage on simulated Gaussian errors against
+ * the binomial tolerance of a known truth. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../prep/frames.h"
+#include "support.h"
+#include "tsflow/calibrate.h"
+
+static const double levels[3] = {0.1, 0.5, 0.9};
+
+/* n forecasts of L steps, one target: point 0 and levels (-w, 0, +w) * spread[l]; actuals
+ * from y(i, l). */
+static void forecasts(double *value, double *actual, size_t n, size_t L, double w,
+                      const double *spread, double (*y)(size_t i, size_t l, void *), void *u)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t l = 0; l < L; l++) {
+            double *v = value + (i * L + l) * 4;
+            v[0] = 0;
+            v[1] = -w * spread[l];
+            v[2] = 0;
+            v[3] = w * spread[l];
+            actual[i * L + l] = y(i, l, u);
+        }
+}
+
+/* actual = i + 1: the residuals of the levels are 1..n (+ the level's offset) */
+static double counting(size_t i, size_t l, void *u)
+{
+    (void)l;
+    (void)u;
+    return (double)(i + 1);
+}
+
+Test(calibrate, shifts_each_level_by_the_residual_of_rank_ceil_or_floor_of_n_plus_1_tau)
+{
+    double value[19 * 4], actual[19], one = 1;
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    /* n = 9: 0.9 -> rank ceil(9) = 9 (residual 9 - 0 = 9), 0.1 -> rank floor(1) = 1 */
+    forecasts(value, actual, 9, 1, 0, &one, counting, NULL);
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 9, 1, 1, levels, 3, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert_not_null(c);
+    cr_assert_eq(c->shift[0], 1);
+    cr_assert_eq(c->shift[1], 0, "the median is not shifted");
+    cr_assert_eq(c->shift[2], 9);
+    cr_assert_eq(c->n_residuals, 9);
+    tsf_calibration_free(c);
+    /* n = 19: 0.9 -> ceil(18) = 18, 0.1 -> floor(2) = 2 */
+    forecasts(value, actual, 19, 1, 0, &one, counting, NULL);
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 19, 1, 1, levels, 3, &err), TSF_OK);
+    cr_assert_eq(c->shift[0], 2);
+    cr_assert_eq(c->shift[2], 18);
+    tsf_calibration_free(c);
+    /* n = 8 is too few for 0.9 (rank ceil(8.1) = 9 > 8): no calibration */
+    c = (tsf_calibration *)&err; /* must be reset */
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 8, 1, 1, levels, 3, &err), TSF_OK);
+    cr_assert_null(c);
+}
+
+Test(calibrate, is_per_step_from_39_residuals_a_step_and_pooled_below)
+{
+    const size_t L = 3;
+    double value[39 * 3 * 4], actual[39 * 3], spread[3] = {1, 1, 1};
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    forecasts(value, actual, 39, L, 0, spread, counting, NULL);
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 39, L, 1, levels, 3, &err), TSF_OK);
+    cr_assert(c->per_step);
+    cr_assert_eq(c->n_residuals, 39);
+    tsf_calibration_free(c);
+    /* 38 a step: pooled over the 3 steps (114 residuals, every step the same shift) */
+    forecasts(value, actual, 38, L, 0, spread, counting, NULL);
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 38, L, 1, levels, 3, &err), TSF_OK);
+    cr_assert(!c->per_step);
+    cr_assert_eq(c->n_residuals, 114);
+    /* residuals 1..38 three times: 0.9 -> rank ceil(115 * 0.9) = 104 of the sorted 114 */
+    cr_assert_eq(c->shift[2], 35);
+    cr_assert_eq(c->shift[2], c->shift[2 * 3 + 2]);
+    tsf_calibration_free(c);
+}
+
+Test(calibrate, refuses_forecasts_without_levels)
+{
+    double v[2] = {0}, a[1] = {0};
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_calibration_fit(&c, v, a, 1, 1, 1, NULL, 0, &err), TSF_EINVAL);
+    cr_assert_str_eq(err.msg, "calibration: the forecasts have no quantile levels");
+}
+
+Test(calibrate, sorts_levels_a_shift_made_cross)
+{
+    double shift[3] = {2, 0, 0}; /* level 0.1 moved above the median */
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_calibration_make(&c, 1, 1, levels, 3, 0, 10, shift, &err), TSF_OK);
+    double v[4] = {0, -1, 0, 1};
+    tsf_calibration_apply(c, v, 1, 1, 1, 4);
+    cr_assert_eq(v[0], 0, "the point forecast is kept");
+    cr_assert_eq(v[1], 0);
+    cr_assert_eq(v[2], 1);
+    cr_assert_eq(v[3], 1);
+    tsf_calibration_free(c);
+}
+
+/* A standard normal draw times the step's noise scale (Box-Muller on the test's LCG). */
+typedef struct gauss {
+    unsigned long long st;
+    const double *sigma;
+} gauss;
+
+static double normal(size_t i, size_t l, void *u)
+{
+    (void)i;
+    gauss *g = u;
+    double a = trand(&g->st), b = trand(&g->st);
+    if (a < 1e-300)
+        a = 1e-300;
+    return g->sigma[l] * sqrt(-2 * log(a)) * cos(2 * M_PI * b);
+}
+
+static double coverage(const double *value, const double *actual, size_t n, size_t L, size_t l)
+{
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *v = value + (i * L + l) * 4;
+        double y = actual[i * L + l];
+        in += v[1] <= y && y <= v[3];
+    }
+    return (double)in / (double)n;
+}
+
+/* Errors N(0, 1) at step 1 and N(0, 4) at step 2, quantiles (-0.5, 0, 0.5) at both: the
+ * uncalibrated 80% interval covers P(|z| < 0.5) = 0.383 and P(|z| < 0.25) = 0.197. Calibrated
+ * on 2000 forecasts, judged on 5000 new ones per step: the coverage of a conformal interval
+ * given its calibration set varies with sd <= sqrt((0.1 * 0.9 + 0.1 * 0.9) / 2000) = 0.0095
+ * (each end's level is a Beta-distributed order statistic), the judged share around it with
+ * binomial sd sqrt(0.8 * 0.2 / 5000) = 0.0057; together 0.011. The ranks round outwards by at
+ * most 2 / 2001 = 0.001. So 0.8 +- 0.045 is four standard deviations: the fixed seed makes the
+ * test repeatable, and a calibration that did not widen the step-2 interval twice as much as
+ * step 1's (pooled, or none) lands far outside. */
+Test(calibrate, gaussian_errors_are_covered_80_percent_per_step_after_calibration)
+{
+    const size_t L = 2, nc = 2000, nt = 5000;
+    const double sigma[2] = {1, 2}, unit[2] = {1, 1};
+    double *vc = malloc(nc * L * 4 * sizeof *vc), *ac = malloc(nc * L * sizeof *ac);
+    double *vt = malloc(nt * L * 4 * sizeof *vt), *at = malloc(nt * L * sizeof *at);
+    cr_assert(vc && ac && vt && at);
+    gauss g = {12345, sigma};
+    forecasts(vc, ac, nc, L, 0.5, unit, normal, &g);
+    forecasts(vt, at, nt, L, 0.5, unit, normal, &g);
+    double before[2] = {coverage(vt, at, nt, L, 0), coverage(vt, at, nt, L, 1)};
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_calibration_fit(&c, vc, ac, nc, L, 1, levels, 3, &err), TSF_OK, "%s", err.msg);
+    cr_assert(c->per_step);
+    tsf_calibration_apply(c, vt, nt, 1, L, 4);
+    for (size_t l = 0; l < L; l++) {
+        double after = coverage(vt, at, nt, L, l);
+        cr_assert(fabs(after - 0.8) <= 0.045,
+                  "step %zu: calibrated coverage %.4f, expected 0.8 "
+                  "+- 0.045",
+                  l + 1, after);
+        cr_assert(fabs(before[l] - 0.8) > 0.3, "step %zu: uncalibrated coverage %.4f", l + 1,
+                  before[l]);
+        /* the upper shift is about the N(0, sigma^2) 0.9 quantile minus 0.5 */
+        double want = 1.2816 * sigma[l] - 0.5;
+        cr_assert(fabs(c->shift[l * 3 + 2] - want) < 0.1 * sigma[l],
+                  "step %zu: shift %.4f, expected about %.4f", l + 1, c->shift[l * 3 + 2], want);
+    }
+    char d[256];
+    cr_assert(strstr(tsf_calibration_describe(c, d, sizeof d),
+                     "conformal, per step on 2000 validation residuals: level 0.1 shifted by "),
+              "%s", d);
+    tsf_calibration_free(c);
+    free(vc);
+    free(ac);
+    free(vt);
+    free(at);
+}
