@@ -8,6 +8,7 @@
 
 #include "core.h"
 #include "tsflow/backtest.h"
+#include "tsflow/par.h"
 
 void tsf_backtest_spec_init(tsf_backtest_spec *spec)
 {
@@ -210,9 +211,19 @@ static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_rang
                           .seed = sp->seed + fit_fold};
 }
 
+/* Whether this rank fits the models of fit g (and makes the forecasts of its folds). Chained
+ * fits (warm start) stay on rank 0: each needs the state of the one before. */
+static int owns_fit(const run *R, size_t g)
+{
+    return R->bt->fit_rank[g] == tsf_par_rank();
+}
+
 static int fit_task(run *R, size_t g, tsf_err *err)
 {
     fit_slot *fs = &R->fits[g];
+    /* Another rank's fit: only its scaler, which is cheap and which every rank returns. */
+    if (!owns_fit(R, g) && !R->spec->scale)
+        return TSF_OK;
     const tsf_fold *fd = &R->bt->folds[fs->fold];
     tsf_frame *hist;
     tsf_range *fit;
@@ -227,7 +238,7 @@ static int fit_task(run *R, size_t g, tsf_err *err)
             goto done;
     }
     tsf_fold_ctx ctx = make_ctx(R, hist, fit, fs->fold, fs->fold);
-    for (size_t m = 0; m < R->M && rc == TSF_OK; m++) {
+    for (size_t m = 0; m < R->M && rc == TSF_OK && owns_fit(R, g); m++) {
         const tsf_forecaster *fc = &R->models[m];
         if (!fc->fit)
             continue;
@@ -255,6 +266,8 @@ static int forecast_task(run *R, size_t k, tsf_err *err)
     const tsf_fold *fd = &R->bt->folds[k];
     const fit_slot *fs = &R->fits[R->fold_fit[k]];
     tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
+    if (!owns_fit(R, R->fold_fit[k]))
+        return TSF_OK; /* its rank sends the forecasts (exchange) */
     const size_t L = sp->horizon, O = sp->n_targets, P = 1 + sp->n_quantiles;
     tsf_frame *hist;
     tsf_range *fit;
@@ -312,6 +325,78 @@ done:
     return rc;
 }
 
+/* ---- Ranks --------------------------------------------------------------------------------- */
+
+/* The stored values of fold k's entries: forecasts, and on the normalized scale forecasts and
+ * actuals (those were normalized by the fit's scaler in forecast_task). Calls put(ctx, p, n) for
+ * each contiguous piece, in a fixed order. */
+static void fold_pieces(const run *R, size_t k, void (*put)(void *ctx, double *p, size_t n),
+                        void *ctx)
+{
+    const tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
+    size_t e0 = R->fold_entry[k], ne = R->fold_entry[k + 1] - e0;
+    size_t per = fc->n_steps * fc->n_targets * fc->n_models * fc->n_values;
+    put(ctx, fc->value + e0 * per, ne * per);
+    if (fn) {
+        put(ctx, fn->value + e0 * per, ne * per);
+        put(ctx, fn->actual + e0 * fn->n_steps * fn->n_targets, ne * fn->n_steps * fn->n_targets);
+    }
+}
+
+typedef struct cursor {
+    unsigned char *at;
+    enum { COPY_OUT, COPY_IN, SKIP } how; /* into the buffer, out of it, or pass over it */
+} cursor;
+
+static void count_piece(void *ctx, double *p, size_t n)
+{
+    (void)p;
+    *(size_t *)ctx += n * sizeof(double);
+}
+
+static void move_piece(void *ctx, double *p, size_t n)
+{
+    cursor *c = ctx;
+    if (c->how == COPY_IN)
+        memcpy(c->at, p, n * sizeof(double));
+    else if (c->how == COPY_OUT)
+        memcpy(p, c->at, n * sizeof(double));
+    c->at += n * sizeof(double);
+}
+
+/* Every rank sends the values of the folds it forecast and receives the others': afterwards
+ * every rank holds the whole backtest, byte for byte what one process computes (each value was
+ * computed by the same code on the same inputs, only elsewhere). */
+static int exchange(run *R, tsf_err *err)
+{
+    const size_t me = tsf_par_rank(), n_ranks = tsf_par_size(), F = R->bt->n_folds;
+    size_t bytes = 0;
+    for (size_t k = 0; k < F; k++)
+        if (owns_fit(R, R->fold_fit[k]))
+            fold_pieces(R, k, count_piece, &bytes);
+    unsigned char *mine = malloc(bytes ? bytes : 1);
+    if (!mine)
+        TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for the %zu bytes to exchange", bytes);
+    cursor c = {.at = mine, .how = COPY_IN};
+    for (size_t k = 0; k < F; k++)
+        if (owns_fit(R, R->fold_fit[k]))
+            fold_pieces(R, k, move_piece, &c);
+    void *all;
+    int rc = tsf_par_allgather(mine, bytes, &all, NULL, err);
+    free(mine);
+    if (rc != TSF_OK)
+        return tsf_err_prefix(err, "backtest: exchanging the forecasts");
+    c.at = all;
+    for (size_t r = 0; r < n_ranks; r++) {
+        c.how = r == me ? SKIP : COPY_OUT; /* our own folds are in place already */
+        for (size_t k = 0; k < F; k++)
+            if (R->bt->fit_rank[R->fold_fit[k]] == r)
+                fold_pieces(R, k, move_piece, &c);
+    }
+    free(all);
+    return TSF_OK;
+}
+
 /* ---- Setting up ------------------------------------------------------------------------------ */
 
 void tsf_backtest_free(tsf_backtest *bt)
@@ -325,6 +410,7 @@ void tsf_backtest_free(tsf_backtest *bt)
         tsf_scaler_free(bt->scalers[i]);
     free(bt->scalers);
     free(bt->fit_fold);
+    free(bt->fit_rank);
     free(bt);
 }
 
@@ -404,14 +490,16 @@ static int plan(run *R, tsf_err *err)
     bt->n_fits = G;
     bt->folds = calloc(F, sizeof *bt->folds);
     bt->fit_fold = calloc(G, sizeof *bt->fit_fold);
+    bt->fit_rank = calloc(G, sizeof *bt->fit_rank);
     R->fits = calloc(G, sizeof *R->fits);
     R->fold_fit = calloc(F, sizeof *R->fold_fit);
     R->fold_entry = calloc(F + 1, sizeof *R->fold_entry);
-    if (!bt->folds || !bt->fit_fold || !R->fits || !R->fold_fit || !R->fold_entry)
+    if (!bt->folds || !bt->fit_fold || !bt->fit_rank || !R->fits || !R->fold_fit || !R->fold_entry)
         TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for %zu folds", F);
     for (size_t g = 0; g < G; g++) {
         R->fits[g].fold = R_ == 0 ? 0 : g * R_;
         bt->fit_fold[g] = R->fits[g].fold;
+        bt->fit_rank[g] = sp->warm_start ? 0 : tsf_par_owner(g);
         if (!(R->fits[g].state = calloc(R->M, sizeof(void *))))
             TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
     }
@@ -497,6 +585,8 @@ int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_
     rc = run_tasks(&R, R.bt->n_fits, spec->warm_start ? 1 : jobs, fit_task, err);
     if (rc == TSF_OK)
         rc = run_tasks(&R, R.bt->n_folds, jobs, forecast_task, err);
+    if (rc == TSF_OK && tsf_par_size() > 1)
+        rc = exchange(&R, err);
     if (rc == TSF_OK && spec->scale) {
         if (!(R.bt->scalers = calloc(R.bt->n_fits, sizeof *R.bt->scalers))) {
             rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");
