@@ -37,6 +37,23 @@ size_t tsf_par_size(void)
     return par_size;
 }
 
+static size_t local_depth;
+
+void tsf_par_local_begin(void)
+{
+    local_depth++;
+}
+
+void tsf_par_local_end(void)
+{
+    local_depth--;
+}
+
+size_t tsf_par_team(void)
+{
+    return local_depth ? 1 : par_size;
+}
+
 size_t tsf_par_owner(size_t k)
 {
     return k % par_size;
@@ -187,7 +204,7 @@ int tsf_par_agree(int ok, size_t *first_bad)
     if (first_bad)
         *first_bad = ok ? SIZE_MAX : par_rank;
 #if TSF_MPI
-    if (par_size > 1 && pthread_equal(pthread_self(), par_thread)) {
+    if (tsf_par_team() > 1 && pthread_equal(pthread_self(), par_thread)) {
         int mine = ok != 0, *all = malloc(par_size * sizeof *all);
         if (!all ||
             MPI_Allgather(&mine, 1, MPI_INT, all, 1, MPI_INT, MPI_COMM_WORLD) != MPI_SUCCESS) {

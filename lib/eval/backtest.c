@@ -582,9 +582,12 @@ int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_
         goto cleanup;
     size_t jobs = spec->jobs ? spec->jobs : 1;
     /* Fits: chained with warm start (each needs the previous state), else independent. */
+    /* Each rank fits and forecasts its own share alone; the exchange then runs on all. */
+    tsf_par_local_begin();
     rc = run_tasks(&R, R.bt->n_fits, spec->warm_start ? 1 : jobs, fit_task, err);
     if (rc == TSF_OK)
         rc = run_tasks(&R, R.bt->n_folds, jobs, forecast_task, err);
+    tsf_par_local_end();
     if (rc == TSF_OK && tsf_par_size() > 1)
         rc = exchange(&R, err);
     if (rc == TSF_OK && spec->scale) {

@@ -601,7 +601,7 @@ static tsf_real *part_grads(const loop *lp, size_t k)
 /* Send the records of this rank's parts, receive the others' (part k is rank k mod ranks's). */
 static int exchange_parts(loop *lp, size_t K, tsf_err *err)
 {
-    const size_t ranks = tsf_par_size(), me = tsf_par_rank(), rb = lp->part_bytes;
+    const size_t ranks = tsf_par_team(), me = tsf_par_rank(), rb = lp->part_bytes;
     size_t n_mine = 0;
     for (size_t k = me; k < K; k += ranks)
         memmove(lp->parts + n_mine++ * rb, part_record(lp, k), rb); /* packed in place */
@@ -627,7 +627,8 @@ static int sharded_pass(loop *lp, const size_t *idx, size_t B, double *loss, tsf
 {
     tsf_rnn *m = lp->m;
     const size_t K = lp->K < B ? lp->K : B, T = lp->T, P = lp->P;
-    const size_t ranks = tsf_par_size(), me = tsf_par_rank();
+    /* the ranks sharing this training (1 inside a backtest's fits, which ranks share out) */
+    const size_t ranks = tsf_par_team(), me = ranks > 1 ? tsf_par_rank() : 0;
     const unsigned long seed = gsl_rng_get(lp->st.rng); /* every rank draws it */
     for (size_t k = me; k < K; k += ranks) {
         size_t b0 = k * B / K, nb = (k + 1) * B / K - b0, n = lp->L * nb * lp->O;

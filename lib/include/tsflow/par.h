@@ -36,6 +36,16 @@ void tsf_par_finalize(void);
 size_t tsf_par_rank(void);
 size_t tsf_par_size(void);
 
+/* A region where each rank works alone on its own share (a backtest's fits): exchanges by code
+ * inside it would pair different work on different ranks. Between tsf_par_local_begin and
+ * tsf_par_local_end (nested; called by the thread of tsf_par_init, before any worker thread of
+ * the region starts), tsf_par_team() is 1 and tsf_par_agree answers for this rank alone;
+ * elsewhere tsf_par_team() is tsf_par_size(). Data-parallel training asks tsf_par_team() how
+ * many ranks share its batches. */
+void tsf_par_local_begin(void);
+void tsf_par_local_end(void);
+size_t tsf_par_team(void);
+
 /* Wait for every rank. */
 void tsf_par_barrier(void);
 
