@@ -629,7 +629,8 @@ static int sharded_pass(loop *lp, const size_t *idx, size_t B, double *loss, tsf
     const size_t K = lp->K < B ? lp->K : B, T = lp->T, P = lp->P;
     /* the ranks sharing this training (1 inside a backtest's fits, which ranks share out) */
     const size_t ranks = tsf_par_team(), me = ranks > 1 ? tsf_par_rank() : 0;
-    const unsigned long seed = gsl_rng_get(lp->st.rng); /* every rank draws it */
+    /* Every rank draws it, and only for dropout: without it the shuffles are one pass's. */
+    const unsigned long seed = tsf_rnn_config_of(m)->dropout > 0 ? gsl_rng_get(lp->st.rng) : 0;
     for (size_t k = me; k < K; k += ranks) {
         size_t b0 = k * B / K, nb = (k + 1) * B / K - b0, n = lp->L * nb * lp->O;
         double *rec = part_record(lp, k);

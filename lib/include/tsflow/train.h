@@ -134,7 +134,8 @@ typedef struct tsf_train_config {
                       gradients added in part order, dropout drawn per part from a seed drawn
                       per batch. The weights then do not depend on the number of MPI ranks
                       (tsflow/par.h): rank r computes the parts k with k mod ranks == r and the
-                      ranks exchange them. They differ (by rounding) from shards = 0's. */
+                      ranks exchange them. K > 1 differs from 0 by rounding; K = 1 without
+                      dropout gives 0's weights bit for bit. */
 } tsf_train_config;
 
 void tsf_train_config_init(tsf_train_config *cfg);
