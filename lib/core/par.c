@@ -15,6 +15,10 @@
 
 #if TSF_MPI
 #include <mpi.h>
+#include <time.h>
+
+/* For tsf_par_all_failed alone, so that it can never be matched with an exchange in progress. */
+static MPI_Comm end_comm = MPI_COMM_NULL;
 #endif
 
 static size_t par_rank = 0, par_size = 1;
@@ -88,6 +92,8 @@ int tsf_par_init(int *argc, char ***argv, tsf_err *err)
     par_rank = (size_t)r;
     par_size = (size_t)n;
     par_thread = pthread_self();
+    if ((rc = MPI_Comm_dup(MPI_COMM_WORLD, &end_comm)) != MPI_SUCCESS)
+        return mpi_fail(err, rc, "MPI_Comm_dup");
     if (provided < MPI_THREAD_FUNNELED)
         TSF_FAIL(err, TSF_EIO,
                  "rank %zu: the MPI library offers no thread support (expected at least "
@@ -101,8 +107,11 @@ void tsf_par_finalize(void)
     int init = 0, fin = 0;
     MPI_Initialized(&init);
     MPI_Finalized(&fin);
-    if (init && !fin)
+    if (init && !fin) {
+        if (end_comm != MPI_COMM_NULL)
+            MPI_Comm_free(&end_comm);
         MPI_Finalize();
+    }
 }
 
 void tsf_par_barrier(void)
@@ -115,6 +124,26 @@ void tsf_par_abort(int code)
 {
     if (par_size > 1)
         MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+int tsf_par_all_failed(int *code, double seconds)
+{
+    if (par_size == 1 || end_comm == MPI_COMM_NULL)
+        return 0;
+    int mine = *code, worst = 0, done = 0;
+    MPI_Request req;
+    if (MPI_Iallreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, end_comm, &req) != MPI_SUCCESS)
+        return 0;
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (double waited = 0; !done && waited < seconds; waited += 0.01) {
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return 0;
+        if (!done)
+            nanosleep(&pause, NULL);
+    }
+    if (done)
+        *code = worst;
+    return done; /* else the request stays pending: the caller ends the job */
 }
 
 int tsf_par_allgather(const void *send, size_t n, void **out, size_t *counts, tsf_err *err)
@@ -183,6 +212,13 @@ void tsf_par_barrier(void)
 void tsf_par_abort(int code)
 {
     (void)code;
+}
+
+int tsf_par_all_failed(int *code, double seconds)
+{
+    (void)code;
+    (void)seconds;
+    return 0;
 }
 
 int tsf_par_allgather(const void *send, size_t n, void **out, size_t *counts, tsf_err *err)

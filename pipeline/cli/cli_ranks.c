@@ -3,17 +3,16 @@
  *
  * Ranks other than 0 send their standard output to /dev/null and keep their standard error
  * in an unlinked temporary file: a run whose ranks all agree prints what a serial run prints,
- * once. When a rank fails, it gives rank 0 a moment to report first (a failure every rank meets,
- * such as a bad option, is then reported once, by rank 0, whose MPI_Abort ends the others), then
- * prints its kept error output with "rank R: " before each line and ends the job. MPI_Abort
- * sends SIGTERM to every rank, whose handler removes the temporaries of outputs in flight, so a
- * failed run replaces no file.
+ * once. A failing rank waits a moment for the others: when every rank failed (a bad option, a
+ * missing input), rank 0 has reported it and all leave with its exit status. Otherwise a rank
+ * other than 0 prints its kept error output with "rank R of N: " before each line, and the rank
+ * ends the job (MPI_Abort sends SIGTERM to every rank, whose handler removes the temporaries of
+ * outputs in flight, so a failed run replaces no file).
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -82,14 +81,15 @@ static void replay_stderr(void)
 int cli_ranks_end(int rc)
 {
     if (rc != CLI_OK && tsf_par_size() > 1) {
-        if (tsf_par_rank() > 0) {
-            struct timespec grace = {GRACE_SECONDS, 0};
-            nanosleep(&grace, NULL);
-            replay_stderr();
-        } else {
-            fflush(stdout);
-            fflush(stderr);
+        fflush(stdout);
+        fflush(stderr);
+        int worst = rc;
+        if (tsf_par_all_failed(&worst, GRACE_SECONDS)) {
+            tsf_par_finalize(); /* every rank failed alike: rank 0 has said why */
+            return worst;
         }
+        if (tsf_par_rank() > 0)
+            replay_stderr();
         tsf_par_abort(rc);
     }
     tsf_par_finalize();

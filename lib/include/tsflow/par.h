@@ -71,6 +71,13 @@ int tsf_par_agree(int ok, size_t *first_bad);
  * (k mod size), which balances tasks that grow with k (expanding training windows). */
 size_t tsf_par_owner(size_t k);
 
+/* For a rank that failed: whether every rank failed (each calls this with its exit code), found
+ * within `seconds`; then *code becomes the largest code and the ranks may leave the job as usual
+ * (tsf_par_finalize), without MPI_Abort. 0 when another rank did not fail, or not in time (one
+ * still computing, or waiting in an exchange for this one): the caller then ends the job with
+ * tsf_par_abort. Always 0 with one rank. */
+int tsf_par_all_failed(int *code, double seconds);
+
 /* End every rank of the job with exit status code (MPI_Abort: the others receive SIGTERM). For
  * the command line, after it has reported the failure: the library itself never calls it. In a
  * serial build, or with one rank, it returns and the caller exits as usual. */
