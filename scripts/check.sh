@@ -24,6 +24,22 @@ for b in "${builds[@]}"; do
   meson test -C "$b" --no-rebuild --print-errorlogs --num-processes 2 || status=1
 done
 
+# ---- MPI ----------------------------------------------------------------------------------
+# The tsflow command built with MPI (build-mpi; only the command, which the suite runs), then the
+# mpi suite: mpirun with 1 to 4 ranks against the serial build's tsflow, byte for byte (about a
+# minute of tests on two cores).
+echo "== tests: build-mpi (suite mpi)"
+if { [ -f build-mpi/build.ninja ] || meson setup build-mpi -Dmpi=enabled >/dev/null; } &&
+   ninja -C build-mpi pipeline/cli/tsflow >/dev/null; then
+  rm -f build-mpi/meson-logs/testlog.json
+  TSF_SERIAL_BIN="$root/build/pipeline/cli/tsflow" \
+    meson test -C build-mpi --no-rebuild --print-errorlogs --suite mpi || status=1
+else
+  echo "check: the MPI build failed (meson setup build-mpi -Dmpi=enabled; ninja -C build-mpi)"
+  status=1
+fi
+# ---- end of MPI ---------------------------------------------------------------------------
+
 echo "== clang-format"
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null)
 if [ ${#sources[@]} -gt 0 ]; then
@@ -65,7 +81,7 @@ fi
 # ---- end of fuzzing -----------------------------------------------------------------------
 
 # Each Criterion executable is one meson test reporting its cases as TAP: count the cases.
-/usr/bin/python3 - "$root" "${builds[@]}" <<'PY' || status=1
+/usr/bin/python3 - "$root" "${builds[@]}" build-mpi <<'PY' || status=1
 import json, os, re, sys
 root, builds = sys.argv[1], sys.argv[2:]
 passed = failed = skipped = 0

@@ -11,6 +11,9 @@ packages=(
   libgsl-dev libopenblas-dev libcsv-dev libhdf5-dev hdf5-tools libinih-dev
   # IANA time zones (tz = Europe/Berlin) are read from the system's zoneinfo
   tzdata
+  # MPI: the -Dmpi=enabled build and its tests (mpirun); never libhdf5-openmpi-dev, which would
+  # switch the system's hdf5.pc to the MPI HDF5 (tsflow asks for hdf5-serial by name anyway)
+  openmpi-bin libopenmpi-dev
   # tests, sanitizers, fuzzing, formatting, leak checks
   libcriterion-dev clang-14 libclang-rt-14-dev clang-format valgrind
   # the Python peers the tests compare against, in Debian's /usr/bin/python3

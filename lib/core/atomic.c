@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tsflow/atomic.h"
+#include "tsflow/par.h"
 
 #define TMP_TAG ".tsflow-tmp-"
 
@@ -145,7 +146,18 @@ static int begin_at(tsf_atomic *a, const char *path, tsf_err *err)
         free(dir);
         return TSF_EIO;
     }
-    remove_stale(dir, base);
+    if (tsf_par_rank() > 0) {
+        /* Only rank 0 writes: another rank writes its copy in its own temporary directory (it
+         * runs the same code, so it fails where rank 0 would) and discards it at commit. */
+        const char *tmp = getenv("TMPDIR");
+        char *own = strdup(tmp && *tmp ? tmp : "/tmp");
+        free(dir);
+        if (!(dir = own))
+            TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
+        a->discard = 1;
+    } else {
+        remove_stale(dir, base);
+    }
     size_t len = strlen(dir) + strlen(base) + 64;
     a->tmp_path = malloc(len);
     a->path = strdup(path);
@@ -246,7 +258,7 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
     } else if (a->fp && ferror(a->fp)) {
         e = EIO;
         what = "write";
-    } else if (fsync(a->fd) != 0) {
+    } else if (!a->discard && fsync(a->fd) != 0) {
         e = errno;
         what = "fsync";
     }
@@ -256,6 +268,21 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
     if (!e && rc != 0) {
         e = errno;
         what = "close";
+    }
+    /* Under MPI, rank 0 replaces the file only when every rank made its copy: a rank that
+     * failed to ends the run, which must then have replaced nothing. */
+    size_t bad;
+    if (!tsf_par_agree(!e, &bad) && !e) {
+        tsf_err_set(err, TSF_EIO,
+                    "%s: not replaced: rank %zu could not write its copy (the previous file, if "
+                    "any, is unchanged)",
+                    a->path, bad);
+        tsf_atomic_abort(a);
+        return TSF_EIO;
+    }
+    if (a->discard && !e) {
+        tsf_atomic_abort(a);
+        return TSF_OK;
     }
     if (!e && rename(a->tmp_path, a->path) != 0) {
         e = errno;

@@ -8,6 +8,7 @@
 
 #include "core.h"
 #include "tsflow/backtest.h"
+#include "tsflow/par.h"
 
 void tsf_backtest_spec_init(tsf_backtest_spec *spec)
 {
@@ -246,9 +247,19 @@ static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_rang
                           .seed = sp->seed + fit_fold};
 }
 
+/* Whether this rank fits the models of fit g (and makes the forecasts of its folds). Chained
+ * fits (warm start) stay on rank 0: each needs the state of the one before. */
+static int owns_fit(const run *R, size_t g)
+{
+    return R->bt->fit_rank[g] == tsf_par_rank();
+}
+
 static int fit_task(run *R, size_t g, tsf_err *err)
 {
     fit_slot *fs = &R->fits[g];
+    /* Another rank's fit: only its scaler, which is cheap and which every rank returns. */
+    if (!owns_fit(R, g) && !R->spec->scale)
+        return TSF_OK;
     char where[64];
     fold_where(R, fs->fold, where, sizeof where);
     tsf_frame *hist;
@@ -264,7 +275,7 @@ static int fit_task(run *R, size_t g, tsf_err *err)
             goto done;
     }
     tsf_fold_ctx ctx = make_ctx(R, hist, fit, fs->fold, fs->fold);
-    for (size_t m = 0; m < R->M && rc == TSF_OK; m++) {
+    for (size_t m = 0; m < R->M && rc == TSF_OK && owns_fit(R, g); m++) {
         const tsf_forecaster *fc = &R->models[m];
         if (!fc->fit)
             continue;
@@ -293,6 +304,8 @@ static int forecast_task(run *R, size_t k, tsf_err *err)
     char where[64];
     fold_where(R, k, where, sizeof where);
     tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
+    if (!owns_fit(R, R->lay->fold_fit[k]))
+        return TSF_OK; /* its rank sends the forecasts (exchange) */
     const size_t L = sp->horizon, O = sp->n_targets, P = 1 + sp->n_quantiles;
     tsf_frame *hist;
     tsf_range *fit;
@@ -349,6 +362,78 @@ done:
     return rc;
 }
 
+/* ---- Ranks --------------------------------------------------------------------------------- */
+
+/* The stored values of fold k's entries: forecasts, and on the normalized scale forecasts and
+ * actuals (those were normalized by the fit's scaler in forecast_task). Calls put(ctx, p, n) for
+ * each contiguous piece, in a fixed order. */
+static void fold_pieces(const run *R, size_t k, void (*put)(void *ctx, double *p, size_t n),
+                        void *ctx)
+{
+    const tsf_forecasts *fc = R->bt->fc, *fn = R->bt->fc_norm;
+    size_t e0 = R->fold_entry[k], ne = R->fold_entry[k + 1] - e0;
+    size_t per = fc->n_steps * fc->n_targets * fc->n_models * fc->n_values;
+    put(ctx, fc->value + e0 * per, ne * per);
+    if (fn) {
+        put(ctx, fn->value + e0 * per, ne * per);
+        put(ctx, fn->actual + e0 * fn->n_steps * fn->n_targets, ne * fn->n_steps * fn->n_targets);
+    }
+}
+
+typedef struct cursor {
+    unsigned char *at;
+    enum { COPY_OUT, COPY_IN, SKIP } how; /* into the buffer, out of it, or pass over it */
+} cursor;
+
+static void count_piece(void *ctx, double *p, size_t n)
+{
+    (void)p;
+    *(size_t *)ctx += n * sizeof(double);
+}
+
+static void move_piece(void *ctx, double *p, size_t n)
+{
+    cursor *c = ctx;
+    if (c->how == COPY_IN)
+        memcpy(c->at, p, n * sizeof(double));
+    else if (c->how == COPY_OUT)
+        memcpy(p, c->at, n * sizeof(double));
+    c->at += n * sizeof(double);
+}
+
+/* Every rank sends the values of the folds it forecast and receives the others': afterwards
+ * every rank holds the whole backtest, byte for byte what one process computes (each value was
+ * computed by the same code on the same inputs, only elsewhere). */
+static int exchange(run *R, tsf_err *err)
+{
+    const size_t me = tsf_par_rank(), n_ranks = tsf_par_size(), F = R->bt->n_folds;
+    size_t bytes = 0;
+    for (size_t k = 0; k < F; k++)
+        if (owns_fit(R, R->lay->fold_fit[k]))
+            fold_pieces(R, k, count_piece, &bytes);
+    unsigned char *mine = malloc(bytes ? bytes : 1);
+    if (!mine)
+        TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for the %zu bytes to exchange", bytes);
+    cursor c = {.at = mine, .how = COPY_IN};
+    for (size_t k = 0; k < F; k++)
+        if (owns_fit(R, R->lay->fold_fit[k]))
+            fold_pieces(R, k, move_piece, &c);
+    void *all;
+    int rc = tsf_par_allgather(mine, bytes, &all, NULL, err);
+    free(mine);
+    if (rc != TSF_OK)
+        return tsf_err_prefix(err, "backtest: exchanging the forecasts");
+    c.at = all;
+    for (size_t r = 0; r < n_ranks; r++) {
+        c.how = r == me ? SKIP : COPY_OUT; /* our own folds are in place already */
+        for (size_t k = 0; k < F; k++)
+            if (R->bt->fit_rank[R->lay->fold_fit[k]] == r)
+                fold_pieces(R, k, move_piece, &c);
+    }
+    free(all);
+    return TSF_OK;
+}
+
 /* ---- Setting up ------------------------------------------------------------------------------ */
 
 void tsf_backtest_free(tsf_backtest *bt)
@@ -363,6 +448,7 @@ void tsf_backtest_free(tsf_backtest *bt)
         tsf_scaler_free(bt->scalers[i]);
     free(bt->scalers);
     free(bt->fit_fold);
+    free(bt->fit_rank);
     free(bt);
 }
 
@@ -420,7 +506,8 @@ static int plan(run *R, tsf_err *err)
     bt->skipped = malloc((lay->n_skipped ? lay->n_skipped : 1) * sizeof *bt->skipped);
     R->fits = calloc(G ? G : 1, sizeof *R->fits);
     R->fold_entry = calloc(F + 1, sizeof *R->fold_entry);
-    if (!bt->folds || !bt->fit_fold || !bt->skipped || !R->fits || !R->fold_entry)
+    bt->fit_rank = calloc(G ? G : 1, sizeof *bt->fit_rank);
+    if (!bt->folds || !bt->fit_fold || !bt->fit_rank || !bt->skipped || !R->fits || !R->fold_entry)
         TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory for %zu folds", F);
     memcpy(bt->folds, lay->folds, F * sizeof *bt->folds);
     memcpy(bt->fit_fold, lay->fit_fold, G * sizeof *bt->fit_fold);
@@ -429,6 +516,7 @@ static int plan(run *R, tsf_err *err)
     bt->n_skipped = lay->n_skipped;
     for (size_t g = 0; g < G; g++) {
         R->fits[g].fold = lay->fit_fold[g];
+        bt->fit_rank[g] = R->spec->warm_start ? 0 : tsf_par_owner(g);
         if (!(R->fits[g].state = calloc(R->M ? R->M : 1, sizeof(void *))))
             TSF_FAIL(err, TSF_ENOMEM, "backtest: out of memory");
     }
@@ -500,9 +588,14 @@ int tsf_backtest_run(tsf_backtest **out, const tsf_frame *f, const tsf_backtest_
         goto cleanup;
     size_t jobs = spec->jobs ? spec->jobs : 1;
     /* Fits: chained with warm start (each needs the previous state), else independent. */
+    /* Each rank fits and forecasts its own share alone; the exchange then runs on all. */
+    tsf_par_local_begin();
     rc = run_tasks(&R, R.bt->n_fits, spec->warm_start ? 1 : jobs, fit_task, err);
     if (rc == TSF_OK)
         rc = run_tasks(&R, R.bt->n_folds, jobs, forecast_task, err);
+    tsf_par_local_end();
+    if (rc == TSF_OK && tsf_par_size() > 1)
+        rc = exchange(&R, err);
     if (rc == TSF_OK && spec->scale) {
         if (!(R.bt->scalers = calloc(R.bt->n_fits, sizeof *R.bt->scalers))) {
             rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");

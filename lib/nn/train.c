@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "train_internal.h"
+#include "tsflow/par.h"
 #include "tsflow/train.h"
 
 /* ---- configuration and history ---------------------------------------------------------- */
@@ -45,6 +46,87 @@ void tsf_train_history_clear(tsf_train_history *h)
     free(h->step_norm);
     free(h->step_clipped);
     tsf_train_history_init(h);
+}
+
+/* The packed layout: the byte count and the scalars as uint64, the note, then the arrays. */
+enum { HIST_HEADER = 7 * sizeof(uint64_t) + sizeof(((tsf_train_history *)0)->note) };
+
+static size_t packed_size(size_t n_epochs, size_t T, size_t n_steps)
+{
+    return HIST_HEADER + n_epochs * (sizeof(tsf_epoch_record) + T * sizeof(double)) +
+           n_steps * (sizeof(double) + 1);
+}
+
+int tsf_train_history_pack(const tsf_train_history *h, unsigned char **buf, size_t *len,
+                           tsf_err *err)
+{
+    size_t E = h->n_epochs, T = h->lookback, S = h->n_steps, n = packed_size(E, T, S);
+    unsigned char *b = realloc(*buf, *len + n);
+    if (!b)
+        TSF_FAIL(err, TSF_ENOMEM, "training history: out of memory packing %zu bytes", n);
+    *buf = b;
+    unsigned char *p = b + *len;
+    uint64_t head[7] = {
+        n, E, T, S, h->best_epoch, (uint64_t)h->stopped_early, (uint64_t)h->restored_best};
+    memcpy(p, head, sizeof head);
+    p += sizeof head;
+    memcpy(p, h->note, sizeof h->note);
+    p += sizeof h->note;
+    if (E) {
+        memcpy(p, h->epoch, E * sizeof *h->epoch);
+        p += E * sizeof *h->epoch;
+        memcpy(p, h->grad_flow, E * T * sizeof(double));
+        p += E * T * sizeof(double);
+    }
+    if (S) {
+        memcpy(p, h->step_norm, S * sizeof(double));
+        p += S * sizeof(double);
+        memcpy(p, h->step_clipped, S);
+    }
+    *len += n;
+    return TSF_OK;
+}
+
+int tsf_train_history_unpack(tsf_train_history *h, const unsigned char *buf, size_t n, size_t *used,
+                             tsf_err *err)
+{
+    uint64_t head[7];
+    if (n < HIST_HEADER)
+        TSF_FAIL(err, TSF_EFORMAT, "training history: %zu bytes, expected at least %zu", n,
+                 (size_t)HIST_HEADER);
+    memcpy(head, buf, sizeof head);
+    size_t E = head[1], T = head[2], S = head[3];
+    if (head[0] > n || E > n || T > n || S > n || head[0] != packed_size(E, T, S))
+        TSF_FAIL(err, TSF_EFORMAT,
+                 "training history: the packed sizes do not add up (%zu bytes for %zu epochs, "
+                 "lookback %zu, %zu updates; %zu available)",
+                 (size_t)head[0], E, T, S, n);
+    tsf_train_history_clear(h);
+    int rc = tsf__history_reserve(h, T, E, S, err);
+    if (rc != TSF_OK)
+        return rc;
+    const unsigned char *p = buf + sizeof head;
+    h->n_epochs = E;
+    h->n_steps = S;
+    h->best_epoch = head[4];
+    h->stopped_early = (int)head[5];
+    h->restored_best = (int)head[6];
+    memcpy(h->note, p, sizeof h->note);
+    h->note[sizeof h->note - 1] = '\0';
+    p += sizeof h->note;
+    if (E) {
+        memcpy(h->epoch, p, E * sizeof *h->epoch);
+        p += E * sizeof *h->epoch;
+        memcpy(h->grad_flow, p, E * T * sizeof(double));
+        p += E * T * sizeof(double);
+    }
+    if (S) {
+        memcpy(h->step_norm, p, S * sizeof(double));
+        p += S * sizeof(double);
+        memcpy(h->step_clipped, p, S);
+    }
+    *used = head[0];
+    return TSF_OK;
 }
 
 int tsf__history_reserve(tsf_train_history *h, size_t T, size_t n_epochs, size_t n_steps,
@@ -94,6 +176,11 @@ typedef struct loop {
     double loss0;            /* the first training batch's loss of this run (0: none yet) */
     size_t loss0_epoch, loss0_batch;
     size_t n_grown; /* consecutive batches whose loss is past the growth bound */
+    /* sharded batches (cfg->shards = K > 0): one record per part, in part order:
+     * gradients (P) as tsf_real, then its loss and its gradient flow (T) as double */
+    size_t K, part_bytes;
+    unsigned char *parts; /* (K, part_bytes) */
+    gsl_rng *part_rng;    /* dropout of one part */
     tsf__train_state st;
 } loop;
 
@@ -159,6 +246,9 @@ static void loop_free(loop *lp)
     free(lp->st.best);
     free(lp->st.last);
     free(lp->st.acc.flow);
+    free(lp->parts);
+    if (lp->part_rng)
+        gsl_rng_free(lp->part_rng);
     gsl_rng_free(lp->st.rng);
     tsf_optim_free(lp->st.optim);
 }
@@ -216,6 +306,15 @@ static int loop_alloc(loop *lp, tsf_rnn *m, const tsf_train_config *cfg, size_t 
     lp->idx = malloc(Bmax * sizeof *lp->idx);
     lp->flow_scratch = calloc(lp->T ? lp->T : 1, sizeof *lp->flow_scratch);
     lp->st.acc.flow = calloc(lp->T ? lp->T : 1, sizeof *lp->st.acc.flow);
+    if ((lp->K = cfg->shards) > 0) {
+        /* doubles first in each record, so that they stay aligned */
+        lp->part_bytes = (1 + lp->T) * sizeof(double) + lp->P * sizeof(tsf_real);
+        lp->part_bytes = (lp->part_bytes + 7) / 8 * 8;
+        lp->parts = malloc(lp->K * lp->part_bytes);
+        lp->part_rng = gsl_rng_alloc(gsl_rng_mt19937);
+        if (!lp->parts || !lp->part_rng)
+            TSF_FAIL(err, TSF_ENOMEM, "training: out of memory for %zu batch parts", lp->K);
+    }
     if (!lp->x || !lp->xf || !lp->y || !lp->xr || !lp->xfr || !lp->yr || !lp->yhat || !lp->dyhat ||
         !lp->idx || !lp->flow_scratch || !lp->st.acc.flow)
         TSF_FAIL(err, TSF_ENOMEM, "training: out of memory for batches of %zu samples", Bmax);
@@ -488,6 +587,92 @@ static void start_epoch(loop *lp)
         gsl_ran_shuffle(st->rng, st->order, st->n_samples, sizeof *st->order);
 }
 
+/* Part k's record in lp->parts: its loss, its gradient flow (T), its gradients (P). */
+static double *part_record(const loop *lp, size_t k)
+{
+    return (double *)(void *)(lp->parts + k * lp->part_bytes);
+}
+
+static tsf_real *part_grads(const loop *lp, size_t k)
+{
+    return (tsf_real *)(void *)(part_record(lp, k) + 1 + lp->T);
+}
+
+/* Send the records of this rank's parts, receive the others' (part k is rank k mod ranks's). */
+static int exchange_parts(loop *lp, size_t K, tsf_err *err)
+{
+    const size_t ranks = tsf_par_team(), me = tsf_par_rank(), rb = lp->part_bytes;
+    size_t n_mine = 0;
+    for (size_t k = me; k < K; k += ranks)
+        memmove(lp->parts + n_mine++ * rb, part_record(lp, k), rb); /* packed in place */
+    void *all;
+    int rc = tsf_par_allgather(lp->parts, n_mine * rb, &all, NULL, err);
+    if (rc != TSF_OK)
+        return tsf_err_prefix(err, "training: exchanging the gradients of the batch parts");
+    const unsigned char *p = all;
+    for (size_t r = 0; r < ranks; r++)
+        for (size_t k = r; k < K; k += ranks, p += rb)
+            memcpy(part_record(lp, k), p, rb);
+    free(all);
+    return TSF_OK;
+}
+
+/* The batch idx[0..B) in K fixed parts (cfg->shards): this rank's parts each through forward,
+ * loss and backward, with dyhat weighted by the part's share of the batch so that the parts'
+ * gradients add up to the batch's; then every part's record from its rank, and the sums in part
+ * order into the model's gradients, *loss (the batch's mean) and the epoch's gradient flow (the
+ * batch's ||dLoss/dh_t||_F from the parts' squares). Nothing here depends on the number of
+ * ranks: the same parts, the same operations, the same order of additions. */
+static int sharded_pass(loop *lp, const size_t *idx, size_t B, double *loss, tsf_err *err)
+{
+    tsf_rnn *m = lp->m;
+    const size_t K = lp->K < B ? lp->K : B, T = lp->T, P = lp->P;
+    /* the ranks sharing this training (1 inside a backtest's fits, which ranks share out) */
+    const size_t ranks = tsf_par_team(), me = ranks > 1 ? tsf_par_rank() : 0;
+    /* Every rank draws it, and only for dropout: without it the shuffles are one pass's. */
+    const unsigned long seed = tsf_rnn_config_of(m)->dropout > 0 ? gsl_rng_get(lp->st.rng) : 0;
+    for (size_t k = me; k < K; k += ranks) {
+        size_t b0 = k * B / K, nb = (k + 1) * B / K - b0, n = lp->L * nb * lp->O;
+        double *rec = part_record(lp, k);
+        gather(lp, lp->train, idx + b0, nb);
+        tsf_rnn_zero_grad(m);
+        gsl_rng_set(lp->part_rng, seed + k);
+        tsf_rnn_forward(m, nb, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 1, lp->part_rng);
+        rec[0] = tsf_loss_eval(&lp->cfg->loss, n, lp->yhat, lp->yr, lp->dyhat);
+        const tsf_real w = (tsf_real)((double)nb / (double)B);
+        for (size_t i = 0; i < n * lp->Q; i++)
+            lp->dyhat[i] *= w;
+        memset(rec + 1, 0, T * sizeof *rec);
+        tsf_rnn_backward(m, nb, lp->dyhat, rec + 1);
+        memcpy(part_grads(lp, k), tsf_rnn_grads(m), P * sizeof(tsf_real));
+    }
+    int rc = ranks > 1 ? exchange_parts(lp, K, err) : TSF_OK;
+    if (rc != TSF_OK)
+        return rc;
+    tsf_real *grads = tsf_rnn_grads(m);
+    double sum = 0, *ss = lp->flow_scratch;
+    memset(ss, 0, T * sizeof *ss);
+    for (size_t k = 0; k < K; k++) {
+        const double *rec = part_record(lp, k);
+        const tsf_real *g = part_grads(lp, k);
+        size_t nb = (k + 1) * B / K - k * B / K;
+        for (size_t i = 0; i < P; i++)
+            grads[i] = k == 0 ? g[i] : grads[i] + g[i];
+        sum += rec[0] * (double)nb;
+        for (size_t t = 0; t < T; t++)
+            ss[t] += rec[1 + t] * rec[1 + t];
+    }
+    for (size_t t = 0; t < T; t++)
+        lp->st.acc.flow[t] += sqrt(ss[t]);
+    *loss = sum / (double)B;
+    if (!isfinite(*loss)) { /* the divergence report looks for the first bad sample's loss */
+        gather(lp, lp->train, idx, B);
+        tsf_rnn_forward(m, B, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 0, NULL);
+        tsf_loss_eval(&lp->cfg->loss, lp->L * B * lp->O, lp->yhat, lp->yr, NULL);
+    }
+    return TSF_OK;
+}
+
 /* One update on the samples idx[0..B): forward (dropout on), loss, backward, clip, step, then
  * its record in the epoch's accumulators and in hist. No update is made with a non-finite
  * loss or gradient (the divergence check's error). *loss and *norm receive the batch's loss
@@ -501,14 +686,20 @@ static int train_batch(loop *lp, tsf_train_history *hist, const size_t *idx, siz
     tsf_real *grads = tsf_rnn_grads(m);
     int rc;
 
-    /* forward, loss, backward */
-    gather(lp, lp->train, idx, B);
-    tsf_rnn_zero_grad(m);
-    tsf_rnn_forward(m, B, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 1, st->rng);
-    *loss = tsf_loss_eval(&cfg->loss, lp->L * B * lp->O, lp->yhat, lp->yr, lp->dyhat);
-    if ((rc = check_diverged(lp, WATCH_LOSS, *loss, idx, B, 0, err)))
-        return rc;
-    tsf_rnn_backward(m, B, lp->dyhat, st->acc.flow);
+    /* forward, loss, backward: in one pass, or in fixed parts (over ranks) */
+    if (lp->K) {
+        if ((rc = sharded_pass(lp, idx, B, loss, err)) ||
+            (rc = check_diverged(lp, WATCH_LOSS, *loss, idx, B, 0, err)))
+            return rc;
+    } else {
+        gather(lp, lp->train, idx, B);
+        tsf_rnn_zero_grad(m);
+        tsf_rnn_forward(m, B, lp->xr, lp->F ? lp->xfr : NULL, lp->yhat, 1, st->rng);
+        *loss = tsf_loss_eval(&cfg->loss, lp->L * B * lp->O, lp->yhat, lp->yr, lp->dyhat);
+        if ((rc = check_diverged(lp, WATCH_LOSS, *loss, idx, B, 0, err)))
+            return rc;
+        tsf_rnn_backward(m, B, lp->dyhat, st->acc.flow);
+    }
 
     /* clip (the norm scale is folded into the update), then step */
     double scale = 1;

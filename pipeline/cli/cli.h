@@ -14,4 +14,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 128 };
 /* Print "tsflow: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Join the MPI job, if any, and silence ranks other than 0 (cli_ranks.c); CLI_OK or CLI_FAIL. */
+int cli_ranks_start(int *argc, char ***argv);
+/* Leave the job with the command's exit code rc: a failure on any rank ends every rank. */
+int cli_ranks_end(int rc);
+
 #endif

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cli_pipeline.h"
 #include "tsflow/atomic.h"
+#include "tsflow/par.h"
 
 static const char run_usage[] =
     "usage: tsflow run [OPTIONS] PIPELINE\n\n"
@@ -107,7 +108,9 @@ static volatile sig_atomic_t quiet_signals;
  * 128 + the signal. */
 static void on_signal(int sig)
 {
-    if (cancel_flag) {
+    /* Under mpirun a rank may wait in an exchange for a rank that is gone (MPI_Abort, or
+     * mpirun passing on Ctrl-C, send SIGTERM): it could never stop cleanly, so it goes now. */
+    if (cancel_flag || (sig == SIGTERM && tsf_par_size() > 1)) {
         /* Second signal: the stage did not stop in time. Remove temporaries and go. */
         static const char msg[] = "\ntsflow: stopped at once; temporary files removed\n";
         tsf_atomic_remove_all_signal_safe();

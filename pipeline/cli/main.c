@@ -141,14 +141,8 @@ static void catch_fatal_signals(void)
         sigaction(fatal_signals[i], &sa, &fatal_previous[i]);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-    /* A file-size limit (ulimit -f) must give a write error we can report, not a kill. */
-    signal(SIGXFSZ, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    catch_fatal_signals();
-    watch_hdf5_reads();
     if (tsf_init() != TSF_OK) {
         cli_error("could not initialise the HDF5 library");
         return CLI_FAIL;
@@ -172,4 +166,18 @@ int main(int argc, char **argv)
     cli_error("unknown command \"%s\" (expected one of the commands 'tsflow --help' lists)",
               argv[1]);
     return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* A file-size limit (ulimit -f) must give a write error we can report, not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    catch_fatal_signals();
+    /* Before any thread of ours: MPI is told only this thread will talk to it. */
+    if (cli_ranks_start(&argc, &argv) != CLI_OK)
+        return CLI_FAIL;
+    watch_hdf5_reads();
+    return cli_ranks_end(run_command(argc, argv));
 }

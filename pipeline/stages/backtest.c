@@ -19,7 +19,9 @@
 #include "tsflow/baseline.h"
 #include "tsflow/export.h"
 #include "tsflow/metrics.h"
+#include "tsflow/par.h"
 #include "tsflow/stage.h"
+#include "tsflow/train.h"
 
 static const char *const windows[] = {"expanding", "sliding", NULL};
 static const char *const origin_kinds[] = {"auto", "times", "rows", NULL};
@@ -871,6 +873,52 @@ static int make_spec(bt_run *r, tsf_err *err)
     return TSF_OK;
 }
 
+/* Under MPI each rank recorded the training histories of the fits it ran (bt->fit_rank): send
+ * ours, receive the others', so every rank holds all of them, as one process would. */
+static int exchange_histories(const bt_run *r, const tsf_backtest *bt, tsf_err *err)
+{
+    const size_t me = tsf_par_rank();
+    tsf_train_history *hs = r->rec ? r->rec->histories : NULL;
+    size_t n_hs = r->rec ? r->rec->n_histories : 0;
+    if (tsf_par_size() == 1 || !hs)
+        return TSF_OK;
+    unsigned char *mine = NULL;
+    size_t len = 0;
+    int rc = TSF_OK;
+    for (size_t g = 0; g < bt->n_fits && rc == TSF_OK; g++)
+        if (bt->fit_rank[g] == me && bt->fit_fold[g] < n_hs)
+            rc = tsf_train_history_pack(&hs[bt->fit_fold[g]], &mine, &len, err);
+    void *all = NULL;
+    size_t counts_total = 0, *counts = calloc(tsf_par_size(), sizeof *counts);
+    if (!counts)
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    if (rc == TSF_OK)
+        rc = tsf_par_allgather(mine, len, &all, counts, err);
+    free(mine);
+    for (size_t rk = 0; rc == TSF_OK && rk < tsf_par_size(); rk++)
+        counts_total += counts[rk];
+    /* The ranks' parts in rank order; each holds its fits in increasing order. */
+    const unsigned char *p = all;
+    size_t at = 0;
+    for (size_t rk = 0; rc == TSF_OK && rk < tsf_par_size(); rk++) {
+        if (rk == me) { /* ours are in place */
+            at += counts[rk];
+            continue;
+        }
+        for (size_t g = 0; rc == TSF_OK && g < bt->n_fits; g++) {
+            if (bt->fit_rank[g] != rk || bt->fit_fold[g] >= n_hs)
+                continue;
+            size_t used;
+            rc = tsf_train_history_unpack(&hs[bt->fit_fold[g]], p + at, counts_total - at, &used,
+                                          err);
+            at += used;
+        }
+    }
+    free(counts);
+    free(all);
+    return rc;
+}
+
 /* Progress bookkeeping and the record, with the folds and fits the engine will lay out. */
 static int prepare_record(bt_run *r, tsf_err *err)
 {
@@ -1064,7 +1112,8 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
         goto done;
     describe(&r, desc, sizeof desc);
     tsf_stage_log(ctx, TSF_LOG_INFO, "%s", desc);
-    if ((rc = tsf_backtest_run(&bt, r.f, &r.spec, r.fcs, r.n_fcs, err)) != TSF_OK)
+    if ((rc = tsf_backtest_run(&bt, r.f, &r.spec, r.fcs, r.n_fcs, err)) != TSF_OK ||
+        (rc = exchange_histories(&r, bt, err)) != TSF_OK)
         goto done;
     log_skipped(ctx, r.f, bt);
     /* one line per fit: what the first model chose from that fit's windows, and why */

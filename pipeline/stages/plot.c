@@ -23,6 +23,7 @@
 #include "tsflow/atomic.h"
 #include "tsflow/baseline.h"
 #include "tsflow/export.h"
+#include "tsflow/par.h"
 #include "tsflow/stage.h"
 
 enum { P_FORECAST, P_BACKTEST, P_LOSS, P_GRAD_NORM, P_GRAD_FLOW, N_PLOTS };
@@ -1095,7 +1096,9 @@ static int commit_outputs(plot_run *pr, const out_file *script, tsf_err *err)
     }
     if (rc == TSF_OK && tsf_stage_cancelled(pr->ctx))
         rc = tsf_err_set(err, TSF_ECANCEL, "cancelled");
-    if (rc == TSF_OK)
+    /* Only rank 0 of an MPI run writes files (tsflow/par.h): the script was another rank's to
+     * discard, and the pictures are rank 0's to draw. */
+    if (rc == TSF_OK && tsf_par_rank() == 0)
         rc = run_gnuplot(pr, script->name, err);
     for (size_t i = 0; i < pr->n_files && rc == TSF_OK; i++) {
         out_file *f = &pr->files[i];

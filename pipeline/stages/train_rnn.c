@@ -74,6 +74,7 @@ typedef struct train_state {
     double min_delta;
     const char *save;
     size_t checkpoint_every;
+    size_t shards;
     const char *resume;
     int resume_changes;
     /* built by check */
@@ -426,6 +427,16 @@ static const tsf_option options[] = {
      .min = 1,
      .max = 1e9,
      .help = "save: epochs between checkpoints"},
+    {.name = "shards",
+     .type = TSF_OPT_SIZE,
+     OPT(shards),
+     .def = "0",
+     .min = 0,
+     .max = 1e6,
+     .help = "data-parallel training: each batch in this many fixed parts whose gradients are "
+             "added in part order, so that under mpirun the ranks share the parts and the "
+             "weights are the same for any number of ranks (0: one pass per batch, each rank "
+             "training alone on all of it; see docs/mpi.md)"},
     {.name = "resume",
      .type = TSF_OPT_PATH_IN,
      OPT(resume),
@@ -676,6 +687,7 @@ static int make_train_config(tsf_stage_ctx *ctx, train_state *s, tsf_err *err)
     c->min_delta = s->min_delta;
     c->checkpoint = s->save;
     c->checkpoint_every = s->checkpoint_every;
+    c->shards = s->shards;
     c->resume = s->resume;
     return TSF_OK;
 }

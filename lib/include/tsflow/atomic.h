@@ -29,6 +29,8 @@ typedef struct tsf_atomic {
     int slot;                /* registry slot for signal-time clean-up, or -1 */
     int even_when_cancelled; /* set after begin: commit despite the cancel flag (a checkpoint
                                 written because of Ctrl-C) */
+    int discard;             /* a rank other than 0 of an MPI run (tsflow/par.h): the temporary
+                                is in $TMPDIR (or /tmp) and commit removes it */
 } tsf_atomic;
 
 /* The process's cancel flag (set by a SIGINT/SIGTERM handler), or NULL (the default). Once

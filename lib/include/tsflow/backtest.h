@@ -198,6 +198,9 @@ typedef struct tsf_backtest {
     tsf_forecasts *fc_norm; /* the same on each fit's normalized scale (NULL without scale) */
     size_t n_fits;
     size_t *fit_fold;     /* (n_fits) the fold of each fit */
+    size_t *fit_rank;     /* (n_fits) the rank that fitted each fit's models and made the
+                             forecasts of its folds (tsflow/par.h; all 0 in one process):
+                             what a model recorded while fitting is on that rank only */
     tsf_scaler **scalers; /* (n_fits) each fit's scaler, for provenance (NULL without scale) */
 } tsf_backtest;
 

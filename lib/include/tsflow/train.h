@@ -38,6 +38,8 @@
 #define tsf_train_config_init TSF_NN_SYM(tsf_train_config_init)
 #define tsf_train_history_init TSF_NN_SYM(tsf_train_history_init)
 #define tsf_train_history_clear TSF_NN_SYM(tsf_train_history_clear)
+#define tsf_train_history_pack TSF_NN_SYM(tsf_train_history_pack)
+#define tsf_train_history_unpack TSF_NN_SYM(tsf_train_history_unpack)
 #define tsf_train TSF_NN_SYM(tsf_train)
 #define tsf_predict TSF_NN_SYM(tsf_predict)
 #define tsf_network_save TSF_NN_SYM(tsf_network_save)
@@ -127,6 +129,13 @@ typedef struct tsf_train_config {
     tsf_train_progress_fn progress; /* may be NULL */
     void *progress_user;
     const volatile sig_atomic_t *cancel; /* polled before every batch; nonzero stops; NULL */
+    size_t shards; /* 0 (default): each batch in one pass. K >= 1: each batch in K fixed parts
+                      (rows [k B/K, (k+1) B/K)), each its own forward and backward, their
+                      gradients added in part order, dropout drawn per part from a seed drawn
+                      per batch. The weights then do not depend on the number of MPI ranks
+                      (tsflow/par.h): rank r computes the parts k with k mod ranks == r and the
+                      ranks exchange them. K > 1 differs from 0 by rounding; K = 1 without
+                      dropout gives 0's weights bit for bit. */
 } tsf_train_config;
 
 void tsf_train_config_init(tsf_train_config *cfg);
@@ -172,6 +181,15 @@ typedef struct tsf_train_history {
 
 void tsf_train_history_init(tsf_train_history *h);
 void tsf_train_history_clear(tsf_train_history *h); /* frees; h can be reused after init */
+
+/* A history as bytes, to send it to another rank of the same build (tsflow/par.h): appends
+ * them to *buf (realloc'd; *len its bytes so far), starting with their own count. */
+int tsf_train_history_pack(const tsf_train_history *h, unsigned char **buf, size_t *len,
+                           tsf_err *err) TSF_WUR;
+/* The history packed at buf (n bytes available) into h (initialised; its old contents are
+ * cleared); *used receives the bytes it took. TSF_EFORMAT when they do not hold a history. */
+int tsf_train_history_unpack(tsf_train_history *h, const unsigned char *buf, size_t n, size_t *used,
+                             tsf_err *err) TSF_WUR;
 
 /* Train m on `train`, validating on `val` (NULL: none) after every epoch.
  * Before the first batch, every value of every training and validation sample (x, xf, y) is

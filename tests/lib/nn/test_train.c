@@ -117,6 +117,97 @@ static void assert_same_weights(tsf_rnn *a, tsf_rnn *b, const char *what)
             cr_assert_fail("%s: weight %zu differs: %.9g vs %.9g", what, i, pa[i], pb[i]);
 }
 
+/* ---- batches in fixed parts (shards: data-parallel training) ------------------------------- */
+
+Test(shards, one_part_without_dropout_gives_the_one_pass_weights_bit_for_bit)
+{
+    sine tr;
+    sine_init(&tr, 50, 10, 3, 2, 1);
+    tsf_rnn_config c = small_config(TSF_CELL_LSTM);
+    tsf_train_config tc;
+    base_config(&tc);
+    tc.clip.val = 0.5;
+    tsf_rnn *a = train_once(&c, &tc, &tr, NULL, NULL);
+    tc.shards = 1;
+    tsf_rnn *b = train_once(&c, &tc, &tr, NULL, NULL);
+    assert_same_weights(a, b, "shards = 1 against one pass");
+    tsf_rnn_free(a);
+    tsf_rnn_free(b);
+}
+
+/* One SGD step on one batch of 8: the four parts' weighted gradients add up to the batch's
+ * (same norm and same step up to float rounding); a part weighted by 1 instead of its share would
+ * give 4 times the norm. */
+Test(shards, four_parts_add_up_to_the_gradient_of_the_whole_batch)
+{
+    sine tr;
+    sine_init(&tr, 8, 10, 3, 2, 1);
+    tsf_rnn_config c = small_config(TSF_CELL_GRU);
+    tsf_train_config tc;
+    base_config(&tc);
+    tc.epochs = 1;
+    tsf_optim_config_init(&tc.optim, TSF_OPTIM_SGD);
+    tc.optim.lr = 0.1;
+    tsf_train_history ha, hb;
+    tsf_train_history_init(&ha);
+    tsf_train_history_init(&hb);
+    tsf_rnn *a = train_once(&c, &tc, &tr, NULL, &ha);
+    tc.shards = 4;
+    tsf_rnn *b = train_once(&c, &tc, &tr, NULL, &hb);
+    cr_assert_eq(ha.n_steps, 1);
+    cr_assert_eq(hb.n_steps, 1);
+    cr_assert_float_eq(hb.step_norm[0], ha.step_norm[0], 1e-6 * ha.step_norm[0],
+                       "norm %.9g vs %.9g", hb.step_norm[0], ha.step_norm[0]);
+    cr_assert_float_eq(hb.epoch[0].train_loss, ha.epoch[0].train_loss,
+                       1e-6 * ha.epoch[0].train_loss);
+    for (size_t t = 0; t < 10; t++)
+        cr_assert_float_eq(hb.grad_flow[t], ha.grad_flow[t], 1e-5 * ha.grad_flow[t] + 1e-12,
+                           "gradient flow at step %zu: %g vs %g", t, hb.grad_flow[t],
+                           ha.grad_flow[t]);
+    const float *pa = tsf_rnn_params(a), *pb = tsf_rnn_params(b);
+    for (size_t i = 0; i < tsf_rnn_n_params(a); i++)
+        cr_assert_float_eq(pb[i], pa[i], 1e-6, "weight %zu: %.9g vs %.9g", i, pb[i], pa[i]);
+    tsf_rnn_free(a);
+    tsf_rnn_free(b);
+    tsf_train_history_clear(&ha);
+    tsf_train_history_clear(&hb);
+}
+
+Test(shards, a_history_packed_for_another_rank_unpacks_to_the_same_record)
+{
+    sine tr;
+    sine_init(&tr, 20, 10, 3, 2, 1);
+    tsf_rnn_config c = small_config(TSF_CELL_GRU);
+    tsf_train_config tc;
+    base_config(&tc);
+    tc.epochs = 3;
+    tsf_train_history h, back;
+    tsf_train_history_init(&h);
+    tsf_train_history_init(&back);
+    tsf_rnn_free(train_once(&c, &tc, &tr, NULL, &h));
+    snprintf(h.note, sizeof h.note, "chosen: a note travels too");
+    unsigned char *buf = NULL;
+    size_t len = 0, used = 0;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_train_history_pack(&h, &buf, &len, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_train_history_unpack(&back, buf, len, &used, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(used, len);
+    cr_assert_eq(back.n_epochs, 3);
+    cr_assert_eq(back.n_steps, h.n_steps);
+    cr_assert_eq(back.lookback, 10);
+    cr_assert_str_eq(back.note, h.note);
+    cr_assert_eq(memcmp(back.epoch, h.epoch, 3 * sizeof *h.epoch), 0);
+    cr_assert_eq(memcmp(back.grad_flow, h.grad_flow, 3 * 10 * sizeof(double)), 0);
+    cr_assert_eq(memcmp(back.step_norm, h.step_norm, h.n_steps * sizeof(double)), 0);
+    cr_assert_eq(memcmp(back.step_clipped, h.step_clipped, h.n_steps), 0);
+    /* cut short: refused, naming the sizes */
+    cr_assert_eq(tsf_train_history_unpack(&back, buf, len - 1, &used, &err), TSF_EFORMAT);
+    cr_assert(strstr(err.msg, "the packed sizes do not add up") != NULL, "%s", err.msg);
+    free(buf);
+    tsf_train_history_clear(&h);
+    tsf_train_history_clear(&back);
+}
+
 /* ---- learning and records ----------------------------------------------------------------- */
 
 Test(train, an_lstm_learns_to_continue_a_sine)
