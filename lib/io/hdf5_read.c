@@ -668,6 +668,22 @@ static int option_units(tsf_time_unit tu, int64_t *num, int64_t *den, char *name
 }
 
 /* Read the n_rows time values of dataset ds (strings or numbers, see the top comment). */
+/* A time dataset of ISO 8601 strings (closes ft). */
+static int read_time_strings(const rd *r, hid_t ds, hid_t ft, const char *what, size_t n_rows,
+                             int64_t *t)
+{
+    char **s = NULL;
+    int rc = read_strs(ds, 0, ft, n_rows, &s);
+    tsf__h5_close(ft);
+    if (rc == -2)
+        return fail_nomem(r);
+    if (rc < 0)
+        return fail_h5(r, TSF_EIO, "cannot read its time dataset");
+    rc = parse_iso_all(r, what, s, n_rows, t);
+    free_strs(s, n_rows);
+    return rc;
+}
+
 static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows, int64_t *t,
                         tsf_time_kind *kind)
 {
@@ -681,17 +697,8 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
         return fail_h5(r, TSF_EIO, "cannot read the type of its time dataset");
     H5T_class_t cls = H5Tget_class(ft);
     if (cls == H5T_STRING) {
-        char **s = NULL;
-        int rc = read_strs(ds, 0, ft, n_rows, &s);
-        tsf__h5_close(ft);
-        if (rc == -2)
-            return fail_nomem(r);
-        if (rc < 0)
-            return fail_h5(r, TSF_EIO, "cannot read its time dataset");
-        rc = parse_iso_all(r, what, s, n_rows, t);
-        free_strs(s, n_rows);
         *kind = TSF_TIME_EPOCH;
-        return rc;
+        return read_time_strings(r, ds, ft, what, n_rows, t);
     }
     const char *found = describe_class(ft);
     tsf__h5_close(ft);
