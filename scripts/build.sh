@@ -13,9 +13,9 @@ if [ ! -f "$dir/build.ninja" ]; then
     exit 1
   fi
 elif [ $# -gt 0 ]; then
-  # An existing build directory gets options added since it was set up (meson configure
-  # changes only what differs).
-  if ! meson configure "$dir" "$@" >"$log" 2>&1; then
+  # An existing build directory gets options added since it was set up; --reconfigure reads
+  # meson_options.txt again, so an option newer than the directory is known.
+  if ! meson setup --reconfigure "$dir" "$@" >"$log" 2>&1; then
     cat "$log" >&2
     exit 1
   fi

@@ -1140,8 +1140,7 @@ static int period_index(const rd *r, const tsf__pk *freq, const char *alias, con
         TSF_FAIL(r->err, TSF_ETYPE,
                  "%s: \"/%s\": %s is a pandas PeriodIndex of a frequency tsflow does not read "
                  "(it reads seconds, minutes, hours, days, business days, weeks, months, "
-                 "quarters and years); convert it before saving (df.index = "
-                 "df.index.to_timestamp())",
+                 "quarters and years); convert it before saving, with DataFrame.to_timestamp()",
                  r->path, r->key, what);
     int rc = period_times(r, &p, what, ix);
     if (rc == TSF_OK)
