@@ -371,3 +371,34 @@ void tsft_assert_identical(const double *got, const double *want, size_t n, cons
                   want[i]);
     }
 }
+
+char *tsft_line(const char *text, int n)
+{
+    const char *s = text;
+    for (int i = 0; i < n && s; i++)
+        if ((s = strchr(s, '\n')))
+            s++;
+    cr_assert(s, "the reference printed fewer than %d lines:\n%s", n + 1, text);
+    return tsft_keep(strndup(s, strcspn(s, "\n")));
+}
+
+double *tsft_nums(const char *s, size_t *n)
+{
+    size_t cap = 16, k = 0;
+    double *v = malloc(cap * sizeof *v);
+    char *end;
+    for (;;) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        double x = strtod(s, &end);
+        cr_assert(end != s, "not a number: \"%s\"", s);
+        if (k == cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+        v[k++] = x;
+        s = end;
+    }
+    *n = k;
+    return v;
+}

@@ -12,6 +12,11 @@
 /* Keep s (malloc'd) until the test process exits: it stays reachable, so leak checkers do not
  * count it. Returns s. */
 char *tsft_keep(char *s);
+/* Line n (from 0) of a reference program's output, kept until the test ends; fails the test
+ * when the output is shorter. */
+char *tsft_line(const char *text, int n);
+/* The blank-separated numbers of s (malloc'd, *n of them); fails the test on anything else. */
+double *tsft_nums(const char *s, size_t *n);
 
 /* Path of a file in the source tree (relative to the project root). Returns a malloc'd
  * string the test need not free (kept until exit). */

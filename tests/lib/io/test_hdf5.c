@@ -42,47 +42,7 @@ static char *py(const char *code, const char *path, const char *arg)
 }
 
 /* The n-th line (0-based) of text, in a kept buffer. */
-static char *line(const char *text, int n)
-{
-    const char *s = text;
-    for (int i = 0; i < n && s; i++) {
-        s = strchr(s, '\n');
-        if (s)
-            s++;
-    }
-    cr_assert(s, "python printed fewer than %d lines:\n%s", n + 1, text);
-    size_t len = strcspn(s, "\n");
-    static char buf[8][1 << 16];
-    static int k;
-    char *b = buf[k++ % 8];
-    cr_assert(len < sizeof buf[0]);
-    memcpy(b, s, len);
-    b[len] = '\0';
-    return b;
-}
-
 /* Parse whitespace-separated numbers (float.hex, decimal, nan) into a new array. */
-static double *nums(const char *s, size_t *n)
-{
-    size_t cap = 16, k = 0;
-    double *v = malloc(cap * sizeof *v);
-    char *end;
-    for (;;) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        double x = strtod(s, &end);
-        cr_assert(end != s, "not a number: \"%s\"", s);
-        if (k == cap)
-            v = realloc(v, (cap *= 2) * sizeof *v);
-        v[k++] = x;
-        s = end;
-    }
-    *n = k;
-    return v;
-}
-
 static int64_t *ints(const char *s, size_t *n)
 {
     size_t cap = 16, k = 0;
@@ -116,7 +76,7 @@ static double *frame_values(const tsf_frame *f)
 static void assert_values(const tsf_frame *f, const char *hex, const char *what)
 {
     size_t n;
-    double *want = nums(hex, &n);
+    double *want = tsft_nums(hex, &n);
     cr_assert_eq(n, f->n_rows * f->n_cols, "%s: %zu values, frame has %zu x %zu", what, n,
                  f->n_rows, f->n_cols);
     double *got = frame_values(f);
@@ -194,7 +154,7 @@ Test(hdf5, reads_a_1d_float64_dataset_as_one_column_named_after_it)
     cr_assert_eq(f->step, 1);
     cr_assert_eq(f->time[5], 5);
     cr_assert_null(f->time_name);
-    assert_values(f, line(out, 0), "1-D float64");
+    assert_values(f, tsft_line(out, 0), "1-D float64");
     tsf_frame_free(f);
 }
 
@@ -211,7 +171,7 @@ Test(hdf5, reads_a_2d_float32_dataset_exactly_as_doubles)
     cr_assert_eq(f->n_cols, 3);
     cr_assert_str_eq(f->col_names[0], "v0");
     cr_assert_str_eq(f->col_names[2], "v2");
-    assert_values(f, line(out, 0), "2-D float32");
+    assert_values(f, tsft_line(out, 0), "2-D float32");
     tsf_frame_free(f);
 }
 
@@ -230,7 +190,7 @@ Test(hdf5, reads_integer_datasets_of_every_width_and_signedness)
     const char *keys[] = {"i8", "u16", "i32", "i64", "b"};
     for (int i = 0; i < 5; i++) {
         tsf_frame *f = read_ok(p, keys[i]);
-        assert_values(f, line(out, i), keys[i]);
+        assert_values(f, tsft_line(out, i), keys[i]);
         tsf_frame_free(f);
     }
 }
@@ -272,7 +232,7 @@ Test(hdf5, takes_time_and_column_names_from_dimension_scales)
     cr_assert_str_eq(f->time_name, "when");
     cr_assert_str_eq(f->col_names[0], "a");
     cr_assert_str_eq(f->col_names[1], "b");
-    assert_times(f, line(out, 0), 1);
+    assert_times(f, tsft_line(out, 0), 1);
     cr_assert_eq(f->cols[1][3], 7.0);
     tsf_frame_free(f);
 }
@@ -329,7 +289,7 @@ Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
     cr_assert_str_eq(f->series_ids[0], "north");
     cr_assert_str_eq(f->series_ids[1], "south");
     cr_assert_str_eq(f->col_names[0], "load");
-    assert_values(f, line(out, 0), "xarray values");
+    assert_values(f, tsft_line(out, 0), "xarray values");
     tsf_frame_free(f);
 }
 
@@ -390,7 +350,7 @@ Test(hdf5, applies_cf_packing_fill_and_valid_range_as_xarray_and_cf_do)
     cr_assert_eq(f->n_rows, 4);
     cr_assert_eq(f->n_cols, 2);
     size_t n;
-    double *want = nums(line(out, 0), &n), *got = frame_values(f);
+    double *want = tsft_nums(tsft_line(out, 0), &n), *got = frame_values(f);
     cr_assert_eq(n, 8);
     /* this xarray decodes packed int16 to float32; tsflow keeps double */
     tsft_assert_close(got, want, n, 1.2e-7, 0, "CF-decoded int16 (xarray's float32)");
@@ -400,7 +360,7 @@ Test(hdf5, applies_cf_packing_fill_and_valid_range_as_xarray_and_cf_do)
     free(want);
     tsf_frame_free(f);
     f = read_ok(p, "y");
-    assert_values(f, line(out, 1), "float64 with _FillValue");
+    assert_values(f, tsft_line(out, 1), "float64 with _FillValue");
     tsf_frame_free(f);
 }
 
@@ -476,7 +436,7 @@ Test(hdf5, takes_names_from_column_names_and_times_from_timestamps_or_says_why_n
     cr_assert_eq(f->time[0], T0);
     cr_assert_eq(f->step, 3600);
     cr_assert_str_eq(f->time_name, "timestamps");
-    assert_values(f, line(out, 0), "values");
+    assert_values(f, tsft_line(out, 0), "values");
     tsf_frame_free(f);
     char want[1024];
     snprintf(want, sizeof want,
@@ -594,13 +554,13 @@ Test(hdf5, reads_a_pandas_frame_merging_its_dtype_blocks_back_into_column_order)
     for (size_t j = 0; j < f->n_cols; j++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", j ? " " : "",
                  f->col_names[j]);
-    cr_assert_str_eq(names, line(out, 0));
+    cr_assert_str_eq(names, tsft_line(out, 0));
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_str_eq(f->time_name, "date");
     cr_assert_eq(f->step, 900);
     cr_assert_eq(f->n_series, 1);
-    assert_values(f, line(out, 1), "pandas blocks");
-    assert_times(f, line(out, 2), 1000000000);
+    assert_values(f, tsft_line(out, 1), "pandas blocks");
+    assert_times(f, tsft_line(out, 2), 1000000000);
     tsf_frame_free(f);
 }
 
@@ -616,7 +576,7 @@ Test(hdf5, reads_a_pandas_frame_with_a_range_index_as_an_integer_index)
     cr_assert_eq(f->time[3], 3);
     cr_assert_eq(f->step, 1);
     cr_assert_null(f->time_name);
-    assert_values(f, line(out, 0), "range index");
+    assert_values(f, tsft_line(out, 0), "range index");
     tsf_frame_free(f);
 }
 
@@ -632,7 +592,7 @@ Test(hdf5, reads_a_pandas_series)
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->col_names[0], "load");
     cr_assert_eq(f->step, 3600);
-    assert_values(f, line(out, 0), "series");
+    assert_values(f, tsft_line(out, 0), "series");
     tsf_frame_free(f);
 }
 
@@ -701,13 +661,13 @@ Test(hdf5, reads_pandas_tables_of_blocks_appended_chunks_and_data_columns_as_rea
     const char *keys[] = {"blocks", "cols", "some"};
     for (int k = 0; k < 3; k++) {
         tsf_frame *f = read_ok(p, keys[k]);
-        cr_assert_str_eq(col_list(f), line(out, 3 * k), "%s", keys[k]);
+        cr_assert_str_eq(col_list(f), tsft_line(out, 3 * k), "%s", keys[k]);
         cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
         cr_assert_str_eq(f->time_name, "when");
         cr_assert_eq(f->step, 900);
         cr_assert_eq(f->n_series, 1);
-        assert_values(f, line(out, 3 * k + 1), keys[k]);
-        assert_times(f, line(out, 3 * k + 2), 1000000000);
+        assert_values(f, tsft_line(out, 3 * k + 1), keys[k]);
+        assert_times(f, tsft_line(out, 3 * k + 2), 1000000000);
         tsf_frame_free(f);
     }
 }
@@ -736,16 +696,16 @@ Test(hdf5, reads_a_pandas_table_with_an_id_time_multiindex_as_one_series_per_id)
     cr_assert_str_eq(f->id_name, "id");
     cr_assert_str_eq(f->time_name, "time");
     cr_assert_str_eq(col_list(f), "y n");
-    cr_assert_str_eq(line(out, 4), "y n id time");
+    cr_assert_str_eq(tsft_line(out, 4), "y n id time");
     cr_assert_eq(f->step, 86400);
     for (size_t s = 0; s < 2; s++) {
         size_t r0, n = tsf_frame_series_rows(f, s, &r0);
         size_t k;
-        double *want = nums(line(out, 2 * (int)s), &k);
+        double *want = tsft_nums(tsft_line(out, 2 * (int)s), &k);
         cr_assert_eq(k, 2 * n);
         tsft_assert_identical(f->cols[0] + r0, want, n, s ? "y of south" : "y of north");
         tsft_assert_identical(f->cols[1] + r0, want + n, n, s ? "n of south" : "n of north");
-        int64_t *wt = ints(line(out, 2 * (int)s + 1), &k);
+        int64_t *wt = ints(tsft_line(out, 2 * (int)s + 1), &k);
         for (size_t i = 0; i < n; i++)
             cr_assert_eq(f->time[r0 + i] * 1000000000, wt[i], "series %zu time %zu", s, i);
         free(want);
@@ -831,10 +791,10 @@ Test(hdf5, reads_a_pandas_period_index_as_the_instants_to_timestamp_gives)
             tsf_frame *f = read_ok(p, key);
             cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", key);
             cr_assert_str_eq(f->time_name, "when", "%s", key);
-            assert_times(f, line(out, 2 * k), 1000000000);
+            assert_times(f, tsft_line(out, 2 * k), 1000000000);
             /* the frequency of the instants, as pandas.infer_freq (1.5's aliases) names it */
             char fq[32];
-            cr_assert_str_eq(tsf_freq_format(&f->freq, 1, fq, sizeof fq), line(out, 2 * k + 1),
+            cr_assert_str_eq(tsf_freq_format(&f->freq, 1, fq, sizeof fq), tsft_line(out, 2 * k + 1),
                              "%s", key);
             tsf_frame_free(f);
         }
@@ -981,13 +941,13 @@ Test(hdf5, takes_a_datetime_or_integer_column_named_by_time_column_as_the_time)
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->time_name, "at");
     cr_assert_eq(f->step, 1800);
-    assert_times(f, line(out, 0), 1);
-    assert_values(f, line(out, 2), "load beside a tz-aware time column");
+    assert_times(f, tsft_line(out, 0), 1);
+    assert_values(f, tsft_line(out, 2), "load beside a tz-aware time column");
     tsf_frame_free(f);
     opt.time_column = "naive";
     f = read_opt_ok(p, "naive", &opt, NULL);
-    assert_times(f, line(out, 1), 1);
-    assert_values(f, line(out, 2), "load beside a naive time column");
+    assert_times(f, tsft_line(out, 1), 1);
+    assert_values(f, tsft_line(out, 2), "load beside a naive time column");
     tsf_frame_free(f);
     /* two datetime columns share a block: the other one is refused by name */
     char want[512];
@@ -1008,7 +968,7 @@ Test(hdf5, takes_a_datetime_or_integer_column_named_by_time_column_as_the_time)
     opt.time_unit = TSF_TIME_UNIT_S;
     f = read_opt_ok(p, "ep", &opt, NULL);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    assert_times(f, line(out, 0), 1);
+    assert_times(f, tsft_line(out, 0), 1);
     tsf_frame_free(f);
 }
 
@@ -1139,10 +1099,10 @@ Test(hdf5, written_frame_reads_back_in_pandas_bit_identical)
     tsf_frame *f = make_frame(40, 3, 1, 1);
     write_ok(f, p, "data");
     char *out = py(PD_CHECK, p, "data");
-    cr_assert_str_eq(line(out, 0), "load|temp \xc3\xa9|x");
-    cr_assert_str_eq(line(out, 1), "date datetime64[ns]");
-    assert_values(f, line(out, 2), "pandas.read_hdf values");
-    assert_times(f, line(out, 3), 1000000000);
+    cr_assert_str_eq(tsft_line(out, 0), "load|temp \xc3\xa9|x");
+    cr_assert_str_eq(tsft_line(out, 1), "date datetime64[ns]");
+    assert_values(f, tsft_line(out, 2), "pandas.read_hdf values");
+    assert_times(f, tsft_line(out, 3), 1000000000);
     tsf_frame_free(f);
 }
 
@@ -1152,9 +1112,9 @@ Test(hdf5, written_integer_index_frame_reads_back_in_pandas_with_an_int64_index)
     tsf_frame *f = make_frame(10, 2, 1, 0);
     write_ok(f, p, "nested/key");
     char *out = py(PD_CHECK, p, "/nested/key");
-    cr_assert_str_eq(line(out, 1), "None int64");
-    assert_values(f, line(out, 2), "pandas values");
-    assert_times(f, line(out, 3), 1);
+    cr_assert_str_eq(tsft_line(out, 1), "None int64");
+    assert_values(f, tsft_line(out, 2), "pandas values");
+    assert_times(f, tsft_line(out, 3), 1);
     tsf_frame_free(f);
 }
 
@@ -1170,11 +1130,11 @@ Test(hdf5, written_long_frame_reads_back_in_pandas_as_an_id_time_multiindex)
                    "print(' '.join(str(v) for v in df.index.get_level_values(1).asi8))\n"
                    "print(df.loc['s1'].shape)\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "['site', 'date'] datetime64[ns]");
-    cr_assert_str_eq(line(out, 1), "s0 s0 s0 s0 s0 s0 s1 s1 s1 s1 s1 s1 s2 s2 s2 s2 s2 s2");
-    assert_values(f, line(out, 2), "long frame values");
-    assert_times(f, line(out, 3), 1000000000);
-    cr_assert_str_eq(line(out, 4), "(6, 2)");
+    cr_assert_str_eq(tsft_line(out, 0), "['site', 'date'] datetime64[ns]");
+    cr_assert_str_eq(tsft_line(out, 1), "s0 s0 s0 s0 s0 s0 s1 s1 s1 s1 s1 s1 s2 s2 s2 s2 s2 s2");
+    assert_values(f, tsft_line(out, 2), "long frame values");
+    assert_times(f, tsft_line(out, 3), 1000000000);
+    cr_assert_str_eq(tsft_line(out, 4), "(6, 2)");
     tsf_frame_free(f);
 }
 
@@ -1192,11 +1152,11 @@ Test(hdf5, written_frame_opens_in_xarray_with_named_dimensions_and_cf_time)
                    "hx(v.values.T)\n"
                    "print(' '.join(str(x) for x in ds['time'].values.astype('int64')))\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0),
+    cr_assert_str_eq(tsft_line(out, 0),
                      "('time', 'column') datetime64[ns] None seconds since 1970-01-01T00:00:00Z");
-    cr_assert_str_eq(line(out, 1), "load|temp \xc3\xa9|x");
-    assert_values(f, line(out, 2), "xarray values");
-    assert_times(f, line(out, 3), 1000000000);
+    cr_assert_str_eq(tsft_line(out, 1), "load|temp \xc3\xa9|x");
+    assert_values(f, tsft_line(out, 2), "xarray values");
+    assert_times(f, tsft_line(out, 3), 1000000000);
     tsf_frame_free(f);
 }
 
@@ -1211,9 +1171,9 @@ Test(hdf5, written_long_frame_opens_in_xarray_as_series_time_column_with_nan_fil
                    "print(v.dims, list(ds['series'].values), v.shape)\n"
                    "hx(v.values)\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "('series', 'time', 'column') ['s0', 's1'] (2, 4, 1)");
+    cr_assert_str_eq(tsft_line(out, 0), "('series', 'time', 'column') ['s0', 's1'] (2, 4, 1)");
     size_t n;
-    double *got = nums(line(out, 1), &n);
+    double *got = tsft_nums(tsft_line(out, 1), &n);
     cr_assert_eq(n, 8);
     double want[8] = {f->cols[0][0], f->cols[0][1], f->cols[0][2], NAN,
                       NAN,           f->cols[0][3], f->cols[0][4], f->cols[0][5]};
@@ -1233,11 +1193,11 @@ Test(hdf5, written_frame_opens_in_h5py_with_dimension_scales_attached)
                    "print(f['data_xr/time'].attrs['units'], f.attrs['tsflow_version'])\n"
                    "print(v.compression, v.dtype)\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "/data_xr/time /data_xr/column -");
+    cr_assert_str_eq(tsft_line(out, 0), "/data_xr/time /data_xr/column -");
     char want[128];
     snprintf(want, sizeof want, "seconds since 1970-01-01T00:00:00Z %s", tsf_version());
-    cr_assert_str_eq(line(out, 1), want);
-    cr_assert_str_eq(line(out, 2), "gzip float64");
+    cr_assert_str_eq(tsft_line(out, 1), want);
+    cr_assert_str_eq(tsft_line(out, 2), "gzip float64");
     tsf_frame_free(f);
 }
 
@@ -1386,19 +1346,19 @@ Test(h5out, writes_a_long_table_with_string_time_and_integer_index_levels_for_pa
                    "hx(df['actual'])\n"
                    "print([str(v) for v in df['when']])\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "['series', 'origin', 'step', 'actual', 'count', 'when'] "
-                                   "['object', 'datetime64[ns]', 'int64', 'float64', 'int64', "
-                                   "'datetime64[ns]']");
-    cr_assert_str_eq(line(out, 1), "['b', 'a', 'b', '\xc3\xa9', '']");
-    cr_assert_str_eq(line(out, 2), "1467331200 1467331200 1467334800 1467331200 1467331200");
-    cr_assert_str_eq(line(out, 3), "[1, 2, 1, 1, 3] [-7, 0, 9223372036854775807, 3, 4]");
+    cr_assert_str_eq(tsft_line(out, 0), "['series', 'origin', 'step', 'actual', 'count', 'when'] "
+                                        "['object', 'datetime64[ns]', 'int64', 'float64', 'int64', "
+                                        "'datetime64[ns]']");
+    cr_assert_str_eq(tsft_line(out, 1), "['b', 'a', 'b', '\xc3\xa9', '']");
+    cr_assert_str_eq(tsft_line(out, 2), "1467331200 1467331200 1467334800 1467331200 1467331200");
+    cr_assert_str_eq(tsft_line(out, 3), "[1, 2, 1, 1, 3] [-7, 0, 9223372036854775807, 3, 4]");
     size_t n;
-    double *got = nums(line(out, 4), &n);
+    double *got = tsft_nums(tsft_line(out, 4), &n);
     cr_assert_eq(n, 5);
     tsft_assert_identical(got, actual, 5, "actual");
     free(got);
-    cr_assert_str_eq(line(out, 5), "['2016-07-01 00:01:00', 'NaT', '1969-12-31 00:00:00', "
-                                   "'2016-07-01 00:00:00', '1970-01-01 00:00:00']");
+    cr_assert_str_eq(tsft_line(out, 5), "['2016-07-01 00:01:00', 'NaT', '1969-12-31 00:00:00', "
+                                        "'2016-07-01 00:00:00', '1970-01-01 00:00:00']");
 }
 
 Test(h5out, refuses_a_string_column_outside_the_index)
@@ -1467,17 +1427,18 @@ Test(h5out, writes_a_cube_that_xarray_opens_with_named_dimensions_and_coordinate
                    "hx(ds['forecast'].values)\n"
                    "hx(ds['count'].values)\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "('series', 'origin', 'step', 'quantile') ('series', 'fold') "
-                                   "{'long_name': 'forecast'}");
-    cr_assert_str_eq(line(out, 1), "['north', 'south', '\xc3\xa9st'] [1, 2, 3, 4] [0.1, 0.5, "
-                                   "0.9] ['2016-07-01T00:00:00.000000000', "
-                                   "'2016-07-02T00:00:00.000000000']");
+    cr_assert_str_eq(tsft_line(out, 0),
+                     "('series', 'origin', 'step', 'quantile') ('series', 'fold') "
+                     "{'long_name': 'forecast'}");
+    cr_assert_str_eq(tsft_line(out, 1), "['north', 'south', '\xc3\xa9st'] [1, 2, 3, 4] [0.1, 0.5, "
+                                        "0.9] ['2016-07-01T00:00:00.000000000', "
+                                        "'2016-07-02T00:00:00.000000000']");
     size_t n;
-    double *got = nums(line(out, 2), &n);
+    double *got = tsft_nums(tsft_line(out, 2), &n);
     cr_assert_eq(n, 72);
     tsft_assert_identical(got, v, 72, "cube values");
     free(got);
-    got = nums(line(out, 3), &n);
+    got = tsft_nums(tsft_line(out, 3), &n);
     cr_assert_eq(n, 6);
     tsft_assert_identical(got, w, 6, "second array");
     free(got);
@@ -1522,12 +1483,12 @@ Test(h5out, one_file_holds_tables_a_cube_and_provenance_that_each_reader_opens_c
                    "print(ds['forecast'].sel(series='b').values.tolist())\n"
                    "print(repr(h5py.File(p, 'r').attrs['pipeline']))\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "['/forecasts', '/metrics', '/training/history']");
-    cr_assert_str_eq(line(out, 1), "[3.0, 4.0]");
-    cr_assert_str_eq(line(out, 2), "{'mae': 0.5, 'rmse': 0.75}");
-    cr_assert_str_eq(line(out, 3), "{'epoch': [1, 2, 3], 'loss': [0.9, 0.5, 0.25]}");
-    cr_assert_str_eq(line(out, 4), "[3.0, 4.0]");
-    cr_assert_str_eq(line(out, 5), "'[ingest]\\npath = x.csv\\n'");
+    cr_assert_str_eq(tsft_line(out, 0), "['/forecasts', '/metrics', '/training/history']");
+    cr_assert_str_eq(tsft_line(out, 1), "[3.0, 4.0]");
+    cr_assert_str_eq(tsft_line(out, 2), "{'mae': 0.5, 'rmse': 0.75}");
+    cr_assert_str_eq(tsft_line(out, 3), "{'epoch': [1, 2, 3], 'loss': [0.9, 0.5, 0.25]}");
+    cr_assert_str_eq(tsft_line(out, 4), "[3.0, 4.0]");
+    cr_assert_str_eq(tsft_line(out, 5), "'[ingest]\\npath = x.csv\\n'");
 }
 
 static void fill_rows(void *ctx, size_t row0, size_t n, double *buf)
@@ -1552,7 +1513,7 @@ Test(h5out, writes_a_large_array_slab_by_slab_from_a_fill_function)
                    "want = np.arange(3000 * 1000, dtype='float64').reshape(3000, 1000) / 3\n"
                    "print(v.shape, np.array_equal(v, want))\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "(3000, 1000) True");
+    cr_assert_str_eq(tsft_line(out, 0), "(3000, 1000) True");
 }
 
 Test(h5out, writes_root_attributes_for_provenance)
@@ -1586,9 +1547,9 @@ Test(h5out, writes_root_attributes_for_provenance)
                    "float(a['lr']).hex())\n"
                    "print(list(a['folds']), [float(x).hex() for x in a['scales']])\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "100000 abcde d\xc3\xa9mo.csv 7 0x1.0624dd2f1a9fcp-10");
-    cr_assert_str_eq(line(out, 1), "[0, 100, 200] ['0x1.0000000000000p-1', "
-                                   "'0x1.5555555555555p-2']");
+    cr_assert_str_eq(tsft_line(out, 0), "100000 abcde d\xc3\xa9mo.csv 7 0x1.0624dd2f1a9fcp-10");
+    cr_assert_str_eq(tsft_line(out, 1), "[0, 100, 200] ['0x1.0000000000000p-1', "
+                                        "'0x1.5555555555555p-2']");
 }
 
 /* The plain kind (model files, checkpoints): no PyTables bookkeeping; datasets keep their
@@ -1624,9 +1585,9 @@ Test(h5out, writes_plain_groups_and_typed_datasets_that_h5py_reads_back)
                    "      f['model/clipped'].dtype, f['model/none'].shape,\n"
                    "      f['model'].attrs['quantiles'].shape, f['model'].attrs['quantiles'])\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "[] ['quantiles']");
-    cr_assert_str_eq(line(out, 1), "float32 (2, 3) [0.5, -1.25, 3.0, 4.0, 5.0, 6.0]");
-    cr_assert_str_eq(line(out, 2), "uint64 [1, 18446744073709551615, 7] uint8 (0,) () 0.5");
+    cr_assert_str_eq(tsft_line(out, 0), "[] ['quantiles']");
+    cr_assert_str_eq(tsft_line(out, 1), "float32 (2, 3) [0.5, -1.25, 3.0, 4.0, 5.0, 6.0]");
+    cr_assert_str_eq(tsft_line(out, 2), "uint64 [1, 18446744073709551615, 7] uint8 (0,) () 0.5");
 }
 
 /* What pandas' to_hdf(complevel=4, complib="zlib") writes: MultiIndex codes in the smallest
@@ -1644,9 +1605,9 @@ Test(h5out, writes_small_codes_and_compressed_arrays_that_pandas_reads_unchanged
                    "print(df.shape, df.index.names)\n"
                    "hx(df.values.T)\n",
                    p, NULL);
-    cr_assert_str_eq(line(out, 0), "int8 int16 gzip True b'CARRAY' None");
-    cr_assert_str_eq(line(out, 1), "(900, 2) ['site', 'date']");
-    assert_values(f, line(out, 2), "pandas values of a compressed frame");
+    cr_assert_str_eq(tsft_line(out, 0), "int8 int16 gzip True b'CARRAY' None");
+    cr_assert_str_eq(tsft_line(out, 1), "(900, 2) ['site', 'date']");
+    assert_values(f, tsft_line(out, 2), "pandas values of a compressed frame");
     tsf_frame_free(f);
 }
 

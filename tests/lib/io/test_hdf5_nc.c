@@ -35,37 +35,6 @@ static char *py(const char *code, const char *path)
     return out;
 }
 
-static char *line(const char *text, int n)
-{
-    const char *s = text;
-    for (int i = 0; i < n && s; i++)
-        if ((s = strchr(s, '\n')))
-            s++;
-    cr_assert(s, "python printed fewer than %d lines:\n%s", n + 1, text);
-    return tsft_keep(strndup(s, strcspn(s, "\n")));
-}
-
-static double *nums(const char *s, size_t *n)
-{
-    size_t cap = 16, k = 0;
-    double *v = malloc(cap * sizeof *v);
-    char *end;
-    for (;;) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        double x = strtod(s, &end);
-        cr_assert(end != s, "not a number: \"%s\"", s);
-        if (k == cap)
-            v = realloc(v, (cap *= 2) * sizeof *v);
-        v[k++] = x;
-        s = end;
-    }
-    *n = k;
-    return v;
-}
-
 static tsf_frame *read_ok(const char *path, const char *key, tsf_hdf5_info *info)
 {
     tsf_frame *f = NULL;
@@ -79,9 +48,9 @@ static tsf_frame *read_ok(const char *path, const char *key, tsf_hdf5_info *info
  * seconds, values), row for row; rtol for float32-decoded packed values. */
 static void assert_like_xarray(const tsf_frame *f, const char *out, double rtol)
 {
-    char *labels = line(out, 0);
+    char *labels = tsft_line(out, 0);
     size_t n_t, n_v;
-    double *t = nums(line(out, 1), &n_t), *v = nums(line(out, 2), &n_v);
+    double *t = tsft_nums(tsft_line(out, 1), &n_t), *v = tsft_nums(tsft_line(out, 2), &n_v);
     cr_assert_eq(f->n_rows, n_v, "rows: %zu, xarray has %zu", f->n_rows, n_v);
     cr_assert_eq(f->n_cols, 1);
     char *save = NULL;
@@ -191,7 +160,7 @@ Test(hdf5_nc, decodes_cf_time_units_with_utc_offsets_as_xarray_does)
         char *out = py(code, p);
         tsf_frame *f = read_ok(p, "v", NULL);
         size_t n;
-        double *t = nums(line(out, 0), &n);
+        double *t = tsft_nums(tsft_line(out, 0), &n);
         cr_assert_eq(n, 3);
         cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
         for (size_t i = 0; i < n; i++)

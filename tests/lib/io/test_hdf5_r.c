@@ -43,42 +43,11 @@ static char *rscript(const char *code, const char *rh, const char *hr)
 }
 
 /* The n-th line (0-based) of text, in a kept buffer. */
-static char *line(const char *text, int n)
-{
-    const char *s = text;
-    for (int i = 0; i < n && s; i++)
-        if ((s = strchr(s, '\n')))
-            s++;
-    cr_assert(s, "R printed fewer than %d lines:\n%s", n + 1, text);
-    return tsft_keep(strndup(s, strcspn(s, "\n")));
-}
-
-static double *nums(const char *s, size_t *n)
-{
-    size_t cap = 16, k = 0;
-    double *v = malloc(cap * sizeof *v);
-    char *end;
-    for (;;) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        double x = strtod(s, &end);
-        cr_assert(end != s, "not a number: \"%s\"", s);
-        if (k == cap)
-            v = realloc(v, (cap *= 2) * sizeof *v);
-        v[k++] = x;
-        s = end;
-    }
-    *n = k;
-    return v;
-}
-
 /* Column j of f equals R's printed values bit for bit (NaN for NA). */
 static void assert_col(const tsf_frame *f, size_t j, const char *hex, const char *what)
 {
     size_t n;
-    double *want = nums(hex, &n);
+    double *want = tsft_nums(hex, &n);
     cr_assert_eq(n, f->n_rows, "%s: R printed %zu values, the frame has %zu rows", what, n,
                  f->n_rows);
     tsft_assert_identical(f->cols[j], want, n, what);
@@ -88,7 +57,7 @@ static void assert_col(const tsf_frame *f, size_t j, const char *hex, const char
 static void assert_times(const tsf_frame *f, const char *hex)
 {
     size_t n;
-    double *want = nums(hex, &n);
+    double *want = tsft_nums(hex, &n);
     cr_assert_eq(n, f->n_rows);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     for (size_t i = 0; i < n; i++)
@@ -145,9 +114,9 @@ Test(hdf5_r, reads_a_data_frame_with_a_date_string_field_from_both_writers)
         cr_assert_str_eq(f->col_names[1], "n");
         cr_assert_str_eq(f->time_name, "date");
         cr_assert_eq(f->step, 3600);
-        assert_times(f, line(out, 3 * w));
-        assert_col(f, 0, line(out, 3 * w + 1), w ? "hdf5r load" : "rhdf5 load");
-        assert_col(f, 1, line(out, 3 * w + 2), w ? "hdf5r n" : "rhdf5 n");
+        assert_times(f, tsft_line(out, 3 * w));
+        assert_col(f, 0, tsft_line(out, 3 * w + 1), w ? "hdf5r load" : "rhdf5 load");
+        assert_col(f, 1, tsft_line(out, 3 * w + 2), w ? "hdf5r n" : "rhdf5 n");
         cr_assert(strstr(info.notes, "1 value of -2147483648 in 32-bit integer fields read as "
                                      "missing (R's NA_integer_)"),
                   "%s", info.notes);
@@ -185,14 +154,14 @@ Test(hdf5_r, reads_numeric_date_and_posixct_fields_with_the_time_unit_and_asks_w
         tsf_frame *f = read_ok(w ? hr : rh, &opt, NULL);
         cr_assert_str_eq(f->time_name, "day");
         cr_assert_eq(f->step, 86400);
-        assert_times(f, line(out, 0));
-        assert_col(f, 0, line(out, 2), "sales");
+        assert_times(f, tsft_line(out, 0));
+        assert_col(f, 0, tsft_line(out, 2), "sales");
         tsf_frame_free(f);
     }
     opt.time_unit = TSF_TIME_UNIT_S;
     opt.time_column = "at";
     tsf_frame *f = read_ok(hr, &opt, NULL);
-    assert_times(f, line(out, 1));
+    assert_times(f, tsft_line(out, 1));
     tsf_frame_free(f);
 }
 
@@ -222,7 +191,7 @@ Test(hdf5_r, reads_a_long_data_frame_as_one_series_per_id_in_order_of_appearance
                         "for (s in levels(y$site)) hx(y$wet[y$site == s])\n",
                         rh, hr);
     size_t n;
-    double *west = nums(line(out, 0), &n), *east = nums(line(out, 1), &n);
+    double *west = tsft_nums(tsft_line(out, 0), &n), *east = tsft_nums(tsft_line(out, 1), &n);
     for (int w = 0; w < 3; w++) {
         const char *p = w == 0 ? rh : w == 1 ? hr : fa;
         tsf_hdf5_info info;
@@ -244,7 +213,8 @@ Test(hdf5_r, reads_a_long_data_frame_as_one_series_per_id_in_order_of_appearance
                   info.notes);
         if (w == 2) {
             cr_assert_str_eq(f->col_names[1], "wet");
-            double *wet_w = nums(line(out, 2), &n), *wet_e = nums(line(out, 3), &n);
+            double *wet_w = tsft_nums(tsft_line(out, 2), &n),
+                   *wet_e = tsft_nums(tsft_line(out, 3), &n);
             tsft_assert_identical(f->cols[1], wet_w, 6, "west's logical");
             tsft_assert_identical(f->cols[1] + 6, wet_e, 6, "east's logical");
             free(wet_w);
