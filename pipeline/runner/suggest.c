@@ -59,8 +59,12 @@ const char *tsf_suggest(const char *word, const char *const *candidates, size_t 
     for (size_t i = 0; i < n; i++) {
         if (!candidates[i])
             continue;
+        /* The distance is at least the difference in length: most candidates need no table. */
+        size_t clen = strlen(candidates[i]);
+        if ((len > clen ? len - clen : clen - len) > limit)
+            continue;
         size_t d = tsf_edit_distance(word, candidates[i]);
-        size_t longer = len > strlen(candidates[i]) ? len : strlen(candidates[i]);
+        size_t longer = len > clen ? len : clen;
         if (d < best_d && d <= limit && d < longer) {
             best = candidates[i];
             best_d = d;
