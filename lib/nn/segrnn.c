@@ -522,17 +522,13 @@ static void cell_backward(tsf__seg *s, size_t R, tsf_real *dg, tsf_real *dgh, ts
     }
 }
 
-static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_norm)
+/* dY (M, R, W*Q): the loss gradient in the network's (RevIN-normalized) output space, and the
+ * output side of RevIN's affine gradient. */
+static void output_grad(tsf__seg *s, size_t B, const tsf_real *dyhat)
 {
-    assert(B == s->B_last);
-    size_t C = s->C, W = s->W, N = s->N, M = s->M, S = s->S, d = s->d, G = s->G, Q = s->Q;
-    size_t WQ = s->WQ, R = B * C, OQ = C * Q;
+    size_t C = s->C, W = s->W, M = s->M, Q = s->Q, WQ = s->WQ, R = B * C, OQ = C * Q;
     const tsf_real *p = s->params;
     tsf_real *gr = s->grads;
-    const tsf_real *W_hh = p + s->off[T_W_HH], *W_ih = p + s->off[T_W_IH];
-    const tsf_real *W_head = p + s->off[T_HEAD_W], *W_e = p + s->off[T_EMB_W];
-
-    /* dY: the gradient in the network's (RevIN-normalized) output space */
     const tsf_real *gamma = s->cfg.revin ? p + s->off[T_REVIN_W] : NULL;
     const tsf_real *beta = s->cfg.revin ? p + s->off[T_REVIN_B] : NULL;
     for (size_t m = 0; m < M; m++)
@@ -556,68 +552,83 @@ static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_no
                     }
                 }
             }
-    int have = 0, have_c = 0;
+}
 
-    if (s->pmf) {
-        /* dhin (M*R, d) = dY W_head, through the dropout mask */
-        tsf_real *dhd = s->hin; /* hin is no longer needed after the head's weight gradient */
-        prod(s, gr + s->off[T_HEAD_W], s->dY, 1, s->hin, 0, WQ, d, M * R, 1);
-        tsf__colsum_add(gr + s->off[T_HEAD_B], s->dY, s->ones, M * R, WQ);
-        prod(s, dhd, s->dY, 0, W_head, 0, M * R, d, WQ, 0);
-        if (s->dropping)
-            for (size_t i = 0; i < M * R * d; i++)
-                dhd[i] *= s->mask[i];
-        const tsf_real *hN = s->h + (N - 1) * R * d;
-        const tsf_real *cN = s->c ? s->c + (N - 1) * R * d : NULL;
-        memset(s->dh, 0, R * d * sizeof *s->dh);
-        memset(s->dc, 0, R * d * sizeof *s->dc);
-        memset(s->sgh, 0, R * G * sizeof *s->sgh);
-        for (size_t m = 0; m < M; m++) {
-            tsf_real *dhm = dhd + m * R * d, *dg = s->dec_dg + m * R * G,
-                     *dgh = s->dec_dgh + m * R * G;
-            cell_backward(s, R, dg, dgh, dhm, s->dcs, 0, s->dec_g + m * R * G,
-                          s->dec_hn ? s->dec_hn + m * R * d : NULL, s->dec_h + m * R * d, hN, cN,
-                          s->dec_tc ? s->dec_tc + m * R * d : NULL);
-            if (s->gru)
-                for (size_t i = 0; i < R * d; i++)
-                    s->dh[i] += dhm[i];
-            if (s->lstm)
-                for (size_t i = 0; i < R * d; i++)
-                    s->dc[i] += s->dcs[i];
-            for (size_t i = 0; i < R * G; i++)
-                s->sgh[i] += dgh[i];
-        }
-        /* every block read h_N through W_hh: dh_N += sgh W_hh, dW_hh += sgh^T h_N */
-        prod(s, s->dh, s->sgh, 0, W_hh, 0, R, d, G, 1);
-        prod(s, gr + s->off[T_W_HH], s->sgh, 1, hN, 0, G, d, R, 1);
-        tsf__colsum_add(gr + s->off[T_B_IH], s->dec_dg, s->ones, M * R, G);
-        tsf__colsum_add(gr + s->off[T_B_HH], s->dec_dgh, s->ones, M * R, G);
-        /* dP[m*C + c] = sum over b of the block's input-side gradient; dW_ih += dP^T u;
-         * du = dP W_ih, split into the position and channel embeddings */
-        memset(s->dP, 0, M * C * G * sizeof *s->dP);
-        for (size_t m = 0; m < M; m++)
-            for (size_t b = 0; b < B; b++) {
-                const tsf_real *src = s->dec_dg + (m * R + b * C) * G;
-                tsf_real *dst = s->dP + m * C * G;
-                for (size_t i = 0; i < C * G; i++)
-                    dst[i] += src[i];
-            }
-        prod(s, gr + s->off[T_W_IH], s->dP, 1, s->u, 0, G, d, M * C, 1);
-        prod(s, s->du, s->dP, 0, W_ih, 0, M * C, d, G, 0);
-        size_t h2 = d / 2;
-        for (size_t m = 0; m < M; m++)
-            for (size_t c = 0; c < C; c++) {
-                const tsf_real *du = s->du + (m * C + c) * d;
-                tsf_real *dpos = gr + s->off[T_POS] + m * h2, *dch = gr + s->off[T_CHAN] + c * h2;
-                for (size_t k = 0; k < h2; k++) {
-                    dpos[k] += du[k];
-                    dch[k] += du[h2 + k];
-                }
-            }
-        have = 1;
-        have_c = s->lstm;
+/* The parallel decoder: every block's cell step back to h_N (and c_N), into dh and dc, the
+ * head, W_hh, the biases and the position and channel embeddings. */
+static void pmf_backward(tsf__seg *s, size_t B)
+{
+    size_t C = s->C, N = s->N, M = s->M, d = s->d, G = s->G, WQ = s->WQ, R = B * C;
+    const tsf_real *p = s->params;
+    tsf_real *gr = s->grads;
+    const tsf_real *W_hh = p + s->off[T_W_HH], *W_ih = p + s->off[T_W_IH];
+    const tsf_real *W_head = p + s->off[T_HEAD_W];
+    /* dhin (M*R, d) = dY W_head, through the dropout mask */
+    tsf_real *dhd = s->hin; /* hin is no longer needed after the head's weight gradient */
+    prod(s, gr + s->off[T_HEAD_W], s->dY, 1, s->hin, 0, WQ, d, M * R, 1);
+    tsf__colsum_add(gr + s->off[T_HEAD_B], s->dY, s->ones, M * R, WQ);
+    prod(s, dhd, s->dY, 0, W_head, 0, M * R, d, WQ, 0);
+    if (s->dropping)
+        for (size_t i = 0; i < M * R * d; i++)
+            dhd[i] *= s->mask[i];
+    const tsf_real *hN = s->h + (N - 1) * R * d;
+    const tsf_real *cN = s->c ? s->c + (N - 1) * R * d : NULL;
+    memset(s->dh, 0, R * d * sizeof *s->dh);
+    memset(s->dc, 0, R * d * sizeof *s->dc);
+    memset(s->sgh, 0, R * G * sizeof *s->sgh);
+    for (size_t m = 0; m < M; m++) {
+        tsf_real *dhm = dhd + m * R * d, *dg = s->dec_dg + m * R * G, *dgh = s->dec_dgh + m * R * G;
+        cell_backward(s, R, dg, dgh, dhm, s->dcs, 0, s->dec_g + m * R * G,
+                      s->dec_hn ? s->dec_hn + m * R * d : NULL, s->dec_h + m * R * d, hN, cN,
+                      s->dec_tc ? s->dec_tc + m * R * d : NULL);
+        if (s->gru)
+            for (size_t i = 0; i < R * d; i++)
+                s->dh[i] += dhm[i];
+        if (s->lstm)
+            for (size_t i = 0; i < R * d; i++)
+                s->dc[i] += s->dcs[i];
+        for (size_t i = 0; i < R * G; i++)
+            s->sgh[i] += dgh[i];
     }
+    /* every block read h_N through W_hh: dh_N += sgh W_hh, dW_hh += sgh^T h_N */
+    prod(s, s->dh, s->sgh, 0, W_hh, 0, R, d, G, 1);
+    prod(s, gr + s->off[T_W_HH], s->sgh, 1, hN, 0, G, d, R, 1);
+    tsf__colsum_add(gr + s->off[T_B_IH], s->dec_dg, s->ones, M * R, G);
+    tsf__colsum_add(gr + s->off[T_B_HH], s->dec_dgh, s->ones, M * R, G);
+    /* dP[m*C + c] = sum over b of the block's input-side gradient; dW_ih += dP^T u;
+     * du = dP W_ih, split into the position and channel embeddings */
+    memset(s->dP, 0, M * C * G * sizeof *s->dP);
+    for (size_t m = 0; m < M; m++)
+        for (size_t b = 0; b < B; b++) {
+            const tsf_real *src = s->dec_dg + (m * R + b * C) * G;
+            tsf_real *dst = s->dP + m * C * G;
+            for (size_t i = 0; i < C * G; i++)
+                dst[i] += src[i];
+        }
+    prod(s, gr + s->off[T_W_IH], s->dP, 1, s->u, 0, G, d, M * C, 1);
+    prod(s, s->du, s->dP, 0, W_ih, 0, M * C, d, G, 0);
+    size_t h2 = d / 2;
+    for (size_t m = 0; m < M; m++)
+        for (size_t c = 0; c < C; c++) {
+            const tsf_real *du = s->du + (m * C + c) * d;
+            tsf_real *dpos = gr + s->off[T_POS] + m * h2, *dch = gr + s->off[T_CHAN] + c * h2;
+            for (size_t k = 0; k < h2; k++) {
+                dpos[k] += du[k];
+                dch[k] += du[h2 + k];
+            }
+        }
+}
 
+/* Back through the encoder's steps (and RMF's decoder steps), from dh (and dc) left by the
+ * parallel decoder, if any. */
+static void steps_backward(tsf__seg *s, size_t B, double *dh_norm)
+{
+    size_t C = s->C, W = s->W, N = s->N, S = s->S, d = s->d, G = s->G, Q = s->Q;
+    size_t WQ = s->WQ, R = B * C;
+    const tsf_real *p = s->params;
+    const tsf_real *W_hh = p + s->off[T_W_HH], *W_ih = p + s->off[T_W_IH];
+    const tsf_real *W_head = p + s->off[T_HEAD_W], *W_e = p + s->off[T_EMB_W];
+    int have = s->pmf, have_c = s->pmf && s->lstm;
     /* Steps S-1 .. 0: RMF adds the head's gradient at the steps it reads (N-1 .. S-1) and
      * sends each decoder step's input gradient to the forecast segment fed back into it. */
     for (size_t t = S; t-- > 0;) {
@@ -652,7 +663,17 @@ static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_no
                     dprev[r * WQ + w * Q + Q / 2] += s->dseg[r * W + w];
         }
     }
-    if (!s->pmf) { /* dY is final only now */
+}
+
+/* Weight gradients summed over all S steps (and RMF's head, whose dY is final only now). */
+static void weights_backward(tsf__seg *s, size_t B)
+{
+    size_t C = s->C, W = s->W, N = s->N, M = s->M, S = s->S, d = s->d, G = s->G;
+    size_t WQ = s->WQ, R = B * C;
+    const tsf_real *p = s->params;
+    tsf_real *gr = s->grads;
+    const tsf_real *W_ih = p + s->off[T_W_IH], *W_e = p + s->off[T_EMB_W];
+    if (!s->pmf) {
         prod(s, gr + s->off[T_HEAD_W], s->dY, 1, s->hin, 0, WQ, d, M * R, 1);
         tsf__colsum_add(gr + s->off[T_HEAD_B], s->dY, s->ones, M * R, WQ);
     }
@@ -677,6 +698,16 @@ static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_no
                     gr[s->off[T_REVIN_B] + c] += s->dz[i];
                 }
     }
+}
+
+static void backward(tsf__seg *s, size_t B, const tsf_real *dyhat, double *dh_norm)
+{
+    assert(B == s->B_last);
+    output_grad(s, B, dyhat);
+    if (s->pmf)
+        pmf_backward(s, B);
+    steps_backward(s, B, dh_norm);
+    weights_backward(s, B);
 }
 
 void tsf__seg_forward(tsf__seg *s, size_t B, const tsf_real *x, tsf_real *yhat, int training,
