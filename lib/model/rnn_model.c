@@ -931,7 +931,8 @@ enum {
     PIPE_N
 };
 
-/* The recipe as numbers (/meta/train.recipe), in this order. */
+/* The recipe as numbers (/meta/train.recipe), in this order. New fields go at the end, so that
+ * a file written before one existed holds the fields before it (recipe_complete). */
 #define RECIPE_FIELDS(X)                                                                           \
     X(epochs, size_t)                                                                              \
     X(batch_size, size_t)                                                                          \
@@ -959,7 +960,8 @@ enum {
     X(clip.algorithm, tsf_clip_algorithm)                                                          \
     X(patience, size_t)                                                                            \
     X(min_delta, double)                                                                           \
-    X(checkpoint_every, size_t)
+    X(checkpoint_every, size_t)                                                                    \
+    X(shards, size_t)
 #define COUNT_FIELD(f, t) +1
 enum { RECIPE_N = 0 RECIPE_FIELDS(COUNT_FIELD) };
 #undef COUNT_FIELD
@@ -970,6 +972,18 @@ static void recipe_put(const tsf_train_config *c, double *v)
 #define PUT_FIELD(f, t) v[i++] = (double)c->f;
     RECIPE_FIELDS(PUT_FIELD)
 #undef PUT_FIELD
+}
+
+/* Files from before shards was recorded hold one field fewer; they trained in one pass per
+ * batch (shards 0), the only way there was. */
+enum { RECIPE_N_OLD = RECIPE_N - 1 };
+
+/* The n (RECIPE_N or RECIPE_N_OLD) values of a file's recipe, with the fields it lacks at what
+ * files without them trained with (0), in recipe order into v (RECIPE_N). */
+static void recipe_complete(const double *in, size_t n, double *v)
+{
+    for (size_t i = 0; i < RECIPE_N; i++)
+        v[i] = i < n ? in[i] : 0;
 }
 
 static void recipe_get(tsf_train_config *c, const double *v)
@@ -1221,10 +1235,14 @@ static int read_recipe_meta(tsf_rnn_model *m, const tsf_network_info *info, cons
     if (r) {
         tsf_err e = TSF_ERR_INIT;
         tsf_train_config rc = m->train;
-        if (r->n_values == RECIPE_N)
-            recipe_get(&rc, r->values);
-        if (r->n_values != RECIPE_N || rc.epochs < 1 || rc.batch_size < 1 ||
-            tsf_optim_config_check(&rc.optim, &e) || tsf_sched_config_check(&rc.sched, &e))
+        const int known = r->n_values == RECIPE_N || r->n_values == RECIPE_N_OLD;
+        if (known) {
+            double v[RECIPE_N];
+            recipe_complete(r->values, r->n_values, v);
+            recipe_get(&rc, v);
+        }
+        if (!known || rc.epochs < 1 || rc.batch_size < 1 || tsf_optim_config_check(&rc.optim, &e) ||
+            tsf_sched_config_check(&rc.sched, &e))
             TSF_FAIL(err, TSF_EFORMAT,
                      "%s: /meta/train.recipe is malformed (expected %d valid numbers)%s%s", path,
                      RECIPE_N, e.msg[0] ? ": " : "", e.msg);
@@ -1493,7 +1511,8 @@ static const char *const recipe_names[] = {"epochs",
                                            "gradient_clip_algorithm",
                                            "patience",
                                            "min_delta",
-                                           "checkpoint_every"};
+                                           "checkpoint_every",
+                                           "shards"};
 _Static_assert(sizeof recipe_names / sizeof *recipe_names == RECIPE_N,
                "one name per field of RECIPE_FIELDS");
 
@@ -1520,18 +1539,19 @@ int tsf_rnn_model_resume_compare(const tsf_rnn_model *m, const tsf_windows *trai
                                  "now)",
                                  d->text, hash);
     const tsf_network_meta *r = tsf_network_info_meta(&info, "train.recipe");
-    if (r && r->n_values == RECIPE_N) {
+    if (r && (r->n_values == RECIPE_N || r->n_values == RECIPE_N_OLD)) {
         tsf_train_config now = *cfg;
         now.loss = m->loss;
-        double v[RECIPE_N];
+        double v[RECIPE_N], was[RECIPE_N];
         recipe_put(&now, v);
+        recipe_complete(r->values, r->n_values, was);
         for (size_t i = 0; i < RECIPE_N && used < n; i++) {
             if (!strcmp(recipe_names[i], "epochs") ||
-                !strcmp(recipe_names[i], "checkpoint_every") || v[i] == r->values[i])
+                !strcmp(recipe_names[i], "checkpoint_every") || v[i] == was[i])
                 continue;
             used +=
                 (size_t)snprintf(diff + used, n - used, "%s%s: the checkpoint %.6g, this run %.6g",
-                                 used ? "; " : "", recipe_names[i], r->values[i], v[i]);
+                                 used ? "; " : "", recipe_names[i], was[i], v[i]);
         }
     }
     tsf_network_info_clear(&info);

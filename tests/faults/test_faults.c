@@ -544,3 +544,107 @@ Test(faults, resume_refuses_another_recipe_or_data_by_name_unless_told)
               "%s", msg);
     free(msg);
 }
+
+/* The recipe /meta/train.recipe of a model file: its length and last value (shards), by h5py;
+ * with drop_last, the file is rewritten without that value first, as tsflow wrote it before it
+ * recorded shards. */
+static void recipe_tail(const char *model, int drop_last, size_t *n, double *last)
+{
+    char *out = NULL, *err = NULL;
+    int rc =
+        tsft_python("import sys, h5py, numpy as np\n"
+                    "with h5py.File(sys.argv[1], 'r+') as f:\n"
+                    "    r = f['meta/train.recipe'][()]\n"
+                    "    if sys.argv[2] == '1':\n"
+                    "        del f['meta/train.recipe']\n"
+                    "        r = r[:-1]\n"
+                    "        f.create_dataset('meta/train.recipe', data=r.astype(np.float64))\n"
+                    "    print(len(r), repr(float(r[-1])))\n",
+                    &out, &err, model, drop_last ? "1" : "0", NULL);
+    if (rc != 0 && strstr(err, "ModuleNotFoundError"))
+        cr_skip_test("Debian's python3 lacks h5py: %s", err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(sscanf(out, "%zu %lf", n, last), 2, "%s", out);
+    free(out);
+    free(err);
+}
+
+/* shards (the fixed parts of a batch whose gradients are added in order) is part of the recipe
+ * a model file records: another value changes the sums' rounding, so a resume with it is
+ * refused by name unless accepted. A file from before shards was recorded reads as 0. */
+Test(faults, resume_refuses_another_shards_by_name_and_reads_files_without_it_as_zero)
+{
+    const char *dir = tsft_tmpdir();
+    const char *ini = write_training(dir, 2, "ckpt.h5"), *log = tsft_path(dir, "log.txt");
+    const char *ckpt = tsft_path(dir, "ckpt.h5");
+    const char *first[] = {"run", "-q", ini, "--set", "m.shards=3", NULL};
+    cr_assert_eq(run_tsflow(first, log, 0), 0, "%s", slurp(log, NULL));
+    size_t n;
+    double last;
+    recipe_tail(ckpt, 0, &n, &last);
+    cr_assert(n == 28 && last == 3, "the recipe holds %zu values, the last %g (expected 28, 3)", n,
+              last);
+    char set[4200];
+    snprintf(set, sizeof set, "m.resume=%s", ckpt);
+
+    const char *other[] = {"run",        ini,     "--set",      set, "--set",
+                           "m.epochs=3", "--set", "m.shards=2", NULL};
+    int st = run_tsflow(other, log, 0);
+    char *msg = slurp(log, NULL);
+    cr_assert_eq(st, 1, "other shards: exit %d (expected 1):\n%s", st, msg);
+    cr_assert(strstr(msg, "this run differs from the checkpoint's training in shards: the "
+                          "checkpoint 3, this run 2 (expected the same data and recipe; set "
+                          "resume_changes = accept to resume anyway)"),
+              "%s", msg);
+    free(msg);
+
+    const char *accept[] = {"run",        ini,     "--set",      set,     "--set",
+                            "m.epochs=3", "--set", "m.shards=2", "--set", "m.resume_changes=accept",
+                            NULL};
+    st = run_tsflow(accept, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 0, "accepted: exit %d:\n%s", st, msg);
+    cr_assert(strstr(msg, "although this run differs in shards: the checkpoint 3, this run 2"),
+              "%s", msg);
+    free(msg);
+
+    /* Without the value: one pass per batch (shards = 0), which shards = 4 may not resume and the
+     * default does, without a word. */
+    const char *again[] = {"run", "-q", ini, NULL};
+    cr_assert_eq(run_tsflow(again, log, 0), 0, "%s", slurp(log, NULL));
+    recipe_tail(ckpt, 1, &n, &last);
+    cr_assert_eq(n, 27);
+    const char *old4[] = {"run",        ini,     "--set",      set, "--set",
+                          "m.epochs=4", "--set", "m.shards=4", NULL};
+    st = run_tsflow(old4, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 1, "a file without shards, shards = 4: exit %d:\n%s", st, msg);
+    cr_assert(strstr(msg, "differs from the checkpoint's training in shards: the checkpoint 0, "
+                          "this run 4"),
+              "%s", msg);
+    free(msg);
+    /* model.load reads it too, and forecasts as the run that wrote it did */
+    const char *use = tsft_path(dir, "use.ini");
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[data]\nstage = ingest.csv\npath = data.csv\ntime_column = time\ntime_unit = s\n\n"
+             "[win]\nstage = window\ninput = data\nlookback = 32\nhorizon = 4\n\n"
+             "[m]\nstage = model.load\npath = ckpt.h5\n\n"
+             "[pred]\nstage = predict\ninputs = m, win\n\n"
+             "[fc]\nstage = export.csv\ninput = pred\npath = loaded.csv\n");
+    tsft_write_file(use, text, strlen(text));
+    const char *load[] = {"run", "-q", use, NULL};
+    cr_assert_eq(run_tsflow(load, log, 0), 0, "%s", slurp(log, NULL));
+    size_t la, lb;
+    char *fa = slurp(tsft_path(dir, "forecasts.csv"), &la);
+    char *fb = slurp(tsft_path(dir, "loaded.csv"), &lb);
+    cr_assert(la == lb && !memcmp(fa, fb, la), "the reloaded model forecasts otherwise");
+    free(fa);
+    free(fb);
+    const char *old[] = {"run", ini, "--set", set, "--set", "m.epochs=3", NULL};
+    st = run_tsflow(old, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 0, "a file without shards: exit %d:\n%s", st, msg);
+    cr_assert(strstr(msg, "resumed from epoch 3, batch 1 (") && !strstr(msg, "differs"), "%s", msg);
+    free(msg);
+}

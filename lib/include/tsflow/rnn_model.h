@@ -23,7 +23,8 @@
  *                           text: the scaled column names, one per line
  *     /meta/scaler.series   per-series scalers: the series ids, one per line
  *     /meta/train.recipe    the training recipe (tsf_rnn_model.train), numbers in the order of
- *                           recipe_fields in lib/model/rnn_model.c
+ *                           RECIPE_FIELDS in lib/model/rnn_model.c, shards last (absent in
+ *                           older files: 0)
  *     /meta/fit             values [chosen (TSF_CHOOSE_* bits), ensemble, calibrate,
  *                           untrained]: what refits choose from their data, and whether the
  *                           weights were never trained (absent in older files: 0, 0, 0, 0)
@@ -106,7 +107,7 @@ typedef struct tsf_rnn_model {
     int channel_independent;  /* one sample per (window, target) */
     tsf_model_scaler *scaler; /* NULL: trained on the data's own units */
     /* The training recipe: what the model was trained with (epochs, batch size, seed, shuffle,
-     * optimizer, schedule, clipping, early stopping, checkpoint_every), so that it can be
+     * optimizer, schedule, clipping, early stopping, checkpoint_every, shards), so that it can be
      * refitted elsewhere (a backtest refits it fold by fold). Pointer fields (checkpoint,
      * resume, meta, progress, cancel) are always NULL and loss equals m->loss. Until trained,
      * and for a model file without the recipe: tsf_train_config_init's defaults with the
@@ -180,7 +181,8 @@ int tsf_rnn_model_train(tsf_rnn_model *m, const tsf_windows *train, const tsf_wi
 /* Before resuming training of m on `train` with cfg from the checkpoint cfg->resume: compare
  * the checkpoint's training data (the SHA-256 of the windows' frame and origins, which
  * tsf_rnn_model_train stores as /meta/train.data_sha256) and recipe (/meta/train.recipe: every
- * field but epochs and checkpoint_every, which a resume may change) with this run's. diff
+ * field but epochs and checkpoint_every, which a resume may change; shards too, which changes
+ * the order of the gradient sums and so the bits, not the number of ranks) with this run's. diff
  * (n bytes) receives the differences by name ("lr: the checkpoint 0.003, this run 0.01; ..."),
  * empty when none; *epoch and *batch the checkpoint's cursor (0-based: finished epochs, batches
  * of the next). Errors: the checkpoint cannot be read. */
