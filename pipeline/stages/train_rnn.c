@@ -436,7 +436,8 @@ static const tsf_option options[] = {
      .help = "data-parallel training: each batch in this many fixed parts whose gradients are "
              "added in part order, so that under mpirun the ranks share the parts and the "
              "weights are the same for any number of ranks (0: one pass per batch, each rank "
-             "training alone on all of it; see docs/mpi.md)"},
+             "training alone on all of it; see docs/mpi.md). Part of the recipe: another value "
+             "rounds the sums otherwise, so a resume keeps it"},
     {.name = "resume",
      .type = TSF_OPT_PATH_IN,
      OPT(resume),
@@ -448,8 +449,8 @@ static const tsf_option options[] = {
      .def = "refuse",
      .choices = resume_rules,
      .help = "resume: refuse (default) a checkpoint trained on other data or with another "
-             "recipe (learning rate, optimizer, batch size...), naming what differs; accept "
-             "resumes anyway, with a warning"},
+             "recipe (learning rate, optimizer, batch size, shards...), naming what differs; "
+             "accept resumes anyway, with a warning"},
     TSF_OPTION_END,
 };
 
