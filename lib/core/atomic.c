@@ -270,12 +270,12 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)
         what = "close";
     }
     /* Under MPI, rank 0 replaces the file only when every rank made its copy: a rank that
-     * failed to ends the run, which must then have replaced nothing. */
+     * failed to, or failed elsewhere and said so (tsf_par_notify_failure), ends the run, which
+     * must then have replaced nothing. */
     size_t bad;
     if (!tsf_par_agree(!e, &bad) && !e) {
         tsf_err_set(err, TSF_EIO,
-                    "%s: not replaced: rank %zu could not write its copy (the previous file, if "
-                    "any, is unchanged)",
+                    "%s: not replaced: rank %zu failed (the previous file, if any, is unchanged)",
                     a->path, bad);
         tsf_atomic_abort(a);
         return TSF_EIO;

@@ -3,13 +3,17 @@
  *
  * Ranks other than 0 send their standard output to /dev/null and keep their standard error
  * in an unlinked temporary file: a run whose ranks all agree prints what a serial run prints,
- * once. A failing rank waits a moment for the others: when every rank failed (a bad option, a
- * missing input), rank 0 has reported it and all leave with its exit status. Otherwise a rank
- * other than 0 prints its kept error output with "rank R of N: " before each line, and the rank
- * ends the job (MPI_Abort sends SIGTERM to every rank, whose handler removes the temporaries of
- * outputs in flight, so a failed run replaces no file).
+ * once. A failing rank tells the others, which stop at their next exchange and fail in turn
+ * (removing their temporaries as on any error), and waits a moment for them: when every rank
+ * failed, all leave with the worst exit status, no MPI_Abort needed. Rank 0 has said why unless
+ * it was only told: then each rank that failed on its own prints its kept error output with
+ * "rank R of N: " before each line. When a rank does not answer in time (computing, far from an
+ * exchange), the failing rank prints its output so and ends the job (MPI_Abort sends SIGTERM to
+ * every rank, whose handler removes the temporaries of outputs in flight): either way a failed
+ * run replaces no file.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,9 +87,13 @@ int cli_ranks_end(int rc)
     if (rc != CLI_OK && tsf_par_size() > 1) {
         fflush(stdout);
         fflush(stderr);
-        int worst = rc;
-        if (tsf_par_all_failed(&worst, GRACE_SECONDS)) {
-            tsf_par_finalize(); /* every rank failed alike: rank 0 has said why */
+        int worst = rc, zero_told = 0;
+        tsf_par_notify_failure();
+        if (tsf_par_all_failed(&worst, &zero_told, GRACE_SECONDS)) {
+            /* every rank failed: alike (rank 0 has said why), or because some did, which say why */
+            if (zero_told && tsf_par_rank() > 0 && tsf_par_failed_peer() == SIZE_MAX)
+                replay_stderr();
+            tsf_par_finalize();
             return worst;
         }
         if (tsf_par_rank() > 0)

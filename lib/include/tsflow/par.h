@@ -71,12 +71,25 @@ int tsf_par_agree(int ok, size_t *first_bad);
  * (k mod size), which balances tasks that grow with k (expanding training windows). */
 size_t tsf_par_owner(size_t k);
 
-/* For a rank that failed: whether every rank failed (each calls this with its exit code), found
- * within `seconds`; then *code becomes the largest code and the ranks may leave the job as usual
- * (tsf_par_finalize), without MPI_Abort. 0 when another rank did not fail, or not in time (one
- * still computing, or waiting in an exchange for this one): the caller then ends the job with
- * tsf_par_abort. Always 0 with one rank. */
-int tsf_par_all_failed(int *code, double seconds);
+/* For a rank that failed, first: tell every other rank, without waiting. Each stops at its next
+ * exchange (tsf_par_allgather, tsf_par_sum, tsf_par_agree, tsf_par_barrier: they wait for the
+ * notice as well as for the exchange) with TSF_EIO naming this rank, so that it unwinds as on
+ * any error (removing the temporaries of its outputs in flight) and fails in turn, and the job
+ * can end without MPI_Abort. */
+void tsf_par_notify_failure(void);
+
+/* The rank whose failure notice this rank received first, SIZE_MAX when none (always with one
+ * rank). */
+size_t tsf_par_failed_peer(void);
+
+/* For a rank that failed, then: whether every rank failed (each calls this with its exit code),
+ * found within `seconds`; then *code becomes the largest code and the ranks may leave the job as
+ * usual (tsf_par_finalize), without MPI_Abort, and *zero_told is 1 when rank 0 failed only
+ * because another rank's notice stopped it (the ranks that failed on their own then say why),
+ * 0 when it failed on its own (it has said why). 0 when another rank did not fail, or not in
+ * time (one still computing): the caller then ends the job with tsf_par_abort. Always 0 with one
+ * rank. */
+int tsf_par_all_failed(int *code, int *zero_told, double seconds);
 
 /* End every rank of the job with exit status code (MPI_Abort: the others receive SIGTERM). For
  * the command line, after it has reported the failure: the library itself never calls it. In a
