@@ -4,10 +4,14 @@
 #   - a retrain-always LSTM backtest (tsflow backtest on the weekly CO2 series, a refit per fold,
 #     the fits shared out over the ranks),
 #   - data-parallel training (tests/mpi/small.ini's network, hidden 32, 10 epochs, shards = 4,
-#     without its backtest): the ranks share each batch's parts.
+#     without its backtest): the ranks share each batch's parts,
+#   - the load benchmark's pipeline (scripts/bench.sh load: LOAD_ROWS rows, default 20 million,
+#     of LOAD_SERIES series, default 1,000, generated into LOAD_DIR, default /tmp, and deleted),
+#     whose backtest of two baselines the ranks share; every rank reads the whole file.
 # Build directory: BUILD_DIR (default build-mpi, configured with -Dmpi=enabled). RANKS lists the
 # rank counts (default "1 2 4"). Prints figures; never passes or fails on speed.
 #   scripts/bench.sh mpi
+#   LOAD_ROWS=2000000 scripts/bench.sh mpi     # a quicker look at the load part
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-mpi}
@@ -37,3 +41,7 @@ for what in backtest training; do
     printf '%-34s %6d %9.1f %9.2f\n' "$label" $n "$s" "$(echo "$base / $s" | bc -l)"
   done
 done
+echo
+ranks=$(echo ${RANKS:-1 2 4} | tr ' ' ',')
+"$build/tests/bench/bench_load" --rows "${LOAD_ROWS:-20000000}" --series "${LOAD_SERIES:-1000}" \
+  --tsflow "$bin" --dir "${LOAD_DIR:-/tmp}" --ranks "$ranks"

@@ -2,7 +2,7 @@
  * baseline and backtested, with each command's time and peak RSS against the frame's size.
  *
  * usage: bench_load [--rows N] [--series S] [--tsflow PATH] [--no-pipeline] [--interleaved]
- *                   [--dir DIR]
+ *                   [--dir DIR] [--ranks N,N,...]
  *
  * Writes "id,time,value" rows (S series of N / S hourly rows each, series after series; with
  * --interleaved every series at each time in turn, which the reader must regroup) into a
@@ -14,6 +14,10 @@
  *      naive baselines over the last 30 days of every series.
  * The frame of N rows holds 8 bytes of time and 8 per value column, plus the series ids: the
  * figures show the peak RSS above it. The generated file and the directory are deleted.
+ * With --ranks (a tsflow built with MPI, scripts/bench.sh mpi): instead of 1 and 2, the pipeline
+ * under `mpirun --oversubscribe -n N` for each N listed, its wall time and its backtest step's
+ * (the work spread over the ranks; every rank reads the whole file) with the speed-ups against
+ * the first N, and whether the backtest's metrics file is byte-identical to the first N's.
  * A benchmark (meson benchmark(), scripts/bench.sh load): it prints, it never fails on speed. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,6 +131,28 @@ static double max_step_mib(const char *log)
     return best;
 }
 
+/* The time of step "bt" in tsflow run -v's step table ("1.23 s", "12 s", "1:02"), or -1. */
+static double bt_step_seconds(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    double t = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        int m, sec;
+        char *p = line;
+        if (strncmp(line, "bt ", 3) || !(p = strstr(line, " backtest ")))
+            continue;
+        p += strlen(" backtest ");
+        if (sscanf(p, " %d:%d", &m, &sec) == 2 && strchr(p, ':'))
+            t = 60.0 * m + sec;
+        else
+            t = atof(p);
+    }
+    if (f)
+        fclose(f);
+    return t;
+}
+
 static void show_log(const char *log, const char *indent)
 {
     FILE *f = fopen(log, "r");
@@ -137,11 +163,94 @@ static void show_log(const char *log, const char *indent)
         fclose(f);
 }
 
+/* The pipeline of step 2 (load.ini, beside the data). */
+static void write_pipeline(const char *ini, size_t per)
+{
+    FILE *f = fopen(ini, "w");
+    if (!f) {
+        perror(ini);
+        exit(1);
+    }
+    fprintf(f,
+            "[data]\nstage = ingest.csv\npath = long.csv\nid_column = id\n\n"
+            "[win]\nstage = window\ninput = data\nlookback = 168\nhorizon = 24\n"
+            "stride = 24\n\n"
+            "[snaive]\nstage = baseline\ninput = win\nmethod = snaive\nseason = 24\n\n"
+            "[scores]\nstage = metrics\ninput = snaive\n\n"
+            "[bt]\nstage = backtest\ninputs = data\nfirst_origin = %zu\nhorizon = 24\n"
+            "stride = 24\nbaselines = naive, snaive\nseason = 24\n\n"
+            "[bt_scores]\nstage = export.csv\ninput = bt.metrics\npath = bt_metrics.csv\n",
+            per - 30 * 24);
+    fclose(f);
+}
+
+/* Whether files a and b hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    for (int ca = 0; same && ca != EOF;) {
+        ca = getc(fa);
+        same = ca == getc(fb);
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+/* The pipeline under mpirun with each rank count of the list "1,2,4": times and speed-ups. */
+static void run_ranks(const char *tsflow, const char *ranks, const char *dir, const char *ini,
+                      const char *log)
+{
+    char out[4200], first[4200], n_arg[32];
+    snprintf(out, sizeof out, "%s/bt_metrics.csv", dir);
+    snprintf(first, sizeof first, "%s/bt_metrics.first.csv", dir);
+    printf("2. mpirun --oversubscribe -n N tsflow run -v load.ini (ingest.csv, window, seasonal "
+           "naive, metrics; backtest of naive and seasonal naive over the last 30 days, its fits "
+           "spread over the ranks)\n");
+    printf("   %5s %9s %9s %12s %12s  %s\n", "ranks", "run (s)", "speed-up", "backtest (s)",
+           "speed-up", "metrics file");
+    double base_run = 0, base_bt = 0;
+    for (const char *p = ranks; *p;) {
+        char *end;
+        long n = strtol(p, &end, 10);
+        p = end + (*end == ',');
+        snprintf(n_arg, sizeof n_arg, "%ld", n);
+        char *argv[] = {"mpirun", "--oversubscribe", "-n", n_arg, (char *)tsflow, "run",
+                        "-v",     (char *)ini,       NULL, NULL};
+        if (geteuid() == 0) { /* Open MPI refuses root without being told */
+            memmove(argv + 2, argv + 1, 7 * sizeof *argv);
+            argv[1] = "--allow-run-as-root";
+        }
+        result r = measure(argv, log);
+        double bt = bt_step_seconds(log);
+        const char *same = "-";
+        if (r.status == 0 && base_run == 0) {
+            base_run = r.seconds;
+            base_bt = bt;
+            rename(out, first);
+            same = "(reference)";
+        } else if (r.status == 0) {
+            same = same_bytes(out, first) ? "identical" : "DIFFERS";
+            unlink(out);
+        }
+        printf("   %5ld %9.1f %9.2f %12.1f %12.2f  %s\n", n, r.seconds, base_run / r.seconds, bt,
+               bt > 0 ? base_bt / bt : 0, same);
+        if (r.status != 0) {
+            printf("   exit %d:\n", r.status);
+            show_log(log, "   | ");
+        }
+    }
+    unlink(first);
+}
+
 int main(int argc, char **argv)
 {
     size_t rows = 20000000, series = 1000;
     const char *tsflow = getenv("TSFLOW_BIN") ? getenv("TSFLOW_BIN") : "tsflow";
-    const char *dir_arg = NULL;
+    const char *dir_arg = NULL, *ranks = NULL;
     int pipeline = 1, interleaved = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc)
@@ -156,9 +265,11 @@ int main(int argc, char **argv)
             pipeline = 0;
         else if (!strcmp(argv[i], "--interleaved"))
             interleaved = 1;
+        else if (!strcmp(argv[i], "--ranks") && i + 1 < argc)
+            ranks = argv[++i];
         else {
             fprintf(stderr, "usage: bench_load [--rows N] [--series S] [--tsflow PATH] "
-                            "[--no-pipeline] [--interleaved] [--dir DIR]\n");
+                            "[--no-pipeline] [--interleaved] [--dir DIR] [--ranks N,N,...]\n");
             return 2;
         }
     }
@@ -190,6 +301,12 @@ int main(int argc, char **argv)
     printf("load: generated %.1f MB in %.1f s (%s)\n", (double)bytes / 1e6, gen, csv);
     printf("load: frame = %zu rows x (8 B time + 8 B value) + ids = %.1f MiB\n\n", rows, frame_mib);
 
+    if (ranks) {
+        write_pipeline(ini, per);
+        run_ranks(tsflow, ranks, dir, ini, log);
+        pipeline = 0;
+        goto cleanup;
+    }
     char *inspect[] = {(char *)tsflow, "inspect", "--id-column", "id", csv, NULL};
     result r = measure(inspect, log);
     printf("1. tsflow inspect --id-column id long.csv\n");
@@ -202,18 +319,7 @@ int main(int argc, char **argv)
         show_log(log, "   | ");
 
     if (pipeline) {
-        FILE *f = fopen(ini, "w");
-        fprintf(f,
-                "[data]\nstage = ingest.csv\npath = long.csv\nid_column = id\n\n"
-                "[win]\nstage = window\ninput = data\nlookback = 168\nhorizon = 24\n"
-                "stride = 24\n\n"
-                "[snaive]\nstage = baseline\ninput = win\nmethod = snaive\nseason = 24\n\n"
-                "[scores]\nstage = metrics\ninput = snaive\n\n"
-                "[bt]\nstage = backtest\ninputs = data\nfirst_origin = %zu\nhorizon = 24\n"
-                "stride = 24\nbaselines = naive, snaive\nseason = 24\n\n"
-                "[bt_scores]\nstage = export.csv\ninput = bt.metrics\npath = bt_metrics.csv\n",
-                per - 30 * 24);
-        fclose(f);
+        write_pipeline(ini, per);
         char *run[] = {(char *)tsflow, "run", "-v", ini, NULL};
         r = measure(run, log);
         printf("\n2. tsflow run -v load.ini (ingest.csv, window 168/24 stride 24, seasonal naive, "
@@ -226,6 +332,7 @@ int main(int argc, char **argv)
         show_log(log, "   | ");
     }
 
+cleanup:
     unlink(csv);
     unlink(ini);
     unlink(log);
