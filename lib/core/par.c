@@ -3,7 +3,10 @@
  * The exchanges are built from MPI_Allgather of the byte counts and one MPI_Bcast per rank in
  * pieces under 1 GiB: MPI counts are int, and a backtest's forecasts can pass 2 GiB. Sums add
  * the gathered terms in rank order on every rank, never through MPI_Allreduce, whose order of
- * additions is the library's choice and may differ between ranks and runs.
+ * additions is the library's choice and may differ between ranks and runs. Every exchange is
+ * started nonblocking and waited for together with a failure notice from another rank, so that
+ * a rank that failed alone (and will never join) stops the others at their next exchange rather
+ * than leaving them blocked until MPI_Abort.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -206,8 +209,10 @@ int tsf_par_all_failed(int *code, int *zero_told, double seconds)
     if (!(all = malloc(2 * par_size * sizeof *all)))
         return 0;
     MPI_Request req;
-    if (MPI_Iallgather(mine, 2, MPI_INT, all, 2, MPI_INT, end_comm, &req) != MPI_SUCCESS)
+    if (MPI_Iallgather(mine, 2, MPI_INT, all, 2, MPI_INT, end_comm, &req) != MPI_SUCCESS) {
+        free(all);
         return 0;
+    }
     struct timespec pause = {0, 10 * 1000 * 1000};
     for (double waited = 0; !done && waited < seconds; waited += 0.01) {
         if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)

@@ -51,7 +51,8 @@ void tsf_par_barrier(void);
 
 /* Every rank contributes n bytes at send (n may differ by rank and be 0); every rank receives
  * their concatenation in rank order in a new buffer *out (free()), and, when counts is not NULL,
- * the bytes of each rank in counts (size entries). TSF_ENOMEM or TSF_EIO (an MPI failure). */
+ * the bytes of each rank in counts (size entries). TSF_ENOMEM or TSF_EIO (an MPI failure, or
+ * another rank's failure notice: see tsf_par_notify_failure). */
 int tsf_par_allgather(const void *send, size_t n, void **out, size_t *counts, tsf_err *err) TSF_WUR;
 
 /* x (n) := the sum over ranks of each rank's x, added in rank order (0 + 1 + 2 ...), so every
