@@ -22,8 +22,10 @@
 #include "cli.h"
 #include "tsflow/par.h"
 
-/* How long a failing rank other than 0 waits for rank 0 to end the job (seconds). */
-enum { GRACE_SECONDS = 2 };
+/* How long a failing rank waits for the others to fail in turn (seconds): long enough for a
+ * rank preparing its data on a busy machine to reach its next exchange and end the job cleanly,
+ * short enough not to keep a failed run waiting on a rank far from one (then MPI_Abort). */
+enum { GRACE_SECONDS = 10 };
 
 static int saved_stderr = -1;
 static FILE *kept_stderr;
