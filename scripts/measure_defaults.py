@@ -7,7 +7,9 @@ CO2 series aggregated to monthly means; each cut to at most 500 points. The prot
 and season = the frequency (12 or 4), the last three years are the test part, origins once a
 year, the model refitted at each (rolling origin, MASE as R's forecast package computes it,
 pooled per series). Nothing is tuned here: the RNN runs with no option beyond the data, the
-horizon, the season and the test share (the CSVs carry no calendar, so the season is given).
+horizon and the test share. The CSVs carry real dates (month starts, quarter starts; the
+simulated series start in January 1990), so tsflow infers the frequency and the season itself
+as it would for a user's file.
 
 usage: scripts/measure_defaults.py BUILD_DIR OUT_DIR [EXTRA tsflow FLAGS...]
 e.g. EXTRA = --baselines naive,snaive,ets (ETS beside the RNN), --ensemble 5, or
@@ -39,25 +41,37 @@ def simulated(seed, n, m, mult):
     return level + amp * season[t % m] + e
 
 
+def dates(start, n, m):
+    """n month starts (m = 12) or quarter starts (m = 4) from start."""
+    return pd.date_range(start, periods=n, freq="MS" if m == 12 else "QS")
+
+
 def series():
+    """(name, season, pandas Series with its dates) for every measured series."""
     out = []
     for k, (n, m, mult) in enumerate([(96, 12, 0), (144, 12, 1), (240, 12, 0), (72, 12, 1),
                                       (80, 4, 0), (120, 4, 1), (200, 4, 0)]):
-        out.append((f"sim{k}_{'m' if m == 12 else 'q'}{n}", m, simulated(100 + k, n, m, mult)))
+        y = simulated(100 + k, n, m, mult)
+        out.append((f"sim{k}_{'m' if m == 12 else 'q'}{n}", m,
+                    pd.Series(y, index=dates("1990-01-01", n, m))))
     import statsmodels.api as sm
     macro = sm.datasets.macrodata.load_pandas().data
+    start = f"{int(macro['year'].iloc[0])}-{3 * (int(macro['quarter'].iloc[0]) - 1) + 1:02d}-01"
+    idx = dates(start, len(macro), 4)
     for col in ("realcons", "cpi", "unemp"):
-        out.append((f"macro_{col}", 4, macro[col].to_numpy()[-200:]))
+        out.append((f"macro_{col}", 4, pd.Series(macro[col].to_numpy(), index=idx)[-200:]))
     el = sm.datasets.elnino.load_pandas().data.set_index("YEAR")
-    out.append(("elnino", 12, el.to_numpy().ravel()[-360:]))
+    ely = el.to_numpy().ravel()
+    out.append(("elnino", 12, pd.Series(ely, index=dates(f"{int(el.index[0])}-01-01",
+                                                         len(ely), 12))[-360:]))
     co2 = sm.datasets.co2.load_pandas().data["co2"]
     co2m = co2.resample("MS").mean().interpolate()
-    out.append(("sm_co2_monthly", 12, co2m.to_numpy()[-480:]))
+    out.append(("sm_co2_monthly", 12, co2m[-480:]))
     here = os.path.dirname(os.path.abspath(__file__))
     ml = pd.read_csv(os.path.join(here, "..", "datasets", "mauna_loa_co2", "co2_weekly.csv"),
                      parse_dates=["date"], index_col="date")["co2"]
     mlm = ml.resample("MS").mean().interpolate()
-    out.append(("maunaloa_monthly", 12, mlm.to_numpy()[-300:]))
+    out.append(("maunaloa_monthly", 12, mlm[-300:]))
     return out
 
 
@@ -68,10 +82,11 @@ def main():
     rows = []
     for name, m, y in series():
         path = os.path.join(work, name + ".csv")
-        pd.DataFrame({"y": np.round(y, 6)}).to_csv(path, index=False)
+        pd.DataFrame({"date": y.index.strftime("%Y-%m-%d"),
+                      "y": np.round(y.to_numpy(), 6)}).to_csv(path, index=False)
         n = len(y)
         h5 = os.path.join(work, name + ".h5")
-        cmd = [tsflow, "backtest", path, "--horizon", str(m), "--season", str(m),
+        cmd = [tsflow, "backtest", path, "--horizon", str(m),
                "--test-fraction", repr(3 * m / n), "--out", h5, "-q"] + extra
         r = subprocess.run(cmd, capture_output=True, text=True,
                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
