@@ -233,7 +233,7 @@ static const char *fold_where(const run *R, size_t k, char *buf, size_t n)
 }
 
 static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_range *fit, size_t fold,
-                             size_t fit_fold)
+                             size_t fit_fold, const tsf_scaler *scaler)
 {
     const tsf_backtest_spec *sp = R->spec;
     return (tsf_fold_ctx){.hist = hist,
@@ -244,7 +244,8 @@ static tsf_fold_ctx make_ctx(const run *R, const tsf_frame *hist, const tsf_rang
                           .quantiles = sp->quantiles,
                           .n_quantiles = sp->n_quantiles,
                           .fold = fold,
-                          .seed = sp->seed + fit_fold};
+                          .seed = sp->seed + fit_fold,
+                          .scaler = scaler};
 }
 
 /* Whether this rank fits the models of fit g (and makes the forecasts of its folds). Chained
@@ -274,7 +275,7 @@ static int fit_task(run *R, size_t g, tsf_err *err)
         if (rc != TSF_OK)
             goto done;
     }
-    tsf_fold_ctx ctx = make_ctx(R, hist, fit, fs->fold, fs->fold);
+    tsf_fold_ctx ctx = make_ctx(R, hist, fit, fs->fold, fs->fold, fs->scaler);
     for (size_t m = 0; m < R->M && rc == TSF_OK && owns_fit(R, g); m++) {
         const tsf_forecaster *fc = &R->models[m];
         if (!fc->fit)
@@ -319,7 +320,7 @@ static int forecast_task(run *R, size_t k, tsf_err *err)
         rc = tsf_err_set(err, TSF_ENOMEM, "backtest: out of memory");
         goto done;
     }
-    tsf_fold_ctx ctx = make_ctx(R, hist, fit, k, fs->fold);
+    tsf_fold_ctx ctx = make_ctx(R, hist, fit, k, fs->fold, fs->scaler);
     for (size_t e = R->fold_entry[k]; e < R->fold_entry[k + 1] && rc == TSF_OK; e++) {
         size_t s = fc->entry[e].series;
         if (fs->scaler) /* normalized actuals with this fit's scaler */

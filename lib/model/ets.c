@@ -236,7 +236,7 @@ void tsf__lsfit(double *intercept, double *slope, const double *y, size_t n, dou
     *intercept = ym - *slope * xm;
 }
 
-int tsf__decompose(double *figure, const double *y, size_t n, size_t m, int mult)
+int tsf__decompose(double *figure, double *trend, const double *y, size_t n, size_t m, int mult)
 {
     /* trend: centred MA; position t has a value when t - m/2 >= 0 and t + m/2 < n */
     const size_t half = m / 2;
@@ -247,6 +247,8 @@ int tsf__decompose(double *figure, const double *y, size_t n, size_t m, int mult
         rc = -1;
         goto done;
     }
+    for (size_t t = 0; trend && t < n; t++)
+        trend[t] = NAN;
     for (size_t t = half; t + half < n; t++) {
         double tr = 0;
         if (m % 2 == 0) {
@@ -258,6 +260,8 @@ int tsf__decompose(double *figure, const double *y, size_t n, size_t m, int mult
                 tr += y[k];
         }
         tr /= (double)m;
+        if (trend)
+            trend[t] = tr;
         double v = mult ? y[t] / tr : y[t] - tr;
         if (isnan(v))
             continue;
@@ -355,7 +359,7 @@ static int init_states(double *x, const ets_problem *p, tsf_err *err)
             }
         } else {
             double fig[TSF_ETS_MAX_SEASON];
-            if (tsf__decompose(fig, y, n, m, mult) != 0) {
+            if (tsf__decompose(fig, NULL, y, n, m, mult) != 0) {
                 rc = tsf_err_set(err, TSF_ENUMERIC,
                                  "ets: the decomposition for the initial seasonal states failed");
                 goto done;

@@ -23,8 +23,14 @@ int tsf__ets_fit_model(tsf_ets *out, const double *y, size_t n, size_t m, tsf_et
 /* Seasonal figure of a classical decomposition (R's stats::decompose): a centred moving
  * average of order m (2 x m when m is even) as the trend, y - trend (mult: y / trend) averaged
  * per position of the season counted from y[0], centred to sum 0 (mult: mean 1).
- * figure: (m). Needs n >= 2m; returns 0, or -1 when a position has no value. */
-int tsf__decompose(double *figure, const double *y, size_t n, size_t m, int mult);
+ * figure: (m); trend: (n) the moving average, NaN where it has no value, or NULL.
+ * Needs n >= 2m; returns 0, or -1 when a position has no value. */
+int tsf__decompose(double *figure, double *trend, const double *y, size_t n, size_t m, int mult);
+
+/* forecast::thetaf's seasonality test (also tsflow/deseason.h's): |r_m| > 1.645
+ * sqrt((1 + 2 sum_{k<m} r_k^2) / n), r the sample autocorrelation (R's acf: deviations from the
+ * mean, sums divided by n). y must not be constant. */
+int tsf__seasonal_test(const double *y, size_t n, size_t m);
 
 /* R's is.constant: every value equal to y[0] up to a mean relative difference of 1.5e-8. */
 int tsf__is_constant(const double *y, size_t n);

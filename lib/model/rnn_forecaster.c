@@ -103,6 +103,9 @@ typedef struct fit_state {
     tsf_rnn_model **m; /* (n) the ensemble's networks, member k trained with seed + k */
     size_t n;
     tsf_calibration *calib; /* of the combined quantiles, or NULL */
+    tsf_seasonal *seas;     /* (S, O) indices of each series and target, rows counted from the
+                               series' first row; NULL: the network sees the data as it is */
+    size_t n_series;        /* S of seas */
     pthread_mutex_t lock;
 } fit_state;
 
@@ -117,7 +120,121 @@ static void free_state(void *self, void *state)
         tsf_rnn_model_free(st->m[k]);
     free(st->m);
     tsf_calibration_free(st->calib);
+    free(st->seas);
     free(st);
+}
+
+/* ---- Seasonal adjustment (tsflow/deseason.h) ------------------------------------------------
+ * The indices are fitted in the data's units: a value z of hist is tsf_scaler_to_original(z)
+ * there, and the adjusted value goes back through tsf_scaler_to_scaled, so the network sees the
+ * adjusted series on the fit's scale. */
+
+static double to_units(const tsf_fold_ctx *ctx, size_t s, size_t col, double z)
+{
+    return ctx->scaler ? tsf_scaler_to_original(ctx->scaler, s, col, z) : z;
+}
+
+static double to_scale(const tsf_fold_ctx *ctx, size_t s, size_t col, double x)
+{
+    return ctx->scaler ? tsf_scaler_to_scaled(ctx->scaler, s, col, x) : x;
+}
+
+/* Indices of every (series, target) on the fit rows of ctx, into *out (S * O, NULL when
+ * cfg->deseason is NONE); note gets "deseason multiplicative (season 12, auto)" for one, or the
+ * count of each kind. */
+static int fit_seasonal(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
+                        tsf_seasonal **out, char *note, size_t n_note, tsf_err *err)
+{
+    *out = NULL;
+    note[0] = '\0';
+    if (cfg->deseason == TSF_DESEASON_NONE)
+        return TSF_OK;
+    const tsf_frame *h = ctx->hist;
+    const size_t S = h->n_series, O = ctx->n_targets;
+    tsf_seasonal *sv = calloc(S * O, sizeof *sv);
+    double *y = malloc((h->n_rows ? h->n_rows : 1) * sizeof *y);
+    int rc = TSF_OK;
+    size_t count[4] = {0};
+    if (!sv || !y)
+        rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
+    for (size_t q = 0; rc == TSF_OK && q < S; q++) {
+        const tsf_range f = ctx->fit[q];
+        const size_t n = f.end > f.begin ? f.end - f.begin : 0, t0 = f.begin - h->series_start[q];
+        for (size_t o = 0; rc == TSF_OK && o < O; o++) {
+            const size_t col = ctx->targets[o];
+            for (size_t i = 0; i < n; i++)
+                y[i] = to_units(ctx, q, col, h->cols[col][f.begin + i]);
+            tsf_seasonal fitted, *d = &sv[q * O + o];
+            rc = tsf_seasonal_fit(&fitted, y, n, cfg->season, cfg->deseason, err);
+            if (rc != TSF_OK) {
+                char b[64];
+                tsf_err_prefix(err, "%s, column \"%s\"", tsf_frame_series_label(h, q, b, sizeof b),
+                               h->col_names[col]);
+                break;
+            }
+            /* index[p] is of fitted row p, i.e. of series row t0 + p */
+            *d = fitted;
+            for (size_t p = 0; fitted.kind != TSF_DESEASON_NONE && p < fitted.m; p++)
+                d->index[(t0 + p) % fitted.m] = fitted.index[p];
+            count[d->kind]++;
+        }
+    }
+    if (rc == TSF_OK && S * O == 1)
+        snprintf(note, n_note, "deseason %s", sv[0].why);
+    else if (rc == TSF_OK)
+        snprintf(note, n_note, "deseason (season %zu): %zu multiplicative, %zu additive, %zu none",
+                 cfg->season, count[TSF_DESEASON_MULT], count[TSF_DESEASON_ADD],
+                 count[TSF_DESEASON_NONE]);
+    free(y);
+    if (rc != TSF_OK) {
+        free(sv);
+        return rc;
+    }
+    *out = sv;
+    return TSF_OK;
+}
+
+/* A copy of ctx->hist with every target seasonally adjusted by seas (S, O). */
+static int adjusted_copy(const tsf_fold_ctx *ctx, const tsf_seasonal *seas, tsf_frame **out,
+                         tsf_err *err)
+{
+    const tsf_frame *h = ctx->hist;
+    int rc = tsf_frame_copy_rows(out, h, 0, h->n_rows, err);
+    if (rc != TSF_OK)
+        return rc;
+    const size_t O = ctx->n_targets;
+    for (size_t q = 0; q < h->n_series; q++)
+        for (size_t o = 0; o < O; o++) {
+            const tsf_seasonal *d = &seas[q * O + o];
+            if (d->kind == TSF_DESEASON_NONE)
+                continue;
+            const size_t col = ctx->targets[o], a = h->series_start[q];
+            double *x = (*out)->cols[col];
+            for (size_t r = a; r < h->series_start[q + 1]; r++)
+                x[r] = to_scale(ctx, q, col,
+                                tsf_seasonal_adjust(d, to_units(ctx, q, col, x[r]), r - a));
+        }
+    return TSF_OK;
+}
+
+/* The season put back on the forecasts out (L, O, P) of series s made at row t of the series
+ * (its origin: the first forecast step). */
+static void restore_season(const tsf_fold_ctx *ctx, const tsf_seasonal *seas, size_t s, size_t t,
+                           size_t P, double *out)
+{
+    const size_t L = ctx->horizon, O = ctx->n_targets;
+    for (size_t o = 0; o < O; o++) {
+        const tsf_seasonal *d = &seas[s * O + o];
+        if (d->kind == TSF_DESEASON_NONE)
+            continue;
+        const size_t col = ctx->targets[o];
+        for (size_t l = 0; l < L; l++)
+            for (size_t p = 0; p < P; p++) {
+                double *v = out + (l * O + o) * P + p;
+                *v = to_scale(ctx, s, col,
+                              tsf_seasonal_restore(d, to_units(ctx, s, col, *v), t + l));
+            }
+    }
 }
 
 static tsf_window_spec window_spec(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx)
@@ -144,43 +261,62 @@ static int on_progress(void *user, const tsf_train_progress *p)
     return fp->cfg->progress(fp->cfg->progress_user, fp->fold, p);
 }
 
-/* The held-out tail of a fit (TSF_CHOOSE_STOP): per series, the last v = max(1, k / 10) of
- * its k windows validate, and training windows end their targets before the first validation
- * target. *train and *val stay NULL when a series is too short to keep 4 training windows. */
+/* The held-out tail of a fit (TSF_CHOOSE_STOP or calibration): per series, of its k windows
+ * the last v = max(1, k / 10) validate (early stopping), and with cal the v before them
+ * validate while those last v calibrate, so that the windows that chose the epoch count are
+ * not the ones whose residuals set the intervals (residuals of the windows that chose the
+ * epoch are optimistic). Training windows end their targets before the first target of the
+ * tail. Consecutive windows overlap by L - 1 target rows, so the first calibration targets
+ * were also targets of the last validation windows: the slices are disjoint in windows (and
+ * in what was chosen on them), not in every row. *train, *val and *cal stay NULL when a series
+ * is too short to keep 4 training windows; *cal alone stays NULL (the caller then calibrates
+ * on *val and says so) when it is too short for both slices. */
 static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
                     const tsf_window_spec *spec, tsf_windows **train, tsf_windows **val,
-                    tsf_err *err)
+                    tsf_windows **cal, tsf_err *err)
 {
     const size_t S = ctx->hist->n_series, T = cfg->lookback, L = ctx->horizon;
     *train = *val = NULL;
-    tsf_range *r = malloc(2 * (S ? S : 1) * sizeof *r);
+    if (cal)
+        *cal = NULL;
+    tsf_range *r = malloc(3 * (S ? S : 1) * sizeof *r);
     if (!r)
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
-    tsf_range *rt = r, *rv = r + S;
-    int ok = 1;
+    tsf_range *rt = r, *rv = r + S, *rc_ = r + 2 * S;
+    /* ok: every series keeps 4 training windows beside one slice; split: beside two */
+    int ok = 1, split = cal != NULL;
     for (size_t q = 0; q < S; q++) {
+        size_t rows = ctx->fit[q].end > ctx->fit[q].begin ? ctx->fit[q].end - ctx->fit[q].begin : 0;
+        if (rows < T + L)
+            continue;
+        size_t k = rows - T - L + 1, v = k / 10 ? k / 10 : 1;
+        ok &= k >= v + L - 1 + 4;
+        split &= k >= 2 * v + L - 1 + 4;
+    }
+    for (size_t q = 0; q < S && ok; q++) {
         tsf_range f = ctx->fit[q];
-        rt[q] = rv[q] = (tsf_range){f.begin, f.begin};
+        rt[q] = rv[q] = rc_[q] = (tsf_range){f.begin, f.begin};
         size_t rows = f.end > f.begin ? f.end - f.begin : 0;
         if (rows < T + L)
             continue;
         size_t k = rows - T - L + 1, v = k / 10 ? k / 10 : 1;
-        if (k < v + L - 1 + 4) {
-            ok = 0;
-            break;
-        }
-        size_t first_val = f.end - L - v + 1; /* origin of the first validation window */
-        rt[q] = (tsf_range){f.begin, first_val};
-        rv[q] = (tsf_range){first_val, f.end};
+        size_t last = f.end - L - v + 1; /* origin of the first window of the last slice */
+        size_t first = split ? last - v : last;
+        rt[q] = (tsf_range){f.begin, first};
+        rv[q] = (tsf_range){first, split ? last + L - 1 : f.end}; /* split: origins < last */
+        rc_[q] = (tsf_range){last, f.end};
     }
     int rc = TSF_OK;
     if (ok) {
         rc = tsf_windows_make_ranges(train, ctx->hist, spec, rt, 1, err);
         if (rc == TSF_OK)
             rc = tsf_windows_make_ranges(val, ctx->hist, spec, rv, 1, err);
+        if (rc == TSF_OK && split)
+            rc = tsf_windows_make_ranges(cal, ctx->hist, spec, rc_, 1, err);
         if (rc != TSF_OK) {
             tsf_windows_free(*train);
-            *train = NULL;
+            tsf_windows_free(*val);
+            *train = *val = NULL;
         }
     }
     free(r);
@@ -228,12 +364,13 @@ typedef struct member_job {
     const tsf_rnn_forecaster_config *cfg;
     const tsf_rnn_config *arch;
     const tsf_windows *w, *wt, *wv; /* all windows; training and validation parts of the tail */
+    const tsf_windows *wc;          /* the tail's calibration slice, or NULL: calibrate on wv */
     tsf_train_config tc;            /* with this member's seed */
     const tsf_rnn_model *prev;      /* warm start, or NULL */
     int stop;                       /* the tail finds the epoch count of the final training */
     int calibrate;                  /* the tail's forecasts go to vfc */
     tsf_rnn_model *m;               /* out */
-    tsf_forecasts *vfc;             /* out: the tail-trained network's forecasts of wv */
+    tsf_forecasts *vfc;             /* out: the tail-trained network's forecasts of wc (or wv) */
     tsf_train_history *h;           /* or NULL */
     size_t epochs;                  /* out: the epochs of the final training */
     int rc;
@@ -266,7 +403,7 @@ static void *member_run(void *p)
         tsf_rnn_model *m1 = NULL;
         j->rc = train_one(j->cfg, j->arch, j->wt, j->wv, &tc, j->prev, &m1, &probe, &j->err);
         if (j->rc == TSF_OK && j->calibrate)
-            j->rc = forecast_tail(m1, j->wv, &j->vfc, &j->err);
+            j->rc = forecast_tail(m1, j->wc ? j->wc : j->wv, &j->vfc, &j->err);
         tsf_rnn_model_free(m1);
         if (j->stop) {
             tc.epochs = probe.best_epoch + 1;
@@ -282,12 +419,16 @@ static void *member_run(void *p)
 }
 
 /* The windows of a fit: all of them into *w, and with tail the held-out tail's training and
- * validation parts into *wt and *wv (NULL when too short). */
+ * validation parts into *wt and *wv (NULL when too short), and with wc (calibration) its
+ * calibration slice into *wc (see hold_out). */
 static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx, int tail,
-                       tsf_windows **w, tsf_windows **wt, tsf_windows **wv, tsf_err *err)
+                       tsf_windows **w, tsf_windows **wt, tsf_windows **wv, tsf_windows **wc,
+                       tsf_err *err)
 {
     tsf_window_spec spec = window_spec(cfg, ctx);
     *w = *wt = *wv = NULL;
+    if (wc)
+        *wc = NULL;
     int rc = tsf_windows_make_ranges(w, ctx->hist, &spec, ctx->fit, 1, err);
     if (rc != TSF_OK)
         return rc;
@@ -297,7 +438,7 @@ static int fit_windows(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx 
                          "%zu rows are needed): raise train_length or first_origin",
                          cfg->lookback, ctx->horizon);
     else if (tail)
-        rc = hold_out(cfg, ctx, &spec, wt, wv, err);
+        rc = hold_out(cfg, ctx, &spec, wt, wv, wc, err);
     if (rc != TSF_OK) {
         tsf_windows_free(*w);
         *w = NULL;
@@ -396,30 +537,73 @@ static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **ou
     }
     if (rc == TSF_OK) {
         char d[256];
-        snprintf(ch->why + len, sizeof ch->why - len, "%s%s", sep,
+        snprintf(ch->why + len, sizeof ch->why - len, "%s%s (%s)", sep,
                  *out ? tsf_calibration_describe(*out, d, sizeof d)
-                      : "not calibrated (too few validation residuals)");
+                      : "not calibrated (too few validation residuals)",
+                 jobs[0].wc ? "residuals of the calibration slice after the early-stopping "
+                              "windows"
+                            : "residuals of the early-stopping windows: too few windows for a "
+                              "separate calibration slice, intervals may stay narrow");
     }
     free(v);
     free(c);
     return rc;
 }
 
-static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **state, tsf_err *err)
+/* The data a fit trains on: with seasonal adjustment, *c is ctx with hist replaced by the
+ * adjusted copy *adj and *seas the indices (both NULL when no series is adjusted); note says
+ * what was chosen (empty without deseason). */
+static int fit_data(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx, tsf_fold_ctx *c,
+                    tsf_frame **adj, tsf_seasonal **seas, char *note, size_t n_note, tsf_err *err)
+{
+    *c = *ctx;
+    *adj = NULL;
+    int rc = fit_seasonal(cfg, ctx, seas, note, n_note, err);
+    if (rc != TSF_OK || !*seas)
+        return rc;
+    int any = 0;
+    for (size_t i = 0; i < ctx->hist->n_series * ctx->n_targets; i++)
+        any |= (*seas)[i].kind != TSF_DESEASON_NONE;
+    if (!any) {
+        free(*seas);
+        *seas = NULL;
+        return TSF_OK;
+    }
+    if ((rc = adjusted_copy(ctx, *seas, adj, err)) != TSF_OK) {
+        free(*seas);
+        *seas = NULL;
+        return rc;
+    }
+    c->hist = *adj;
+    return TSF_OK;
+}
+
+static int fit(void *self, const tsf_fold_ctx *ctx0, const void *warm, void **state, tsf_err *err)
 {
     const tsf_rnn_forecaster_config *cfg = self;
     const fit_state *prev = warm;
     *state = NULL;
     const size_t N = cfg->ensemble > 1 ? cfg->ensemble : 1;
     unsigned choose = cfg->chosen & ~(prev ? (unsigned)TSF_CHOOSE_HIDDEN : 0u);
-    tsf_windows *w = NULL, *wt = NULL, *wv = NULL;
+    tsf_windows *w = NULL, *wt = NULL, *wv = NULL, *wc = NULL;
     fit_state *st = NULL;
     tsf_train_history hist, *h = NULL;
     member_job *jobs = NULL;
     int calibrate = cfg->calibrate != 0;
-    int rc = fit_windows(cfg, ctx, (choose & TSF_CHOOSE_STOP) || calibrate, &w, &wt, &wv, err);
+    tsf_fold_ctx c, *ctx = &c;
+    tsf_frame *adj = NULL;
+    tsf_seasonal *seas = NULL;
+    char dnote[160];
+    int rc = fit_data(cfg, ctx0, &c, &adj, &seas, dnote, sizeof dnote, err);
+    if (rc != TSF_OK)
+        return rc;
+    rc = fit_windows(cfg, ctx, (choose & TSF_CHOOSE_STOP) || calibrate, &w, &wt, &wv,
+                     calibrate ? &wc : NULL, err);
     if (rc != TSF_OK || (rc = state_alloc(&st, N, err)) != TSF_OK)
         goto done;
+    st->seas = seas;
+    st->n_series = ctx->hist->n_series;
+    seas = NULL;
     tsf_rnn_config arch = cfg->arch;
     tsf_train_config tc = cfg->train;
     tc.cancel = NULL;
@@ -451,6 +635,7 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
                                .w = w,
                                .wt = wt,
                                .wv = wv,
+                               .wc = wc,
                                .tc = tc,
                                .prev = prev ? prev->m[k < prev->n ? k : 0] : NULL,
                                .stop = (choose & TSF_CHOOSE_STOP) != 0,
@@ -462,6 +647,10 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
     if ((rc = run_members(jobs, N, st, err)) != TSF_OK)
         goto done;
     fit_note(&ch, wt && (choose & TSF_CHOOSE_STOP), jobs[0].epochs, w->n_samples, N, ctx->seed);
+    if (dnote[0]) {
+        size_t len = strlen(ch.why);
+        snprintf(ch.why + len, sizeof ch.why - len, "%s%s", len ? "; " : "", dnote);
+    }
     if (calibrate && (rc = calibrate_tail(jobs, N, &st->calib, &ch, err)) != TSF_OK)
         goto done;
     if (h && (choose || N > 1))
@@ -481,6 +670,9 @@ done:
     tsf_windows_free(w);
     tsf_windows_free(wt);
     tsf_windows_free(wv);
+    tsf_windows_free(wc);
+    tsf_frame_free(adj);
+    free(seas);
     if (rc != TSF_OK) {
         free_state(NULL, st);
         return rc;
@@ -503,14 +695,22 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
                  cfg->lookback);
     tsf_windows *w = NULL;
     tsf_forecasts *fc = NULL;
+    tsf_frame *adj = NULL;
     size_t first = 0;
-    int rc = tsf_windows_make_at(&w, h, &spec, &s, &origin, 1, 1, err);
-    if (rc != TSF_OK)
+    int rc = st->seas ? adjusted_copy(ctx, st->seas, &adj, err) : TSF_OK;
+    if (adj)
+        h = adj;
+    if (rc == TSF_OK)
+        rc = tsf_windows_make_at(&w, h, &spec, &s, &origin, 1, 1, err);
+    if (rc != TSF_OK) {
+        tsf_frame_free(adj);
         return rc;
+    }
     const size_t L = ctx->horizon, O = ctx->n_targets, P = 1 + ctx->n_quantiles, N = st->n;
     double *v = malloc(N * L * O * P * sizeof *v); /* (N, L, O, P) each member's values */
     if (!v) {
         tsf_windows_free(w);
+        tsf_frame_free(adj);
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
     }
     pthread_mutex_lock(&st->lock);
@@ -538,10 +738,13 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
         tsf__ensemble_combine(v, N, L * O, P, out);
         if (st->calib)
             tsf_calibration_apply(st->calib, out, 1, 1, L, P);
+        if (st->seas)
+            restore_season(ctx, st->seas, s, n, P, out);
     }
     free(v);
     tsf_forecasts_free(fc);
     tsf_windows_free(w);
+    tsf_frame_free(adj);
     return rc;
 }
 

@@ -994,7 +994,7 @@ static void recipe_get(tsf_train_config *c, const double *v)
 #undef GET_FIELD
 }
 
-enum { FIT_CHOSEN, FIT_ENSEMBLE, FIT_CALIBRATE, FIT_UNTRAINED, FIT_N };
+enum { FIT_CHOSEN, FIT_ENSEMBLE, FIT_CALIBRATE, FIT_UNTRAINED, FIT_DESEASON, FIT_N };
 
 typedef struct meta_store {
     double pipe[PIPE_N];
@@ -1105,6 +1105,7 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
     s->fit[FIT_ENSEMBLE] = (double)m->ensemble;
     s->fit[FIT_CALIBRATE] = (double)m->calibrate;
     s->fit[FIT_UNTRAINED] = (double)m->untrained;
+    s->fit[FIT_DESEASON] = (double)m->deseason;
     s->entry[k++] = (tsf_network_meta){"fit", s->fit, FIT_N, NULL};
     if (m->n_past) {
         oom |= !(s->past = join_lines(m->past, m->n_past));
@@ -1319,13 +1320,16 @@ static int read_fit_meta(tsf_rnn_model *m, const tsf_network_info *info, const c
     const tsf_network_meta *f = tsf_network_info_meta(info, "fit");
     if (f) {
         const double *v = f->values;
-        if (f->n_values != FIT_N || !whole(v[FIT_CHOSEN], 0, 15) ||
+        /* files written before deseason existed have one value fewer: none */
+        if ((f->n_values != FIT_N && f->n_values != FIT_DESEASON) || !whole(v[FIT_CHOSEN], 0, 15) ||
             !whole(v[FIT_ENSEMBLE], 0, 64) || !whole(v[FIT_CALIBRATE], 0, 1) ||
-            !whole(v[FIT_UNTRAINED], 0, 1))
+            !whole(v[FIT_UNTRAINED], 0, 1) ||
+            (f->n_values == FIT_N && !whole(v[FIT_DESEASON], 0, 3)))
             TSF_FAIL(err, TSF_EFORMAT,
                      "%s: /meta/fit is malformed (expected %d values: chosen settings 0-15, "
-                     "ensemble 0-64, calibrate 0 or 1, untrained 0 or 1)",
+                     "ensemble 0-64, calibrate 0 or 1, untrained 0 or 1, deseason 0-3)",
                      path, FIT_N);
+        m->deseason = f->n_values == FIT_N ? (tsf_deseason)v[FIT_DESEASON] : TSF_DESEASON_NONE;
         m->chosen = (unsigned)v[FIT_CHOSEN];
         m->ensemble = (size_t)v[FIT_ENSEMBLE];
         m->calibrate = (int)v[FIT_CALIBRATE];

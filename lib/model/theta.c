@@ -11,9 +11,7 @@
 /* Upper 5% point of the standard normal: thetaf's qnorm(0.95). */
 #define Z95 1.6448536269514722
 
-/* thetaf's test: |r_m| > Z95 sqrt((1 + 2 sum_{k<m} r_k^2) / n), r the sample
- * autocorrelation (R's acf: deviations from the mean, sums divided by n). */
-static int seasonal_test(const double *y, size_t n, size_t m)
+int tsf__seasonal_test(const double *y, size_t n, size_t m)
 {
     double mean = 0;
     for (size_t t = 0; t < n; t++)
@@ -58,8 +56,8 @@ int tsf_theta_fit(tsf_theta *out, const double *y, size_t n, size_t m, tsf_err *
         goto done;
     }
     memcpy(x, y, n * sizeof *x);
-    if (m > 1 && n > 2 * m && !tsf__is_constant(y, n) && seasonal_test(y, n, m) &&
-        tsf__decompose(fig, y, n, m, 1) == 0) {
+    if (m > 1 && n > 2 * m && !tsf__is_constant(y, n) && tsf__seasonal_test(y, n, m) &&
+        tsf__decompose(fig, NULL, y, n, m, 1) == 0) {
         int tiny = 0;
         for (size_t i = 0; i < m; i++)
             tiny |= !(fabs(fig[i]) >= 1e-4);

@@ -203,7 +203,11 @@ const char *cli_model_args_help(void)
            "                         their median (default 1; the saved model keeps them all)\n"
            "  --calibrate METHOD     with --quantiles: conformal (default: shift each level by\n"
            "                         validation residuals so intervals cover as labelled) or\n"
-           "                         none\n";
+           "                         none\n"
+           "  --deseason MODE        backtest refits forecast the seasonally adjusted series:\n"
+           "                         auto (default: per series, when it has a significant\n"
+           "                         season; multiplicative or additive by the better fit),\n"
+           "                         additive, multiplicative, none\n";
 }
 
 static const char *value_of(const char *cmd, int argc, char **argv, int *i)
@@ -310,7 +314,8 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
         "--layers",        "--epochs",    "--batch-size",    "--lr",
         "--clip",          "--quantiles", "--instance-norm", "--val-fraction",
         "--test-fraction", "--seed",      "--key",           "--time-format",
-        "--time-unit",     "--tz",        "--ensemble",      "--calibrate"};
+        "--time-unit",     "--tz",        "--ensemble",      "--calibrate",
+        "--deseason"};
     size_t k = 0, n = sizeof flags / sizeof *flags;
     while (k < n && !is_flag(arg, flags[k]))
         k++;
@@ -382,6 +387,9 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
     case 23:
         a->calibrate = v;
         return check_as_option(cmd, f, "train.rnn", "calibrate", v);
+    case 24:
+        a->deseason = v;
+        return check_as_option(cmd, f, "train.rnn", "deseason", v);
     default:
         if (to_size_as(cmd, f, v, &seed, "train.rnn", "seed") < 0)
             return -1;
@@ -519,6 +527,8 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_put(b, "ensemble", "%s", a->ensemble);
     if (a->calibrate)
         cli_ini_put(b, "calibrate", "%s", a->calibrate);
+    if (a->deseason)
+        cli_ini_put(b, "deseason", "%s", a->deseason);
 }
 
 int cli_command_parse(const char *cmd, int argc, char **argv, const char *usage_head,

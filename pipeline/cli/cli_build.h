@@ -79,6 +79,7 @@ typedef struct cli_model_args {
     long seed;
     const char *ensemble;  /* --ensemble N, or NULL */
     const char *calibrate; /* --calibrate conformal|none, or NULL (train.rnn's default) */
+    const char *deseason;  /* --deseason auto|none|additive|multiplicative, or NULL */
 } cli_model_args;
 
 void cli_model_args_init(cli_model_args *a);

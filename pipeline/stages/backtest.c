@@ -961,8 +961,10 @@ static int make_forecasters(bt_run *r, tsf_err *err)
 {
     for (size_t k = 0; k < r->n_models; k++) {
         tsf_model_binding *b = &r->bound[k];
-        *b = (tsf_model_binding){
-            .frame = r->f, .fit_progress = on_fit_progress, .progress_user = &r->ps};
+        *b = (tsf_model_binding){.frame = r->f,
+                                 .fit_progress = on_fit_progress,
+                                 .progress_user = &r->ps,
+                                 .season = r->season};
         if (k == 0) {
             b->histories = r->rec->histories;
             b->n_histories = r->rec->n_histories;

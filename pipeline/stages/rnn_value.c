@@ -50,6 +50,8 @@ static int bind(const tsf_model *m, tsf_model_binding *b, tsf_err *err)
     c->chosen = r->chosen;
     c->ensemble = r->ensemble;
     c->calibrate = r->calibrate;
+    c->deseason = r->deseason;
+    c->season = b->season;
     c->progress = b->fit_progress;
     c->progress_user = b->progress_user;
     c->histories = b->histories;

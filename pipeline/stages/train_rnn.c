@@ -33,6 +33,8 @@ static const char *const schedules[] = {"constant", "step", "cosine", "plateau",
 static const char *const clip_algorithms[] = {"norm", "value", NULL};
 static const char *const resume_rules[] = {"refuse", "accept", NULL};
 static const char *const calibrations[] = {"none", "conformal", NULL};
+/* in tsf_deseason order */
+static const char *const deseasons[] = {"none", "auto", "additive", "multiplicative", NULL};
 
 typedef struct train_state {
     /* the network */
@@ -51,6 +53,7 @@ typedef struct train_state {
     int fit;
     size_t ensemble;
     int calibrate;
+    int deseason;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -200,6 +203,20 @@ static const tsf_option options[] = {
              "for early stopping anyway, and uncalibrated networks on short series give "
              "intervals that are too narrow. none: the network's own quantiles. Point models "
              "have nothing to calibrate"},
+    {.name = "deseason",
+     .type = TSF_OPT_ENUM,
+     OPT(deseason),
+     .def = "auto",
+     .choices = deseasons,
+     .help = "backtest refits: the network forecasts the seasonally adjusted series and the "
+             "season is put back on its forecasts (seasonal indices of a classical "
+             "decomposition fitted on each refit's training rows, in the data's units). auto: "
+             "per series, none without a season (no frequency, fewer than two seasons of "
+             "training rows, or no significant lag-season autocorrelation: forecast::thetaf's "
+             "test), else multiplicative when the values are positive and the multiplicative "
+             "decomposition fits them better, else additive; the refit's log line says what "
+             "was chosen. A model trained here (fit = true) forecasts the data as it is: "
+             "additive and multiplicative are refused there"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -614,6 +631,12 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
                                   "dropout acts between stacked layers: it needs layers >= 2 "
                                   "(layers is %zu)",
                                   s->layers);
+    if (s->fit && (s->deseason == TSF_DESEASON_ADD || s->deseason == TSF_DESEASON_MULT))
+        return tsf_stage_fail_key(ctx, err, "deseason", TSF_EINVAL,
+                                  "deseason = %s applies to backtest refits (fit = false, as "
+                                  "tsflow backtest makes the model); a model trained here "
+                                  "forecasts the data as it is (expected auto or none)",
+                                  tsf_deseason_name((tsf_deseason)s->deseason));
     if (s->ensemble > 1 && (s->save || s->resume))
         return tsf_stage_fail_key(ctx, err, s->save ? "save" : "resume", TSF_EINVAL,
                                   "a checkpoint holds one network: %s does not apply to an "
@@ -997,6 +1020,7 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
     m->chosen = choose;
     m->ensemble = s->ensemble;
     m->calibrate = s->calibrate && s->lossv.kind == TSF_LOSS_PINBALL && s->lossv.n_quantiles > 1;
+    m->deseason = (tsf_deseason)s->deseason;
     if (choose)
         tsf_stage_log(ctx, TSF_LOG_INFO, "%s: chosen from the data: %s", m->name, ch.why);
     tsf_train_history *hist = malloc(sizeof *hist);

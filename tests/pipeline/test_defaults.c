@@ -117,13 +117,42 @@ Test(defaults, every_backtest_fit_chooses_its_settings_from_its_windows_and_says
     ASSERT_HAS(err, "train: lookback 12: a season, leaving 34 windows in 57 rows\n");
     /* fold 0 fits rows [0, 36): 13 windows, too few to hold out a tail and keep 4 to train on;
      * fold 2 rows [0, 60): 37 windows, the last 3 validate and 11 before them are dropped so
-     * that no training target reaches the validation rows */
+     * that no training target reaches the validation rows. Fold 0's 36 rows (35 differences)
+     * show no significant season; fold 2's 60 do (the series' season is additive) */
     ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 13 windows), batch 13, "
-                    "epochs 300 (~1000 updates), no early stopping (no validation windows)\n");
+                    "epochs 300 (~1000 updates), no early stopping (no validation windows); "
+                    "deseason none (no significant autocorrelation at the season's lag)\n");
     ASSERT_HAS(err, "backtest: lstm, fit at fold 2: hidden 8 (sqrt rule on 23 windows), batch 23, "
                     "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
                     "on 3 validation windows; best epoch ");
-    ASSERT_HAS(err, ", refit on all 37 windows\n");
+    ASSERT_HAS(err, ", refit on all 37 windows; deseason additive (season 12, auto)\n");
+}
+
+/* With calibration the tail has two slices: the early-stopping windows, then as many
+ * calibration windows whose residuals set the intervals, so the windows that chose the epoch
+ * count do not also judge the spread. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows;
+ * the last 2 calibrate, the 2 before them stop early, the 11 before those are dropped so that
+ * no training target reaches the tail: 13 train the probe network. Fold 0 ([0, 39): 16
+ * windows, 1 a slice) keeps 4 training windows beside one slice only: it calibrates on the
+ * early-stopping window and says so. */
+Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_see)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                         "--train-length", "39", "--quantiles", "0.1,0.5,0.9", "--out",
+                         tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 1: hidden 8 (sqrt rule on 13 windows), batch 13, "
+                    "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
+                    "on 2 validation windows; best epoch ");
+    ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); conformal, "
+                    "pooled over the steps on 24 validation residuals: level 0.1 shifted by ");
+    ASSERT_HAS(err, " (residuals of the calibration slice after the early-stopping windows)\n");
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 4 windows)");
+    ASSERT_HAS(err, "conformal, pooled over the steps on 12 validation residuals: level 0.1 ");
+    ASSERT_HAS(err, " (residuals of the early-stopping windows: too few windows for a separate "
+                    "calibration slice, intervals may stay narrow)\n");
 }
 
 Test(defaults, train_rnn_chooses_what_the_pipeline_leaves_unset)
@@ -225,7 +254,8 @@ static double lstm_coverage(const char *log)
 }
 
 /* A network trained one epoch has not learnt the spread of its quantiles: its 80% interval
- * covers far less. Calibrated on the held-out tail (103 windows a step), the interval is judged
+ * covers far less (the series is not deseasonalised, so the network has the season to learn).
+ * Calibrated on the held-out tail's calibration slice (103 windows a step), the interval is judged
  * on 447 origins (450 distinct target rows). Tolerance: the calibration's own sampling (sd
  * sqrt(2 x 0.1 x 0.9 / 103) = 0.042 per step, less pooled over the 4 steps), the judged rows'
  * binomial sd sqrt(0.16 / 450) = 0.019, and the ranks' outward rounding (<= 2 / 104 = 0.02):
@@ -238,11 +268,11 @@ Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_cal
     double cov[2];
     const char *how[2] = {"conformal", "none"};
     for (int k = 0; k < 2; k++) {
-        int rc =
-            tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
-                        "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
-                        "--hidden", "8", "--retrain", "never", "--stride", "1", "--test-fraction",
-                        "0.3", "--calibrate", how[k], "--out", tsft_path(dir, "b.h5"), NULL);
+        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
+                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
+                             "--hidden", "8", "--retrain", "never", "--stride", "1",
+                             "--test-fraction", "0.3", "--calibrate", how[k], "--deseason", "none",
+                             "--out", tsft_path(dir, "b.h5"), NULL);
         cr_assert_eq(rc, 0, "%s", err);
         cov[k] = lstm_coverage(err);
         if (k == 0)

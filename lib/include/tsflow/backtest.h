@@ -66,17 +66,19 @@ extern "C" {
 
 /* What a forecaster sees of one fit or one fold. */
 typedef struct tsf_fold_ctx {
-    const tsf_frame *hist;   /* rows before the origin only; series s of hist ends at its origin.
-                                Already imputed and scaled as the backtest spec says. */
-    const tsf_range *fit;    /* (hist->n_series) rows of hist to fit on (fit calls; in forecast
-                                calls, the rows the state was fitted on, in this hist) */
-    const size_t *targets;   /* (n_targets) columns of hist to forecast */
-    size_t n_targets;        /* O */
-    size_t horizon;          /* L */
-    const double *quantiles; /* (n_quantiles) levels wanted in value slots 1..Q */
-    size_t n_quantiles;      /* Q */
-    size_t fold;             /* this fold (fit calls: the fold that fits) */
-    uint64_t seed;           /* spec seed + fitting fold: for reproducible stochastic fits */
+    const tsf_frame *hist;    /* rows before the origin only; series s of hist ends at its origin.
+                                 Already imputed and scaled as the backtest spec says. */
+    const tsf_range *fit;     /* (hist->n_series) rows of hist to fit on (fit calls; in forecast
+                                 calls, the rows the state was fitted on, in this hist) */
+    const size_t *targets;    /* (n_targets) columns of hist to forecast */
+    size_t n_targets;         /* O */
+    size_t horizon;           /* L */
+    const double *quantiles;  /* (n_quantiles) levels wanted in value slots 1..Q */
+    size_t n_quantiles;       /* Q */
+    size_t fold;              /* this fold (fit calls: the fold that fits) */
+    uint64_t seed;            /* spec seed + fitting fold: for reproducible stochastic fits */
+    const tsf_scaler *scaler; /* the fit's scaler that made hist's values, NULL without scaling:
+                                 tsf_scaler_to_original gives a forecaster the data's units */
 } tsf_fold_ctx;
 
 /* A forecaster: the model side of a backtest (an RNN, a baseline, a plugin).

@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 #include "tsflow/backtest.h"
+#include "tsflow/deseason.h"
 #include "tsflow/error.h"
 #include "tsflow/rnn_model.h"
 #include "tsflow/train.h"
@@ -111,6 +112,13 @@ typedef struct tsf_rnn_forecaster_config {
      * without TSF_CHOOSE_STOP (then its final training keeps train.epochs). Needs a pinball
      * loss with quantile levels (tsf_rnn_forecaster_check); the note says what was shifted. */
     int calibrate;
+    /* Seasonal adjustment (tsflow/deseason.h): every fit fits seasonal indices per series and
+     * target on its fit rows, in the data's units (ctx->scaler undone), trains on the adjusted
+     * series and puts the season back on its forecasts (points and quantiles; calibration, when
+     * asked, happens on the adjusted scale before). AUTO decides per series by the rule of
+     * tsflow/deseason.h; the fit's note says what was chosen. NONE (the zero value): off. */
+    tsf_deseason deseason;
+    size_t season; /* rows per season for deseason (0 or 1: none) */
 } tsf_rnn_forecaster_config;
 
 /* Defaults: LSTM, 32 hidden, 1 layer, direct head, MSE, no instance normalization,

@@ -26,8 +26,9 @@
  *                           RECIPE_FIELDS in lib/model/rnn_model.c, shards last (absent in
  *                           older files: 0)
  *     /meta/fit             values [chosen (TSF_CHOOSE_* bits), ensemble, calibrate,
- *                           untrained]: what refits choose from their data, and whether the
- *                           weights were never trained (absent in older files: 0, 0, 0, 0)
+ *                           untrained, deseason (tsf_deseason)]: what refits choose from their
+ *                           data, and whether the weights were never trained (absent in older
+ *                           files: 0, 0, 0, 0, 0; files without deseason: 0, none)
  *     /meta/members         values [n_members] (absent: one network); /meta/member.K
  *                           (K = 1 .. n_members - 1) values: that member's parameters, in the
  *                           network's order (floats stored exactly as doubles)
@@ -48,6 +49,7 @@
 #include <stddef.h>
 
 #include "tsflow/calibrate.h"
+#include "tsflow/deseason.h"
 #include "tsflow/error.h"
 #include "tsflow/forecast.h"
 #include "tsflow/frame.h"
@@ -120,6 +122,9 @@ typedef struct tsf_rnn_model {
      * refits calibrate their quantiles on a held-out tail (.calibrate). */
     size_t ensemble;
     int calibrate;
+    /* Seasonal adjustment of every backtest refit (tsf_rnn_forecaster_config.deseason); a
+     * trained model forecasts the data as it is. */
+    tsf_deseason deseason;
     /* Nonzero: a recipe whose weights were never trained (train.rnn fit = false), which only a
      * backtest's refits may use; forecasting with it is refused. */
     int untrained;

@@ -345,6 +345,9 @@ typedef struct tsf_model_binding {
                                   covariates): backtest scales them with the targets */
     size_t n_read_cols;
     void *priv; /* the model's, for unbind */
+    /* in (after the out fields so that their offsets stay those older plugins know): rows per
+     * season of the data (from its frequency or the consumer's season option), 0 when unknown */
+    size_t season;
 } tsf_model_binding;
 
 struct tsf_model {
