@@ -46,9 +46,11 @@ static const char usage_head[] =
     "  --jobs N               threads (default 1); results do not depend on it\n\n"
     "The model step only holds the recipe (fit = false): nothing is trained before the\n"
     "backtest, whose fit at fold g trains with --seed + g, choosing what the flags leave\n"
-    "unset from its own windows and stopping early on the last tenth of them (where\n"
-    "--quantiles are also calibrated, unless --calibrate none); so --val-fraction\n"
-    "defaults to 0 here. --ensemble N: every refit trains N networks.\n\n";
+    "unset from its own windows and stopping early on the last tenth of them (with\n"
+    "--quantiles on the tenth before, and the last calibrates, unless --calibrate none);\n"
+    "so --val-fraction defaults to 0 here. Refits forecast the seasonally adjusted series\n"
+    "where the data has a season (--deseason auto). --ensemble N: every refit trains N\n"
+    "networks.\n\n";
 
 typedef struct bt_args {
     const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,

@@ -212,8 +212,9 @@ static const tsf_option options[] = {
              "season is put back on its forecasts (seasonal indices of a classical "
              "decomposition fitted on each refit's training rows, in the data's units). auto: "
              "per series, none without a season (no frequency, fewer than two seasons of "
-             "training rows, or no significant lag-season autocorrelation: forecast::thetaf's "
-             "test), else multiplicative when the values are positive and the multiplicative "
+             "training rows, or no significant lag-season autocorrelation of the first "
+             "differences: forecast::thetaf's test), else multiplicative when the values are "
+             "positive and the multiplicative "
              "decomposition fits them better, else additive; the refit's log line says what "
              "was chosen. A model trained here (fit = true) forecasts the data as it is: "
              "additive and multiplicative are refused there"},
