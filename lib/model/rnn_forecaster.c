@@ -165,7 +165,15 @@ static int fit_seasonal(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx
             for (size_t i = 0; i < n; i++)
                 y[i] = to_units(ctx, q, col, h->cols[col][f.begin + i]);
             tsf_seasonal fitted, *d = &sv[q * O + o];
-            rc = tsf_seasonal_fit(&fitted, y, n, cfg->season, cfg->deseason, err);
+            size_t windows =
+                n + 1 > cfg->lookback + ctx->horizon ? n + 1 - cfg->lookback - ctx->horizon : 0;
+            int enough =
+                cfg->deseason == TSF_DESEASON_AUTO && windows >= TSF_RNN_DESEASON_MAX_WINDOWS;
+            rc = tsf_seasonal_fit(&fitted, y, n, cfg->season,
+                                  enough ? TSF_DESEASON_NONE : cfg->deseason, err);
+            if (rc == TSF_OK && enough)
+                snprintf(fitted.why, sizeof fitted.why,
+                         "none (%zu windows: enough to learn the season)", windows);
             if (rc != TSF_OK) {
                 char b[64];
                 tsf_err_prefix(err, "%s, column \"%s\"", tsf_frame_series_label(h, q, b, sizeof b),

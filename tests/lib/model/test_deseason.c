@@ -213,3 +213,25 @@ Test(deseason, a_trained_model_refuses_an_explicit_mode)
                           "data as it is (expected auto or none)"),
               "%s", err);
 }
+
+Test(deseason, auto_leaves_a_series_alone_when_the_fit_has_200_windows, .timeout = 120)
+{
+    double y[300];
+    simulated(y, 300, 1, 3, 11);
+    const char *dir = tsft_tmpdir(), *path = tsft_path(dir, "long.csv");
+    write_monthly(path, y, 300);
+    char *out = NULL, *err = NULL;
+    /* fit rows [0, 264) with lookback 24 and horizon 12: 229 windows */
+    int rc = tsft_tsflow(&out, &err, "backtest", path, "--horizon", "12", "--test-fraction", "0.12",
+                         "--lookback", "24", "--epochs", "1", "--hidden", "4", "--retrain", "never",
+                         "--out", tsft_path(dir, "l.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "; deseason none (229 windows: enough to learn the season)\n"), "%s",
+              err);
+    /* asked for explicitly, the indices are used whatever the windows */
+    rc = tsft_tsflow(&out, &err, "backtest", path, "--horizon", "12", "--test-fraction", "0.12",
+                     "--lookback", "24", "--epochs", "1", "--hidden", "4", "--retrain", "never",
+                     "--deseason", "additive", "--out", tsft_path(dir, "l.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "; deseason additive (season 12)\n"), "%s", err);
+}
