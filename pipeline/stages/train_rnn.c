@@ -1044,6 +1044,11 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
     }
+    if (s->deseason == TSF_DESEASON_AUTO)
+        tsf_stage_log(ctx, TSF_LOG_INFO,
+                      "%s: trained on the data as it is (deseason = auto adjusts backtest refits "
+                      "only)",
+                      m->name);
     rc = train_model(ctx, s, m, train, val, &cfg, hist, err);
     if (rc == TSF_OK && choose)
         snprintf(hist->note, sizeof hist->note, "%s", ch.why);
