@@ -533,6 +533,22 @@ static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **ou
         return TSF_OK;
     }
     const size_t E = f0->n_entries, L = f0->horizon, O = f0->n_targets, P = f0->n_values;
+    /* The rank rule of tsflow/calibrate.h needs n >= 1 / min(tau, 1 - tau) - 1 residuals; the
+     * steps of one window share its origin and most of its inputs, so pooling them does not make
+     * independent residuals: the windows must be enough on their own. */
+    size_t need = 0;
+    for (size_t q = 0; q < f0->n_quantiles; q++) {
+        double tau = f0->quantiles[q], lo = tau < 1 - tau ? tau : 1 - tau;
+        size_t k = (size_t)ceil(1 / lo - 1 - 1e-9);
+        if (fabs(tau - 0.5) > 1e-12 && k > need)
+            need = k;
+    }
+    if (E < need) {
+        snprintf(ch->why + len, sizeof ch->why - len,
+                 "%snot calibrated (%zu %s window%s, fewer than the %zu the rank rule needs)", sep,
+                 E, jobs[0].wc ? "calibration" : "validation", E == 1 ? "" : "s", need);
+        return TSF_OK;
+    }
     double *v = malloc(N * E * L * O * P * sizeof *v), *c = malloc(E * L * O * P * sizeof *c);
     int rc = TSF_OK;
     if (!v || !c)
