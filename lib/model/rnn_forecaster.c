@@ -269,6 +269,22 @@ static int on_progress(void *user, const tsf_train_progress *p)
     return fp->cfg->progress(fp->cfg->progress_user, fp->fold, p);
 }
 
+/* Windows a calibration needs: the rank rule of tsflow/calibrate.h needs n >= 1 / min(tau,
+ * 1 - tau) - 1 residuals for each level tau but the median (9 for 0.1 and 0.9), and the steps
+ * of one window share its origin and most of its inputs, so pooling them does not make
+ * independent residuals: the windows must be enough on their own. */
+static size_t calib_windows_needed(const double *levels, size_t Q)
+{
+    size_t need = 0;
+    for (size_t q = 0; q < Q; q++) {
+        double tau = levels[q], lo = tau < 1 - tau ? tau : 1 - tau;
+        size_t k = (size_t)ceil(1 / lo - 1 - 1e-9);
+        if (fabs(tau - 0.5) > 1e-12 && k > need)
+            need = k;
+    }
+    return need;
+}
+
 /* The held-out tail of a fit (TSF_CHOOSE_STOP or calibration): per series, of its k windows
  * the last v = max(1, k / 10) validate (early stopping), and with cal the v before them
  * validate while those last v calibrate, so that the windows that chose the epoch count are
@@ -278,7 +294,9 @@ static int on_progress(void *user, const tsf_train_progress *p)
  * were also targets of the last validation windows: the slices are disjoint in windows (and
  * in what was chosen on them), not in every row. *train, *val and *cal stay NULL when a series
  * is too short to keep 4 training windows; *cal alone stays NULL (the caller then calibrates
- * on *val and says so) when it is too short for both slices. */
+ * on *val and says so) when it is too short for both slices, or when the calibration slices of
+ * all series together would have fewer windows than calib_windows_needed (then no slice is
+ * taken from the training windows for a calibration that would not happen). */
 static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
                     const tsf_window_spec *spec, tsf_windows **train, tsf_windows **val,
                     tsf_windows **cal, tsf_err *err)
@@ -293,6 +311,7 @@ static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ct
     tsf_range *rt = r, *rv = r + S, *rc_ = r + 2 * S;
     /* ok: every series keeps 4 training windows beside one slice; split: beside two */
     int ok = 1, split = cal != NULL;
+    size_t n_cal = 0;
     for (size_t q = 0; q < S; q++) {
         size_t rows = ctx->fit[q].end > ctx->fit[q].begin ? ctx->fit[q].end - ctx->fit[q].begin : 0;
         if (rows < T + L)
@@ -300,7 +319,10 @@ static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ct
         size_t k = rows - T - L + 1, v = k / 10 ? k / 10 : 1;
         ok &= k >= v + L - 1 + 4;
         split &= k >= 2 * v + L - 1 + 4;
+        n_cal += v;
     }
+    if (split && n_cal < calib_windows_needed(cfg->loss.quantiles, cfg->loss.n_quantiles))
+        split = 0;
     for (size_t q = 0; q < S && ok; q++) {
         tsf_range f = ctx->fit[q];
         rt[q] = rv[q] = rc_[q] = (tsf_range){f.begin, f.begin};
@@ -533,16 +555,7 @@ static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **ou
         return TSF_OK;
     }
     const size_t E = f0->n_entries, L = f0->horizon, O = f0->n_targets, P = f0->n_values;
-    /* The rank rule of tsflow/calibrate.h needs n >= 1 / min(tau, 1 - tau) - 1 residuals; the
-     * steps of one window share its origin and most of its inputs, so pooling them does not make
-     * independent residuals: the windows must be enough on their own. */
-    size_t need = 0;
-    for (size_t q = 0; q < f0->n_quantiles; q++) {
-        double tau = f0->quantiles[q], lo = tau < 1 - tau ? tau : 1 - tau;
-        size_t k = (size_t)ceil(1 / lo - 1 - 1e-9);
-        if (fabs(tau - 0.5) > 1e-12 && k > need)
-            need = k;
-    }
+    const size_t need = calib_windows_needed(f0->quantiles, f0->n_quantiles);
     if (E < need) {
         snprintf(ch->why + len, sizeof ch->why - len,
                  "%snot calibrated (%zu %s window%s, fewer than the %zu the rank rule needs)", sep,

@@ -128,32 +128,6 @@ Test(defaults, every_backtest_fit_chooses_its_settings_from_its_windows_and_says
     ASSERT_HAS(err, ", refit on all 37 windows; deseason additive (season 12, auto)\n");
 }
 
-/* With calibration the tail has two slices: the early-stopping windows, then as many
- * calibration windows whose residuals set the intervals, so the windows that chose the epoch
- * count do not also judge the spread. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows;
- * the last 2 calibrate, the 2 before them stop early, the 11 before those are dropped so that
- * no training target reaches the tail: 13 train the probe network. 2 windows are too few for
- * the 0.1 and 0.9 levels (the rank rule needs 9, and a window's 12 steps are not 12
- * independent residuals), so it says so and keeps the network's quantiles. Fold 0 ([0, 39): 16
- * windows, 1 a slice) keeps 4 training windows beside one slice only. */
-Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_see)
-{
-    const char *dir, *data = monthly_csv(&dir);
-    char *out, *err;
-    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
-                         "--train-length", "39", "--quantiles", "0.1,0.5,0.9", "--out",
-                         tsft_path(dir, "b.h5"), NULL);
-    cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(err, "backtest: lstm, fit at fold 1: hidden 8 (sqrt rule on 13 windows), batch 13, "
-                    "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
-                    "on 2 validation windows; best epoch ");
-    ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); not "
-                    "calibrated (2 calibration windows, fewer than the 9 the rank rule needs)\n");
-    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 4 windows)");
-    ASSERT_HAS(err, "; not calibrated (1 validation window, fewer than the 9 the rank rule "
-                    "needs)\n");
-}
-
 Test(defaults, train_rnn_chooses_what_the_pipeline_leaves_unset)
 {
     const char *dir, *data = monthly_csv(&dir);
@@ -277,13 +251,54 @@ Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_cal
         if (k == 0)
             ASSERT_HAS(err, "; conformal, per step on 103 validation residuals: level 0.1 "
                             "shifted by ");
-        if (k == 0)
-            ASSERT_HAS(err, " (residuals of the calibration slice after the early-stopping "
-                            "windows)");
     }
     cr_assert(fabs(cov[0] - 0.8) <= 0.13, "calibrated coverage %g, expected 0.8 +- 0.13", cov[0]);
     cr_assert(fabs(cov[1] - 0.8) > 0.13, "uncalibrated coverage %g is already within 0.8 +- 0.13",
               cov[1]);
+}
+
+/* With calibration the tail has two slices: the early-stopping windows, then as many
+ * calibration windows whose residuals set the intervals, so the windows that chose the epoch
+ * count do not also judge the spread. 1050 fit rows, lookback 12, horizon 4: 1035 windows; the
+ * last 103 calibrate, the 103 before them stop early, the 3 before those are dropped so that
+ * no training target reaches the tail: 826 train the probe network, 26 batches of 32 an epoch,
+ * so 39 epochs make about 1000 updates (without the calibration slice: 929, 30, 34). */
+Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_see)
+{
+    const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
+                         "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--hidden", "8",
+                         "--retrain", "never", "--stride", "1", "--test-fraction", "0.3",
+                         "--deseason", "none", "--out", tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: batch 32, epochs 39 (~1000 updates), early "
+                    "stopping after 10 epochs without progress on 103 validation windows; best "
+                    "epoch ");
+    ASSERT_HAS(err, ", refit on all 1035 windows; conformal, per step on 103 validation "
+                    "residuals: level 0.1 shifted by ");
+    ASSERT_HAS(err, " (residuals of the calibration slice after the early-stopping windows)\n");
+}
+
+/* Fewer windows than the rank rule needs for 0.1 and 0.9 (9; a window's 12 steps are not 12
+ * independent residuals): no calibration, and no slice taken from the training windows for
+ * it. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows; the last 2 stop early, the 11
+ * before them are dropped, 15 train the probe network as without quantiles. */
+Test(defaults, a_refit_with_too_few_windows_to_calibrate_says_so_and_keeps_its_windows)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                         "--train-length", "39", "--quantiles", "0.1,0.5,0.9", "--out",
+                         tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 1: hidden 8 (sqrt rule on 15 windows), batch 15, "
+                    "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
+                    "on 2 validation windows; best epoch ");
+    ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); not "
+                    "calibrated (2 validation windows, fewer than the 9 the rank rule needs)\n");
+    ASSERT_HAS(err, "; not calibrated (1 validation window, fewer than the 9 the rank rule "
+                    "needs)\n");
 }
 
 Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bit_for_bit)
