@@ -526,17 +526,21 @@ static int run_members(member_job *jobs, size_t n, fit_state *st, tsf_err *err)
 }
 
 /* The fit's one line on what was chosen, appended to ch->why: the epoch count the held-out
- * tail found (tail: whether there was one) and the ensemble's seeds. */
+ * tail found (tail: whether there was one), the ensemble's seeds and the seasonal adjustment
+ * (deseason: fit_seasonal's note, or empty). */
 static void fit_note(tsf_rnn_fit_choice *ch, int tail, size_t epochs, size_t n_windows, size_t n,
-                     uint64_t seed)
+                     uint64_t seed, const char *deseason)
 {
     size_t len = strlen(ch->why);
     if (tail)
         len += (size_t)snprintf(ch->why + len, sizeof ch->why - len,
                                 "; best epoch %zu, refit on all %zu windows", epochs, n_windows);
     if (n > 1 && len < sizeof ch->why)
-        snprintf(ch->why + len, sizeof ch->why - len, "%sensemble of %zu (seeds %lu to %lu)",
-                 len ? "; " : "", n, (unsigned long)seed, (unsigned long)(seed + n - 1));
+        len += (size_t)snprintf(ch->why + len, sizeof ch->why - len,
+                                "%sensemble of %zu (seeds %lu to %lu)", len ? "; " : "", n,
+                                (unsigned long)seed, (unsigned long)(seed + n - 1));
+    if (deseason[0] && len < sizeof ch->why)
+        snprintf(ch->why + len, sizeof ch->why - len, "%s%s", len ? "; " : "", deseason);
 }
 
 /* The calibration of the combined forecasts of the held-out tail (each member's network trained
@@ -683,14 +687,11 @@ static int fit(void *self, const tsf_fold_ctx *ctx0, const void *warm, void **st
     }
     if ((rc = run_members(jobs, N, st, err)) != TSF_OK)
         goto done;
-    fit_note(&ch, wt && (choose & TSF_CHOOSE_STOP), jobs[0].epochs, w->n_samples, N, ctx->seed);
-    if (dnote[0]) {
-        size_t len = strlen(ch.why);
-        snprintf(ch.why + len, sizeof ch.why - len, "%s%s", len ? "; " : "", dnote);
-    }
+    fit_note(&ch, wt && (choose & TSF_CHOOSE_STOP), jobs[0].epochs, w->n_samples, N, ctx->seed,
+             dnote);
     if (calibrate && (rc = calibrate_tail(jobs, N, &st->calib, &ch, err)) != TSF_OK)
         goto done;
-    if (h && (choose || N > 1))
+    if (h && ch.why[0])
         snprintf(h->note, sizeof h->note, "%s", ch.why);
     if (h) {
         /* each fold's slot is written by its own fit only: no lock needed */
