@@ -235,3 +235,32 @@ Test(deseason, auto_leaves_a_series_alone_when_the_fit_has_200_windows, .timeout
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(err, "; deseason additive (season 12)\n"), "%s", err);
 }
+
+Test(deseason, each_series_of_a_long_table_gets_its_own_choice, .timeout = 120)
+{
+    /* series "a": multiplicative season on a trend; series "b": noise around 10 */
+    double y[2][96];
+    simulated(y[0], 96, 1, 2, 5);
+    unsigned long long st = 9;
+    for (size_t t = 0; t < 96; t++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        y[1][t] = 10 + (double)(st >> 11) / 9007199254740992.0;
+    }
+    size_t cap = 2 * 96 * 64 + 16, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "date,id,y\n");
+    for (int k = 0; k < 2; k++)
+        for (size_t t = 0; t < 96; t++)
+            len += (size_t)snprintf(text + len, cap - len, "%04zu-%02zu-01,%c,%.17g\n",
+                                    1990 + t / 12, t % 12 + 1, "ab"[k], y[k][t]);
+    const char *dir = tsft_tmpdir(), *path = tsft_path(dir, "long.csv");
+    tsft_write_file(path, text, len);
+    free(text);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", path, "--id-column", "id", "--horizon", "12",
+                         "--test-fraction", "0.25", "--epochs", "2", "--hidden", "4", "--out",
+                         tsft_path(dir, "l.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "; deseason (season 12): 1 multiplicative, 0 additive, 1 none\n"), "%s",
+              err);
+}
