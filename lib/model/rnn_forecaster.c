@@ -105,7 +105,6 @@ typedef struct fit_state {
     tsf_calibration *calib; /* of the combined quantiles, or NULL */
     tsf_seasonal *seas;     /* (S, O) indices of each series and target, rows counted from the
                                series' first row; NULL: the network sees the data as it is */
-    size_t n_series;        /* S of seas */
     pthread_mutex_t lock;
 } fit_state;
 
@@ -643,7 +642,6 @@ static int fit(void *self, const tsf_fold_ctx *ctx0, const void *warm, void **st
     if (rc != TSF_OK || (rc = state_alloc(&st, N, err)) != TSF_OK)
         goto done;
     st->seas = seas;
-    st->n_series = ctx->hist->n_series;
     seas = NULL;
     tsf_rnn_config arch = cfg->arch;
     tsf_train_config tc = cfg->train;
