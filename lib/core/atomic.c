@@ -111,14 +111,62 @@ static const char *file_kind(mode_t mode)
 int tsf_atomic_check_target(const char *path, tsf_err *err)
 {
     struct stat st, lst;
-    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
-        return TSF_OK; /* absent (or a dangling link: the link is replaced), or a file */
+    if (stat(path, &st) != 0) {
+        if (errno != ELOOP)
+            return TSF_OK; /* absent, or a dangling link: the file it names is created */
+        TSF_FAIL(err, TSF_EINVAL,
+                 "\"%s\" cannot be resolved: %s (expected a new file, a regular file to replace "
+                 "or a symbolic link to one)",
+                 path, strerror(ELOOP));
+    }
+    if (S_ISREG(st.st_mode))
+        return TSF_OK;
     int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
     TSF_FAIL(err, TSF_EINVAL,
              "\"%s\" is %s%s, not a regular file (expected a new file or a regular file to "
              "replace: an output is written as a new file renamed over the old one, which would "
              "destroy it)",
              path, link ? "a symbolic link to " : "", file_kind(st.st_mode));
+}
+
+/* Linux's limit on the links one lookup follows (MAXSYMLINKS). */
+#define MAX_LINKS 40
+
+int tsf_atomic_target(const char *path, char **out, tsf_err *err)
+{
+    *out = NULL;
+    char *cur = strdup(path);
+    if (!cur)
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory resolving the symbolic link", path);
+    for (int hops = 0;; hops++) {
+        struct stat lst;
+        if (lstat(cur, &lst) != 0 || !S_ISLNK(lst.st_mode)) {
+            *out = cur; /* the end of the chain: a file, or nothing yet */
+            return TSF_OK;
+        }
+        char link[MAX_PATH_LEN];
+        ssize_t n = hops < MAX_LINKS ? readlink(cur, link, sizeof link - 1) : -1;
+        int e = hops < MAX_LINKS ? errno : ELOOP;
+        if (n < 0 || n == (ssize_t)sizeof link - 1) {
+            free(cur);
+            TSF_FAIL(err, TSF_EINVAL,
+                     "\"%s\" cannot be resolved: %s (expected a new file, a regular file to "
+                     "replace or a symbolic link to one)",
+                     path, n < 0 ? strerror(e) : "a symbolic link names too long a path");
+        }
+        link[n] = '\0';
+        /* A relative link is relative to the directory holding it. */
+        const char *base;
+        char *dir = link[0] == '/' ? NULL : dir_of(cur, &base);
+        size_t len = (dir ? strlen(dir) + 1 : 0) + (size_t)n + 1;
+        char *next = (dir || link[0] == '/') ? malloc(len) : NULL;
+        if (next)
+            snprintf(next, len, "%s%s%s", dir ? dir : "", dir ? "/" : "", link);
+        free(dir);
+        free(cur);
+        if (!(cur = next))
+            TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory resolving the symbolic link", path);
+    }
 }
 
 int tsf_atomic_same_file(const char *a, const char *b)
@@ -200,14 +248,13 @@ int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err)
     int rc = tsf_atomic_check_target(path, err);
     if (rc != TSF_OK)
         return rc;
-    /* Through a symbolic link, replace the file it names and keep the link. */
-    struct stat lst;
-    char *resolved = NULL;
-    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && !(resolved = realpath(path, NULL)) &&
-        errno == ENOMEM) /* writing to path itself would replace the link by a file */
-        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory resolving the symbolic link", path);
-    rc = begin_at(a, resolved ? resolved : path, err);
-    free(resolved);
+    /* Through a symbolic link, replace (or create) the file it names and keep the link:
+     * writing at path itself would rename the new file over the link. */
+    char *target = NULL;
+    if ((rc = tsf_atomic_target(path, &target, err)) != TSF_OK)
+        return rc;
+    rc = begin_at(a, target, err);
+    free(target);
     return rc;
 }
 

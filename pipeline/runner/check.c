@@ -676,17 +676,18 @@ static int check_output_dir(checker *c, const path_opt *po, const char *dir)
     return 0;
 }
 
-/* Two steps writing one file: compare real directories and base names. A path whose directory
- * cannot be resolved is left to the run. */
-static int claim_output_file(checker *c, const path_opt *po, const char *dir)
+/* Two steps writing one file: compare real directories and base names of the files written
+ * (target: the path, or the file its symbolic links lead to). A path whose directory cannot be
+ * resolved is left to the run. */
+static int claim_output_file(checker *c, const path_opt *po, const char *target, const char *dir)
 {
     char real[PATH_MAX];
-    char *base_copy = strdup(po->path);
+    char *base_copy = strdup(target);
     if (!base_copy || !realpath(dir, real)) {
         free(base_copy);
         return 0;
     }
-    size_t len = strlen(real) + strlen(po->path) + 2;
+    size_t len = strlen(real) + strlen(target) + 2;
     char *full = malloc(len);
     if (!full) {
         free(base_copy);
@@ -719,7 +720,8 @@ static int claim_output_file(checker *c, const path_opt *po, const char *dir)
 }
 
 /* An output must not be a directory, must be a target tsf_atomic can replace, in a writable
- * directory, and written by one step only. */
+ * directory, and written by one step only. Through a symbolic link, the file written is the one
+ * the link names (tsf_atomic_target): its directory is the one checked. */
 static int check_output_file(checker *c, const path_opt *po)
 {
     const tsf_step_src *s = &c->p->steps[po->step];
@@ -730,20 +732,27 @@ static int check_output_file(checker *c, const path_opt *po)
         return -1;
     }
     tsf_err e = TSF_ERR_INIT;
-    if (tsf_atomic_check_target(po->path, &e) != TSF_OK) {
-        diag(c, s, po->kv, po->line, po->o->name, e.code, "%s", e.msg);
+    char *target = NULL;
+    if (tsf_atomic_check_target(po->path, &e) != TSF_OK ||
+        tsf_atomic_target(po->path, &target, &e) != TSF_OK) {
+        if (e.code == TSF_ENOMEM)
+            c->oom = 1;
+        else
+            diag(c, s, po->kv, po->line, po->o->name, e.code, "%s", e.msg);
         return -1;
     }
-    char *copy = strdup(po->path);
+    char *copy = strdup(target);
     if (!copy) {
+        free(target);
         c->oom = 1;
         return -1;
     }
     const char *dir = dirname(copy);
     int r = check_output_dir(c, po, dir);
     if (r == 0)
-        r = claim_output_file(c, po, dir);
+        r = claim_output_file(c, po, target, dir);
     free(copy);
+    free(target);
     return r;
 }
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -259,6 +261,22 @@ Test(convert, refuses_an_output_format_it_cannot_write)
              nc);
     cr_assert_str_eq(e, want);
     cr_assert_null(tsft_read_file(nc, NULL));
+}
+
+/* An output through a dangling symbolic link creates the file the link names and keeps the link,
+ * as an output through a link to an existing file replaces that file and keeps the link. */
+Test(convert, writes_through_a_dangling_link_and_keeps_the_link)
+{
+    const char *d = tsft_tmpdir();
+    const char *csv = tsft_path(d, "in.csv"), *link = tsft_path(d, "out.csv");
+    tsft_write_file(csv, "a\n1\n2\n", (size_t)-1);
+    cr_assert_eq(symlink("made.csv", link), 0);
+    convert_ok(csv, link, NULL, NULL);
+    struct stat st;
+    cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
+    cr_assert_str_eq(tsft_keep(tsft_read_file(tsft_path(d, "made.csv"), NULL)), "a\n1\n2\n");
+    convert_ok(csv, link, NULL, NULL); /* now a link to a file: the same */
+    cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
 }
 
 /* ---- ETTm1 (suite data) -------------------------------------------------------------------- */

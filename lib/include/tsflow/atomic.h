@@ -40,8 +40,8 @@ void tsf_atomic_set_cancel_flag(const volatile sig_atomic_t *flag);
 
 /* Create the temporary for path. Fails with TSF_EIO naming the directory when it is not
  * writable, and with TSF_EINVAL when path is not a regular file (tsf_atomic_check_target).
- * When path is a symbolic link, the file it points to is replaced and the link kept. On
- * failure a is left cleared (abort is then a no-op). */
+ * When path is a symbolic link, the file it names is replaced (or created, for a dangling link)
+ * and the link kept (tsf_atomic_target). On failure a is left cleared (abort is then a no-op). */
 int tsf_atomic_begin(tsf_atomic *a, const char *path, tsf_err *err) TSF_WUR;
 
 /* A buffered stdio stream over the temporary (created on first call), for text writers.
@@ -57,10 +57,18 @@ int tsf_atomic_commit(tsf_atomic *a, tsf_err *err) TSF_WUR;
 void tsf_atomic_abort(tsf_atomic *a);
 
 /* Whether path may receive an output: it is absent or a regular file (a symbolic link is
- * followed). Otherwise TSF_EINVAL naming what it is (a directory, a device, a FIFO, a socket):
- * replacing such a path by a new file would destroy a device node or a pipe, and never reach
- * whatever reads it. Called at check time, and again by tsf_atomic_begin(). */
+ * followed; a dangling one is accepted: the file it names is created). Otherwise TSF_EINVAL
+ * naming what it is (a directory, a device, a FIFO, a socket, links that loop): replacing such a
+ * path by a new file would destroy a device node or a pipe, and never reach whatever reads it.
+ * Called at check time, and again by tsf_atomic_begin(). */
 int tsf_atomic_check_target(const char *path, tsf_err *err) TSF_WUR;
+
+/* The path an output to path is written at, malloc'd in *out (NULL on failure): path itself,
+ * or, when path is a symbolic link, the end of its chain of links, existing or not (relative
+ * links taken from the directory holding them). An output through a link replaces the file the
+ * link names, or creates it when the link dangles, as a shell's `>` does, and the link stays a
+ * link. TSF_EINVAL for a chain that loops or passes 40 links, TSF_ENOMEM. */
+int tsf_atomic_target(const char *path, char **out, tsf_err *err) TSF_WUR;
 
 /* 1 when a and b both exist and are the same file (device and inode, so other spellings, hard
  * links and symbolic links are caught), else 0. */

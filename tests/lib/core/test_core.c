@@ -290,6 +290,53 @@ Test(atomic, refuses_special_files_and_writes_through_a_link_to_a_file)
     assert_file_is(target, "new\n");
 }
 
+/* A dangling link is treated as a link to a file: the output creates the file it names (through
+ * a chain of relative links, each relative to its own directory) and the link stays a link. */
+Test(atomic, creates_the_file_a_dangling_link_names_and_keeps_the_link)
+{
+    const char *dir = tsft_tmpdir();
+    cr_assert_eq(mkdir(tsft_path(dir, "sub"), 0755), 0);
+    const char *link = tsft_path(dir, "out.csv"), *hop = tsft_path(dir, "sub/hop.csv");
+    cr_assert_eq(symlink("sub/hop.csv", link), 0);
+    cr_assert_eq(symlink("real.csv", hop), 0); /* sub/real.csv, relative to sub/ */
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_atomic_check_target(link, &err), TSF_OK, "%s", err.msg);
+    char *target = NULL;
+    cr_assert_eq(tsf_atomic_target(link, &target, &err), TSF_OK, "%s", err.msg);
+    cr_assert_str_eq(target, tsft_path(dir, "sub/real.csv"));
+    free(target);
+    tsf_atomic a;
+    cr_assert_eq(tsf_atomic_begin(&a, link, &err), TSF_OK, "%s", err.msg);
+    fputs("new\n", tsf_atomic_stream(&a));
+    cr_assert_eq(tsf_atomic_commit(&a, &err), TSF_OK, "%s", err.msg);
+    struct stat st;
+    cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
+    cr_assert(lstat(hop, &st) == 0 && S_ISLNK(st.st_mode), "the second link was replaced");
+    assert_file_is(tsft_path(dir, "sub/real.csv"), "new\n");
+    cr_assert_eq(count_entries(tsft_path(dir, "sub")), 2, "a temporary was left");
+}
+
+/* Links that lead back to themselves name no file: refused, the links kept. */
+Test(atomic, refuses_links_that_loop)
+{
+    const char *dir = tsft_tmpdir();
+    const char *a_path = tsft_path(dir, "a.csv"), *b_path = tsft_path(dir, "b.csv");
+    cr_assert_eq(symlink("b.csv", a_path), 0);
+    cr_assert_eq(symlink("a.csv", b_path), 0);
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_atomic_check_target(a_path, &err), TSF_EINVAL);
+    cr_assert(strstr(err.msg, "a.csv\" cannot be resolved: Too many levels of symbolic links"),
+              "%s", err.msg);
+    char *target = NULL;
+    cr_assert_eq(tsf_atomic_target(a_path, &target, &err), TSF_EINVAL);
+    cr_assert_null(target);
+    tsf_atomic a;
+    cr_assert_eq(tsf_atomic_begin(&a, a_path, &err), TSF_EINVAL);
+    struct stat st;
+    cr_assert(lstat(a_path, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
+    cr_assert_eq(count_entries(dir), 2);
+}
+
 static const char *library_of(const char *symbol)
 {
     void *p = dlsym(RTLD_DEFAULT, symbol);
