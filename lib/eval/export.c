@@ -231,16 +231,28 @@ static int csv_end(tsf_atomic *a, FILE *fp, tsf_err *err)
     return tsf_atomic_commit(a, err);
 }
 
-int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *err)
+int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, const char *path,
+                            tsf_fc_implausible *bad, tsf_err *err)
 {
     tsf_fc_table *t = NULL;
     int rc = tsf_forecasts_table(&t, fc, err);
     if (rc != TSF_OK)
         return rc;
+    unsigned char *flags = NULL;
+    if (data && !(flags = malloc(t->n_rows ? t->n_rows : 1))) {
+        tsf_fc_table_free(t);
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory judging %zu forecast rows", path, t->n_rows);
+    }
+    tsf_fc_implausible summary;
+    if (data)
+        tsf_forecasts_implausible_rows(fc, data, flags, &summary);
+    if (bad)
+        *bad = data ? summary : (tsf_fc_implausible){0};
     tsf_atomic a;
     FILE *fp;
     if ((rc = csv_begin(&a, &fp, path, err)) != TSF_OK) {
         tsf_fc_table_free(t);
+        free(flags);
         return rc;
     }
     fputs("series,origin,step,target,timestamp,cutoff,fold,actual", fp);
@@ -248,7 +260,7 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *
         fputc(',', fp);
         put_field(fp, t->value_names[j]);
     }
-    fputc('\n', fp);
+    fputs(flags ? ",implausible\n" : "\n", fp);
     for (size_t i = 0; i < t->n_rows; i++) {
         put_field(fp, t->series[i]);
         fputc(',', fp);
@@ -265,9 +277,12 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *
             fputc(',', fp);
             put_double(fp, t->values[j][i]);
         }
+        if (flags)
+            fputs(flags[i] ? ",True" : ",False", fp);
         fputc('\n', fp);
     }
     tsf_fc_table_free(t);
+    free(flags);
     return csv_end(&a, fp, err);
 }
 

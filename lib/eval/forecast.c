@@ -496,7 +496,15 @@ int tsf_forecasts_table(tsf_fc_table **out, const tsf_forecasts *fc, tsf_err *er
 
 void tsf_forecasts_implausible(const tsf_forecasts *fc, const tsf_frame *f, tsf_fc_implausible *out)
 {
+    tsf_forecasts_implausible_rows(fc, f, NULL, out);
+}
+
+void tsf_forecasts_implausible_rows(const tsf_forecasts *fc, const tsf_frame *f,
+                                    unsigned char *rows, tsf_fc_implausible *out)
+{
     memset(out, 0, sizeof *out);
+    if (rows)
+        memset(rows, 0, fc->n_entries * fc->n_steps * fc->n_targets);
     if (fc->scale != TSF_FC_ORIGINAL)
         return;
     const size_t O = fc->n_targets, M = fc->n_models, P = fc->n_values;
@@ -531,6 +539,8 @@ void tsf_forecasts_implausible(const tsf_forecasts *fc, const tsf_frame *f, tsf_
                     if (v >= lo && v <= hi)
                         continue;
                     out->n++;
+                    if (rows)
+                        rows[(e * fc->n_steps + t) * O + o] = 1;
                     double d = v < lo ? (lo - v) / width : (v - hi) / width;
                     if (d > farthest) {
                         farthest = d;

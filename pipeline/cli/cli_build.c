@@ -469,7 +469,7 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
     if (a->time_format)
         cli_ini_put_quoted(b, "time_format", a->time_format);
     if (a->time_unit)
-        cli_ini_put_quoted(b, "time_unit", a->time_unit);
+        cli_ini_put(b, "time_unit", "%s", a->time_unit); /* a choice: quotes would be part of it */
     if (a->tz)
         cli_ini_put_quoted(b, "tz", a->tz);
     if (a->id_column)

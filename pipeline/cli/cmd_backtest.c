@@ -128,7 +128,7 @@ int cmd_backtest(int argc, char **argv)
     cli_ini_put_quoted(&ini, "path", b.out);
     if (b.csv) {
         cli_ini_section(&ini, "csv", "export.csv");
-        cli_ini_put(&ini, "input", "backtest.forecasts");
+        cli_ini_put(&ini, "inputs", "backtest.forecasts, data");
         cli_ini_put_quoted(&ini, "path", b.csv);
     }
     if (b.plots) {

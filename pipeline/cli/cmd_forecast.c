@@ -78,7 +78,7 @@ int cmd_forecast(int argc, char **argv)
     cli_ini_put_quoted(&ini, "path", out);
     if (csv) {
         cli_ini_section(&ini, "csv", "export.csv");
-        cli_ini_put(&ini, "input", "forecast");
+        cli_ini_put(&ini, "inputs", "forecast, data");
         cli_ini_put_quoted(&ini, "path", csv);
     }
     return cli_command_finish(cmd, &ini, &pa, print);

@@ -403,6 +403,63 @@ Test(plausibility, forecasts_far_outside_the_data_are_flagged_in_the_log_and_the
     cr_assert_str_eq(out, "70\n");
 }
 
+/* export.csv flags the same forecasts as export.hdf5, row by row, in a last column implausible
+ * that pandas.read_csv reads as booleans: naive forecasts of a ramp 0, 20, ..., 780 beside a
+ * series living in 37-63 (plausible up to 63 + 10 x 26 = 323): the 35 windows' naive forecasts
+ * are 20 x 3 to 20 x 37, twice each, and the 21 from 340 on are implausible; checked against
+ * pandas' own comparison of each row with those bounds. tsflow backtest --csv binds its data the
+ * same way. */
+Test(plausibility, export_csv_flags_each_row_far_outside_the_data_in_a_boolean_column)
+{
+    tsft_need_python_modules("pandas");
+    const char *dir = tsft_tmpdir();
+    FILE *w = fopen(tsft_path(dir, "wide.csv"), "w"), *n = fopen(tsft_path(dir, "narrow.csv"), "w");
+    cr_assert(w && n);
+    fprintf(w, "time,load\n");
+    fprintf(n, "time,load\n");
+    for (int i = 0; i < 40; i++) {
+        fprintf(w, "%d,%d\n", i, i * 20);
+        fprintf(n, "%d,%d\n", i, 37 + i % 27);
+    }
+    fclose(w);
+    fclose(n);
+    const char *ini = tsft_path(dir, "p.ini");
+    tsft_write_file(ini,
+                    "[wide]\nstage = ingest.csv\npath = wide.csv\ntime_unit = index\n\n"
+                    "[win]\nstage = window\ninput = wide\nlookback = 4\nhorizon = 2\n\n"
+                    "[naive]\nstage = baseline\ninput = win\nmethod = naive\n\n"
+                    "[narrow]\nstage = ingest.csv\npath = narrow.csv\ntime_unit = index\n\n"
+                    "[out]\nstage = export.csv\ninputs = naive, narrow\npath = out.csv\n",
+                    (size_t)-1);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(tsft_tsflow(&out, &err, "run", ini, NULL), 0, "%s", err);
+    ASSERT_HAS(err, "warning: ");
+    ASSERT_HAS(err, "out.csv: 42 of 70 forecast values lie far outside the data, e.g. 740 for "
+                    "\"load\", whose data spans 37 to 63 (plausible: -223 to 323); their rows say "
+                    "implausible = True");
+    int rc =
+        tsft_python("import sys, pandas as pd\n"
+                    "d = pd.read_csv(sys.argv[1])\n"
+                    "assert d.columns[-1] == 'implausible' and d.implausible.dtype == bool\n"
+                    "want = (d.naive < 37 - 260) | (d.naive > 63 + 260)\n"
+                    "print(len(d), int(d.implausible.sum()), int((d.implausible == want).sum()))\n",
+                    &out, &err, tsft_path(dir, "out.csv"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(out, "70 42 70\n");
+
+    /* The command's CSV carries the column too; baselines of the data itself are plausible. */
+    rc = tsft_tsflow(&out, &err, "backtest", tsft_path(dir, "narrow.csv"), "--time-unit", "index",
+                     "--season", "27", "--horizon", "2", "--model", "none", "--out",
+                     tsft_path(dir, "bt.h5"), "--csv", tsft_path(dir, "bt.csv"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = tsft_python("import sys, pandas as pd\n"
+                     "d = pd.read_csv(sys.argv[1])\n"
+                     "print(d.implausible.dtype, len(d) > 0, int(d.implausible.sum()))\n",
+                     &out, &err, tsft_path(dir, "bt.csv"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(out, "bool True 0\n");
+}
+
 /* A batch larger than the training windows is cut to them, and the log says so (a batch of
  * 100000 on 97 windows took 3.8 GB for nothing). */
 Test(plausibility, a_batch_larger_than_the_windows_is_capped_and_logged)
@@ -463,6 +520,29 @@ Test(flags_pipeline, paths_longer_than_an_ini_line_work)
 
 /* --print-pipeline prints what runs: --set overrides applied (and marked), paths absolute, so
  * the printed file checks from any directory. */
+/* --time-unit reaches ingest.csv's time_unit as the choice it is: integer times counted as an
+ * index (quoted, as a path is, it was "\"index\"", not one of the choices). */
+Test(flags_pipeline, time_unit_flag_is_a_choice_the_pipeline_accepts)
+{
+    const char *dir = tsft_tmpdir();
+    const char *data = tsft_path(dir, "n.csv");
+    FILE *f = fopen(data, "w");
+    cr_assert(f);
+    fprintf(f, "t,load\n");
+    for (int i = 0; i < 60; i++)
+        fprintf(f, "%d,%d\n", i, 37 + i % 27);
+    fclose(f);
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--time-unit", "index", "--season", "27",
+                         "--horizon", "2", "--model", "none", "--out", tsft_path(dir, "bt.h5"),
+                         "--print-pipeline", NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "\ntime_unit = index\n");
+    rc = tsft_tsflow(&out, &err, "backtest", data, "--time-unit", "index", "--season", "27",
+                     "--horizon", "2", "--model", "none", "--out", tsft_path(dir, "bt.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+}
+
 Test(flags_pipeline, print_pipeline_shows_set_overrides_and_runs_from_anywhere)
 {
     const char *dir = tsft_tmpdir(), *elsewhere = tsft_tmpdir();

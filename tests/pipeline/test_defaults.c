@@ -318,7 +318,7 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
              "[data]\nstage = ingest.csv\npath = %s\n"
              "[model]\nstage = model.load\npath = %s\n"
              "[fc]\nstage = predict\ninputs = model, data\n"
-             "[csv]\nstage = export.csv\ninput = fc\npath = %s\n",
+             "[csv]\nstage = export.csv\ninputs = fc, data\npath = %s\n",
              data, tsft_path(dir, "m.h5"), tsft_path(dir, "b.csv"));
     const char *p = tsft_path(dir, "p.ini");
     tsft_write_file(p, ini, strlen(ini));

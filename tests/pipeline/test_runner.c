@@ -779,6 +779,7 @@ Test(plan, lists_steps_in_run_order_with_inputs_files_and_shapes)
              "s\n"
              "  2  save  export.csv\n"
              "           in     value      <- data.frame\n"
+             "           in     data       (not connected)\n"
              "           writes %s/out.csv\n",
              path, dir, dir);
     cr_assert_str_eq(text, want);

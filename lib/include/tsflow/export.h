@@ -97,8 +97,13 @@ void tsf_metrics_cols_free(tsf_metrics_cols *c);
 /* ---- CSV --------------------------------------------------------------------------------- */
 
 /* The long forecast table as CSV (atomically; numbers with 17 significant digits at most, the
- * shortest that reads back exactly; NaN as an empty field; fields quoted when needed). */
-int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *err) TSF_WUR;
+ * shortest that reads back exactly; NaN as an empty field; fields quoted when needed). With the
+ * data the forecasts were made from (data not NULL), a last column "implausible", True or False
+ * (which pandas.read_csv reads as booleans): whether a value of the row (any model or quantile)
+ * lies far outside anything the data supports (tsf_forecasts_implausible_rows; False for
+ * forecasts in normalized units, which are not judged). *bad, when not NULL, gets the summary. */
+int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, const char *path,
+                            tsf_fc_implausible *bad, tsf_err *err) TSF_WUR;
 
 /* The metrics table as CSV, flat: model,target,scale,by,key,count,mae,...,skill columns. */
 int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t n_refs,

@@ -115,6 +115,10 @@ typedef struct tsf_fc_implausible {
 } tsf_fc_implausible;
 void tsf_forecasts_implausible(const tsf_forecasts *fc, const tsf_frame *f,
                                tsf_fc_implausible *out);
+/* The same, also marking in rows (E, n_steps, O), when not NULL, the rows of the long table
+ * (tsflow/export.h: entry, step, target) holding such a value with 1, the others with 0. */
+void tsf_forecasts_implausible_rows(const tsf_forecasts *fc, const tsf_frame *f,
+                                    unsigned char *rows, tsf_fc_implausible *out);
 
 /* Deep copy (e.g. to rescale one copy and keep the other). */
 int tsf_forecasts_copy(tsf_forecasts **out, const tsf_forecasts *fc, tsf_err *err) TSF_WUR;
