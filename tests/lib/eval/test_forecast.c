@@ -170,9 +170,16 @@ Test(forecasts, values_far_outside_the_data_are_counted_with_the_farthest_named)
     cr_assert_eq(bad.data_max, 63);
     cr_assert_eq(bad.lo, -223);
     cr_assert_eq(bad.hi, 323);
+    unsigned char rows[4] = {9, 9, 9, 9}; /* (entry, step, target): steps 3 and 4 */
+    tsf_fc_implausible same;
+    tsf_forecasts_implausible_rows(fc, f, rows, &same);
+    cr_assert(rows[0] == 0 && rows[1] == 0 && rows[2] == 1 && rows[3] == 1, "%d %d %d %d", rows[0],
+              rows[1], rows[2], rows[3]);
+    cr_assert_eq(same.n, bad.n);
     fc->scale = TSF_FC_NORMALIZED; /* not in the data's units: not judged */
-    tsf_forecasts_implausible(fc, f, &bad);
+    tsf_forecasts_implausible_rows(fc, f, rows, &bad);
     cr_assert_eq(bad.n, 0);
+    cr_assert(rows[2] == 0 && rows[3] == 0);
     tsf_forecasts_free(fc);
     tsf_frame_free(f);
 }
