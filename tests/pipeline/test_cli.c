@@ -618,7 +618,9 @@ Test(progress, a_plain_log_has_a_bounded_number_of_progress_lines)
 /* gnuplot that exits 0 having written half a picture (as on a full disk) fails the step: exit 1,
  * the previous PNGs kept, no temporary left. The stand-in gnuplot writes a PNG signature and a
  * few bytes to every output it is given. */
-Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
+/* Run a backtest whose plots are drawn by the stand-in gnuplot script: it must exit 1 with
+ * message, keep the previous PNGs and leave no temporary. */
+static void plot_fails_keeping_previous_pngs(const char *script, const char *message)
 {
     const char *dir = tsft_tmpdir();
     const char *data = tsft_path(dir, "data.csv");
@@ -629,16 +631,7 @@ Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
         fprintf(f, "2020-01-%02d %02d:00,%d\n", 1 + i / 24, i % 24, 50 + (i * 7) % 11);
     fclose(f);
     const char *fake = tsft_path(dir, "fake-gnuplot.sh");
-    tsft_write_file(fake,
-                    "#!/bin/sh\n"
-                    "while [ $# -gt 1 ]; do\n"
-                    "  if [ \"$1\" = -e ]; then\n"
-                    "    f=$(printf '%s' \"$2\" | sed \"s/^[^']*'//; s/'$//\")\n"
-                    "    printf '\\211PNG\\r\\n\\032\\nhalf a pic' > \"$f\"; shift 2\n"
-                    "  else shift; fi\n"
-                    "done\n"
-                    "exit 0\n",
-                    (size_t)-1);
+    tsft_write_file(fake, script, (size_t)-1);
     cr_assert_eq(chmod(fake, 0755), 0);
     const char *names[] = {"p_forecast.png", "p_backtest.png"};
     for (int k = 0; k < 2; k++)
@@ -650,7 +643,7 @@ Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
         tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--model", "none", "--out",
                     tsft_path(dir, "bt.h5"), "--plots", tsft_path(dir, "p"), "--set", set, NULL);
     cr_assert_eq(rc, 1, "exit %d:\n%s", rc, err);
-    ASSERT_HAS(err, "is not a complete PNG (a full disk?); the previous file is kept");
+    ASSERT_HAS(err, message);
     for (int k = 0; k < 2; k++) {
         char *text = tsft_read_file(tsft_path(dir, names[k]), NULL);
         cr_assert(text && !strcmp(text, "previous picture"), "%s was replaced", names[k]);
@@ -661,4 +654,31 @@ Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
     while ((de = readdir(d)))
         cr_assert(!strstr(de->d_name, ".tsflow-tmp-"), "a temporary was left: %s", de->d_name);
     closedir(d);
+}
+
+/* gnuplot that exits 0 having written half a picture (as on a full disk) fails the step: exit 1,
+ * the previous PNGs kept, no temporary left. The stand-in gnuplot writes a PNG signature and a
+ * few bytes to every output it is given. */
+Test(plot, a_truncated_png_is_refused_and_the_previous_one_kept)
+{
+    plot_fails_keeping_previous_pngs(
+        "#!/bin/sh\n"
+        "while [ $# -gt 1 ]; do\n"
+        "  if [ \"$1\" = -e ]; then\n"
+        "    f=$(printf '%s' \"$2\" | sed \"s/^[^']*'//; s/'$//\")\n"
+        "    printf '\\211PNG\\r\\n\\032\\nhalf a pic' > \"$f\"; shift 2\n"
+        "  else shift; fi\n"
+        "done\n"
+        "exit 0\n",
+        "is not a complete PNG (a full disk?); the previous file is kept");
+}
+
+/* gnuplot that fails (exit 1 with a message, as when it cannot write a PNG) fails the step with
+ * its message: exit 1, the previous PNGs kept, no temporary left. */
+Test(plot, a_failing_gnuplot_fails_the_step_and_keeps_the_previous_pngs)
+{
+    plot_fails_keeping_previous_pngs("#!/bin/sh\n"
+                                     "echo 'cannot write to the output: No space left' >&2\n"
+                                     "exit 1\n",
+                                     ": cannot write to the output: No space left");
 }
