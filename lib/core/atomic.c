@@ -137,7 +137,7 @@ int tsf_atomic_target(const char *path, char **out, tsf_err *err)
     *out = NULL;
     char *cur = strdup(path);
     if (!cur)
-        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory resolving the symbolic link", path);
+        TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
     for (int hops = 0;; hops++) {
         struct stat lst;
         if (lstat(cur, &lst) != 0 || !S_ISLNK(lst.st_mode)) {

@@ -239,9 +239,10 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, cons
     if (rc != TSF_OK)
         return rc;
     unsigned char *flags = NULL;
-    if (data && !(flags = malloc(t->n_rows ? t->n_rows : 1))) {
+    const size_t n_rows = t->n_rows;
+    if (data && !(flags = malloc(n_rows ? n_rows : 1))) {
         tsf_fc_table_free(t);
-        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory judging %zu forecast rows", path, t->n_rows);
+        TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory judging %zu forecast rows", path, n_rows);
     }
     tsf_fc_implausible summary;
     if (data)

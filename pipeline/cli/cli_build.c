@@ -231,7 +231,7 @@ static int is_flag(const char *arg, const char *name)
 
 /* A flag that sets a stage's option is checked by that option's entry in the stage's table
  * (type and range), so the flag, the pipeline file and --set accept exactly the same values:
- * one range table, not two. */
+ * one range table, not two. 1, or -1 after a usage error, or CLI_ARGS_FAIL. */
 static int check_as_option(const char *cmd, const char *flag, const char *stage, const char *option,
                            const char *v)
 {
@@ -242,7 +242,7 @@ static int check_as_option(const char *cmd, const char *flag, const char *stage,
         tsf_registry_free(builtins);
         builtins = NULL;
         cli_error("%s: %s", cmd, err.msg);
-        return -1;
+        return CLI_ARGS_FAIL; /* as when tsflow run loads the registry */
     }
     const tsf_stage_def *def = tsf_registry_find(builtins, stage);
     const tsf_option *o = def ? tsf_opt_find(def->options, option) : NULL;
@@ -250,11 +250,15 @@ static int check_as_option(const char *cmd, const char *flag, const char *stage,
     if (!state) {
         cli_error("%s: %s: %s", cmd, flag,
                   o ? "out of memory" : "internal error: the option it sets is missing");
-        return -1;
+        return o ? CLI_ARGS_FAIL : -1;
     }
     int rc = tsf_opt_parse(o, v, NULL, state, &err);
     tsf_opt_clear(o, state);
     free(state);
+    if (rc == TSF_ENOMEM) {
+        cli_error("%s: %s: %s", cmd, flag, err.msg);
+        return CLI_ARGS_FAIL;
+    }
     if (rc != TSF_OK) {
         cli_error("%s: %s %s (as option %s of stage %s)", cmd, flag, err.msg, option, stage);
         return -1;
@@ -278,9 +282,8 @@ static int to_size(const char *cmd, const char *flag, const char *v, size_t *out
 static int to_size_as(const char *cmd, const char *flag, const char *v, size_t *out,
                       const char *stage, const char *option)
 {
-    if (check_as_option(cmd, flag, stage, option, v) < 0)
-        return -1;
-    return to_size(cmd, flag, v, out, 0);
+    int rc = check_as_option(cmd, flag, stage, option, v);
+    return rc < 0 ? rc : to_size(cmd, flag, v, out, 0);
 }
 
 static int to_double(const char *cmd, const char *flag, const char *v, double *out, double lo,
@@ -300,9 +303,8 @@ static int to_double(const char *cmd, const char *flag, const char *v, double *o
 static int to_double_as(const char *cmd, const char *flag, const char *v, double *out,
                         const char *stage, const char *option)
 {
-    if (check_as_option(cmd, flag, stage, option, v) < 0)
-        return -1;
-    return to_double(cmd, flag, v, out, -HUGE_VAL, HUGE_VAL);
+    int rc = check_as_option(cmd, flag, stage, option, v);
+    return rc < 0 ? rc : to_double(cmd, flag, v, out, -HUGE_VAL, HUGE_VAL);
 }
 
 int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i)
@@ -390,11 +392,13 @@ int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **ar
     case 24:
         a->deseason = v;
         return check_as_option(cmd, f, "train.rnn", "deseason", v);
-    default:
-        if (to_size_as(cmd, f, v, &seed, "train.rnn", "seed") < 0)
-            return -1;
+    default: {
+        int rc = to_size_as(cmd, f, v, &seed, "train.rnn", "seed");
+        if (rc < 0)
+            return rc;
         a->seed = (long)seed;
         return 1;
+    }
     }
 }
 
@@ -559,7 +563,7 @@ int cli_command_parse(const char *cmd, int argc, char **argv, const char *usage_
         }
         if (used < 0) {
             free(rest);
-            return CLI_USAGE;
+            return used == CLI_ARGS_FAIL ? CLI_FAIL : CLI_USAGE;
         }
         if (used)
             continue;

@@ -85,7 +85,10 @@ typedef struct cli_model_args {
 void cli_model_args_init(cli_model_args *a);
 
 /* If argv[*i] is one of the shared flags, consume it (and its value, advancing *i) and return
- * 1; 0 when it is not one; -1 after printing a usage error (cmd names the command). */
+ * 1; 0 when it is not one; -1 after printing a usage error (cmd names the command);
+ * CLI_ARGS_FAIL after printing a failure that is not the user's (memory ran out checking it:
+ * exit 1, not 2). */
+#define CLI_ARGS_FAIL (-2)
 int cli_model_args_parse(cli_model_args *a, const char *cmd, int argc, char **argv, int *i);
 
 /* Check what the flags cannot leave out; prints the error and returns CLI_USAGE, or CLI_OK. */

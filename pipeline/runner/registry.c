@@ -183,9 +183,9 @@ static int validate_option(const tsf_stage_def *def, const tsf_option *o, tsf_er
         int rc = tsf_opt_parse(o, o->def, NULL, scratch, &e);
         tsf_opt_clear(o, scratch);
         free(scratch);
-        if (rc != TSF_OK)
-            TSF_FAIL(err, TSF_EPLUGIN, "stage \"%s\": default of option \"%s\": %s", n, o->name,
-                     e.msg);
+        if (rc != TSF_OK) /* a default that does not parse is the stage's fault; memory is not */
+            TSF_FAIL(err, rc == TSF_ENOMEM ? TSF_ENOMEM : TSF_EPLUGIN,
+                     "stage \"%s\": default of option \"%s\": %s", n, o->name, e.msg);
     }
     return TSF_OK;
 }
