@@ -1,18 +1,25 @@
 /* Allocation failure injection: representative commands (inspect and convert of a CSV and an
- * HDF5 file, a pipeline that trains, backtests, saves and exports) run with their Nth allocation
- * failed (lib/core/alloc_fail.c, in a build configured with -Dalloc_fail=true), for N = 1, 2,
- * 3, ... until a run makes fewer than N allocations. Every failed run must exit 1 with an
+ * HDF5 file, a pipeline that trains, backtests, saves and exports, and tsflow forecast and
+ * tsflow backtest built from flags, the backtest's folds on two threads) run with their Nth
+ * allocation failed (lib/core/alloc_fail.c, in a build configured with -Dalloc_fail=true), for N =
+ * 1, 2, 3, ... until a run makes fewer than N allocations. Every failed run must exit 1 with an
  * out-of-memory message, not crash, not leak (the test runs in the AddressSanitizer build,
  * whose LeakSanitizer checks every exit) and leave no temporary. Each output must be as it was
  * before, byte for byte (a previous file, or none), or complete: the bytes of a successful run
  * (SOURCE_DATE_EPOCH makes them repeat), as when a pipeline fails after an earlier step's export
  * was committed.
  *
- * Which N: every one up to TSFT_DENSE, then about TSFT_SPREAD more spread evenly over the rest
- * of the command's allocations (counted by one run without injection), and the last TSFT_TAIL
+ * Which N: every one up to TSFT_DENSE (or the case's own dense, for the commands that train,
+ * whose runs are longer and whose first allocations the others already sweep: argument and
+ * pipeline parsing, the CSV reader), then about TSFT_SPREAD more spread evenly over the rest of
+ * the command's allocations (counted by one run without injection), and the last TSFT_TAIL
  * (where outputs are committed and everything is freed), so that scripts/check.sh stays within
- * a couple of minutes; TSFT_ALLOC_EXHAUSTIVE=1 in the environment tries every N. The points
- * covered are logged per command and in total. */
+ * a few minutes; TSFT_ALLOC_EXHAUSTIVE=1 in the environment tries every N. The points covered
+ * are logged per command and in total.
+ *
+ * Threads share the count (lib/core/alloc_fail.c), so in the backtest on two threads which
+ * fold's allocation is the Nth depends on scheduling; the total does not, and every run, whichever
+ * thread fails, must fail (or get past the failure) as cleanly as a serial one. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -26,8 +33,9 @@ enum { TSFT_DENSE = 250, TSFT_SPREAD = 60, TSFT_TAIL = 20 };
 
 typedef struct alloc_case {
     const char *name;
-    const char *args[6];    /* tsflow's arguments (after the binary), run in the case directory */
+    const char *args[24];   /* tsflow's arguments (after the binary), run in the case directory */
     const char *outputs[4]; /* the files it writes */
+    long dense;             /* every N up to this one is tried; 0: TSFT_DENSE */
 } alloc_case;
 
 static const char train_ini[] =
@@ -55,14 +63,25 @@ static const alloc_case cases[] = {
     {"run train, backtest, save and export",
      {"run", "-q", "train.ini", NULL},
      {"model.h5", "result.h5", "forecasts.csv", NULL}},
+    {"forecast from flags",
+     {"forecast", "-q", "co2.csv", "--horizon", "13", "--lookback", "16", "--hidden", "4",
+      "--epochs", "1", "--out", "f.h5", "--csv", "f.csv", "--save-model", "m.h5", NULL},
+     {"f.h5", "f.csv", "m.h5", NULL},
+     100},
+    {"backtest from flags on 2 threads",
+     {"backtest", "-q",    "co2.csv",  "--horizon", "13",       "--lookback", "16",
+      "--hidden", "4",     "--epochs", "1",         "--stride", "104",        "--jobs",
+      "2",        "--out", "bt.h5",    "--csv",     "bt.csv",   NULL},
+     {"bt.h5", "bt.csv", NULL},
+     30},
 };
 
 static int run_in(const char *dir, const char *const *args, char **out, char **err)
 {
-    char *argv[8];
+    char *argv[26];
     int n = 0;
     argv[n++] = (char *)tsft_tsflow_bin();
-    for (; *args && n < 7; args++)
+    for (; *args && n < 25; args++)
         argv[n++] = (char *)*args;
     argv[n] = NULL;
     return tsft_run_in(dir, 300, argv, out, err);
@@ -98,13 +117,14 @@ static int n_temporaries(const char *dir)
     return n;
 }
 
-/* The next N to fail after nth, for a command that made total allocations without injection. */
-static long next_point(long nth, long total)
+/* The next N to fail after nth, for a command that made total allocations without injection
+ * and whose first dense are all tried. */
+static long next_point(long nth, long total, long dense)
 {
     const char *all = getenv("TSFT_ALLOC_EXHAUSTIVE");
-    if ((all && !strcmp(all, "1")) || nth < TSFT_DENSE || nth >= total - TSFT_TAIL)
+    if ((all && !strcmp(all, "1")) || nth < dense || nth >= total - TSFT_TAIL)
         return nth + 1;
-    long stride = (total - TSFT_TAIL - TSFT_DENSE) / TSFT_SPREAD + 1;
+    long stride = (total - TSFT_TAIL - dense) / TSFT_SPREAD + 1;
     long next = nth + stride;
     return next < total - TSFT_TAIL ? next : total - TSFT_TAIL;
 }
@@ -200,7 +220,7 @@ static long inject(const alloc_case *c)
 {
     sweep s;
     sweep_init(&s, c);
-    for (long nth = 1;; nth = next_point(nth, s.total)) {
+    for (long nth = 1;; nth = next_point(nth, s.total, c->dense ? c->dense : TSFT_DENSE)) {
         /* Odd N: previous outputs are there; even N: none is. */
         int had_outputs = nth % 2;
         for (int k = 0; c->outputs[k]; k++) {

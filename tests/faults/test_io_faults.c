@@ -2,7 +2,11 @@
  * fails their Nth write (write, pwrite: HDF5's writes), stdio flush, fclose, fsync or rename on a
  * regular file, for N = 1, 2, 3, ... until a run gets through without an injected failure.
  * Every failed run must exit 1 with a message naming the output, leave the previous outputs byte
- * for byte and no temporary. The number of injection points covered is logged. */
+ * for byte and no temporary. The number of injection points covered is logged. The commands:
+ * convert to HDF5 and to CSV, pipelines exporting both, saving a model and writing a training
+ * checkpoint (one epoch: one checkpoint, since a later one failing rightly leaves an earlier
+ * epoch's in place), and tsflow forecast from flags with its three outputs (an earlier output a
+ * failed run has committed equals the previous one: SOURCE_DATE_EPOCH makes the bytes repeat). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -37,8 +41,8 @@ static int n_temporaries(const char *dir)
 
 typedef struct io_case {
     const char *name;
-    const char *args[8];    /* tsflow's arguments (after the binary), run in the case directory */
-    const char *outputs[3]; /* files that exist before and must survive a failed run */
+    const char *args[24];   /* tsflow's arguments (after the binary), run in the case directory */
+    const char *outputs[4]; /* files that exist before and must survive a failed run */
 } io_case;
 
 static void write_data(const char *dir)
@@ -60,14 +64,20 @@ static void write_data(const char *dir)
                     "[m]\nstage = train.rnn\ninput = w\nhidden = 4\nepochs = 1\n\n"
                     "[s]\nstage = model.save\ninput = m.model\npath = model.h5\n",
                     (size_t)-1);
+    tsft_write_file(tsft_path(dir, "checkpoint.ini"),
+                    "[data]\nstage = ingest.csv\npath = data.csv\n\n"
+                    "[w]\nstage = window\ninput = data\nlookback = 8\nhorizon = 2\n\n"
+                    "[m]\nstage = train.rnn\ninput = w\nhidden = 4\nepochs = 1\n"
+                    "save = ckpt.h5\ncheckpoint_every = 1\n",
+                    (size_t)-1);
 }
 
 static int run_in(const char *dir, const char *const *args, char **err)
 {
-    char *argv[12];
+    char *argv[26];
     int n = 0;
     argv[n++] = (char *)tsft_tsflow_bin();
-    for (; *args && n < 11; args++)
+    for (; *args && n < 25; args++)
         argv[n++] = (char *)*args;
     argv[n] = NULL;
     return tsft_run_in(dir, 120, argv, NULL, err);
@@ -77,13 +87,14 @@ static int run_in(const char *dir, const char *const *args, char **err)
 static size_t inject(const io_case *c, const char *op)
 {
     const char *dir = tsft_tmpdir(), *report = tsft_path(dir, "injected.txt");
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
     write_data(dir);
     char *err = NULL;
     int rc = run_in(dir, c->args, &err); /* the previous outputs */
     cr_assert_eq(rc, 0, "%s: the run without injection failed: %s", c->name, err);
-    char *prev[3] = {NULL};
-    size_t prev_len[3] = {0};
-    for (int k = 0; k < 3 && c->outputs[k]; k++)
+    char *prev[4] = {NULL};
+    size_t prev_len[4] = {0};
+    for (int k = 0; k < 4 && c->outputs[k]; k++)
         prev[k] = tsft_read_file(tsft_path(dir, c->outputs[k]), &prev_len[k]);
     size_t points = 0;
     for (long nth = 1; nth < 2000; nth++) {
@@ -107,12 +118,12 @@ static size_t inject(const io_case *c, const char *op)
         cr_assert_eq(rc, 1, "%s, %s %ld failed: exit %d (expected 1): %s", c->name, op, nth, rc,
                      err);
         int named = 0;
-        for (int k = 0; k < 3 && c->outputs[k]; k++)
+        for (int k = 0; k < 4 && c->outputs[k]; k++)
             named |= strstr(err, c->outputs[k]) != NULL;
         cr_assert(strstr(err, "tsflow: ") && named,
                   "%s, %s %ld failed: the message does not name the output: %s", c->name, op, nth,
                   err);
-        for (int k = 0; k < 3 && c->outputs[k]; k++) {
+        for (int k = 0; k < 4 && c->outputs[k]; k++) {
             size_t len = 0;
             char *now = tsft_read_file(tsft_path(dir, c->outputs[k]), &len);
             cr_assert(now && len == prev_len[k] && !memcmp(now, prev[k], len),
@@ -123,7 +134,7 @@ static size_t inject(const io_case *c, const char *op)
         cr_assert_eq(n_temporaries(dir), 0, "%s, %s %ld failed: a temporary was left", c->name, op,
                      nth);
     }
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         free(prev[k]);
     cr_log_info("%s: %zu %s injection points", c->name, points, op);
     return points;
@@ -134,6 +145,13 @@ static const io_case cases[] = {
     {"convert to CSV", {"convert", "data.csv", "out.csv", NULL}, {"out.csv", NULL}},
     {"run with exports", {"run", "-q", "export.ini", NULL}, {"out.csv", "out.h5", NULL}},
     {"run saving a model", {"run", "-q", "model.ini", NULL}, {"model.h5", NULL}},
+    {"run writing checkpoints during training",
+     {"run", "-q", "checkpoint.ini", NULL},
+     {"ckpt.h5", NULL}},
+    {"forecast from flags",
+     {"forecast", "-q", "data.csv", "--horizon", "2", "--lookback", "8", "--hidden", "4",
+      "--epochs", "1", "--out", "f.h5", "--csv", "f.csv", "--save-model", "m.h5", NULL},
+     {"f.h5", "f.csv", "m.h5", NULL}},
 };
 
 static void every_case(const char *op, size_t min_points)
