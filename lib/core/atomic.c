@@ -119,8 +119,21 @@ int tsf_atomic_check_target(const char *path, tsf_err *err)
                  "or a symbolic link to one)",
                  path, strerror(ELOOP));
     }
-    if (S_ISREG(st.st_mode))
+    if (S_ISREG(st.st_mode)) {
+        /* /dev/stdout of a shell's `> log` leads to the log file: renaming an output over it
+         * would discard what the log holds and never reach the stream. */
+        static const char *const stream[] = {"input", "output", "error"};
+        for (int fd = 0; fd < 3; fd++) {
+            struct stat sf;
+            if (fstat(fd, &sf) == 0 && sf.st_dev == st.st_dev && sf.st_ino == st.st_ino)
+                TSF_FAIL(err, TSF_EINVAL,
+                         "\"%s\" is the file this process's standard %s goes to (expected a file "
+                         "of its own: an output is written as a new file renamed over the old "
+                         "one, which would discard what the stream wrote there)",
+                         path, stream[fd]);
+        }
         return TSF_OK;
+    }
     int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
     TSF_FAIL(err, TSF_EINVAL,
              "\"%s\" is %s%s, not a regular file (expected a new file or a regular file to "

@@ -520,6 +520,28 @@ Test(flags_pipeline, paths_longer_than_an_ini_line_work)
 
 /* --print-pipeline prints what runs: --set overrides applied (and marked), paths absolute, so
  * the printed file checks from any directory. */
+/* --csv /dev/stdout with standard output appended to a log (`>> log`): the link leads to the log
+ * file, which an output renamed over it would replace, losing the log; refused at check time. */
+Test(output_safety, an_output_that_is_where_standard_output_goes_is_refused)
+{
+    const char *dir = tsft_tmpdir();
+    hourly_csv(dir);
+    tsft_write_file(tsft_path(dir, "log.txt"), "earlier lines\n", (size_t)-1);
+    char cmd[8192];
+    snprintf(
+        cmd, sizeof cmd,
+        "'%s' forecast data.csv --horizon 4 --epochs 1 --out f.h5 --csv /dev/stdout >> log.txt",
+        tsft_tsflow_bin());
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tsft_run_in(dir, 60, argv, &out, &err);
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, err);
+    ASSERT_HAS(err, "step \"csv\", key \"path\": \"/dev/stdout\" is the file this process's "
+                    "standard output goes to (expected a file of its own");
+    cr_assert_str_eq(tsft_keep(tsft_read_file(tsft_path(dir, "log.txt"), NULL)), "earlier lines\n");
+    cr_assert_null(tsft_read_file(tsft_path(dir, "f.h5"), NULL));
+}
+
 /* --time-unit reaches ingest.csv's time_unit as the choice it is: integer times counted as an
  * index (quoted, as a path is, it was "\"index\"", not one of the choices). */
 Test(flags_pipeline, time_unit_flag_is_a_choice_the_pipeline_accepts)

@@ -58,8 +58,10 @@ void tsf_atomic_abort(tsf_atomic *a);
 
 /* Whether path may receive an output: it is absent or a regular file (a symbolic link is
  * followed; a dangling one is accepted: the file it names is created). Otherwise TSF_EINVAL
- * naming what it is (a directory, a device, a FIFO, a socket, links that loop): replacing such a
- * path by a new file would destroy a device node or a pipe, and never reach whatever reads it.
+ * naming what it is (a directory, a device, a FIFO, a socket, links that loop, the file the
+ * process's standard input, output or error is, as /dev/stdout redirected to a file is):
+ * replacing such a path by a new file would destroy a device node, a pipe or a log, and never
+ * reach whatever reads it.
  * Called at check time, and again by tsf_atomic_begin(). */
 int tsf_atomic_check_target(const char *path, tsf_err *err) TSF_WUR;
 

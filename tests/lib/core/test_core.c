@@ -1,5 +1,6 @@
 /* Core: errors, timestamps, frames, atomic outputs, and the BLAS that GSL really calls. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
@@ -335,6 +336,32 @@ Test(atomic, refuses_links_that_loop)
     struct stat st;
     cr_assert(lstat(a_path, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
     cr_assert_eq(count_entries(dir), 2);
+}
+
+/* /dev/stdout redirected to a file leads to that file: refused, as the file itself is, since
+ * renaming an output over it would discard what the stream wrote (a shell's `>> log`). */
+Test(atomic, refuses_the_file_standard_output_goes_to)
+{
+    const char *dir = tsft_tmpdir();
+    const char *log = tsft_path(dir, "log.txt");
+    tsft_write_file(log, "earlier lines\n", (size_t)-1);
+    int fd = open(log, O_WRONLY | O_APPEND);
+    cr_assert(fd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    cr_assert(saved >= 0 && dup2(fd, 1) == 1);
+    tsf_err e1 = TSF_ERR_INIT, e2 = TSF_ERR_INIT;
+    int via_dev = tsf_atomic_check_target("/dev/stdout", &e1);
+    int direct = tsf_atomic_check_target(log, &e2);
+    dup2(saved, 1); /* the TAP report goes to standard output */
+    close(saved);
+    close(fd);
+    cr_assert_eq(via_dev, TSF_EINVAL, "%s", e1.msg);
+    cr_assert(strstr(e1.msg, "\"/dev/stdout\" is the file this process's standard output goes to"),
+              "%s", e1.msg);
+    cr_assert_eq(direct, TSF_EINVAL);
+    cr_assert_eq(tsf_atomic_check_target(log, &e2), TSF_OK, "%s", e2.msg); /* no longer */
+    assert_file_is(log, "earlier lines\n");
 }
 
 static const char *library_of(const char *symbol)
