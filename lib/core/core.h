@@ -22,6 +22,9 @@ void tsf__h5_close(hid_t id);
  * libhdf5 still buffers: a writer compares the count before and after to catch a lost write
  * (a full disk) that no call it checks reported. */
 size_t tsf__h5_close_failures(void);
+/* HDF5's innermost description of the last such failure in this thread ("" when it gave none):
+ * the later calls a writer makes clear HDF5's error stack. */
+const char *tsf__h5_close_reason(void);
 
 /* A creation property list of class cls (file, group or dataset) whose objects carry no
  * access/modification/change/birth times: HDF5 records them by default, which makes two runs

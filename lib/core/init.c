@@ -6,6 +6,7 @@
  */
 #include <hdf5.h>
 #include <pthread.h>
+#include <string.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -42,7 +43,18 @@ static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *buf = data;
     if (n == 0 && e->desc && e->desc[0]) {
-        snprintf(buf, 256, "%s", e->desc);
+        /* The file drivers describe a failed system call as "file write failed: time = ...,
+         * filename = ..., file descriptor = 4, errno = 28, error message = '...', buf = 0x...":
+         * the call and its error message say it all; the rest (a clock time, an address, the
+         * temporary's name) would make the message differ from run to run. */
+        const char *colon = strchr(e->desc, ':');
+        const char *msg = strstr(e->desc, "error message = '");
+        const char *end = msg ? strchr(msg + 17, '\'') : NULL;
+        if (colon && msg && end && colon < msg)
+            snprintf(buf, 256, "%.*s: %.*s", (int)(colon - e->desc), e->desc, (int)(end - msg - 17),
+                     msg + 17);
+        else
+            snprintf(buf, 256, "%s", e->desc);
     }
     return 0;
 }
@@ -73,10 +85,16 @@ hid_t tsf__h5_untimed(hid_t cls)
 }
 
 static _Thread_local size_t close_failures;
+static _Thread_local char close_reason[256];
 
 size_t tsf__h5_close_failures(void)
 {
     return close_failures;
+}
+
+const char *tsf__h5_close_reason(void)
+{
+    return close_reason;
 }
 
 void tsf__h5_close(hid_t id)
@@ -110,8 +128,11 @@ void tsf__h5_close(hid_t id)
         closed = H5Oclose(id);
         break;
     }
-    if (closed < 0)
+    if (closed < 0) {
         close_failures++;
+        close_reason[0] = '\0';
+        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, close_reason);
+    }
     if (saved >= 0)
         H5Eset_current_stack(saved);
 }

@@ -313,12 +313,27 @@ int tsf_h5out_commit(tsf_h5out *o, tsf_err *err)
     /* libhdf5 1.10's H5Fclose can return success when writing the metadata it flushes failed
      * (a full disk); H5Fflush reports it. */
     herr_t flushed = H5Fflush(o->fid, H5F_SCOPE_LOCAL);
+    /* H5Fclose clears the error stack: keep the flush's, which says why (a full disk). */
+    hid_t flush_stack = flushed < 0 ? H5Eget_current_stack() : -1;
     herr_t closed = H5Fclose(o->fid);
-    if (flushed < 0 || tsf__h5_close_failures() != o->close_failures)
+    if (flush_stack >= 0)
+        H5Eset_current_stack(flush_stack);
+    /* An object's close that failed before (tsf__h5_close) left its reason aside: the calls
+     * since have cleared HDF5's error stack. */
+    int object_failed = tsf__h5_close_failures() != o->close_failures;
+    const char *why = flushed >= 0 && object_failed ? tsf__h5_close_reason() : "";
+    if (flushed < 0 || object_failed)
         closed = -1;
     o->fid = -1;
     int rc = TSF_OK;
-    if (closed < 0) {
+    if (*why) {
+        H5Eclear2(H5E_DEFAULT);
+        rc = tsf_err_set(err, TSF_EIO,
+                         "%s: writing the HDF5 file failed on close (the previous file, if any, "
+                         "is unchanged) (HDF5: %s)",
+                         o->a.path, why);
+        tsf_atomic_abort(&o->a);
+    } else if (closed < 0) {
         rc = tsf__h5_fail(err, TSF_EIO,
                           "%s: writing the HDF5 file failed on close (the previous file, if "
                           "any, is unchanged)",
