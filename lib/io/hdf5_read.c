@@ -1753,6 +1753,8 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         rc = pd_read_values(r, g, &sh, f, &dt_time);
     if (rc == TSF_OK && sh.multi) {
         rc = pd_multi_series(r, g, &sh, f);
+        if (rc == TSF_OK && sh.lev1.tz[0])
+            rc = tsf_frame_set_tz(f, sh.lev1.tz, r->err);
     } else if (rc == TSF_OK) {
         rc = index_times(r, &sh.ix, f->time, &f->time_kind);
         if (rc == TSF_OK && sh.ix.has_name)
