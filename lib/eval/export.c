@@ -42,6 +42,7 @@ void tsf_metrics_cols_free(tsf_metrics_cols *c)
     free(c->by);
     free(c->key);
     free(c->count);
+    free(c->cutoff);
     for (int k = 0; k < TSF_N_METRICS; k++)
         free(c->value[k]);
     for (size_t i = 0; c->skill_names && i < c->n_skill; i++)
@@ -129,7 +130,8 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
     c->by = malloc(nn * sizeof *c->by);
     c->key = malloc(nn * sizeof *c->key);
     c->count = malloc(nn * sizeof *c->count);
-    int ok = c->model && c->target && c->scale && c->by && c->key && c->count;
+    c->cutoff = malloc(nn * sizeof *c->cutoff);
+    int ok = c->model && c->target && c->scale && c->by && c->key && c->count && c->cutoff;
     for (int k = 0; ok && k < TSF_N_METRICS; k++)
         ok = (c->value[k] = malloc(nn * sizeof(double))) != NULL;
     if (ok && c->n_skill) {
@@ -159,6 +161,9 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
         c->by[i] = tsf_metric_by_name(r->by);
         c->key[i] = (int64_t)r->key;
         c->count[i] = (int64_t)r->count;
+        /* NaT is INT64_MIN, as TSF_NO_CUTOFF; integer indexes have no NaT */
+        c->cutoff[i] =
+            r->cutoff != TSF_NO_CUTOFF || mt->time_kind == TSF_TIME_EPOCH ? r->cutoff : -1;
         for (int k = 0; k < TSF_N_METRICS; k++)
             c->value[k][i] = r->value[k];
         for (size_t j = 0; j < n_present; j++) {
@@ -304,7 +309,8 @@ int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t
         tsf_metrics_cols_free(c);
         return rc;
     }
-    fputs("model,target,scale,by,key,count", fp);
+    const tsf_tz *z = mt->time_kind == TSF_TIME_EPOCH && mt->tz ? tsf_tz_cached(mt->tz) : NULL;
+    fputs("model,target,scale,by,key,cutoff,count", fp);
     for (int k = 0; k < TSF_N_METRICS; k++)
         fprintf(fp, ",%s", tsf_metric_name(k));
     for (size_t j = 0; j < c->n_skill; j++) {
@@ -316,8 +322,10 @@ int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t
         put_field(fp, c->model[i]);
         fputc(',', fp);
         put_field(fp, c->target[i]);
-        fprintf(fp, ",%s,%s,%lld,%lld", c->scale[i], c->by[i], (long long)c->key[i],
-                (long long)c->count[i]);
+        fprintf(fp, ",%s,%s,%lld,", c->scale[i], c->by[i], (long long)c->key[i]);
+        if (mt->row[i].cutoff != TSF_NO_CUTOFF)
+            put_time(fp, mt->time_kind, z, mt->row[i].cutoff);
+        fprintf(fp, ",%lld", (long long)c->count[i]);
         for (int k = 0; k < TSF_N_METRICS; k++) {
             fputc(',', fp);
             put_double(fp, c->value[k][i]);
@@ -561,22 +569,25 @@ int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const 
     int rc = tsf_metrics_cols_make(&c, mt, refs, n_refs, err);
     if (rc != TSF_OK)
         return rc;
-    const size_t nc = 6 + TSF_N_METRICS + c->n_skill;
+    const size_t nc = 7 + TSF_N_METRICS + c->n_skill;
     tsf_h5_column *cols = malloc(nc * sizeof *cols);
     if (!cols) {
         tsf_metrics_cols_free(c);
         TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory");
     }
+    const int epoch = mt->time_kind == TSF_TIME_EPOCH;
     cols[0] = (tsf_h5_column){"model", TSF_H5_STRING, c->model};
     cols[1] = (tsf_h5_column){"target", TSF_H5_STRING, c->target};
     cols[2] = (tsf_h5_column){"scale", TSF_H5_STRING, c->scale};
     cols[3] = (tsf_h5_column){"by", TSF_H5_STRING, c->by};
     cols[4] = (tsf_h5_column){"key", TSF_H5_INT64, c->key};
-    cols[5] = (tsf_h5_column){"count", TSF_H5_INT64, c->count};
+    cols[5] = (tsf_h5_column){"cutoff", epoch ? TSF_H5_TIME : TSF_H5_INT64, c->cutoff,
+                              .tz = epoch ? mt->tz : NULL};
+    cols[6] = (tsf_h5_column){"count", TSF_H5_INT64, c->count};
     for (int k = 0; k < TSF_N_METRICS; k++)
-        cols[6 + k] = (tsf_h5_column){tsf_metric_name(k), TSF_H5_FLOAT64, c->value[k]};
+        cols[7 + k] = (tsf_h5_column){tsf_metric_name(k), TSF_H5_FLOAT64, c->value[k]};
     for (size_t j = 0; j < c->n_skill; j++)
-        cols[6 + TSF_N_METRICS + j] =
+        cols[7 + TSF_N_METRICS + j] =
             (tsf_h5_column){c->skill_names[j], TSF_H5_FLOAT64, c->skill[j]};
     rc = tsf_h5out_pandas(o, key, c->n_rows, cols, nc, 5, err);
     if (rc == TSF_OK && mt->season)

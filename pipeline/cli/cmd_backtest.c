@@ -25,6 +25,7 @@ static const char usage_head[] =
     "output:\n"
     "  --out FILE.h5          the HDF5 file to write (required)\n"
     "  --csv FILE.csv         also the long forecast table as CSV\n"
+    "  --metrics-csv FILE.csv also the metrics table as CSV (per fold with its cutoff)\n"
     "  --plots PREFIX         also PNG plots (gnuplot): PREFIX_backtest.png, ...\n"
     "  --print-pipeline       print the generated pipeline and exit\n\n"
     "backtest:\n"
@@ -51,8 +52,8 @@ static const char usage_head[] =
     "defaults to 0 here. --ensemble N: every refit trains N networks.\n\n";
 
 typedef struct bt_args {
-    const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
-        *baselines, *origins, *first_origin;
+    const char *out, *csv, *metrics_csv, *plots, *stride, *retrain, *window, *train_length, *season,
+        *jobs, *baselines, *origins, *first_origin;
     int warm_start, print;
 } bt_args;
 
@@ -64,6 +65,7 @@ int cmd_backtest(int argc, char **argv)
     bt_args b = {0};
     const cli_flag flags[] = {{"--out", &b.out, NULL},
                               {"--csv", &b.csv, NULL},
+                              {"--metrics-csv", &b.metrics_csv, NULL},
                               {"--plots", &b.plots, NULL},
                               {"--stride", &b.stride, NULL},
                               {"--retrain", &b.retrain, NULL},
@@ -128,6 +130,11 @@ int cmd_backtest(int argc, char **argv)
         cli_ini_section(&ini, "csv", "export.csv");
         cli_ini_put(&ini, "input", "backtest.forecasts");
         cli_ini_put_quoted(&ini, "path", b.csv);
+    }
+    if (b.metrics_csv) {
+        cli_ini_section(&ini, "metrics_csv", "export.csv");
+        cli_ini_put(&ini, "input", "backtest.metrics");
+        cli_ini_put_quoted(&ini, "path", b.metrics_csv);
     }
     if (b.plots) {
         cli_ini_section(&ini, "plots", "plot");

@@ -65,12 +65,16 @@ const tsf_stage_def tsf_stage_export_csv = {
     .abi = TSF_STAGE_ABI_VERSION,
     .name = "export.csv",
     .summary = "write a frame, forecasts or metrics to a CSV file",
-    .help = "A frame: a header \"time,<columns>\" (long layout: \"<id>,time,<columns>\"). "
-            "Forecasts: the long table series,origin,step,target,timestamp,cutoff,fold,actual "
-            "and one column per model and quantile (the flat form of export.hdf5's "
-            "\"forecasts\"). Metrics: model,target,scale,by,key,count, the metrics and the skill "
-            "columns. Numbers are written with up to 17 significant digits so that reading the "
-            "file back gives the same doubles; NaN is an empty field.",
+    .help =
+        "A frame: a header \"time,<columns>\" (long layout: \"<id>,time,<columns>\"). "
+        "Forecasts: the long table series,origin,step,target,timestamp,cutoff,fold,actual "
+        "and one column per model and quantile (the flat form of export.hdf5's "
+        "\"forecasts\"). Metrics: model,target,scale,by,key,cutoff (the fold's cutoff on rows by "
+        "fold, else empty),count, the metrics and the skill "
+        "columns. Times are written in the data's zone with their offset, as pandas' to_csv "
+        "writes zone-aware times. Numbers are written with up to 17 significant digits so that "
+        "reading the "
+        "file back gives the same doubles; NaN is an empty field.",
     .state_size = sizeof(export_csv),
     .options = options,
     .inputs = inputs,

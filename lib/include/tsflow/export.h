@@ -30,7 +30,10 @@
  *     index levels  model, target ("all" for the pooled row), scale ("original" or
  *                   "normalized"), by ("all", "step", "series", "fold"), key (the step,
  *                   series index or fold; 0 for "all")
- *     columns       count, mae, mse, rmse, mape, smape, mase, pinball, coverage, then for
+ *     columns       cutoff (rows by fold: the fold's cutoff, as in the fold table, the latest
+ *                   over its series with row origins; NaT for the other groupings, -1 for
+ *                   integer-indexed frames; zone-aware with a zone), count, mae, mse, rmse,
+ *                   mape, smape, mase, pinball, coverage, then for
  *                   every reference model present (by default the baselines naive, snaive,
  *                   drift, mean, ets and theta)
  *                   skill_mae_<ref> = 1 - MAE / MAE(ref) and skill_mse_<ref> = 1 - MSE /
@@ -84,6 +87,7 @@ typedef struct tsf_metrics_cols {
     const char **scale;           /* (n_rows) "original" or "normalized" */
     const char **by;              /* (n_rows) "all", "step", "series", "fold" */
     int64_t *key;                 /* (n_rows) */
+    int64_t *cutoff;              /* (n_rows) the row's cutoff (tsf_metric_row) */
     int64_t *count;               /* (n_rows) */
     double *value[TSF_N_METRICS]; /* (n_rows) each, in tsf_metric order */
     size_t n_skill;               /* 2 per reference present */
@@ -104,7 +108,8 @@ void tsf_metrics_cols_free(tsf_metrics_cols *c);
  * shortest that reads back exactly; NaN as an empty field; fields quoted when needed). */
 int tsf_forecasts_write_csv(const tsf_forecasts *fc, const char *path, tsf_err *err) TSF_WUR;
 
-/* The metrics table as CSV, flat: model,target,scale,by,key,count,mae,...,skill columns. */
+/* The metrics table as CSV, flat: model,target,scale,by,key,cutoff,count,mae,...,skill columns
+ * (cutoff as the forecasts CSV writes times; empty when the row has none). */
 int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t n_refs,
                           const char *path, tsf_err *err) TSF_WUR;
 

@@ -72,7 +72,7 @@ static void check_forecasts(const char *h5, const char *csv, const char *start, 
     cr_assert_gt(summer, 0, "no forecast time after the change of offset: %s", py);
 }
 
-Test(zones, backtest_exports_carry_the_zone_across_a_change_of_offset)
+Test(time_exports, backtest_exports_carry_the_zone_across_a_change_of_offset)
 {
     tsft_need_python_modules("pandas,tables,xarray,h5netcdf,h5py");
     const char *data, *head, *dir = tsft_tmpdir();
@@ -113,7 +113,7 @@ Test(zones, backtest_exports_carry_the_zone_across_a_change_of_offset)
     ASSERT_HAS(py, "ok");
 }
 
-Test(zones, forecast_exports_carry_the_zone_across_a_change_of_offset)
+Test(time_exports, forecast_exports_carry_the_zone_across_a_change_of_offset)
 {
     tsft_need_python_modules("pandas,tables,xarray,h5netcdf");
     const char *data, *head, *dir = tsft_tmpdir();
@@ -128,7 +128,7 @@ Test(zones, forecast_exports_carry_the_zone_across_a_change_of_offset)
     check_forecasts(h5, csv, "2021-03-28 00:00", "24");
 }
 
-Test(zones, plots_show_the_local_clock)
+Test(time_exports, plots_show_the_local_clock)
 {
     tsft_need_python_modules("pandas");
     const char *data, *head, *dir = tsft_tmpdir();
@@ -160,7 +160,7 @@ Test(zones, plots_show_the_local_clock)
     ASSERT_HAS(py, "ok");
 }
 
-Test(zones, several_series_keep_the_zone_on_the_time_level_of_the_index)
+Test(time_exports, several_series_keep_the_zone_on_the_time_level_of_the_index)
 {
     tsft_need_python_modules("pandas,tables");
     const char *dir = tsft_tmpdir();
@@ -188,4 +188,71 @@ Test(zones, several_series_keep_the_zone_on_the_time_level_of_the_index)
     rc = tsft_tsflow(&out, &err, "inspect", h5, NULL);
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(out, "2021-03-28 03:00:00+02:00");
+}
+
+/* The metrics rows by fold against the folds table, in HDF5 and in CSV: each fold's cutoff is
+ * the latest cutoff of its series (the one shared cutoff with time origins); rows of the other
+ * groupings have none. */
+static const char metrics_cutoff_reference[] =
+    "import sys, pandas as pd\n"
+    "h5, csv, tz = sys.argv[1], sys.argv[2], sys.argv[3] or None\n"
+    "fo = pd.read_hdf(h5, 'folds').reset_index()\n"
+    "want = fo.groupby('fold').cutoff.max()\n"
+    "m = pd.read_hdf(h5, 'metrics').reset_index()\n"
+    "assert str(pd.DatetimeIndex(m.cutoff).tz) == str(tz), m.cutoff.dtype\n"
+    "f = m[m.by == 'fold']\n"
+    "assert len(f) > 0 and (f.cutoff.values == want.loc[f.key].values).all(), (f, want)\n"
+    "assert m[m.by != 'fold'].cutoff.isna().all()\n"
+    "c = pd.read_csv(csv)\n"
+    "cf = c[c.by == 'fold']\n"
+    "assert cf.cutoff.tolist() == [str(t) for t in want.loc[cf.key]], (cf.cutoff, want)\n"
+    "assert c[c.by != 'fold'].cutoff.isna().all()\n"
+    "print('ok', want.nunique(), len(f))\n";
+
+static void check_metrics_cutoffs(const char *h5, const char *csv, const char *tz, int n_folds)
+{
+    char *py = NULL, *perr = NULL;
+    int rc = tsft_python(metrics_cutoff_reference, &py, &perr, h5, csv, tz, NULL);
+    cr_assert_eq(rc, 0, "python: %s", perr);
+    int distinct = 0, rows = 0;
+    cr_assert_eq(sscanf(py, "ok %d %d", &distinct, &rows), 2, "%s", py);
+    cr_assert_eq(distinct, n_folds, "%s", py);
+}
+
+Test(time_exports, metrics_by_fold_carry_the_folds_cutoff_in_the_zone)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *data, *head, *dir = tsft_tmpdir();
+    berlin_csv(&data, &head);
+    const char *h5 = tsft_path(dir, "bt.h5"), *csv = tsft_path(dir, "metrics.csv");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--tz", TZ, "--horizon", "24", "--model",
+                         "none", "--first-origin", "2021-03-27T00:00:00+01:00", "--out", h5,
+                         "--metrics-csv", csv, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    check_metrics_cutoffs(h5, csv, TZ, 3);
+}
+
+Test(time_exports, metrics_by_fold_of_row_origins_carry_the_latest_series_cutoff)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *dir = tsft_tmpdir(), *data = tsft_path(dir, "two.csv");
+    char *out = NULL, *err = NULL;
+    /* two daily series that end 10 days apart: row origins give each its own cutoffs */
+    int rc =
+        tsft_python("import sys, numpy as np, pandas as pd\n"
+                    "a = pd.date_range('2020-01-01', periods=60, freq='D')\n"
+                    "b = pd.date_range('2020-01-11', periods=60, freq='D')\n"
+                    "d = pd.concat([pd.DataFrame({'id': 'a', 'time': a, 'v': np.arange(60.)}),\n"
+                    "               pd.DataFrame({'id': 'b', 'time': b, 'v': np.arange(60.) "
+                    "** 1.5})])\n"
+                    "d.to_csv(sys.argv[1], index=False)\n",
+                    &out, &err, data, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    const char *h5 = tsft_path(dir, "bt.h5"), *csv = tsft_path(dir, "metrics.csv");
+    rc = tsft_tsflow(&out, &err, "backtest", data, "--id-column", "id", "--origins", "rows",
+                     "--horizon", "7", "--stride", "2", "--model", "none", "--out", h5,
+                     "--metrics-csv", csv, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    check_metrics_cutoffs(h5, csv, "", 3);
 }
