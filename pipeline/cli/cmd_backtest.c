@@ -33,6 +33,9 @@ static const char usage_head[] =
     "                         all series, no fit sees a row of any series after its\n"
     "                         cutoff; rows: row offsets in each series (aligned series)\n"
     "  --first-origin X       the first origin: a time (2020-11-01) or a row/period offset\n"
+    "                         (a time without offset is a local time of the data's --tz)\n"
+    "  --end X                forecasts end before X: a time (2021-01-01) or a row/period\n"
+    "                         offset (default: the data's end)\n"
     "  --stride N             rows (periods) between origins (default: the horizon)\n"
     "  --retrain RULE         always (default), never, or every N folds\n"
     "  --window KIND          expanding (default) or sliding (over --train-length rows)\n"
@@ -53,7 +56,7 @@ static const char usage_head[] =
 
 typedef struct bt_args {
     const char *out, *csv, *metrics_csv, *plots, *stride, *retrain, *window, *train_length, *season,
-        *jobs, *baselines, *origins, *first_origin;
+        *jobs, *baselines, *origins, *first_origin, *end;
     int warm_start, print;
 } bt_args;
 
@@ -73,6 +76,7 @@ int cmd_backtest(int argc, char **argv)
                               {"--train-length", &b.train_length, NULL},
                               {"--origins", &b.origins, NULL},
                               {"--first-origin", &b.first_origin, NULL},
+                              {"--end", &b.end, NULL},
                               {"--season", &b.season, NULL},
                               {"--jobs", &b.jobs, NULL},
                               {"--baselines", &b.baselines, NULL},
@@ -117,7 +121,8 @@ int cmd_backtest(int argc, char **argv)
                 {"jobs", b.jobs},
                 {"baselines", b.baselines},
                 {"origins", b.origins},
-                {"first_origin", b.first_origin}};
+                {"first_origin", b.first_origin},
+                {"end", b.end}};
     for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
         if (opts[k].value)
             cli_ini_put(&ini, opts[k].key, "%s", opts[k].value);

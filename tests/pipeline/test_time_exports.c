@@ -256,3 +256,109 @@ Test(time_exports, metrics_by_fold_of_row_origins_carry_the_latest_series_cutoff
     cr_assert_eq(rc, 0, "%s", err);
     check_metrics_cutoffs(h5, csv, "", 3);
 }
+
+Test(time_exports, first_origin_and_end_without_offset_are_local_times_of_the_data_zone)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *data, *head, *dir = tsft_tmpdir();
+    berlin_csv(&data, &head);
+    const char *h5 = tsft_path(dir, "bt.h5");
+    char *out = NULL, *err = NULL;
+    /* the end is the first forecast hour a third fold would need: two folds fit before it */
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--tz", TZ, "--horizon", "24", "--model",
+                         "none", "--first-origin", "2021-03-27 00:00", "--end", "2021-03-29 01:00",
+                         "--out", h5, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "first_origin 2021-03-27 00:00 has no offset: read in the data's zone, "
+                    "2021-03-27 00:00:00+01:00");
+    ASSERT_HAS(err, "end 2021-03-29 01:00 has no offset: read in the data's zone, "
+                    "2021-03-29 01:00:00+02:00");
+    char *py = NULL, *perr = NULL;
+    rc = tsft_python("import sys, pandas as pd\n"
+                     "tz = '" TZ "'\n"
+                     "fo = pd.read_hdf(sys.argv[1], 'folds')\n"
+                     "want = pd.date_range('2021-03-27', periods=2, freq='24h', tz=tz)\n"
+                     "assert pd.DatetimeIndex(fo.origin).equals(want), fo.origin\n"
+                     "d = pd.read_hdf(sys.argv[1], 'forecasts').reset_index()\n"
+                     "assert d.timestamp.max() < pd.Timestamp('2021-03-29 01:00', tz=tz)\n"
+                     "print('ok')\n",
+                     &py, &perr, h5, NULL);
+    cr_assert_eq(rc, 0, "python: %s", perr);
+    ASSERT_HAS(py, "ok");
+}
+
+Test(time_exports, daily_folds_step_on_local_midnights_across_a_change_of_offset)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *dir = tsft_tmpdir(), *data = tsft_path(dir, "daily.csv");
+    char *out = NULL, *err = NULL;
+    int rc = tsft_python("import sys, numpy as np, pandas as pd\n"
+                         "i = pd.date_range('2021-02-01', '2021-04-30', freq='D')\n"
+                         "pd.DataFrame({'time': i.strftime('%Y-%m-%d'), 'v': np.arange(len(i)) "
+                         "* 1.0}).to_csv(sys.argv[1], index=False)\n",
+                         &out, &err, data, NULL);
+    cr_assert_eq(rc, 0, "python: %s", err);
+    const char *h5 = tsft_path(dir, "bt.h5");
+    rc = tsft_tsflow(&out, &err, "backtest", data, "--tz", TZ, "--horizon", "7", "--model", "none",
+                     "--first-origin", "2021-03-22", "--end", "2021-04-12", "--out", h5, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* fold 1's cutoff is local midnight of 2021-03-28, the day of the change: its naive
+     * forecast is that day's value, not the next one's (which a grid of UTC days, an hour off
+     * after the change, would let into the history) */
+    char *py = NULL, *perr = NULL;
+    rc = tsft_python(
+        "import sys, pandas as pd\n"
+        "tz = '" TZ "'\n"
+        "data = pd.read_csv(sys.argv[2], index_col=0, parse_dates=True).v.tz_localize(tz)\n"
+        "fo = pd.read_hdf(sys.argv[1], 'folds')\n"
+        "org = pd.date_range('2021-03-22', periods=3, freq='7D', tz=tz)\n"
+        "assert pd.DatetimeIndex(fo.origin).equals(org), fo.origin\n"
+        "assert pd.DatetimeIndex(fo.cutoff).equals(org - pd.DateOffset(days=1)), fo.cutoff\n"
+        "d = pd.read_hdf(sys.argv[1], 'forecasts').reset_index()\n"
+        "want = pd.date_range('2021-03-22', periods=21, freq='D', tz=tz)\n"
+        "assert pd.DatetimeIndex(d.timestamp).equals(want), d.timestamp\n"
+        "assert (d.naive.values == data.loc[pd.DatetimeIndex(d.cutoff)].values).all()\n"
+        "assert (d.actual.values == data.loc[want].values).all()\n"
+        "print('ok')\n",
+        &py, &perr, h5, data, NULL);
+    cr_assert_eq(rc, 0, "python: %s", perr);
+    ASSERT_HAS(py, "ok");
+}
+
+/* Bad first_origin and end values: the exit status and the message naming the option. */
+Test(time_exports, bad_first_origin_and_end_times_are_refused_naming_the_option)
+{
+    const char *data, *head, *dir = tsft_tmpdir();
+    tsft_need_python_modules("pandas");
+    berlin_csv(&data, &head);
+    const char *h5 = tsft_path(dir, "bt.h5");
+    static const struct {
+        const char *flag, *value, *origins;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"--end", "2020-01-01", "times", 1,
+         "end 2020-01-01 00:00:00+01:00 is outside the data, which runs from 2021-03-20 "
+         "00:00:00+01:00 to 2021-03-31 00:00:00+02:00"},
+        {"--end", "2022-01-01", "times", 1, "end 2022-01-01 00:00:00+01:00 is outside the data"},
+        {"--first-origin", "2019-01-01", "times", 1,
+         "first_origin 2019-01-01 00:00:00+01:00 is not after the first instant of the data, "
+         "2021-03-20 00:00:00+01:00"},
+        {"--first-origin", "2021-03-28T02:30", "times", 1,
+         "first_origin \"2021-03-28T02:30\" is a local time of the data's zone Europe/Berlin "
+         "that the clocks skip (they jump to 2021-03-28 03:00:00+02:00"},
+        {"--end", "tomorrow", "times", 2,
+         "key \"end\": \"tomorrow\" is neither a row offset nor a time"},
+        {"--end", "2021-03-29", "rows", 2,
+         "key \"end\": \"2021-03-29\" is a time, but origins are row offsets"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out = NULL, *err = NULL;
+        int rc = tsft_tsflow(&out, &err, "backtest", data, "--tz", TZ, "--horizon", "24", "--model",
+                             "none", "--origins", cases[i].origins, cases[i].flag, cases[i].value,
+                             "--out", h5, NULL);
+        cr_assert_eq(rc, cases[i].rc, "%s %s: status %d: %s", cases[i].flag, cases[i].value, rc,
+                     err);
+        ASSERT_HAS(err, cases[i].msg);
+    }
+}
