@@ -362,3 +362,85 @@ Test(time_exports, bad_first_origin_and_end_times_are_refused_naming_the_option)
         ASSERT_HAS(err, cases[i].msg);
     }
 }
+
+/* pandas format="table" keeps an index's zone in the pickled info attribute (pytz, zoneinfo or
+ * datetime.timezone objects): tsflow reads the zone with the instants, and writes back the
+ * same local times as pandas.read_hdf shows them (fixed format alike); daily Berlin midnights,
+ * 23 or 25 hours apart, are daily. */
+Test(time_exports, pandas_tables_with_a_zone_aware_index_read_with_their_zone)
+{
+    tsft_need_python_modules("pandas,tables");
+    const char *dir = tsft_tmpdir();
+    static const struct {
+        const char *name, *index, *format, *tz, *freq;
+    } cases[] = {
+        {"berlin_h", "pd.date_range('2021-03-27', periods=48, freq='h', tz='Europe/Berlin')",
+         "table", "Europe/Berlin", "h"},
+        {"berlin_d", "pd.date_range('2021-03-20', periods=20, freq='D', tz='Europe/Berlin')",
+         "table", "Europe/Berlin", "D"},
+        {"berlin_d_fixed", "pd.date_range('2021-10-20', periods=20, freq='D', tz='Europe/Berlin')",
+         "fixed", "Europe/Berlin", "D"},
+        {"utc", "pd.date_range('2021-03-27', periods=48, freq='h', tz='UTC')", "table", "UTC", "h"},
+        {"plus1",
+         "pd.date_range('2021-03-27', periods=48, freq='h', tz=datetime.timezone("
+         "datetime.timedelta(hours=1)))",
+         "table", "+01:00", "h"},
+        {"minus0530",
+         "pd.date_range('2021-03-27', periods=10, freq='MS', tz=datetime.timezone("
+         "-datetime.timedelta(hours=5, minutes=30)))",
+         "table", "-05:30", "MS"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.h5", cases[i].name);
+        const char *h5 = tsft_path(dir, name);
+        snprintf(name, sizeof name, "%s.csv", cases[i].name);
+        const char *csv = tsft_path(dir, name);
+        char code[1024], *py = NULL, *perr = NULL, *out = NULL, *err = NULL;
+        snprintf(code, sizeof code,
+                 "import sys, datetime, numpy as np, pandas as pd\n"
+                 "i = %s.rename('time')\n"
+                 "pd.DataFrame({'v': np.arange(len(i)) * 1.0}, index=i).to_hdf(sys.argv[1], "
+                 "'data', format='%s')\n",
+                 cases[i].index, cases[i].format);
+        int rc = tsft_python(code, &py, &perr, h5, NULL);
+        cr_assert_eq(rc, 0, "python: %s", perr);
+        rc = tsft_tsflow(&out, &err, "inspect", "--json", h5, NULL);
+        cr_assert_eq(rc, 0, "%s: %s", cases[i].name, err);
+        char want[96];
+        snprintf(want, sizeof want, "\"freq\": \"%s\", \"season\":", cases[i].freq);
+        ASSERT_HAS(out, want);
+        snprintf(want, sizeof want, "\"tz\": \"%s\", ", cases[i].tz);
+        ASSERT_HAS(out, want);
+        rc = tsft_tsflow(&out, &err, "convert", h5, csv, NULL);
+        cr_assert_eq(rc, 0, "%s: %s", cases[i].name, err);
+        rc = tsft_python("import sys, pandas as pd\n"
+                         "i = pd.read_hdf(sys.argv[1], 'data').index\n"
+                         "c = pd.read_csv(sys.argv[2])\n"
+                         "assert i.tz is not None\n"
+                         "assert c.time.tolist() == [str(t) for t in i], (c.time[:5], i[:5])\n"
+                         "print('ok')\n",
+                         &py, &perr, h5, csv, NULL);
+        cr_assert_eq(rc, 0, "%s: python: %s", cases[i].name, perr);
+        ASSERT_HAS(py, "ok");
+    }
+}
+
+/* A zone object tsflow cannot name (dateutil's) is refused, never shown as UTC. */
+Test(time_exports, a_table_index_in_a_zone_tsflow_cannot_name_is_refused)
+{
+    tsft_need_python_modules("pandas,tables,dateutil");
+    const char *h5 = tsft_path(tsft_tmpdir(), "du.h5");
+    char *py = NULL, *perr = NULL, *out = NULL, *err = NULL;
+    int rc = tsft_python("import sys, numpy as np, pandas as pd, dateutil.tz\n"
+                         "i = pd.date_range('2021-03-27', periods=8, freq='h',\n"
+                         "                  tz=dateutil.tz.tzoffset('X', 3600), name='time')\n"
+                         "pd.DataFrame({'v': np.arange(8.)}, index=i).to_hdf(sys.argv[1], "
+                         "'data', format='table')\n",
+                         &py, &perr, h5, NULL);
+    cr_assert_eq(rc, 0, "python: %s", perr);
+    rc = tsft_tsflow(&out, &err, "inspect", h5, NULL);
+    cr_assert_eq(rc, 1, "%s", err);
+    ASSERT_HAS(err, "\"/data\": the index is zone-aware in a zone tsflow cannot name (a pickled "
+                    "dateutil.tz.tz.tzoffset");
+}
