@@ -320,6 +320,22 @@ int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k
     return u;
 }
 
+int tsf_tz_freq_count(const tsf_tz *z, const tsf_freq *q, int64_t a, int64_t b, int64_t *k)
+{
+    int32_t off = 0;
+    int fixed = z ? tsf_tz_fixed(z, &off) : 1;
+    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_SECOND && q->n < 86400))
+        return tsf_freq_count(q, a, b, k);
+    /* on the wall clock, as tsf_tz_freq_add steps; then the instant decides, since a wall time
+     * the clocks skip lands on the instant they jump at */
+    (void)tsf_freq_count(q, a + tsf_tz_offset(z, a), b + tsf_tz_offset(z, b), k);
+    while (tsf_tz_freq_add(z, q, a, *k) > b)
+        --*k;
+    while (tsf_tz_freq_add(z, q, a, *k + 1) <= b)
+        ++*k;
+    return tsf_tz_freq_add(z, q, a, *k) == b;
+}
+
 int tsf_frame_localize(tsf_frame *f, const char *tz, tsf_err *err)
 {
     if (f->time_kind != TSF_TIME_EPOCH)

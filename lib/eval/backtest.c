@@ -463,10 +463,13 @@ static int check_spec(const tsf_frame *f, const tsf_backtest_spec *sp, const tsf
     int times = sp->origins == TSF_ORIGINS_TIMES;
     if ((unsigned)sp->origins > TSF_ORIGINS_TIMES)
         TSF_FAIL(err, TSF_EINVAL, "backtest: unknown origins %d", (int)sp->origins);
-    if (!times && (sp->has_first_origin_time || sp->train_span.unit != TSF_FREQ_NONE))
+    if (!times &&
+        (sp->has_first_origin_time || sp->has_end_time || sp->train_span.unit != TSF_FREQ_NONE))
         TSF_FAIL(err, TSF_EINVAL,
                  "backtest: %s as a time needs origins = times (row origins count rows)",
-                 sp->has_first_origin_time ? "first_origin" : "train_length");
+                 sp->has_first_origin_time ? "first_origin"
+                 : sp->has_end_time        ? "end"
+                                           : "train_length");
     int has_train = sp->train_length || (times && sp->train_span.unit != TSF_FREQ_NONE);
     if (!has_train && sp->first_origin == 0 && !(times && sp->has_first_origin_time))
         TSF_FAIL(err, TSF_EINVAL, "backtest: train_length (or first_origin) must be at least 1");

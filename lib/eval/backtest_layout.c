@@ -219,6 +219,41 @@ static int span_periods(const tsf_freq *d, const tsf_freq *q, size_t *out, tsf_e
     return TSF_OK;
 }
 
+/* Period k of the grid from t (on the zone's calendar), and a time as messages show it. */
+static int64_t grid_add(const tsf_backtest_layout *lay, int64_t t, int64_t k)
+{
+    return tsf_tz_freq_add(lay->tz, &lay->freq, t, k);
+}
+
+static char *grid_text(const tsf_backtest_layout *lay, int64_t t, char *buf, size_t n)
+{
+    return lay->tz ? tsf_tz_format(lay->tz, t, buf, n) : tsf_time_format(TSF_TIME_EPOCH, t, buf, n);
+}
+
+/* The end given as an instant, in periods from t0: the periods before it. */
+static int end_period(const tsf_backtest_layout *lay, const tsf_backtest_spec *sp, int64_t tl,
+                      size_t *end, tsf_err *err)
+{
+    *end = sp->end;
+    if (!sp->has_end_time)
+        return TSF_OK;
+    char t[48], s0[48], s1[48];
+    grid_text(lay, sp->end_time, t, sizeof t);
+    grid_text(lay, lay->t0, s0, sizeof s0);
+    int64_t after = grid_add(lay, tl, 1);
+    grid_text(lay, after, s1, sizeof s1);
+    if (sp->end_time <= lay->t0 || sp->end_time > after)
+        TSF_FAIL(err, TSF_EINVAL,
+                 "backtest: end %s is outside the data, which runs from %s to %s (expected a "
+                 "time after the first instant and at most the period after the last: forecasts "
+                 "are for times before end)",
+                 t, s0, s1);
+    int64_t k;
+    int exact = tsf_tz_freq_count(lay->tz, &lay->freq, lay->t0, sp->end_time, &k);
+    *end = (size_t)(exact ? k : k + 1);
+    return TSF_OK;
+}
+
 /* The first origin as a period of the grid from t0. */
 static int first_period(const tsf_backtest_layout *lay, const tsf_backtest_spec *sp, size_t train,
                         size_t *first, tsf_err *err)
@@ -231,10 +266,10 @@ static int first_period(const tsf_backtest_layout *lay, const tsf_backtest_spec 
         return TSF_OK;
     }
     int64_t k;
-    char t[40], s0[40], tn[40], fq[24];
-    int exact = tsf_freq_count(&lay->freq, lay->t0, sp->first_origin_time, &k);
-    tsf_time_format(TSF_TIME_EPOCH, sp->first_origin_time, t, sizeof t);
-    tsf_time_format(TSF_TIME_EPOCH, lay->t0, s0, sizeof s0);
+    char t[48], s0[48], tn[48], fq[24];
+    int exact = tsf_tz_freq_count(lay->tz, &lay->freq, lay->t0, sp->first_origin_time, &k);
+    grid_text(lay, sp->first_origin_time, t, sizeof t);
+    grid_text(lay, lay->t0, s0, sizeof s0);
     tsf_freq_format(&lay->freq, 0, fq, sizeof fq);
     if (sp->first_origin_time <= lay->t0)
         TSF_FAIL(err, TSF_EINVAL,
@@ -242,12 +277,10 @@ static int first_period(const tsf_backtest_layout *lay, const tsf_backtest_spec 
                  "(expected a later time: the rows before it are the first fit's)",
                  t, s0);
     if (!exact)
-        TSF_FAIL(
-            err, TSF_EINVAL,
-            "backtest: first_origin %s is not a period of the data's frequency %s counted "
-            "from %s (expected %s or the next period)",
-            t, fq, s0,
-            tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(&lay->freq, lay->t0, k), tn, sizeof tn));
+        TSF_FAIL(err, TSF_EINVAL,
+                 "backtest: first_origin %s is not a period of the data's frequency %s counted "
+                 "from %s (expected %s or the next period)",
+                 t, fq, s0, grid_text(lay, grid_add(lay, lay->t0, k), tn, sizeof tn));
     *first = (size_t)k;
     return TSF_OK;
 }
@@ -257,19 +290,18 @@ static int place_series(tsf_backtest_layout *lay, const tsf_frame *f, const tsf_
                         size_t k, size_t s, size_t need, tsf_err *err)
 {
     const tsf_fold *fd = &lay->folds[k];
-    const tsf_freq *q = &lay->freq;
     size_t a = f->series_start[s], n = f->series_start[s + 1] - a, i = k * lay->n_series + s;
     const int64_t *t = f->time + a;
     size_t head = count_le(t, n, fd->cutoff);
     const tsf_fold *gd = &lay->folds[fd->fit_fold];
     lay->head[i] = head;
     lay->fit[i].end = count_le(t, n, gd->cutoff);
-    lay->fit[i].begin = fd->fit_begin ? count_lt(t, lay->fit[i].end,
-                                                 tsf_freq_add(q, lay->t0, (int64_t)fd->fit_begin))
-                                      : 0;
-    size_t n_end = sp->end ? count_lt(t, n, tsf_freq_add(q, lay->t0, (int64_t)sp->end)) : n;
+    lay->fit[i].begin =
+        fd->fit_begin ? count_lt(t, lay->fit[i].end, grid_add(lay, lay->t0, (int64_t)fd->fit_begin))
+                      : 0;
+    size_t n_end = sp->end ? count_lt(t, n, grid_add(lay, lay->t0, (int64_t)sp->end)) : n;
     /* forecast from the period after the cutoff over the next horizon rows */
-    if (n_end < head + sp->horizon || t[head] > tsf_freq_add(q, fd->cutoff, 1))
+    if (n_end < head + sp->horizon || t[head] > grid_add(lay, fd->cutoff, 1))
         return TSF_OK;
     if (head < need) {
         if (lay->n_skipped % 64 == 0) {
@@ -305,7 +337,11 @@ static int layout_times(tsf_backtest_layout *lay, const tsf_frame *f, const tsf_
     if (t0 == INT64_MAX)
         TSF_FAIL(err, TSF_EINVAL, "backtest: the data has no rows");
     lay->t0 = t0;
-    tsf_backtest_spec c = *sp; /* train_length and the first origin in periods */
+    lay->tz = f->tz ? tsf_tz_cached(f->tz) : NULL;
+    tsf_backtest_spec c = *sp; /* train_length, the first origin and the end in periods */
+    if ((rc = end_period(lay, sp, tl, &c.end, err)) != TSF_OK)
+        return rc;
+    sp = &c;
     if (sp->train_span.unit != TSF_FREQ_NONE &&
         (rc = span_periods(&sp->train_span, q, &c.train_length, err)) != TSF_OK)
         return rc;
@@ -313,21 +349,20 @@ static int layout_times(tsf_backtest_layout *lay, const tsf_frame *f, const tsf_
     if ((rc = first_period(lay, &c, c.train_length, &first, err)) != TSF_OK)
         return rc;
     int64_t last;
-    tsf_freq_count(q, t0, tl, &last);
+    tsf_tz_freq_count(lay->tz, q, t0, tl, &last);
     size_t span = (size_t)last + 1;
     if (sp->end && sp->end < span)
         span = sp->end;
     if (first + sp->horizon > span) {
-        char tf[40], te[40], ts[40], cure[96];
+        char tf[48], te[48], ts[48], cure[96];
         const char *key =
             sp->has_first_origin_time || sp->first_origin ? "first_origin" : "train_length";
-        tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)first), tf, sizeof tf);
-        tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)span - 1), te, sizeof te);
-        tsf_time_format(TSF_TIME_EPOCH, t0, ts, sizeof ts);
+        grid_text(lay, grid_add(lay, t0, (int64_t)first), tf, sizeof tf);
+        grid_text(lay, grid_add(lay, t0, (int64_t)span - 1), te, sizeof te);
+        grid_text(lay, t0, ts, sizeof ts);
         if (span > sp->horizon && sp->has_first_origin_time) {
-            char tm[40];
-            tsf_time_format(TSF_TIME_EPOCH, tsf_freq_add(q, t0, (int64_t)(span - sp->horizon)), tm,
-                            sizeof tm);
+            char tm[48];
+            grid_text(lay, grid_add(lay, t0, (int64_t)(span - sp->horizon)), tm, sizeof tm);
             snprintf(cure, sizeof cure, "first_origin at most %s", tm);
         } else if (span > sp->horizon) {
             snprintf(cure, sizeof cure, "%s at most %zu", key, span - sp->horizon);
@@ -343,7 +378,7 @@ static int layout_times(tsf_backtest_layout *lay, const tsf_frame *f, const tsf_
     if ((rc = alloc_folds(lay, &c, first, span, f->n_series, err)) != TSF_OK)
         return rc;
     for (size_t k = 0; k < lay->n_folds; k++)
-        lay->folds[k].cutoff = tsf_freq_add(q, t0, (int64_t)lay->folds[k].origin - 1);
+        lay->folds[k].cutoff = grid_add(lay, t0, (int64_t)lay->folds[k].origin - 1);
     for (size_t k = 0; k < lay->n_folds; k++)
         for (size_t s = 0; s < f->n_series; s++)
             if ((rc = place_series(lay, f, sp, k, s, need, err)) != TSF_OK)

@@ -10,6 +10,7 @@
 #include "core.h"
 #include "tsflow/atomic.h"
 #include "tsflow/export.h"
+#include "tsflow/tz.h"
 
 /* every baseline, in tsf_baseline order: skill columns appear for those the table holds */
 static const char *const default_refs[] = {"naive", "snaive", "drift", "mean", "ets", "theta"};
@@ -41,6 +42,7 @@ void tsf_metrics_cols_free(tsf_metrics_cols *c)
     free(c->by);
     free(c->key);
     free(c->count);
+    free(c->cutoff);
     for (int k = 0; k < TSF_N_METRICS; k++)
         free(c->value[k]);
     for (size_t i = 0; c->skill_names && i < c->n_skill; i++)
@@ -128,7 +130,8 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
     c->by = malloc(nn * sizeof *c->by);
     c->key = malloc(nn * sizeof *c->key);
     c->count = malloc(nn * sizeof *c->count);
-    int ok = c->model && c->target && c->scale && c->by && c->key && c->count;
+    c->cutoff = malloc(nn * sizeof *c->cutoff);
+    int ok = c->model && c->target && c->scale && c->by && c->key && c->count && c->cutoff;
     for (int k = 0; ok && k < TSF_N_METRICS; k++)
         ok = (c->value[k] = malloc(nn * sizeof(double))) != NULL;
     if (ok && c->n_skill) {
@@ -158,6 +161,9 @@ int tsf_metrics_cols_make(tsf_metrics_cols **out, const tsf_metrics *mt, const c
         c->by[i] = tsf_metric_by_name(r->by);
         c->key[i] = (int64_t)r->key;
         c->count[i] = (int64_t)r->count;
+        /* NaT is INT64_MIN, as TSF_NO_CUTOFF; integer indexes have no NaT */
+        c->cutoff[i] =
+            r->cutoff != TSF_NO_CUTOFF || mt->time_kind == TSF_TIME_EPOCH ? r->cutoff : -1;
         for (int k = 0; k < TSF_N_METRICS; k++)
             c->value[k][i] = r->value[k];
         for (size_t j = 0; j < n_present; j++) {
@@ -201,10 +207,28 @@ static void put_double(FILE *fp, double v)
     fputs(buf, fp);
 }
 
-static void put_time(FILE *fp, tsf_time_kind kind, int64_t t)
+/* The zone the forecasts' times are shown in, or NULL (no zone, or an integer index). */
+static const char *fc_zone(const tsf_forecasts *fc)
 {
-    char buf[40];
-    fputs(tsf_time_format(kind, t, buf, sizeof buf), fp);
+    return fc->time_kind == TSF_TIME_EPOCH ? fc->tz : NULL;
+}
+
+static const tsf_tz *fc_tz(const tsf_forecasts *fc)
+{
+    return fc_zone(fc) ? tsf_tz_cached(fc->tz) : NULL;
+}
+
+/* A time as text: local time with its offset in zone z, as pandas writes zone-aware times
+ * ("2021-03-28 03:00:00+02:00"); without a zone, tsf_time_format's form. buf needs 48 bytes. */
+static const char *time_text(tsf_time_kind kind, const tsf_tz *z, int64_t t, char *buf, size_t n)
+{
+    return z ? tsf_tz_format(z, t, buf, n) : tsf_time_format(kind, t, buf, n);
+}
+
+static void put_time(FILE *fp, tsf_time_kind kind, const tsf_tz *z, int64_t t)
+{
+    char buf[48];
+    fputs(time_text(kind, z, t, buf, sizeof buf), fp);
 }
 
 static int csv_begin(tsf_atomic *a, FILE **fp, const char *path, tsf_err *err)
@@ -256,6 +280,7 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, cons
         free(flags);
         return rc;
     }
+    const tsf_tz *z = fc_tz(fc);
     fputs("series,origin,step,target,timestamp,cutoff,fold,actual", fp);
     for (size_t j = 0; j < t->n_value_cols; j++) {
         fputc(',', fp);
@@ -265,13 +290,13 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, cons
     for (size_t i = 0; i < t->n_rows; i++) {
         put_field(fp, t->series[i]);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, t->origin[i]);
+        put_time(fp, fc->time_kind, z, t->origin[i]);
         fprintf(fp, ",%lld,", (long long)t->step[i]);
         put_field(fp, t->target[i]);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, t->time[i]);
+        put_time(fp, fc->time_kind, z, t->time[i]);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, t->cutoff[i]);
+        put_time(fp, fc->time_kind, z, t->cutoff[i]);
         fprintf(fp, ",%lld,", (long long)t->fold[i]);
         put_double(fp, t->actual[i]);
         for (size_t j = 0; j < t->n_value_cols; j++) {
@@ -300,7 +325,8 @@ int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t
         tsf_metrics_cols_free(c);
         return rc;
     }
-    fputs("model,target,scale,by,key,count", fp);
+    const tsf_tz *z = mt->time_kind == TSF_TIME_EPOCH && mt->tz ? tsf_tz_cached(mt->tz) : NULL;
+    fputs("model,target,scale,by,key,cutoff,count", fp);
     for (int k = 0; k < TSF_N_METRICS; k++)
         fprintf(fp, ",%s", tsf_metric_name(k));
     for (size_t j = 0; j < c->n_skill; j++) {
@@ -312,8 +338,10 @@ int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t
         put_field(fp, c->model[i]);
         fputc(',', fp);
         put_field(fp, c->target[i]);
-        fprintf(fp, ",%s,%s,%lld,%lld", c->scale[i], c->by[i], (long long)c->key[i],
-                (long long)c->count[i]);
+        fprintf(fp, ",%s,%s,%lld,", c->scale[i], c->by[i], (long long)c->key[i]);
+        if (mt->row[i].cutoff != TSF_NO_CUTOFF)
+            put_time(fp, mt->time_kind, z, mt->row[i].cutoff);
+        fprintf(fp, ",%lld", (long long)c->count[i]);
         for (int k = 0; k < TSF_N_METRICS; k++) {
             fputc(',', fp);
             put_double(fp, c->value[k][i]);
@@ -361,8 +389,10 @@ static void cube_fill(void *vctx, size_t row0, size_t n, double *buf)
     }
 }
 
-/* valid_time[origin, step] = origin + (step - 1) * time_step (the origin is the time of step
- * 1), with CF time units for timestamps, and the step length on the step coordinate. */
+/* valid_time[origin, step] = origin + (step - 1) periods (the origin is the time of step 1):
+ * periods of the frequency on the local calendar of the zone (a day later is the same local
+ * time across a change of offset), else steps of time_step; CF time units for timestamps, the
+ * zone in a "tz" attribute, and the step length on the step coordinate. */
 static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
                             const tsf_h5_dim *dims, const int64_t *origins, const int64_t *steps,
                             tsf_err *err)
@@ -371,9 +401,12 @@ static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *g
     double *v = malloc((N * K > 0 ? N * K : 1) * sizeof *v);
     if (!v)
         TSF_FAIL(err, TSF_ENOMEM, "forecasts: out of memory for the cube");
+    const int cal = fc->time_kind == TSF_TIME_EPOCH && fc->freq.unit != TSF_FREQ_NONE;
+    const tsf_tz *z = fc_tz(fc);
     for (size_t n = 0; n < N; n++)
         for (size_t k = 0; k < K; k++)
-            v[n * K + k] = (double)(origins[n] + (steps[k] - 1) * fc->time_step);
+            v[n * K + k] = (double)(cal ? tsf_tz_freq_add(z, &fc->freq, origins[n], steps[k] - 1)
+                                        : origins[n] + (steps[k] - 1) * fc->time_step);
     char path[512], step[512];
     snprintf(path, sizeof path, "%s/valid_time", group);
     snprintf(step, sizeof step, "%s/step", group);
@@ -384,6 +417,8 @@ static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *g
         rc = tsf_h5out_attr_string(o, path, "units", "seconds since 1970-01-01T00:00:00Z", err);
     if (rc == TSF_OK && epoch)
         rc = tsf_h5out_attr_string(o, path, "calendar", "proleptic_gregorian", err);
+    if (rc == TSF_OK && fc_zone(fc))
+        rc = tsf_h5out_attr_string(o, path, "tz", fc->tz, err);
     if (rc == TSF_OK)
         rc = tsf_h5out_attr_string(o, path, "long_name", "the time the value is for", err);
     if (rc == TSF_OK)
@@ -462,6 +497,11 @@ static int write_cube(tsf_h5out *o, const tsf_forecasts *fc, const char *group,
         snprintf(path, sizeof path, "%s/actual", group);
         rc = tsf_h5out_attr_string(o, path, "coordinates", "valid_time", err);
     }
+    if (rc == TSF_OK && fc_zone(fc)) {
+        /* xarray decodes the CF units to UTC; the zone to show them in rides along */
+        snprintf(path, sizeof path, "%s/origin", group);
+        rc = tsf_h5out_attr_string(o, path, "tz", fc->tz, err);
+    }
     if (rc == TSF_OK && fc->freq.unit != TSF_FREQ_NONE) {
         /* the time axis' pandas alias (pandas 1.5 names, which pandas 2 also reads) */
         char alias[24];
@@ -493,11 +533,12 @@ int tsf_forecasts_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *ke
     }
     tsf_h5_type tt = time_type(fc);
     cols[0] = (tsf_h5_column){"series", TSF_H5_STRING, t->series};
-    cols[1] = (tsf_h5_column){"origin", tt, t->origin};
+    const char *tz = fc_zone(fc);
+    cols[1] = (tsf_h5_column){"origin", tt, t->origin, .tz = tz};
     cols[2] = (tsf_h5_column){"step", TSF_H5_INT64, t->step};
     cols[3] = (tsf_h5_column){"target", TSF_H5_STRING, t->target};
-    cols[4] = (tsf_h5_column){"timestamp", tt, t->time};
-    cols[5] = (tsf_h5_column){"cutoff", tt, t->cutoff};
+    cols[4] = (tsf_h5_column){"timestamp", tt, t->time, .tz = tz};
+    cols[5] = (tsf_h5_column){"cutoff", tt, t->cutoff, .tz = tz};
     cols[6] = (tsf_h5_column){"fold", TSF_H5_INT64, t->fold};
     cols[7] = (tsf_h5_column){"actual", TSF_H5_FLOAT64, t->actual};
     for (size_t j = 0; j < nv; j++)
@@ -517,6 +558,8 @@ int tsf_forecasts_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *ke
                 "file[[path]][] gives a data.frame; times are UTC text (as.POSIXct(x, tz = "
                 "\"UTC\"))",
                 err);
+        if (rc == TSF_OK && tz) /* the zone to show them in: lubridate::with_tz(x, tz) */
+            rc = tsf_h5out_attr_string(o, flat, "tz", tz, err);
     }
     if (rc == TSF_OK && cube_group) {
         /* series ids as the long table names them ("0", "1", ... for unnamed series) */
@@ -542,22 +585,25 @@ int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const 
     int rc = tsf_metrics_cols_make(&c, mt, refs, n_refs, err);
     if (rc != TSF_OK)
         return rc;
-    const size_t nc = 6 + TSF_N_METRICS + c->n_skill;
+    const size_t nc = 7 + TSF_N_METRICS + c->n_skill;
     tsf_h5_column *cols = malloc(nc * sizeof *cols);
     if (!cols) {
         tsf_metrics_cols_free(c);
         TSF_FAIL(err, TSF_ENOMEM, "metrics: out of memory");
     }
+    const int epoch = mt->time_kind == TSF_TIME_EPOCH;
     cols[0] = (tsf_h5_column){"model", TSF_H5_STRING, c->model};
     cols[1] = (tsf_h5_column){"target", TSF_H5_STRING, c->target};
     cols[2] = (tsf_h5_column){"scale", TSF_H5_STRING, c->scale};
     cols[3] = (tsf_h5_column){"by", TSF_H5_STRING, c->by};
     cols[4] = (tsf_h5_column){"key", TSF_H5_INT64, c->key};
-    cols[5] = (tsf_h5_column){"count", TSF_H5_INT64, c->count};
+    cols[5] = (tsf_h5_column){"cutoff", epoch ? TSF_H5_TIME : TSF_H5_INT64, c->cutoff,
+                              .tz = epoch ? mt->tz : NULL};
+    cols[6] = (tsf_h5_column){"count", TSF_H5_INT64, c->count};
     for (int k = 0; k < TSF_N_METRICS; k++)
-        cols[6 + k] = (tsf_h5_column){tsf_metric_name(k), TSF_H5_FLOAT64, c->value[k]};
+        cols[7 + k] = (tsf_h5_column){tsf_metric_name(k), TSF_H5_FLOAT64, c->value[k]};
     for (size_t j = 0; j < c->n_skill; j++)
-        cols[6 + TSF_N_METRICS + j] =
+        cols[7 + TSF_N_METRICS + j] =
             (tsf_h5_column){c->skill_names[j], TSF_H5_FLOAT64, c->skill[j]};
     rc = tsf_h5out_pandas(o, key, c->n_rows, cols, nc, 5, err);
     if (rc == TSF_OK && mt->season)
@@ -573,7 +619,7 @@ static int64_t row_time(const tsf_forecasts *fc, const tsf_fc_entry *en, size_t 
 {
     int64_t k = (int64_t)row - (int64_t)en->origin_row;
     if (fc->time_kind == TSF_TIME_EPOCH && fc->freq.unit != TSF_FREQ_NONE)
-        return tsf_freq_add(&fc->freq, en->origin_time, k);
+        return tsf_tz_freq_add(fc_tz(fc), &fc->freq, en->origin_time, k);
     return en->origin_time + k * fc->time_step;
 }
 
@@ -589,14 +635,15 @@ static int folds_text(tsf_h5out *o, const tsf_forecasts *fc, const char *obj, co
         TSF_FAIL(err, TSF_ENOMEM, "folds: out of memory");
     *w = '\0';
     int several = fc->n_series > 1;
+    const tsf_tz *z = fc_tz(fc);
     for (size_t e = 0; e < shown; e++) {
         const tsf_fc_entry *en = &fc->entry[e];
         int known = en->fit_end > en->fit_begin;
-        char t0[40], t1[40] = "", t2[40] = "", sid[64] = "";
-        tsf_time_format(fc->time_kind, en->origin_time, t0, sizeof t0);
+        char t0[48], t1[48] = "", t2[48] = "", sid[64] = "";
+        time_text(fc->time_kind, z, en->origin_time, t0, sizeof t0);
         if (known) {
-            tsf_time_format(fc->time_kind, start[e], t1, sizeof t1);
-            tsf_time_format(fc->time_kind, end[e], t2, sizeof t2);
+            time_text(fc->time_kind, z, start[e], t1, sizeof t1);
+            time_text(fc->time_kind, z, end[e], t2, sizeof t2);
         }
         if (several)
             snprintf(sid, sizeof sid, "series %.40s, ",
@@ -669,14 +716,11 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
         fa[3 * cells + at] = rows[e];
         fa[4 * cells + at] = en->cutoff_time;
     }
-    tsf_h5_column cols[] = {{"series", TSF_H5_STRING, series},
-                            {"fold", TSF_H5_INT64, fold},
-                            {"origin", tt, origin},
-                            {"cutoff", tt, cutoff},
-                            {"fit_start", tt, start},
-                            {"fit_end", tt, end},
-                            {"fit_rows", TSF_H5_INT64, rows},
-                            {"origin_row", TSF_H5_INT64, orow}};
+    const char *tz = fc_zone(fc);
+    tsf_h5_column cols[] = {{"series", TSF_H5_STRING, series},  {"fold", TSF_H5_INT64, fold},
+                            {"origin", tt, origin, .tz = tz},   {"cutoff", tt, cutoff, .tz = tz},
+                            {"fit_start", tt, start, .tz = tz}, {"fit_end", tt, end, .tz = tz},
+                            {"fit_rows", TSF_H5_INT64, rows},   {"origin_row", TSF_H5_INT64, orow}};
     rc = tsf_h5out_pandas(o, key, E, cols, 8, 2, err);
     if (rc == TSF_OK && obj && n_folds) {
         /* every series' folds as (series, fold) attributes, times in fold_time_units */
@@ -692,6 +736,8 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
                                            ? "seconds since 1970-01-01T00:00:00Z"
                                            : "rows of the integer index",
                                        err);
+        if (rc == TSF_OK && tz) /* the zone the fold times are shown in */
+            rc = tsf_h5out_attr_string(o, obj, "fold_tz", tz, err);
         if (rc == TSF_OK)
             rc = folds_text(o, fc, obj, start, end, rows, err);
     }

@@ -22,6 +22,7 @@ void tsf_forecasts_free(tsf_forecasts *fc)
     free(fc->time);
     free(fc->actual);
     free(fc->value);
+    free(fc->tz);
     free(fc);
 }
 
@@ -108,6 +109,8 @@ int tsf_forecasts_alloc(tsf_forecasts **out, const tsf_frame *f, const size_t *t
     fc->time_kind = f->time_kind;
     fc->time_step = f->step;
     fc->freq = f->freq;
+    if (f->tz && !(fc->tz = tsf__strdup(f->tz, err)))
+        goto fail;
     fc->scale = TSF_FC_ORIGINAL;
     *out = fc;
     return TSF_OK;
@@ -132,12 +135,14 @@ int tsf_forecasts_copy(tsf_forecasts **out, const tsf_forecasts *fc, tsf_err *er
     c->time = NULL;
     c->actual = c->value = NULL;
     c->capacity = c->n_entries = 0;
+    c->tz = NULL;
     size_t E = fc->n_entries, K = fc->n_steps, O = fc->n_targets;
     size_t MP = fc->n_models * fc->n_values;
     int ok = (c->models = dup_strings((const char *const *)fc->models, fc->n_models, err)) &&
              (c->targets = dup_strings((const char *const *)fc->targets, O, err)) &&
              (!fc->series_ids || (c->series_ids = dup_strings((const char *const *)fc->series_ids,
-                                                              fc->n_series, err)));
+                                                              fc->n_series, err))) &&
+             (!fc->tz || (c->tz = tsf__strdup(fc->tz, err)));
     if (ok) {
         size_t nq = fc->n_quantiles ? fc->n_quantiles : 1, ne = E ? E : 1;
         c->target_cols = malloc(O * sizeof *c->target_cols);

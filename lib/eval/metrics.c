@@ -194,6 +194,7 @@ void tsf_metrics_free(tsf_metrics *mt)
     tsf__free_strings(mt->models, mt->n_models);
     tsf__free_strings(mt->targets, mt->n_targets);
     free(mt->row);
+    free(mt->tz);
     free(mt);
 }
 
@@ -215,6 +216,9 @@ static int new_table(tsf_metrics **out, const tsf_forecasts *fc, size_t season, 
         if (!(mt->targets[o] = tsf__strdup(fc->targets[o], err)))
             goto nomem;
     mt->season = season;
+    mt->time_kind = fc->time_kind;
+    if (fc->tz && !(mt->tz = tsf__strdup(fc->tz, err)))
+        goto nomem;
     mt->coverage_nominal =
         fc->n_quantiles >= 2 ? fc->quantiles[fc->n_quantiles - 1] - fc->quantiles[0] : NAN;
     *out = mt;
@@ -321,17 +325,19 @@ static void accumulate(const acc_grid *grid, const tsf_forecasts *fc, const tsf_
 }
 
 /* Append a row to mt for every accumulator of the requested groups (and per target when asked)
- * that saw forecasts. */
+ * that saw forecasts. cutoff (F): each fold's cutoff. */
 static int emit_rows(tsf_metrics *mt, const acc_grid *grid, const tsf_forecasts *fc,
-                     unsigned groups, int per_target, tsf_err *err)
+                     const int64_t *cutoff, unsigned groups, int per_target, tsf_err *err)
 {
     const size_t T = grid->T, G = grid->G, K = grid->K, S = grid->S;
     int rc = TSF_OK;
     for (size_t m = 0; m < fc->n_models && rc == TSF_OK; m++)
         for (size_t ts = 0; ts < (per_target ? T : 1) && rc == TSF_OK; ts++)
             for (size_t g = 0; g < G && rc == TSF_OK; g++) {
-                tsf_metric_row r = {
-                    .model = m, .target = ts == 0 ? TSF_ALL_TARGETS : ts - 1, .scale = fc->scale};
+                tsf_metric_row r = {.model = m,
+                                    .target = ts == 0 ? TSF_ALL_TARGETS : ts - 1,
+                                    .scale = fc->scale,
+                                    .cutoff = TSF_NO_CUTOFF};
                 if (g == 0)
                     r.by = TSF_BY_ALL, r.key = 0;
                 else if (g < 1 + K)
@@ -339,7 +345,7 @@ static int emit_rows(tsf_metrics *mt, const acc_grid *grid, const tsf_forecasts 
                 else if (g < 1 + K + S)
                     r.by = TSF_BY_SERIES, r.key = g - 1 - K;
                 else
-                    r.by = TSF_BY_FOLD, r.key = g - 1 - K - S;
+                    r.by = TSF_BY_FOLD, r.key = g - 1 - K - S, r.cutoff = cutoff[r.key];
                 if (!(groups & (1u << r.by)))
                     continue;
                 const tsf_metric_acc *a = &grid->acc[(m * T + ts) * G + g];
@@ -384,12 +390,20 @@ int tsf_metrics_compute(tsf_metrics **mt, const tsf_forecasts *fc, const tsf_fra
     grid.acc = calloc(n_acc ? n_acc : 1, sizeof *grid.acc);
     double *d = malloc((O ? O : 1) * sizeof *d);
     double *qv = malloc((Q ? Q : 1) * sizeof *qv);
-    if (!grid.acc || !d || !qv)
+    int64_t *cutoff = malloc((F ? F : 1) * sizeof *cutoff);
+    if (!grid.acc || !d || !qv || !cutoff)
         rc = tsf_err_set(err, TSF_ENOMEM, "metrics: out of memory");
     else {
+        for (size_t k = 0; k < F; k++)
+            cutoff[k] = TSF_NO_CUTOFF;
+        for (size_t e = 0; e < fc->n_entries; e++) {
+            int64_t *c = &cutoff[fc->entry[e].fold];
+            *c = fc->entry[e].cutoff_time > *c ? fc->entry[e].cutoff_time : *c;
+        }
         accumulate(&grid, fc, insample, season, d, qv);
-        rc = emit_rows(*mt, &grid, fc, groups, per_target, err);
+        rc = emit_rows(*mt, &grid, fc, cutoff, groups, per_target, err);
     }
+    free(cutoff);
     free(grid.acc);
     free(d);
     free(qv);

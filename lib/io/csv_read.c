@@ -467,7 +467,8 @@ static void header_done(reader *r)
 static void value_field(reader *r, size_t j, const char *s, size_t n);
 static void id_field(reader *r, const char *s, size_t n);
 
-/* Both readings of a day/month/year date "a/b/yyyy" (also '.'; an optional " HH:MM[:SS]"),
+/* Both readings of a day/month/year date "a/b/yyyy" (also '.' and '-', as spreadsheets write
+ * 14-08-2018; an optional " HH:MM[:SS]"),
  * or of "yyyy/mm/dd": bit 1 when month-first (*mdy) is a date, bit 2 when day-first (*dmy). */
 static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
 {
@@ -484,7 +485,7 @@ static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
             return 0;
         if (k == 2)
             break;
-        if (p >= end || (*p != '/' && *p != '.') || (sep && *p != sep))
+        if (p >= end || (*p != '/' && *p != '.' && *p != '-') || (sep && *p != sep))
             return 0;
         sep = *p++;
     }
@@ -587,13 +588,15 @@ static void setup_roles(reader *r, const char *first, size_t n_first)
         if (j < r->width && r->roles[j] != ROLE_VALUE) {
             /* This runs at field 0. When the id is field 0, the candidate is field 1 and its
              * first value comes next: decide_auto_second() settles it (-2 until then). So it
-             * is when field 0 is R's row names (an empty header name over values that are no
-             * time) and field 1 is not a listed value column. */
+             * is when field 0 is R's row names (an empty header name, as write.csv writes it,
+             * or "rownames", as the Rdatasets collection does, over values that are no time)
+             * and field 1 is not a listed value column. */
             if (j == 0 && tsf_csv_looks_like_time(r->names[0], first, n_first, opt))
                 r->time_field = 0;
             else if (j == 1)
                 r->time_field = -2;
-            else if (r->width > 1 && !strcmp(r->names[0], "Unnamed: 0") &&
+            else if (r->width > 1 &&
+                     (!strcmp(r->names[0], "Unnamed: 0") || !strcmp(r->names[0], "rownames")) &&
                      r->roles[1] != ROLE_VALUE) {
                 r->time_field = -2;
                 r->rownames = 1;
@@ -685,6 +688,45 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+/* A value that is no number: say what it looks like and which option reads it. A time in a
+ * column that is not the time column needs that column named (or, when tsflow did not know it
+ * as a time, its format); text needs the column named as the id column or left out. */
+static void not_a_number(reader *r, size_t j, const char *s, size_t n)
+{
+    char q[SHOW_BUF], list[256];
+    const char *name = col_name(r, j);
+    /* the time hints only when tsflow looked for a time column and found none */
+    const tsf_csv_options *o = r->opt;
+    int has_time = r->time_field >= 0 || o->time_index != TSF_CSV_TIME_AUTO || o->time_column;
+    if (tsf_csv_looks_like_time(name, s, n, r->opt) && !has_time) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s in column \"%s\" is a time, but tsflow takes the first column as the time "
+                "only when its values are times (expected time_column = %s, --time-column %s)",
+                show(q, s, n), name, name, name);
+    } else if (time_name(name) && !has_time) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s in column \"%s\" is neither a number nor a time tsflow reads without a "
+                "format (%s; with time_column = %s)",
+                show(q, s, n), name, TIME_FORMS, name);
+    } else if (j == 0 && r->f->n_rows == 0 && r->id_field < 0 && !time_name(name) &&
+               !tsf_csv_looks_like_time(name, s, n, o)) {
+        /* text in the first column from the first row on: most often the series' names */
+        na_list(r, list, sizeof list);
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s is not a number in column \"%s\" (expected a decimal number such as -1.5e3, "
+                "inf, or a missing-value token: %s; a text column that names each row's series "
+                "is the id column, id_column = %s (--id-column %s); list the value columns in "
+                "columns to leave other text out)",
+                show(q, s, n), name, list, name, name);
+    } else {
+        na_list(r, list, sizeof list);
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s is not a number in column \"%s\" (expected a decimal number such as -1.5e3, "
+                "inf, or a missing-value token: %s)",
+                show(q, s, n), name, list);
+    }
+}
+
 static void value_field(reader *r, size_t j, const char *s, size_t n)
 {
     double v;
@@ -695,12 +737,7 @@ static void value_field(reader *r, size_t j, const char *s, size_t n)
         r->n_missing++;
     } else if (!tsf__parse_double(s, n, &v)) {
         if (!is_na(r, s, n)) {
-            char q[SHOW_BUF], list[256];
-            na_list(r, list, sizeof list);
-            fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                    "%s is not a number in column \"%s\" (expected a decimal number such as "
-                    "-1.5e3, inf, or a missing-value token: %s)",
-                    show(q, s, n), col_name(r, j), list);
+            not_a_number(r, j, s, n);
             return;
         }
         v = NAN;
@@ -710,6 +747,27 @@ static void value_field(reader *r, size_t j, const char *s, size_t n)
 }
 
 /* An integer time per opt->time_unit (years when it is TSF_TIME_UNIT_AUTO). */
+/* The instant month m of year y starts at (UTC). */
+static int64_t month_start(int64_t y, int m)
+{
+    return tsf__days_from_civil(y, m, 1) * 86400;
+}
+
+/* R's time() of a monthly or quarterly ts, as write.csv writes it beside the years of the
+ * whole periods: year + (month - 1) / 12 with R's 15 significant digits (1949.08333333333;
+ * quarters are 1960.25, ...). Only in a column of years (time_unit unset). */
+static int r_ts_time(const char *s, size_t n, int64_t *t)
+{
+    double v;
+    if (!tsf__parse_double(s, n, &v) || !(v >= 1000 && v < 3000))
+        return 0;
+    double y = floor(v), m = (v - y) * 12;
+    if (fabs(m - round(m)) > 1e-6 * 12)
+        return 0;
+    *t = month_start((int64_t)y, 1 + (int)round(m));
+    return 1;
+}
+
 static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
 {
     char q[SHOW_BUF];
@@ -725,7 +783,7 @@ static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
                     show(q, s, n), col_name(r, j), col_name(r, j));
             return;
         }
-        r->rec_t = tsf__days_from_civil(v, 1, 1) * 86400;
+        r->rec_t = month_start(v, 1);
         return;
     case TSF_TIME_UNIT_YEAR:
         if (v < -999999 || v > 999999) {
@@ -735,7 +793,7 @@ static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
                     show(q, s, n), col_name(r, j));
             return;
         }
-        r->rec_t = tsf__days_from_civil(v, 1, 1) * 86400;
+        r->rec_t = month_start(v, 1);
         return;
     case TSF_TIME_UNIT_INDEX:
     case TSF_TIME_UNIT_S:
@@ -835,6 +893,8 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
         int64_t v;
         if ((ok = parse_int(s, n, &v)))
             int_time(r, j, s, n, v);
+        else if (r->opt->time_unit == TSF_TIME_UNIT_AUTO)
+            ok = r_ts_time(s, n, &r->rec_t);
         if (r->failed)
             return;
     }
@@ -1663,14 +1723,15 @@ static int resolve_dmy(reader *r)
         char a[32], b[32];
         const char *txt = r->dmy_text + 1;
         parse_dmy(txt, strlen(txt) - 1, &mdy, &dmy);
+        char c = txt[strcspn(txt, "/.-")] ? txt[strcspn(txt, "/.-")] : '/';
         return tsf_err_set(r->err, TSF_EFORMAT,
                            "%s:%zu:%zu: the day/month order of time column \"%s\" is ambiguous: "
-                           "%s reads as %s month first (%%m/%%d/%%Y) and as %s day first "
-                           "(%%d/%%m/%%Y), and no value in the column rules either out "
-                           "(expected time_format = %%m/%%d/%%Y or %%d/%%m/%%Y)",
+                           "%s reads as %s month first (%%m%c%%d%c%%Y) and as %s day first "
+                           "(%%d%c%%m%c%%Y), and no value in the column rules either out "
+                           "(expected time_format = %%m%c%%d%c%%Y or %%d%c%%m%c%%Y)",
                            r->path, r->dmy_line, col, r->names[r->time_field], r->dmy_text,
-                           tsf_time_format(TSF_TIME_EPOCH, mdy, a, sizeof a),
-                           tsf_time_format(TSF_TIME_EPOCH, dmy, b, sizeof b));
+                           tsf_time_format(TSF_TIME_EPOCH, mdy, a, sizeof a), c, c,
+                           tsf_time_format(TSF_TIME_EPOCH, dmy, b, sizeof b), c, c, c, c, c, c);
     }
     if (!r->could_mdy)
         memcpy(f->time, r->alt, f->n_rows * sizeof *f->time);
@@ -1845,7 +1906,7 @@ static int count_gaps(reader *r, const size_t *starts, const tsf_freq *sf, size_
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
                     "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
-                    "line %zu (%s)%s: %s .. %s are missing (expected %s; the \"fill\" gap policy "
+                    "line %zu (%s)%s: %s .. %s are missing (expected %s; gaps = fill (--gaps fill) "
                     "inserts NaN rows instead%s)",
                     r->path, l1, col, k - 1, k == 2 ? "" : "s", l0,
                     tsf_time_format(kind, f->time[i - 1], a, sizeof a), l1,

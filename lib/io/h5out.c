@@ -595,10 +595,12 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
     }
     if (ds < 0)
         return -1;
-    int rc = 0;
-    if (regular && c->type == TSF_H5_TIME && attr_fixed(ds, "index_class", "datetime") < 0)
+    /* a MultiIndex level with a zone needs index_class too: pandas.read_hdf rebuilds a level as a
+     * zone-aware DatetimeIndex only from both (pandas 1.5 cannot write such a level itself) */
+    int rc = 0, dt = c->type == TSF_H5_TIME && (regular || c->tz);
+    if (dt && attr_fixed(ds, "index_class", "datetime") < 0)
         rc = -1;
-    if (rc == 0 && regular && c->type == TSF_H5_TIME && c->tz && attr_tz(ds, c->tz) < 0)
+    if (rc == 0 && dt && c->tz && attr_tz(ds, c->tz) < 0)
         rc = -1;
     if (rc == 0 && c->name && attr_fixed(ds, "name", c->name) < 0)
         rc = -1;
@@ -749,18 +751,39 @@ static int check_table(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h
     return TSF_OK;
 }
 
-/* The value types of columns [n_index, n_cols) in order of first appearance: pandas
- * consolidates a frame's columns into one block per type. Returns the number of blocks. */
+/* A block of a pandas frame: the value columns of one type, or one zone-aware time column
+ * (pandas keeps each datetime64[ns, tz] column in a block of its own, its zone on the block). */
+typedef struct pd_block {
+    tsf_h5_type type;
+    size_t own; /* the zone-aware time column alone in this block, or SIZE_MAX */
+} pd_block;
+
+static int zoned(const tsf_h5_column *c)
+{
+    return c->type == TSF_H5_TIME && c->tz;
+}
+
+static int in_block(const pd_block *b, const tsf_h5_column *cols, size_t j)
+{
+    return b->own == SIZE_MAX ? cols[j].type == b->type && !zoned(&cols[j]) : j == b->own;
+}
+
+/* The blocks of columns [n_index, n_cols) in order of first appearance: pandas consolidates a
+ * frame's columns into one block per type. blocks has room for n_cols. Returns their number. */
 static size_t table_blocks(const tsf_h5_column *cols, size_t n_cols, size_t n_index,
-                           tsf_h5_type btype[3])
+                           pd_block *blocks)
 {
     size_t n_blocks = 0;
     for (size_t j = n_index; j < n_cols; j++) {
+        if (zoned(&cols[j])) {
+            blocks[n_blocks++] = (pd_block){cols[j].type, j};
+            continue;
+        }
         size_t b = 0;
-        while (b < n_blocks && btype[b] != cols[j].type)
+        while (b < n_blocks && !(blocks[b].own == SIZE_MAX && blocks[b].type == cols[j].type))
             b++;
         if (b == n_blocks)
-            btype[n_blocks++] = cols[j].type;
+            blocks[n_blocks++] = (pd_block){cols[j].type, SIZE_MAX};
     }
     return n_blocks;
 }
@@ -827,9 +850,10 @@ static int write_row_index(hid_t g, const tsf_h5_column *cols, size_t n_index, s
     return r;
 }
 
-/* block<b>_values: columns cols[idx[0..k)] of type t as an (n_rows, k) array. */
+/* block<b>_values: columns cols[idx[0..k)] of type t as an (n_rows, k) array; tz: the zone of
+ * a block holding one zone-aware time column, or NULL. */
 static int write_block_array(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *cols,
-                             const size_t *idx, size_t k, size_t n_rows)
+                             const size_t *idx, size_t k, size_t n_rows, const char *tz)
 {
     int is_f = t == TSF_H5_FLOAT64;
     char name[64];
@@ -838,6 +862,8 @@ static int write_block_array(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_colu
     int r = ds < 0 ? -1 : 0;
     if (r == 0 && t == TSF_H5_TIME)
         r = attr_fixed(ds, "value_type", "datetime64");
+    if (r == 0 && tz)
+        r = attr_tz(ds, tz);
     if (r == 0)
         r = write_block_values(ds, is_f ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, cols, idx, k,
                                n_rows);
@@ -845,9 +871,9 @@ static int write_block_array(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_colu
     return r;
 }
 
-/* Block b: the value columns of type t, their names (block<b>_items) and values. */
-static int write_block(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *cols, size_t n_cols,
-                       size_t n_index, size_t n_rows)
+/* Block b: its value columns, their names (block<b>_items) and values. */
+static int write_block(hid_t g, size_t b, const pd_block *blk, const tsf_h5_column *cols,
+                       size_t n_cols, size_t n_index, size_t n_rows)
 {
     size_t n_val = n_cols - n_index;
     size_t *idx = malloc(n_val * sizeof *idx);
@@ -855,7 +881,7 @@ static int write_block(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *co
     int r = !idx || !names ? -2 : 0;
     size_t k = 0;
     for (size_t j = n_index; j < n_cols && r == 0; j++)
-        if (cols[j].type == t) {
+        if (in_block(blk, cols, j)) {
             idx[k] = j;
             names[k++] = cols[j].name;
         }
@@ -867,7 +893,8 @@ static int write_block(hid_t g, size_t b, tsf_h5_type t, const tsf_h5_column *co
     if (r == 0)
         r = write_string_node(g, name, names, k);
     if (r == 0)
-        r = write_block_array(g, b, t, cols, idx, k, n_rows);
+        r = write_block_array(g, b, blk->type, cols, idx, k, n_rows,
+                              blk->own == SIZE_MAX ? NULL : cols[blk->own].tz);
     free(idx);
     free(names);
     return r;
@@ -890,15 +917,16 @@ int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_
     hid_t g = group_create(parent, leaf);
     tsf__h5_close(parent);
 
-    tsf_h5_type btype[3];
-    size_t n_blocks = table_blocks(cols, n_cols, n_index, btype);
-    int r = g < 0 ? -1 : write_frame_attrs(g, n_index, n_blocks);
+    pd_block *blocks = malloc(n_cols * sizeof *blocks);
+    size_t n_blocks = blocks ? table_blocks(cols, n_cols, n_index, blocks) : 0;
+    int r = !blocks ? -2 : g < 0 ? -1 : write_frame_attrs(g, n_index, n_blocks);
     if (r == 0)
         r = write_column_labels(g, cols, n_cols, n_index);
     if (r == 0)
         r = write_row_index(g, cols, n_index, n_rows);
     for (size_t b = 0; b < n_blocks && r == 0; b++)
-        r = write_block(g, b, btype[b], cols, n_cols, n_index, n_rows);
+        r = write_block(g, b, &blocks[b], cols, n_cols, n_index, n_rows);
+    free(blocks);
     tsf__h5_close(g);
     if (r == -2)
         TSF_FAIL(err, TSF_ENOMEM, "%s: out of memory writing table \"/%s\" (%zu rows)", o->a.path,

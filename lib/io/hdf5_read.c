@@ -819,27 +819,49 @@ static int fill_gaps(const rd *r, tsf_frame *f, int64_t step, size_t missing)
     return TSF_OK;
 }
 
-/* Timestamps whose series all step one period at a time on one frequency (tsflow/freq.h:
- * monthly, business-day, ... indexes are regular on the calendar): set f->freq and f->step. */
-static int calendar_regular(tsf_frame *f)
+/* Whether every series steps one period at a time on one frequency, on the instants (z NULL)
+ * or on the wall clock of zone z (then only days and longer, which step on the local calendar:
+ * tsf_tz_freq_add); the frequency into *common. */
+static int regular_on(const tsf_frame *f, const tsf_tz *z, tsf_freq *common)
 {
-    tsf_freq common = {TSF_FREQ_NONE, 0, 0};
-    for (size_t s = 0; s < f->n_series; s++) {
+    *common = (tsf_freq){TSF_FREQ_NONE, 0, 0};
+    int64_t *lt = z ? malloc((f->n_rows ? f->n_rows : 1) * sizeof *lt) : NULL;
+    if (z && !lt)
+        return 0;
+    const int64_t *t = f->time;
+    if (z) {
+        for (size_t i = 0; i < f->n_rows; i++)
+            lt[i] = f->time[i] + tsf_tz_offset(z, f->time[i]);
+        t = lt;
+    }
+    int ok = 1;
+    for (size_t s = 0; ok && s < f->n_series; s++) {
         size_t r0, len = tsf_frame_series_rows(f, s, &r0);
         tsf_freq q;
         if (len < 2)
             continue;
-        if (!tsf_freq_infer(f->time + r0, len, &q) ||
-            (common.unit != TSF_FREQ_NONE && !tsf_freq_equal(&q, &common)))
-            return 0;
-        common = q;
-        for (size_t i = r0 + 1; i < r0 + len; i++) {
+        ok = tsf_freq_infer(t + r0, len, &q) &&
+             (common->unit == TSF_FREQ_NONE || tsf_freq_equal(&q, common)) &&
+             (!z || q.unit != TSF_FREQ_SECOND || q.n % 86400 == 0);
+        *common = q;
+        for (size_t i = r0 + 1; ok && i < r0 + len; i++) {
             int64_t k;
-            if (!tsf_freq_count(&q, f->time[i - 1], f->time[i], &k) || k != 1)
-                return 0;
+            ok = tsf_freq_count(&q, t[i - 1], t[i], &k) && k == 1;
         }
     }
-    if (common.unit == TSF_FREQ_NONE)
+    free(lt);
+    return ok && common->unit != TSF_FREQ_NONE;
+}
+
+/* Timestamps whose series all step one period at a time on one frequency (tsflow/freq.h:
+ * monthly, business-day, ... indexes are regular on the calendar; with a zone, daily and longer
+ * ones on its local calendar, so Berlin's midnights 23 or 25 hours apart are daily): set
+ * f->freq and f->step. */
+static int calendar_regular(tsf_frame *f)
+{
+    tsf_freq common;
+    const tsf_tz *z = f->tz ? tsf_tz_cached(f->tz) : NULL;
+    if (!regular_on(f, NULL, &common) && !(z && regular_on(f, z, &common)))
         return 0;
     f->freq = common;
     f->step = tsf_freq_nominal_step(&common);
@@ -1753,6 +1775,8 @@ static int read_pd_frame(const rd *r, hid_t g, int is_series, tsf_frame **out)
         rc = pd_read_values(r, g, &sh, f, &dt_time);
     if (rc == TSF_OK && sh.multi) {
         rc = pd_multi_series(r, g, &sh, f);
+        if (rc == TSF_OK && sh.lev1.tz[0])
+            rc = tsf_frame_set_tz(f, sh.lev1.tz, r->err);
     } else if (rc == TSF_OK) {
         rc = index_times(r, &sh.ix, f->time, &f->time_kind);
         if (rc == TSF_OK && sh.ix.has_name)
@@ -2277,6 +2301,22 @@ static int pdt_time(const rd *r, const pdt *t, pd_index *tix)
     return TSF_OK;
 }
 
+/* The zone of a zone-aware index of a table (PyTables keeps it in the info attribute, pickled:
+ * info["index"]["tz"]): the frame's zone, as a fixed-format index's tz attribute is. A zone
+ * object tsflow cannot name is an error rather than times silently shown in UTC. */
+static int pdt_zone(const rd *r, const pdt *t, tsf_frame *f)
+{
+    char zone[TEXT_MAX];
+    int named = tsf__pk_zone(tsf__pk_get(t->ixinfo, "tz"), zone, sizeof zone);
+    if (named < 0)
+        TSF_FAIL(r->err, TSF_EFORMAT,
+                 "%s: \"/%s\": the index is zone-aware in a zone tsflow cannot name (a pickled "
+                 "%s; expected a pytz, zoneinfo or datetime.timezone zone: "
+                 "df.tz_convert('UTC') or a zone name before saving)",
+                 r->path, r->key, zone);
+    return named ? tsf_frame_set_tz(f, zone, r->err) : TSF_OK;
+}
+
 /* A pandas object written by to_hdf(format="table"): a PyTables table of records with the
  * index, dtype blocks values_block_<i> (or one field per data column), and pickled attributes
  * naming the columns (non_index_axes, <field>_kind), the MultiIndex levels and the index name.
@@ -2328,6 +2368,8 @@ static int read_pd_table(const rd *r, hid_t g, tsf_frame **out)
             rc = tsf_frame_set_time_name(f, tix.name, r->err);
         free(tr);
     }
+    if (rc == TSF_OK && t.time_f == SIZE_MAX && f->time_kind == TSF_TIME_EPOCH)
+        rc = pdt_zone(r, &t, f);
     if (rc == TSF_OK)
         rc = pd_time_column(r, f, &tix, t.id_f != SIZE_MAX, 0);
     pd_index_clear(&tix);

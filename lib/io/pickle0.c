@@ -7,6 +7,7 @@
 #include "pickle0.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,4 +388,64 @@ const tsf__pk *tsf__pk_get(const tsf__pk *d, const char *key)
         if (d->item[2 * k]->kind == TSF__PK_STR && !strcmp(d->item[2 * k]->s, key))
             return d->item[2 * k + 1];
     return NULL;
+}
+
+/* Argument i of an object (what its class was called with), or NULL. */
+static const tsf__pk *pk_arg(const tsf__pk *o, size_t i)
+{
+    const tsf__pk *a = o->n == 2 ? o->item[1] : NULL;
+    return a && a->kind == TSF__PK_TUPLE && i < a->n ? a->item[i] : NULL;
+}
+
+static int pk_offset_name(int64_t seconds, char *buf, size_t cap)
+{
+    if (seconds <= -86400 || seconds >= 86400 || seconds % 60)
+        return -1;
+    if (seconds == 0) {
+        snprintf(buf, cap, "UTC");
+        return 1;
+    }
+    int64_t m = seconds < 0 ? -seconds / 60 : seconds / 60;
+    snprintf(buf, cap, "%c%02d:%02d", seconds < 0 ? '-' : '+', (int)(m / 60), (int)(m % 60));
+    return 1;
+}
+
+int tsf__pk_zone(const tsf__pk *z, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!z || z->kind == TSF__PK_NONE)
+        return 0;
+    if (z->kind == TSF__PK_STR) { /* a zone given by name */
+        snprintf(buf, cap, "%s", z->s);
+        return z->s[0] ? 1 : 0;
+    }
+    if (z->kind != TSF__PK_OBJECT || z->n != 2 || z->item[0]->kind != TSF__PK_GLOBAL)
+        return -1;
+    const char *cls = z->item[0]->s;
+    const tsf__pk *a0 = pk_arg(z, 0);
+    if (!strcmp(cls, "pytz._UTC") || !strcmp(cls, "pytz.utc")) {
+        snprintf(buf, cap, "UTC");
+        return 1;
+    }
+    /* pytz's zones pickle as _p(name, utcoffset, dst, tzname); zoneinfo's as _unpickle(key, 1) */
+    if ((!strcmp(cls, "pytz._p") || !strcmp(cls, "zoneinfo.ZoneInfo._unpickle")) && a0 &&
+        a0->kind == TSF__PK_STR && a0->s[0]) {
+        snprintf(buf, cap, "%s", a0->s);
+        return 1;
+    }
+    if (!strcmp(cls, "pytz.FixedOffset") && a0 && a0->kind == TSF__PK_INT)
+        return pk_offset_name(a0->i * 60, buf, cap);
+    /* datetime.timezone(timedelta(days, seconds, microseconds)[, name]) */
+    if (!strcmp(cls, "datetime.timezone") && a0 && a0->kind == TSF__PK_OBJECT && a0->n == 2 &&
+        a0->item[0]->kind == TSF__PK_GLOBAL && !strcmp(a0->item[0]->s, "datetime.timedelta")) {
+        const tsf__pk *d = pk_arg(a0, 0), *sec = pk_arg(a0, 1), *us = pk_arg(a0, 2);
+        if (d && sec && d->kind == TSF__PK_INT && sec->kind == TSF__PK_INT &&
+            (!us || (us->kind == TSF__PK_INT && us->i == 0)))
+            return pk_offset_name(d->i * 86400 + sec->i, buf, cap);
+    }
+    /* other objects: name their class (copyreg rebuilds plain objects from theirs) */
+    if (strstr(cls, "_reconstructor") && a0 && a0->kind == TSF__PK_GLOBAL)
+        cls = a0->s;
+    snprintf(buf, cap, "%s", cls);
+    return -1;
 }

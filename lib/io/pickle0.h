@@ -39,4 +39,10 @@ void tsf__pk_free(tsf__pk *root); /* NULL is a no-op */
 /* The value of a dict under the string key (NULL when absent or d is no dict). */
 const tsf__pk *tsf__pk_get(const tsf__pk *d, const char *key);
 
+/* The zone a pickled Python tzinfo names, as tsflow/tz.h spells zones, into buf: pytz's zones
+ * ("pytz._p" with the IANA name, "pytz._UTC", "pytz.FixedOffset" in minutes), zoneinfo.ZoneInfo
+ * and datetime.timezone (a timedelta offset). Returns 1 with the name, 0 when z is absent or
+ * None (no zone), -1 for another object (a zone tsflow cannot name; buf gets its class). */
+int tsf__pk_zone(const tsf__pk *z, char *buf, size_t cap);
+
 #endif

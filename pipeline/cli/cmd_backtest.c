@@ -25,6 +25,7 @@ static const char usage_head[] =
     "output:\n"
     "  --out FILE.h5          the HDF5 file to write (required)\n"
     "  --csv FILE.csv         also the long forecast table as CSV\n"
+    "  --metrics-csv FILE.csv also the metrics table as CSV (per fold with its cutoff)\n"
     "  --plots PREFIX         also PNG plots (gnuplot): PREFIX_backtest.png, ...\n"
     "  --print-pipeline       print the generated pipeline and exit\n\n"
     "backtest:\n"
@@ -32,6 +33,9 @@ static const char usage_head[] =
     "                         all series, no fit sees a row of any series after its\n"
     "                         cutoff; rows: row offsets in each series (aligned series)\n"
     "  --first-origin X       the first origin: a time (2020-11-01) or a row/period offset\n"
+    "                         (a time without offset is a local time of the data's --tz)\n"
+    "  --end X                forecasts end before X: a time (2021-01-01) or a row/period\n"
+    "                         offset (default: the data's end)\n"
     "  --stride N             rows (periods) between origins (default: the horizon)\n"
     "  --retrain RULE         always (default), never, or every N folds\n"
     "  --window KIND          expanding (default) or sliding (over --train-length rows)\n"
@@ -53,8 +57,8 @@ static const char usage_head[] =
     "networks.\n\n";
 
 typedef struct bt_args {
-    const char *out, *csv, *plots, *stride, *retrain, *window, *train_length, *season, *jobs,
-        *baselines, *origins, *first_origin;
+    const char *out, *csv, *metrics_csv, *plots, *stride, *retrain, *window, *train_length, *season,
+        *jobs, *baselines, *origins, *first_origin, *end;
     int warm_start, print;
 } bt_args;
 
@@ -66,6 +70,7 @@ int cmd_backtest(int argc, char **argv)
     bt_args b = {0};
     const cli_flag flags[] = {{"--out", &b.out, NULL},
                               {"--csv", &b.csv, NULL},
+                              {"--metrics-csv", &b.metrics_csv, NULL},
                               {"--plots", &b.plots, NULL},
                               {"--stride", &b.stride, NULL},
                               {"--retrain", &b.retrain, NULL},
@@ -73,6 +78,7 @@ int cmd_backtest(int argc, char **argv)
                               {"--train-length", &b.train_length, NULL},
                               {"--origins", &b.origins, NULL},
                               {"--first-origin", &b.first_origin, NULL},
+                              {"--end", &b.end, NULL},
                               {"--season", &b.season, NULL},
                               {"--jobs", &b.jobs, NULL},
                               {"--baselines", &b.baselines, NULL},
@@ -117,7 +123,8 @@ int cmd_backtest(int argc, char **argv)
                 {"jobs", b.jobs},
                 {"baselines", b.baselines},
                 {"origins", b.origins},
-                {"first_origin", b.first_origin}};
+                {"first_origin", b.first_origin},
+                {"end", b.end}};
     for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
         if (opts[k].value)
             cli_ini_put(&ini, opts[k].key, "%s", opts[k].value);
@@ -130,6 +137,11 @@ int cmd_backtest(int argc, char **argv)
         cli_ini_section(&ini, "csv", "export.csv");
         cli_ini_put(&ini, "inputs", "backtest.forecasts, data");
         cli_ini_put_quoted(&ini, "path", b.csv);
+    }
+    if (b.metrics_csv) {
+        cli_ini_section(&ini, "metrics_csv", "export.csv");
+        cli_ini_put(&ini, "input", "backtest.metrics");
+        cli_ini_put_quoted(&ini, "path", b.metrics_csv);
     }
     if (b.plots) {
         cli_ini_section(&ini, "plots", "plot");

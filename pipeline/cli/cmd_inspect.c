@@ -48,7 +48,8 @@ static void span(const tsf_frame *f, int64_t *first, int64_t *last)
     }
 }
 
-/* Periods of each series' frequency from its first to its last row, over all series. */
+/* Periods of each series' frequency from its first to its last row, over all series (on the
+ * local calendar of the frame's zone, where daily periods step). */
 static int64_t span_periods(const tsf_frame *f)
 {
     int64_t total = 0;
@@ -61,7 +62,8 @@ static int64_t span_periods(const tsf_frame *f)
         if (q->unit == TSF_FREQ_NONE || f->time_kind != TSF_TIME_EPOCH)
             k = (int64_t)n - 1;
         else
-            tsf_freq_count(q, f->time[r0], f->time[r0 + n - 1], &k);
+            tsf_tz_freq_count(f->tz ? tsf_tz_cached(f->tz) : NULL, q, f->time[r0],
+                              f->time[r0 + n - 1], &k);
         total += k + 1;
     }
     return total;

@@ -17,6 +17,7 @@
 #include "prep_stages.h"
 #include "tsflow/backtest.h"
 #include "tsflow/baseline.h"
+#include "tsflow/tz.h"
 #include "tsflow/export.h"
 #include "tsflow/metrics.h"
 #include "tsflow/par.h"
@@ -37,7 +38,7 @@ typedef struct bt_state {
     int window;
     const char *train_length_text;
     const char *first_origin_text;
-    size_t end;
+    const char *end_text;
     size_t stride;
     size_t horizon;
     const char *retrain;
@@ -59,6 +60,11 @@ typedef struct bt_state {
     size_t first_origin; /* first_origin as a number (0: unset or a time) */
     int has_first_time;  /* first_origin as a time: */
     int64_t first_time;
+    int first_zoned;  /* written with an offset (else a wall-clock time of the data's zone) */
+    size_t end;       /* end as a number (0: unset or a time) */
+    int has_end_time; /* end as a time: */
+    int64_t end_time;
+    int end_zoned;
 } bt_state;
 
 #define OPT(field) .offset = offsetof(bt_state, field)
@@ -94,17 +100,18 @@ static const tsf_option options[] = {
      OPT(first_origin_text),
      .def = "0",
      .help = "the first forecast origin: a row offset in each series (rows), or periods from "
-             "the earliest first instant of any series, or an instant such as 2020-11-01 (UTC; "
-             "times: the first cutoff is the period before it) (0: train_length when set, else "
-             "the earliest start of the split's test part)"},
+             "the earliest first instant of any series, or an instant such as 2020-11-01 (times: "
+             "the first cutoff is the period before it; without an offset a local time of the "
+             "data's zone, UTC when it has none) (0: train_length when set, else the earliest "
+             "start of the split's test part)"},
     {.name = "end",
-     .type = TSF_OPT_SIZE,
-     OPT(end),
+     .type = TSF_OPT_STRING,
+     OPT(end_text),
      .def = "0",
-     .min = 0,
-     .max = 1e12,
      .help = "forecasts end before this row offset (periods from the earliest first instant "
-             "with times) (0: each series' end, or the latest end of the split's test part)"},
+             "with times), or before an instant such as 2021-01-01 (times; read as "
+             "first_origin is) (0: each series' end, or the latest end of the split's test "
+             "part)"},
     {.name = "stride",
      .type = TSF_OPT_SIZE,
      OPT(stride),
@@ -318,6 +325,29 @@ static int parse_count(const char *text, size_t *out)
     return *out <= (size_t)1e12;
 }
 
+/* end: a count, or an instant (time origins only; times is -1 when that is not known yet). */
+static int parse_end(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_err *err)
+{
+    const char *en = s->end_text ? s->end_text : "0";
+    s->end = 0;
+    s->has_end_time = 0;
+    if (parse_count(en, &s->end))
+        return TSF_OK;
+    if (!tsf_time_parse_text(en, strlen(en), &s->end_time, &s->end_zoned, NULL))
+        return tsf_stage_fail_key(ctx, err, "end", TSF_EINVAL,
+                                  "\"%s\" is neither a row offset nor a time (expected e.g. 480, "
+                                  "or with origins = times 2021-01-01 or 2021-01-01 06:00:00)",
+                                  en);
+    if (times == 0)
+        return tsf_stage_fail_key(
+            ctx, err, "end", TSF_EINVAL,
+            "\"%s\" is a time, but origins are row offsets%s (expected a "
+            "row offset, or origins = times)",
+            en, s->origins == ORIGINS_AUTO ? " (the data has an integer index)" : "");
+    s->has_end_time = 1;
+    return TSF_OK;
+}
+
 /* train_length and first_origin: counts, or a duration and an instant (time origins only;
  * times is -1 when that is not known yet). */
 static int parse_origin_options(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_err *err)
@@ -345,8 +375,7 @@ static int parse_origin_options(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_
                                                                  : "");
     }
     if (!parse_count(fo, &s->first_origin)) {
-        int zone;
-        if (!tsf_time_parse_text(fo, strlen(fo), &s->first_time, &zone, NULL))
+        if (!tsf_time_parse_text(fo, strlen(fo), &s->first_time, &s->first_zoned, NULL))
             return tsf_stage_fail_key(ctx, err, "first_origin", TSF_EINVAL,
                                       "\"%s\" is neither a row offset nor a time (expected e.g. "
                                       "96, or with origins = times 2020-11-01 or 2020-11-01 "
@@ -362,7 +391,7 @@ static int parse_origin_options(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_
                                                                  : "");
         s->has_first_time = 1;
     }
-    return TSF_OK;
+    return parse_end(ctx, s, times, err);
 }
 
 /* The first origin against the rows the plan knows, and the folds when it knows them exactly
@@ -730,8 +759,8 @@ static int split_times(bt_run *r, size_t train, int to_end)
         spec->train_length = train;
     const tsf_freq *q = tsf_frame_series_freq(f, 0);
     int64_t k;
-    if (!spec->end && !to_end && q->unit != TSF_FREQ_NONE) {
-        tsf_freq_count(q, t0, last, &k);
+    if (!spec->end && !spec->has_end_time && !to_end && q->unit != TSF_FREQ_NONE) {
+        tsf_tz_freq_count(f->tz ? tsf_tz_cached(f->tz) : NULL, q, t0, last, &k);
         spec->end = (size_t)k + 1;
     }
     return TSF_OK;
@@ -778,6 +807,53 @@ static int folds_from_split(bt_run *r, tsf_err *err)
     return TSF_OK;
 }
 
+/* A first_origin or end time written without an offset is a wall-clock time of the data's
+ * zone, as the data's own times are read; logged, since UTC is the other reading. A time the
+ * clocks skip, or show twice, asks for its offset. */
+static int in_data_zone(bt_run *r, const char *key, const char *text, int64_t *t, tsf_err *err)
+{
+    const tsf_tz *z = r->f->tz ? tsf_tz_cached(r->f->tz) : NULL;
+    if (!z)
+        return TSF_OK;
+    int64_t u, later;
+    char a[48], b[48];
+    switch (tsf_tz_resolve(z, *t, &u, &later)) {
+    case TSF_TZ_GAP:
+        return tsf_stage_fail_key(r->ctx, err, key, TSF_EINVAL,
+                                  "%s \"%s\" is a local time of the data's zone %s that the "
+                                  "clocks skip (they jump to %s; expected a time that exists "
+                                  "there, or one with its offset)",
+                                  key, text, r->f->tz, tsf_tz_format(z, u, a, sizeof a));
+    case TSF_TZ_FOLD:
+        return tsf_stage_fail_key(r->ctx, err, key, TSF_EINVAL,
+                                  "%s \"%s\" is shown twice by the clocks of the data's zone %s, "
+                                  "at %s and at %s (expected the time with its offset)",
+                                  key, text, r->f->tz, tsf_tz_format(z, u, a, sizeof a),
+                                  tsf_tz_format(z, later, b, sizeof b));
+    case TSF_TZ_UNIQUE:
+        break;
+    }
+    *t = u;
+    tsf_stage_log(r->ctx, TSF_LOG_INFO,
+                  "%s %s has no offset: read in the data's zone, %s (write an offset such as "
+                  "Z for another)",
+                  key, text, tsf_tz_format(z, u, a, sizeof a));
+    return TSF_OK;
+}
+
+/* first_origin and end as times: those without an offset in the data's zone. */
+static int option_times_in_zone(bt_run *r, tsf_err *err)
+{
+    const bt_state *s = r->s;
+    tsf_backtest_spec *spec = &r->spec;
+    int rc = TSF_OK;
+    if (s->has_first_time && !s->first_zoned)
+        rc = in_data_zone(r, "first_origin", s->first_origin_text, &spec->first_origin_time, err);
+    if (rc == TSF_OK && s->has_end_time && !s->end_zoned)
+        rc = in_data_zone(r, "end", s->end_text, &spec->end_time, err);
+    return rc;
+}
+
 /* The engine's spec from the options, the models and the split, with each fold's imputation
  * and scaling. */
 static int make_spec(bt_run *r, tsf_err *err)
@@ -809,6 +885,10 @@ static int make_spec(bt_run *r, tsf_err *err)
     spec->has_first_origin_time = s->has_first_time;
     spec->first_origin_time = s->first_time;
     spec->end = s->end;
+    spec->has_end_time = s->has_end_time;
+    spec->end_time = s->end_time;
+    if ((rc = option_times_in_zone(r, err)) != TSF_OK)
+        return rc;
     spec->stride = s->stride ? s->stride : spec->horizon;
     spec->retrain = s->retrain_n;
     spec->warm_start = s->warm_start;
@@ -1036,13 +1116,22 @@ static void describe(const bt_run *r, char *desc, size_t n)
     size_t nm = r->n_models, nb = s->baselines.n;
     char until[64] = "", where[160];
     int times = spec->origins == TSF_ORIGINS_TIMES;
-    if (spec->end)
+    const tsf_tz *z = times && r->f->tz ? tsf_tz_cached(r->f->tz) : NULL;
+    if (spec->has_end_time) {
+        char te[48];
+        snprintf(until, sizeof until, " to before %s",
+                 z ? tsf_tz_format(z, spec->end_time, te, sizeof te)
+                   : tsf_time_format(TSF_TIME_EPOCH, spec->end_time, te, sizeof te));
+    } else if (spec->end) {
         snprintf(until, sizeof until, " to %s %zu", times ? "period" : "row", spec->end);
+    }
     if (times) {
-        char fq[24], t[40];
+        char fq[24], t[48];
         snprintf(where, sizeof where, "cutoffs every %zu periods of %s from %s%s", spec->stride,
                  tsf_freq_format(&r->freq, 0, fq, sizeof fq),
-                 tsf_time_format(TSF_TIME_EPOCH, r->first_cutoff, t, sizeof t), until);
+                 z ? tsf_tz_format(z, r->first_cutoff, t, sizeof t)
+                   : tsf_time_format(TSF_TIME_EPOCH, r->first_cutoff, t, sizeof t),
+                 until);
     } else {
         snprintf(where, sizeof where, "origins every %zu rows from row %zu%s", spec->stride,
                  spec->first_origin ? spec->first_origin : spec->train_length, until);

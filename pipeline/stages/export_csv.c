@@ -101,9 +101,11 @@ const tsf_stage_def tsf_stage_export_csv = {
             "column implausible, True where a value of the row lies far outside anything the data "
             "supports (beyond its range widened by 10 times its width on each side; logged as a "
             "warning, as export.hdf5 counts them in its attribute implausible_forecasts). Metrics: "
-            "model,target,scale,by,key,count, the metrics and the skill "
-            "columns. Numbers are written with up to 17 significant digits so that reading the "
-            "file back gives the same doubles; NaN is an empty field.",
+            "model,target,scale,by,key,cutoff (the fold's cutoff on rows by fold, else empty),"
+            "count, the metrics and the skill columns. Times are written in the data's zone with "
+            "their offset, as pandas' to_csv writes zone-aware times. Numbers are written with up "
+            "to 17 significant digits so that reading the file back gives the same doubles; NaN "
+            "is an empty field.",
     .state_size = sizeof(export_csv),
     .options = options,
     .inputs = inputs,

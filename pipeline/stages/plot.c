@@ -25,6 +25,7 @@
 #include "tsflow/export.h"
 #include "tsflow/par.h"
 #include "tsflow/stage.h"
+#include "tsflow/tz.h"
 
 enum { P_FORECAST, P_BACKTEST, P_LOSS, P_GRAD_NORM, P_GRAD_FLOW, N_PLOTS };
 static const char *const plot_names[N_PLOTS + 1] = {"forecast",  "backtest",  "loss",
@@ -269,6 +270,15 @@ static void put_title(FILE *fp, const char *s)
     put_str(fp, buf);
 }
 
+/* A forecast time as the x axis shows it: the local wall clock of the forecasts' zone, as a
+ * reader of the data expects (gnuplot knows no zones, so the local clock is written as if it
+ * were UTC: across a change of offset the line jumps by the hour, as the clock does). */
+static long long shown(const tsf_forecasts *fc, int64_t t)
+{
+    const tsf_tz *z = fc->time_kind == TSF_TIME_EPOCH && fc->tz ? tsf_tz_cached(fc->tz) : NULL;
+    return (long long)(z ? t + tsf_tz_offset(z, t) : t);
+}
+
 /* Seconds since the epoch of a UTC calendar date. */
 static int64_t utc(int year, int month, int day, int hour)
 {
@@ -278,18 +288,22 @@ static int64_t utc(int year, int month, int day, int hour)
 
 /* The x axis of time values spanning [t0, t1], with tics at whole years, months, days or hours
  * (gnuplot's own time tics are multiples of seconds from 1970 and drift off the calendar). */
-static void time_axis(FILE *gp, tsf_time_kind kind, int64_t t0, int64_t t1, const char *label)
+static void time_axis(FILE *gp, const tsf_forecasts *fc, int64_t t0, int64_t t1, const char *label)
 {
+    tsf_time_kind kind = fc->time_kind;
     if (kind != TSF_TIME_EPOCH) {
         fprintf(gp, "unset xdata\nset format x \"%%g\"\nset xlabel ");
         put_str(gp, label ? label : "row");
         fputc('\n', gp);
         return;
     }
-    fprintf(gp,
-            "set xdata time\nset timefmt \"%%s\"\nset xlabel \"time (UTC)\"\n"
-            "set xrange [%lld:%lld]\nset xtics (",
-            (long long)t0, (long long)t1);
+    t0 = shown(fc, t0);
+    t1 = shown(fc, t1);
+    fprintf(gp, "set xdata time\nset timefmt \"%%s\"\nset xlabel ");
+    char xl[96];
+    snprintf(xl, sizeof xl, "time (%s)", fc->tz ? fc->tz : "UTC");
+    put_str(gp, xl);
+    fprintf(gp, "\nset xrange [%lld:%lld]\nset xtics (", (long long)t0, (long long)t1);
     double days = (double)(t1 - t0) / 86400;
     time_t a = (time_t)t0;
     struct tm tm0;
@@ -447,7 +461,7 @@ static int64_t write_history(FILE *fp, const fc_pick *p, const tsf_frame *frame,
         size_t end = en->origin_row < b ? en->origin_row : b;
         size_t from = end > a + n_hist ? end - n_hist : a;
         for (size_t r = from; r < end && col < frame->n_cols; r++, written++) {
-            fprintf(fp, "%lld", (long long)frame->time[r]);
+            fprintf(fp, "%lld", shown(fc, frame->time[r]));
             put_num(fp, frame->cols[col][r]);
             fputc('\n', fp);
             if (written == 0)
@@ -462,7 +476,7 @@ static int64_t write_history(FILE *fp, const fc_pick *p, const tsf_frame *frame,
                 int64_t t = fc->time[e * K + k];
                 if (t >= en->origin_time)
                     continue;
-                fprintf(fp, "%lld", (long long)t);
+                fprintf(fp, "%lld", shown(fc, t));
                 put_num(fp, fc->actual[(e * K + k) * fc->n_targets + p->target]);
                 fputc('\n', fp);
                 if (!written++ || t < t_first)
@@ -499,7 +513,7 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         const double *v = tsf_forecasts_at(fc, e_last, k, p->target, p->model);
         double y = fc->actual[(e_last * K + k) * fc->n_targets + p->target];
         any_actual |= !isnan(y);
-        fprintf(fp, "%lld", (long long)fc->time[e_last * K + k]);
+        fprintf(fp, "%lld", shown(fc, fc->time[e_last * K + k]));
         put_num(fp, y);
         put_num(fp, v[0]);
         put_num(fp, Q >= 2 ? v[1] : NAN);
@@ -509,7 +523,7 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     /* the script */
     FILE *gp = pr->gp;
     char origin[40], title[1024];
-    tsf_time_format(fc->time_kind, en->origin_time, origin, sizeof origin);
+    tsf_time_format(fc->time_kind, (int64_t)shown(fc, en->origin_time), origin, sizeof origin);
     if (fc->time_kind == TSF_TIME_EPOCH && strlen(origin) > 10 && !strcmp(origin + 10, " 00:00:00"))
         origin[10] = '\0';
     const char *sid = fc->series_ids ? fc->series_ids[p->series] : NULL;
@@ -520,11 +534,11 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     fprintf(gp, "set output out_forecast\nset title ");
     put_title(gp, title);
     fputc('\n', gp);
-    time_axis(gp, fc->time_kind, t_first, fc->time[e_last * K + K - 1], NULL);
+    time_axis(gp, fc, t_first, fc->time[e_last * K + K - 1], NULL);
     ylabel(gp, s, fc->targets[p->target]);
     fprintf(gp, "set key top left opaque box lc rgb '#cccccc'\n");
     fprintf(gp, "set arrow 1 from %lld, graph 0 to %lld, graph 1 nohead dt 3 lc rgb '#888888'\n",
-            (long long)en->cutoff_time, (long long)en->cutoff_time);
+            shown(fc, en->cutoff_time), shown(fc, en->cutoff_time));
     fprintf(gp, "plot \\\n");
     if (Q >= 2) {
         char band[128];
@@ -585,7 +599,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         size_t col = fc->target_cols[p->target];
         for (size_t r = a; r < b && col < frame->n_cols; r++)
             if (frame->time[r] >= t0 - lead && frame->time[r] <= t1) {
-                fprintf(fp, "%lld", (long long)frame->time[r]);
+                fprintf(fp, "%lld", shown(fc, frame->time[r]));
                 put_num(fp, frame->cols[col][r]);
                 fputc('\n', fp);
             }
@@ -594,7 +608,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         for (size_t e = 0; e < fc->n_entries; e++)
             if (fc->entry[e].series == p->series)
                 for (size_t k = 0; k < K; k++) {
-                    fprintf(fp, "%lld", (long long)fc->time[e * K + k]);
+                    fprintf(fp, "%lld", shown(fc, fc->time[e * K + k]));
                     put_num(fp, fc->actual[(e * K + k) * O + p->target]);
                     fputc('\n', fp);
                 }
@@ -606,7 +620,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
             if (fc->entry[e].series != p->series)
                 continue;
             for (size_t k = 0; k < K; k++) {
-                fprintf(fp, "%lld", (long long)fc->time[e * K + k]);
+                fprintf(fp, "%lld", shown(fc, fc->time[e * K + k]));
                 put_num(fp, tsf_forecasts_at(fc, e, k, p->target, m)[0]);
                 fputc('\n', fp);
             }
@@ -623,7 +637,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     fprintf(gp, "set output out_backtest\nset title ");
     put_title(gp, title);
     fputc('\n', gp);
-    time_axis(gp, fc->time_kind, t0, t1, NULL);
+    time_axis(gp, fc, t0, t1, NULL);
     ylabel(gp, pr->s, fc->targets[p->target]);
     fprintf(gp, "set key top left opaque box lc rgb '#cccccc'\n");
     /* fold boundaries: a dotted line at every origin */
@@ -633,8 +647,8 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
             fprintf(gp,
                     "set arrow %zu from %lld, graph 0 to %lld, graph 1 nohead dt 3 lc rgb "
                     "'#bbbbbb'\n",
-                    arrow++, (long long)fc->entry[e].origin_time,
-                    (long long)fc->entry[e].origin_time);
+                    arrow++, shown(fc, fc->entry[e].origin_time),
+                    shown(fc, fc->entry[e].origin_time));
     fprintf(gp, "plot \\\n  '%s' index 0 using 1:2 with lines lw 2 lc rgb '%s' title 'actual'", dat,
             C_ACTUAL);
     /* the chosen model first and boldest, then the others thinner */

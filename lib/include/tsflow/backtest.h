@@ -13,7 +13,9 @@
  *    series with fewer rows at or before c_k than some model needs (tsf_forecaster's
  *    min_history) is skipped there and listed in tsf_backtest.skipped. The series must share
  *    one frequency. first_origin may be given as an instant (first_origin_time: the origin,
- *    the period after the first cutoff) and train_length as a duration (train_span).
+ *    the period after the first cutoff), end as an instant (end_time: forecasts are for
+ *    instants before it) and train_length as a duration (train_span). Periods step on the
+ *    local calendar of the frame's zone (tsf_tz_freq_add: a day is the same local time).
  *  - TSF_ORIGINS_ROWS: row offsets from each series' first row (for series aligned in time,
  *    as wide CSVs and equal-span long CSVs are):
  *        o_k = first_origin + k * stride,  k = 0, 1, ...  while o_k + horizon <= end
@@ -59,6 +61,7 @@
 #include "tsflow/freq.h"
 #include "tsflow/prep.h"
 #include "tsflow/scale.h"
+#include "tsflow/tz.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -127,6 +130,8 @@ typedef struct tsf_backtest_spec {
     int has_first_origin_time; /* times: first_origin_time gives the first origin */
     int64_t first_origin_time; /* times: the first origin as an instant on the grid */
     size_t end;                /* forecasts end at or before this offset; 0 = series end */
+    int has_end_time;          /* times: end_time gives the end */
+    int64_t end_time;          /* times: forecasts are for instants before it */
     size_t stride;             /* rows (periods with times) between origins (>= 1) */
     size_t horizon;            /* L (>= 1) */
     size_t retrain;            /* 1 = always, N = every N folds, 0 = never */
@@ -168,8 +173,10 @@ typedef struct tsf_fold_skip {
  * numbers are offsets within their series. */
 typedef struct tsf_backtest_layout {
     tsf_backtest_origins origins;
-    tsf_freq freq; /* times: the grid's frequency */
-    int64_t t0;    /* times: the grid's period 0 */
+    tsf_freq freq;    /* times: the grid's frequency */
+    int64_t t0;       /* times: the grid's period 0 */
+    const tsf_tz *tz; /* times: the zone whose calendar the grid steps on (the frame's, from
+                         tsf_tz_cached; NULL: UTC) */
     size_t n_folds, n_fits, n_series;
     tsf_fold *folds;     /* (n_folds) */
     size_t *fit_fold;    /* (n_fits) the fold that fits */

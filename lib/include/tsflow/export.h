@@ -10,8 +10,10 @@
  * Strings are index levels because pandas' fixed HDF5 format stores string columns only by
  * pickling them (tsflow/h5out.h): pandas.read_hdf(path, "forecasts").reset_index() gives the
  * flat table, which is also the CSV's layout (same columns, same order). Times are
- * datetime64[ns] in pandas and "YYYY-MM-DD HH:MM:SS" (UTC) in CSV; integer-indexed frames give
- * int64. NaN (an empty CSV field) means "no value".
+ * datetime64[ns] in pandas and "YYYY-MM-DD HH:MM:SS" (UTC) in CSV; with a zone (fc->tz)
+ * datetime64[ns, tz] (pandas' own tz attributes) and local times with their offset in CSV
+ * ("2021-03-28 03:00:00+02:00", as pandas' to_csv writes); integer-indexed frames give int64.
+ * NaN (an empty CSV field) means "no value".
  *
  * The cube, in an HDF5 group (default "cube") that xarray.open_dataset(path, engine="h5netcdf",
  * group="cube") opens with named dimensions:
@@ -19,14 +21,19 @@
  *     actual   (target, series, origin, step)
  *     quantile_level (quantile)   NaN for the point forecast
  * coordinates model, target and series (strings), origin (time: int64 seconds with CF units
- * "seconds since 1970-01-01T00:00:00Z", decoded by xarray), step (int64) and quantile (strings:
- * "point", then "q0.1", "q0.5", ... as in the long table's column names).
+ * "seconds since 1970-01-01T00:00:00Z", decoded by xarray, and the zone in a "tz" attribute),
+ * step (int64) and quantile (strings: "point", then "q0.1", "q0.5", ... as in the long table's
+ * column names), and valid_time (origin, step), the time of each value: origin + step - 1
+ * periods on the zone's local calendar.
  *
  * The metrics table, one row per tsf_metric_row:
  *     index levels  model, target ("all" for the pooled row), scale ("original" or
  *                   "normalized"), by ("all", "step", "series", "fold"), key (the step,
  *                   series index or fold; 0 for "all")
- *     columns       count, mae, mse, rmse, mape, smape, mase, pinball, coverage, then for
+ *     columns       cutoff (rows by fold: the fold's cutoff, as in the fold table, the latest
+ *                   over its series with row origins; NaT for the other groupings, -1 for
+ *                   integer-indexed frames; zone-aware with a zone), count, mae, mse, rmse,
+ *                   mape, smape, mase, pinball, coverage, then for
  *                   every reference model present (by default the baselines naive, snaive,
  *                   drift, mean, ets and theta)
  *                   skill_mae_<ref> = 1 - MAE / MAE(ref) and skill_mse_<ref> = 1 - MSE /
@@ -80,6 +87,7 @@ typedef struct tsf_metrics_cols {
     const char **scale;           /* (n_rows) "original" or "normalized" */
     const char **by;              /* (n_rows) "all", "step", "series", "fold" */
     int64_t *key;                 /* (n_rows) */
+    int64_t *cutoff;              /* (n_rows) the row's cutoff (tsf_metric_row) */
     int64_t *count;               /* (n_rows) */
     double *value[TSF_N_METRICS]; /* (n_rows) each, in tsf_metric order */
     size_t n_skill;               /* 2 per reference present */
@@ -105,7 +113,8 @@ void tsf_metrics_cols_free(tsf_metrics_cols *c);
 int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, const char *path,
                             tsf_fc_implausible *bad, tsf_err *err) TSF_WUR;
 
-/* The metrics table as CSV, flat: model,target,scale,by,key,count,mae,...,skill columns. */
+/* The metrics table as CSV, flat: model,target,scale,by,key,cutoff,count,mae,...,skill columns
+ * (cutoff as the forecasts CSV writes times; empty when the row has none). */
 int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t n_refs,
                           const char *path, tsf_err *err) TSF_WUR;
 
@@ -125,7 +134,8 @@ int tsf_metrics_write_h5(tsf_h5out *o, const tsf_metrics *mt, const char *const 
  * on object `obj` (e.g. "/") the (series, fold) attributes fold_origin, fold_fit_start,
  * fold_fit_end, fold_cutoff (int64 seconds since the epoch, or row indices for integer-indexed
  * frames; -1 when unknown or the series has no forecast in the fold) and fold_fit_rows, with
- * fold_series naming the rows, and "folds", the same as text lines. */
+ * fold_series naming the rows, fold_tz the zone (when the frame has one), and "folds", the same
+ * as text lines (times in the zone, with offsets). Times in the table are zone-aware with one. */
 int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, const char *obj,
                        tsf_err *err) TSF_WUR;
 

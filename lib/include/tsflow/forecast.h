@@ -79,6 +79,8 @@ typedef struct tsf_forecasts {
     tsf_time_kind time_kind;
     int64_t time_step; /* the frame's step */
     tsf_freq freq;     /* the frame's frequency (TSF_FREQ_NONE: steps of time_step) */
+    char *tz;          /* the frame's zone (tsflow/tz.h), owned, or NULL: exports show the
+                          instants in it */
     tsf_fc_scale scale;
 
     size_t n_entries; /* E */

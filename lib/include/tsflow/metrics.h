@@ -25,6 +25,7 @@
 #define TSFLOW_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tsflow/error.h"
 #include "tsflow/forecast.h"
@@ -103,8 +104,14 @@ typedef struct tsf_metric_row {
     size_t key;         /* step, series or fold; 0 for TSF_BY_ALL */
     tsf_fc_scale scale; /* which scale the forecasts were on */
     size_t count;       /* points with an actual and a point forecast */
+    int64_t cutoff;     /* TSF_BY_FOLD: the fold's cutoff, the latest cutoff_time of its
+                           forecasts (the folds table's cutoff; shared by all series with time
+                           origins); TSF_NO_CUTOFF for the other groupings */
     double value[TSF_N_METRICS];
 } tsf_metric_row;
+
+/* The cutoff of a row that is not one fold's. */
+#define TSF_NO_CUTOFF INT64_MIN
 
 typedef struct tsf_metrics {
     size_t n_models;
@@ -112,6 +119,8 @@ typedef struct tsf_metrics {
     size_t n_targets;
     char **targets;          /* (n_targets) owned */
     size_t season;           /* m used for MASE */
+    tsf_time_kind time_kind; /* of the forecasts' times (and so of the cutoffs) */
+    char *tz;                /* the forecasts' zone, owned, or NULL (tsflow/forecast.h) */
     double coverage_nominal; /* q_hi_level - q_lo_level, NaN without two quantiles */
     size_t n_rows, capacity;
     tsf_metric_row *row; /* (n_rows) */

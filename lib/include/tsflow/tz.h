@@ -79,6 +79,11 @@ const tsf_tz *tsf_tz_cached(const char *name);
  * shown twice its first pass. */
 int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k);
 
+/* Periods of q from a to b on the calendar tsf_tz_freq_add steps on (z NULL: UTC): stores in *k
+ * the largest k with tsf_tz_freq_add(z, q, a, k) <= b and returns 1 when that is b exactly, 0
+ * when b falls between periods. a must be an instant of q in z. */
+int tsf_tz_freq_count(const tsf_tz *z, const tsf_freq *q, int64_t a, int64_t b, int64_t *k);
+
 /* Put frame f in zone tz: times without a zone (f->tz NULL) are local wall-clock times there and
  * become instants (tsf_tz_localize per series; a time the clocks skip is an error naming the
  * row); times with a zone are the same instants, shown in tz from now on. For readers that
