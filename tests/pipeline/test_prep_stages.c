@@ -19,16 +19,19 @@ static const char *line_csv(size_t n, const int *gaps, size_t n_gaps)
 {
     work_dir = tsft_tmpdir();
     const char *path = tsft_path(work_dir, "line.csv");
-    char *buf = malloc(64 * (n + 1));
-    size_t len = (size_t)sprintf(buf, "time,y,z\n");
+    size_t cap = 64 * (n + 1);
+    char *buf = malloc(cap);
+    cr_assert(buf);
+    size_t len = (size_t)snprintf(buf, cap, "time,y,z\n");
     for (size_t r = 0; r < n; r++) {
         int gap = 0;
         for (size_t k = 0; k < n_gaps; k++)
             gap |= gaps[k] == (int)r;
-        len += (size_t)sprintf(buf + len, "2016-07-%02zu %02zu:00:00,", 1 + r / 24, r % 24);
+        len += (size_t)snprintf(buf + len, cap - len, "2016-07-%02zu %02zu:00:00,", 1 + r / 24,
+                                r % 24);
         if (!gap)
-            len += (size_t)sprintf(buf + len, "%zu", r);
-        len += (size_t)sprintf(buf + len, ",%zu\n", 2 * r);
+            len += (size_t)snprintf(buf + len, cap - len, "%zu", r);
+        len += (size_t)snprintf(buf + len, cap - len, ",%zu\n", 2 * r);
     }
     tsft_write_file(path, buf, len);
     free(buf);
