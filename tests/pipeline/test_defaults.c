@@ -343,3 +343,120 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(py, "3 0 36 [0.1, 0.5, 0.9]");
 }
+
+/* 96 month starts from 2010-01 of a multiplicative season on a trend, deterministic noise:
+ * (100 + 1.5 t) (1 + 0.3 sin(2 pi t / 12)) (1 + 0.03 noise), from row `skip` on. */
+static const char *seasonal_csv(const char *dir, const char *name, int skip)
+{
+    const char *path = tsft_path(dir, name);
+    char buf[96 * 40 + 16];
+    size_t len = (size_t)sprintf(buf, "date,y\n");
+    unsigned long long lcg = 11;
+    for (int r = 0; r < 96; r++) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        double noise = (double)(lcg >> 40) / (double)(1ULL << 24) - 0.5;
+        double y = (100 + 1.5 * r) * (1 + 0.3 * sin(2 * M_PI * r / 12)) * (1 + 0.03 * noise);
+        if (r >= skip)
+            len += (size_t)sprintf(buf + len, "%04d-%02d-01,%.6f\n", 2010 + r / 12, r % 12 + 1, y);
+    }
+    tsft_write_file(path, buf, len);
+    return path;
+}
+
+/* predict with a loaded model into b.csv, on data; returns the CSV */
+static char *predict_csv(const char *dir, const char *data, const char *model, size_t *n)
+{
+    char ini[4096], *out, *err;
+    snprintf(ini, sizeof ini,
+             "[data]\nstage = ingest.csv\npath = %s\n"
+             "[model]\nstage = model.load\npath = %s\n"
+             "[fc]\nstage = predict\ninputs = model, data\n"
+             "[csv]\nstage = export.csv\ninput = fc\npath = %s\n",
+             data, model, tsft_path(dir, "b.csv"));
+    const char *p = tsft_path(dir, "p.ini");
+    tsft_write_file(p, ini, strlen(ini));
+    int rc = tsft_tsflow(&out, &err, "run", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    return tsft_read_file(tsft_path(dir, "b.csv"), n);
+}
+
+/* The forecasts' column of an export.csv table (the last field of each row after the header). */
+static void last_fields(const char *csv, double *v, size_t n)
+{
+    const char *line = strchr(csv, '\n');
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(line, "fewer than %zu rows in:\n%s", n, csv);
+        const char *next = strchr(line + 1, '\n');
+        const char *c = line + 1, *last = c;
+        for (; *c && c != next; c++)
+            if (*c == ',')
+                last = c + 1;
+        v[i] = strtod(last, NULL);
+        line = next;
+    }
+}
+
+Test(defaults, a_trained_model_forecasts_the_seasonally_adjusted_series_as_refits_do)
+{
+    const char *dir = tsft_tmpdir(), *data = seasonal_csv(dir, "s96.csv", 0);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "30",
+                         "--save-model", tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"),
+                         "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* the per-series choice, logged as refits log it */
+    ASSERT_HAS(err, "model: lstm: deseason multiplicative (season 12, auto)\n");
+    ASSERT_LACKS(err, "adjusts backtest refits only");
+    /* the season is back on the forecasts: April 2018 (sin = 1) above January and October
+     * (sin = 0, -1) by about the seasonal factors 1.3 : 1 : 0.7 */
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    cr_assert(a);
+    double v[12];
+    last_fields(a, v, 12);
+    cr_assert(v[3] / v[0] > 1.15 && v[9] / v[0] < 0.85, "Jan %g, Apr %g, Oct %g", v[0], v[3], v[9]);
+    /* model.load + predict: byte for byte */
+    char *b = predict_csv(dir, data, tsft_path(dir, "m.h5"), &nb);
+    cr_assert(b && na == nb && !memcmp(a, b, na), "forecast and predict differ:\n%s\n---\n%s", a,
+              b);
+    free(b);
+    /* the same data without its first 7 months: the phase comes from the times, not from the
+     * rows, so the forecasts (from the same last lookback rows) are the same */
+    b = predict_csv(dir, seasonal_csv(dir, "s89.csv", 7), tsft_path(dir, "m.h5"), &nb);
+    double w[12];
+    last_fields(b, w, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert(v[i] == w[i], "step %d: %.17g from all rows, %.17g without the first 7", i + 1,
+                  v[i], w[i]);
+    free(a);
+    free(b);
+    /* the model file keeps the indices: h5py reads the multiplicative kind and 12 indices
+     * averaging 1 */
+    tsft_need_python_modules("h5py,numpy");
+    char *py;
+    rc = tsft_python("import h5py, sys, numpy as np\n"
+                     "v = h5py.File(sys.argv[1], 'r')['meta/deseason'][()]\n"
+                     "G, O, M = int(v[0]), int(v[1]), int(v[2])\n"
+                     "print(G, O, M, int(v[3 + G]), round(float(np.mean(v[3 + G + 2:])), 6))\n",
+                     &py, &err, tsft_path(dir, "m.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "1 1 12 3 1.0\n");
+}
+
+Test(defaults, deseason_none_trains_on_the_data_as_it_is)
+{
+    const char *dir = tsft_tmpdir(), *data = seasonal_csv(dir, "s96.csv", 0);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "5",
+                         "--deseason", "none", "--save-model", tsft_path(dir, "m.h5"), "--out",
+                         tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_LACKS(err, "deseason");
+    tsft_need_python_modules("h5py");
+    char *py;
+    rc = tsft_python("import h5py, sys\n"
+                     "print('meta/deseason' in h5py.File(sys.argv[1], 'r'))\n",
+                     &py, &err, tsft_path(dir, "m.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "False");
+}
