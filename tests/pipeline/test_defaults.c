@@ -441,6 +441,18 @@ Test(defaults, a_trained_model_forecasts_the_seasonally_adjusted_series_as_refit
                      &py, &err, tsft_path(dir, "m.h5"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(py, "1 1 12 3 1.0\n");
+    /* a model file without /meta/deseason (as files from before it) loads as none: predict
+     * runs and forecasts the network's output as it is, without the season */
+    rc = tsft_python("import h5py, shutil, sys\n"
+                     "shutil.copy(sys.argv[1], sys.argv[2])\n"
+                     "with h5py.File(sys.argv[2], 'r+') as f:\n"
+                     "    del f['meta/deseason']\n",
+                     &py, &err, tsft_path(dir, "m.h5"), tsft_path(dir, "old.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    b = predict_csv(dir, data, tsft_path(dir, "old.h5"), &nb);
+    last_fields(b, w, 12);
+    free(b);
+    cr_assert(w[3] / w[0] < 1.1 && w[9] / w[0] > 0.9, "Jan %g, Apr %g, Oct %g", w[0], w[3], w[9]);
 }
 
 Test(defaults, deseason_none_trains_on_the_data_as_it_is)
