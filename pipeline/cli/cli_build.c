@@ -204,9 +204,10 @@ const char *cli_model_args_help(void)
            "  --calibrate METHOD     with --quantiles: conformal (default: shift each level by\n"
            "                         validation residuals so intervals cover as labelled) or\n"
            "                         none\n"
-           "  --deseason MODE        backtest refits forecast the seasonally adjusted series:\n"
-           "                         auto (default: per series, when it has a significant\n"
-           "                         season; multiplicative or additive by the better fit),\n"
+           "  --deseason MODE        the network forecasts the seasonally adjusted series\n"
+           "                         (trained models and backtest refits alike): auto\n"
+           "                         (default: per series, when it has a significant season;\n"
+           "                         multiplicative or additive by the better fit),\n"
            "                         additive, multiplicative, none\n";
 }
 

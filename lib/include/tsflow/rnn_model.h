@@ -29,6 +29,10 @@
  *                           untrained, deseason (tsf_deseason)]: what refits choose from their
  *                           data, and whether the weights were never trained (absent in older
  *                           files: 0, 0, 0, 0, 0; files without deseason: 0, none)
+ *     /meta/deseason        (absent: no seasonal adjustment) values [G series, O targets, M
+ *                           longest season, anchor (G), kind (G x O), season (G x O), indices
+ *                           (G x O x M)]; text: the series ids, one per line
+ *                           (tsf_model_seasonal, lib/model/rnn_seasonal.c)
  *     /meta/members         values [n_members] (absent: one network); /meta/member.K
  *                           (K = 1 .. n_members - 1) values: that member's parameters, in the
  *                           network's order (floats stored exactly as doubles)
