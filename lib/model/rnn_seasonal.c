@@ -137,15 +137,17 @@ static void window_rows(const tsf_windows *w, tsf_range *r)
     }
 }
 
-/* Fit the indices of every (series, target) of w's frame into s (allocated for it). */
+/* Fit the indices of every (series, target) of w's frame into s (allocated for it), with season0
+ * rows per season (0: the season of each series' frequency). */
 static int fit_groups(tsf_model_seasonal *s, const tsf_rnn_model *m, const tsf_windows *w,
-                      const tsf_scaler *sc, tsf_deseason mode, const tsf_range *rows, double *y,
-                      tsf_err *err)
+                      const tsf_scaler *sc, tsf_deseason mode, size_t season0,
+                      const tsf_range *rows, double *y, tsf_err *err)
 {
     const tsf_frame *f = w->frame;
     const size_t O = m->n_targets;
     for (size_t q = 0; q < f->n_series; q++) {
-        const size_t a = f->series_start[q], season = tsf_freq_season(tsf_frame_series_freq(f, q));
+        const size_t a = f->series_start[q];
+        const size_t season = season0 ? season0 : tsf_freq_season(tsf_frame_series_freq(f, q));
         if (!(s->series[q] = dup_str(series_id(f, q))))
             TSF_FAIL(err, TSF_ENOMEM, "out of memory");
         s->anchor[q] = f->time[a];
@@ -168,7 +170,7 @@ static int fit_groups(tsf_model_seasonal *s, const tsf_rnn_model *m, const tsf_w
 }
 
 int tsf_rnn_model_deseason(tsf_rnn_model *m, const tsf_windows *train, tsf_deseason mode,
-                           char *note, size_t n, tsf_err *err)
+                           size_t season, char *note, size_t n, tsf_err *err)
 {
     tsf__model_seasonal_free(m->seasonal);
     m->seasonal = NULL;
@@ -187,7 +189,7 @@ int tsf_rnn_model_deseason(tsf_rnn_model *m, const tsf_windows *train, tsf_desea
         rc = tsf_rnn_model_scaler_for(m, f, &sc, err);
     if (rc == TSF_OK) {
         window_rows(train, rows);
-        rc = fit_groups(s, m, train, sc, mode, rows, y, err);
+        rc = fit_groups(s, m, train, sc, mode, season, rows, y, err);
     }
     if (rc == TSF_OK) {
         int any = 0;

@@ -534,6 +534,8 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_put(b, "calibrate", "%s", a->calibrate);
     if (a->deseason)
         cli_ini_put(b, "deseason", "%s", a->deseason);
+    if (a->season)
+        cli_ini_put(b, "season", "%s", a->season);
 }
 
 int cli_command_parse(const char *cmd, int argc, char **argv, const char *usage_head,

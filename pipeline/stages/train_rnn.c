@@ -54,6 +54,7 @@ typedef struct train_state {
     size_t ensemble;
     int calibrate;
     int deseason;
+    size_t season;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -208,17 +209,25 @@ static const tsf_option options[] = {
      OPT(deseason),
      .def = "auto",
      .choices = deseasons,
-     .help = "the network forecasts the seasonally adjusted series and the season is put "
-             "back on its forecasts: seasonal indices of a classical decomposition fitted per "
-             "series on the training rows, in the data's units (a trained model: its training "
-             "windows' rows, the season of the series' frequency, the indices kept in the model "
-             "file and applied at every predict by the forecast times' phase; a backtest refit: "
-             "its own training rows). auto: per series, none without a season (no frequency, "
-             "fewer than two seasons of training rows, or no significant lag-season "
-             "autocorrelation of the first differences: forecast::thetaf's test; or 200 "
-             "windows or more, enough to learn the season), else multiplicative when the values "
-             "are positive and the multiplicative decomposition fits them better, else "
-             "additive; the log says what was chosen per fit"},
+     .help =
+         "the network forecasts the seasonally adjusted series and the season is put "
+         "back on its forecasts: seasonal indices of a classical decomposition fitted per "
+         "series on the training rows, in the data's units (a trained model: its training "
+         "windows' rows, the season option or the series' frequency, the indices kept in the model "
+         "file and applied at every predict by the forecast times' phase; a backtest refit: "
+         "its own training rows). auto: per series, none without a season (no frequency, "
+         "fewer than two seasons of training rows, or no significant lag-season "
+         "autocorrelation of the first differences: forecast::thetaf's test; or 200 "
+         "windows or more, enough to learn the season), else multiplicative when the values "
+         "are positive and the multiplicative decomposition fits them better, else "
+         "additive; the log says what was chosen per fit"},
+    {.name = "season",
+     .type = TSF_OPT_SIZE,
+     OPT(season),
+     .def = "0",
+     .help = "rows per season for deseason in a model trained here (0: from each series' "
+             "frequency; set it for an integer index). Backtest refits use the backtest's "
+             "season"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -997,7 +1006,8 @@ static int deseason(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *m,
 {
     char note[160];
     tsf_err e = TSF_ERR_INIT;
-    int rc = tsf_rnn_model_deseason(m, train, (tsf_deseason)s->deseason, note, sizeof note, &e);
+    int rc = tsf_rnn_model_deseason(m, train, (tsf_deseason)s->deseason, s->season, note,
+                                    sizeof note, &e);
     if (rc != TSF_OK)
         return tsf_stage_fail_key(ctx, err, "deseason", rc, "%s", e.msg);
     if (note[0])

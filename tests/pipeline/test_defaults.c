@@ -476,3 +476,33 @@ Test(defaults, deseason_none_trains_on_the_data_as_it_is)
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(py, "False");
 }
+
+/* Without timestamps the series has no frequency: train.rnn's season gives the trained model its
+ * season (as --season gives refits theirs), the phase then counts rows of the index, and
+ * model.load + predict repeats tsflow forecast. */
+Test(defaults, train_rnn_season_adjusts_a_series_without_timestamps)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "10",
+                         "--save-model", tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"),
+                         "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: deseason none (no season)\n");
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "10", "--set",
+                     "model.season=12", "--save-model", tsft_path(dir, "m.h5"), "--csv",
+                     tsft_path(dir, "a.csv"), "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: deseason ");
+    ASSERT_HAS(err, " (season 12, auto)\n");
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    char *b = predict_csv(dir, data, tsft_path(dir, "m.h5"), &nb);
+    double v[12], w[12];
+    lstm_column(a, v, 12);
+    lstm_column(b, w, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert(v[i] == w[i], "step %d: forecast %.17g, predict %.17g", i + 1, v[i], w[i]);
+    free(a);
+    free(b);
+}

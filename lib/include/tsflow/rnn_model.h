@@ -197,12 +197,13 @@ int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why,
 /* Fit m->seasonal for a model about to be trained on windows `train` (whose frame is on m's
  * scale): per series and target, on the rows the series' training windows span, in the data's
  * units (m's scaler undone), by the rule backtest refits use (tsflow/rnn_forecaster.h's
- * deseason: same decision, same AUTO threshold), with the season of the series' frequency
- * (tsf_freq_season; none without one). m->seasonal stays NULL when no series is adjusted. note
- * (n bytes) says what was chosen, as a refit's note does. Errors as tsf_seasonal_fit's (ADD and
- * MULT on data that does not allow them), naming the series and column. */
+ * deseason: same decision, same AUTO threshold), with season rows per season, or with 0 the
+ * season of each series' frequency (tsf_freq_season; none without one). m->seasonal stays NULL when
+ * no series is adjusted. note (n bytes) says what was chosen, as a refit's note does. Errors as
+ * tsf_seasonal_fit's (ADD and MULT on data that does not allow them), naming the series and column.
+ */
 int tsf_rnn_model_deseason(tsf_rnn_model *m, const tsf_windows *train, tsf_deseason mode,
-                           char *note, size_t n, tsf_err *err) TSF_WUR;
+                           size_t season, char *note, size_t n, tsf_err *err) TSF_WUR;
 
 /* Windows w (on m's scale) cut again at the same origins from a copy of w's frame whose targets
  * are seasonally adjusted by m->seasonal: *frame (owned by the caller, freed after *out) and

@@ -319,8 +319,8 @@ Test(deseason, a_trained_model_forecasts_what_a_refit_on_the_same_rows_forecasts
     cr_assert_eq(tsf_rnn_model_create(&m, NULL, &cfg.arch, w, NULL, cfg.inorm, &cfg.loss,
                                       tc.batch_size, &err),
                  TSF_OK, "%s", err.msg);
-    cr_assert_eq(tsf_rnn_model_deseason(m, w, TSF_DESEASON_AUTO, note, sizeof note, &err), TSF_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tsf_rnn_model_deseason(m, w, TSF_DESEASON_AUTO, 0, note, sizeof note, &err),
+                 TSF_OK, "%s", err.msg);
     cr_assert_str_eq(note, "deseason multiplicative (season 12, auto)");
     cr_assert_eq(tsf_rnn_model_adjust_windows(m, w, &af, &aw, &err), TSF_OK, "%s", err.msg);
     cr_assert(aw && aw->n_windows == w->n_windows);
