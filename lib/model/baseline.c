@@ -201,6 +201,28 @@ static int fit(void *self, const tsf_fold_ctx *ctx, const void *warm, void **sta
     return TSF_OK;
 }
 
+/* ETS and Theta on a backtest's scaled history x (n values of column col of series s): fitted in
+ * the data's units (ctx->scaler undone), as they would be on the data itself, since neither is
+ * invariant to a z-score: multiplicative errors and seasons need the positive values, and the
+ * AICc compares models on the scale it is given. The forecasts go back to the history's scale,
+ * to y[l * stride]. */
+static int fit_in_units(const tsf_baseline_config *cfg, const tsf_fold_ctx *ctx, size_t s,
+                        size_t col, const double *x, size_t n, double *y, size_t stride,
+                        tsf_err *err)
+{
+    const size_t L = ctx->horizon;
+    double *u = malloc((n + L) * sizeof *u);
+    if (!u)
+        TSF_FAIL(err, TSF_ENOMEM, "baseline: out of memory");
+    for (size_t i = 0; i < n; i++)
+        u[i] = tsf_scaler_to_original(ctx->scaler, s, col, x[i]);
+    int rc = forecast_strided(cfg->kind, cfg->season, u, n, L, u + n, 1, err);
+    for (size_t l = 0; rc == TSF_OK && l < L; l++)
+        y[l * stride] = tsf_scaler_to_scaled(ctx->scaler, s, col, u[n + l]);
+    free(u);
+    return rc;
+}
+
 static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size_t s, double *out,
                     tsf_err *err)
 {
@@ -231,6 +253,8 @@ static int forecast(void *self, const void *state, const tsf_fold_ctx *ctx, size
         else if (fitted && cfg->kind == TSF_BASE_DRIFT)
             for (size_t l = 0; l < L; l++)
                 y[l * O * P] = x[n - 1] + (double)(l + 1) * st->slope[s * O + o];
+        else if (cfg->kind >= TSF_BASE_ETS && ctx->scaler)
+            rc = fit_in_units(cfg, ctx, s, ctx->targets[o], x, n, y, O * P, err);
         else
             rc = forecast_strided(cfg->kind, cfg->season, x, n, L, y, O * P, err);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "predict_internal.h"
+#include "seasonal_internal.h"
 #include "tsflow/calibrate.h"
 #include "tsflow/rnn_forecaster.h"
 
@@ -153,7 +154,6 @@ static int fit_seasonal(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx
     tsf_seasonal *sv = calloc(S * O, sizeof *sv);
     double *y = malloc((h->n_rows ? h->n_rows : 1) * sizeof *y);
     int rc = TSF_OK;
-    size_t count[4] = {0};
     if (!sv || !y)
         rc = tsf_err_set(err, TSF_ENOMEM, "out of memory");
     for (size_t q = 0; rc == TSF_OK && q < S; q++) {
@@ -163,35 +163,19 @@ static int fit_seasonal(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx
             const size_t col = ctx->targets[o];
             for (size_t i = 0; i < n; i++)
                 y[i] = to_units(ctx, q, col, h->cols[col][f.begin + i]);
-            tsf_seasonal fitted, *d = &sv[q * O + o];
-            size_t windows =
-                n + 1 > cfg->lookback + ctx->horizon ? n + 1 - cfg->lookback - ctx->horizon : 0;
-            int enough =
-                cfg->deseason == TSF_DESEASON_AUTO && windows >= TSF_RNN_DESEASON_MAX_WINDOWS;
-            rc = tsf_seasonal_fit(&fitted, y, n, cfg->season,
-                                  enough ? TSF_DESEASON_NONE : cfg->deseason, err);
-            if (rc == TSF_OK && enough)
-                snprintf(fitted.why, sizeof fitted.why,
-                         "none (%zu windows: enough to learn the season)", windows);
+            tsf_seasonal *d = &sv[q * O + o];
+            rc = tsf__seasonal_fit_rows(d, y, n, t0, cfg->season, cfg->lookback, ctx->horizon,
+                                        cfg->deseason, err);
             if (rc != TSF_OK) {
                 char b[64];
                 tsf_err_prefix(err, "%s, column \"%s\"", tsf_frame_series_label(h, q, b, sizeof b),
                                h->col_names[col]);
                 break;
             }
-            /* index[p] is of fitted row p, i.e. of series row t0 + p */
-            *d = fitted;
-            for (size_t p = 0; fitted.kind != TSF_DESEASON_NONE && p < fitted.m; p++)
-                d->index[(t0 + p) % fitted.m] = fitted.index[p];
-            count[d->kind]++;
         }
     }
-    if (rc == TSF_OK && S * O == 1)
-        snprintf(note, n_note, "deseason %s", sv[0].why);
-    else if (rc == TSF_OK)
-        snprintf(note, n_note, "deseason (season %zu): %zu multiplicative, %zu additive, %zu none",
-                 cfg->season, count[TSF_DESEASON_MULT], count[TSF_DESEASON_ADD],
-                 count[TSF_DESEASON_NONE]);
+    if (rc == TSF_OK)
+        tsf__seasonal_note(sv, S * O, cfg->season, note, n_note);
     free(y);
     if (rc != TSF_OK) {
         free(sv);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "predict_internal.h"
+#include "seasonal_internal.h"
 #include "tsflow/rnn_model.h"
 #include "tsflow/sha256.h"
 
@@ -155,6 +156,7 @@ void tsf_rnn_model_free(tsf_rnn_model *m)
         tsf_rnn_free(m->members[k]);
     free(m->members);
     tsf_calibration_free(m->calib);
+    tsf__model_seasonal_free(m->seasonal);
     free(m);
 }
 
@@ -586,6 +588,9 @@ int tsf_rnn_model_train_ensemble(tsf_rnn_model *m, size_t n, const tsf_windows *
     return rc;
 }
 
+static int predict_network(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
+                           tsf_forecasts *fc, size_t model, size_t first, tsf_err *err);
+
 int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why, size_t n,
                             tsf_err *err)
 {
@@ -598,16 +603,29 @@ int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why,
     m->calib = NULL;
     tsf_forecasts *fc = NULL;
     size_t first = 0;
-    int rc = tsf_rnn_model_forecasts_alloc(m, val->frame, &fc, err);
+    /* on the scale the network forecasts (seasonally adjusted), as backtest refits calibrate:
+     * predictions are calibrated before the season is put back */
+    tsf_frame *af = NULL;
+    tsf_windows *aw = NULL;
+    int rc = tsf_rnn_model_check_windows(m, val, "calibration:", err);
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_adjust_windows(m, val, &af, &aw, err);
+    if (aw)
+        val = aw;
+    if (rc == TSF_OK)
+        rc = tsf_rnn_model_forecasts_alloc(m, val->frame, &fc, err);
     if (rc == TSF_OK)
         rc = tsf_forecasts_add_windows(fc, val, &first, err);
     if (rc == TSF_OK)
-        rc = tsf_rnn_model_predict_windows(m, val, 0, fc, 0, first, err);
+        rc = predict_network(m, val, 0, fc, 0, first, err);
     tsf_calibration *c = NULL;
     if (rc == TSF_OK)
         rc = tsf_calibration_fit(&c, fc->value, fc->actual, fc->n_entries, m->horizon,
                                  fc->n_targets, fc->quantiles, fc->n_quantiles, err);
     tsf_forecasts_free(fc);
+    size_t n_val = val->n_windows;
+    tsf_windows_free(aw);
+    tsf_frame_free(af);
     if (rc != TSF_OK)
         return rc;
     m->calib = c;
@@ -615,7 +633,7 @@ int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why,
         if (c)
             tsf_calibration_describe(c, why, n);
         else
-            snprintf(why, n, "not calibrated: %zu validation windows are too few", val->n_windows);
+            snprintf(why, n, "not calibrated: %zu validation windows are too few", n_val);
     }
     return TSF_OK;
 }
@@ -712,12 +730,12 @@ static int predict_members(tsf_rnn_model *m, const tsf_windows *w, size_t Bm, ts
     return rc;
 }
 
-int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
-                                  tsf_forecasts *fc, size_t model, size_t first, tsf_err *err)
+/* The network's forecasts of w, as it sees them: on the seasonally adjusted scale when m has
+ * seasonal indices (w then being adjusted windows), calibrated. */
+static int predict_network(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
+                           tsf_forecasts *fc, size_t model, size_t first, tsf_err *err)
 {
-    int rc = tsf_rnn_model_check_windows(m, w, "predict:", err);
-    if (rc != TSF_OK)
-        return rc;
+    int rc = TSF_OK;
     size_t Bm = tsf_rnn_max_batch(m->rnn);
     if (batch_size && batch_size < Bm)
         Bm = batch_size;
@@ -731,6 +749,24 @@ int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t
         fc->n_targets == cal->n_targets)
         tsf_calibration_apply(cal, tsf_forecasts_at(fc, first, 0, 0, model), w->n_windows,
                               fc->step0, fc->n_steps, fc->n_models * fc->n_values);
+    return rc;
+}
+
+int tsf_rnn_model_predict_windows(tsf_rnn_model *m, const tsf_windows *w, size_t batch_size,
+                                  tsf_forecasts *fc, size_t model, size_t first, tsf_err *err)
+{
+    int rc = tsf_rnn_model_check_windows(m, w, "predict:", err);
+    if (rc != TSF_OK)
+        return rc;
+    tsf_frame *af = NULL;
+    tsf_windows *aw = NULL;
+    if ((rc = tsf_rnn_model_adjust_windows(m, w, &af, &aw, err)) != TSF_OK)
+        return rc;
+    rc = predict_network(m, aw ? aw : w, batch_size, fc, model, first, err);
+    if (rc == TSF_OK && aw)
+        rc = tsf__seasonal_restore(m, w, fc, model, first, err);
+    tsf_windows_free(aw);
+    tsf_frame_free(af);
     return rc;
 }
 
@@ -1003,10 +1039,12 @@ typedef struct meta_store {
     double n_members;
     char *targets, *past, *future, *scols, *sseries;
     double *svals, *cvals;
+    double *dvals; /* /meta/deseason */
+    char *dids;
     double **mvals;          /* (n_members - 1) each member's parameters */
     char (*mnames)[32];      /* (n_members - 1) "member.K" */
     size_t n_extra;          /* members beyond the first */
-    tsf_network_meta *entry; /* (10 + n_extra) */
+    tsf_network_meta *entry; /* (11 + n_extra) */
 } meta_store;
 
 void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store)
@@ -1023,6 +1061,8 @@ void tsf_rnn_model_meta_free(tsf_network_meta *meta, size_t n, void *store)
     free(s->sseries);
     free(s->svals);
     free(s->cvals);
+    free(s->dvals);
+    free(s->dids);
     for (size_t k = 0; s->mvals && k < s->n_extra; k++)
         free(s->mvals[k]);
     free(s->mvals);
@@ -1081,7 +1121,7 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
     meta_store *s = calloc(1, sizeof *s);
     if (s) {
         s->n_extra = m->n_members > 1 ? m->n_members - 1 : 0;
-        s->entry = calloc(10 + s->n_extra, sizeof *s->entry);
+        s->entry = calloc(11 + s->n_extra, sizeof *s->entry);
     }
     if (!s || !s->entry) {
         free(s);
@@ -1107,6 +1147,11 @@ int tsf_rnn_model_meta(const tsf_rnn_model *m, tsf_network_meta **meta, size_t *
     s->fit[FIT_UNTRAINED] = (double)m->untrained;
     s->fit[FIT_DESEASON] = (double)m->deseason;
     s->entry[k++] = (tsf_network_meta){"fit", s->fit, FIT_N, NULL};
+    if (m->seasonal) {
+        size_t nd = 0;
+        oom |= tsf__seasonal_meta_put(m->seasonal, &s->dvals, &nd, &s->dids);
+        s->entry[k++] = (tsf_network_meta){"deseason", s->dvals, nd, s->dids};
+    }
     if (m->n_past) {
         oom |= !(s->past = join_lines(m->past, m->n_past));
         s->entry[k++] = (tsf_network_meta){"window.past", NULL, 0, s->past};
@@ -1335,6 +1380,12 @@ static int read_fit_meta(tsf_rnn_model *m, const tsf_network_info *info, const c
         m->calibrate = (int)v[FIT_CALIBRATE];
         m->untrained = (int)v[FIT_UNTRAINED];
     }
+    const tsf_network_meta *d = tsf_network_info_meta(info, "deseason");
+    int rc = d ? tsf__seasonal_meta_get(&m->seasonal, m->n_targets, d->values, d->n_values, d->text,
+                                        path, err)
+               : TSF_OK;
+    if (rc != TSF_OK)
+        return rc;
     const tsf_network_meta *c = tsf_network_info_meta(info, "calibration");
     if (!c)
         return TSF_OK;

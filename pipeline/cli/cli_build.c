@@ -204,9 +204,10 @@ const char *cli_model_args_help(void)
            "  --calibrate METHOD     with --quantiles: conformal (default: shift each level by\n"
            "                         validation residuals so intervals cover as labelled) or\n"
            "                         none\n"
-           "  --deseason MODE        backtest refits forecast the seasonally adjusted series:\n"
-           "                         auto (default: per series, when it has a significant\n"
-           "                         season; multiplicative or additive by the better fit),\n"
+           "  --deseason MODE        the network forecasts the seasonally adjusted series\n"
+           "                         (trained models and backtest refits alike): auto\n"
+           "                         (default: per series, when it has a significant season;\n"
+           "                         multiplicative or additive by the better fit),\n"
            "                         additive, multiplicative, none\n";
 }
 
@@ -533,6 +534,8 @@ void cli_ini_model_steps(cli_ini *b, const cli_model_args *a)
         cli_ini_put(b, "calibrate", "%s", a->calibrate);
     if (a->deseason)
         cli_ini_put(b, "deseason", "%s", a->deseason);
+    if (a->season)
+        cli_ini_put(b, "season", "%s", a->season);
 }
 
 int cli_command_parse(const char *cmd, int argc, char **argv, const char *usage_head,

@@ -53,8 +53,8 @@ static const char usage_head[] =
     "unset from its own windows and stopping early on the last tenth of them (with\n"
     "--quantiles on the tenth before, and the last calibrates, unless --calibrate none);\n"
     "so --val-fraction defaults to 0 here. Refits forecast the seasonally adjusted series\n"
-    "where the data has a season (--deseason auto). --ensemble N: every refit trains N\n"
-    "networks.\n\n";
+    "where the data has a season (--deseason auto), as tsflow forecast's model does.\n"
+    "--ensemble N: every refit trains N networks.\n\n";
 
 typedef struct bt_args {
     const char *out, *csv, *metrics_csv, *plots, *stride, *retrain, *window, *train_length, *season,

@@ -54,6 +54,7 @@ typedef struct train_state {
     size_t ensemble;
     int calibrate;
     int deseason;
+    size_t season;
     size_t epochs;
     size_t batch_size;
     int64_t seed;
@@ -208,17 +209,25 @@ static const tsf_option options[] = {
      OPT(deseason),
      .def = "auto",
      .choices = deseasons,
-     .help = "backtest refits: the network forecasts the seasonally adjusted series and the "
-             "season is put back on its forecasts (seasonal indices of a classical "
-             "decomposition fitted on each refit's training rows, in the data's units). auto: "
-             "per series, none without a season (no frequency, fewer than two seasons of "
-             "training rows, or no significant lag-season autocorrelation of the first "
-             "differences: forecast::thetaf's test; or 200 windows or more in the refit, enough to "
-             "learn the season), else multiplicative when the values are "
-             "positive and the multiplicative "
-             "decomposition fits them better, else additive; the refit's log line says what "
-             "was chosen. A model trained here (fit = true) forecasts the data as it is: "
-             "additive and multiplicative are refused there"},
+     .help =
+         "the network forecasts the seasonally adjusted series and the season is put "
+         "back on its forecasts: seasonal indices of a classical decomposition fitted per "
+         "series on the training rows, in the data's units (a trained model: its training "
+         "windows' rows, the season option or the series' frequency, the indices kept in the model "
+         "file and applied at every predict by the forecast times' phase; a backtest refit: "
+         "its own training rows). auto: per series, none without a season (no frequency, "
+         "fewer than two seasons of training rows, or no significant lag-season "
+         "autocorrelation of the first differences: forecast::thetaf's test; or 200 "
+         "windows or more, enough to learn the season), else multiplicative when the values "
+         "are positive and the multiplicative decomposition fits them better, else "
+         "additive; the log says what was chosen per fit"},
+    {.name = "season",
+     .type = TSF_OPT_SIZE,
+     OPT(season),
+     .def = "0",
+     .help = "rows per season for deseason in a model trained here (0: from each series' "
+             "frequency; set it for an integer index). Backtest refits use the backtest's "
+             "season"},
     {.name = "epochs",
      .type = TSF_OPT_SIZE,
      OPT(epochs),
@@ -633,12 +642,6 @@ static int check_settings(tsf_stage_ctx *ctx, const train_state *s, int pinball,
                                   "dropout acts between stacked layers: it needs layers >= 2 "
                                   "(layers is %zu)",
                                   s->layers);
-    if (s->fit && (s->deseason == TSF_DESEASON_ADD || s->deseason == TSF_DESEASON_MULT))
-        return tsf_stage_fail_key(ctx, err, "deseason", TSF_EINVAL,
-                                  "deseason = %s applies to backtest refits (fit = false, as "
-                                  "tsflow backtest makes the model); a model trained here "
-                                  "forecasts the data as it is (expected auto or none)",
-                                  tsf_deseason_name((tsf_deseason)s->deseason));
     if (s->ensemble > 1 && (s->save || s->resume))
         return tsf_stage_fail_key(ctx, err, s->save ? "save" : "resume", TSF_EINVAL,
                                   "a checkpoint holds one network: %s does not apply to an "
@@ -993,6 +996,28 @@ static void log_training(tsf_stage_ctx *ctx, const train_state *s, const tsf_rnn
                   last->train_loss, v, c, hist->restored_best ? "; best weights restored" : "");
 }
 
+/* The seasonal adjustment of a model about to be trained (deseason): the indices fitted on the
+ * training windows' rows (tsf_rnn_model_deseason, the rule of backtest refits), logged, and the
+ * training and validation windows cut again from adjusted copies of their frames (all NULL when
+ * no series is adjusted). */
+static int deseason(tsf_stage_ctx *ctx, const train_state *s, tsf_rnn_model *m,
+                    const tsf_windows *train, const tsf_windows *val, tsf_frame **atf,
+                    tsf_windows **atw, tsf_frame **avf, tsf_windows **avw, tsf_err *err)
+{
+    char note[160];
+    tsf_err e = TSF_ERR_INIT;
+    int rc = tsf_rnn_model_deseason(m, train, (tsf_deseason)s->deseason, s->season, note,
+                                    sizeof note, &e);
+    if (rc != TSF_OK)
+        return tsf_stage_fail_key(ctx, err, "deseason", rc, "%s", e.msg);
+    if (note[0])
+        tsf_stage_log(ctx, TSF_LOG_INFO, "%s: %s", m->name, note);
+    rc = tsf_rnn_model_adjust_windows(m, train, atf, atw, err);
+    if (rc == TSF_OK && val)
+        rc = tsf_rnn_model_adjust_windows(m, val, avf, avw, err);
+    return rc;
+}
+
 static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value *const *out,
                tsf_err *err)
 {
@@ -1044,16 +1069,19 @@ static int run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_value 
                       "%s: not trained (fit = false): a recipe for the backtest's refits", m->name);
         return publish(ctx, m, hist, out, err);
     }
-    if (s->deseason == TSF_DESEASON_AUTO)
-        tsf_stage_log(ctx, TSF_LOG_INFO,
-                      "%s: trained on the data as it is (deseason = auto adjusts backtest refits "
-                      "only)",
-                      m->name);
-    rc = train_model(ctx, s, m, train, val, &cfg, hist, err);
+    tsf_frame *atf = NULL, *avf = NULL;
+    tsf_windows *atw = NULL, *avw = NULL;
+    rc = deseason(ctx, s, m, train, val, &atf, &atw, &avf, &avw, err);
+    if (rc == TSF_OK)
+        rc = train_model(ctx, s, m, atw ? atw : train, avw ? avw : val, &cfg, hist, err);
     if (rc == TSF_OK && choose)
         snprintf(hist->note, sizeof hist->note, "%s", ch.why);
     if (rc == TSF_OK && m->calibrate)
         rc = calibrate(ctx, s, m, val, hist, err);
+    tsf_windows_free(atw);
+    tsf_windows_free(avw);
+    tsf_frame_free(atf);
+    tsf_frame_free(avf);
     if (rc) {
         tsfs_free_history(hist);
         tsf_rnn_model_free(m);

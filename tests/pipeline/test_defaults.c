@@ -343,3 +343,166 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(py, "3 0 36 [0.1, 0.5, 0.9]");
 }
+
+/* 96 month starts from 2010-01 of a multiplicative season on a trend, deterministic noise:
+ * (100 + 1.5 t) (1 + 0.3 sin(2 pi t / 12)) (1 + 0.03 noise), from row `skip` on. */
+static const char *seasonal_csv(const char *dir, const char *name, int skip)
+{
+    const char *path = tsft_path(dir, name);
+    char buf[96 * 40 + 16];
+    size_t len = (size_t)sprintf(buf, "date,y\n");
+    unsigned long long lcg = 11;
+    for (int r = 0; r < 96; r++) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        double noise = (double)(lcg >> 40) / (double)(1ULL << 24) - 0.5;
+        double y = (100 + 1.5 * r) * (1 + 0.3 * sin(2 * M_PI * r / 12)) * (1 + 0.03 * noise);
+        if (r >= skip)
+            len += (size_t)sprintf(buf + len, "%04d-%02d-01,%.6f\n", 2010 + r / 12, r % 12 + 1, y);
+    }
+    tsft_write_file(path, buf, len);
+    return path;
+}
+
+/* predict with a loaded model into b.csv, on data; returns the CSV */
+static char *predict_csv(const char *dir, const char *data, const char *model, size_t *n)
+{
+    char ini[4096], *out, *err;
+    snprintf(ini, sizeof ini,
+             "[data]\nstage = ingest.csv\npath = %s\n"
+             "[model]\nstage = model.load\npath = %s\n"
+             "[fc]\nstage = predict\ninputs = model, data\n"
+             "[csv]\nstage = export.csv\ninput = fc\npath = %s\n",
+             data, model, tsft_path(dir, "b.csv"));
+    const char *p = tsft_path(dir, "p.ini");
+    tsft_write_file(p, ini, strlen(ini));
+    int rc = tsft_tsflow(&out, &err, "run", p, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    return tsft_read_file(tsft_path(dir, "b.csv"), n);
+}
+
+/* The column "lstm" of the rows of an export.csv table, into v (n). */
+static void lstm_column(const char *csv, double *v, size_t n)
+{
+    const char *h = strstr(csv, "lstm");
+    const char *line = strchr(csv, '\n');
+    cr_assert(h && line && h < line, "no lstm column in:\n%s", csv);
+    size_t col = 0;
+    for (const char *c = csv; c < h; c++)
+        col += *c == ',';
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(line && line[1], "fewer than %zu rows in:\n%s", n, csv);
+        const char *c = line + 1;
+        for (size_t k = 0; k < col; k++)
+            c = strchr(c, ',') + 1;
+        v[i] = strtod(c, NULL);
+        line = strchr(line + 1, '\n');
+    }
+}
+
+Test(defaults, a_trained_model_forecasts_the_seasonally_adjusted_series_as_refits_do)
+{
+    const char *dir = tsft_tmpdir(), *data = seasonal_csv(dir, "s96.csv", 0);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "30",
+                         "--save-model", tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"),
+                         "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* the per-series choice, logged as refits log it */
+    ASSERT_HAS(err, "model: lstm: deseason multiplicative (season 12, auto)\n");
+    ASSERT_LACKS(err, "adjusts backtest refits only");
+    /* the season is back on the forecasts: April 2018 (sin = 1) above January and October
+     * (sin = 0, -1) by about the seasonal factors 1.3 : 1 : 0.7 */
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    cr_assert(a);
+    double v[12];
+    lstm_column(a, v, 12);
+    cr_assert(v[3] / v[0] > 1.15 && v[9] / v[0] < 0.85, "Jan %g, Apr %g, Oct %g", v[0], v[3], v[9]);
+    /* model.load + predict: the same values to the bit (the CSV prints them exactly) */
+    char *b = predict_csv(dir, data, tsft_path(dir, "m.h5"), &nb);
+    double w[12];
+    lstm_column(b, w, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert(v[i] == w[i], "step %d: forecast %.17g, predict %.17g", i + 1, v[i], w[i]);
+    free(b);
+    /* the same data without its first 7 months: the phase comes from the times, not from the
+     * rows, so the forecasts (from the same last lookback rows) are the same */
+    b = predict_csv(dir, seasonal_csv(dir, "s89.csv", 7), tsft_path(dir, "m.h5"), &nb);
+    lstm_column(b, w, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert(v[i] == w[i], "step %d: %.17g from all rows, %.17g without the first 7", i + 1,
+                  v[i], w[i]);
+    free(a);
+    free(b);
+    /* the model file keeps the indices: h5py reads the multiplicative kind and 12 indices
+     * averaging 1 */
+    tsft_need_python_modules("h5py,numpy");
+    char *py;
+    rc = tsft_python("import h5py, sys, numpy as np\n"
+                     "v = h5py.File(sys.argv[1], 'r')['meta/deseason'][()]\n"
+                     "G, O, M = int(v[0]), int(v[1]), int(v[2])\n"
+                     "print(G, O, M, int(v[3 + G]), round(float(np.mean(v[3 + G + 2:])), 6))\n",
+                     &py, &err, tsft_path(dir, "m.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "1 1 12 3 1.0\n");
+    /* a model file without /meta/deseason (as files from before it) loads as none: predict
+     * runs and forecasts the network's output as it is, without the season */
+    rc = tsft_python("import h5py, shutil, sys\n"
+                     "shutil.copy(sys.argv[1], sys.argv[2])\n"
+                     "with h5py.File(sys.argv[2], 'r+') as f:\n"
+                     "    del f['meta/deseason']\n",
+                     &py, &err, tsft_path(dir, "m.h5"), tsft_path(dir, "old.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    b = predict_csv(dir, data, tsft_path(dir, "old.h5"), &nb);
+    lstm_column(b, w, 12);
+    free(b);
+    cr_assert(w[3] / w[0] < 1.1 && w[9] / w[0] > 0.9, "Jan %g, Apr %g, Oct %g", w[0], w[3], w[9]);
+}
+
+Test(defaults, deseason_none_trains_on_the_data_as_it_is)
+{
+    const char *dir = tsft_tmpdir(), *data = seasonal_csv(dir, "s96.csv", 0);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "5",
+                         "--deseason", "none", "--save-model", tsft_path(dir, "m.h5"), "--out",
+                         tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_LACKS(err, "deseason");
+    tsft_need_python_modules("h5py");
+    char *py;
+    rc = tsft_python("import h5py, sys\n"
+                     "print('meta/deseason' in h5py.File(sys.argv[1], 'r'))\n",
+                     &py, &err, tsft_path(dir, "m.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(py, "False");
+}
+
+/* Without timestamps the series has no frequency: train.rnn's season gives the trained model its
+ * season (as --season gives refits theirs), the phase then counts rows of the index, and
+ * model.load + predict repeats tsflow forecast. */
+Test(defaults, train_rnn_season_adjusts_a_series_without_timestamps)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "10",
+                         "--save-model", tsft_path(dir, "m.h5"), "--csv", tsft_path(dir, "a.csv"),
+                         "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: deseason none (no season)\n");
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "10", "--set",
+                     "model.season=12", "--save-model", tsft_path(dir, "m.h5"), "--csv",
+                     tsft_path(dir, "a.csv"), "--out", tsft_path(dir, "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "model: lstm: deseason ");
+    ASSERT_HAS(err, " (season 12, auto)\n");
+    size_t na, nb;
+    char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
+    char *b = predict_csv(dir, data, tsft_path(dir, "m.h5"), &nb);
+    double v[12], w[12];
+    lstm_column(a, v, 12);
+    lstm_column(b, w, 12);
+    for (int i = 0; i < 12; i++)
+        cr_assert(v[i] == w[i], "step %d: forecast %.17g, predict %.17g", i + 1, v[i], w[i]);
+    free(a);
+    free(b);
+}

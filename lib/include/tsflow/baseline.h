@@ -14,7 +14,8 @@
  * as a tsf_forecaster for backtests, where history is either all rows of the fold's
  * history (mean and drift fitted on the fit rows, naive and seasonal naive from the last
  * rows before the origin, ets and theta refitted at every origin on the rows from the fit
- * window's first row to the origin) or its last `lookback` rows.
+ * window's first row to the origin) or its last `lookback` rows. In a backtest that scales its
+ * folds, ets and theta fit the data's units (ctx->scaler undone; forecasts scaled back).
  */
 #ifndef TSFLOW_BASELINE_H
 #define TSFLOW_BASELINE_H

@@ -29,6 +29,10 @@
  *                           untrained, deseason (tsf_deseason)]: what refits choose from their
  *                           data, and whether the weights were never trained (absent in older
  *                           files: 0, 0, 0, 0, 0; files without deseason: 0, none)
+ *     /meta/deseason        (absent: no seasonal adjustment) values [G series, O targets, M
+ *                           longest season, anchor (G), kind (G x O), season (G x O), indices
+ *                           (G x O x M)]; text: the series ids, one per line
+ *                           (tsf_model_seasonal, lib/model/rnn_seasonal.c)
  *     /meta/members         values [n_members] (absent: one network); /meta/member.K
  *                           (K = 1 .. n_members - 1) values: that member's parameters, in the
  *                           network's order (floats stored exactly as doubles)
@@ -47,6 +51,7 @@
 #define TSFLOW_RNN_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tsflow/calibrate.h"
 #include "tsflow/deseason.h"
@@ -95,6 +100,20 @@ typedef struct tsf_model_scaler {
     double *lambda;  /* (n_groups, n_cols) Box-Cox lambda (NaN unless pre == BOXCOX) */
 } tsf_model_scaler;
 
+/* The seasonal indices a trained model removes from its inputs and puts back on its forecasts
+ * (tsflow/deseason.h), one set per training series and target. A row's period number k counts
+ * periods of its series' frequency from anchor[g], the time of series g's first row in the
+ * training frame (tsf_freq_count; without a frequency, steps of the frame's step; without a
+ * step, rows from the series' first row), and the row belongs to index[k mod m]: a later frame,
+ * or one that starts elsewhere, gets the phase of its own times. */
+typedef struct tsf_model_seasonal {
+    size_t n_groups;    /* series of the training frame */
+    size_t n_targets;   /* the model's targets */
+    char **series;      /* (n_groups) their ids ("" for one unnamed series) */
+    int64_t *anchor;    /* (n_groups) time of each series' first training-frame row */
+    tsf_seasonal *seas; /* (n_groups, n_targets) */
+} tsf_model_seasonal;
+
 typedef struct tsf_rnn_model {
     char *name;    /* the model's name in forecasts and metrics ("lstm") */
     tsf_rnn *rnn;  /* owned */
@@ -122,9 +141,12 @@ typedef struct tsf_rnn_model {
      * refits calibrate their quantiles on a held-out tail (.calibrate). */
     size_t ensemble;
     int calibrate;
-    /* Seasonal adjustment of every backtest refit (tsf_rnn_forecaster_config.deseason); a
-     * trained model forecasts the data as it is. */
+    /* Seasonal adjustment (tsf_rnn_forecaster_config.deseason): every backtest refit fits it
+     * on its rows, a trained model fitted it on its training rows (tsf_rnn_model_deseason). */
     tsf_deseason deseason;
+    /* The indices the trained network's inputs were adjusted by (NULL: none): every prediction
+     * adjusts its inputs and restores its forecasts with them. */
+    tsf_model_seasonal *seasonal;
     /* Nonzero: a recipe whose weights were never trained (train.rnn fit = false), which only a
      * backtest's refits may use; forecasting with it is refused. */
     int untrained;
@@ -171,6 +193,23 @@ int tsf_rnn_model_train_ensemble(tsf_rnn_model *m, size_t n, const tsf_windows *
  * forecasts no quantiles. */
 int tsf_rnn_model_calibrate(tsf_rnn_model *m, const tsf_windows *val, char *why, size_t n,
                             tsf_err *err) TSF_WUR;
+
+/* Fit m->seasonal for a model about to be trained on windows `train` (whose frame is on m's
+ * scale): per series and target, on the rows the series' training windows span, in the data's
+ * units (m's scaler undone), by the rule backtest refits use (tsflow/rnn_forecaster.h's
+ * deseason: same decision, same AUTO threshold), with season rows per season, or with 0 the
+ * season of each series' frequency (tsf_freq_season; none without one). m->seasonal stays NULL when
+ * no series is adjusted. note (n bytes) says what was chosen, as a refit's note does. Errors as
+ * tsf_seasonal_fit's (ADD and MULT on data that does not allow them), naming the series and column.
+ */
+int tsf_rnn_model_deseason(tsf_rnn_model *m, const tsf_windows *train, tsf_deseason mode,
+                           size_t season, char *note, size_t n, tsf_err *err) TSF_WUR;
+
+/* Windows w (on m's scale) cut again at the same origins from a copy of w's frame whose targets
+ * are seasonally adjusted by m->seasonal: *frame (owned by the caller, freed after *out) and
+ * *out. Both NULL when m has no seasonal indices. Errors name a series the indices lack. */
+int tsf_rnn_model_adjust_windows(const tsf_rnn_model *m, const tsf_windows *w, tsf_frame **frame,
+                                 tsf_windows **out, tsf_err *err) TSF_WUR;
 
 /* Record cfg as m's training recipe without training (what tsf_rnn_model_train records), for a
  * model that only describes how a backtest should fit it at every fold. */

@@ -1,7 +1,8 @@
 /* Seasonal adjustment (tsflow/deseason.h): the indices and the adjusted series against
  * statsmodels' seasonal_decompose on a real series, the inverse, the auto rule on simulated
  * series, the errors, and in a backtest: forecasts of the first fold do not change when the
- * data after its cutoff does. */
+ * data after its cutoff does; a trained model forecasts what a backtest refit on the same rows
+ * does. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 
 #include "support.h"
 #include "tsflow/deseason.h"
+#include "tsflow/io.h"
+#include "tsflow/rnn_forecaster.h"
+#include "tsflow/rnn_model.h"
 
 /* statsmodels' CO2 (Mauna Loa, weekly) as month-start means, the last 240 months (printed with
  * repr, so the C side reads the same doubles), then seasonal_decompose's figure (one season of
@@ -198,7 +202,7 @@ Test(deseason, backtest_forecasts_before_a_cutoff_ignore_the_rows_after_it, .tim
               "%s", log[0]);
 }
 
-Test(deseason, a_trained_model_refuses_an_explicit_mode)
+Test(deseason, a_trained_model_takes_an_explicit_mode)
 {
     double y[96];
     simulated(y, 96, 1, 3, 11);
@@ -206,12 +210,9 @@ Test(deseason, a_trained_model_refuses_an_explicit_mode)
     write_monthly(path, y, 96);
     char *out = NULL, *err = NULL;
     int rc = tsft_tsflow(&out, &err, "forecast", path, "--horizon", "12", "--deseason", "additive",
-                         "--out", tsft_path(tsft_tmpdir(), "f.h5"), NULL);
-    cr_assert_eq(rc, 2, "%s", err);
-    cr_assert(strstr(err, "deseason = additive applies to backtest refits (fit = false, as "
-                          "tsflow backtest makes the model); a model trained here forecasts the "
-                          "data as it is (expected auto or none)"),
-              "%s", err);
+                         "--epochs", "3", "--out", tsft_path(tsft_tmpdir(), "f.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "model: lstm: deseason additive (season 12)\n"), "%s", err);
 }
 
 Test(deseason, auto_leaves_a_series_alone_when_the_fit_has_200_windows, .timeout = 120)
@@ -263,4 +264,78 @@ Test(deseason, each_series_of_a_long_table_gets_its_own_choice, .timeout = 120)
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(err, "; deseason (season 12): 1 multiplicative, 0 additive, 1 none\n"), "%s",
               err);
+}
+
+/* The refit's way (tsf_rnn_forecaster's fit and forecast on one fold ending at the data's end)
+ * and the trained model's way (tsf_rnn_model_deseason, adjusted windows, tsf_rnn_model_train,
+ * tsf_rnn_model_forecast on the frame in its units) on the same rows with the same seed: the
+ * same indices, the same network, the same forecasts to the bit. */
+Test(deseason, a_trained_model_forecasts_what_a_refit_on_the_same_rows_forecasts, .timeout = 120)
+{
+    double y[84];
+    simulated(y, 84, 1, 3, 17);
+    const char *path = tsft_path(tsft_tmpdir(), "m.csv");
+    write_monthly(path, y, 84);
+    tsf_err err = TSF_ERR_INIT;
+    tsf_frame *f = NULL;
+    tsf_csv_options opt;
+    tsf_csv_options_init(&opt);
+    cr_assert_eq(tsf_csv_read(&f, path, &opt, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_freq_season(&f->freq), 12);
+    tsf_rnn_forecaster_config cfg;
+    tsf_rnn_forecaster_config_init(&cfg);
+    cfg.arch.hidden = 8;
+    cfg.inorm = TSF_INORM_LAST;
+    cfg.lookback = 12;
+    cfg.train.epochs = 6;
+    cfg.train.batch_size = 16;
+    cfg.deseason = TSF_DESEASON_AUTO;
+    cfg.season = 12;
+    const size_t L = 12, target = 0;
+    /* the refit */
+    tsf_forecaster fr;
+    tsf_rnn_forecaster(&fr, &cfg);
+    tsf_range all = {0, f->n_rows};
+    tsf_fold_ctx ctx = {
+        .hist = f, .fit = &all, .targets = &target, .n_targets = 1, .horizon = L, .seed = 5};
+    void *state = NULL;
+    cr_assert_eq(fr.fit(fr.self, &ctx, NULL, &state, &err), TSF_OK, "%s", err.msg);
+    double refit[12];
+    for (size_t l = 0; l < L; l++)
+        refit[l] = NAN;
+    cr_assert_eq(fr.forecast(fr.self, state, &ctx, 0, refit, &err), TSF_OK, "%s", err.msg);
+    fr.free_state(fr.self, state);
+    /* the trained model */
+    tsf_window_spec spec = {
+        .lookback = 12, .horizon = L, .stride = 1, .target_cols = &target, .n_targets = 1};
+    tsf_windows *w = NULL, *aw = NULL;
+    tsf_frame *af = NULL;
+    tsf_rnn_model *m = NULL;
+    tsf_forecasts *fc = NULL;
+    char note[160];
+    tsf_train_config tc = cfg.train;
+    tc.seed = 5;
+    cr_assert_eq(tsf_windows_make(&w, f, &spec, 0, f->n_rows, 1, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_rnn_model_create(&m, NULL, &cfg.arch, w, NULL, cfg.inorm, &cfg.loss,
+                                      tc.batch_size, &err),
+                 TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_rnn_model_deseason(m, w, TSF_DESEASON_AUTO, 0, note, sizeof note, &err),
+                 TSF_OK, "%s", err.msg);
+    cr_assert_str_eq(note, "deseason multiplicative (season 12, auto)");
+    cr_assert_eq(tsf_rnn_model_adjust_windows(m, w, &af, &aw, &err), TSF_OK, "%s", err.msg);
+    cr_assert(aw && aw->n_windows == w->n_windows);
+    cr_assert_eq(tsf_rnn_model_train(m, aw, NULL, &tc, NULL, &err), TSF_OK, "%s", err.msg);
+    cr_assert_eq(tsf_rnn_model_forecast(m, f, 0, &fc, &err), TSF_OK, "%s", err.msg);
+    for (size_t l = 0; l < L; l++) {
+        double v = *tsf_forecasts_at(fc, 0, l, 0, 0);
+        cr_assert(v == refit[l], "step %zu: the model %.17g, the refit %.17g", l + 1, v, refit[l]);
+    }
+    /* and the season is on them: April (sin = 1) above October (sin = -1) */
+    cr_assert(refit[3] > 1.5 * refit[9], "Apr %g, Oct %g", refit[3], refit[9]);
+    tsf_forecasts_free(fc);
+    tsf_rnn_model_free(m);
+    tsf_windows_free(aw);
+    tsf_frame_free(af);
+    tsf_windows_free(w);
+    tsf_frame_free(f);
 }
