@@ -25,17 +25,19 @@ static const char *line_csv(size_t n, const int *gaps, size_t n_gaps)
 {
     work_dir = tsft_tmpdir();
     const char *path = tsft_path(work_dir, "line.csv");
-    char *buf = malloc(64 * (n + 1));
-    size_t len = (size_t)sprintf(buf, "time,y\n");
+    size_t cap = 64 * (n + 1);
+    char *buf = malloc(cap);
+    cr_assert(buf);
+    size_t len = (size_t)snprintf(buf, cap, "time,y\n");
     for (size_t r = 0; r < n; r++) {
         int gap = 0;
         for (size_t k = 0; k < n_gaps; k++)
             gap |= gaps[k] == (int)r;
         char day[32];
         tsf_time_format(TSF_TIME_EPOCH, 1577836800LL + 86400LL * (long long)r, day, sizeof day);
-        len += (size_t)sprintf(buf + len, "%s,", day);
+        len += (size_t)snprintf(buf + len, cap - len, "%s,", day);
         if (!gap)
-            len += (size_t)sprintf(buf + len, "%zu", r);
+            len += (size_t)snprintf(buf + len, cap - len, "%zu", r);
         buf[len++] = '\n';
     }
     tsft_write_file(path, buf, len);

@@ -29,8 +29,10 @@ static const char *dir; /* this test's directory: data, pipelines, outputs */
 static void sine_csv(size_t n)
 {
     dir = tsft_tmpdir();
-    char *buf = malloc(64 * (n + 1));
-    size_t len = (size_t)sprintf(buf, "time,y\n");
+    size_t cap = 64 * (n + 1);
+    char *buf = malloc(cap);
+    cr_assert(buf);
+    size_t len = (size_t)snprintf(buf, cap, "time,y\n");
     unsigned long long s = 12345;
     for (size_t r = 0; r < n; r++) {
         double u[2];
@@ -39,8 +41,8 @@ static void sine_csv(size_t n)
             u[k] = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
         }
         double noise = sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
-        len += (size_t)sprintf(buf + len, "2020-01-%02zu %02zu:00:00,%.6f\n", 1 + r / 24, r % 24,
-                               sin(2 * M_PI * (double)r / 24) + 0.1 * noise);
+        len += (size_t)snprintf(buf + len, cap - len, "2020-01-%02zu %02zu:00:00,%.6f\n",
+                                1 + r / 24, r % 24, sin(2 * M_PI * (double)r / 24) + 0.1 * noise);
     }
     tsft_write_file(tsft_path(dir, "sine.csv"), buf, len);
     free(buf);
