@@ -91,16 +91,16 @@ const tsf_freq *tsf_frame_series_freq(const tsf_frame *f, size_t s)
 int64_t tsf_freq_nominal_step(const tsf_freq *q)
 {
     /* the Gregorian calendar's mean month: 365.2425 days / 12 */
-    static const int64_t month = 2629746;
+    static const int64_t month = 2629746 * TSF_US_PER_S;
     switch (q->unit) {
     case TSF_FREQ_NONE:
         return 0;
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         return q->n;
     case TSF_FREQ_WEEK:
-        return q->n * 7 * 86400;
+        return q->n * 7 * TSF_US_PER_DAY;
     case TSF_FREQ_BDAY:
-        return q->n * 86400;
+        return q->n * TSF_US_PER_DAY;
     case TSF_FREQ_MONTH_START:
     case TSF_FREQ_MONTH_END:
         return q->n * month;

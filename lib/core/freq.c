@@ -8,7 +8,10 @@
 #include "tsflow/freq.h"
 #include "core.h"
 
-#define DAY INT64_C(86400)
+#include "tsflow/frame.h"
+
+#define DAY TSF_US_PER_DAY
+#define MAX_FIXED (10000 * 366 * DAY) /* the longest fixed duration: 10,000 years */
 
 static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                           "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
@@ -44,7 +47,7 @@ static unsigned days_in_month(int64_t y, unsigned m)
 
 /* An instant split into its calendar parts. */
 typedef struct civil {
-    int64_t day, sod; /* days since the epoch, seconds of the day */
+    int64_t day, sod; /* days since the epoch, microseconds of the day */
     int64_t y;
     unsigned m, d;
 } civil;
@@ -95,27 +98,41 @@ static int64_t unit_months(tsf_freq_unit u)
 typedef struct alias {
     const char *name;
     tsf_freq_unit unit;
-    int64_t seconds; /* fixed durations */
-    int anchor;      /* default anchor; -1: takes "-XXX" */
+    int64_t us; /* fixed durations, in microseconds */
+    int anchor; /* default anchor; -1: takes "-XXX" */
 } alias;
 
 static const alias aliases[] = {
-    {"D", TSF_FREQ_SECOND, DAY, 0},       {"h", TSF_FREQ_SECOND, 3600, 0},
-    {"H", TSF_FREQ_SECOND, 3600, 0},      {"min", TSF_FREQ_SECOND, 60, 0},
-    {"T", TSF_FREQ_SECOND, 60, 0},        {"s", TSF_FREQ_SECOND, 1, 0},
-    {"S", TSF_FREQ_SECOND, 1, 0},         {"W", TSF_FREQ_WEEK, 0, 6},
-    {"B", TSF_FREQ_BDAY, 0, 0},           {"MS", TSF_FREQ_MONTH_START, 0, 0},
-    {"ME", TSF_FREQ_MONTH_END, 0, 0},     {"M", TSF_FREQ_MONTH_END, 0, 0},
-    {"QS", TSF_FREQ_QUARTER_START, 0, 1}, {"QE", TSF_FREQ_QUARTER_END, 0, 12},
-    {"Q", TSF_FREQ_QUARTER_END, 0, 12},   {"YS", TSF_FREQ_YEAR_START, 0, 1},
-    {"AS", TSF_FREQ_YEAR_START, 0, 1},    {"YE", TSF_FREQ_YEAR_END, 0, 12},
-    {"Y", TSF_FREQ_YEAR_END, 0, 12},      {"A", TSF_FREQ_YEAR_END, 0, 12},
+    {"D", TSF_FREQ_FIXED, DAY, 0},
+    {"h", TSF_FREQ_FIXED, TSF_US_PER_H, 0},
+    {"H", TSF_FREQ_FIXED, TSF_US_PER_H, 0},
+    {"min", TSF_FREQ_FIXED, TSF_US_PER_MIN, 0},
+    {"T", TSF_FREQ_FIXED, TSF_US_PER_MIN, 0},
+    {"s", TSF_FREQ_FIXED, TSF_US_PER_S, 0},
+    {"S", TSF_FREQ_FIXED, TSF_US_PER_S, 0},
+    {"ms", TSF_FREQ_FIXED, TSF_US_PER_MS, 0},
+    {"L", TSF_FREQ_FIXED, TSF_US_PER_MS, 0},
+    {"us", TSF_FREQ_FIXED, 1, 0},
+    {"U", TSF_FREQ_FIXED, 1, 0},
+    {"W", TSF_FREQ_WEEK, 0, 6},
+    {"B", TSF_FREQ_BDAY, 0, 0},
+    {"MS", TSF_FREQ_MONTH_START, 0, 0},
+    {"ME", TSF_FREQ_MONTH_END, 0, 0},
+    {"M", TSF_FREQ_MONTH_END, 0, 0},
+    {"QS", TSF_FREQ_QUARTER_START, 0, 1},
+    {"QE", TSF_FREQ_QUARTER_END, 0, 12},
+    {"Q", TSF_FREQ_QUARTER_END, 0, 12},
+    {"YS", TSF_FREQ_YEAR_START, 0, 1},
+    {"AS", TSF_FREQ_YEAR_START, 0, 1},
+    {"YE", TSF_FREQ_YEAR_END, 0, 12},
+    {"Y", TSF_FREQ_YEAR_END, 0, 12},
+    {"A", TSF_FREQ_YEAR_END, 0, 12},
 };
 
 #define EXPECTED                                                                                   \
-    "expected a pandas offset alias with an optional multiple: D, h, min, s (15min, 2h), "         \
-    "W-MON..W-SUN, B, MS, ME (or M), QS-JAN.., QE-DEC.. (or Q-DEC), YS-JAN.. (or AS-JAN), "        \
-    "YE-DEC.. (or A-DEC)"
+    "expected a pandas offset alias with an optional multiple: D, h, min, s, ms (or L), us (or "   \
+    "U) (15min, 2h, 500ms), W-MON..W-SUN, B, MS, ME (or M), QS-JAN.., QE-DEC.. (or Q-DEC), "       \
+    "YS-JAN.. (or AS-JAN), YE-DEC.. (or A-DEC)"
 
 static int parse(const char *text, tsf_freq *out, tsf_err *err)
 {
@@ -134,16 +151,26 @@ static int parse(const char *text, tsf_freq *out, tsf_err *err)
     }
     const char *dash = strchr(p, '-');
     size_t len = dash ? (size_t)(dash - p) : strlen(p);
-    if (len == 2 && (!strncmp(p, "ms", 2) || !strncmp(p, "us", 2) || !strncmp(p, "ns", 2)))
-        TSF_FAIL(err, TSF_EINVAL,
-                 "frequency \"%s\" is finer than one second, tsflow's resolution (%s)", text,
-                 EXPECTED);
+    if ((len == 2 && !strncmp(p, "ns", 2)) || (len == 1 && *p == 'N')) {
+        /* nanoseconds: a step of whole microseconds is that step, any other is too fine */
+        if (mult % 1000 != 0 || dash)
+            TSF_FAIL(err, TSF_EINVAL,
+                     "frequency \"%s\" is not a whole number of microseconds, tsflow's "
+                     "resolution (%s)",
+                     text, EXPECTED);
+        *out = (tsf_freq){TSF_FREQ_FIXED, mult / 1000, 0};
+        return TSF_OK;
+    }
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         const alias *a = &aliases[i];
         if (strlen(a->name) != len || strncmp(a->name, p, len) != 0)
             continue;
+        if ((a->unit == TSF_FREQ_FIXED && mult > MAX_FIXED / a->us) ||
+            (a->unit == TSF_FREQ_WEEK && mult > MAX_FIXED / (7 * DAY)))
+            TSF_FAIL(err, TSF_EINVAL, "frequency \"%s\": the multiple is too large (%s)", text,
+                     EXPECTED);
         out->unit = a->unit;
-        out->n = a->unit == TSF_FREQ_SECOND ? mult * a->seconds : mult;
+        out->n = a->unit == TSF_FREQ_FIXED ? mult * a->us : mult;
         out->anchor = a->anchor;
         if (dash) {
             const char *an = dash + 1;
@@ -187,15 +214,19 @@ char *tsf_freq_format(const tsf_freq *f, int pandas1, char *buf, size_t n)
     switch (f->unit) {
     case TSF_FREQ_NONE:
         break;
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         if (k % DAY == 0)
             k /= DAY, name = "D";
-        else if (k % 3600 == 0)
-            k /= 3600, name = pandas1 ? "H" : "h";
-        else if (k % 60 == 0)
-            k /= 60, name = pandas1 ? "T" : "min";
+        else if (k % TSF_US_PER_H == 0)
+            k /= TSF_US_PER_H, name = pandas1 ? "H" : "h";
+        else if (k % TSF_US_PER_MIN == 0)
+            k /= TSF_US_PER_MIN, name = pandas1 ? "T" : "min";
+        else if (k % TSF_US_PER_S == 0)
+            k /= TSF_US_PER_S, name = pandas1 ? "S" : "s";
+        else if (k % TSF_US_PER_MS == 0)
+            k /= TSF_US_PER_MS, name = pandas1 ? "L" : "ms";
         else
-            name = pandas1 ? "S" : "s";
+            name = pandas1 ? "U" : "us";
         break;
     case TSF_FREQ_WEEK:
         name = "W";
@@ -250,7 +281,7 @@ int tsf_freq_on_offset(const tsf_freq *f, int64_t t)
     split(t, &c);
     switch (f->unit) {
     case TSF_FREQ_NONE:
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         return 1;
     case TSF_FREQ_WEEK:
         return weekday(c.day) == f->anchor;
@@ -274,7 +305,7 @@ int64_t tsf_freq_add(const tsf_freq *f, int64_t t, int64_t k)
     switch (f->unit) {
     case TSF_FREQ_NONE:
         return t;
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         return t + k * f->n;
     case TSF_FREQ_WEEK:
         return t + k * f->n * 7 * DAY;
@@ -300,7 +331,7 @@ int tsf_freq_count(const tsf_freq *f, int64_t a, int64_t b, int64_t *k)
     case TSF_FREQ_NONE:
         *k = 0;
         return a == b;
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         q = floor_div(b - a, f->n);
         break;
     case TSF_FREQ_WEEK:
@@ -331,9 +362,12 @@ size_t tsf_freq_season(const tsf_freq *f)
     switch (f->unit) {
     case TSF_FREQ_NONE:
         return 0;
-    case TSF_FREQ_SECOND:
+    case TSF_FREQ_FIXED:
         if (n == DAY)
             return 7;
+        /* below a second there is no natural cycle: a day of 10 ms steps is 8.6 million */
+        if (n < TSF_US_PER_S)
+            return 0;
         return n < DAY && DAY % n == 0 ? (size_t)(DAY / n) : 0;
     case TSF_FREQ_WEEK:
         return 52 % n == 0 ? (size_t)(52 / n) : 0;
@@ -359,14 +393,14 @@ int tsf_freq_infer(const int64_t *t, size_t n, tsf_freq *out)
     memset(out, 0, sizeof *out);
     if (n < 2)
         return 0;
-    int64_t g = 0; /* gcd of the differences in seconds */
+    int64_t g = 0; /* gcd of the differences in microseconds */
     for (size_t i = 1; i < n; i++) {
         if (t[i] <= t[i - 1])
             return 0;
         g = gcd64(g, t[i] - t[i - 1]);
     }
     if (g % DAY != 0) {
-        *out = (tsf_freq){TSF_FREQ_SECOND, g, 0};
+        *out = (tsf_freq){TSF_FREQ_FIXED, g, 0};
         return 1;
     }
     /* Every instant has the same time of day: try calendar units, as pandas.infer_freq does
@@ -408,6 +442,6 @@ int tsf_freq_infer(const int64_t *t, size_t n, tsf_freq *out)
     else if (!weekend && spans_weekend && gb > 0)
         *out = (tsf_freq){TSF_FREQ_BDAY, gb, 0};
     else
-        *out = (tsf_freq){TSF_FREQ_SECOND, g, 0};
+        *out = (tsf_freq){TSF_FREQ_FIXED, g, 0};
     return 1;
 }

@@ -1,4 +1,4 @@
-/* ISO 8601 timestamps <-> int64 seconds since the epoch, in UTC, without the C library's
+/* ISO 8601 timestamps <-> int64 microseconds since the epoch, in UTC, without the C library's
  * locale- and TZ-dependent functions (timegm is not C11, mktime reads TZ). Civil-date
  * conversion after Howard Hinnant's days_from_civil / civil_from_days. */
 #include <inttypes.h>
@@ -56,11 +56,31 @@ static int digits(const char **p, const char *end, int n, unsigned *v)
     return 1;
 }
 
+/* A fraction of a second after its separator: 1 to 9 digits into *us. Returns 1, 0 when there
+ * is no digit, TSF_TIME_SUBUS when a digit past the sixth is not 0. */
+static int fraction(const char **p, const char *end, int max, int64_t *us)
+{
+    int64_t v = 0;
+    int k = 0, sub = 0;
+    for (; *p < end && **p >= '0' && **p <= '9' && k < max; (*p)++, k++) {
+        if (k < 6)
+            v = v * 10 + (**p - '0');
+        else
+            sub |= **p != '0';
+    }
+    for (int i = k; i < 6; i++)
+        v *= 10;
+    *us = v;
+    return k == 0 ? 0 : sub ? TSF_TIME_SUBUS : 1;
+}
+
 /* tsf_time_parse_iso, also giving the offset written (seconds east of UTC; 0 without one). */
 static int parse_iso(const char *text, size_t len, int64_t *t, int *has_zone, int32_t *off)
 {
     const char *p = text, *end = text + len;
     unsigned y, mo, d, hh = 0, mi = 0, ss = 0;
+    int64_t us = 0;
+    int frac = 1;
     if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
         p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
         return 0;
@@ -76,13 +96,10 @@ static int parse_iso(const char *text, size_t len, int64_t *t, int *has_zone, in
             p++;
             if (!digits(&p, end, 2, &ss))
                 return 0;
-            if (p < end && *p == '.') { /* a fraction is fine only when it is zero */
+            if (p < end && (*p == '.' || *p == ',')) { /* ISO 8601 allows both */
                 p++;
-                if (p >= end || *p < '0' || *p > '9')
+                if (!(frac = fraction(&p, end, 9, &us)))
                     return 0;
-                for (; p < end && *p >= '0' && *p <= '9'; p++)
-                    if (*p != '0')
-                        return 0;
             }
         }
         if (hh > 23 || mi > 59 || ss > 60)
@@ -107,7 +124,11 @@ static int parse_iso(const char *text, size_t len, int64_t *t, int *has_zone, in
     }
     if (p != end)
         return 0;
-    *t = tsf__days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
+    if (frac == TSF_TIME_SUBUS)
+        return TSF_TIME_SUBUS;
+    *t = (tsf__days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset) *
+             TSF_US_PER_S +
+         us;
     if (has_zone)
         *has_zone = zone;
     if (off)
@@ -139,7 +160,7 @@ static int parse_period(const char *p, const char *end, int64_t *t, tsf_time_for
         m = (unsigned)(p[1] - '1') * 3 + 1;
         *form = TSF_TIME_FORM_QUARTER;
     }
-    *t = tsf__days_from_civil(y, m, 1) * 86400;
+    *t = tsf__days_from_civil(y, m, 1) * TSF_US_PER_DAY;
     return 1;
 }
 
@@ -149,7 +170,10 @@ int tsf_time_parse_zoned(const char *text, size_t len, int64_t *t, int *has_zone
     tsf_time_form fm = TSF_TIME_FORM_ISO;
     int zone = 0;
     int32_t off = 0;
-    if (parse_iso(text, len, t, &zone, &off) || parse_period(text, text + len, t, &fm)) {
+    int rc = parse_iso(text, len, t, &zone, &off);
+    if (rc == TSF_TIME_SUBUS)
+        return rc;
+    if (rc || parse_period(text, text + len, t, &fm)) {
         if (has_zone)
             *has_zone = zone;
         if (offset)
@@ -184,6 +208,8 @@ int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t
                                       "jul", "aug", "sep", "oct", "nov", "dec"};
     const char *p = text, *end = text + len;
     unsigned y = 1970, m = 1, d = 1, hh = 0, mi = 0, ss = 0, v;
+    int64_t us = 0;
+    int frac = 1;
     for (const char *f = fmt; *f; f++) {
         if (*f != '%') {
             if (p >= end || *p != *f)
@@ -221,6 +247,10 @@ int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t
             if (!some_digits(&p, end, 1, 2, &ss))
                 return 0;
             break;
+        case 'f':
+            if (!(frac = fraction(&p, end, 9, &us)))
+                return 0;
+            break;
         case 'b':
         case 'B': {
             int found = 0;
@@ -247,16 +277,59 @@ int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t
     }
     if (p != end || m < 1 || m > 12 || d < 1 || d > days_in(y, m) || hh > 23 || mi > 59 || ss > 60)
         return 0;
-    *t = tsf__days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    if (frac == TSF_TIME_SUBUS)
+        return TSF_TIME_SUBUS;
+    *t = (tsf__days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss) * TSF_US_PER_S + us;
     return 1;
 }
 
 int tsf_time_format_valid(const char *fmt)
 {
     for (const char *f = fmt; *f; f++)
-        if (*f == '%' && !strchr("YymdHMSbB%", *++f))
+        if (*f == '%' && !strchr("YymdHMSfbB%", *++f))
             return 0;
     return 1;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Fraction digits t needs: 0, 3 or 6. */
+static int digits_of(int64_t t)
+{
+    int64_t us = t - floor_div(t, TSF_US_PER_S) * TSF_US_PER_S;
+    return us == 0 ? 0 : us % 1000 == 0 ? 3 : 6;
+}
+
+int tsf_time_fraction_digits(const int64_t *t, size_t n)
+{
+    int d = 0;
+    for (size_t i = 0; i < n && d < 6; i++) {
+        int k = digits_of(t[i]);
+        d = k > d ? k : d;
+    }
+    return d;
+}
+
+char *tsf_time_format_digits(int64_t t, int digits, char *buf, size_t n)
+{
+    int64_t days = floor_div(t, TSF_US_PER_DAY);
+    int64_t us = t - days * TSF_US_PER_DAY, secs = us / TSF_US_PER_S;
+    us -= secs * TSF_US_PER_S;
+    int64_t y;
+    unsigned m, d;
+    tsf__civil_from_days(days, &y, &m, &d);
+    char frac[8] = "";
+    if (digits == 3)
+        snprintf(frac, sizeof frac, ".%03u", (unsigned)(us / 1000));
+    else if (digits == 6)
+        snprintf(frac, sizeof frac, ".%06u", (unsigned)us);
+    snprintf(buf, n, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u%s", y, m, d, (unsigned)(secs / 3600),
+             (unsigned)(secs / 60 % 60), (unsigned)(secs % 60), frac);
+    return buf;
 }
 
 char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n)
@@ -265,12 +338,19 @@ char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n)
         snprintf(buf, n, "%" PRId64, t);
         return buf;
     }
-    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t secs = t - days * 86400;
-    int64_t y;
-    unsigned m, d;
-    tsf__civil_from_days(days, &y, &m, &d);
-    snprintf(buf, n, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u", y, m, d, (unsigned)(secs / 3600),
-             (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+    return tsf_time_format_digits(t, digits_of(t), buf, n);
+}
+
+char *tsf_seconds_format(int64_t us, char *buf, size_t n)
+{
+    uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    char frac[8] = "";
+    unsigned f = (unsigned)(a % 1000000);
+    if (f) {
+        snprintf(frac, sizeof frac, ".%06u", f);
+        for (size_t k = strlen(frac); frac[k - 1] == '0'; k--)
+            frac[k - 1] = '\0';
+    }
+    snprintf(buf, n, "%s%" PRIu64 "%s", us < 0 ? "-" : "", a / 1000000, frac);
     return buf;
 }

@@ -18,7 +18,7 @@ struct tsf_tz {
     int fixed;          /* one offset at all times */
     int32_t off0;       /* the fixed offset, or the offset before the first transition */
     size_t n;           /* transitions */
-    int64_t *trans;     /* (n) instants, increasing */
+    int64_t *trans;     /* (n) instants in seconds (as TZif has them), increasing */
     int32_t *off_after; /* (n) offset in effect from trans[i] */
 };
 
@@ -106,7 +106,9 @@ static int parse_tzif(tsf_tz *z, const unsigned char *b, size_t len)
     for (size_t i = 0; i < timecnt; i++) {
         if (idx[i] >= typecnt)
             return -1;
-        z->trans[i] = be64(times + 8 * i);
+        /* clamped so that trans * TSF_US_PER_S fits (some files start at -2^59 s) */
+        int64_t tr = be64(times + 8 * i), lim = INT64_MAX / TSF_US_PER_S;
+        z->trans[i] = tr < -lim ? -lim : tr > lim ? lim : tr;
         z->off_after[i] = be32(types + 6 * idx[i]);
         if (i && z->trans[i] <= z->trans[i - 1])
             return -1;
@@ -205,9 +207,11 @@ int tsf_tz_fixed(const tsf_tz *z, int32_t *offset)
     return z->fixed;
 }
 
-/* Index of the last transition at or before t, or (size_t)-1 before the first. */
-static size_t find_trans(const tsf_tz *z, int64_t t)
+/* Index of the last transition at or before instant t (microseconds), or (size_t)-1 before
+ * the first. */
+static size_t find_trans(const tsf_tz *z, int64_t t_us)
 {
+    int64_t t = t_us / TSF_US_PER_S - (t_us % TSF_US_PER_S < 0); /* floor: whole seconds */
     size_t lo = 0, hi = z->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -231,8 +235,9 @@ tsf_tz_local tsf_tz_resolve(const tsf_tz *z, int64_t local, int64_t *t, int64_t 
 {
     /* Offsets are within a day of UTC and zones change them at most once in two days: the
      * offsets a day either side are the only candidates. */
-    int32_t oa = tsf_tz_offset(z, local - 86400), ob = tsf_tz_offset(z, local + 86400);
-    int64_t ta = local - oa, tb = local - ob;
+    int32_t oa = tsf_tz_offset(z, local - TSF_US_PER_DAY),
+            ob = tsf_tz_offset(z, local + TSF_US_PER_DAY);
+    int64_t ta = local - oa * TSF_US_PER_S, tb = local - ob * TSF_US_PER_S;
     int va = tsf_tz_offset(z, ta) == oa, vb = oa != ob && tsf_tz_offset(z, tb) == ob;
     int64_t lt = 0;
     tsf_tz_local kind;
@@ -246,7 +251,7 @@ tsf_tz_local tsf_tz_resolve(const tsf_tz *z, int64_t local, int64_t *t, int64_t 
     } else {
         kind = TSF_TZ_GAP;
         size_t i = find_trans(z, ta > tb ? ta : tb);
-        *t = lt = i == (size_t)-1 ? ta : z->trans[i];
+        *t = lt = i == (size_t)-1 ? ta : z->trans[i] * TSF_US_PER_S;
     }
     if (later)
         *later = lt;
@@ -266,15 +271,20 @@ size_t tsf_tz_localize(const tsf_tz *z, int64_t *t, size_t n)
     return n;
 }
 
-char *tsf_tz_format(const tsf_tz *z, int64_t t, char *buf, size_t n)
+char *tsf_tz_format_digits(const tsf_tz *z, int64_t t, int digits, char *buf, size_t n)
 {
     if (!z)
-        return tsf_time_format(TSF_TIME_EPOCH, t, buf, n);
+        return tsf_time_format_digits(t, digits, buf, n);
     int32_t off = tsf_tz_offset(z, t);
-    char o[8], local[32];
-    tsf_time_format(TSF_TIME_EPOCH, t + off, local, sizeof local);
+    char o[8], local[40];
+    tsf_time_format_digits(t + off * TSF_US_PER_S, digits, local, sizeof local);
     snprintf(buf, n, "%s%s", local, tsf_tz_offset_format(off, o, sizeof o));
     return buf;
+}
+
+char *tsf_tz_format(const tsf_tz *z, int64_t t, char *buf, size_t n)
+{
+    return tsf_tz_format_digits(z, t, tsf_time_fraction_digits(&t, 1), buf, n);
 }
 
 /* Zones loaded by tsf_tz_cached: a short list, never freed, guarded by a lock (they are shared
@@ -310,11 +320,11 @@ int64_t tsf_tz_freq_add(const tsf_tz *z, const tsf_freq *q, int64_t t, int64_t k
 {
     int32_t off = 0;
     int fixed = z ? tsf_tz_fixed(z, &off) : 1;
-    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_SECOND && q->n < 86400))
+    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_FIXED && q->n < TSF_US_PER_DAY))
         return tsf_freq_add(q, t, k);
-    int64_t wall = tsf_freq_add(q, t + tsf_tz_offset(z, t), k);
+    int64_t wall = tsf_freq_add(q, t + tsf_tz_offset(z, t) * TSF_US_PER_S, k);
     if (fixed)
-        return wall - off;
+        return wall - off * TSF_US_PER_S;
     int64_t u;
     tsf_tz_resolve(z, wall, &u, NULL); /* a skipped time: the instant the clocks jump at */
     return u;
@@ -324,11 +334,12 @@ int tsf_tz_freq_count(const tsf_tz *z, const tsf_freq *q, int64_t a, int64_t b, 
 {
     int32_t off = 0;
     int fixed = z ? tsf_tz_fixed(z, &off) : 1;
-    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_SECOND && q->n < 86400))
+    if ((fixed && off == 0) || (!fixed && q->unit == TSF_FREQ_FIXED && q->n < TSF_US_PER_DAY))
         return tsf_freq_count(q, a, b, k);
     /* on the wall clock, as tsf_tz_freq_add steps; then the instant decides, since a wall time
      * the clocks skip lands on the instant they jump at */
-    (void)tsf_freq_count(q, a + tsf_tz_offset(z, a), b + tsf_tz_offset(z, b), k);
+    (void)tsf_freq_count(q, a + tsf_tz_offset(z, a) * TSF_US_PER_S,
+                         b + tsf_tz_offset(z, b) * TSF_US_PER_S, k);
     while (tsf_tz_freq_add(z, q, a, *k) > b)
         --*k;
     while (tsf_tz_freq_add(z, q, a, *k + 1) <= b)

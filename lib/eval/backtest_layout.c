@@ -191,18 +191,20 @@ static int64_t months_of(const tsf_freq *d)
     }
 }
 
-/* Seconds in a fixed-length unit (weeks are 7 days whatever their anchor), 0 for others. */
-static int64_t seconds_of(const tsf_freq *d)
+/* Microseconds in a fixed-length unit (weeks are 7 days whatever their anchor), 0 for others. */
+static int64_t us_of(const tsf_freq *d)
 {
-    return d->unit == TSF_FREQ_SECOND ? d->n : d->unit == TSF_FREQ_WEEK ? d->n * 7 * 86400 : 0;
+    return d->unit == TSF_FREQ_FIXED  ? d->n
+           : d->unit == TSF_FREQ_WEEK ? d->n * 7 * TSF_US_PER_DAY
+                                      : 0;
 }
 
 /* train_length given as a duration d, in whole periods of q. */
 static int span_periods(const tsf_freq *d, const tsf_freq *q, size_t *out, tsf_err *err)
 {
     int64_t a = 0, b = 0;
-    if (seconds_of(d) && seconds_of(q))
-        a = seconds_of(d), b = seconds_of(q);
+    if (us_of(d) && us_of(q))
+        a = us_of(d), b = us_of(q);
     else if (months_of(d) && months_of(q))
         a = months_of(d), b = months_of(q);
     else if (d->unit == TSF_FREQ_BDAY && q->unit == TSF_FREQ_BDAY)

@@ -225,10 +225,14 @@ static const char *time_text(tsf_time_kind kind, const tsf_tz *z, int64_t t, cha
     return z ? tsf_tz_format(z, t, buf, n) : tsf_time_format(kind, t, buf, n);
 }
 
-static void put_time(FILE *fp, tsf_time_kind kind, const tsf_tz *z, int64_t t)
+/* A time with `digits` fraction digits (timestamps: the column's finest, as pandas' to_csv), in
+ * zone z when there is one. */
+static void put_time(FILE *fp, tsf_time_kind kind, const tsf_tz *z, int64_t t, int digits)
 {
     char buf[48];
-    fputs(time_text(kind, z, t, buf, sizeof buf), fp);
+    fputs(kind == TSF_TIME_EPOCH ? tsf_tz_format_digits(z, t, digits, buf, sizeof buf)
+                                 : tsf_time_format(kind, t, buf, sizeof buf),
+          fp);
 }
 
 static int csv_begin(tsf_atomic *a, FILE **fp, const char *path, tsf_err *err)
@@ -287,16 +291,19 @@ int tsf_forecasts_write_csv(const tsf_forecasts *fc, const tsf_frame *data, cons
         put_field(fp, t->value_names[j]);
     }
     fputs(flags ? ",implausible\n" : "\n", fp);
+    int d_origin = tsf_time_fraction_digits(t->origin, t->n_rows);
+    int d_time = tsf_time_fraction_digits(t->time, t->n_rows);
+    int d_cutoff = tsf_time_fraction_digits(t->cutoff, t->n_rows);
     for (size_t i = 0; i < t->n_rows; i++) {
         put_field(fp, t->series[i]);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, z, t->origin[i]);
+        put_time(fp, fc->time_kind, z, t->origin[i], d_origin);
         fprintf(fp, ",%lld,", (long long)t->step[i]);
         put_field(fp, t->target[i]);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, z, t->time[i]);
+        put_time(fp, fc->time_kind, z, t->time[i], d_time);
         fputc(',', fp);
-        put_time(fp, fc->time_kind, z, t->cutoff[i]);
+        put_time(fp, fc->time_kind, z, t->cutoff[i], d_cutoff);
         fprintf(fp, ",%lld,", (long long)t->fold[i]);
         put_double(fp, t->actual[i]);
         for (size_t j = 0; j < t->n_value_cols; j++) {
@@ -334,13 +341,18 @@ int tsf_metrics_write_csv(const tsf_metrics *mt, const char *const *refs, size_t
         put_field(fp, c->skill_names[j]);
     }
     fputc('\n', fp);
+    int dc = 0; /* the cutoffs' fraction digits, as for the forecasts' times */
+    for (size_t i = 0; i < c->n_rows; i++)
+        if (mt->row[i].cutoff != TSF_NO_CUTOFF &&
+            tsf_time_fraction_digits(&mt->row[i].cutoff, 1) > dc)
+            dc = tsf_time_fraction_digits(&mt->row[i].cutoff, 1);
     for (size_t i = 0; i < c->n_rows; i++) {
         put_field(fp, c->model[i]);
         fputc(',', fp);
         put_field(fp, c->target[i]);
         fprintf(fp, ",%s,%s,%lld,", c->scale[i], c->by[i], (long long)c->key[i]);
         if (mt->row[i].cutoff != TSF_NO_CUTOFF)
-            put_time(fp, mt->time_kind, z, mt->row[i].cutoff);
+            put_time(fp, mt->time_kind, z, mt->row[i].cutoff, dc);
         fprintf(fp, ",%lld", (long long)c->count[i]);
         for (int k = 0; k < TSF_N_METRICS; k++) {
             fputc(',', fp);
@@ -403,18 +415,25 @@ static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *g
         TSF_FAIL(err, TSF_ENOMEM, "forecasts: out of memory for the cube");
     const int cal = fc->time_kind == TSF_TIME_EPOCH && fc->freq.unit != TSF_FREQ_NONE;
     const tsf_tz *z = fc_tz(fc);
+    /* CF units in seconds when every time is a whole second, else in microseconds */
+    int epoch = fc->time_kind == TSF_TIME_EPOCH;
+    int64_t per = epoch && fc->time_step % TSF_US_PER_S == 0 ? TSF_US_PER_S : 1;
     for (size_t n = 0; n < N; n++)
-        for (size_t k = 0; k < K; k++)
-            v[n * K + k] = (double)(cal ? tsf_tz_freq_add(z, &fc->freq, origins[n], steps[k] - 1)
-                                        : origins[n] + (steps[k] - 1) * fc->time_step);
+        for (size_t k = 0; k < K; k++) {
+            int64_t t = cal ? tsf_tz_freq_add(z, &fc->freq, origins[n], steps[k] - 1)
+                            : origins[n] + (steps[k] - 1) * fc->time_step;
+            per = t % per != 0 ? 1 : per;
+            v[n * K + k] = (double)t;
+        }
+    for (size_t i = 0; per != 1 && i < N * K; i++)
+        v[i] /= (double)per;
     char path[512], step[512];
     snprintf(path, sizeof path, "%s/valid_time", group);
     snprintf(step, sizeof step, "%s/step", group);
-    int epoch = fc->time_kind == TSF_TIME_EPOCH;
     int rc = tsf_h5out_array(o, path, dims, 2, v, err);
     free(v);
     if (rc == TSF_OK && epoch)
-        rc = tsf_h5out_attr_string(o, path, "units", "seconds since 1970-01-01T00:00:00Z", err);
+        rc = tsf_h5out_attr_string(o, path, "units", tsf_h5out_time_units(per), err);
     if (rc == TSF_OK && epoch)
         rc = tsf_h5out_attr_string(o, path, "calendar", "proleptic_gregorian", err);
     if (rc == TSF_OK && fc_zone(fc))
@@ -422,9 +441,12 @@ static int write_valid_time(tsf_h5out *o, const tsf_forecasts *fc, const char *g
     if (rc == TSF_OK)
         rc = tsf_h5out_attr_string(o, path, "long_name", "the time the value is for", err);
     if (rc == TSF_OK)
-        rc = tsf_h5out_attr_int(o, step, "step_length", fc->time_step, err);
+        rc = tsf_h5out_attr_int(o, step, "step_length", fc->time_step / per, err);
     if (rc == TSF_OK)
-        rc = tsf_h5out_attr_string(o, step, "step_length_units", epoch ? "seconds" : "index units",
+        rc = tsf_h5out_attr_string(o, step, "step_length_units",
+                                   !epoch                ? "index units"
+                                   : per == TSF_US_PER_S ? "seconds"
+                                                         : "microseconds",
                                    err);
     return rc;
 }
@@ -662,6 +684,21 @@ static int folds_text(tsf_h5out *o, const tsf_forecasts *fc, const char *obj, co
     return rc;
 }
 
+/* The fold attributes' times (every block of fa but the fourth, fit rows; -1: no fold) in
+ * seconds when all are whole seconds, else in microseconds: returns the microseconds per unit,
+ * for tsf_h5out_time_units. */
+static int64_t fold_times_in_units(int64_t *fa, size_t cells)
+{
+    int64_t per = TSF_US_PER_S;
+    for (size_t i = 0; i < cells * 5; i++)
+        if (i / cells != 3 && fa[i] != -1 && fa[i] % TSF_US_PER_S != 0)
+            per = 1;
+    for (size_t i = 0; i < cells * 5; i++)
+        if (i / cells != 3 && fa[i] != -1)
+            fa[i] /= per;
+    return per;
+}
+
 int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, const char *obj,
                        tsf_err *err)
 {
@@ -722,6 +759,7 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
                             {"fit_start", tt, start, .tz = tz}, {"fit_end", tt, end, .tz = tz},
                             {"fit_rows", TSF_H5_INT64, rows},   {"origin_row", TSF_H5_INT64, orow}};
     rc = tsf_h5out_pandas(o, key, E, cols, 8, 2, err);
+    int64_t per = tt == TSF_H5_TIME ? fold_times_in_units(fa, cells) : 1;
     if (rc == TSF_OK && obj && n_folds) {
         /* every series' folds as (series, fold) attributes, times in fold_time_units */
         const char *an[] = {"fold_origin", "fold_fit_start", "fold_fit_end", "fold_fit_rows",
@@ -731,11 +769,11 @@ int tsf_folds_write_h5(tsf_h5out *o, const tsf_forecasts *fc, const char *key, c
         if (rc == TSF_OK)
             rc = tsf_h5out_attr_string(o, obj, "fold_series", names, err);
         if (rc == TSF_OK)
-            rc = tsf_h5out_attr_string(o, obj, "fold_time_units",
-                                       fc->time_kind == TSF_TIME_EPOCH
-                                           ? "seconds since 1970-01-01T00:00:00Z"
-                                           : "rows of the integer index",
-                                       err);
+            rc =
+                tsf_h5out_attr_string(o, obj, "fold_time_units",
+                                      fc->time_kind == TSF_TIME_EPOCH ? tsf_h5out_time_units(per)
+                                                                      : "rows of the integer index",
+                                      err);
         if (rc == TSF_OK && tz) /* the zone the fold times are shown in */
             rc = tsf_h5out_attr_string(o, obj, "fold_tz", tz, err);
         if (rc == TSF_OK)

@@ -500,7 +500,7 @@ static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
     int64_t tod;
     char iso[40];
     if (snprintf(iso, sizeof iso, "1970-01-01 %s", rest) >= (int)sizeof iso ||
-        !tsf_time_parse_iso(iso, strlen(iso), &tod, NULL))
+        tsf_time_parse_iso(iso, strlen(iso), &tod, NULL) != 1)
         return 0;
     char d1[16];
     int ok = 0;
@@ -533,15 +533,17 @@ static int parse_int(const char *s, size_t n, int64_t *v)
         neg = s[0] == '-';
         i = 1;
     }
-    if (i == n || n - i > 18)
+    if (i == n || n - i > 19) /* epoch nanoseconds today have 19 digits */
         return 0;
-    int64_t x = 0;
+    uint64_t x = 0;
     for (; i < n; i++) {
         if ((unsigned)(s[i] - '0') >= 10)
             return 0;
-        x = x * 10 + (s[i] - '0');
+        x = x * 10 + (uint64_t)(s[i] - '0');
     }
-    *v = neg ? -x : x;
+    if (x > (uint64_t)INT64_MAX)
+        return 0;
+    *v = neg ? -(int64_t)x : (int64_t)x;
     return 1;
 }
 
@@ -746,11 +748,10 @@ static void value_field(reader *r, size_t j, const char *s, size_t n)
     r->f->cols[r->col_of[j]][r->f->n_rows] = v;
 }
 
-/* An integer time per opt->time_unit (years when it is TSF_TIME_UNIT_AUTO). */
 /* The instant month m of year y starts at (UTC). */
 static int64_t month_start(int64_t y, int m)
 {
-    return tsf__days_from_civil(y, m, 1) * 86400;
+    return tsf__days_from_civil(y, m, 1) * TSF_US_PER_DAY;
 }
 
 /* R's time() of a monthly or quarterly ts, as write.csv writes it beside the years of the
@@ -768,14 +769,17 @@ static int r_ts_time(const char *s, size_t n, int64_t *t)
     return 1;
 }
 
+/* An integer time per opt->time_unit (years when it is TSF_TIME_UNIT_AUTO), in microseconds. */
 static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
 {
     char q[SHOW_BUF];
-    static const int64_t per_s[] = {0, 1, 1000, 1000000, 1000000000};
+    /* microseconds per unit, by tsf_time_unit: auto, s, ms, us, ns (below), year, index, day */
+    static const int64_t us_per[] = {0, TSF_US_PER_S, TSF_US_PER_MS, 1, 0, 0, 0, TSF_US_PER_DAY};
     tsf_time_unit u = r->opt->time_unit;
     switch (u) {
     case TSF_TIME_UNIT_AUTO:
-        if (!plausible_year(v)) {
+    case TSF_TIME_UNIT_YEAR:
+        if (u == TSF_TIME_UNIT_AUTO && !plausible_year(v)) {
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
                     "%s in time column \"%s\" is an integer but not a year (expected years "
                     "1000 to 2999 in every row; set time_unit = s, ms, us, ns, year or index to "
@@ -783,9 +787,6 @@ static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
                     show(q, s, n), col_name(r, j), col_name(r, j));
             return;
         }
-        r->rec_t = month_start(v, 1);
-        return;
-    case TSF_TIME_UNIT_YEAR:
         if (v < -999999 || v > 999999) {
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
                     "%s in time column \"%s\" is not a year (expected -999999 to 999999 with "
@@ -796,27 +797,28 @@ static void int_time(reader *r, size_t j, const char *s, size_t n, int64_t v)
         r->rec_t = month_start(v, 1);
         return;
     case TSF_TIME_UNIT_INDEX:
-    case TSF_TIME_UNIT_S:
         r->rec_t = v;
         return;
-    case TSF_TIME_UNIT_DAY:
-        if (v < -INT64_MAX / 86400 || v > INT64_MAX / 86400) {
+    case TSF_TIME_UNIT_NS:
+        if (v % 1000 != 0) {
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                    "%s in time column \"%s\" is out of range as days since 1970-01-01",
+                    "%s in time column \"%s\" is not a whole microsecond with time_unit = ns "
+                    "(expected nanoseconds that are multiples of 1000: one microsecond is "
+                    "tsflow's resolution, and it never rounds a time)",
                     show(q, s, n), col_name(r, j));
             return;
         }
-        r->rec_t = v * 86400;
+        r->rec_t = v / 1000;
         return;
     default:
-        if (v % per_s[u] != 0) {
+        if (v < -INT64_MAX / us_per[u] || v > INT64_MAX / us_per[u]) {
             fail_at(r, TSF_EFORMAT, r->line, j + 1,
-                    "%s in time column \"%s\" is not a whole second with time_unit = %s "
-                    "(expected instants on whole seconds: one second is tsflow's resolution)",
+                    "%s in time column \"%s\" is out of range with time_unit = %s (expected "
+                    "an instant within 292,000 years of 1970)",
                     show(q, s, n), col_name(r, j), tsf_time_unit_names[u]);
             return;
         }
-        r->rec_t = v / per_s[u];
+        r->rec_t = v * us_per[u];
         return;
     }
 }
@@ -861,9 +863,10 @@ static int first_time(reader *r, size_t j, const char *s, size_t n, int *zone, i
         r->time_mode = TIME_INT;
         return parse_int(s, n, &v) ? (int_time(r, j, s, n, v), 1) : 0;
     }
-    if (tsf_time_parse_zoned(s, n, &r->rec_t, zone, off, &r->form)) {
+    int rc = tsf_time_parse_zoned(s, n, &r->rec_t, zone, off, &r->form);
+    if (rc) { /* TSF_TIME_SUBUS too: a time, too fine, which the caller reports */
         r->time_mode = TIME_TEXT;
-        return 1;
+        return rc;
     }
     r->time_mode = TIME_DMY;
     r->could_mdy = r->could_dmy = 1;
@@ -912,6 +915,14 @@ static void time_field(reader *r, size_t j, const char *s, size_t n)
                 show(r->dmy_text, s, n);
             }
         }
+    }
+    if (ok == TSF_TIME_SUBUS) {
+        fail_at(r, TSF_EFORMAT, r->line, j + 1,
+                "%s in time column \"%s\" has a fraction of a second finer than a microsecond, "
+                "tsflow's resolution (expected at most 6 digits after the point, or zeros past "
+                "them: tsflow never rounds a time)",
+                show(q, s, n), col_name(r, j));
+        return;
     }
     if (!ok) {
         if (r->time_mode == TIME_FORMAT)
@@ -1234,16 +1245,16 @@ static int record_time(reader *r, const series *se, size_t row, int64_t *out)
     /* Day/month dates are in order in one reading only, and local times in a zone once the zone
      * has resolved the hour shown twice when clocks go back: both are checked at the end. */
     if (se->n && t <= se->last_t && r->time_mode != TIME_DMY && !times_local(r)) {
-        char a[32], b[32], q[SHOW_BUF], sid[SHOW_BUF + 16] = "";
+        char a[40], b[40], q[SHOW_BUF], sid[SHOW_BUF + 16] = "";
         tsf_time_kind kind = time_kind_of(r);
         if (se->id)
             snprintf(sid, sizeof sid, " of series %s", show(q, se->id, strlen(se->id)));
         /* Without a zone, a local time shown twice when clocks go back is a duplicate or goes
          * back by up to an hour: say which option reads it (clocks change between 00:00 and
          * 04:00 local time, not at midnight in the zones that change at all often). */
-        int64_t tod = (t % 86400 + 86400) % 86400;
-        int dst = kind == TSF_TIME_EPOCH && r->zone != 1 && tod > 0 && tod < 4 * 3600 &&
-                  se->last_t - t <= 3600;
+        int64_t tod = (t % TSF_US_PER_DAY + TSF_US_PER_DAY) % TSF_US_PER_DAY;
+        int dst = kind == TSF_TIME_EPOCH && r->zone != 1 && tod > 0 && tod < 4 * TSF_US_PER_H &&
+                  se->last_t - t <= TSF_US_PER_H;
         const char *hint = dst ? "; local times that repeat when clocks go back need their zone, "
                                  "such as tz = Europe/Berlin"
                                : "";
@@ -1786,7 +1797,7 @@ static int infer_freqs(reader *r, const size_t *starts, tsf_freq *sf, tsf_freq *
         const int64_t *t = f->time + starts[s];
         size_t n = starts[s + 1] - starts[s];
         if (index && n >= 2)
-            sf[s] = (tsf_freq){TSF_FREQ_SECOND, gcd_step(t, n), 0};
+            sf[s] = (tsf_freq){TSF_FREQ_FIXED, gcd_step(t, n), 0};
         else if (!index)
             tsf_freq_infer(t, n, &sf[s]);
     }
@@ -1900,9 +1911,9 @@ static int count_gaps(reader *r, const size_t *starts, const tsf_freq *sf, size_
                 tsf_time_format(kind, tsf_freq_add(&sf[s], f->time[i - 1], k - 1), c1, sizeof c1);
                 /* an hour missing early in the morning of times without a zone: perhaps local
                  * times skipping the hour clocks go forward, which tz reads */
-                int64_t tod = (f->time[i] % 86400 + 86400) % 86400;
-                int dst = !index && r->zone != 1 && !r->opt->tz && sf[s].unit == TSF_FREQ_SECOND &&
-                          (k - 1) * sf[s].n == 3600 && tod > 0 && tod <= 4 * 3600;
+                int64_t tod = (f->time[i] % TSF_US_PER_DAY + TSF_US_PER_DAY) % TSF_US_PER_DAY;
+                int dst = !index && r->zone != 1 && !r->opt->tz && sf[s].unit == TSF_FREQ_FIXED &&
+                          (k - 1) * sf[s].n == TSF_US_PER_H && tod > 0 && tod <= 4 * TSF_US_PER_H;
                 return tsf_err_set(
                     r->err, TSF_EFORMAT,
                     "%s:%zu:%zu: gap of %" PRId64 " missing timestamp%s between line %zu (%s) and "
@@ -2062,9 +2073,10 @@ static int localize(reader *r, const size_t *starts, int read)
             "%s%s: %s does not exist in %s: the clocks go from %s (%s) to %s (%s) (expected "
             "local times of tz = %s; is that the zone the times were written in?)",
             r->path, where, tsf_time_format(TSF_TIME_EPOCH, f->time[a + i], t, sizeof t),
-            tsf_tz_name(r->tz), tsf_time_format(TSF_TIME_EPOCH, jump + o0, t0, sizeof t0),
+            tsf_tz_name(r->tz),
+            tsf_time_format(TSF_TIME_EPOCH, jump + o0 * TSF_US_PER_S, t0, sizeof t0),
             tsf_tz_offset_format(o0, a0, sizeof a0),
-            tsf_time_format(TSF_TIME_EPOCH, jump + o1, t1, sizeof t1),
+            tsf_time_format(TSF_TIME_EPOCH, jump + o1 * TSF_US_PER_S, t1, sizeof t1),
             tsf_tz_offset_format(o1, a1, sizeof a1), tsf_tz_name(r->tz));
     }
     return TSF_OK;
@@ -2084,14 +2096,14 @@ static int check_regular_zoned(reader *r, size_t *starts)
         return check_regular(r, starts);
     size_t n = f->n_rows, longest = 0;
     for (size_t i = 0; i < n; i++)
-        f->time[i] += tsf_tz_offset(r->tz, f->time[i]);
+        f->time[i] += tsf_tz_offset(r->tz, f->time[i]) * TSF_US_PER_S;
     if (!fixed) {
         for (size_t s = 1; s < r->n_ser; s++)
             if (starts[s + 1] - starts[s] > starts[longest + 1] - starts[longest])
                 longest = s;
         tsf_freq q;
         tsf_freq_infer(f->time + starts[longest], starts[longest + 1] - starts[longest], &q);
-        if (q.unit == TSF_FREQ_NONE || (q.unit == TSF_FREQ_SECOND && q.n < 86400)) {
+        if (q.unit == TSF_FREQ_NONE || (q.unit == TSF_FREQ_FIXED && q.n < TSF_US_PER_DAY)) {
             int rc = localize(r, starts, 1); /* back to the instants they came from */
             return rc != TSF_OK ? rc : check_regular(r, starts);
         }
@@ -2100,7 +2112,7 @@ static int check_regular_zoned(reader *r, size_t *starts)
     if (rc != TSF_OK || !fixed)
         return rc != TSF_OK ? rc : localize(r, starts, 0);
     for (size_t i = 0; i < f->n_rows; i++)
-        f->time[i] -= off;
+        f->time[i] -= off * TSF_US_PER_S;
     return TSF_OK;
 }
 

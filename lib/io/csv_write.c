@@ -2,14 +2,17 @@
  *
  * Header "<time>,<cols>" (long layout: "<id>,<time>,<cols>"), where <time> is the frame's time
  * column name or "time" and <id> its id column name or "id". Timestamps as tsf_time_format
- * writes them ("YYYY-MM-DD HH:MM:SS") for a frame without a zone, and in the frame's zone with
- * their offset ("2020-03-29 03:00:00+02:00", as pandas' to_csv writes zone-aware times) for one
- * with a zone (reading back a zone whose offset changes takes its tz again); values as the shortest
- * of %.15g/%.16g/%.17g that reads back as the same double (so ETT's values are written as they
- * appear in its files); NaN as an empty field, infinities as inf/-inf. A frame with a plain integer
- * index 0, 1, 2, ... per series gets no time column (reading it back gives the same index); any
- * other integer index is written as a column, which reads back only when named as the time column
- * (and then as epoch seconds). Names and ids are quoted when they need it. Written atomically.
+ * writes them ("YYYY-MM-DD HH:MM:SS") for a frame without a zone, with as many fraction digits
+ * as the finest of them needs, on every row (".250" for milliseconds, ".000025" for
+ * microseconds, none when all are whole seconds), as pandas' to_csv writes a DatetimeIndex, and in
+ * the frame's zone with their offset ("2020-03-29 03:00:00+02:00", as pandas' to_csv writes
+ * zone-aware times) for one with a zone (reading back a zone whose offset changes takes its tz
+ * again); values as the shortest of %.15g/%.16g/%.17g that reads back as the same double (so ETT's
+ * values are written as they appear in its files); NaN as an empty field, infinities as inf/-inf. A
+ * frame with a plain integer index 0, 1, 2, ... per series gets no time column (reading it back
+ * gives the same index); any other integer index is written as a column, which reads back only when
+ * named as the time column (and then with its time_unit). Names and ids are quoted when they need
+ * it. Written atomically.
  */
 #include <math.h>
 #include <stdio.h>
@@ -93,6 +96,7 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
     }
     putc('\n', fp);
     char buf[64];
+    int digits = f->time_kind == TSF_TIME_EPOCH ? tsf_time_fraction_digits(f->time, f->n_rows) : 0;
     for (size_t s = 0; s < f->n_series; s++) {
         char idbuf[32];
         const char *id = NULL;
@@ -114,8 +118,9 @@ int tsf_csv_write(const tsf_frame *f, const char *path, tsf_err *err)
             if (with_time) {
                 if (!first)
                     putc(',', fp);
-                fputs(z ? tsf_tz_format(z, f->time[r], buf, sizeof buf)
-                        : tsf_time_format(f->time_kind, f->time[r], buf, sizeof buf),
+                fputs(f->time_kind == TSF_TIME_EPOCH
+                          ? tsf_tz_format_digits(z, f->time[r], digits, buf, sizeof buf)
+                          : tsf_time_format(f->time_kind, f->time[r], buf, sizeof buf),
                       fp);
                 first = 0;
             }

@@ -32,9 +32,9 @@ struct tsf_h5out {
     size_t close_failures; /* tsf__h5_close_failures() when opened */
 };
 
-#define NS_PER_S INT64_C(1000000000)
-/* pandas' datetime64[ns] range in whole seconds: |t| * 1e9 must fit in int64 and not be NaT. */
-#define MAX_PD_SECONDS INT64_C(9223372036)
+#define NS_PER_US INT64_C(1000)
+/* pandas' datetime64[ns] range in microseconds: |t| * 1000 must fit in int64 and not be NaT. */
+#define MAX_PD_US (INT64_MAX / NS_PER_US)
 #define SLAB_BYTES ((size_t)4 << 20)  /* buffer for writing rows in slabs */
 #define CHUNK_BYTES ((size_t)1 << 20) /* target chunk size of compressed arrays */
 #define NETCDF_DIM_NAME "This is a netCDF dimension but not a netCDF variable."
@@ -443,7 +443,7 @@ static void put8(void *dst, const tsf_h5_column *c, size_t r)
     } else {
         int64_t v = ((const int64_t *)c->data)[r];
         if (c->type == TSF_H5_TIME && v != TSF_H5_NAT)
-            v *= NS_PER_S;
+            v *= NS_PER_US; /* checked against MAX_PD_US before */
         memcpy(dst, &v, 8);
     }
 }
@@ -740,12 +740,17 @@ static int check_table(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h
         if (c->type == TSF_H5_TIME) {
             const int64_t *t = c->data;
             for (size_t r = 0; r < n_rows; r++)
-                if (t[r] != TSF_H5_NAT && (t[r] > MAX_PD_SECONDS || t[r] < -MAX_PD_SECONDS))
+                if (t[r] != TSF_H5_NAT && (t[r] > MAX_PD_US || t[r] < -MAX_PD_US)) {
+                    char when[48];
                     TSF_FAIL(err, TSF_EINVAL,
-                             "%s: table \"%s\": column \"%s\" row %zu: %" PRId64
-                             " s since 1970 is outside pandas' datetime64[ns] range "
-                             "(1677-09-22 to 2262-04-11)",
-                             o->a.path, key, c->name ? c->name : "(index)", r, t[r]);
+                             "%s: table \"%s\": column \"%s\" row %zu: %s is outside pandas' "
+                             "datetime64[ns] range (1677-09-21 to 2262-04-11), which the pandas "
+                             "layout stores times in (expected times in that range; write CSV, "
+                             "or only the xarray layout, whose CF units reach any year: "
+                             "export.hdf5 option data = xarray)",
+                             o->a.path, key, c->name ? c->name : "(index)", r,
+                             tsf_time_format(TSF_TIME_EPOCH, t[r], when, sizeof when));
+                }
         }
     }
     return TSF_OK;
@@ -1001,14 +1006,28 @@ static void coord_types(const tsf_h5_dim *d, hid_t *ftype, hid_t *mtype)
     }
 }
 
+int64_t tsf_h5out_time_per(const int64_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] != TSF_H5_NAT && t[i] % TSF_US_PER_S != 0)
+            return 1;
+    return TSF_US_PER_S;
+}
+
+const char *tsf_h5out_time_units(int64_t per)
+{
+    return per == TSF_US_PER_S ? "seconds since 1970-01-01T00:00:00Z"
+                               : "microseconds since 1970-01-01T00:00:00Z";
+}
+
 /* Write coordinate values buf (of mtype) into ds and make ds the dimension scale of d: times
  * get CF units, a dimension without coordinate values netCDF-4's placeholder name. */
-static int write_coord(hid_t ds, const tsf_h5_dim *d, hid_t mtype, const void *buf)
+static int write_coord(hid_t ds, const tsf_h5_dim *d, hid_t mtype, const void *buf, int64_t per)
 {
     if (d->coord && d->size && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         return -1;
     if (d->coord && d->type == TSF_H5_TIME &&
-        (attr_vlen(ds, "units", "seconds since 1970-01-01T00:00:00Z") < 0 ||
+        (attr_vlen(ds, "units", tsf_h5out_time_units(per)) < 0 ||
          attr_vlen(ds, "calendar", "proleptic_gregorian") < 0))
         return -1;
     char scale_name[128];
@@ -1032,6 +1051,17 @@ static hid_t create_dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf
                             o->a.path, d->name, path, i);
                 return -1;
             }
+    /* times in whole seconds as seconds, others in microseconds (tsf_h5out_time_units) */
+    int64_t per = 1, *scaled = NULL;
+    if (d->coord && d->type == TSF_H5_TIME && (per = tsf_h5out_time_per(d->coord, d->size)) != 1) {
+        if (!(scaled = malloc((d->size ? d->size : 1) * sizeof *scaled))) {
+            tsf_err_set(err, TSF_ENOMEM, "%s: out of memory writing coordinate \"%s\"", o->a.path,
+                        d->name);
+            return -1;
+        }
+        for (size_t i = 0; i < d->size; i++)
+            scaled[i] = ((const int64_t *)d->coord)[i] / per;
+    }
     /* NULL strings are written as "" */
     const char **strs = NULL;
     if (d->coord && d->type == TSF_H5_STRING) {
@@ -1052,8 +1082,10 @@ static hid_t create_dim_scale(tsf_h5out *o, hid_t g, const char *path, const tsf
     hid_t ds = -1;
     if (s >= 0 && ftype >= 0)
         ds = dataset_create(g, d->name, ftype, s, H5P_DEFAULT);
-    int rc = ds < 0 ? -1 : write_coord(ds, d, mtype, strs ? (const void *)strs : d->coord);
+    const void *buf = strs ? (const void *)strs : scaled ? (const void *)scaled : d->coord;
+    int rc = ds < 0 ? -1 : write_coord(ds, d, mtype, buf, per);
     free(strs);
+    free(scaled);
     tsf__h5_close(s);
     tsf__h5_close(ftype);
     tsf__h5_close(mtype);
@@ -1303,7 +1335,7 @@ int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank
 
 /* ---- records for R -------------------------------------------------------------------------- */
 
-#define TIME_TEXT 19 /* "YYYY-MM-DD HH:MM:SS" */
+#define TIME_TEXT 19 /* "YYYY-MM-DD HH:MM:SS"; a fraction adds 4 or 7 */
 
 /* How column c is stored: its size in a record and its file type (owned by the caller). */
 static hid_t record_field(const tsf_h5_column *c, size_t n_rows, size_t *size)
@@ -1320,9 +1352,17 @@ static hid_t record_field(const tsf_h5_column *c, size_t n_rows, size_t *size)
         *size = fits ? 4 : 8;
         return H5Tcopy(fits ? H5T_STD_I32LE : H5T_IEEE_F64LE);
     }
-    case TSF_H5_TIME:
-        *size = TIME_TEXT;
-        return fixed_str_type(TIME_TEXT);
+    case TSF_H5_TIME: {
+        /* the fraction digits the finest time needs, on every row (as tsf_csv_write) */
+        int digits = 0;
+        for (size_t r = 0; r < n_rows && digits < 6; r++) {
+            int64_t v = ((const int64_t *)c->data)[r];
+            int k = v == TSF_H5_NAT ? 0 : tsf_time_fraction_digits(&v, 1);
+            digits = k > digits ? k : digits;
+        }
+        *size = TIME_TEXT + (digits ? (size_t)digits + 1 : 0);
+        return fixed_str_type(*size);
+    }
     case TSF_H5_STRING: {
         size_t w = 1;
         for (size_t r = 0; r < n_rows; r++) {
@@ -1356,7 +1396,8 @@ static void record_put(unsigned char *dst, const tsf_h5_column *c, size_t size, 
         int64_t v = ((const int64_t *)c->data)[r];
         char buf[40] = "";
         if (v != TSF_H5_NAT)
-            tsf_time_format(TSF_TIME_EPOCH, v, buf, sizeof buf);
+            tsf_time_format_digits(v, size > TIME_TEXT ? (int)(size - TIME_TEXT - 1) : 0, buf,
+                                   sizeof buf);
         memset(dst, 0, size);
         memcpy(dst, buf, strlen(buf) < size ? strlen(buf) : size);
     } else {

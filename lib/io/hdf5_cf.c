@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tsflow/frame.h"
 #include "core.h"
 #include "hdf5_cf.h"
 
@@ -51,7 +52,7 @@ int tsf__cf_parse_time(const char *text, size_t len, int64_t *t)
     const char *p = text, *end = text + len;
     while (end > p && end[-1] == ' ')
         end--;
-    long y = digits(&p, end, 4), mo = -1, d = -1, h = 0, mi = 0, s = 0;
+    long y = digits(&p, end, 4), mo = -1, d = -1, h = 0, mi = 0, s = 0, us = 0;
     if (y >= 0 && p < end && *p == '-' && (p++, (mo = digits(&p, end, 2)) >= 0) && p < end &&
         *p == '-')
         p++, d = digits(&p, end, 2);
@@ -73,10 +74,12 @@ int tsf__cf_parse_time(const char *text, size_t len, int64_t *t)
                 p++;
                 if ((s = digits(&p, end, 2)) < 0)
                     return 0;
-                if (p < end && *p == '.') /* a fraction: tsflow's resolution is one second */
-                    for (p++; p < end && *p >= '0' && *p <= '9'; p++)
-                        if (*p != '0')
+                if (p < end && *p == '.') /* a fraction: tsflow's resolution is 1 us */
+                    for (int k = 0, q = 100000; ++p < end && *p >= '0' && *p <= '9'; k++, q /= 10) {
+                        if (k >= 6 && *p != '0')
                             return 0;
+                        us += k < 6 ? (*p - '0') * q : 0;
+                    }
             }
         }
         if (h > 24 || mi > 59 || s > 60)
@@ -87,7 +90,7 @@ int tsf__cf_parse_time(const char *text, size_t len, int64_t *t)
     int64_t off = 0;
     if (p < end && !zone(p, end, &off))
         return 0;
-    *t = day * 86400 + h * 3600 + mi * 60 + s - off;
+    *t = (day * 86400 + h * 3600 + mi * 60 + s - off) * TSF_US_PER_S + us;
     return 1;
 }
 
@@ -97,13 +100,13 @@ int tsf__cf_parse_units(const char *u, int64_t *num, int64_t *den, int64_t *base
         const char *names;
         int64_t num, den;
     } units[] = {
-        {"seconds second secs sec s ", 1, 1},
-        {"minutes minute mins min ", 60, 1},
-        {"hours hour hrs hr h ", 3600, 1},
-        {"days day d ", 86400, 1},
-        {"milliseconds millisecond msecs msec ms ", 1, 1000},
-        {"microseconds microsecond usecs usec us ", 1, 1000000},
-        {"nanoseconds nanosecond nsecs nsec ns ", 1, NS_PER_S},
+        {"seconds second secs sec s ", TSF_US_PER_S, 1},
+        {"minutes minute mins min ", TSF_US_PER_MIN, 1},
+        {"hours hour hrs hr h ", TSF_US_PER_H, 1},
+        {"days day d ", TSF_US_PER_DAY, 1},
+        {"milliseconds millisecond msecs msec ms ", TSF_US_PER_MS, 1},
+        {"microseconds microsecond usecs usec us ", 1, 1},
+        {"nanoseconds nanosecond nsecs nsec ns ", 1, 1000},
     };
     const char *since = strstr(u, " since ");
     if (!since)

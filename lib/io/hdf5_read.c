@@ -82,7 +82,7 @@
 #include "hdf5_table.h"
 #include "pickle0.h"
 
-#define NS_PER_S INT64_C(1000000000)
+#define NS_PER_US INT64_C(1000) /* pandas' datetime64[ns] to tsflow's microseconds */
 #define SLAB_BYTES ((size_t)4 << 20)
 #define TEXT_MAX 256
 
@@ -604,12 +604,19 @@ typedef struct time_src {
 
 static int parse_iso_all(const rd *r, const char *what, char **s, size_t n, int64_t *t)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!tsf_time_parse_iso(s[i], strlen(s[i]), &t[i], NULL))
+    for (size_t i = 0; i < n; i++) {
+        int ok = tsf_time_parse_iso(s[i], strlen(s[i]), &t[i], NULL);
+        if (ok == TSF_TIME_SUBUS)
+            TSF_FAIL(r->err, TSF_EFORMAT,
+                     "%s: \"/%s\": %s value \"%s\" at row %zu has a fraction of a second finer "
+                     "than a microsecond, tsflow's resolution (it never rounds a time)",
+                     r->path, r->key, what, s[i], i);
+        if (ok != 1)
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s value \"%s\" at row %zu is not a timestamp (expected ISO "
                      "8601, e.g. 2016-07-01 00:00:00)",
                      r->path, r->key, what, s[i], i);
+    }
     return TSF_OK;
 }
 
@@ -635,7 +642,7 @@ static void epoch_hint(const rd *r, const char *what, int dataset, const int64_t
         }
         if (all) {
             char when[40];
-            tsf_time_format(TSF_TIME_EPOCH, (int64_t)((double)t[0] / units[u].per_s), when,
+            tsf_time_format(TSF_TIME_EPOCH, (int64_t)((double)t[0] / units[u].per_s * 1e6), when,
                             sizeof when);
             if (dataset)
                 note(r,
@@ -654,15 +661,15 @@ static void epoch_hint(const rd *r, const char *what, int dataset, const int64_t
     }
 }
 
-/* Seconds per unit (num/den) of time_unit tu when it is a fixed duration, and its name for
+/* Microseconds per unit (num/den) of time_unit tu when it is a fixed duration, and its name for
  * messages; 0 for auto, index and year. */
 static int option_units(tsf_time_unit tu, int64_t *num, int64_t *den, char *name, size_t cap)
 {
-    static const int64_t den_of[] = {1, 1, 1000, 1000000, NS_PER_S};
+    static const int64_t num_of[] = {1, TSF_US_PER_S, TSF_US_PER_MS, 1, 1};
     if (tu == TSF_TIME_UNIT_AUTO || tu == TSF_TIME_UNIT_INDEX || tu == TSF_TIME_UNIT_YEAR)
         return 0;
-    *num = tu == TSF_TIME_UNIT_DAY ? 86400 : 1;
-    *den = tu == TSF_TIME_UNIT_DAY ? 1 : den_of[tu];
+    *num = tu == TSF_TIME_UNIT_DAY ? TSF_US_PER_DAY : num_of[tu];
+    *den = tu == TSF_TIME_UNIT_NS ? 1000 : 1;
     snprintf(name, cap, "time_unit %s", tsf_time_unit_names[tu]);
     return 1;
 }
@@ -735,8 +742,8 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
             if (v % den != 0)
                 rc = tsf_err_set(r->err, TSF_EFORMAT,
                                  "%s: \"/%s\": %s row %zu (%" PRId64
-                                 " in units \"%s\") is not a whole second; tsflow frames have "
-                                 "1-second resolution",
+                                 " in units \"%s\") is not a whole microsecond, tsflow's "
+                                 "resolution (it never rounds a time)",
                                  r->path, r->key, what, i, v, units);
             else if (__builtin_mul_overflow(v / den, num, &s) ||
                      __builtin_add_overflow(s, base, &t[i]))
@@ -757,7 +764,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
             if (!isfinite(v) || v != floor(v) || fabs(v) > 9.2e18)
                 rc = tsf_err_set(r->err, TSF_EFORMAT,
                                  "%s: \"/%s\": %s row %zu (%.17g) is not a whole number of %s",
-                                 r->path, r->key, what, i, x[i], cf ? "seconds" : "steps");
+                                 r->path, r->key, what, i, x[i], cf ? "microseconds" : "steps");
             else
                 t[i] = (int64_t)v + base;
         }
@@ -771,7 +778,7 @@ static int read_time_ds(const rd *r, hid_t ds, const char *dsname, size_t n_rows
                              "-999999 to 999999 with time_unit year)",
                              r->path, r->key, what, i, t[i]);
         else
-            t[i] = tsf__days_from_civil(t[i], 1, 1) * 86400;
+            t[i] = tsf__days_from_civil(t[i], 1, 1) * TSF_US_PER_DAY;
         *kind = TSF_TIME_EPOCH;
     }
     if (rc == TSF_OK && !cf && tu == TSF_TIME_UNIT_AUTO)
@@ -831,7 +838,7 @@ static int regular_on(const tsf_frame *f, const tsf_tz *z, tsf_freq *common)
     const int64_t *t = f->time;
     if (z) {
         for (size_t i = 0; i < f->n_rows; i++)
-            lt[i] = f->time[i] + tsf_tz_offset(z, f->time[i]);
+            lt[i] = f->time[i] + tsf_tz_offset(z, f->time[i]) * TSF_US_PER_S;
         t = lt;
     }
     int ok = 1;
@@ -842,7 +849,7 @@ static int regular_on(const tsf_frame *f, const tsf_tz *z, tsf_freq *common)
             continue;
         ok = tsf_freq_infer(t + r0, len, &q) &&
              (common->unit == TSF_FREQ_NONE || tsf_freq_equal(&q, common)) &&
-             (!z || q.unit != TSF_FREQ_SECOND || q.n % 86400 == 0);
+             (!z || q.unit != TSF_FREQ_FIXED || q.n % TSF_US_PER_DAY == 0);
         *common = q;
         for (size_t i = r0 + 1; ok && i < r0 + len; i++) {
             int64_t k;
@@ -911,17 +918,24 @@ static int check_time(const rd *r, tsf_frame *f, const char *what)
                 if (pass == 1 && (int64_t)d != step && fill && (int64_t)d % step == 0) {
                     missing += (size_t)((int64_t)d / step - 1);
                 } else if (pass == 1 && (int64_t)d != step) {
-                    const char *u = f->time_kind == TSF_TIME_EPOCH ? " s" : "";
+                    int ep = f->time_kind == TSF_TIME_EPOCH;
+                    char dd[32], ds[32];
+                    if (ep) { /* durations in seconds, with a fraction when they have one */
+                        tsf_seconds_format((int64_t)d, dd, sizeof dd);
+                        tsf_seconds_format(step, ds, sizeof ds);
+                    } else {
+                        snprintf(dd, sizeof dd, "%" PRId64, (int64_t)d);
+                        snprintf(ds, sizeof ds, "%" PRId64, step);
+                    }
                     TSF_FAIL(r->err, TSF_EFORMAT,
-                             "%s: \"/%s\": %srows %zu and %zu (%s, then %s) are %" PRId64
-                             "%s apart, but the step is %" PRId64
-                             "%s: the series has a gap; tsflow needs evenly spaced rows "
-                             "(%s, or reindex to a regular index with NaN for the missing rows, "
-                             "e.g. df.asfreq(...), before saving)",
+                             "%s: \"/%s\": %srows %zu and %zu (%s, then %s) are %s%s apart, but "
+                             "the step is %s%s: the series has a gap; tsflow needs evenly spaced "
+                             "rows (%s, or reindex to a regular index with NaN for the missing "
+                             "rows, e.g. df.asfreq(...), before saving)",
                              r->path, r->key, sname, i - 1, i,
                              tsf_time_format(f->time_kind, a, ta, sizeof ta),
-                             tsf_time_format(f->time_kind, b, tb, sizeof tb), (int64_t)d, u, step,
-                             u,
+                             tsf_time_format(f->time_kind, b, tb, sizeof tb), dd, ep ? " s" : "",
+                             ds, ep ? " s" : "",
                              fill ? "the gap is not a whole number of steps, so gaps=fill cannot "
                                     "fill it"
                                   : "the gaps=fill policy (--gaps fill) inserts NaN rows");
@@ -940,7 +954,7 @@ enum { IX_INT = 0, IX_TIME, IX_STR };
 /* One pandas index node (axis0, axis1, a MultiIndex level, block items). */
 typedef struct pd_index {
     size_t n;
-    int kind;   /* IX_INT, IX_TIME (v in epoch seconds) or IX_STR */
+    int kind;   /* IX_INT, IX_TIME (v in epoch microseconds) or IX_STR */
     int64_t *v; /* (n) IX_INT / IX_TIME */
     char **s;   /* (n) IX_STR */
     char name[TEXT_MAX];
@@ -966,7 +980,7 @@ static const char *pd_label(const pd_index *ix, size_t i, char *buf, size_t cap)
 
 /* Index values read as int64 (ix->v) or, for kind "float", as doubles x, made the values of ix
  * by pandas' index kind: datetime64 (nanoseconds) and date (day ordinals) become IX_TIME epoch
- * seconds, integer and float IX_INT. */
+ * microseconds, integer and float IX_INT. */
 static int pd_index_values(const rd *r, const char *kind, const double *x, size_t n, pd_index *ix)
 {
     ix->kind = strcmp(kind, "datetime64") && strcmp(kind, "date") ? IX_INT : IX_TIME;
@@ -985,15 +999,17 @@ static int pd_index_values(const rd *r, const char *kind, const double *x, size_
                          "%s: \"/%s\": index row %zu is NaT (a missing timestamp); drop it "
                          "before saving",
                          r->path, r->key, i);
-            if (v % NS_PER_S != 0)
+            if (v % NS_PER_US != 0)
                 TSF_FAIL(r->err, TSF_EFORMAT,
-                         "%s: \"/%s\": index row %zu has a fraction of a second (%" PRId64
-                         " ns); tsflow frames have 1-second resolution",
+                         "%s: \"/%s\": index row %zu (%" PRId64
+                         " ns) is not a whole microsecond, tsflow's resolution (it never rounds "
+                         "a time: floor the index to microseconds before saving, "
+                         "df.index.floor(\"us\"))",
                          r->path, r->key, i, v);
-            ix->v[i] = v / NS_PER_S;
+            ix->v[i] = v / NS_PER_US;
         } else if (!strcmp(kind, "date")) {
             /* Python date.toordinal(): day 1 is 0001-01-01; 719163 is 1970-01-01. */
-            ix->v[i] = (ix->v[i] - 719163) * 86400;
+            ix->v[i] = (ix->v[i] - 719163) * TSF_US_PER_DAY;
         }
     }
     return TSF_OK;
@@ -1110,19 +1126,17 @@ static int period_times(const rd *r, const pd_period *p, const char *what, pd_in
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s row %zu is NaT (a missing period); drop it before saving",
                      r->path, r->key, what, i);
-        if (k < -INT64_C(10000000000000) || k > INT64_C(10000000000000))
+        int64_t us = p->unit == 'S' ? TSF_US_PER_S : p->unit == 'T' ? TSF_US_PER_MIN : TSF_US_PER_H;
+        if (k < -INT64_C(10000000000000) || k > INT64_C(10000000000000) ||
+            (strchr("STH", p->unit) && (k < -INT64_MAX / us || k > INT64_MAX / us)))
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s row %zu: period %" PRId64 " is out of range", r->path, r->key,
                      what, i, k);
         switch (p->unit) {
         case 'S':
-            ix->v[i] = k;
-            continue;
         case 'T':
-            ix->v[i] = k * 60;
-            continue;
         case 'H':
-            ix->v[i] = k * 3600;
+            ix->v[i] = k * us;
             continue;
         case 'D':
             day = k;
@@ -1146,7 +1160,7 @@ static int period_times(const rd *r, const pd_period *p, const char *what, pd_in
         if (month != INT64_MIN)
             day = tsf__days_from_civil(1970 + floor_div(month, 12),
                                        (unsigned)(month - floor_div(month, 12) * 12 + 1), 1);
-        ix->v[i] = day * 86400;
+        ix->v[i] = day * TSF_US_PER_DAY;
     }
     ix->kind = IX_TIME;
     return TSF_OK;
@@ -1252,7 +1266,8 @@ static int read_index_node(const rd *r, hid_t g, const char *node, pd_index *ix)
 
 /* Read block values node (n_rows x items) into the frame columns at col[0..k). */
 /* A datetime64 block that holds opt->time_column (a pandas column of datetimes, not the index):
- * that column's values as whole seconds since the epoch (exact in a double), NaT as NaN, and
+ * that column's values as microseconds since the epoch (exact in a double up to 2255), NaT as
+ * NaN, and
  * *dt_time set; any other datetime column of the block is refused. */
 static int pd_has_label(const pd_index *items, const char *name)
 {
@@ -1290,13 +1305,16 @@ static int read_dt_block(const rd *r, hid_t ds, const pd_index *items, size_t n_
     for (size_t i = 0; i < n_rows && rc == TSF_OK; i++) {
         if (ns[i] == INT64_MIN) /* NaT: check_time names the row */
             f->cols[col[tk]][i] = NAN;
-        else if (ns[i] % NS_PER_S != 0)
+        else if (ns[i] % NS_PER_US != 0 ||
+                 (int64_t)(double)(ns[i] / NS_PER_US) != ns[i] / NS_PER_US)
             rc = tsf_err_set(r->err, TSF_EFORMAT,
-                             "%s: \"/%s\": time column \"%s\" row %zu has a fraction of a "
-                             "second; tsflow frames have 1-second resolution",
-                             r->path, r->key, r->opt->time_column, i);
+                             "%s: \"/%s\": time column \"%s\" row %zu (%" PRId64
+                             " ns) is not a whole microsecond, tsflow's resolution (it never "
+                             "rounds a time: floor the column to microseconds before saving, "
+                             ".dt.floor(\"us\"))",
+                             r->path, r->key, r->opt->time_column, i, ns[i]);
         else
-            f->cols[col[tk]][i] = (double)(ns[i] / NS_PER_S);
+            f->cols[col[tk]][i] = (double)(ns[i] / NS_PER_US);
     }
     free(ns);
     *dt_time = rc == TSF_OK;
@@ -2741,7 +2759,7 @@ static int plain_time_dim(const rd *r, hid_t ds, const hsize_t *dims, const sibl
 }
 
 /* Integer times t[0..n) in the unit opt->time_unit gives (seconds, days, years, ...) as epoch
- * seconds, *kind TSF_TIME_EPOCH; unchanged (an integer index) without one, with a warning when
+ * microseconds, *kind TSF_TIME_EPOCH; unchanged (an integer index) without one, with a warning when
  * they look like epoch times. */
 static int apply_time_unit(const rd *r, const char *what, int64_t *t, size_t n, tsf_time_kind *kind)
 {
@@ -2761,9 +2779,10 @@ static int apply_time_unit(const rd *r, const char *what, int64_t *t, size_t n, 
             TSF_FAIL(r->err, TSF_EFORMAT,
                      "%s: \"/%s\": %s row %zu (%" PRId64 ") is not a whole %s (time_unit %s)",
                      r->path, r->key, what, i, t[i],
-                     tu == TSF_TIME_UNIT_YEAR ? "year within -999999..999999" : "second",
+                     tu == TSF_TIME_UNIT_YEAR ? "year within -999999..999999"
+                                              : "microsecond within 292,000 years of 1970",
                      tsf_time_unit_names[tu]);
-        t[i] = tu == TSF_TIME_UNIT_YEAR ? tsf__days_from_civil(v, 1, 1) * 86400 : v;
+        t[i] = tu == TSF_TIME_UNIT_YEAR ? tsf__days_from_civil(v, 1, 1) * TSF_US_PER_DAY : v;
     }
     *kind = TSF_TIME_EPOCH;
     return TSF_OK;

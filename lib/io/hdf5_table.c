@@ -221,7 +221,7 @@ static int holds_times(const tsf__h5_field *c, size_t n)
     while (r < n && (!c->s[r][0] || !strcmp(c->s[r], "NA")))
         r++;
     int64_t v;
-    return r < n && tsf_time_parse_text(c->s[r], strlen(c->s[r]), &v, NULL, NULL);
+    return r < n && tsf_time_parse_text(c->s[r], strlen(c->s[r]), &v, NULL, NULL) != 0;
 }
 
 /* The time field: its index, or k when there is none. */
@@ -258,7 +258,7 @@ static int find_time(const tab *t, size_t *tf)
 /* One time value of a numeric field in seconds (or index steps) per opt->time_unit. */
 static int number_time(const tab *t, const tsf__h5_field *c, size_t r, double v, int64_t *out)
 {
-    static const double per_s[] = {0, 1, 1e3, 1e6, 1e9};
+    static const double us_per[] = {0, 1e6, 1e3, 1, 1e-3}; /* by tsf_time_unit */
     tsf_time_unit u = t->opt->time_unit;
     if (isnan(v))
         TSF_FAIL(t->err, TSF_EFORMAT,
@@ -273,17 +273,22 @@ static int number_time(const tab *t, const tsf__h5_field *c, size_t r, double v,
                      "a POSIXct as seconds since then; give --time-unit d for days, s for "
                      "seconds (or ms, us, ns, year, index) (ingest.hdf5 option time_unit)",
                      t->path, t->key, c->name, v, r);
-        *out = tsf__days_from_civil((int64_t)v, 1, 1) * 86400;
+        *out = tsf__days_from_civil((int64_t)v, 1, 1) * TSF_US_PER_DAY;
         return TSF_OK;
     }
-    double s = u == TSF_TIME_UNIT_INDEX ? v : u == TSF_TIME_UNIT_DAY ? v * 86400 : v / per_s[u];
-    if (!isfinite(s) || s != floor(s) || fabs(s) > 9.2e18)
+    double s = u == TSF_TIME_UNIT_INDEX ? v
+               : u == TSF_TIME_UNIT_DAY ? v * (double)TSF_US_PER_DAY
+                                        : v * us_per[u];
+    /* R's POSIXct is a double of seconds: a fraction such as .25 is exact, .123 only to the
+     * double's 16 digits, so a time is read as the microsecond within that precision of it */
+    double w = nearbyint(s), tol = u == TSF_TIME_UNIT_INDEX ? 0 : fabs(s) * 0x1p-50;
+    if (!isfinite(s) || fabs(s - w) > tol || fabs(s) > 9.2e18)
         TSF_FAIL(t->err, TSF_EFORMAT,
                  "%s: \"/%s\": time field \"%s\" row %zu (%.17g with time_unit %s) is not a whole "
-                 "%s (tsflow's resolution is one second)",
+                 "%s (tsflow's resolution is one microsecond; it never rounds a time)",
                  t->path, t->key, c->name, r, v, tsf_time_unit_names[u],
-                 u == TSF_TIME_UNIT_INDEX ? "number" : "second");
-    *out = (int64_t)s;
+                 u == TSF_TIME_UNIT_INDEX ? "number" : "microsecond");
+    *out = (int64_t)w;
     return TSF_OK;
 }
 
@@ -294,7 +299,7 @@ static int read_times(const tab *t, size_t tf, int64_t *time, tsf_time_kind *kin
     *kind = TSF_TIME_EPOCH;
     if (c->kind == TSF__FIELD_TEXT || c->kind == TSF__FIELD_ENUM) {
         for (size_t r = 0; r < t->n; r++)
-            if (!tsf_time_parse_text(c->s[r], strlen(c->s[r]), &time[r], NULL, NULL))
+            if (tsf_time_parse_text(c->s[r], strlen(c->s[r]), &time[r], NULL, NULL) != 1)
                 TSF_FAIL(t->err, TSF_EFORMAT,
                          "%s: \"/%s\": time field \"%s\" value \"%s\" at row %zu is not a time "
                          "(expected ISO 8601 such as 2020-01-31 or 2020-01-31 12:00:00, a month "

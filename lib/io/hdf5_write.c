@@ -12,7 +12,8 @@
  *   /K_xr    for h5py and xarray.open_dataset(path, engine="h5netcdf", group="K_xr"):
  *            values(time, column), or values(series, time, column) for several series, float64
  *            with NaN where a series has no row at a time; coordinate variables time (int64
- *            seconds, units "seconds since 1970-01-01T00:00:00Z", and the frame's zone in a
+ *            with CF units: "seconds since 1970-01-01T00:00:00Z" when every time is a whole
+ *            second, else "microseconds since ..."; the frame's zone in a
  *            "tz" attribute when it has one; plain int64 for an integer
  *            index; the sorted union over all series), column and series (strings), attached as
  *            HDF5 dimension scales.

@@ -16,8 +16,8 @@
 
 size_t tsf_calendar_features(unsigned flags, int64_t t, float *out)
 {
-    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t sod = t - days * 86400;
+    int64_t days = t / TSF_US_PER_DAY - (t % TSF_US_PER_DAY < 0);
+    int64_t sod = (t - days * TSF_US_PER_DAY) / TSF_US_PER_S; /* whole seconds of the day */
     int64_t y;
     unsigned m, d;
     tsf__civil_from_days(days, &y, &m, &d);
@@ -60,7 +60,7 @@ int64_t tsf_series_time_at(const tsf_frame *f, size_t s, size_t row)
 /* Calendar features describe the local clock: hour 8 in Berlin is 8, whatever UTC says. */
 static int64_t local_time(const tsf_tz *z, int64_t t)
 {
-    return z ? t + tsf_tz_offset(z, t) : t;
+    return z ? t + tsf_tz_offset(z, t) * TSF_US_PER_S : t;
 }
 
 static const unsigned all_calendar = TSF_CAL_MINUTE | TSF_CAL_HOUR | TSF_CAL_DAY_OF_WEEK |

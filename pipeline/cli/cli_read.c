@@ -90,7 +90,7 @@ static int set_time_format(cli_read_args *ra, const char *v)
 {
     if (!tsf_time_format_valid(v)) {
         cli_error("--time-format: \"%s\" uses a directive tsflow does not know (expected "
-                  "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
+                  "%%Y %%y %%m %%d %%H %%M %%S %%f %%b %%B %%%% and literal text)",
                   v);
         return -1;
     }

@@ -106,7 +106,7 @@ static void print_json(FILE *out, const char *path, const tsf_frame *f, size_t n
     json_string(out, path);
     fprintf(out, ", \"rows\": %zu, \"series\": %zu, \"step_seconds\": ", f->n_rows, f->n_series);
     if (f->time_kind == TSF_TIME_EPOCH && f->step > 0)
-        fprintf(out, "%lld", (long long)f->step);
+        fputs(tsf_seconds_format(f->step, a, sizeof a), out);
     else
         fputs("null", out);
     char fq[24];
@@ -192,7 +192,8 @@ static void print_text(FILE *out, const char *path, const tsf_frame *f, size_t n
             fprintf(out, "  freq    %s (no season)\n", fq);
         else
             fprintf(out, "  freq    unknown\n");
-        fprintf(out, "  step    %lld s%s\n", (long long)f->step,
+        char sec[32];
+        fprintf(out, "  step    %s s%s\n", tsf_seconds_format(f->step, sec, sizeof sec),
                 f->freq.unit >= TSF_FREQ_MONTH_START ? " (average)" : "");
     } else {
         fprintf(out, "  step    %lld (integer index)\n", (long long)f->step);

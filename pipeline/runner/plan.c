@@ -103,7 +103,11 @@ void tsf_meta_describe(const tsf_meta *m, char *buf, size_t n)
     FIELD(m->n_series >= 0, "%lld series", (long long)m->n_series);
     FIELD(m->min_series_rows >= 0 && m->n_series != 1, "shortest series %lld row%s",
           (long long)m->min_series_rows, m->min_series_rows == 1 ? "" : "s");
-    FIELD(m->step > 0, "step %lld%s", (long long)m->step, m->time_kind == 1 ? " s" : "");
+    char sec[32];
+    FIELD(m->step > 0, "step %s%s",
+          m->time_kind == 1 ? tsf_seconds_format(m->step, sec, sizeof sec)
+                            : (snprintf(sec, sizeof sec, "%lld", (long long)m->step), sec),
+          m->time_kind == 1 ? " s" : "");
     FIELD(m->samples >= 0, "%lld samples", (long long)m->samples);
     FIELD(m->lookback >= 0, "lookback %lld", (long long)m->lookback);
     FIELD(m->horizon >= 0, "horizon %lld", (long long)m->horizon);

@@ -333,7 +333,7 @@ static int parse_end(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_err *err)
     s->has_end_time = 0;
     if (parse_count(en, &s->end))
         return TSF_OK;
-    if (!tsf_time_parse_text(en, strlen(en), &s->end_time, &s->end_zoned, NULL))
+    if (tsf_time_parse_text(en, strlen(en), &s->end_time, &s->end_zoned, NULL) != 1)
         return tsf_stage_fail_key(ctx, err, "end", TSF_EINVAL,
                                   "\"%s\" is neither a row offset nor a time (expected e.g. 480, "
                                   "or with origins = times 2021-01-01 or 2021-01-01 06:00:00)",
@@ -375,7 +375,7 @@ static int parse_origin_options(tsf_stage_ctx *ctx, bt_state *s, int times, tsf_
                                                                  : "");
     }
     if (!parse_count(fo, &s->first_origin)) {
-        if (!tsf_time_parse_text(fo, strlen(fo), &s->first_time, &s->first_zoned, NULL))
+        if (tsf_time_parse_text(fo, strlen(fo), &s->first_time, &s->first_zoned, NULL) != 1)
             return tsf_stage_fail_key(ctx, err, "first_origin", TSF_EINVAL,
                                       "\"%s\" is neither a row offset nor a time (expected e.g. "
                                       "96, or with origins = times 2020-11-01 or 2020-11-01 "

@@ -96,7 +96,7 @@ static const tsf_option options[] = {
      .type = TSF_OPT_STRING,
      .offset = offsetof(ingest_csv, time_format),
      .help = "strptime-style format of the time values, for forms not read without it: "
-             "%d/%m/%Y, %m/%d/%Y, %Y%m%d, %d.%m.%Y %H:%M, ... (%Y %y %m %d %H %M %S %b %B %%)"},
+             "%d/%m/%Y, %m/%d/%Y, %Y%m%d, %d.%m.%Y %H:%M, ... (%Y %y %m %d %H %M %S %f %b %B %%)"},
     {.name = "time_unit",
      .type = TSF_OPT_ENUM,
      .offset = offsetof(ingest_csv, time_unit),
@@ -279,8 +279,8 @@ static int describe(tsf_stage_ctx *ctx, const ingest_csv *s, const tsf_csv_peek 
     const char *const *r1 = (const char *const *)pk->rows, *const *r2 = r1 + pk->n_cols;
     if (tc >= 0 && pk->n_rows == 2 && (ic < 0 || !strcmp(r1[ic], r2[ic]))) {
         int64_t t1, t2;
-        if (tsf_time_parse_text(r1[tc], strlen(r1[tc]), &t1, NULL, NULL) &&
-            tsf_time_parse_text(r2[tc], strlen(r2[tc]), &t2, NULL, NULL) && t2 > t1)
+        if (tsf_time_parse_text(r1[tc], strlen(r1[tc]), &t1, NULL, NULL) == 1 &&
+            tsf_time_parse_text(r2[tc], strlen(r2[tc]), &t2, NULL, NULL) == 1 && t2 > t1)
             m->step = t2 - t1;
     }
     return TSF_OK;
@@ -299,7 +299,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
     if (s->time_format && !tsf_time_format_valid(s->time_format))
         return tsf_stage_fail_key(ctx, err, "time_format", TSF_EINVAL,
                                   "\"%s\" uses a directive tsflow does not know (expected "
-                                  "%%Y %%y %%m %%d %%H %%M %%S %%b %%B %%%% and literal text)",
+                                  "%%Y %%y %%m %%d %%H %%M %%S %%f %%b %%B %%%% and literal text)",
                                   s->time_format);
     int tz_rc = tsfs_check_tz(ctx, s->tz, err);
     if (tz_rc != TSF_OK)

@@ -276,7 +276,24 @@ static void put_title(FILE *fp, const char *s)
 static long long shown(const tsf_forecasts *fc, int64_t t)
 {
     const tsf_tz *z = fc->time_kind == TSF_TIME_EPOCH && fc->tz ? tsf_tz_cached(fc->tz) : NULL;
-    return (long long)(z ? t + tsf_tz_offset(z, t) : t);
+    return (long long)(z ? t + tsf_tz_offset(z, t) * TSF_US_PER_S : t);
+}
+
+/* An x value as the data files and arrows hold it: timestamps as shown (above) in seconds since
+ * the epoch, gnuplot's timefmt "%s" (with a fraction for sub-second times), an integer index as
+ * it is. */
+static char *x_text(const tsf_forecasts *fc, int64_t t, char *buf, size_t n)
+{
+    if (fc->time_kind == TSF_TIME_EPOCH)
+        return tsf_seconds_format(shown(fc, t), buf, n);
+    snprintf(buf, n, "%lld", (long long)t);
+    return buf;
+}
+
+static void put_x(FILE *fp, const tsf_forecasts *fc, int64_t t)
+{
+    char buf[32];
+    fputs(x_text(fc, t, buf, sizeof buf), fp);
 }
 
 /* Seconds since the epoch of a UTC calendar date. */
@@ -297,8 +314,10 @@ static void time_axis(FILE *gp, const tsf_forecasts *fc, int64_t t0, int64_t t1,
         fputc('\n', gp);
         return;
     }
-    t0 = shown(fc, t0);
-    t1 = shown(fc, t1);
+    /* gnuplot's time axis counts seconds: the shown span in whole seconds around [t0, t1] */
+    t0 = shown(fc, t0), t1 = shown(fc, t1);
+    t0 = t0 / TSF_US_PER_S - (t0 % TSF_US_PER_S < 0);
+    t1 = t1 / TSF_US_PER_S + (t1 % TSF_US_PER_S > 0);
     fprintf(gp, "set xdata time\nset timefmt \"%%s\"\nset xlabel ");
     char xl[96];
     snprintf(xl, sizeof xl, "time (%s)", fc->tz ? fc->tz : "UTC");
@@ -461,7 +480,7 @@ static int64_t write_history(FILE *fp, const fc_pick *p, const tsf_frame *frame,
         size_t end = en->origin_row < b ? en->origin_row : b;
         size_t from = end > a + n_hist ? end - n_hist : a;
         for (size_t r = from; r < end && col < frame->n_cols; r++, written++) {
-            fprintf(fp, "%lld", shown(fc, frame->time[r]));
+            put_x(fp, fc, frame->time[r]);
             put_num(fp, frame->cols[col][r]);
             fputc('\n', fp);
             if (written == 0)
@@ -476,7 +495,7 @@ static int64_t write_history(FILE *fp, const fc_pick *p, const tsf_frame *frame,
                 int64_t t = fc->time[e * K + k];
                 if (t >= en->origin_time)
                     continue;
-                fprintf(fp, "%lld", shown(fc, t));
+                put_x(fp, fc, t);
                 put_num(fp, fc->actual[(e * K + k) * fc->n_targets + p->target]);
                 fputc('\n', fp);
                 if (!written++ || t < t_first)
@@ -513,7 +532,7 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         const double *v = tsf_forecasts_at(fc, e_last, k, p->target, p->model);
         double y = fc->actual[(e_last * K + k) * fc->n_targets + p->target];
         any_actual |= !isnan(y);
-        fprintf(fp, "%lld", shown(fc, fc->time[e_last * K + k]));
+        put_x(fp, fc, fc->time[e_last * K + k]);
         put_num(fp, y);
         put_num(fp, v[0]);
         put_num(fp, Q >= 2 ? v[1] : NAN);
@@ -537,8 +556,10 @@ static int plot_forecast(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     time_axis(gp, fc, t_first, fc->time[e_last * K + K - 1], NULL);
     ylabel(gp, s, fc->targets[p->target]);
     fprintf(gp, "set key top left opaque box lc rgb '#cccccc'\n");
-    fprintf(gp, "set arrow 1 from %lld, graph 0 to %lld, graph 1 nohead dt 3 lc rgb '#888888'\n",
-            shown(fc, en->cutoff_time), shown(fc, en->cutoff_time));
+    char xc[32];
+    x_text(fc, en->cutoff_time, xc, sizeof xc);
+    fprintf(gp, "set arrow 1 from %s, graph 0 to %s, graph 1 nohead dt 3 lc rgb '#888888'\n", xc,
+            xc);
     fprintf(gp, "plot \\\n");
     if (Q >= 2) {
         char band[128];
@@ -599,7 +620,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         size_t col = fc->target_cols[p->target];
         for (size_t r = a; r < b && col < frame->n_cols; r++)
             if (frame->time[r] >= t0 - lead && frame->time[r] <= t1) {
-                fprintf(fp, "%lld", shown(fc, frame->time[r]));
+                put_x(fp, fc, frame->time[r]);
                 put_num(fp, frame->cols[col][r]);
                 fputc('\n', fp);
             }
@@ -608,7 +629,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
         for (size_t e = 0; e < fc->n_entries; e++)
             if (fc->entry[e].series == p->series)
                 for (size_t k = 0; k < K; k++) {
-                    fprintf(fp, "%lld", shown(fc, fc->time[e * K + k]));
+                    put_x(fp, fc, fc->time[e * K + k]);
                     put_num(fp, fc->actual[(e * K + k) * O + p->target]);
                     fputc('\n', fp);
                 }
@@ -620,7 +641,7 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
             if (fc->entry[e].series != p->series)
                 continue;
             for (size_t k = 0; k < K; k++) {
-                fprintf(fp, "%lld", shown(fc, fc->time[e * K + k]));
+                put_x(fp, fc, fc->time[e * K + k]);
                 put_num(fp, tsf_forecasts_at(fc, e, k, p->target, m)[0]);
                 fputc('\n', fp);
             }
@@ -642,13 +663,13 @@ static int plot_backtest(plot_run *pr, const fc_pick *p, const tsf_frame *frame,
     fprintf(gp, "set key top left opaque box lc rgb '#cccccc'\n");
     /* fold boundaries: a dotted line at every origin */
     size_t arrow = 10;
+    char xo[32];
     for (size_t e = 0; e < fc->n_entries && arrow < 10 + 400; e++)
         if (fc->entry[e].series == p->series)
             fprintf(gp,
-                    "set arrow %zu from %lld, graph 0 to %lld, graph 1 nohead dt 3 lc rgb "
+                    "set arrow %zu from %s, graph 0 to %s, graph 1 nohead dt 3 lc rgb "
                     "'#bbbbbb'\n",
-                    arrow++, shown(fc, fc->entry[e].origin_time),
-                    shown(fc, fc->entry[e].origin_time));
+                    arrow++, x_text(fc, fc->entry[e].origin_time, xo, sizeof xo), xo);
     fprintf(gp, "plot \\\n  '%s' index 0 using 1:2 with lines lw 2 lc rgb '%s' title 'actual'", dat,
             C_ACTUAL);
     /* the chosen model first and boldest, then the others thinner */

@@ -144,7 +144,7 @@ static int check(tsf_stage_ctx *ctx, void *state, const tsf_meta *const *in, tsf
         sp->times[3] = INT64_MAX;
         for (size_t k = 0; k < s->times.n; k++) {
             const char *t = s->times.v[k];
-            if (!tsf_time_parse_iso(t, strlen(t), &sp->times[k + 1], NULL))
+            if (tsf_time_parse_iso(t, strlen(t), &sp->times[k + 1], NULL) != 1)
                 return tsf_stage_fail_key(ctx, err, "times", TSF_EINVAL,
                                           "\"%s\" is not a timestamp (expected ISO 8601 like "
                                           "2017-07-01 or 2017-07-01 12:00:00)",

@@ -144,9 +144,9 @@ static void generate(const char *path, double mb)
     fputs("date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT\n", fp);
     uint64_t s = UINT64_C(0x9E3779B97F4A7C15);
     double level[7] = {5, 2, 1.5, 0.5, 4, 1.3, 30};
-    int64_t t = 1467331200;
+    int64_t t = 1467331200 * TSF_US_PER_S;
     size_t target = (size_t)(mb * 1e6);
-    for (size_t bytes = 0; bytes < target; t += 900) {
+    for (size_t bytes = 0; bytes < target; t += 900 * TSF_US_PER_S) {
         char ts[32];
         tsf_time_format(TSF_TIME_EPOCH, t, ts, sizeof ts);
         bytes += (size_t)fprintf(fp, "%s", ts);

@@ -34,7 +34,8 @@ static const char *line_csv(size_t n, const int *gaps, size_t n_gaps)
         for (size_t k = 0; k < n_gaps; k++)
             gap |= gaps[k] == (int)r;
         char day[32];
-        tsf_time_format(TSF_TIME_EPOCH, 1577836800LL + 86400LL * (long long)r, day, sizeof day);
+        tsf_time_format(TSF_TIME_EPOCH, (1577836800LL + 86400LL * (long long)r) * TSF_US_PER_S, day,
+                        sizeof day);
         len += (size_t)snprintf(buf + len, cap - len, "%s,", day);
         if (!gap)
             len += (size_t)snprintf(buf + len, cap - len, "%zu", r);
@@ -63,7 +64,8 @@ static const char *wave_csv(const char *name, size_t n_a, size_t n_b, size_t bum
             if (r >= bump_from)
                 y += bump;
             char day[32];
-            tsf_time_format(TSF_TIME_EPOCH, 1577836800LL + 86400LL * (long long)r, day, sizeof day);
+            tsf_time_format(TSF_TIME_EPOCH, (1577836800LL + 86400LL * (long long)r) * TSF_US_PER_S,
+                            day, sizeof day);
             len += (size_t)sprintf(buf + len, "%s,%s,", s ? "b" : "a", day);
             if (!(s == 0 && r == gap))
                 len += (size_t)sprintf(buf + len, "%.6f", y);

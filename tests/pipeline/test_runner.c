@@ -821,7 +821,7 @@ Test(ingest_csv, check_reads_the_header_and_counts_the_rows)
     cr_assert_eq(m->rows, 3);
     cr_assert_eq(m->cols, 1);
     cr_assert_str_eq(m->col_names[0], "v");
-    cr_assert_eq(m->step, 86400);
+    cr_assert_eq(m->step, 86400 * TSF_US_PER_S);
     cr_assert_eq(m->n_series, 1);
     checked_free(&c);
 }

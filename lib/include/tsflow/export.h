@@ -21,7 +21,8 @@
  *     actual   (target, series, origin, step)
  *     quantile_level (quantile)   NaN for the point forecast
  * coordinates model, target and series (strings), origin (time: int64 seconds with CF units
- * "seconds since 1970-01-01T00:00:00Z", decoded by xarray, and the zone in a "tz" attribute),
+ * "seconds since 1970-01-01T00:00:00Z", or microseconds when a time is not a whole second,
+ * decoded by xarray, and the zone in a "tz" attribute),
  * step (int64) and quantile (strings: "point", then "q0.1", "q0.5", ... as in the long table's
  * column names), and valid_time (origin, step), the time of each value: origin + step - 1
  * periods on the zone's local calendar.

@@ -4,14 +4,19 @@
  * contiguous and in time order; series s occupies rows [series_start[s], series_start[s+1]).
  * Values are double, stored column by column (cols[j][r]); NaN marks a missing value.
  *
- * The time index is either timestamps (TSF_TIME_EPOCH: int64 seconds since 1970-01-01 UTC on
- * the proleptic Gregorian calendar: one-second resolution, and a range far beyond the 1700s in
- * both directions) or a plain integer index (TSF_TIME_INDEX: 0, 1, 2, ... unless the source gave
- * other integers). Timestamps step on a frequency (tsflow/freq.h): `freq` is the frequency of
- * every series, or TSF_FREQ_NONE when unknown or when series differ (each series' own is then
- * in series_freq). `step` is the spacing in the time unit: exact for fixed frequencies and for
- * integer indexes, the average length of the period for calendar ones (a month is 2629746 s),
- * for scales and displays; times past a series' end come from tsf_frame_time_at.
+ * The time index is either timestamps (TSF_TIME_EPOCH: int64 microseconds since 1970-01-01
+ * 00:00:00 UTC on the proleptic Gregorian calendar) or a plain integer index (TSF_TIME_INDEX:
+ * 0, 1, 2, ... unless the source gave other integers). Microseconds, not nanoseconds: int64
+ * microseconds reach +-292,000 years, so sensor data at millisecond and microsecond steps and
+ * yearly data from the 1700s both fit, where pandas' int64 nanoseconds stop at 1677-09-21
+ * (datetime64[ns] converts exactly when its nanoseconds are whole microseconds; tsflow refuses
+ * a finer one rather than round it). Timestamps step on a frequency (tsflow/freq.h): `freq` is
+ * the frequency of every series, or TSF_FREQ_NONE when unknown or when series differ (each
+ * series' own is then in series_freq). `step` is the spacing in the time unit (microseconds for
+ * timestamps): exact for fixed frequencies and for integer indexes, the average length of the
+ * period for calendar ones (a month is 2629746 s), for scales and displays; times past a
+ * series' end come from tsf_frame_time_at. Every duration on timestamps (frequencies, steps,
+ * offsets applied to instants) is in microseconds: use the TSF_US_PER_* factors below.
  *
  * Timestamps are instants in UTC. `tz` names the zone they were given in and are written in
  * (tsflow/tz.h); a frame without one has times without a zone, which tsflow keeps as read
@@ -32,8 +37,15 @@ extern "C" {
 
 typedef enum tsf_time_kind {
     TSF_TIME_INDEX = 0, /* plain integer index */
-    TSF_TIME_EPOCH = 1, /* seconds since 1970-01-01T00:00:00Z */
+    TSF_TIME_EPOCH = 1, /* microseconds since 1970-01-01T00:00:00Z */
 } tsf_time_kind;
+
+/* Microseconds per unit: the one place the time unit's factors are written. */
+#define TSF_US_PER_MS INT64_C(1000)
+#define TSF_US_PER_S INT64_C(1000000)
+#define TSF_US_PER_MIN (60 * TSF_US_PER_S)
+#define TSF_US_PER_H (3600 * TSF_US_PER_S)
+#define TSF_US_PER_DAY (86400 * TSF_US_PER_S)
 
 typedef struct tsf_frame {
     size_t n_rows;    /* rows over all series */
@@ -58,7 +70,7 @@ typedef struct tsf_frame {
 /* The frequency of series s (series_freq[s], else freq). */
 const tsf_freq *tsf_frame_series_freq(const tsf_frame *f, size_t s);
 
-/* The nominal step in seconds of a frequency (see `step` above); 0 for TSF_FREQ_NONE. */
+/* The nominal step in microseconds of a frequency (see `step` above); 0 for TSF_FREQ_NONE. */
 int64_t tsf_freq_nominal_step(const tsf_freq *q);
 
 /* Allocate a frame with n_cols named columns and room for `capacity` rows. n_rows starts at
@@ -112,16 +124,34 @@ void tsf_frame_col_stats(const tsf_frame *f, size_t col, tsf_col_stats *out);
 void tsf_frame_series_stats(const tsf_frame *f, size_t col, size_t s, tsf_col_stats *out);
 
 /* Format a time value as text: ISO 8601 "YYYY-MM-DD HH:MM:SS" (UTC, no zone suffix) for
- * TSF_TIME_EPOCH, or a decimal integer for TSF_TIME_INDEX. buf needs 32 bytes. Returns buf. */
+ * TSF_TIME_EPOCH, with a fraction when t has one ("...:00.250" for whole milliseconds,
+ * "...:00.000025" otherwise), or a decimal integer for TSF_TIME_INDEX. buf needs 40 bytes.
+ * Returns buf. */
 char *tsf_time_format(tsf_time_kind kind, int64_t t, char *buf, size_t n);
 
+/* Like tsf_time_format for TSF_TIME_EPOCH with exactly `digits` (0, 3 or 6) fraction digits,
+ * for a column whose values should all look alike (tsf_time_fraction_digits). */
+char *tsf_time_format_digits(int64_t t, int digits, char *buf, size_t n);
+
+/* The fraction digits that show every instant t[0..n) exactly, as pandas' to_csv chooses them
+ * for a DatetimeIndex: 0 when all are whole seconds, 3 when all are whole milliseconds, else 6. */
+int tsf_time_fraction_digits(const int64_t *t, size_t n);
+
+/* A duration in microseconds as decimal seconds, as short as exact: "3600", "0.01", "1.000025".
+ * buf needs 32 bytes. Returns buf. */
+char *tsf_seconds_format(int64_t us, char *buf, size_t n);
+
 /* Parse an ISO 8601 date or date-time: "2016-07-01", "2016-07-01 00:00:00",
- * "2016-07-01T00:00:00", "2016-07-01 00:00" and an optional zone "Z", "+hh:mm", "-hh:mm" or
- * "+hhmm" (converted to UTC). Resolution is one second: a non-zero fraction is rejected. len is the
- * text length (text need not be NUL-terminated). On success stores seconds since the epoch (UTC) in
- * *t and whether a zone was given in *has_zone (may be NULL), and returns 1; returns 0 when the
- * text is not such a timestamp. */
+ * "2016-07-01T00:00:00", "2016-07-01 00:00", a fraction of the second after "." or ","
+ * ("00:00:00.123", "00:00:00,5", up to 9 digits as pandas reads them) and an optional zone "Z",
+ * "+hh:mm", "-hh:mm" or "+hhmm" (converted to UTC). len is the text length (text need not be
+ * NUL-terminated). On success stores microseconds since the epoch (UTC) in *t and whether a
+ * zone was given in *has_zone (may be NULL), and returns 1; returns 0 when the text is not such
+ * a timestamp, and TSF_TIME_SUBUS (-1) when it is one with a non-zero part finer than a
+ * microsecond (tsflow's resolution: never rounded). */
 int tsf_time_parse_iso(const char *text, size_t len, int64_t *t, int *has_zone);
+
+#define TSF_TIME_SUBUS (-1)
 
 /* Names of series and rows for messages, so that every error names data the same way. */
 
@@ -144,7 +174,8 @@ typedef enum tsf_time_form {
 } tsf_time_form;
 
 /* tsf_time_parse_iso, or a month "YYYY-MM", or a quarter "YYYYQn" (also "YYYY Qn", "YYYY-Qn",
- * "q"); *form (may be NULL) says which. Returns 1 on success, 0 when the text is none of them. */
+ * "q"); *form (may be NULL) says which. Returns 1 on success, 0 when the text is none of them,
+ * TSF_TIME_SUBUS for an ISO time with a non-zero part finer than a microsecond. */
 int tsf_time_parse_text(const char *text, size_t len, int64_t *t, int *has_zone,
                         tsf_time_form *form);
 
@@ -154,10 +185,12 @@ int tsf_time_parse_zoned(const char *text, size_t len, int64_t *t, int *has_zone
                          tsf_time_form *form);
 
 /* Parse text[0..len) with a strptime-style format, independent of locale: %Y (4 digits), %y
- * (2 digits, 69-99 -> 19xx, else 20xx), %m, %d, %H, %M, %S (1 or 2 digits), %b and %B (English
- * month names), %%, and literal characters. Fields not given default to 1970-01-01 00:00:00.
- * Returns 1 and seconds since the epoch (UTC) in *t, or 0 when the text does not match or
- * names no real date. */
+ * (2 digits, 69-99 -> 19xx, else 20xx), %m, %d, %H, %M, %S (1 or 2 digits), %f (the fraction of
+ * the second: 1 to 9 digits, as pandas.to_datetime(format=) reads it; C's strptime has none),
+ * %b and %B (English month names), %%, and literal characters. Fields not given default to
+ * 1970-01-01 00:00:00. Returns 1 and microseconds since the epoch (UTC) in *t, 0 when the text
+ * does not match or names no real date, TSF_TIME_SUBUS when %f has a non-zero digit past the
+ * sixth. */
 int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t *t);
 
 /* Whether fmt uses only the directives tsf_time_parse_format knows. */

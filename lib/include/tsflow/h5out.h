@@ -47,7 +47,8 @@ typedef struct tsf_h5out tsf_h5out;
 typedef enum tsf_h5_type {
     TSF_H5_FLOAT64 = 0, /* const double *; NaN = missing */
     TSF_H5_INT64 = 1,   /* const int64_t * */
-    TSF_H5_TIME = 2, /* const int64_t *: seconds since 1970-01-01T00:00:00Z; TSF_H5_NAT = missing */
+    TSF_H5_TIME = 2,   /* const int64_t *: microseconds since 1970-01-01T00:00:00Z (tsflow/frame.h);
+                        * TSF_H5_NAT = missing */
     TSF_H5_STRING = 3, /* const char *const *: NUL-terminated UTF-8; a NULL entry is "" */
     /* Plain datasets only (tsf_h5out_dataset), stored as they are in memory: */
     TSF_H5_FLOAT32 = 4, /* const float * */
@@ -114,21 +115,29 @@ void tsf_h5out_abort(tsf_h5out *o);
  * (datetime64[ns]); their names must be unique and non-NULL. TSF_H5_STRING is allowed only in
  * the index: pandas' fixed format stores string columns by pickling them, which C cannot write
  * safely, so string columns (series ids, model names) are index levels; df.reset_index() turns
- * them into ordinary columns. Timestamps must lie within pandas' datetime64[ns] range
- * (1677-09-22 .. 2262-04-11). Fails with TSF_EINVAL on a bad layout, TSF_ETYPE for a string
- * column outside the index, TSF_EIO when HDF5 fails. */
+ * them into ordinary columns. Timestamps are written as datetime64[ns] (microseconds * 1000)
+ * and must lie within its range (1677-09-21 .. 2262-04-11): an earlier time (yearly data from
+ * the 1700s) is an error that names the layouts that hold it (CSV, xarray). Fails with TSF_EINVAL
+ * on a bad layout, TSF_ETYPE for a string column outside the index, TSF_EIO when HDF5 fails. */
 int tsf_h5out_pandas(tsf_h5out *o, const char *key, size_t n_rows, const tsf_h5_column *cols,
                      size_t n_cols, size_t n_index, tsf_err *err) TSF_WUR;
+
+/* How CF time units store instants t[0..n) (TSF_H5_NAT ignored): TSF_US_PER_S when every one
+ * is a whole second (stored as seconds: the units files had before sub-second times), else 1
+ * (microseconds). tsf_h5out_time_units(per) is the units text: "seconds since
+ * 1970-01-01T00:00:00Z" or "microseconds since 1970-01-01T00:00:00Z". */
+int64_t tsf_h5out_time_per(const int64_t *t, size_t n);
+const char *tsf_h5out_time_units(int64_t per);
 
 /* Write a float64 array at `path` (e.g. "cube/forecast") with n_dims named dimensions: values
  * is (dims[0].size, ..., dims[n_dims-1].size), row-major, NaN for "no value". The dataset is
  * chunked and compressed (deflate + shuffle). Each dimension becomes an HDF5 dimension scale:
  * the coordinate variable <parent group>/<dims[d].name>, created by the first array of the group
  * that names it and reused (size must match) by later ones. Coordinate types: TSF_H5_FLOAT64,
- * TSF_H5_INT64, TSF_H5_STRING (variable-length UTF-8) or TSF_H5_TIME (int64 seconds with
- * units="seconds since 1970-01-01T00:00:00Z", calendar="proleptic_gregorian"; TSF_H5_NAT is not
- * allowed in coordinates). A dimension with coord NULL is written the way netCDF-4 writes a
- * dimension without a variable. */
+ * TSF_H5_INT64, TSF_H5_STRING (variable-length UTF-8) or TSF_H5_TIME (int64 with CF
+ * units, tsf_h5out_time_units: seconds when every time is a whole second, else microseconds;
+ * calendar="proleptic_gregorian"; TSF_H5_NAT is not allowed in coordinates). A dimension with coord
+ * NULL is written the way netCDF-4 writes a dimension without a variable. */
 int tsf_h5out_array(tsf_h5out *o, const char *path, const tsf_h5_dim *dims, size_t n_dims,
                     const double *values, tsf_err *err) TSF_WUR;
 
@@ -151,7 +160,8 @@ int tsf_h5out_dataset(tsf_h5out *o, const char *path, tsf_h5_type type, int rank
  * as a data.frame in one call (rhdf5::h5read(file, path), hdf5r's file[[path]][]) and h5py as
  * a structured array. Columns: TSF_H5_FLOAT64 as double; TSF_H5_INT64 as a 32-bit integer when
  * every value fits (R has no 64-bit integers: rhdf5 makes larger ones NA), else as double;
- * TSF_H5_TIME as text "YYYY-MM-DD HH:MM:SS" (UTC; "" for TSF_H5_NAT), which R turns into times
+ * TSF_H5_TIME as text "YYYY-MM-DD HH:MM:SS" (UTC, with the fraction digits of the
+ * finest time on every row as tsf_csv_write; "" for TSF_H5_NAT), which R turns into times
  * with as.POSIXct(x, tz = "UTC"); TSF_H5_STRING as fixed-length UTF-8. Names must be unique. */
 int tsf_h5out_records(tsf_h5out *o, const char *path, size_t n_rows, const tsf_h5_column *cols,
                       size_t n_cols, tsf_err *err) TSF_WUR;

@@ -33,9 +33,9 @@ typedef enum tsf_gap_policy {
 typedef enum tsf_time_unit {
     TSF_TIME_UNIT_AUTO = 0,
     TSF_TIME_UNIT_S,     /* seconds since 1970-01-01 UTC */
-    TSF_TIME_UNIT_MS,    /* milliseconds since then (whole seconds only: tsflow's resolution) */
-    TSF_TIME_UNIT_US,    /* microseconds, likewise */
-    TSF_TIME_UNIT_NS,    /* nanoseconds, likewise */
+    TSF_TIME_UNIT_MS,    /* milliseconds since then */
+    TSF_TIME_UNIT_US,    /* microseconds since then */
+    TSF_TIME_UNIT_NS,    /* nanoseconds (whole microseconds only: tsflow's resolution) */
     TSF_TIME_UNIT_YEAR,  /* years: January 1 of each */
     TSF_TIME_UNIT_INDEX, /* a plain integer index (TSF_TIME_INDEX) */
     TSF_TIME_UNIT_DAY,   /* days since 1970-01-01 (R's Date) */

@@ -42,7 +42,8 @@ const char *tsf_tz_name(const tsf_tz *z);
  * gets it in seconds east of UTC. */
 int tsf_tz_fixed(const tsf_tz *z, int32_t *offset);
 
-/* The offset in seconds east of UTC at instant t (seconds since the epoch, UTC). */
+/* The offset in seconds east of UTC at instant t (microseconds since the epoch, UTC, as every
+ * instant; an offset is applied to one as offset * TSF_US_PER_S). */
 int32_t tsf_tz_offset(const tsf_tz *z, int64_t t);
 
 /* How a local time reads in a zone. */
@@ -52,7 +53,7 @@ typedef enum tsf_tz_local {
     TSF_TZ_FOLD = 2,   /* two: the clocks show it twice (fall back) */
 } tsf_tz_local;
 
-/* Resolve a local wall-clock time (seconds since 1970-01-01 00:00 on the local calendar) to
+/* Resolve a local wall-clock time (microseconds since 1970-01-01 00:00 on the local calendar) to
  * an instant: *t gets the only one, or the earlier of two (TSF_TZ_FOLD; *later, may be NULL,
  * gets the later one), or for TSF_TZ_GAP the instant the clocks jump at (*later too). */
 tsf_tz_local tsf_tz_resolve(const tsf_tz *z, int64_t local, int64_t *t, int64_t *later);
@@ -65,8 +66,12 @@ tsf_tz_local tsf_tz_resolve(const tsf_tz *z, int64_t local, int64_t *t, int64_t 
 size_t tsf_tz_localize(const tsf_tz *z, int64_t *t, size_t n);
 
 /* Instant t as "YYYY-MM-DD HH:MM:SS+hh:mm" in zone z, as pandas writes zone-aware times ("+00:00"
- * for UTC); z NULL: tsf_time_format's form without a zone. buf needs 40 bytes. Returns buf. */
+ * for UTC), with a fraction of the second when t has one; z NULL: tsf_time_format's form without
+ * a zone. buf needs 48 bytes. Returns buf. */
 char *tsf_tz_format(const tsf_tz *z, int64_t t, char *buf, size_t n);
+
+/* tsf_tz_format with exactly `digits` (0, 3 or 6) fraction digits (tsf_time_format_digits). */
+char *tsf_tz_format_digits(const tsf_tz *z, int64_t t, int digits, char *buf, size_t n);
 
 /* The zone called name, loaded once per process and kept (up to 16 zones), for code that meets
  * a frame's zone name at every row; NULL when it does not load. Thread-safe. */

@@ -114,7 +114,7 @@ int tsf_windows_make_at(tsf_windows **out, const tsf_frame *f, const tsf_window_
                         const size_t *series, const size_t *origins, size_t n, int require_finite,
                         tsf_err *err) TSF_WUR;
 
-/* The calendar features selected by flags (tsf_calendar) for time t (seconds since the epoch,
+/* The calendar features selected by flags (tsf_calendar) for time t (microseconds since the epoch,
  * on the clock they describe: windows pass a frame's local time, instant plus its zone's
  * offset), in flag-bit order, as Informer's timefeatures.py computes them:
  *   minute/59 - 0.5, hour/23 - 0.5, weekday/6 - 0.5 (Monday = 0), (day - 1)/30 - 0.5,

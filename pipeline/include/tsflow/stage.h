@@ -262,7 +262,7 @@ typedef struct tsf_meta {
     int64_t cols;            /* frame: value columns; model: targets */
     int64_t n_series;        /* frame, windows, forecasts: series */
     int64_t min_series_rows; /* frame: rows of the shortest series (= rows for one series) */
-    int64_t step;            /* frame: time step (seconds with epoch time) */
+    int64_t step;            /* frame: time step (microseconds with epoch time) */
     int64_t time_kind;       /* frame: TSF_TIME_INDEX or TSF_TIME_EPOCH */
     int64_t samples;         /* windows: samples (tsf_windows.n_samples) */
     int64_t lookback;        /* windows, model: T */

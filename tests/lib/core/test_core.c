@@ -58,24 +58,49 @@ Test(error, gsl_returns_an_error_instead_of_aborting_after_init)
 static int64_t parse(const char *s, int *zone)
 {
     int64_t t = 0;
-    cr_assert(tsf_time_parse_iso(s, strlen(s), &t, zone), "\"%s\" should parse", s);
+    cr_assert_eq(tsf_time_parse_iso(s, strlen(s), &t, zone), 1, "\"%s\" should parse", s);
     return t;
 }
 
-Test(time, parses_iso_dates_and_date_times_to_utc_seconds)
+#define S TSF_US_PER_S
+
+Test(time, parses_iso_dates_and_date_times_to_utc_microseconds)
 {
     int zone;
     /* Reference values from GNU date: date -u -d "2016-07-01" +%s is 1467331200 and
      * date -u -d "1960-02-29" +%s is -310521600. */
-    cr_assert_eq(parse("2016-07-01 00:00:00", &zone), 1467331200);
+    cr_assert_eq(parse("2016-07-01 00:00:00", &zone), 1467331200 * S);
     cr_assert_eq(zone, 0);
-    cr_assert_eq(parse("2016-07-01T00:00:00Z", &zone), 1467331200);
+    cr_assert_eq(parse("2016-07-01T00:00:00Z", &zone), 1467331200 * S);
     cr_assert_eq(zone, 1);
-    cr_assert_eq(parse("2016-07-01", &zone), 1467331200);
-    cr_assert_eq(parse("2016-07-01T02:00:00+02:00", &zone), 1467331200);
-    cr_assert_eq(parse("2016-06-30T19:00-0500", &zone), 1467331200);
+    cr_assert_eq(parse("2016-07-01", &zone), 1467331200 * S);
+    cr_assert_eq(parse("2016-07-01T02:00:00+02:00", &zone), 1467331200 * S);
+    cr_assert_eq(parse("2016-06-30T19:00-0500", &zone), 1467331200 * S);
     cr_assert_eq(parse("1970-01-01 00:00:00", &zone), 0);
-    cr_assert_eq(parse("1960-02-29 12:00:00.000", &zone), -310521600 + 12 * 3600);
+    cr_assert_eq(parse("1960-02-29 12:00:00.000", &zone), (-310521600 + 12 * 3600) * S);
+}
+
+Test(time, reads_fractions_of_a_second_to_the_microsecond)
+{
+    int zone;
+    /* pandas.Timestamp("2016-07-01 00:00:00.5").value // 1000 and the like */
+    cr_assert_eq(parse("2016-07-01 00:00:00.5", &zone), 1467331200 * S + 500000);
+    cr_assert_eq(parse("2016-07-01T00:00:00,25", &zone), 1467331200 * S + 250000);
+    cr_assert_eq(parse("2016-07-01 00:00:00.123456", &zone), 1467331200 * S + 123456);
+    cr_assert_eq(parse("2016-07-01 00:00:00.123456000Z", &zone), 1467331200 * S + 123456);
+    cr_assert_eq(parse("2016-07-01T02:00:00.001+02:00", &zone), 1467331200 * S + 1000);
+    /* before 1970 the fraction still counts forward from the whole second */
+    cr_assert_eq(parse("1969-12-31 23:59:59.75", &zone), -250000);
+    /* 1749, before pandas' nanosecond range: date -u -d 1749-01-01 +%s is -6974035200 */
+    cr_assert_eq(parse("1749-01-01", &zone), -6974035200 * S);
+    int64_t t = 0;
+    cr_assert_eq(tsf_time_parse_iso("2016-07-01 00:00:00.1234567", 27, &t, NULL), TSF_TIME_SUBUS);
+    cr_assert_eq(
+        tsf_time_parse_format("%Y-%m-%d %H:%M:%S.%f", "2016-07-01 00:00:00.000000001", 29, &t),
+        TSF_TIME_SUBUS);
+    cr_assert_eq(tsf_time_parse_format("%d/%m/%Y %H:%M:%S.%f", "01/07/2016 00:00:01.25", 22, &t),
+                 1);
+    cr_assert_eq(t, (1467331200 + 1) * S + 250000);
 }
 
 Test(time, rejects_malformed_and_impossible_timestamps)
@@ -86,7 +111,9 @@ Test(time, rejects_malformed_and_impossible_timestamps)
                          "2016-07-01 24:00:00",
                          "2016-7-1",
                          "07/01/2016",
-                         "2016-07-01 00:00:00.5",
+                         "2016-07-01 00:00:00.",
+                         "2016-07-01 00:00:00.5x",
+                         "2016-07-01 00:00.5",
                          "2016-07-01x",
                          "",
                          "1467331200"};
@@ -99,16 +126,29 @@ Test(time, rejects_malformed_and_impossible_timestamps)
 
 Test(time, format_round_trips_through_parse_over_four_centuries)
 {
-    char buf[32];
-    for (int64_t t = -6000000000LL; t < 7000000000LL; t += 7777777) {
+    char buf[40];
+    for (int64_t t = -6000000000LL * S; t < 7000000000LL * S; t += 7777777 * S + 12345) {
         tsf_time_format(TSF_TIME_EPOCH, t, buf, sizeof buf);
         int64_t back;
-        cr_assert(tsf_time_parse_iso(buf, strlen(buf), &back, NULL), "%s", buf);
+        cr_assert_eq(tsf_time_parse_iso(buf, strlen(buf), &back, NULL), 1, "%s", buf);
         cr_assert_eq(back, t, "%s: %lld != %lld", buf, (long long)back, (long long)t);
     }
-    cr_assert_str_eq(tsf_time_format(TSF_TIME_EPOCH, 1467331200 + 3600 * 19, buf, sizeof buf),
+    cr_assert_str_eq(tsf_time_format(TSF_TIME_EPOCH, (1467331200 + 3600 * 19) * S, buf, sizeof buf),
                      "2016-07-01 19:00:00");
+    cr_assert_str_eq(tsf_time_format(TSF_TIME_EPOCH, 1467331200 * S + 250000, buf, sizeof buf),
+                     "2016-07-01 00:00:00.250");
+    cr_assert_str_eq(tsf_time_format(TSF_TIME_EPOCH, -1, buf, sizeof buf),
+                     "1969-12-31 23:59:59.999999");
+    cr_assert_str_eq(tsf_time_format_digits(0, 3, buf, sizeof buf), "1970-01-01 00:00:00.000");
     cr_assert_str_eq(tsf_time_format(TSF_TIME_INDEX, -42, buf, sizeof buf), "-42");
+    int64_t t[] = {0, 250000, 2 * S};
+    cr_assert_eq(tsf_time_fraction_digits(t, 1), 0);
+    cr_assert_eq(tsf_time_fraction_digits(t, 3), 3);
+    t[2] = 25;
+    cr_assert_eq(tsf_time_fraction_digits(t, 3), 6);
+    cr_assert_str_eq(tsf_seconds_format(10000, buf, sizeof buf), "0.01");
+    cr_assert_str_eq(tsf_seconds_format(3600 * S, buf, sizeof buf), "3600");
+    cr_assert_str_eq(tsf_seconds_format(-S - 25, buf, sizeof buf), "-1.000025");
 }
 
 Test(frame, grows_adds_columns_and_copies_rows_across_series)

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "support.h"
+#include "tsflow/frame.h"
 #include "tsflow/freq.h"
 
-/* One line per case: "<alias> <pandas.infer_freq or None> <epoch seconds>...", from
+/* One line per case: "<alias> <pandas.infer_freq or None> <epoch microseconds>...", from
  * pandas.date_range(start, periods=n, freq=alias). */
 static const char *const date_range_py =
     "import pandas as pd\n"
@@ -24,10 +25,12 @@ static const char *const date_range_py =
     "         ('2H', '2021-10-30', 50), ('3MS', '2001-01-01', 20), ('2Q-DEC', '2000-06-30', 12),\n"
     "         ('MS', '2000-01-01 06:30', 30), ('S', '2020-01-01', 100), ('90T', '2020-01-01', "
     "100),\n"
-    "         ('2W-MON', '2020-01-06', 30)]\n"
+    "         ('2W-MON', '2020-01-06', 30), ('10L', '2020-01-01 00:00:59.5', 300),\n"
+    "         ('250L', '2020-01-01', 50), ('100U', '2020-01-01', 100), ('L', '2020-01-01', 20),\n"
+    "         ('U', '1969-12-31 23:59:59.99999', 30), ('1500L', '2020-01-01', 10)]\n"
     "for alias, start, n in cases:\n"
     "    idx = pd.date_range(start, periods=n, freq=alias)\n"
-    "    print(alias, pd.infer_freq(idx), *(idx.asi8 // 10**9))\n";
+    "    print(alias, pd.infer_freq(idx), *(idx.asi8 // 10**3))\n";
 
 static void parse_ok(const char *alias, tsf_freq *f)
 {
@@ -44,7 +47,7 @@ Test(freq, adds_counts_and_infers_as_pandas_date_range_and_infer_freq)
     cr_assert_eq(rc, 0, "python: %s", perr);
     tsft_ref_line r[32];
     size_t n = tsft_ref_lines(out, 2, r, 32);
-    cr_assert_eq(n, 22, "cases from python: %zu", n);
+    cr_assert_eq(n, 28, "cases from python: %zu", n);
     for (size_t c = 0; c < n; c++) {
         const char *alias = r[c].word[0], *inferred = r[c].word[1];
         const int64_t *t = r[c].v;
@@ -78,7 +81,7 @@ Test(freq, infers_the_frequency_when_periods_are_missing)
     int rc = tsft_python(
         "import pandas as pd\n"
         "def show(idx, full):\n"
-        "    print(pd.infer_freq(full), pd.infer_freq(full), *(idx.asi8 // 10**9))\n"
+        "    print(pd.infer_freq(full), pd.infer_freq(full), *(idx.asi8 // 10**3))\n"
         "b = pd.date_range('2020-01-01', '2020-12-31', freq='B')\n"
         "hol = pd.to_datetime(['2020-01-01', '2020-01-20', '2020-02-17', '2020-04-10',\n"
         "                      '2020-05-25', '2020-07-03', '2020-09-07', '2020-11-26', "
@@ -93,12 +96,14 @@ Test(freq, infers_the_frequency_when_periods_are_missing)
         "w = pd.date_range('2020-01-05', periods=20, freq='W-SUN')\n"
         "show(w.delete([7]), w)\n"
         "y = pd.date_range('1871-12-31', periods=30, freq='A-DEC')\n"
-        "show(y.delete([1, 2]), y)\n",
+        "show(y.delete([1, 2]), y)\n"
+        "u = pd.date_range('2020-01-01', periods=100, freq='100U')\n"
+        "show(u.delete([3, 50, 51]), u)\n",
         &out, &perr, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
     tsft_ref_line r[8];
     size_t n = tsft_ref_lines(out, 2, r, 8);
-    cr_assert_eq(n, 6);
+    cr_assert_eq(n, 7);
     for (size_t c = 0; c < n; c++) {
         tsf_freq f;
         cr_assert(tsf_freq_infer(r[c].v, r[c].n, &f));
@@ -118,24 +123,24 @@ Test(freq, infers_the_frequency_when_periods_are_missing)
     cr_assert_eq(r[0].n, 253);
 }
 
-Test(freq, reaches_the_1700s_as_python_datetime_does)
+Test(freq, reaches_the_1600s_before_pandas_nanoseconds_as_python_datetime_does)
 {
     char *out = NULL, *perr = NULL;
     int rc = tsft_python("import datetime\n"
                          "e = datetime.date(1970, 1, 1)\n"
                          "print('AS-JAN', 'AS-JAN', *((datetime.date(y, 1, 1) - e).days * 86400\n"
-                         "                          for y in range(1700, 2021)))\n",
+                         "                          * 10**6 for y in range(1600, 2021)))\n",
                          &out, &perr, NULL);
     cr_assert_eq(rc, 0, "python: %s", perr);
     tsft_ref_line r[1];
     cr_assert_eq(tsft_ref_lines(out, 2, r, 1), 1);
-    cr_assert_eq(r[0].n, 321);
+    cr_assert_eq(r[0].n, 421);
     tsf_freq f;
     cr_assert(tsf_freq_infer(r[0].v, r[0].n, &f));
     char a[24];
     cr_assert_str_eq(tsf_freq_format(&f, 0, a, sizeof a), "YS-JAN");
     for (size_t i = 0; i < r[0].n; i++)
-        cr_assert_eq(tsf_freq_add(&f, r[0].v[0], (int64_t)i), r[0].v[i], "year %zu", 1700 + i);
+        cr_assert_eq(tsf_freq_add(&f, r[0].v[0], (int64_t)i), r[0].v[i], "year %zu", 1600 + i);
     cr_assert_eq(tsf_freq_season(&f), 1);
 }
 
@@ -143,12 +148,13 @@ Test(freq, month_end_plus_one_month_is_the_end_of_february)
 {
     tsf_freq me;
     parse_ok("ME", &me);
-    /* date -u -d 2020-01-31 +%s; 2020-02-29; 2021-01-31; 2021-02-28 */
-    cr_assert_eq(tsf_freq_add(&me, 1580428800, 1), 1582934400);
-    cr_assert_eq(tsf_freq_add(&me, 1612051200, 1), 1614470400);
+    /* date -u -d 2020-01-31 +%s; 2020-02-29; 2021-01-31; 2021-02-28 (in microseconds) */
+    const int64_t S = TSF_US_PER_S;
+    cr_assert_eq(tsf_freq_add(&me, 1580428800 * S, 1), 1582934400 * S);
+    cr_assert_eq(tsf_freq_add(&me, 1612051200 * S, 1), 1614470400 * S);
     int64_t k;
     /* 2020-02-15 lies between the January and February ends */
-    cr_assert_not(tsf_freq_count(&me, 1580428800, 1581724800, &k));
+    cr_assert_not(tsf_freq_count(&me, 1580428800 * S, 1581724800 * S, &k));
     cr_assert_eq(k, 0);
 }
 
@@ -173,6 +179,13 @@ Test(freq, prints_pandas_2_and_pandas_1_names)
         {"B", "B", "B"},
         {"3MS", "3MS", "3MS"},
         {"7D", "7D", "7D"},
+        {"500ms", "500ms", "500L"},
+        {"10L", "10ms", "10L"},
+        {"1000ms", "s", "S"},
+        {"100us", "100us", "100U"},
+        {"1500U", "1500us", "1500U"},
+        {"2000ns", "2us", "2U"},
+        {"3000000N", "3ms", "3L"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tsf_freq f;
@@ -196,7 +209,10 @@ Test(freq, refuses_unknown_aliases_naming_what_is_understood)
         {"W-FOO", "frequency \"W-FOO\": \"FOO\" is not a weekday MON..SUN"},
         {"QS-13", "frequency \"QS-13\": \"13\" is not a month JAN..DEC"},
         {"D-MON", "frequency \"D-MON\": \"D\" takes no anchor"},
-        {"500ms", "frequency \"500ms\" is finer than one second, tsflow's resolution"},
+        {"500ns", "frequency \"500ns\" is not a whole number of microseconds, tsflow's "
+                  "resolution"},
+        {"N", "frequency \"N\" is not a whole number of microseconds"},
+        {"99999999999D", "frequency \"99999999999D\": the multiple is too large"},
         {"0D", "frequency \"0D\": the multiple is 0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -213,9 +229,10 @@ Test(freq, season_follows_the_frequency)
     static const struct {
         const char *alias;
         size_t season;
-    } cases[] = {{"15min", 96}, {"h", 24},     {"2h", 12},    {"5h", 0},    {"D", 7},   {"2D", 0},
-                 {"B", 5},      {"W-SUN", 52}, {"MS", 12},    {"ME", 12},   {"3MS", 4}, {"5MS", 0},
-                 {"QS-JAN", 4}, {"QE-DEC", 4}, {"YS-JAN", 1}, {"YE-DEC", 1}};
+    } cases[] = {{"15min", 96}, {"h", 24},    {"2h", 12},    {"5h", 0},     {"D", 7},
+                 {"2D", 0},     {"B", 5},     {"W-SUN", 52}, {"MS", 12},    {"ME", 12},
+                 {"3MS", 4},    {"5MS", 0},   {"QS-JAN", 4}, {"QE-DEC", 4}, {"YS-JAN", 1},
+                 {"YE-DEC", 1}, {"s", 86400}, {"10ms", 0},   {"100us", 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tsf_freq f;
         parse_ok(cases[i].alias, &f);

@@ -104,7 +104,7 @@ static tsf_frame *series_frame(size_t n, size_t n_series)
         d[r] = 10 + sin(2 * M_PI * t / 12) * 3 + 0.05 * t + trand(&st);
         d[n + r] = 5 * cos(2 * M_PI * t / 12) + trand(&st);
     }
-    tsf_frame *f = tframe(2, n, d, 1467331200, 3600);
+    tsf_frame *f = tframe(2, n, d, 1467331200 * SEC, 3600 * SEC);
     free(d);
     if (n_series == 2) {
         const size_t starts[] = {0, n / 2, n};
@@ -645,9 +645,9 @@ static size_t assert_no_row_after_cutoff(const tsf_backtest *bt, const tsf_frame
 Test(backtest, time_cutoffs_hide_every_series_rows_after_the_cutoff_of_unaligned_daily_series)
 {
     tsf_err err = TSF_ERR_INIT;
-    const tsf_freq day = {TSF_FREQ_SECOND, 86400, 0};
+    const tsf_freq day = {TSF_FREQ_FIXED, 86400 * SEC, 0};
     /* A: 2020-01-01 .. 2020-11-30; B: 2020-02-01 .. 2020-12-31 (ends a month later) */
-    const int64_t start[] = {1577836800, 1580515200};
+    const int64_t start[] = {1577836800 * SEC, 1580515200 * SEC};
     const size_t len[] = {335, 334};
     tsf_frame *f = calendar_frame(&day, 2, start, len);
     const size_t tc[] = {0};
@@ -666,7 +666,7 @@ Test(backtest, time_cutoffs_hide_every_series_rows_after_the_cutoff_of_unaligned
     cr_assert_eq(bt->n_folds, 6);
     cr_assert_gt(assert_no_row_after_cutoff(bt, f), 6);
     for (size_t k = 0; k < bt->n_folds; k++) /* cutoff k: 2020-01-01 + 199 + 30k days */
-        cr_assert_eq(bt->folds[k].cutoff, start[0] + (int64_t)(199 + 30 * k) * 86400);
+        cr_assert_eq(bt->folds[k].cutoff, start[0] + (int64_t)(199 + 30 * k) * 86400 * SEC);
     /* A (last day 2020-11-30 = period 334) has 14 days after the cutoffs of origins <= 321:
      * folds 0..4; B (to period 365) all six */
     const size_t want[] = {2, 2, 2, 2, 2, 1};
@@ -679,7 +679,7 @@ Test(backtest, time_cutoffs_hide_every_series_rows_after_the_cutoff_of_unaligned
         int64_t cut = bt->folds[en->fold].cutoff;
         cr_assert_eq(en->cutoff_time, cut);
         for (size_t l = 0; l < fc->n_steps; l++) /* dated the periods after the cutoff */
-            cr_assert_eq(fc->time[e * fc->n_steps + l], cut + (int64_t)(l + 1) * 86400);
+            cr_assert_eq(fc->time[e * fc->n_steps + l], cut + (int64_t)(l + 1) * 86400 * SEC);
         cr_assert(en->fit_end <= en->origin_row && f->time[en->origin_row - 1] <= cut);
     }
     tsf_backtest_free(bt);
@@ -689,7 +689,7 @@ Test(backtest, time_cutoffs_hide_every_series_rows_after_the_cutoff_of_unaligned
     spy_n = 0;
     cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_OK, "%s", err.msg);
     cr_assert(spy_log[0].is_fit && spy_log[0].fold == 0);
-    cr_assert_gt(spy_log[0].last[1], bt->fc->entry[0].cutoff_time + 20 * 86400);
+    cr_assert_gt(spy_log[0].last[1], bt->fc->entry[0].cutoff_time + 20 * 86400 * SEC);
     tsf_backtest_free(bt);
     tsf_frame_free(f);
 }
@@ -699,7 +699,7 @@ Test(backtest, time_cutoffs_on_months_skip_a_series_too_short_for_the_season_and
     tsf_err err = TSF_ERR_INIT;
     const tsf_freq ms = {TSF_FREQ_MONTH_START, 1, 0};
     /* A: 2015-01 .. 2017-12 (36 months); B: 2016-01 .. 2018-06 (30 months) */
-    const int64_t start[] = {1420070400, 1451606400};
+    const int64_t start[] = {1420070400 * SEC, 1451606400 * SEC};
     const size_t len[] = {36, 30};
     tsf_frame *f = calendar_frame(&ms, 2, start, len);
     const size_t tc[] = {0};
@@ -712,7 +712,8 @@ Test(backtest, time_cutoffs_on_months_skip_a_series_too_short_for_the_season_and
     tsf_backtest_spec_init(&spec);
     spec.origins = TSF_ORIGINS_TIMES;
     spec.has_first_origin_time = 1;
-    spec.first_origin_time = 1451606400 + 366 * 86400 - 31 * 86400; /* 2016-12-01 */
+    spec.first_origin_time =
+        1451606400 * SEC + 366 * 86400 * SEC - 31 * 86400 * SEC; /* 2016-12-01 */
     spec.stride = 6;
     spec.horizon = 3;
     spec.targets = tc;
@@ -725,8 +726,8 @@ Test(backtest, time_cutoffs_on_months_skip_a_series_too_short_for_the_season_and
      * A: 23, 29 rows before the first two, no 3 months after the third. B: 11 rows before
      * 2016-12 (skipped: snaive needs 12), then 17, 23 (2018-06 lacks 3 months after). */
     cr_assert_eq(bt->n_folds, 3);
-    const int64_t cut[] = {1477958400, 1493596800,
-                           1509494400}; /* 2016-11-01, 2017-05-01, 2017-11-01 */
+    const int64_t cut[] = {1477958400 * SEC, 1493596800 * SEC,
+                           1509494400 * SEC}; /* 2016-11-01, 2017-05-01, 2017-11-01 */
     const size_t want[] = {1, 2, 1};
     for (size_t k = 0; k < 3; k++) {
         cr_assert_eq(bt->folds[k].cutoff, cut[k], "fold %zu", k);
@@ -748,7 +749,7 @@ Test(backtest, time_cutoffs_on_aligned_series_give_the_row_offsets_results)
 {
     tsf_err err = TSF_ERR_INIT;
     tsf_frame *f = series_frame(120, 2); /* two aligned hourly series of 60 rows */
-    f->freq = (tsf_freq){TSF_FREQ_SECOND, 3600, 0};
+    f->freq = (tsf_freq){TSF_FREQ_FIXED, 3600 * SEC, 0};
     const size_t tc[] = {0, 1};
     tsf_backtest *bt[2];
     for (int kind = 0; kind < 2; kind++) {
@@ -790,7 +791,7 @@ Test(backtest, time_origin_options_that_do_not_fit_the_calendar_are_refused_by_n
 {
     tsf_err err = TSF_ERR_INIT;
     const tsf_freq ms = {TSF_FREQ_MONTH_START, 1, 0};
-    const int64_t start[] = {1420070400};
+    const int64_t start[] = {1420070400 * SEC};
     const size_t len[] = {36};
     tsf_frame *f = calendar_frame(&ms, 1, start, len);
     const size_t tc[] = {0};
@@ -800,7 +801,7 @@ Test(backtest, time_origin_options_that_do_not_fit_the_calendar_are_refused_by_n
     spec.horizon = 3;
     spec.targets = tc;
     spec.n_targets = 1;
-    spec.train_span = (tsf_freq){TSF_FREQ_SECOND, 365 * 86400, 0};
+    spec.train_span = (tsf_freq){TSF_FREQ_FIXED, 365 * 86400 * SEC, 0};
     tsf_backtest *bt = NULL;
     cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_EINVAL);
     cr_assert_str_eq(err.msg, "backtest: train_length 365D is not a whole number of periods of "
@@ -811,7 +812,7 @@ Test(backtest, time_origin_options_that_do_not_fit_the_calendar_are_refused_by_n
     cr_assert_eq(bt->folds[0].origin, 12);
     tsf_backtest_free(bt);
     spec.has_first_origin_time = 1;
-    spec.first_origin_time = 1420070400 + 45 * 86400; /* 2015-02-15 */
+    spec.first_origin_time = 1420070400 * SEC + 45 * 86400 * SEC; /* 2015-02-15 */
     cr_assert_eq(tsf_backtest_run(&bt, f, &spec, &spy_model, 1, &err), TSF_EINVAL);
     cr_assert_str_eq(err.msg, "backtest: first_origin 2015-02-15 00:00:00 is not a period of the "
                               "data's frequency MS counted from 2015-01-01 00:00:00 (expected "

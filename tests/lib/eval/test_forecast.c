@@ -13,7 +13,7 @@ Test(forecasts, entries_carry_times_actuals_and_nan_values_until_put)
 {
     tsf_err err = TSF_ERR_INIT;
     const double d[] = {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15};
-    tsf_frame *f = tframe(2, 6, d, 1467331200, 3600);
+    tsf_frame *f = tframe(2, 6, d, 1467331200 * SEC, 3600 * SEC);
     const size_t tc[] = {1, 0};
     const char *models[] = {"lstm", "naive"};
     const double lv[] = {0.1, 0.9};
@@ -25,9 +25,9 @@ Test(forecasts, entries_carry_times_actuals_and_nan_values_until_put)
     size_t e;
     /* origin row 4: steps at rows 4, 5 and 6 (past the data: NaN actual, time continues) */
     cr_assert_eq(tsf_forecasts_add(fc, f, 0, 4, 0, 0, 4, &e, &err), TSF_OK, "%s", err.msg);
-    cr_assert_eq(fc->entry[e].origin_time, 1467331200 + 4 * 3600);
-    cr_assert_eq(fc->entry[e].cutoff_time, 1467331200 + 3 * 3600);
-    cr_assert_eq(fc->time[2], 1467331200 + 6 * 3600);
+    cr_assert_eq(fc->entry[e].origin_time, 1467331200 * SEC + 4 * 3600 * SEC);
+    cr_assert_eq(fc->entry[e].cutoff_time, 1467331200 * SEC + 3 * 3600 * SEC);
+    cr_assert_eq(fc->time[2], 1467331200 * SEC + 6 * 3600 * SEC);
     cr_assert_eq(fc->actual[0], 14);
     cr_assert_eq(fc->actual[1], 4);
     cr_assert(isnan(fc->actual[4]) && isnan(fc->actual[5]));
@@ -279,7 +279,7 @@ Test(forecasts, long_table_has_one_row_per_entry_step_and_target)
     double d[20];
     for (int r = 0; r < 20; r++)
         d[r] = r;
-    tsf_frame *f = tframe(2, 10, d, 1467331200, 3600);
+    tsf_frame *f = tframe(2, 10, d, 1467331200 * SEC, 3600 * SEC);
     const size_t tc[] = {0, 1};
     const char *models[] = {"m"};
     const double lv[] = {0.25};
@@ -300,9 +300,9 @@ Test(forecasts, long_table_has_one_row_per_entry_step_and_target)
     cr_assert_str_eq(t->target[3], "b");
     cr_assert_eq(t->step[3], 2);
     cr_assert_eq(t->fold[3], 3);
-    cr_assert_eq(t->time[3], 1467331200 + 6 * 3600);
-    cr_assert_eq(t->origin[3], 1467331200 + 5 * 3600);
-    cr_assert_eq(t->cutoff[3], 1467331200 + 4 * 3600);
+    cr_assert_eq(t->time[3], 1467331200 * SEC + 6 * 3600 * SEC);
+    cr_assert_eq(t->origin[3], 1467331200 * SEC + 5 * 3600 * SEC);
+    cr_assert_eq(t->cutoff[3], 1467331200 * SEC + 4 * 3600 * SEC);
     cr_assert_eq(t->actual[3], 16);
     cr_assert(t->values[0][3] == 7 && t->values[1][3] == 8);
     cr_assert(t->values[0][0] == 1 && t->values[1][0] == 2);

@@ -11,6 +11,8 @@
 #include "support.h"
 #include "tsflow/io.h"
 
+#define S TSF_US_PER_S /* microseconds per second: the unit of timestamps */
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static const char *fixture(const char *name)
@@ -112,11 +114,11 @@ Test(csv, reads_a_wide_file_with_iso_timestamps_and_infers_the_step)
     cr_assert_str_eq(f->col_names[1], "temp");
     cr_assert_str_eq(f->time_name, "time");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->step, 3600 * S);
     cr_assert_eq(f->n_series, 1);
     cr_assert_null(f->series_ids);
-    cr_assert_eq(f->time[0], 1577836800); /* date -u -d 2020-01-01 +%s */
-    cr_assert_eq(f->time[3], 1577836800 + 3 * 3600);
+    cr_assert_eq(f->time[0], 1577836800 * S); /* date -u -d 2020-01-01 +%s */
+    cr_assert_eq(f->time[3], (1577836800 + 3 * 3600) * S);
     double load[] = {1.5, 2.25, NAN, 4}, temp[] = {-3, -2.5, -2, NAN};
     tsft_assert_identical(f->cols[0], load, 4, "load");
     tsft_assert_identical(f->cols[1], temp, 4, "temp");
@@ -135,7 +137,7 @@ Test(csv, strips_a_utf8_bom_reads_crlf_and_detects_the_semicolon)
     cr_assert_eq(info.delimiter, ';');
     cr_assert_str_eq(f->time_name, "stamp");
     cr_assert_eq(f->n_rows, 3);
-    cr_assert_eq(f->step, 86400);
+    cr_assert_eq(f->step, 86400 * S);
     cr_assert_eq(info.n_lines, 4);
     double b[] = {10, 20, 30};
     tsft_assert_identical(f->cols[1], b, 3, "b");
@@ -175,7 +177,7 @@ Test(csv, reads_quoted_names_values_delimiters_quotes_and_newlines)
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->col_names[0], "the \"load\"");
     cr_assert_str_eq(f->time_name, "when");
-    cr_assert_eq(f->step, 1800);
+    cr_assert_eq(f->step, 1800 * S);
     double v[] = {1.5, 2.5, 3.5}; /* " 3.5 " is quoted, so libcsv keeps the blanks: trimmed */
     tsft_assert_identical(f->cols[0], v, 3, "load");
     cr_assert_eq(info.n_lines, 5); /* the quoted newline makes record 2 two lines long */
@@ -274,8 +276,8 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     o.time_unit = TSF_TIME_UNIT_S;
     tsf_frame *f = read_ok(p, &o, NULL);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    cr_assert_eq(f->time[0], 1467331200);
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->time[0], 1467331200 * S);
+    cr_assert_eq(f->step, 900 * S);
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->col_names[0], "v");
     tsf_frame_free(f);
@@ -284,7 +286,7 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     o.time_unit = TSF_TIME_UNIT_S;
     f = read_ok(p, &o, NULL);
     cr_assert_str_eq(f->time_name, "epoch");
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->step, 900 * S);
     tsf_frame_free(f);
     o.time_index = 2;
     read_fails(p, &o, TSF_EINVAL,
@@ -295,8 +297,8 @@ Test(csv, time_column_by_name_or_position_and_integer_epoch_seconds)
     o.tz = "UTC";
     f = read_ok(tmp_csv("t,v\n2016-07-01T02:00:00+02:00,1\n2016-07-01T00:15:00Z,2\n"), &o, NULL);
     cr_assert_str_eq(f->tz, "UTC");
-    cr_assert_eq(f->time[0], 1467331200);
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->time[0], 1467331200 * S);
+    cr_assert_eq(f->step, 900 * S);
     tsf_frame_free(f);
 }
 
@@ -346,7 +348,7 @@ Test(csv, long_layout_keeps_each_series_and_its_id)
     cr_assert_eq(f->series_start[2], 5);
     cr_assert_str_eq(f->id_name, "id");
     cr_assert_str_eq(f->time_name, "t"); /* AUTO skips the id column */
-    cr_assert_eq(f->step, 86400);
+    cr_assert_eq(f->step, 86400 * S);
     cr_assert_eq(f->n_cols, 1);
     double v[] = {1, 2, 3, 4, 5};
     tsft_assert_identical(f->cols[0], v, 5, "v");
@@ -368,7 +370,7 @@ Test(csv, long_layout_regroups_interleaved_series_in_order_of_first_appearance)
     double rain[] = {0.5, 0.25, 0, 1.5, 2.5, 7}, wind[] = {3, 5, 7, 4, 6, 1};
     tsft_assert_identical(f->cols[0], rain, 6, "rain");
     tsft_assert_identical(f->cols[1], wind, 6, "wind");
-    cr_assert_eq(f->time[2] - f->time[0], 2 * 86400);
+    cr_assert_eq(f->time[2] - f->time[0], (2 * 86400) * S);
     cr_assert_eq(f->time[5], f->time[0]);
     tsf_frame_free(f);
 }
@@ -392,7 +394,7 @@ Test(csv, a_gap_in_an_interleaved_long_file_names_its_file_lines)
     cr_assert_eq(f->series_start[1], 3);
     double v[] = {1, 3, 5, 2, NAN, NAN, 4};
     tsft_assert_identical(f->cols[0], v, 7, "v");
-    cr_assert_eq(f->time[5] - f->time[3], 2 * 86400);
+    cr_assert_eq(f->time[5] - f->time[3], (2 * 86400) * S);
     tsf_frame_free(f);
 }
 
@@ -419,7 +421,7 @@ Test(csv, gap_fill_inserts_nan_rows_and_counts_them)
     double v[] = {1, 2, NAN, NAN, 5, 6};
     tsft_assert_identical(f->cols[0], v, 6, "v");
     for (size_t r = 1; r < 6; r++)
-        cr_assert_eq(f->time[r] - f->time[r - 1], 900, "row %zu", r);
+        cr_assert_eq(f->time[r] - f->time[r - 1], 900 * S, "row %zu", r);
     tsf_frame_free(f);
 }
 
@@ -450,8 +452,8 @@ Test(csv, the_frequency_is_the_step_all_differences_are_whole_multiples_of)
                                    "2020-01-01 00:10,3\n2020-01-01 00:20,4\n"),
                            &o, NULL);
     cr_assert_eq(f->n_rows, 5);
-    cr_assert_eq(f->freq.unit, TSF_FREQ_SECOND);
-    cr_assert_eq(f->freq.n, 300);
+    cr_assert_eq(f->freq.unit, TSF_FREQ_FIXED);
+    cr_assert_eq(f->freq.n, 300 * S);
     tsf_frame_free(f);
 }
 
@@ -657,10 +659,10 @@ Test(csv, large_files_with_quotes_crlf_and_long_lines_read_the_same_both_ways)
     size_t cap = 600000, n = 0;
     char *text = malloc(cap);
     n += (size_t)sprintf(text + n, "t,\"name\",v\r\n");
-    int64_t t0 = 1577836800;
+    int64_t t0 = 1577836800 * S;
     for (int i = 0; n < cap - 5000; i++) {
         char ts[32];
-        tsf_time_format(TSF_TIME_EPOCH, t0 + 60 * i, ts, sizeof ts);
+        tsf_time_format(TSF_TIME_EPOCH, t0 + 60 * S * i, ts, sizeof ts);
         if (i % 5000 == 17) /* long lines, the first longer than a 64 KiB block */
             n +=
                 (size_t)sprintf(text + n, "%s,\"%0*d\",%d.5\r\n", ts, i == 17 ? 70000 : 3000, i, i);
@@ -680,7 +682,7 @@ Test(csv, large_files_with_quotes_crlf_and_long_lines_read_the_same_both_ways)
     tsf_csv_info info;
     tsf_frame *f = read_ok(p, &o, &info);
     cr_assert_gt(f->n_rows, 10000);
-    cr_assert_eq(f->step, 60);
+    cr_assert_eq(f->step, 60 * S);
     cr_assert_eq(f->cols[0][3], 3e-3);
     cr_assert_eq(f->cols[0][5], -5);
     cr_assert_eq(f->cols[0][17], 17.5);

@@ -11,14 +11,14 @@
 #include "tsflow/io.h"
 
 /* Writes each file into sys.argv[1] and prints one line per file:
- * "<file> <options> <pandas.infer_freq of the true index> <epoch seconds of each row>". */
+ * "<file> <options> <pandas.infer_freq of the true index> <epoch microseconds of each row>". */
 static const char *const files_py =
     "import sys, os, datetime\n"
     "import numpy as np, pandas as pd\n"
     "d = sys.argv[1]\n"
     "def out(name, opts, idx, freq=None):\n"
-    "    secs = idx.asi8 // 10**9\n"
-    "    print(name, opts, freq or pd.infer_freq(idx), *secs)\n"
+    "    us = idx.asi8 // 10**3\n"
+    "    print(name, opts, freq or pd.infer_freq(idx), *us)\n"
     "def frame(idx, name):\n"
     "    return pd.DataFrame({'value': np.arange(len(idx)) * 1.5}, index=idx.rename(name))\n"
     "m = pd.date_range('1949-01-01', periods=144, freq='MS')\n"
@@ -54,8 +54,8 @@ static const char *const files_py =
     "with open(os.path.join(d, 'years.csv'), 'w') as f:\n"
     "    f.write('Year,Sunspots\\n')\n"
     "    f.writelines('%d,%g\\n' % (y, y % 11) for y in range(1700, 2021))\n"
-    "print('years.csv', '-', 'AS-JAN', *((datetime.date(y, 1, 1) - e).days * 86400 for y in "
-    "range(1700, 2021)))\n"
+    "print('years.csv', '-', 'AS-JAN', *((datetime.date(y, 1, 1) - e).days * 86400 * 10**6 for y "
+    "in range(1700, 2021)))\n"
     "w = pd.date_range('2020-01-05', periods=80, freq='W-SUN')\n"
     "frame(w, 'week').to_csv(os.path.join(d, 'w.csv')); out('w.csv', '-', w)\n"
     "b = pd.bdate_range('2020-01-01', '2020-12-31')\n"
@@ -89,7 +89,30 @@ static const char *const files_py =
     "with open(os.path.join(d, 'ms_epoch.csv'), 'w') as f:\n"
     "    f.write('t,v\\n')\n"
     "    f.writelines('%d,%d\\n' % (x // 10**6, i) for i, x in enumerate(ms.asi8))\n"
-    "out('ms_epoch.csv', 'unit=ms', ms)\n";
+    "out('ms_epoch.csv', 'unit=ms', ms)\n"
+    "# sub-second: a 10 ms sensor as pandas writes it (ISO fractions), epoch milliseconds at\n"
+    "# 250 ms, nanoseconds that are whole microseconds, a %f format, 100 us steps with gaps\n"
+    "s10 = pd.date_range('2021-06-01 12:00:59.5', periods=400, freq='10L')\n"
+    "frame(s10, 'time').to_csv(os.path.join(d, 'sensor.csv')); out('sensor.csv', '-', s10)\n"
+    "q = pd.date_range('2020-01-01 00:00:00.75', periods=40, freq='250L')\n"
+    "with open(os.path.join(d, 'ms_frac.csv'), 'w') as f:\n"
+    "    f.write('t,v\\n')\n"
+    "    f.writelines('%d,%d\\n' % (x // 10**6, i) for i, x in enumerate(q.asi8))\n"
+    "out('ms_frac.csv', 'unit=ms', q)\n"
+    "n = pd.date_range('2020-01-01', periods=30, freq='1500U')\n"
+    "with open(os.path.join(d, 'ns.csv'), 'w') as f:\n"
+    "    f.write('t,v\\n')\n"
+    "    f.writelines('%d,%d\\n' % (x, i) for i, x in enumerate(n.asi8))\n"
+    "out('ns.csv', 'unit=ns', n)\n"
+    "with open(os.path.join(d, 'fmt_f.csv'), 'w') as f:\n"
+    "    f.write('t,v\\n')\n"
+    "    f.writelines('%s,%d\\n' % (t.strftime('%d/%m/%Y-%H:%M:%S.%f')[:-3], i)\n"
+    "                 for i, t in enumerate(q))\n"
+    "out('fmt_f.csv', 'fmt=%d/%m/%Y-%H:%M:%S.%f', pd.to_datetime(\n"
+    "    [t.strftime('%d/%m/%Y-%H:%M:%S.%f')[:-3] for t in q], format='%d/%m/%Y-%H:%M:%S.%f'))\n"
+    "u = pd.date_range('2020-01-01', periods=200, freq='100U')\n"
+    "frame(u.delete([5, 6, 7, 120]), 'time').to_csv(os.path.join(d, 'us_gaps.csv'))\n"
+    "out('us_gaps.csv', 'fill', u)\n";
 
 Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_frequency)
 {
@@ -100,7 +123,7 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
     cr_assert_eq(rc, 0, "python: %s", perr);
     tsft_ref_line e[32];
     size_t n = tsft_ref_lines(out, 3, e, 32);
-    cr_assert_eq(n, 16, "files from python: %zu", n);
+    cr_assert_eq(n, 21, "files from python: %zu", n);
     for (size_t c = 0; c < n; c++) {
         const char *name = e[c].word[0], *opts = e[c].word[1], *freq = e[c].word[2];
         tsf_csv_options o;
@@ -109,6 +132,8 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
             o.time_format = opts + 4;
         else if (!strcmp(opts, "unit=ms"))
             o.time_unit = TSF_TIME_UNIT_MS;
+        else if (!strcmp(opts, "unit=ns"))
+            o.time_unit = TSF_TIME_UNIT_NS;
         else if (!strncmp(opts, "tz=", 3))
             o.tz = opts + 3;
         else if (!strcmp(opts, "fill"))
@@ -127,6 +152,9 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
         char a[24];
         cr_assert_str_eq(tsf_freq_format(&f->freq, 1, a, sizeof a), freq,
                          "%s: tsflow %s, pandas.infer_freq %s", name, a, freq);
+        /* steps under a second have no season: a day of 10 ms is 8.6 million steps */
+        if (f->freq.unit == TSF_FREQ_FIXED && f->freq.n < TSF_US_PER_S)
+            cr_assert_eq(tsf_freq_season(&f->freq), 0, "%s: season", name);
         tsf_frame_free(f);
     }
 }
@@ -156,8 +184,8 @@ Test(csv_calendar, each_series_of_a_long_file_keeps_its_own_frequency)
     cr_assert_str_eq(tsf_freq_format(tsf_frame_series_freq(f, 0), 0, a, sizeof a), "h");
     cr_assert_str_eq(tsf_freq_format(tsf_frame_series_freq(f, 1), 0, b, sizeof b), "D");
     cr_assert_eq(f->series_start[1], 4);
-    cr_assert_eq(f->time[3] - f->time[2], 3600);
-    cr_assert_eq(f->time[8] - f->time[7], 86400);
+    cr_assert_eq(f->time[3] - f->time[2], TSF_US_PER_H);
+    cr_assert_eq(f->time[8] - f->time[7], TSF_US_PER_DAY);
     tsf_frame_free(f);
 }
 
@@ -179,7 +207,7 @@ Test(csv_calendar, business_days_get_no_weekends_when_gaps_are_filled)
     cr_assert_str_eq(tsf_freq_format(&f->freq, 0, a, sizeof a), "B");
     cr_assert_eq(tsf_freq_season(&f->freq), 5);
     cr_assert_eq(f->n_rows, 8, "only Monday 6 January is inserted");
-    cr_assert_eq(f->time[2], 1578268800); /* date -u -d 2020-01-06 +%s */
+    cr_assert_eq(f->time[2], 1578268800 * TSF_US_PER_S); /* date -u -d 2020-01-06 +%s */
     tsf_frame_free(f);
 }
 

@@ -77,7 +77,7 @@ Test(ett, ettm1_round_trips_through_the_writer_to_the_same_text_values)
     tsf_frame *f = NULL, *g = NULL;
     tsf_err e = TSF_ERR_INIT;
     cr_assert_eq(tsf_csv_read(&f, path, NULL, NULL, &e), TSF_OK, "%s", e.msg);
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->step, 900 * TSF_US_PER_S);
     const char *out = tsft_path(tsft_tmpdir(), "ettm1.csv");
     cr_assert_eq(tsf_csv_write(f, out, &e), TSF_OK, "%s", e.msg);
     cr_assert_eq(tsf_csv_read(&g, out, NULL, NULL, &e), TSF_OK, "%s", e.msg);

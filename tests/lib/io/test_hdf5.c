@@ -16,7 +16,8 @@
 #include "tsflow/freq.h"
 #include "tsflow/io.h"
 
-#define T0 INT64_C(1467331200) /* 2016-07-01 00:00:00 UTC */
+#define SEC TSF_US_PER_S               /* microseconds per second */
+#define T0 (INT64_C(1467331200) * SEC) /* 2016-07-01 00:00:00 UTC */
 
 /* Python prelude: hx() prints values as float.hex, one line. */
 static const char *PRE = "import sys, numpy as np, pandas as pd, h5py\n"
@@ -85,14 +86,15 @@ static void assert_values(const tsf_frame *f, const char *hex, const char *what)
     free(want);
 }
 
-static void assert_times(const tsf_frame *f, const char *text, int64_t scale)
+/* The frame's times (microseconds) equal text's numbers, each ns_per_unit nanoseconds. */
+static void assert_times(const tsf_frame *f, const char *text, int64_t ns_per_unit)
 {
     size_t n;
     int64_t *want = ints(text, &n);
     cr_assert_eq(n, f->n_rows);
     for (size_t i = 0; i < n; i++)
-        cr_assert_eq(f->time[i] * scale, want[i], "time[%zu]: got %lld, want %lld", i,
-                     (long long)(f->time[i] * scale), (long long)want[i]);
+        cr_assert_eq(f->time[i] * 1000, want[i] * ns_per_unit, "time[%zu]: got %lld us, want %lld",
+                     i, (long long)f->time[i], (long long)want[i]);
     free(want);
 }
 
@@ -228,11 +230,11 @@ Test(hdf5, takes_time_and_column_names_from_dimension_scales)
                    p, NULL);
     tsf_frame *f = read_ok(p, "obs/x");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    cr_assert_eq(f->step, 1800);
+    cr_assert_eq(f->step, 1800 * SEC);
     cr_assert_str_eq(f->time_name, "when");
     cr_assert_str_eq(f->col_names[0], "a");
     cr_assert_str_eq(f->col_names[1], "b");
-    assert_times(f, tsft_line(out, 0), 1);
+    assert_times(f, tsft_line(out, 0), 1000000000);
     cr_assert_eq(f->cols[1][3], 7.0);
     tsf_frame_free(f);
 }
@@ -252,13 +254,13 @@ Test(hdf5, finds_a_sibling_time_dataset_with_cf_units_or_iso_strings)
     tsf_frame *f = read_ok(p, "a/v");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], T0);
-    cr_assert_eq(f->time[1], T0 + 5400);
-    cr_assert_eq(f->step, 5400);
+    cr_assert_eq(f->time[1], T0 + 5400 * SEC);
+    cr_assert_eq(f->step, 5400 * SEC);
     cr_assert_str_eq(f->time_name, "time");
     tsf_frame_free(f);
     f = read_ok(p, "b/v");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    cr_assert_eq(f->time[2], T0 + 2 * 86400);
+    cr_assert_eq(f->time[2], T0 + 2 * 86400 * SEC);
     cr_assert_str_eq(f->time_name, "date");
     tsf_frame_free(f);
     /* numbers without CF units are a plain integer index */
@@ -284,7 +286,7 @@ Test(hdf5, reads_a_variable_that_xarray_wrote_with_the_h5netcdf_engine)
     tsf_frame *f = read_ok(p, "load");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], T0);
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->step, 900 * SEC);
     cr_assert_eq(f->n_series, 2);
     cr_assert_str_eq(f->series_ids[0], "north");
     cr_assert_str_eq(f->series_ids[1], "south");
@@ -434,7 +436,7 @@ Test(hdf5, takes_names_from_column_names_and_times_from_timestamps_or_says_why_n
     cr_assert_str_eq(f->col_names[1], "temp");
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->time[0], T0);
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->step, 3600 * SEC);
     cr_assert_str_eq(f->time_name, "timestamps");
     assert_values(f, tsft_line(out, 0), "values");
     tsf_frame_free(f);
@@ -482,7 +484,7 @@ Test(hdf5, honours_columns_time_column_no_time_and_gaps_as_the_csv_reader_does)
     cr_assert_str_eq(f->col_names[0], "b");
     cr_assert_eq(f->n_rows, 4);
     cr_assert_eq(info.n_filled, 1);
-    cr_assert_eq(f->time[2], T0 + 120);
+    cr_assert_eq(f->time[2], T0 + 120 * SEC);
     cr_assert(isnan(f->cols[0][2]));
     cr_assert_eq(f->cols[0][3], 40);
     tsf_frame_free(f);
@@ -557,10 +559,10 @@ Test(hdf5, reads_a_pandas_frame_merging_its_dtype_blocks_back_into_column_order)
     cr_assert_str_eq(names, tsft_line(out, 0));
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_str_eq(f->time_name, "date");
-    cr_assert_eq(f->step, 900);
+    cr_assert_eq(f->step, 900 * SEC);
     cr_assert_eq(f->n_series, 1);
     assert_values(f, tsft_line(out, 1), "pandas blocks");
-    assert_times(f, tsft_line(out, 2), 1000000000);
+    assert_times(f, tsft_line(out, 2), 1);
     tsf_frame_free(f);
 }
 
@@ -591,7 +593,7 @@ Test(hdf5, reads_a_pandas_series)
     tsf_frame *f = read_ok(p, "s");
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->col_names[0], "load");
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->step, 3600 * SEC);
     assert_values(f, tsft_line(out, 0), "series");
     tsf_frame_free(f);
 }
@@ -614,10 +616,10 @@ Test(hdf5, reads_a_pandas_id_time_multiindex_as_one_series_per_id)
     cr_assert_eq(f->series_start[1], 2);
     double want[] = {1, 3, 2, 4};
     tsft_assert_identical(f->cols[0], want, 4, "regrouped values");
-    int64_t wt[] = {T0 + 3600, T0 + 7200, T0, T0 + 3600};
+    int64_t wt[] = {T0 + 3600 * SEC, T0 + 7200 * SEC, T0, T0 + 3600 * SEC};
     for (int i = 0; i < 4; i++)
         cr_assert_eq(f->time[i], wt[i], "time[%d]", i);
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->step, 3600 * SEC);
     tsf_frame_free(f);
 }
 
@@ -664,10 +666,10 @@ Test(hdf5, reads_pandas_tables_of_blocks_appended_chunks_and_data_columns_as_rea
         cr_assert_str_eq(col_list(f), tsft_line(out, 3 * k), "%s", keys[k]);
         cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
         cr_assert_str_eq(f->time_name, "when");
-        cr_assert_eq(f->step, 900);
+        cr_assert_eq(f->step, 900 * SEC);
         cr_assert_eq(f->n_series, 1);
         assert_values(f, tsft_line(out, 3 * k + 1), keys[k]);
-        assert_times(f, tsft_line(out, 3 * k + 2), 1000000000);
+        assert_times(f, tsft_line(out, 3 * k + 2), 1);
         tsf_frame_free(f);
     }
 }
@@ -697,7 +699,7 @@ Test(hdf5, reads_a_pandas_table_with_an_id_time_multiindex_as_one_series_per_id)
     cr_assert_str_eq(f->time_name, "time");
     cr_assert_str_eq(col_list(f), "y n");
     cr_assert_str_eq(tsft_line(out, 4), "y n id time");
-    cr_assert_eq(f->step, 86400);
+    cr_assert_eq(f->step, 86400 * SEC);
     for (size_t s = 0; s < 2; s++) {
         size_t r0, n = tsf_frame_series_rows(f, s, &r0);
         size_t k;
@@ -707,7 +709,7 @@ Test(hdf5, reads_a_pandas_table_with_an_id_time_multiindex_as_one_series_per_id)
         tsft_assert_identical(f->cols[1] + r0, want + n, n, s ? "n of south" : "n of north");
         int64_t *wt = ints(tsft_line(out, 2 * (int)s + 1), &k);
         for (size_t i = 0; i < n; i++)
-            cr_assert_eq(f->time[r0 + i] * 1000000000, wt[i], "series %zu time %zu", s, i);
+            cr_assert_eq(f->time[r0 + i] * 1000, wt[i], "series %zu time %zu", s, i);
         free(want);
         free(wt);
     }
@@ -736,7 +738,7 @@ Test(hdf5, reads_a_pandas_table_text_column_as_the_series_id_and_a_series_table)
     cr_assert_str_eq(f->time_name, "when");
     double want[] = {1, 3, 2, 4};
     tsft_assert_identical(f->cols[0], want, 4, "values by series");
-    int64_t wt[] = {T0, T0 + 3600, T0, T0 + 3600};
+    int64_t wt[] = {T0, T0 + 3600 * SEC, T0, T0 + 3600 * SEC};
     for (int i = 0; i < 4; i++)
         cr_assert_eq(f->time[i], wt[i], "time[%d]", i);
     tsf_frame_free(f);
@@ -791,7 +793,7 @@ Test(hdf5, reads_a_pandas_period_index_as_the_instants_to_timestamp_gives)
             tsf_frame *f = read_ok(p, key);
             cr_assert_eq(f->time_kind, TSF_TIME_EPOCH, "%s", key);
             cr_assert_str_eq(f->time_name, "when", "%s", key);
-            assert_times(f, tsft_line(out, 2 * k), 1000000000);
+            assert_times(f, tsft_line(out, 2 * k), 1);
             /* the frequency of the instants, as pandas.infer_freq (1.5's aliases) names it */
             char fq[32];
             cr_assert_str_eq(tsf_freq_format(&f->freq, 1, fq, sizeof fq), tsft_line(out, 2 * k + 1),
@@ -940,13 +942,13 @@ Test(hdf5, takes_a_datetime_or_integer_column_named_by_time_column_as_the_time)
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     cr_assert_eq(f->n_cols, 1);
     cr_assert_str_eq(f->time_name, "at");
-    cr_assert_eq(f->step, 1800);
-    assert_times(f, tsft_line(out, 0), 1);
+    cr_assert_eq(f->step, 1800 * SEC);
+    assert_times(f, tsft_line(out, 0), 1000000000);
     assert_values(f, tsft_line(out, 2), "load beside a tz-aware time column");
     tsf_frame_free(f);
     opt.time_column = "naive";
     f = read_opt_ok(p, "naive", &opt, NULL);
-    assert_times(f, tsft_line(out, 1), 1);
+    assert_times(f, tsft_line(out, 1), 1000000000);
     assert_values(f, tsft_line(out, 2), "load beside a naive time column");
     tsf_frame_free(f);
     /* two datetime columns share a block: the other one is refused by name */
@@ -968,11 +970,11 @@ Test(hdf5, takes_a_datetime_or_integer_column_named_by_time_column_as_the_time)
     opt.time_unit = TSF_TIME_UNIT_S;
     f = read_opt_ok(p, "ep", &opt, NULL);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    assert_times(f, tsft_line(out, 0), 1);
+    assert_times(f, tsft_line(out, 0), 1000000000);
     tsf_frame_free(f);
 }
 
-Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
+Test(hdf5, refuses_unsorted_gapped_and_sub_microsecond_times_naming_the_rows)
 {
     const char *p = tsft_path(tsft_tmpdir(), "g.h5");
     py("with h5py.File(p, 'w') as f:\n"
@@ -980,7 +982,7 @@ Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
        "        f[g + '/v'] = np.zeros(3)\n"
        "        f[g + '/time'] = np.array(t)\n"
        "        f[g + '/time'].attrs['units'] = 'seconds since 2016-07-01'\n"
-       "idx = pd.to_datetime(['2016-07-01 00:00:00', '2016-07-01 00:00:00.5'])\n"
+       "idx = pd.to_datetime(['2016-07-01 00:00:00', '2016-07-01 00:00:00.000000001'])\n"
        "pd.DataFrame({'a': [1.0, 2.0]}, index=idx).to_hdf(p, 'frac', format='fixed')\n",
        p, NULL);
     char want[1024];
@@ -998,8 +1000,9 @@ Test(hdf5, refuses_unsorted_gapped_and_sub_second_times_naming_the_rows)
              p);
     assert_msg(read_fails(p, "gap/v", TSF_EFORMAT), want);
     snprintf(want, sizeof want,
-             "%s: \"/frac\": index row 1 has a fraction of a second (1467331200500000000 ns); "
-             "tsflow frames have 1-second resolution",
+             "%s: \"/frac\": index row 1 (1467331200000000001 ns) is not a whole microsecond, "
+             "tsflow's resolution (it never rounds a time: floor the index to microseconds "
+             "before saving, df.index.floor(\"us\"))",
              p);
     assert_msg(read_fails(p, "frac", TSF_EFORMAT), want);
 }
@@ -1059,7 +1062,7 @@ static tsf_frame *make_frame(size_t n_per, size_t k, size_t n_series, int epoch)
     for (size_t s = 0; s < n_series; s++) {
         starts[s] = r;
         for (size_t i = 0; i < n_per; i++, r++) {
-            f->time[r] = epoch ? T0 + 900 * (int64_t)(i + s) : (int64_t)(i + s);
+            f->time[r] = epoch ? T0 + 900 * SEC * (int64_t)(i + s) : (int64_t)(i + s);
             for (size_t j = 0; j < k; j++)
                 f->cols[j][r] = awkward(r, j);
         }
@@ -1067,7 +1070,7 @@ static tsf_frame *make_frame(size_t n_per, size_t k, size_t n_series, int epoch)
     starts[n_series] = r;
     f->n_rows = r;
     f->time_kind = epoch ? TSF_TIME_EPOCH : TSF_TIME_INDEX;
-    f->step = epoch ? 900 : 1;
+    f->step = epoch ? 900 * SEC : 1;
     if (n_series > 1) {
         cr_assert_eq(tsf_frame_set_series(f, n_series, ids, starts, &err), TSF_OK);
         f->id_name = strdup("site");
@@ -1102,7 +1105,7 @@ Test(hdf5, written_frame_reads_back_in_pandas_bit_identical)
     cr_assert_str_eq(tsft_line(out, 0), "load|temp \xc3\xa9|x");
     cr_assert_str_eq(tsft_line(out, 1), "date datetime64[ns]");
     assert_values(f, tsft_line(out, 2), "pandas.read_hdf values");
-    assert_times(f, tsft_line(out, 3), 1000000000);
+    assert_times(f, tsft_line(out, 3), 1);
     tsf_frame_free(f);
 }
 
@@ -1114,7 +1117,7 @@ Test(hdf5, written_integer_index_frame_reads_back_in_pandas_with_an_int64_index)
     char *out = py(PD_CHECK, p, "/nested/key");
     cr_assert_str_eq(tsft_line(out, 1), "None int64");
     assert_values(f, tsft_line(out, 2), "pandas values");
-    assert_times(f, tsft_line(out, 3), 1);
+    assert_times(f, tsft_line(out, 3), 1000); /* an index: as it is */
     tsf_frame_free(f);
 }
 
@@ -1133,7 +1136,7 @@ Test(hdf5, written_long_frame_reads_back_in_pandas_as_an_id_time_multiindex)
     cr_assert_str_eq(tsft_line(out, 0), "['site', 'date'] datetime64[ns]");
     cr_assert_str_eq(tsft_line(out, 1), "s0 s0 s0 s0 s0 s0 s1 s1 s1 s1 s1 s1 s2 s2 s2 s2 s2 s2");
     assert_values(f, tsft_line(out, 2), "long frame values");
-    assert_times(f, tsft_line(out, 3), 1000000000);
+    assert_times(f, tsft_line(out, 3), 1);
     cr_assert_str_eq(tsft_line(out, 4), "(6, 2)");
     tsf_frame_free(f);
 }
@@ -1156,7 +1159,7 @@ Test(hdf5, written_frame_opens_in_xarray_with_named_dimensions_and_cf_time)
                      "('time', 'column') datetime64[ns] None seconds since 1970-01-01T00:00:00Z");
     cr_assert_str_eq(tsft_line(out, 1), "load|temp \xc3\xa9|x");
     assert_values(f, tsft_line(out, 2), "xarray values");
-    assert_times(f, tsft_line(out, 3), 1000000000);
+    assert_times(f, tsft_line(out, 3), 1);
     tsf_frame_free(f);
 }
 
@@ -1282,12 +1285,14 @@ Test(hdf5, failed_write_leaves_the_old_file_intact_and_no_temporary)
     assert_msg(err.msg, want);
 
     /* timestamps pandas cannot hold (year 2300) */
-    f->time[4] = INT64_C(10413792000);
+    f->time[4] = INT64_C(10413792000) * SEC;
     rc = tsf_hdf5_write(f, p, "data", &err);
     cr_assert_eq(rc, TSF_EINVAL);
     snprintf(want, sizeof want,
-             "%s: table \"data\": column \"date\" row 4: 10413792000 s since 1970 is outside "
-             "pandas' datetime64[ns] range (1677-09-22 to 2262-04-11)",
+             "%s: table \"data\": column \"date\" row 4: 2300-01-01 00:00:00 is outside pandas' "
+             "datetime64[ns] range (1677-09-21 to 2262-04-11), which the pandas layout stores "
+             "times in (expected times in that range; write CSV, or only the xarray layout, "
+             "whose CF units reach any year: export.hdf5 option data = xarray)",
              p);
     assert_msg(err.msg, want);
 
@@ -1300,7 +1305,7 @@ Test(hdf5, failed_write_leaves_the_old_file_intact_and_no_temporary)
     /* an unwritable directory (root writes anywhere, so only as another user) */
     if (geteuid() != 0) {
         cr_assert_eq(chmod(d, 0555), 0);
-        f->time[4] = T0 + 4 * 900;
+        f->time[4] = T0 + 4 * 900 * SEC;
         rc = tsf_hdf5_write(f, p, "data", &err);
         chmod(d, 0755);
         cr_assert_eq(rc, TSF_EIO);
@@ -1326,11 +1331,11 @@ Test(h5out, writes_a_long_table_with_string_time_and_integer_index_levels_for_pa
     tsf_err err = TSF_ERR_INIT;
     cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
     const char *series[] = {"b", "a", "b", "\xc3\xa9", NULL};
-    int64_t origin[] = {T0, T0, T0 + 3600, T0, T0};
+    int64_t origin[] = {T0, T0, T0 + 3600 * SEC, T0, T0};
     int64_t step[] = {1, 2, 1, 1, 3};
     double actual[] = {0.1, NAN, -0.0, 1.0 / 3, 5e-324};
     int64_t count[] = {-7, 0, INT64_MAX, 3, 4};
-    int64_t when[] = {T0 + 60, TSF_H5_NAT, -86400, T0, 0};
+    int64_t when[] = {T0 + 60 * SEC, TSF_H5_NAT, -86400 * SEC, T0, 0};
     tsf_h5_column cols[] = {
         {"series", TSF_H5_STRING, series}, {"origin", TSF_H5_TIME, origin},
         {"step", TSF_H5_INT64, step},      {"actual", TSF_H5_FLOAT64, actual},
@@ -1389,7 +1394,7 @@ Test(h5out, writes_a_cube_that_xarray_opens_with_named_dimensions_and_coordinate
     tsf_err err = TSF_ERR_INIT;
     cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
     const char *series[] = {"north", "south", "\xc3\xa9st"};
-    int64_t origin[] = {T0, T0 + 86400};
+    int64_t origin[] = {T0, T0 + 86400 * SEC};
     int64_t step[] = {1, 2, 3, 4};
     double q[] = {0.1, 0.5, 0.9};
     tsf_h5_dim dims[] = {{"series", 3, TSF_H5_STRING, series},
@@ -1451,7 +1456,7 @@ Test(h5out, one_file_holds_tables_a_cube_and_provenance_that_each_reader_opens_c
     tsf_err err = TSF_ERR_INIT;
     cr_assert_eq(tsf_h5out_open(&o, p, &err), TSF_OK, "%s", err.msg);
     const char *sid[] = {"a", "a", "b", "b"};
-    int64_t ts[] = {T0, T0 + 900, T0, T0 + 900};
+    int64_t ts[] = {T0, T0 + 900 * SEC, T0, T0 + 900 * SEC};
     double fc[] = {1, 2, 3, 4};
     tsf_h5_column fcols[] = {{"series", TSF_H5_STRING, sid},
                              {"timestamp", TSF_H5_TIME, ts},
@@ -1463,7 +1468,7 @@ Test(h5out, one_file_holds_tables_a_cube_and_provenance_that_each_reader_opens_c
     double loss[] = {0.9, 0.5, 0.25};
     tsf_h5_column hcols[] = {{"epoch", TSF_H5_INT64, epoch}, {"loss", TSF_H5_FLOAT64, loss}};
     const char *ids[] = {"a", "b"};
-    int64_t tc[] = {T0, T0 + 900};
+    int64_t tc[] = {T0, T0 + 900 * SEC};
     tsf_h5_dim dims[] = {{"series", 2, TSF_H5_STRING, ids}, {"timestamp", 2, TSF_H5_TIME, tc}};
     cr_assert_eq(tsf_h5out_pandas(o, "forecasts", 4, fcols, 3, 2, &err), TSF_OK, "%s", err.msg);
     cr_assert_eq(tsf_h5out_pandas(o, "metrics", 2, mcols, 2, 1, &err), TSF_OK, "%s", err.msg);
@@ -1651,8 +1656,8 @@ Test(hdf5, warns_when_a_time_dataset_looks_like_epoch_times_without_units)
     opt.time_unit = TSF_TIME_UNIT_MS;
     f = read_opt_ok(p, "v", &opt, &info);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
-    cr_assert_eq(f->time[0], 1467331200);
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->time[0], T0);
+    cr_assert_eq(f->step, 3600 * SEC);
     cr_assert_str_eq(info.notes, "");
     tsf_frame_free(f);
 }

@@ -45,7 +45,7 @@ static tsf_frame *read_ok(const char *path, const char *key, tsf_hdf5_info *info
 }
 
 /* The frame equals xarray's ds[var].to_dataframe() (printed as: station labels, times in
- * seconds, values), row for row; rtol for float32-decoded packed values. */
+ * microseconds, values), row for row; rtol for float32-decoded packed values. */
 static void assert_like_xarray(const tsf_frame *f, const char *out, double rtol)
 {
     char *labels = tsft_line(out, 0);
@@ -73,7 +73,7 @@ static void assert_like_xarray(const tsf_frame *f, const char *out, double rtol)
     "ds = xr.open_dataset(p, engine='h5netcdf')\n"                                                 \
     "df = ds['temp'].to_dataframe()['temp'].unstack('time')\n"                                     \
     "print(' '.join(str(s) for s in df.index))\n"                                                  \
-    "ints(df.columns.values.astype('datetime64[s]').astype('int64'))\n"                            \
+    "ints(df.columns.values.astype('datetime64[us]').astype('int64'))\n"                           \
     "hx(df.values)\n"
 
 Test(hdf5_nc, reads_a_station_time_variable_as_one_series_per_station)
@@ -94,7 +94,7 @@ Test(hdf5_nc, reads_a_station_time_variable_as_one_series_per_station)
     cr_assert_str_eq(f->col_names[0], "temp");
     cr_assert_str_eq(f->id_name, "station");
     cr_assert_str_eq(f->time_name, "time");
-    cr_assert_eq(f->step, 3600);
+    cr_assert_eq(f->step, TSF_US_PER_H);
     cr_assert_eq(info.n_masked, 1);
     cr_assert(strstr(info.notes, "netCDF variable \"temp\" over (station, time): one series per "
                                  "station (3)"),
@@ -125,7 +125,7 @@ Test(hdf5_nc, reads_time_station_order_integer_and_bare_station_dimensions_alike
         char *out = py(code[k], p);
         tsf_frame *f = read_ok(p, "temp", NULL);
         cr_assert_eq(f->n_series, k ? 2 : 4);
-        cr_assert_eq(f->step, 86400);
+        cr_assert_eq(f->step, TSF_US_PER_DAY);
         assert_like_xarray(f, out, 0);
         tsf_frame_free(f);
     }
@@ -154,7 +154,7 @@ Test(hdf5_nc, decodes_cf_time_units_with_utc_offsets_as_xarray_does)
                  "    f['time'] = np.array([0, 1, 2])\n"
                  "    f['time'].attrs['units'] = '%s'\n"
                  "ds = xr.open_dataset(p, engine='h5netcdf', phony_dims='sort')\n"
-                 "ints(ds['time'].values.astype('datetime64[s]').astype('int64'))\n"
+                 "ints(ds['time'].values.astype('datetime64[us]').astype('int64'))\n"
                  "ds.close()\n",
                  units[k]);
         char *out = py(code, p);

@@ -61,7 +61,7 @@ static void assert_times(const tsf_frame *f, const char *hex)
     cr_assert_eq(n, f->n_rows);
     cr_assert_eq(f->time_kind, TSF_TIME_EPOCH);
     for (size_t i = 0; i < n; i++)
-        cr_assert_eq((double)f->time[i], want[i], "time[%zu]: got %lld, R has %.17g", i,
+        cr_assert_eq((double)f->time[i], want[i] * 1e6, "time[%zu]: got %lld us, R has %.17g s", i,
                      (long long)f->time[i], want[i]);
     free(want);
 }
@@ -113,7 +113,7 @@ Test(hdf5_r, reads_a_data_frame_with_a_date_string_field_from_both_writers)
         cr_assert_str_eq(f->col_names[0], "load");
         cr_assert_str_eq(f->col_names[1], "n");
         cr_assert_str_eq(f->time_name, "date");
-        cr_assert_eq(f->step, 3600);
+        cr_assert_eq(f->step, TSF_US_PER_H);
         assert_times(f, tsft_line(out, 3 * w));
         assert_col(f, 0, tsft_line(out, 3 * w + 1), w ? "hdf5r load" : "rhdf5 load");
         assert_col(f, 1, tsft_line(out, 3 * w + 2), w ? "hdf5r n" : "rhdf5 n");
@@ -153,7 +153,7 @@ Test(hdf5_r, reads_numeric_date_and_posixct_fields_with_the_time_unit_and_asks_w
     for (int w = 0; w < 2; w++) {
         tsf_frame *f = read_ok(w ? hr : rh, &opt, NULL);
         cr_assert_str_eq(f->time_name, "day");
-        cr_assert_eq(f->step, 86400);
+        cr_assert_eq(f->step, TSF_US_PER_DAY);
         assert_times(f, tsft_line(out, 0));
         assert_col(f, 0, tsft_line(out, 2), "sales");
         tsf_frame_free(f);
@@ -203,9 +203,9 @@ Test(hdf5_r, reads_a_long_data_frame_as_one_series_per_id_in_order_of_appearance
         cr_assert_str_eq(f->time_name, "date");
         cr_assert_eq(f->n_rows, 12);
         cr_assert_eq(f->series_start[1], 6);
-        cr_assert_eq(f->step, 86400);
-        cr_assert_eq(f->time[0], 1577836800);
-        cr_assert_eq(f->time[6], 1577836800);
+        cr_assert_eq(f->step, TSF_US_PER_DAY);
+        cr_assert_eq(f->time[0], 1577836800 * TSF_US_PER_S);
+        cr_assert_eq(f->time[6], 1577836800 * TSF_US_PER_S);
         cr_assert_eq(f->n_cols, w == 2 ? 2 : 1);
         tsft_assert_identical(f->cols[0], west, 6, "west");
         tsft_assert_identical(f->cols[0] + 6, east, 6, "east");

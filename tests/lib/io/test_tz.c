@@ -63,7 +63,7 @@ Test(tz, offsets_match_python_zoneinfo_from_1900_to_2037)
         "z = zoneinfo.ZoneInfo(sys.argv[1])\n"
         "for t in range(-2208988800, 2145916800, 86400 * 7 + 3607):\n"
         "    d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).astimezone(z)\n"
-        "    print(t, int(d.utcoffset().total_seconds()))\n";
+        "    print(t * 10**6, int(d.utcoffset().total_seconds()))\n";
     const char *zones[] = {"Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
                            "Asia/Kolkata"};
     for (size_t k = 0; k < sizeof zones / sizeof *zones; k++) {
@@ -85,19 +85,26 @@ Test(tz, local_times_in_the_spring_gap_and_the_autumn_fold)
     tsf_tz *z = load("Europe/Berlin");
     int64_t t, later;
     /* 2020-03-29 02:30 local does not exist: clocks jump at 01:00 UTC */
-    int64_t day = 1585440000; /* 2020-03-29 00:00 UTC */
-    cr_assert_eq(tsf_tz_resolve(z, day + 2 * 3600 + 1800, &t, &later), TSF_TZ_GAP);
-    cr_assert_eq(t, day + 3600);
-    cr_assert_eq(tsf_tz_resolve(z, day + 3 * 3600, &t, NULL), TSF_TZ_UNIQUE);
-    cr_assert_eq(t, day + 3600);
+    const int64_t H = TSF_US_PER_H, M30 = 30 * TSF_US_PER_MIN;
+    int64_t day = 1585440000 * TSF_US_PER_S; /* 2020-03-29 00:00 UTC */
+    cr_assert_eq(tsf_tz_resolve(z, day + 2 * H + M30, &t, &later), TSF_TZ_GAP);
+    cr_assert_eq(t, day + H);
+    cr_assert_eq(tsf_tz_resolve(z, day + 3 * H, &t, NULL), TSF_TZ_UNIQUE);
+    cr_assert_eq(t, day + H);
     /* 2020-10-25 02:30 local happens twice: 00:30 and 01:30 UTC */
-    int64_t oct = 1603584000; /* 2020-10-25 00:00 UTC */
-    cr_assert_eq(tsf_tz_resolve(z, oct + 2 * 3600 + 1800, &t, &later), TSF_TZ_FOLD);
-    cr_assert_eq(t, oct + 1800);
-    cr_assert_eq(later, oct + 3600 + 1800);
-    char buf[40];
-    cr_assert_str_eq(tsf_tz_format(z, oct + 3600 + 1800, buf, sizeof buf),
-                     "2020-10-25 02:30:00+01:00");
+    int64_t oct = 1603584000 * TSF_US_PER_S; /* 2020-10-25 00:00 UTC */
+    cr_assert_eq(tsf_tz_resolve(z, oct + 2 * H + M30, &t, &later), TSF_TZ_FOLD);
+    cr_assert_eq(t, oct + M30);
+    cr_assert_eq(later, oct + H + M30);
+    char buf[48];
+    cr_assert_str_eq(tsf_tz_format(z, oct + H + M30, buf, sizeof buf), "2020-10-25 02:30:00+01:00");
+    /* a fraction of the second shows before the offset, as pandas writes it */
+    cr_assert_str_eq(tsf_tz_format(z, oct + H + M30 + 250000, buf, sizeof buf),
+                     "2020-10-25 02:30:00.250+01:00");
+    /* the fold resolves sub-second times too: 02:59:59.999999 local, twice */
+    cr_assert_eq(tsf_tz_resolve(z, oct + 3 * H - 1, &t, &later), TSF_TZ_FOLD);
+    cr_assert_eq(t, oct + H - 1);
+    cr_assert_eq(later, oct + 2 * H - 1);
     tsf_tz_free(z);
     z = load("+05:30");
     cr_assert_str_eq(tsf_tz_name(z), "+05:30");
@@ -120,7 +127,7 @@ static const char *const dst_py =
     "import numpy as np, pandas as pd\n"
     "d = sys.argv[1]\n"
     "def out(name, tz, idx, freq):\n"
-    "    print(name, tz, freq, *(idx.asi8 // 10**9))\n"
+    "    print(name, tz, freq, *(idx.asi8 // 10**3))\n"
     "def frame(idx):\n"
     "    return pd.DataFrame({'load': np.arange(len(idx)) * 0.5}, index=idx.rename('time'))\n"
     "for name, start, f, n in [('spring15', '2020-03-28 20:00', '15T', 200),\n"
@@ -189,8 +196,8 @@ Test(tz, a_daily_series_in_a_zone_fills_its_gaps_at_local_midnight)
     char a[24];
     cr_assert_str_eq(tsf_freq_format(&f->freq, 0, a, sizeof a), "D");
     /* 2020-03-29 00:00+01:00 is 2020-03-28 23:00 UTC */
-    cr_assert_eq(f->time[2], 1585436400);
-    cr_assert_eq(f->time[3], 1585519200); /* 2020-03-30 00:00+02:00 */
+    cr_assert_eq(f->time[2], 1585436400 * TSF_US_PER_S);
+    cr_assert_eq(f->time[3], 1585519200 * TSF_US_PER_S); /* 2020-03-30 00:00+02:00 */
     tsf_frame_free(f);
 }
 
@@ -254,9 +261,12 @@ Test(tz, offsets_survive_csv_to_hdf5_to_csv_as_pandas_reads_them)
 Test(tz, times_past_the_end_step_on_the_local_calendar)
 {
     /* pandas.date_range('2020-03-26', periods=6, freq='D', tz='Europe/Berlin').asi8 // 10**9:
-     * local midnights, 23 hours apart across the spring change */
-    static const int64_t want[] = {1585177200, 1585263600, 1585350000,
-                                   1585436400, 1585519200, 1585605600};
+     * local midnights, 23 hours apart across the spring change (in seconds here) */
+    static const int64_t want_s[] = {1585177200, 1585263600, 1585350000,
+                                     1585436400, 1585519200, 1585605600};
+    int64_t want[6];
+    for (size_t r = 0; r < 6; r++)
+        want[r] = want_s[r] * TSF_US_PER_S;
     const char *p = tsft_path(tsft_tmpdir(), "d.csv");
     tsft_write_file(p, "day,v\n2020-03-26,1\n2020-03-27,2\n2020-03-28,3\n", (size_t)-1);
     tsf_frame *f = read_csv(p, "Europe/Berlin", TSF_GAP_ERROR);
@@ -267,8 +277,8 @@ Test(tz, times_past_the_end_step_on_the_local_calendar)
     /* hours step on instants: 01:00+01:00 + 1h is 03:00+02:00 */
     const tsf_tz *z = tsf_tz_cached("Europe/Berlin");
     cr_assert_not_null(z);
-    tsf_freq h = {TSF_FREQ_SECOND, 3600, 0};
-    cr_assert_eq(tsf_tz_freq_add(z, &h, 1585440000, 1), 1585443600);
+    tsf_freq h = {TSF_FREQ_FIXED, TSF_US_PER_H, 0};
+    cr_assert_eq(tsf_tz_freq_add(z, &h, 1585440000 * TSF_US_PER_S, 1), 1585443600 * TSF_US_PER_S);
     /* windows give the local hour: an hourly Berlin series across the spring change, rows
      * 00:00+01:00, 01:00+01:00, 03:00+02:00, then past the end 04:00+02:00, 05:00+02:00 */
     const char *ph = tsft_path(tsft_tmpdir(), "h.csv");
@@ -310,7 +320,7 @@ Test(tz, naive_hdf5_times_become_local_times_of_the_zone_as_pandas_tz_localize)
         "df = pd.DataFrame({'v': np.arange(5.0)}, index=idx.tz_localize(None).rename('day'))\n"
         "df.to_hdf(sys.argv[1], 'data', format='fixed')\n"
         "print(*(pd.read_hdf(sys.argv[1], 'data').index.tz_localize('Europe/Berlin').asi8 "
-        "// 10**9))\n";
+        "// 10**3))\n";
     const char *h5 = tsft_path(tsft_tmpdir(), "naive.h5");
     char *out = NULL, *perr = NULL;
     cr_assert_eq(tsft_python(py, &out, &perr, h5, NULL), 0, "python: %s", perr);
@@ -335,7 +345,7 @@ Test(tz, counting_periods_inverts_stepping_on_the_local_calendar)
 {
     const tsf_tz *z = tsf_tz_cached("Europe/Berlin");
     cr_assert_not_null(z);
-    tsf_freq d = {TSF_FREQ_SECOND, 86400, 0}, h = {TSF_FREQ_SECOND, 3600, 0};
+    tsf_freq d = {TSF_FREQ_FIXED, 86400, 0}, h = {TSF_FREQ_FIXED, 3600, 0};
     const int64_t a = 1616194800; /* 2021-03-20 00:00+01:00 */
     for (int64_t k = 0; k < 20; k++) {
         int64_t t = tsf_tz_freq_add(z, &d, a, k), got = -1;

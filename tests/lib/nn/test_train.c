@@ -13,6 +13,8 @@
 #include "tsflow/rnn_model.h"
 #include "tsflow/train.h"
 
+#define SEC TSF_US_PER_S /* microseconds per second */
+
 _Static_assert(sizeof(tsf_real) == sizeof(float), "this test needs the float build");
 
 /* ---- a synthetic problem ------------------------------------------------------------------ */
@@ -959,9 +961,9 @@ static tsf_frame *two_series_frame(void)
     cr_assert_eq(tsf_frame_alloc(&f, 2, names, 60, &err), TSF_OK, "%s", err.msg);
     f->n_rows = 60;
     f->time_kind = TSF_TIME_EPOCH;
-    f->step = 3600;
+    f->step = 3600 * SEC;
     for (size_t r = 0; r < 60; r++) {
-        f->time[r] = 1467331200 + 3600 * (int64_t)(r % 30);
+        f->time[r] = 1467331200 * SEC + 3600 * SEC * (int64_t)(r % 30);
         f->cols[0][r] = sin(0.3 * (double)r);
         f->cols[1][r] = cos(0.2 * (double)r);
     }

@@ -7,6 +7,8 @@
 #include "support.h"
 #include "tsflow/frame.h"
 
+#define SEC TSF_US_PER_S /* microseconds per second: timestamps are microseconds */
+
 /* A frame of n_cols columns named a, b, c, ... and n_rows rows: data is column-major
  * (data[j * n_rows + r]; NULL leaves NaN), time t0 + r * step (step 0: index 0, 1, ...). */
 static inline tsf_frame *tframe(size_t n_cols, size_t n_rows, const double *data, int64_t t0,

@@ -148,7 +148,7 @@ Test(scale, log_refuses_non_positive_values_naming_the_row)
 {
     tsf_err err = TSF_ERR_INIT;
     const double d[] = {1, 2, 0, 4, 5, 6};
-    tsf_frame *f = tframe(1, 6, d, 1467331200, 3600);
+    tsf_frame *f = tframe(1, 6, d, 1467331200 * SEC, 3600 * SEC);
     tsf_scale_spec spec;
     tsf_scale_spec_init(&spec);
     spec.pre = TSF_PRE_LOG;

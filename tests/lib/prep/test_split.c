@@ -20,7 +20,7 @@ Test(split, expresses_the_ett_standard_split_for_hourly_and_15_minute_files)
 {
     tsf_err err = TSF_ERR_INIT;
     tsf_split_spec spec;
-    tsf_frame *f = tframe(1, 17420, NULL, 1467331200, 3600);
+    tsf_frame *f = tframe(1, 17420, NULL, 1467331200 * SEC, 3600 * SEC);
     tsf_split *sp;
     tsf_split_spec_ett(&spec, 24);
     cr_assert_eq(tsf_split_make(&sp, f, &spec, &err), TSF_OK, "%s", err.msg);
@@ -30,7 +30,7 @@ Test(split, expresses_the_ett_standard_split_for_hourly_and_15_minute_files)
     tsf_split_free(sp);
     tsf_frame_free(f);
 
-    f = tframe(1, 69680, NULL, 1467331200, 900);
+    f = tframe(1, 69680, NULL, 1467331200 * SEC, 900 * SEC);
     tsf_split_spec_ett(&spec, 96);
     cr_assert_eq(tsf_split_make(&sp, f, &spec, &err), TSF_OK, "%s", err.msg);
     assert_part(sp, TSF_PART_TRAIN, 0, 0, 34560);
@@ -73,18 +73,18 @@ Test(split, by_shares_cuts_each_series_at_floor_of_the_cumulative_share)
 Test(split, by_time_takes_rows_between_the_boundaries_of_every_series)
 {
     tsf_err err = TSF_ERR_INIT;
-    /* Two hourly series of 48 rows, both from 2016-07-01 00:00 UTC (1467331200). */
-    tsf_frame *f = tframe(1, 96, NULL, 0, 3600);
+    /* Two hourly series of 48 rows, both from 2016-07-01 00:00 UTC (1467331200 s). */
+    tsf_frame *f = tframe(1, 96, NULL, 0, 3600 * SEC);
     for (size_t r = 0; r < 96; r++)
-        f->time[r] = 1467331200 + (int64_t)(r % 48) * 3600;
+        f->time[r] = 1467331200 * SEC + (int64_t)(r % 48) * 3600 * SEC;
     const size_t starts[] = {0, 48, 96};
     tseries(f, 2, starts, NULL);
     tsf_split_spec spec = {.kind = TSF_SPLIT_TIME};
-    int64_t day2 = 1467331200 + 86400;
+    int64_t day2 = 1467331200 * SEC + 86400 * SEC;
     spec.times[0] = INT64_MIN;
-    spec.times[1] = day2;             /* train: day 1 */
-    spec.times[2] = day2 + 12 * 3600; /* validation: day 2 until noon */
-    spec.times[3] = INT64_MAX;        /* test: the rest */
+    spec.times[1] = day2;                   /* train: day 1 */
+    spec.times[2] = day2 + 12 * 3600 * SEC; /* validation: day 2 until noon */
+    spec.times[3] = INT64_MAX;              /* test: the rest */
     tsf_split *sp;
     cr_assert_eq(tsf_split_make(&sp, f, &spec, &err), TSF_OK, "%s", err.msg);
     for (size_t s = 0; s < 2; s++) {
@@ -135,7 +135,7 @@ static void impute_one(tsf_impute_method method, size_t season, double *x, size_
                        tsf_impute_counts *c, int allow)
 {
     tsf_err err = TSF_ERR_INIT;
-    tsf_frame *f = tframe(1, n, x, 1467331200, 3600);
+    tsf_frame *f = tframe(1, n, x, 1467331200 * SEC, 3600 * SEC);
     tsf_impute_spec spec = {.method = method, .season = season, .allow_unfilled = allow};
     cr_assert_eq(tsf_impute(f, &spec, NULL, c, &err), TSF_OK, "%s", err.msg);
     for (size_t r = 0; r < n; r++)
@@ -220,7 +220,7 @@ Test(impute, refuse_names_the_missing_rows_with_their_timestamps)
     tsf_err err = TSF_ERR_INIT;
     double x[N_];
     memcpy(x, gappy, sizeof x);
-    tsf_frame *f = tframe(1, N_, x, 1467331200, 3600);
+    tsf_frame *f = tframe(1, N_, x, 1467331200 * SEC, 3600 * SEC);
     tsf_impute_spec spec = {.method = TSF_IMPUTE_REFUSE};
     cr_assert_eq(tsf_impute(f, &spec, NULL, NULL, &err), TSF_ENUMERIC);
     cr_assert_str_eq(err.msg, "impute: column \"a\" of the series has 5 missing values (impute "
@@ -235,7 +235,7 @@ Test(impute, an_unfillable_leading_gap_is_an_error_unless_allowed)
     tsf_err err = TSF_ERR_INIT;
     double x[N_];
     memcpy(x, gappy, sizeof x);
-    tsf_frame *f = tframe(1, N_, x, 1467331200, 3600);
+    tsf_frame *f = tframe(1, N_, x, 1467331200 * SEC, 3600 * SEC);
     tsf_impute_spec spec;
     tsf_impute_spec_init(&spec);
     cr_assert_eq(tsf_impute(f, &spec, NULL, NULL, &err), TSF_ENUMERIC);

@@ -16,7 +16,7 @@ static tsf_frame *coded_frame(size_t n_cols, size_t n_rows, int64_t step)
     for (size_t j = 0; j < n_cols; j++)
         for (size_t r = 0; r < n_rows; r++)
             d[j * n_rows + r] = 100.0 * (double)j + (double)r;
-    tsf_frame *f = tframe(n_cols, n_rows, d, 1467331200, step);
+    tsf_frame *f = tframe(n_cols, n_rows, d, 1467331200 * SEC, step);
     free(d);
     return f;
 }
@@ -132,7 +132,8 @@ Test(window, channel_independent_samples_are_one_target_each_with_shared_covaria
 Test(window, calendar_features_match_informers_time_features_computed_by_pandas)
 {
     tsft_need_python_modules("pandas");
-    /* 64 timestamps spread over 1969..2030, including leap days and midnight boundaries. */
+    /* 64 timestamps spread over 1969..2030, including leap days and midnight boundaries, with
+     * fractions of a second (which no feature shows) */
     unsigned long long st = 11;
     int64_t t[64];
     for (size_t i = 0; i < 64; i++) {
@@ -142,13 +143,15 @@ Test(window, calendar_features_match_informers_time_features_computed_by_pandas)
     t[0] = 951782400;  /* 2000-02-29 00:00:00 */
     t[1] = 1483228740; /* 2016-12-31 23:59:00, day 366 of a leap year */
     t[2] = -60;        /* 1969-12-31 23:59:00 */
+    for (size_t i = 0; i < 64; i++)
+        t[i] = t[i] * SEC + (int64_t)(i % 7) * 123457;
     char args[64 * 24], *p = args;
     for (size_t i = 0; i < 64; i++)
         p += sprintf(p, "%s%lld", i ? "," : "", (long long)t[i]);
     char *out = NULL, *perr = NULL;
     int rc = tsft_python(
         "import sys, pandas as pd\n"
-        "ix = pd.to_datetime([int(v) for v in sys.argv[1].split(',')], unit='s')\n"
+        "ix = pd.to_datetime([int(v) for v in sys.argv[1].split(',')], unit='us')\n"
         "cols = [ix.minute / 59.0 - 0.5, ix.hour / 23.0 - 0.5, ix.dayofweek / 6.0 - 0.5,\n"
         "        (ix.day - 1) / 30.0 - 0.5, (ix.dayofyear - 1) / 365.0 - 0.5,\n"
         "        (ix.month - 1) / 11.0 - 0.5]\n"
@@ -174,7 +177,7 @@ Test(window, calendar_features_match_informers_time_features_computed_by_pandas)
 Test(window, calendar_features_follow_the_inputs_and_continue_past_the_data)
 {
     tsf_err err = TSF_ERR_INIT;
-    tsf_frame *f = coded_frame(1, 30, 3600); /* hourly from 2016-07-01 00:00 (a Friday) */
+    tsf_frame *f = coded_frame(1, 30, 3600 * SEC); /* hourly from 2016-07-01 00:00 (a Friday) */
     const size_t tc[] = {0};
     tsf_window_spec spec = {.lookback = 2,
                             .horizon = 3,
@@ -213,7 +216,7 @@ Test(window, calendar_features_follow_the_inputs_and_continue_past_the_data)
 Test(window, refuses_nan_inputs_naming_series_row_and_column)
 {
     tsf_err err = TSF_ERR_INIT;
-    tsf_frame *f = coded_frame(2, 40, 3600);
+    tsf_frame *f = coded_frame(2, 40, 3600 * SEC);
     const size_t starts[] = {0, 20, 40};
     const char *ids[] = {"north", "south"};
     tseries(f, 2, starts, ids);
