@@ -99,6 +99,51 @@ Test(convert, hdf5_back_to_csv_keeps_every_value_and_timestamp)
     free(head);
 }
 
+/* A 10 ms sensor as pandas writes it (ISO fractions) and yearly data from 1700: CSV -> HDF5
+ * gives pandas.read_hdf the DatetimeIndex pandas.read_csv reads (and xarray the same times from
+ * CF units in microseconds), HDF5 -> CSV gives back the times as pandas wrote them. */
+static const char *SUBSEC_PY =
+    "import sys, numpy as np, pandas as pd, h5py, xarray as xr\n"
+    "step, d = sys.argv[1:3]\n"
+    "csv, h5, back = d + '/in.csv', d + '/mid.h5', d + '/back.csv'\n"
+    "if step == 'make':\n"
+    "    t = pd.date_range('2021-06-01 12:00:59.5', periods=400, freq='10L', name='time')\n"
+    "    v = np.sin(np.arange(400) / 7.0)\n"
+    "    pd.DataFrame({'accel': v}, index=t).to_csv(csv)\n"
+    "    with open(d + '/years.csv', 'w') as f:\n"
+    "        f.write('Year,Sunspots\\n')\n"
+    "        f.writelines('%d,%g\\n' % (y, y % 11) for y in range(1700, 2021))\n"
+    "    sys.exit(0)\n"
+    "a = pd.read_csv(csv, index_col=0, parse_dates=True, float_precision='round_trip')\n"
+    "b = pd.read_hdf(h5, 'data')\n"
+    "print('index', a.index.equals(b.index), pd.infer_freq(b.index))\n"
+    "print('values', bool((a.values == b.values).all()))\n"
+    "with h5py.File(h5, 'r') as f:\n"
+    "    print('units', f['data_xr/time'].attrs['units'])\n"
+    "x = xr.open_dataset(h5, engine='h5netcdf', group='data_xr')\n"
+    "print('xarray', bool((x['time'].values == a.index.values).all()))\n"
+    "col = lambda p: [l.split(',')[0] for l in open(p)]\n"
+    "print('text', col(csv) == col(back))\n"
+    "y = pd.read_hdf(d + '/years.h5', 'data')\n"
+    "want = pd.to_datetime(['%d-01-01' % k for k in range(1700, 2021)])\n"
+    "print('years', y.index.equals(want), pd.infer_freq(y.index), y.index.name)\n";
+
+Test(convert, sub_second_and_1700s_times_keep_pandas_index_through_hdf5_and_back)
+{
+    const char *d = tsft_tmpdir();
+    python(SUBSEC_PY, NULL, "make", d, NULL, NULL);
+    convert_ok(tsft_path(d, "in.csv"), tsft_path(d, "mid.h5"), NULL, NULL);
+    convert_ok(tsft_path(d, "mid.h5"), tsft_path(d, "back.csv"), NULL, NULL);
+    convert_ok(tsft_path(d, "years.csv"), tsft_path(d, "years.h5"), NULL, NULL);
+    char *out = python(SUBSEC_PY, NULL, "check", d, NULL, NULL);
+    cr_assert_str_eq(out, "index True 10L\nvalues True\n"
+                          "units microseconds since 1970-01-01T00:00:00Z\nxarray True\n"
+                          "text True\nyears True AS-JAN Year\n");
+    char *head = tsft_read_file(tsft_path(d, "back.csv"), NULL);
+    cr_assert(!strncmp(head, "time,accel\n2021-06-01 12:00:59.500,", 35), "%.60s", head);
+    free(head);
+}
+
 Test(convert, long_csv_becomes_an_id_time_multiindex_frame_in_pandas)
 {
     const char *d = tsft_tmpdir();
