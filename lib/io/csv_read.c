@@ -468,7 +468,7 @@ static void value_field(reader *r, size_t j, const char *s, size_t n);
 static void id_field(reader *r, const char *s, size_t n);
 
 /* Both readings of a day/month/year date "a/b/yyyy" (also '.' and '-', as spreadsheets write
- * 14-08-2018; an optional " HH:MM[:SS]"),
+ * 14-08-2018; an optional " HH:MM[:SS[.f]]"),
  * or of "yyyy/mm/dd": bit 1 when month-first (*mdy) is a date, bit 2 when day-first (*dmy). */
 static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
 {
@@ -489,10 +489,10 @@ static int parse_dmy(const char *s, size_t n, int64_t *mdy, int64_t *dmy)
             return 0;
         sep = *p++;
     }
-    char rest[16] = "00:00:00";
+    char rest[24] = "00:00:00"; /* " HH:MM:SS" and a fraction of up to 9 digits */
     size_t nr = (size_t)(end - p);
     if (nr) {
-        if (nr > 9 || (*p != ' ' && *p != 'T'))
+        if (nr > 19 || (*p != ' ' && *p != 'T'))
             return 0;
         memcpy(rest, p + 1, nr - 1);
         rest[nr - 1] = '\0';

@@ -112,7 +112,13 @@ static const char *const files_py =
     "    [t.strftime('%d/%m/%Y-%H:%M:%S.%f')[:-3] for t in q], format='%d/%m/%Y-%H:%M:%S.%f'))\n"
     "u = pd.date_range('2020-01-01', periods=200, freq='100U')\n"
     "frame(u.delete([5, 6, 7, 120]), 'time').to_csv(os.path.join(d, 'us_gaps.csv'))\n"
-    "out('us_gaps.csv', 'fill', u)\n";
+    "out('us_gaps.csv', 'fill', u)\n"
+    "with open(os.path.join(d, 'dmy_ms.csv'), 'w') as f:\n"
+    "    f.write('Datum,v\\n')\n"
+    "    f.writelines('%s,%d\\n' % (t.strftime('%d/%m/%Y %H:%M:%S.%f')[:-3], i)\n"
+    "                 for i, t in enumerate(q))\n"
+    "out('dmy_ms.csv', '-', pd.to_datetime([t.strftime('%d/%m/%Y %H:%M:%S.%f')[:-3] for t in q],\n"
+    "                                      format='%d/%m/%Y %H:%M:%S.%f'))\n";
 
 Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_frequency)
 {
@@ -123,7 +129,7 @@ Test(csv_calendar, reads_pandas_r_and_spreadsheet_time_columns_with_their_freque
     cr_assert_eq(rc, 0, "python: %s", perr);
     tsft_ref_line e[32];
     size_t n = tsft_ref_lines(out, 3, e, 32);
-    cr_assert_eq(n, 21, "files from python: %zu", n);
+    cr_assert_eq(n, 22, "files from python: %zu", n);
     for (size_t c = 0; c < n; c++) {
         const char *name = e[c].word[0], *opts = e[c].word[1], *freq = e[c].word[2];
         tsf_csv_options o;
