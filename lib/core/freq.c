@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tsflow/frame.h"
 #include "tsflow/freq.h"
 #include "core.h"
-
-#include "tsflow/frame.h"
 
 #define DAY TSF_US_PER_DAY
 #define MAX_FIXED (10000 * 366 * DAY) /* the longest fixed duration: 10,000 years */
