@@ -345,13 +345,13 @@ Test(tz, counting_periods_inverts_stepping_on_the_local_calendar)
 {
     const tsf_tz *z = tsf_tz_cached("Europe/Berlin");
     cr_assert_not_null(z);
-    tsf_freq d = {TSF_FREQ_FIXED, 86400, 0}, h = {TSF_FREQ_FIXED, 3600, 0};
-    const int64_t a = 1616194800; /* 2021-03-20 00:00+01:00 */
+    tsf_freq d = {TSF_FREQ_FIXED, TSF_US_PER_DAY, 0}, h = {TSF_FREQ_FIXED, TSF_US_PER_H, 0};
+    const int64_t a = 1616194800 * TSF_US_PER_S; /* 2021-03-20 00:00+01:00 */
     for (int64_t k = 0; k < 20; k++) {
         int64_t t = tsf_tz_freq_add(z, &d, a, k), got = -1;
         cr_assert(tsf_tz_freq_count(z, &d, a, t, &got), "day %lld", (long long)k);
         cr_assert_eq(got, k);
-        cr_assert(!tsf_tz_freq_count(z, &d, a, t + 3600, &got));
+        cr_assert(!tsf_tz_freq_count(z, &d, a, t + TSF_US_PER_H, &got));
         cr_assert_eq(got, k, "an hour past day %lld", (long long)k);
         t = tsf_tz_freq_add(z, &h, a, k * 7);
         cr_assert(tsf_tz_freq_count(z, &h, a, t, &got));
@@ -359,8 +359,9 @@ Test(tz, counting_periods_inverts_stepping_on_the_local_calendar)
     }
     /* 2021-03-28 00:00+01:00 to 2021-03-29 00:00+02:00: one day, 23 hours */
     int64_t n = 0;
-    cr_assert(tsf_tz_freq_count(z, &d, 1616886000, 1616968800, &n));
+    const int64_t m28 = 1616886000 * TSF_US_PER_S, m29 = 1616968800 * TSF_US_PER_S;
+    cr_assert(tsf_tz_freq_count(z, &d, m28, m29, &n));
     cr_assert_eq(n, 1);
-    cr_assert(tsf_tz_freq_count(z, &h, 1616886000, 1616968800, &n));
+    cr_assert(tsf_tz_freq_count(z, &h, m28, m29, &n));
     cr_assert_eq(n, 23);
 }
