@@ -110,7 +110,8 @@ typedef struct tsf_model_seasonal {
     size_t n_groups;    /* series of the training frame */
     size_t n_targets;   /* the model's targets */
     char **series;      /* (n_groups) their ids ("" for one unnamed series) */
-    int64_t *anchor;    /* (n_groups) time of each series' first training-frame row */
+    int64_t *anchor;    /* (n_groups) time of each series' first training-frame row (frame.h's
+                         * unit: microseconds since 1970 for timestamps) */
     tsf_seasonal *seas; /* (n_groups, n_targets) */
 } tsf_model_seasonal;
 
