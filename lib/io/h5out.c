@@ -554,6 +554,85 @@ static int attr_tz(hid_t ds, const char *tz)
     return rc;
 }
 
+/* pandas' `freq` attribute of a DatetimeIndex node: the protocol-0 pickle of the offset
+ * object, as PyTables stores what pandas 1.5 gives it (pandas.read_hdf rebuilds the offset: the
+ * class named by its pandas 1.x and 2.x name, called with n, normalize and its anchor). */
+static int attr_freq(hid_t ds, const tsf_freq *q)
+{
+    static const struct {
+        const char *cls;
+        int64_t us;
+    } ticks[] = {{"Day", 86400 * TSF_US_PER_S},
+                 {"Hour", 3600 * TSF_US_PER_S},
+                 {"Minute", 60 * TSF_US_PER_S},
+                 {"Second", TSF_US_PER_S},
+                 {"Milli", 1000},
+                 {"Micro", 1}};
+    const char *cls = NULL;
+    int64_t n = q->n;
+    int anchor = -1; /* a third argument: the weekday or month */
+    switch (q->unit) {
+    case TSF_FREQ_FIXED:
+        for (size_t i = 0; i < sizeof ticks / sizeof ticks[0] && !cls; i++)
+            if (q->n % ticks[i].us == 0) {
+                cls = ticks[i].cls;
+                n = q->n / ticks[i].us;
+            }
+        break;
+    case TSF_FREQ_WEEK:
+        cls = "Week", anchor = q->anchor;
+        break;
+    case TSF_FREQ_BDAY:
+        cls = "BusinessDay";
+        break;
+    case TSF_FREQ_MONTH_START:
+        cls = "MonthBegin";
+        break;
+    case TSF_FREQ_MONTH_END:
+        cls = "MonthEnd";
+        break;
+    case TSF_FREQ_QUARTER_START:
+        cls = "QuarterBegin", anchor = q->anchor;
+        break;
+    case TSF_FREQ_QUARTER_END:
+        cls = "QuarterEnd", anchor = q->anchor;
+        break;
+    case TSF_FREQ_YEAR_START:
+        cls = "YearBegin", anchor = q->anchor;
+        break;
+    case TSF_FREQ_YEAR_END:
+        cls = "YearEnd", anchor = q->anchor;
+        break;
+    case TSF_FREQ_NONE:
+        break;
+    }
+    if (!cls)
+        return 0;
+    char buf[200];
+    if (q->unit == TSF_FREQ_BDAY) /* BusinessDay(n, normalize, offset=timedelta(0)) */
+        snprintf(buf, sizeof buf,
+                 "cpandas._libs.tslibs.offsets\nBusinessDay\np0\n(I%" PRId64
+                 "\nI00\ncdatetime\ntimedelta\np1\n(I0\nI0\nI0\ntp2\nRp3\ntp4\nRp5\n.",
+                 n);
+    else if (anchor >= 0)
+        snprintf(buf, sizeof buf,
+                 "cpandas._libs.tslibs.offsets\n%s\np0\n(I%" PRId64 "\nI00\nI%d\ntp1\nRp2\n.", cls,
+                 n, anchor);
+    else
+        snprintf(buf, sizeof buf,
+                 "cpandas._libs.tslibs.offsets\n%s\np0\n(I%" PRId64 "\nI00\ntp1\nRp2\n.", cls, n);
+    hid_t t = fixed_str_type(strlen(buf));
+    if (t >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) < 0) {
+        tsf__h5_close(t);
+        t = -1;
+    }
+    hid_t s = H5Screate(H5S_SCALAR);
+    int rc = put_attr(ds, "freq", t, s, t, buf);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
+    return rc;
+}
+
 /* Write one index node (axis1, or a MultiIndex level) holding values of column c at rows
  * rows[0..n) (rows NULL: 0..n-1), with pandas' kind and name. regular: a plain axis1 index,
  * which for datetimes also gets index_class="datetime". Returns 0, -1 (HDF5) or -2 (memory). */
@@ -601,6 +680,8 @@ static int write_index_node(hid_t g, const char *name, const tsf_h5_column *c, c
     if (dt && attr_fixed(ds, "index_class", "datetime") < 0)
         rc = -1;
     if (rc == 0 && dt && c->tz && attr_tz(ds, c->tz) < 0)
+        rc = -1;
+    if (rc == 0 && dt && regular && c->freq && attr_freq(ds, c->freq) < 0)
         rc = -1;
     if (rc == 0 && c->name && attr_fixed(ds, "name", c->name) < 0)
         rc = -1;

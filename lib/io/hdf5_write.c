@@ -28,6 +28,7 @@
 
 #include "tsflow/h5out.h"
 #include "tsflow/io.h"
+#include "tsflow/tz.h"
 #include "core.h"
 
 static int cmp_i64(const void *a, const void *b)
@@ -85,6 +86,23 @@ static void fill_long(void *ctx, size_t row0, size_t n, double *buf)
                 buf[s * per + ti * f->n_cols + j] = f->cols[j][r];
         }
     }
+}
+
+/* The frequency pandas' DatetimeIndex of a one-series frame carries: the frame's, when every row
+ * is one period after the row before on the frame's calendar (its zone's wall clock for days and
+ * longer); NULL when some period is missing, as pandas gives such an index freq=None. */
+static const tsf_freq *index_freq(const tsf_frame *f)
+{
+    const tsf_freq *q = tsf_frame_series_freq(f, 0);
+    if (f->time_kind != TSF_TIME_EPOCH || q->unit == TSF_FREQ_NONE || f->n_rows < 2)
+        return NULL;
+    const tsf_tz *z = f->tz ? tsf_tz_cached(f->tz) : NULL;
+    if (f->tz && !z)
+        return NULL;
+    for (size_t r = 1; r < f->n_rows; r++)
+        if (tsf_tz_freq_add(z, q, f->time[r - 1], 1) != f->time[r])
+            return NULL;
+    return q;
 }
 
 /* Ids "0", "1", ... for the n series of a long frame without ids; NULL when out of memory. */
@@ -148,7 +166,8 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
         }
         cols[0] = (tsf_h5_column){f->id_name ? f->id_name : "id", TSF_H5_STRING, row_ids};
     }
-    cols[n_index - 1] = (tsf_h5_column){f->time_name, ttype, f->time, .tz = f->tz};
+    cols[n_index - 1] = (tsf_h5_column){f->time_name, ttype, f->time, .tz = f->tz,
+                                        .freq = multi ? NULL : index_freq(f)};
     for (size_t j = 0; j < f->n_cols; j++)
         cols[n_index + j] = (tsf_h5_column){f->col_names[j], TSF_H5_FLOAT64, f->cols[j]};
 

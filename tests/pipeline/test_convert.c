@@ -144,6 +144,51 @@ Test(convert, sub_second_and_1700s_times_keep_pandas_index_through_hdf5_and_back
     free(head);
 }
 
+/* pandas' index freq: for each alias, a CSV from pandas.date_range (local wall-clock times for
+ * a zone, converted with --tz) converted to HDF5 reads back with the index and freq that
+ * date_range gives, also after --gaps fill inserted a missing day. */
+static const char *FREQ_PY =
+    "import sys, numpy as np, pandas as pd\n"
+    "step, d = sys.argv[1:3]\n"
+    "cases = [('MS', None), ('M', None), ('Q-DEC', None), ('QS-OCT', None), ('AS-JAN', None),\n"
+    "         ('A-JUN', None), ('W-SUN', None), ('W-WED', None), ('B', None), ('D', None),\n"
+    "         ('15T', None), ('2H', None), ('10L', None), ('100U', None), ('H', 'Europe/Berlin'),\n"
+    "         ('D', 'Europe/Berlin')]\n"
+    "for k, (fq, tz) in enumerate(cases):\n"
+    "    i = pd.date_range('2021-03-01', periods=60, freq=fq, tz=tz, name='t')\n"
+    "    if step == 'make':\n"
+    "        i = i.tz_localize(None) if tz else i\n"
+    "        pd.DataFrame({'y': np.arange(60.0)}, index=i).to_csv('%s/f%d.csv' % (d, k))\n"
+    "        print(tz or '')\n"
+    "    else:\n"
+    "        b = pd.read_hdf('%s/f%d.h5' % (d, k), 'data').index\n"
+    "        if not (b.equals(i) and b.freq == i.freq and b.freq is not None):\n"
+    "            print(fq, tz, b.freq, i.freq, b[:2])\n"
+    "if step == 'check':\n"
+    "    g = pd.read_hdf(d + '/gap.h5', 'data')\n"
+    "    print('gap', len(g), g.index.freq, g['y'].isna().sum())\n";
+
+Test(convert, pandas_index_freq_is_what_date_range_gives)
+{
+    const char *d = tsft_tmpdir();
+    char *zones = python(FREQ_PY, NULL, "make", d, NULL, NULL);
+    char *line = zones;
+    for (int k = 0; line && *line; k++) {
+        char *nl = strchr(line, '\n'), in[64], out[64];
+        if (nl)
+            *nl = '\0';
+        snprintf(in, sizeof in, "f%d.csv", k);
+        snprintf(out, sizeof out, "f%d.h5", k);
+        convert_ok(tsft_path(d, in), tsft_path(d, out), *line ? "--tz" : NULL, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    tsft_write_file(tsft_path(d, "gap.csv"),
+                    "t,y\n2021-01-01,1\n2021-01-02,2\n2021-01-04,3\n2021-01-05,4\n", (size_t)-1);
+    convert_ok(tsft_path(d, "gap.csv"), tsft_path(d, "gap.h5"), "--gaps", "fill");
+    char *out = python(FREQ_PY, NULL, "check", d, NULL, NULL);
+    cr_assert_str_eq(out, "gap 5 <Day> 1\n", "indexes that differ from date_range:\n%s", out);
+}
+
 Test(convert, long_csv_becomes_an_id_time_multiindex_frame_in_pandas)
 {
     const char *d = tsft_tmpdir();

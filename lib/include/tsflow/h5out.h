@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "tsflow/error.h"
+#include "tsflow/freq.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +66,9 @@ typedef struct tsf_h5_column {
     tsf_h5_type type;
     const void *data;
     const char *tz; /* TSF_H5_TIME: the zone of a pandas DatetimeIndex (tsflow/tz.h), or NULL */
+    /* TSF_H5_TIME row index: the frequency of the DatetimeIndex (pandas' `freq`), or NULL. Give
+     * it only when every row is one period after the row before: pandas trusts it unchecked. */
+    const tsf_freq *freq;
 } tsf_h5_column;
 
 /* One dimension of an array, with its coordinate variable. */
