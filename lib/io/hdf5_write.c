@@ -203,6 +203,12 @@ int tsf_hdf5_write_frame_as(tsf_h5out *o, const tsf_frame *f, const char *key, u
         sprintf(xr_values, "%s/time", xr_key);
         rc = tsf_h5out_attr_string(o, xr_values, "tz", f->tz, err);
     }
+    if (rc == TSF_OK && (layouts & TSF_HDF5_XARRAY) && is_time && f->freq.unit != TSF_FREQ_NONE) {
+        /* the series' pandas alias, as the forecast cube carries it */
+        char alias[24];
+        rc = tsf_h5out_attr_string(o, xr_key, "freq",
+                                   tsf_freq_format(&f->freq, 1, alias, sizeof alias), err);
+    }
 cleanup:
     if (gen_ids)
         tsf__free_strings(gen_ids, f->n_series);

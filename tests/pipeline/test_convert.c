@@ -146,7 +146,8 @@ Test(convert, sub_second_and_1700s_times_keep_pandas_index_through_hdf5_and_back
 
 /* pandas' index freq: for each alias, a CSV from pandas.date_range (local wall-clock times for
  * a zone, converted with --tz) converted to HDF5 reads back with the index and freq that
- * date_range gives, also after --gaps fill inserted a missing day. */
+ * date_range gives, also after --gaps fill inserted a missing day; the xarray group has the
+ * alias as its freq attribute. */
 static const char *FREQ_PY =
     "import sys, numpy as np, pandas as pd\n"
     "step, d = sys.argv[1:3]\n"
@@ -165,6 +166,9 @@ static const char *FREQ_PY =
     "        if not (b.equals(i) and b.freq == i.freq and b.freq is not None):\n"
     "            print(fq, tz, b.freq, i.freq, b[:2])\n"
     "if step == 'check':\n"
+    "    import xarray as xr\n"
+    "    x = xr.open_dataset(d + '/f0.h5', engine='h5netcdf', group='data_xr')\n"
+    "    print('xarray', x.attrs.get('freq'))\n"
     "    g = pd.read_hdf(d + '/gap.h5', 'data')\n"
     "    print('gap', len(g), g.index.freq, g['y'].isna().sum())\n";
 
@@ -186,7 +190,8 @@ Test(convert, pandas_index_freq_is_what_date_range_gives)
                     "t,y\n2021-01-01,1\n2021-01-02,2\n2021-01-04,3\n2021-01-05,4\n", (size_t)-1);
     convert_ok(tsft_path(d, "gap.csv"), tsft_path(d, "gap.h5"), "--gaps", "fill");
     char *out = python(FREQ_PY, NULL, "check", d, NULL, NULL);
-    cr_assert_str_eq(out, "gap 5 <Day> 1\n", "indexes that differ from date_range:\n%s", out);
+    cr_assert_str_eq(out, "xarray MS\ngap 5 <Day> 1\n", "indexes that differ from date_range:\n%s",
+                     out);
 }
 
 Test(convert, long_csv_becomes_an_id_time_multiindex_frame_in_pandas)
