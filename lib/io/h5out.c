@@ -529,6 +529,22 @@ static const char *pd_kind(tsf_h5_type t)
     return "integer";
 }
 
+/* An attribute holding a protocol-0 pickle (an ASCII string ending in '.'), which PyTables
+ * unpickles when pandas reads the attribute. */
+static int attr_pickle(hid_t ds, const char *name, const char *pickle)
+{
+    hid_t t = fixed_str_type(strlen(pickle));
+    if (t >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) < 0) {
+        tsf__h5_close(t);
+        t = -1;
+    }
+    hid_t s = H5Screate(H5S_SCALAR);
+    int rc = put_attr(ds, name, t, s, t, pickle);
+    tsf__h5_close(t);
+    tsf__h5_close(s);
+    return rc;
+}
+
 /* pandas' `tz` attribute of a zone-aware DatetimeIndex node, as pandas 1.5 writes it: an IANA
  * name as text, UTC and fixed offsets as the protocol-0 pickles of pytz's objects (an ASCII
  * string ending in '.', which PyTables unpickles); pandas.read_hdf gives back the same zone. */
@@ -542,16 +558,7 @@ static int attr_tz(hid_t ds, const char *tz)
         snprintf(buf, sizeof buf, "cpytz\nFixedOffset\np0\n(I%d\ntp1\nRp2\n.", (int)(off / 60));
     else
         return attr_fixed(ds, "tz", tz);
-    hid_t t = fixed_str_type(strlen(buf));
-    if (t >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) < 0) {
-        tsf__h5_close(t);
-        t = -1;
-    }
-    hid_t s = H5Screate(H5S_SCALAR);
-    int rc = put_attr(ds, "tz", t, s, t, buf);
-    tsf__h5_close(t);
-    tsf__h5_close(s);
-    return rc;
+    return attr_pickle(ds, "tz", buf);
 }
 
 /* pandas' `freq` attribute of a DatetimeIndex node: the protocol-0 pickle of the offset
@@ -621,16 +628,7 @@ static int attr_freq(hid_t ds, const tsf_freq *q)
     else
         snprintf(buf, sizeof buf,
                  "cpandas._libs.tslibs.offsets\n%s\np0\n(I%" PRId64 "\nI00\ntp1\nRp2\n.", cls, n);
-    hid_t t = fixed_str_type(strlen(buf));
-    if (t >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) < 0) {
-        tsf__h5_close(t);
-        t = -1;
-    }
-    hid_t s = H5Screate(H5S_SCALAR);
-    int rc = put_attr(ds, "freq", t, s, t, buf);
-    tsf__h5_close(t);
-    tsf__h5_close(s);
-    return rc;
+    return attr_pickle(ds, "freq", buf);
 }
 
 /* Write one index node (axis1, or a MultiIndex level) holding values of column c at rows
