@@ -364,6 +364,34 @@ Test(interrupt, a_second_ctrl_c_quits_at_once_removing_temporaries)
     interrupt_run(SIGINT, 1, 1);
 }
 
+/* In dir: wide.csv, a ramp 0, step, 2 step, ... (40 rows), narrow.csv, a series living in
+ * 37-63, and p.ini: the ramp's naive forecasts (lookback 4, horizon 2) exported by `stage` to
+ * `out` beside the narrow series. Returns the pipeline's path. */
+static const char *ramp_beside_narrow(const char *dir, int step, const char *stage, const char *out)
+{
+    FILE *w = fopen(tsft_path(dir, "wide.csv"), "w"), *n = fopen(tsft_path(dir, "narrow.csv"), "w");
+    cr_assert(w && n);
+    fprintf(w, "time,load\n");
+    fprintf(n, "time,load\n");
+    for (int i = 0; i < 40; i++) {
+        fprintf(w, "%d,%d\n", i, i * step);
+        fprintf(n, "%d,%d\n", i, 37 + i % 27);
+    }
+    fclose(w);
+    fclose(n);
+    const char *ini = tsft_path(dir, "p.ini");
+    char text[512];
+    snprintf(text, sizeof text,
+             "[wide]\nstage = ingest.csv\npath = wide.csv\ntime_unit = index\n\n"
+             "[win]\nstage = window\ninput = wide\nlookback = 4\nhorizon = 2\n\n"
+             "[naive]\nstage = baseline\ninput = win\nmethod = naive\n\n"
+             "[narrow]\nstage = ingest.csv\npath = narrow.csv\ntime_unit = index\n\n"
+             "[out]\nstage = %s\ninputs = naive, narrow\npath = %s\n",
+             stage, out);
+    tsft_write_file(ini, text, (size_t)-1);
+    return ini;
+}
+
 /* Forecasts far outside the data they are exported with are flagged in the log and in the
  * file: a naive forecast of a ramp up to 38000, exported beside a series living in 37-63. The
  * count is checked against h5py and against the data: every one of the 35 windows' 2 naive
@@ -371,25 +399,7 @@ Test(interrupt, a_second_ctrl_c_quits_at_once_removing_temporaries)
 Test(plausibility, forecasts_far_outside_the_data_are_flagged_in_the_log_and_the_export)
 {
     tsft_need_python_modules("h5py");
-    const char *dir = tsft_tmpdir();
-    FILE *w = fopen(tsft_path(dir, "wide.csv"), "w"), *n = fopen(tsft_path(dir, "narrow.csv"), "w");
-    cr_assert(w && n);
-    fprintf(w, "time,load\n");
-    fprintf(n, "time,load\n");
-    for (int i = 0; i < 40; i++) {
-        fprintf(w, "%d,%d\n", i, i * 1000);
-        fprintf(n, "%d,%d\n", i, 37 + i % 27);
-    }
-    fclose(w);
-    fclose(n);
-    const char *ini = tsft_path(dir, "p.ini");
-    tsft_write_file(ini,
-                    "[wide]\nstage = ingest.csv\npath = wide.csv\ntime_unit = index\n\n"
-                    "[win]\nstage = window\ninput = wide\nlookback = 4\nhorizon = 2\n\n"
-                    "[naive]\nstage = baseline\ninput = win\nmethod = naive\n\n"
-                    "[narrow]\nstage = ingest.csv\npath = narrow.csv\ntime_unit = index\n\n"
-                    "[out]\nstage = export.hdf5\ninputs = naive, narrow\npath = out.h5\n",
-                    (size_t)-1);
+    const char *dir = tsft_tmpdir(), *ini = ramp_beside_narrow(dir, 1000, "export.hdf5", "out.h5");
     char *out = NULL, *err = NULL;
     cr_assert_eq(tsft_tsflow(&out, &err, "run", ini, NULL), 0, "%s", err);
     ASSERT_HAS(err, "warning: ");
@@ -412,25 +422,7 @@ Test(plausibility, forecasts_far_outside_the_data_are_flagged_in_the_log_and_the
 Test(plausibility, export_csv_flags_each_row_far_outside_the_data_in_a_boolean_column)
 {
     tsft_need_python_modules("pandas");
-    const char *dir = tsft_tmpdir();
-    FILE *w = fopen(tsft_path(dir, "wide.csv"), "w"), *n = fopen(tsft_path(dir, "narrow.csv"), "w");
-    cr_assert(w && n);
-    fprintf(w, "time,load\n");
-    fprintf(n, "time,load\n");
-    for (int i = 0; i < 40; i++) {
-        fprintf(w, "%d,%d\n", i, i * 20);
-        fprintf(n, "%d,%d\n", i, 37 + i % 27);
-    }
-    fclose(w);
-    fclose(n);
-    const char *ini = tsft_path(dir, "p.ini");
-    tsft_write_file(ini,
-                    "[wide]\nstage = ingest.csv\npath = wide.csv\ntime_unit = index\n\n"
-                    "[win]\nstage = window\ninput = wide\nlookback = 4\nhorizon = 2\n\n"
-                    "[naive]\nstage = baseline\ninput = win\nmethod = naive\n\n"
-                    "[narrow]\nstage = ingest.csv\npath = narrow.csv\ntime_unit = index\n\n"
-                    "[out]\nstage = export.csv\ninputs = naive, narrow\npath = out.csv\n",
-                    (size_t)-1);
+    const char *dir = tsft_tmpdir(), *ini = ramp_beside_narrow(dir, 20, "export.csv", "out.csv");
     char *out = NULL, *err = NULL;
     cr_assert_eq(tsft_tsflow(&out, &err, "run", ini, NULL), 0, "%s", err);
     ASSERT_HAS(err, "warning: ");
