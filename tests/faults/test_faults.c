@@ -492,6 +492,38 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
 
 /* ---- (e) a resume checks what it continues ------------------------------------------------- */
 
+/* Resume (--set resume) to 3 epochs with `override` changing recipe field `field` from `was`
+ * to `now`: refused by name (exit 1), then accepted with resume_changes = accept, saying what
+ * differs. Returns the accepted run's log. */
+static char *refused_then_accepted(const char *ini, const char *set, const char *log,
+                                   const char *field, const char *override, const char *was,
+                                   const char *now)
+{
+    const char *changed[] = {"run",        ini,     "--set",  set, "--set",
+                             "m.epochs=3", "--set", override, NULL};
+    int st = run_tsflow(changed, log, 0);
+    char *msg = slurp(log, NULL), want[512];
+    cr_assert_eq(st, 1, "another %s: exit %d (expected 1):\n%s", field, st, msg);
+    snprintf(want, sizeof want,
+             "this run differs from the checkpoint's training in %s: the checkpoint %s, this run "
+             "%s (expected the same data and recipe; set resume_changes = accept to resume "
+             "anyway)",
+             field, was, now);
+    cr_assert(strstr(msg, "cannot resume from ") && strstr(msg, want), "%s", msg);
+    free(msg);
+
+    const char *accept[] = {"run",        ini,     "--set",  set,     "--set",
+                            "m.epochs=3", "--set", override, "--set", "m.resume_changes=accept",
+                            NULL};
+    st = run_tsflow(accept, log, 0);
+    msg = slurp(log, NULL);
+    cr_assert_eq(st, 0, "accepted: exit %d:\n%s", st, msg);
+    snprintf(want, sizeof want, "although this run differs in %s: the checkpoint %s, this run %s",
+             field, was, now);
+    cr_assert(strstr(msg, want), "%s", msg);
+    return msg;
+}
+
 /* A checkpoint of 2 epochs, then resumes to 3: a changed learning rate is refused by name, then
  * accepted when told; changed data is refused; the log says where training continues. */
 Test(faults, resume_refuses_another_recipe_or_data_by_name_unless_told)
@@ -503,26 +535,7 @@ Test(faults, resume_refuses_another_recipe_or_data_by_name_unless_told)
     char set[4200];
     snprintf(set, sizeof set, "m.resume=%s", tsft_path(dir, "ckpt.h5"));
 
-    const char *lr[] = {"run",        ini,     "--set",     set, "--set",
-                        "m.epochs=3", "--set", "m.lr=0.01", NULL};
-    int st = run_tsflow(lr, log, 0);
-    char *msg = slurp(log, NULL);
-    cr_assert_eq(st, 1, "a changed lr: exit %d (expected 1):\n%s", st, msg);
-    cr_assert(strstr(msg, "cannot resume from ") &&
-                  strstr(msg, "this run differs from the checkpoint's training in lr: the "
-                              "checkpoint 0.003, this run 0.01 (expected the same data and "
-                              "recipe; set resume_changes = accept to resume anyway)"),
-              "%s", msg);
-    free(msg);
-
-    const char *accept[] = {"run",        ini,     "--set",     set,     "--set",
-                            "m.epochs=3", "--set", "m.lr=0.01", "--set", "m.resume_changes=accept",
-                            NULL};
-    st = run_tsflow(accept, log, 0);
-    msg = slurp(log, NULL);
-    cr_assert_eq(st, 0, "accepted: exit %d:\n%s", st, msg);
-    cr_assert(strstr(msg, "although this run differs in lr: the checkpoint 0.003, this run 0.01"),
-              "%s", msg);
+    char *msg = refused_then_accepted(ini, set, log, "lr", "m.lr=0.01", "0.003", "0.01");
     cr_assert(strstr(msg, "resumed from epoch 3, batch 1 ("), "%s", msg);
     free(msg);
 
@@ -536,7 +549,7 @@ Test(faults, resume_refuses_another_recipe_or_data_by_name_unless_told)
     tsft_write_file(data, text, len);
     free(text);
     const char *again[] = {"run", ini, "--set", set, "--set", "m.epochs=4", NULL};
-    st = run_tsflow(again, log, 0);
+    int st = run_tsflow(again, log, 0);
     msg = slurp(log, NULL);
     cr_assert_eq(st, 1, "changed data: exit %d (expected 1):\n%s", st, msg);
     cr_assert(strstr(msg, "this run differs from the checkpoint's training in the training data "
@@ -587,26 +600,7 @@ Test(faults, resume_refuses_another_shards_by_name_and_reads_files_without_it_as
     char set[4200];
     snprintf(set, sizeof set, "m.resume=%s", ckpt);
 
-    const char *other[] = {"run",        ini,     "--set",      set, "--set",
-                           "m.epochs=3", "--set", "m.shards=2", NULL};
-    int st = run_tsflow(other, log, 0);
-    char *msg = slurp(log, NULL);
-    cr_assert_eq(st, 1, "other shards: exit %d (expected 1):\n%s", st, msg);
-    cr_assert(strstr(msg, "this run differs from the checkpoint's training in shards: the "
-                          "checkpoint 3, this run 2 (expected the same data and recipe; set "
-                          "resume_changes = accept to resume anyway)"),
-              "%s", msg);
-    free(msg);
-
-    const char *accept[] = {"run",        ini,     "--set",      set,     "--set",
-                            "m.epochs=3", "--set", "m.shards=2", "--set", "m.resume_changes=accept",
-                            NULL};
-    st = run_tsflow(accept, log, 0);
-    msg = slurp(log, NULL);
-    cr_assert_eq(st, 0, "accepted: exit %d:\n%s", st, msg);
-    cr_assert(strstr(msg, "although this run differs in shards: the checkpoint 3, this run 2"),
-              "%s", msg);
-    free(msg);
+    free(refused_then_accepted(ini, set, log, "shards", "m.shards=2", "3", "2"));
 
     /* Without the value: one pass per batch (shards = 0), which shards = 4 may not resume and the
      * default does, without a word. */
@@ -616,8 +610,8 @@ Test(faults, resume_refuses_another_shards_by_name_and_reads_files_without_it_as
     cr_assert_eq(n, 27);
     const char *old4[] = {"run",        ini,     "--set",      set, "--set",
                           "m.epochs=4", "--set", "m.shards=4", NULL};
-    st = run_tsflow(old4, log, 0);
-    msg = slurp(log, NULL);
+    int st = run_tsflow(old4, log, 0);
+    char *msg = slurp(log, NULL);
     cr_assert_eq(st, 1, "a file without shards, shards = 4: exit %d:\n%s", st, msg);
     cr_assert(strstr(msg, "differs from the checkpoint's training in shards: the checkpoint 0, "
                           "this run 4"),
