@@ -67,7 +67,7 @@ export OPENBLAS_NUM_THREADS=1
 # Seed corpus directories (read-only extra corpora given after the growing one).
 seeds_of() {
   case $1 in
-    csv) echo "$root/tests/fixtures/csv $root/tests/fuzz/regressions/csv" ;;
+    csv) echo "$root/tests/fixtures/csv $root/tests/fuzz/seeds/csv $root/tests/fuzz/regressions/csv" ;;
     hdf5)
       local s="$b/fuzz-seeds/hdf5"
       if [ ! -d "$s" ]; then
