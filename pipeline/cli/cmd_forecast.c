@@ -30,7 +30,10 @@ static const char usage_head[] =
     "  --csv FILE.csv         also the forecasts as CSV (the long table)\n"
     "  --save-model FILE.h5   also the trained model, which model.load reads to forecast\n"
     "                         again without training\n"
-    "  --print-pipeline       print the generated pipeline and exit\n\n";
+    "  --print-pipeline       print the generated pipeline and exit\n\n"
+    "data:\n"
+    "  --season M             rows per season for the default lookback and --deseason\n"
+    "                         (default: from the frequency; needed for an integer index)\n\n";
 
 int cmd_forecast(int argc, char **argv)
 {
@@ -38,11 +41,12 @@ int cmd_forecast(int argc, char **argv)
     cli_model_args ma;
     cli_model_args_init(&ma);
     ma.test_fraction = 0; /* forecasting the future: every row trains or validates */
-    const char *out = NULL, *csv = NULL, *save = NULL;
+    const char *out = NULL, *csv = NULL, *save = NULL, *season = NULL;
     int print = 0;
     const cli_flag flags[] = {{"--out", &out, NULL},
                               {"--csv", &csv, NULL},
                               {"--save-model", &save, NULL},
+                              {"--season", &season, NULL},
                               {"--print-pipeline", NULL, &print}};
     cli_pipeline_args pa;
     int rc = cli_command_parse(cmd, argc, argv, usage_head, &ma, flags,
@@ -65,6 +69,7 @@ int cmd_forecast(int argc, char **argv)
 
     cli_ini ini = {0};
     cli_ini_command_line(&ini, cmd, argc, argv);
+    ma.season = season;
     cli_ini_model_steps(&ini, &ma);
     cli_ini_comment(&ini, "the %zu rows after the end of every series, in the data's units",
                     ma.horizon);

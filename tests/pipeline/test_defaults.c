@@ -495,6 +495,19 @@ Test(defaults, train_rnn_season_adjusts_a_series_without_timestamps)
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(err, "model: lstm: deseason ");
     ASSERT_HAS(err, " (season 12, auto)\n");
+    /* the flag, as tsflow backtest has it: the season of the model's adjustment and of the
+     * windows' default lookback */
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--epochs", "10", "--season",
+                     "12", "--out", tsft_path(dir, "g.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, " (season 12, auto)\n");
+    rc = tsft_tsflow(&out, &err, "forecast", data, "--horizon", "12", "--season", "12", "--out",
+                     tsft_path(dir, "g.h5"), "--print-pipeline", NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(out, "[train]\nstage = window\n");
+    const char *model = strstr(out, "stage = train.rnn");
+    cr_assert(model && strstr(model, "season = 12") && strstr(out, "season = 12") < model, "%s",
+              out);
     size_t na, nb;
     char *a = tsft_read_file(tsft_path(dir, "a.csv"), &na);
     char *b = predict_csv(dir, data, tsft_path(dir, "m.h5"), &nb);
