@@ -105,18 +105,6 @@ static int run_failing(const char *dir, const char *const *args, long nth, char 
     return rc;
 }
 
-static int n_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    cr_assert(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += strstr(de->d_name, ".tsflow-tmp-") != NULL;
-    closedir(d);
-    return n;
-}
-
 /* The next N to fail after nth, for a command that made total allocations without injection
  * and whose first dense are all tried. */
 static long next_point(long nth, long total, long dense)
@@ -184,8 +172,8 @@ static void check_run(sweep *s, long nth, int had_outputs, int rc, const char *o
                   "%s, allocation %ld failed: %s is neither %s nor complete", name, nth,
                   s->c->outputs[k], had_outputs ? "the previous file" : "absent");
     }
-    cr_assert_eq(n_temporaries(dir), 0, "%s, allocation %ld failed: a temporary was left", name,
-                 nth);
+    cr_assert_eq(tsft_n_temporaries(dir), 0, "%s, allocation %ld failed: a temporary was left",
+                 name, nth);
 }
 
 /* Set up c's directory and run it once without injection. */

@@ -96,19 +96,6 @@ static int same_content(const char *path, const char *ref)
     return same;
 }
 
-/* Temporaries (".<name>.tsflow-tmp-...") in dir. */
-static int n_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    cr_assert(d, "%s", dir);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += strstr(de->d_name, ".tsflow-tmp-") != NULL;
-    closedir(d);
-    return n;
-}
-
 static int exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -177,7 +164,7 @@ static void kill_at_many_points(const char *ext)
     int with_tmp = 0, whole_new;
     for (int k = 0; k < N_KILLS; k++) {
         convert_signalled(&c, SIGKILL, c.duration * (k + 0.5) / N_KILLS, &whole_new);
-        with_tmp += n_temporaries(c.outdir) > 0;
+        with_tmp += tsft_n_temporaries(c.outdir) > 0;
     }
     /* Some kills must have landed while the temporary was being written, or this test proves
      * nothing: the later half of the run writes. */
@@ -189,7 +176,7 @@ static void kill_at_many_points(const char *ext)
     /* The next successful run removes the temporaries of the killed ones. */
     const char *args[] = {"convert", c.in, c.out, NULL};
     cr_assert_eq(run_tsflow(args, c.log, 0), 0, "%s", slurp(c.log, NULL));
-    cr_assert_eq(n_temporaries(c.outdir), 0, "temporaries left after a successful run in %s",
+    cr_assert_eq(tsft_n_temporaries(c.outdir), 0, "temporaries left after a successful run in %s",
                  c.outdir);
     cr_assert(same_content(c.out, c.ref), "%s differs from an uninterrupted conversion", c.out);
     free(c.prev);
@@ -234,7 +221,7 @@ static void full_disk(const char *ext)
               "the message should name %s and say \"%s\":\n%s", out, cause, msg);
     cr_assert(!strstr(msg, "HDF5-DIAG"), "raw HDF5 error stack:\n%s", msg);
     cr_assert(same_file(out, prev, prev_len), "%s changed", out);
-    cr_assert_eq(n_temporaries(outdir), 0, "a temporary was left behind in %s", outdir);
+    cr_assert_eq(tsft_n_temporaries(outdir), 0, "a temporary was left behind in %s", outdir);
     free(msg);
     free(prev);
 }
@@ -264,8 +251,8 @@ static void interrupt_convert(const char *ext)
          * after the rename */
         cr_assert(st == 0 || st == 130, "Ctrl-C at %.3f s: exit status %d (expected 130):\n%s",
                   delay, st, slurp(c.log, NULL));
-        cr_assert_eq(n_temporaries(c.outdir), 0, "Ctrl-C at %.3f s: a temporary was left behind",
-                     delay);
+        cr_assert_eq(tsft_n_temporaries(c.outdir), 0,
+                     "Ctrl-C at %.3f s: a temporary was left behind", delay);
     }
     free(c.prev);
 }
@@ -331,7 +318,7 @@ static void signal_training(int sig)
     cr_assert(strstr(msg, "interrupted"), "no \"interrupted\" in:\n%s", msg);
     cr_assert(!exists(tsft_path(dir, "forecasts.csv")) && !exists(tsft_path(dir, "model.h5")),
               "an output was written after the signal");
-    cr_assert_eq(n_temporaries(dir), 0, "a temporary was left behind");
+    cr_assert_eq(tsft_n_temporaries(dir), 0, "a temporary was left behind");
     free(msg);
 }
 
@@ -389,7 +376,7 @@ static void signal_export(int sig)
     cr_assert(strstr(msg, "interrupted"), "no \"interrupted\" in:\n%s", msg);
     char *now_out = slurp(out, NULL);
     cr_assert_str_eq(now_out, "the previous output\n", "the previous output was replaced");
-    cr_assert_eq(n_temporaries(dir), 0, "a temporary was left behind");
+    cr_assert_eq(tsft_n_temporaries(dir), 0, "a temporary was left behind");
     free(now_out);
     free(msg);
 }
@@ -411,7 +398,7 @@ Test(faults, sigterm_during_convert_exits_143)
     int whole_new, st = convert_signalled(&c, SIGTERM, c.duration / 2, &whole_new);
     cr_assert(st == 143 || (st == 0 && whole_new), "SIGTERM: exit status %d (expected 143):\n%s",
               st, slurp(c.log, NULL));
-    cr_assert_eq(n_temporaries(c.outdir), 0, "a temporary was left behind");
+    cr_assert_eq(tsft_n_temporaries(c.outdir), 0, "a temporary was left behind");
     free(c.prev);
 }
 
@@ -478,7 +465,7 @@ Test(faults, training_killed_and_resumed_ends_bit_identical)
     snprintf(set, sizeof set, "m.resume=%s", ckpt);
     const char *resume[] = {"run", "-q", ini_b, "--set", set, NULL};
     cr_assert_eq(run_tsflow(resume, log_b, 0), 0, "%s", slurp(log_b, NULL));
-    cr_assert_eq(n_temporaries(b), 0, "a temporary was left behind");
+    cr_assert_eq(tsft_n_temporaries(b), 0, "a temporary was left behind");
 
     char *wa = weights_of(tsft_path(a, "model.h5")), *wb = weights_of(tsft_path(b, "model.h5"));
     cr_assert_str_eq(wb, wa, "weights differ after resuming");

@@ -27,18 +27,6 @@ static const char *shim(void)
     return tsft_keep(strdup(tsft_path(b, "tests/faults/tsft_io_fail.so")));
 }
 
-static int n_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    cr_assert(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += strstr(de->d_name, ".tsflow-tmp-") != NULL;
-    closedir(d);
-    return n;
-}
-
 typedef struct io_case {
     const char *name;
     const char *args[24];   /* tsflow's arguments (after the binary), run in the case directory */
@@ -139,8 +127,8 @@ static size_t inject(const io_case *c, const char *op)
                       c->outputs[k]);
             free(now);
         }
-        cr_assert_eq(n_temporaries(dir), 0, "%s, %s %ld failed: a temporary was left", c->name, op,
-                     nth);
+        cr_assert_eq(tsft_n_temporaries(dir), 0, "%s, %s %ld failed: a temporary was left", c->name,
+                     op, nth);
     }
     for (int k = 0; k < 4; k++)
         free(prev[k]);

@@ -1,5 +1,6 @@
 /* Test support: see support.h. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -401,4 +402,16 @@ double *tsft_nums(const char *s, size_t *n)
     }
     *n = k;
     return v;
+}
+
+int tsft_n_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d, "cannot list %s", dir);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += strstr(de->d_name, ".tsflow-tmp-") != NULL;
+    closedir(d);
+    return n;
 }

@@ -41,6 +41,9 @@ const char *tsft_tmpdir(void);
 /* Join a directory and a name into a kept string. */
 const char *tsft_path(const char *dir, const char *name);
 
+/* How many of tsflow's temporaries (".<name>.tsflow-tmp-...") are in dir. */
+int tsft_n_temporaries(const char *dir);
+
 /* Write len bytes (len == (size_t)-1: strlen) to path; asserts success. */
 void tsft_write_file(const char *path, const char *data, size_t len);
 
