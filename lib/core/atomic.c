@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,12 +16,16 @@
 
 #define TMP_TAG ".tsflow-tmp-"
 
-/* Temporaries open in this process, for tsf_atomic_remove_all_signal_safe(). Fixed-size and
- * written with sig_atomic_t flags so a signal handler can walk it without locks. */
+/* Temporaries of this process, for tsf_atomic_remove_all_signal_safe(), which a signal
+ * handler runs on any thread. A slot is claimed (CLAIMED) by compare-and-swap, its path copied
+ * and only then published (READY); lock-free atomics are safe in a handler and order the path
+ * before the flag across threads, which volatile sig_atomic_t does not. */
 #define MAX_OPEN 64
 #define MAX_PATH_LEN 4096
+enum { SLOT_FREE, SLOT_CLAIMED, SLOT_READY };
 static char open_paths[MAX_OPEN][MAX_PATH_LEN];
-static volatile sig_atomic_t open_used[MAX_OPEN];
+static atomic_int open_state[MAX_OPEN];
+static atomic_uint tmp_serial;
 
 static const volatile sig_atomic_t *cancel_flag;
 
@@ -32,12 +36,14 @@ void tsf_atomic_set_cancel_flag(const volatile sig_atomic_t *flag)
 
 static int register_tmp(const char *path)
 {
-    if (strlen(path) >= MAX_PATH_LEN)
+    size_t len = strlen(path);
+    if (len >= MAX_PATH_LEN)
         return -1;
     for (int i = 0; i < MAX_OPEN; i++) {
-        if (!open_used[i]) {
-            memcpy(open_paths[i], path, strlen(path) + 1);
-            open_used[i] = 1;
+        int free_slot = SLOT_FREE;
+        if (atomic_compare_exchange_strong(&open_state[i], &free_slot, SLOT_CLAIMED)) {
+            memcpy(open_paths[i], path, len + 1);
+            atomic_store(&open_state[i], SLOT_READY);
             return i;
         }
     }
@@ -47,8 +53,15 @@ static int register_tmp(const char *path)
 void tsf_atomic_remove_all_signal_safe(void)
 {
     for (int i = 0; i < MAX_OPEN; i++)
-        if (open_used[i])
+        if (atomic_load(&open_state[i]) == SLOT_READY)
             unlink(open_paths[i]);
+}
+
+static void unregister(tsf_atomic *a)
+{
+    if (a->slot >= 0)
+        atomic_store(&open_state[a->slot], SLOT_FREE);
+    a->slot = -1;
 }
 
 /* Split path into a malloc'd directory and a pointer to its base name inside path. */
@@ -70,7 +83,7 @@ static char *dir_of(const char *path, const char **base)
     return d;
 }
 
-/* Remove ".<base>.tsflow-tmp-<pid>-XXXXXX" files whose process is gone (killed writers). */
+/* Remove ".<base>.tsflow-tmp-<pid>-<serial>" files whose process is gone (killed writers). */
 static void remove_stale(const char *dir, const char *base)
 {
     DIR *dp = opendir(dir);
@@ -227,29 +240,28 @@ static int begin_at(tsf_atomic *a, const char *path, tsf_err *err)
         tsf_atomic_abort(a);
         TSF_FAIL(err, TSF_ENOMEM, "out of memory opening \"%s\"", path);
     }
-    snprintf(a->tmp_path, len, "%s/.%s" TMP_TAG "%ld-XXXXXX", dir, base, (long)getpid());
-    free(dir);
-    /* A signal between creating the temporary and registering it would leave it behind (the
-     * handlers remove only registered ones): hold every signal until it is registered. (A real
-     * fault in these few lines would then kill the process outright, as it would anyway.) */
-    sigset_t hold, was;
-    sigfillset(&hold);
-    pthread_sigmask(SIG_BLOCK, &hold, &was);
-    a->fd = mkstemp(a->tmp_path);
-    if (a->fd >= 0)
+    /* The name is registered before the file exists, so a signal on any thread at any moment
+     * finds it (unlinking a name not yet created is harmless); O_EXCL makes the file ours.
+     * The pid makes the name unique across processes and remove_stale() recognize it; the
+     * serial, unique within the process. Mode 0666 lets the umask decide, as for any output. */
+    int e = EEXIST;
+    for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+        unsigned serial = atomic_fetch_add(&tmp_serial, 1u);
+        snprintf(a->tmp_path, len, "%s/.%s" TMP_TAG "%ld-%06x", dir, base, (long)getpid(),
+                 serial & 0xffffffu);
         a->slot = register_tmp(a->tmp_path);
-    pthread_sigmask(SIG_SETMASK, &was, NULL);
+        a->fd = open(a->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        e = a->fd < 0 ? errno : 0;
+        if (a->fd < 0)
+            unregister(a);
+    }
+    free(dir);
     if (a->fd < 0) {
-        int e = errno;
         free(a->tmp_path);
         a->tmp_path = NULL;
         tsf_atomic_abort(a);
         TSF_FAIL(err, TSF_EIO, "%s: cannot create a file in its directory: %s", path, strerror(e));
     }
-    /* mkstemp makes 0600; outputs should get the usual umask-governed mode. */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(a->fd, 0666 & ~um);
     return TSF_OK;
 }
 
@@ -276,13 +288,6 @@ FILE *tsf_atomic_stream(tsf_atomic *a)
     if (!a->fp && a->fd >= 0)
         a->fp = fdopen(a->fd, "w");
     return a->fp;
-}
-
-static void unregister(tsf_atomic *a)
-{
-    if (a->slot >= 0)
-        open_used[a->slot] = 0;
-    a->slot = -1;
 }
 
 int tsf_atomic_commit(tsf_atomic *a, tsf_err *err)

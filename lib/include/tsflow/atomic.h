@@ -3,11 +3,12 @@
  * A failure or a kill never leaves a truncated file where a good one was: until
  * tsf_atomic_commit() renames the temporary into place, the previous file is untouched.
  * A clean error (tsf_atomic_abort) removes the temporary. Temporaries are named
- * ".<name>.tsflow-tmp-<pid>-XXXXXX" next to the target; tsf_atomic_begin() removes stale
+ * ".<name>.tsflow-tmp-<pid>-<serial>" next to the target; tsf_atomic_begin() removes stale
  * ones left by a killed process (whose pid no longer runs).
  *
  * Open temporaries are also registered so that tsf_atomic_remove_all_signal_safe() can
- * unlink them from a signal handler before the process exits on Ctrl-C.
+ * unlink them from a signal handler (on any thread) before the process exits on Ctrl-C or a
+ * fault; a name is registered before its file is created, so no moment leaves one behind.
  */
 #ifndef TSFLOW_ATOMIC_H
 #define TSFLOW_ATOMIC_H

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -281,6 +282,62 @@ Test(atomic, commit_replaces_and_abort_keeps_the_old_file)
     cr_assert_eq(count_entries(dir), 1);
     tsf_atomic_abort(&a); /* after commit: a no-op */
     assert_file_is(path, "new\n");
+}
+
+/* Threads that begin temporaries at the same moment (parallel folds exporting, a signal
+ * arriving meanwhile): each must get its own registry slot, or the signal-time clean-up
+ * misses one whose slot another thread took over. */
+#define RACE_THREADS 4
+#define RACE_FILES 12
+struct race_arg {
+    const char *dir;
+    int thread;
+    pthread_barrier_t *go;
+    tsf_atomic files[RACE_FILES];
+    int ok;
+};
+
+static void *begin_many(void *p)
+{
+    struct race_arg *r = p;
+    tsf_err err = TSF_ERR_INIT;
+    pthread_barrier_wait(r->go);
+    r->ok = 1;
+    for (int i = 0; i < RACE_FILES; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "t%d-%d.csv", r->thread, i);
+        r->ok &= tsf_atomic_begin(&r->files[i], tsft_path(r->dir, name), &err) == TSF_OK;
+    }
+    return NULL;
+}
+
+Test(atomic, temporaries_begun_on_many_threads_at_once_are_all_removed_at_a_signal)
+{
+    const char *dir = tsft_tmpdir();
+    for (int round = 0; round < 50; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, RACE_THREADS);
+        pthread_t th[RACE_THREADS];
+        static struct race_arg args[RACE_THREADS];
+        for (int t = 0; t < RACE_THREADS; t++) {
+            args[t] = (struct race_arg){.dir = dir, .thread = t, .go = &go};
+            pthread_create(&th[t], NULL, begin_many, &args[t]);
+        }
+        for (int t = 0; t < RACE_THREADS; t++)
+            pthread_join(th[t], NULL);
+        pthread_barrier_destroy(&go);
+        int begun = 0;
+        for (int t = 0; t < RACE_THREADS; t++)
+            begun += args[t].ok;
+        cr_assert_eq(begun, RACE_THREADS, "round %d: a temporary could not be begun", round);
+        cr_assert_eq(tsft_n_temporaries(dir), RACE_THREADS * RACE_FILES);
+        tsf_atomic_remove_all_signal_safe();
+        cr_assert_eq(tsft_n_temporaries(dir), 0, "round %d: the clean-up left temporaries",
+                     round);
+        for (int t = 0; t < RACE_THREADS; t++)
+            for (int i = 0; i < RACE_FILES; i++)
+                tsf_atomic_abort(&args[t].files[i]);
+    }
 }
 
 Test(atomic, removes_temporaries_of_killed_writers_and_names_missing_directories)
