@@ -332,8 +332,7 @@ Test(atomic, temporaries_begun_on_many_threads_at_once_are_all_removed_at_a_sign
         cr_assert_eq(begun, RACE_THREADS, "round %d: a temporary could not be begun", round);
         cr_assert_eq(tsft_n_temporaries(dir), RACE_THREADS * RACE_FILES);
         tsf_atomic_remove_all_signal_safe();
-        cr_assert_eq(tsft_n_temporaries(dir), 0, "round %d: the clean-up left temporaries",
-                     round);
+        cr_assert_eq(tsft_n_temporaries(dir), 0, "round %d: the clean-up left temporaries", round);
         for (int t = 0; t < RACE_THREADS; t++)
             for (int i = 0; i < RACE_FILES; i++)
                 tsf_atomic_abort(&args[t].files[i]);
