@@ -8,10 +8,12 @@
 
 #define MAX_WORD 64
 
-size_t tsf_edit_distance(const char *a, const char *b)
+/* Optimal string alignment distance over lower-cased text, on three rolling rows, or limit + 1
+ * as soon as it must exceed limit: no later row can go below a row's minimum (an adjacent
+ * transposition reaches back two rows, so the minimum of the last two rows decides). Words
+ * longer than MAX_WORD are compared on their first MAX_WORD characters (names are short). */
+static size_t distance_within(const char *a, const char *b, size_t limit)
 {
-    /* Optimal string alignment distance over lower-cased text, on three rolling rows. Words
-     * longer than MAX_WORD are compared on their first MAX_WORD characters (names are short). */
     size_t na = strlen(a), nb = strlen(b);
     if (na > MAX_WORD)
         na = MAX_WORD;
@@ -21,8 +23,10 @@ size_t tsf_edit_distance(const char *a, const char *b)
     size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= nb; j++)
         prev[j] = j;
+    size_t prev_min = 0;
     for (size_t i = 1; i <= na; i++) {
         cur[0] = i;
+        size_t row_min = i;
         int ca = tolower((unsigned char)a[i - 1]);
         for (size_t j = 1; j <= nb; j++) {
             int cb = tolower((unsigned char)b[j - 1]);
@@ -36,13 +40,23 @@ size_t tsf_edit_distance(const char *a, const char *b)
                 tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < d)
                 d = prev2[j - 2] + 1;
             cur[j] = d;
+            if (d < row_min)
+                row_min = d;
         }
+        if (row_min > limit && prev_min > limit)
+            return limit + 1;
+        prev_min = row_min;
         size_t *t = prev2;
         prev2 = prev;
         prev = cur;
         cur = t;
     }
     return prev[nb];
+}
+
+size_t tsf_edit_distance(const char *a, const char *b)
+{
+    return distance_within(a, b, (size_t)-2);
 }
 
 const char *tsf_suggest(const char *word, const char *const *candidates, size_t n)
@@ -63,7 +77,7 @@ const char *tsf_suggest(const char *word, const char *const *candidates, size_t 
         size_t clen = strlen(candidates[i]);
         if ((len > clen ? len - clen : clen - len) > limit)
             continue;
-        size_t d = tsf_edit_distance(word, candidates[i]);
+        size_t d = distance_within(word, candidates[i], limit);
         size_t longer = len > clen ? len : clen;
         if (d < best_d && d <= limit && d < longer) {
             best = candidates[i];

@@ -397,6 +397,63 @@ Test(suggest, edit_distance_matches_textbook_values)
     cr_assert_eq(tsf_edit_distance("Delimiter", "delimiter"), 0);
 }
 
+/* The rule of tsf_suggest with the full distance table for every candidate: the reference
+ * for its early cut-off. */
+static const char *suggest_by_full_distance(const char *word, const char *const *names, size_t n)
+{
+    size_t len = strlen(word), limit = len / 3 > 1 ? len / 3 : 1;
+    limit = limit > 3 ? 3 : limit;
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = tsf_edit_distance(word, names[i]), clen = strlen(names[i]);
+        if (d < best_d && d <= limit && d < (len > clen ? len : clen)) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+Test(suggest, cutting_off_far_candidates_changes_no_suggestion)
+{
+    const char *names[] = {"lookback",      "horizon",     "delimiter",    "epochs",
+                           "hidden",        "layers",      "batch_size",   "learning_rate",
+                           "instance_norm", "quantiles",   "val_fraction", "time_format",
+                           "on_constant",   "first_origin"};
+    size_t n = sizeof names / sizeof *names;
+    /* Every name with one, two and three characters replaced, dropped or doubled. */
+    char word[64];
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        for (size_t k = 1; k <= 3; k++)
+            for (size_t at = 0; at + k <= len; at++)
+                for (int op = 0; op < 3; op++) {
+                    char *w = word;
+                    for (size_t c = 0; c < len; c++) {
+                        int in = c >= at && c < at + k;
+                        if (!in || op == 2)
+                            *w++ = names[i][c];
+                        if (in && op == 0)
+                            *w++ = 'q';
+                        if (in && op == 2)
+                            *w++ = names[i][c];
+                    }
+                    *w = '\0';
+                    if (!*word)
+                        continue;
+                    const char *want = suggest_by_full_distance(word, names, n);
+                    const char *got = tsf_suggest(word, names, n);
+                    if (want)
+                        cr_assert(got && !strcmp(got, want), "%s: got %s, want %s", word,
+                                  got ? got : "none", want);
+                    checked++;
+                }
+    }
+    cr_assert_gt(checked, 500);
+}
+
 Test(suggest, offers_close_names_and_abbreviations_but_not_far_ones)
 {
     const char *names[] = {"lookback", "horizon", "delimiter", "epochs"};
