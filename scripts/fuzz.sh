@@ -104,7 +104,10 @@ flags_of() {
   case $1 in
     csv) echo "-dict=$root/tests/fuzz/csv.dict -max_len=4096" ;;
     hdf5) echo "-max_len=16384" ;;
-    pipeline | set) echo "-dict=$(ini_dict) -max_len=4096" ;;
+    # libFuzzer's entropic schedule re-weighs every rare feature at each new input: with the
+    # 27,000 features of a pipeline check that was two thirds of the time (3.4x fewer
+    # executions, and less coverage after 150 s, than the plain schedule)
+    pipeline | set) echo "-dict=$(ini_dict) -max_len=4096 -entropic=0" ;;
   esac
 }
 
