@@ -11,7 +11,8 @@ horizon and the test share. The CSVs carry real dates (month starts, quarter sta
 simulated series start in January 1990), so tsflow infers the frequency and the season itself
 as it would for a user's file.
 
-usage: scripts/measure_defaults.py BUILD_DIR OUT_DIR [EXTRA tsflow FLAGS...]
+usage: scripts/measure_defaults.py BUILD_DIR OUT_DIR [--only m|q] [EXTRA tsflow FLAGS...]
+--only m or --only q measures only the monthly or the quarterly series (shorter runs).
 e.g. EXTRA = --baselines naive,snaive,ets (ETS beside the RNN), --ensemble 5, or
 --quantiles 0.1,0.5,0.9 [--calibrate none] (80% coverage with and without calibration).
 Prints one line per series (MASE of each model, 80% coverage when quantiles are forecast) and
@@ -77,10 +78,17 @@ def series():
 
 def main():
     build, work, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+    only = None
+    if extra[:1] == ["--only"]:
+        if len(extra) < 2 or extra[1] not in ("m", "q"):
+            sys.exit("measure_defaults: --only takes m (monthly) or q (quarterly)")
+        only, extra = {"m": 12, "q": 4}[extra[1]], extra[2:]
     os.makedirs(work, exist_ok=True)
     tsflow = os.path.join(build, "pipeline", "cli", "tsflow")
     rows = []
     for name, m, y in series():
+        if only is not None and m != only:
+            continue
         path = os.path.join(work, name + ".csv")
         pd.DataFrame({"date": y.index.strftime("%Y-%m-%d"),
                       "y": np.round(y.to_numpy(), 6)}).to_csv(path, index=False)

@@ -252,11 +252,13 @@ static int on_progress(void *user, const tsf_train_progress *p)
     return fp->cfg->progress(fp->cfg->progress_user, fp->fold, p);
 }
 
-/* Windows a calibration needs: the rank rule of tsflow/calibrate.h needs n >= 1 / min(tau,
- * 1 - tau) - 1 residuals for each level tau but the median (9 for 0.1 and 0.9), and the steps
- * of one window share its origin and most of its inputs, so pooling them does not make
- * independent residuals: the windows must be enough on their own. */
-static size_t calib_windows_needed(const double *levels, size_t Q)
+/* Residuals the rank rule of tsflow/calibrate.h needs: n >= 1 / min(tau, 1 - tau) - 1 for each
+ * level tau but the median (9 for 0.1 and 0.9). A calibration slice is taken from the training
+ * windows only when it has that many windows on its own; a tail with fewer calibrates on its
+ * early-stopping windows, every step of every window a residual (tsf_calibration_fit pools them
+ * over the steps), so that a short series is calibrated instead of keeping the network's
+ * quantiles, which pinball training on a few dozen windows leaves too narrow. */
+static size_t calib_needed(const double *levels, size_t Q)
 {
     size_t need = 0;
     for (size_t q = 0; q < Q; q++) {
@@ -278,8 +280,8 @@ static size_t calib_windows_needed(const double *levels, size_t Q)
  * in what was chosen on them), not in every row. *train, *val and *cal stay NULL when a series
  * is too short to keep 4 training windows; *cal alone stays NULL (the caller then calibrates
  * on *val and says so) when it is too short for both slices, or when the calibration slices of
- * all series together would have fewer windows than calib_windows_needed (then no slice is
- * taken from the training windows for a calibration that would not happen). */
+ * all series together would have fewer windows than calib_needed (then no slice is taken from
+ * the training windows: the early-stopping windows' steps calibrate). */
 static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ctx,
                     const tsf_window_spec *spec, tsf_windows **train, tsf_windows **val,
                     tsf_windows **cal, tsf_err *err)
@@ -304,7 +306,7 @@ static int hold_out(const tsf_rnn_forecaster_config *cfg, const tsf_fold_ctx *ct
         split &= k >= 2 * v + L - 1 + 4;
         n_cal += v;
     }
-    if (split && n_cal < calib_windows_needed(cfg->loss.quantiles, cfg->loss.n_quantiles))
+    if (split && n_cal < calib_needed(cfg->loss.quantiles, cfg->loss.n_quantiles))
         split = 0;
     for (size_t q = 0; q < S && ok; q++) {
         tsf_range f = ctx->fit[q];
@@ -542,11 +544,13 @@ static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **ou
         return TSF_OK;
     }
     const size_t E = f0->n_entries, L = f0->horizon, O = f0->n_targets, P = f0->n_values;
-    const size_t need = calib_windows_needed(f0->quantiles, f0->n_quantiles);
-    if (E < need) {
+    const size_t need = calib_needed(f0->quantiles, f0->n_quantiles);
+    const char *kind = jobs[0].wc ? "calibration" : "validation";
+    if (E * L < need) {
         snprintf(ch->why + len, sizeof ch->why - len,
-                 "%snot calibrated (%zu %s window%s, fewer than the %zu the rank rule needs)", sep,
-                 E, jobs[0].wc ? "calibration" : "validation", E == 1 ? "" : "s", need);
+                 "%snot calibrated (%zu %s window%s x %zu step%s = %zu residuals, fewer than the "
+                 "%zu the rank rule needs)",
+                 sep, E, kind, E == 1 ? "" : "s", L, L == 1 ? "" : "s", E * L, need);
         return TSF_OK;
     }
     double *v = malloc(N * E * L * O * P * sizeof *v), *c = malloc(E * L * O * P * sizeof *c);
@@ -561,13 +565,13 @@ static int calibrate_tail(const member_job *jobs, size_t N, tsf_calibration **ou
     }
     if (rc == TSF_OK) {
         char d[256];
-        snprintf(ch->why + len, sizeof ch->why - len, "%s%s (%s)", sep,
+        snprintf(ch->why + len, sizeof ch->why - len, "%s%s (%zu %s window%s x %zu step%s%s)", sep,
                  *out ? tsf_calibration_describe(*out, d, sizeof d)
                       : "not calibrated (too few validation residuals)",
-                 jobs[0].wc ? "residuals of the calibration slice after the early-stopping "
-                              "windows"
-                            : "residuals of the early-stopping windows: too few windows for a "
-                              "separate calibration slice, intervals may stay narrow");
+                 E, jobs[0].wc ? "calibration-slice" : "early-stopping", E == 1 ? "" : "s", L,
+                 L == 1 ? "" : "s",
+                 jobs[0].wc ? " after the early-stopping windows"
+                            : ": too few windows for a separate calibration slice");
     }
     free(v);
     free(c);

@@ -277,14 +277,16 @@ Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_
                     "epoch ");
     ASSERT_HAS(err, ", refit on all 1035 windows; conformal, per step on 103 validation "
                     "residuals: level 0.1 shifted by ");
-    ASSERT_HAS(err, " (residuals of the calibration slice after the early-stopping windows)\n");
+    ASSERT_HAS(err, " (103 calibration-slice windows x 4 steps after the early-stopping "
+                    "windows)\n");
 }
 
-/* Fewer windows than the rank rule needs for 0.1 and 0.9 (9; a window's 12 steps are not 12
- * independent residuals): no calibration, and no slice taken from the training windows for
- * it. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows; the last 2 stop early, the 11
- * before them are dropped, 15 train the probe network as without quantiles. */
-Test(defaults, a_refit_with_too_few_windows_to_calibrate_says_so_and_keeps_its_windows)
+/* Fewer calibration windows than the rank rule needs for 0.1 and 0.9 (9): no slice is taken
+ * from the training windows; the early-stopping windows calibrate, every step a residual,
+ * pooled over the steps. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows; the last 2 stop
+ * early (2 x 12 = 24 residuals), the 11 before them are dropped, 15 train the probe network as
+ * without quantiles; fold 0 has 1 early-stopping window, 12 residuals. */
+Test(defaults, a_refit_with_few_windows_calibrates_on_the_steps_of_its_early_stopping_windows)
 {
     const char *dir, *data = monthly_csv(&dir);
     char *out, *err;
@@ -295,10 +297,65 @@ Test(defaults, a_refit_with_too_few_windows_to_calibrate_says_so_and_keeps_its_w
     ASSERT_HAS(err, "backtest: lstm, fit at fold 1: hidden 8 (sqrt rule on 15 windows), batch 15, "
                     "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
                     "on 2 validation windows; best epoch ");
-    ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); not "
-                    "calibrated (2 validation windows, fewer than the 9 the rank rule needs)\n");
-    ASSERT_HAS(err, "; not calibrated (1 validation window, fewer than the 9 the rank rule "
-                    "needs)\n");
+    ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); conformal, "
+                    "pooled over the steps on 24 validation residuals: level 0.1 shifted by ");
+    ASSERT_HAS(err, " (2 early-stopping windows x 12 steps: too few windows for a separate "
+                    "calibration slice)\n");
+    ASSERT_HAS(err, "conformal, pooled over the steps on 12 validation residuals: level 0.1 "
+                    "shifted by ");
+    ASSERT_HAS(err, " (1 early-stopping window x 12 steps: too few windows for a separate "
+                    "calibration slice)\n");
+}
+
+/* Fewer residuals than the rank rule needs even pooled over the steps: the network's own
+ * quantiles are kept, and the log says why. Horizon 4, origins 36 and 40: 2 early-stopping
+ * windows x 4 steps. */
+Test(defaults, a_refit_with_fewer_residuals_than_the_rank_rule_needs_says_so)
+{
+    const char *dir, *data = monthly_csv(&dir);
+    char *out, *err;
+    int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
+                         "--train-length", "36", "--quantiles", "0.1,0.5,0.9", "--out",
+                         tsft_path(dir, "b.h5"), NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    ASSERT_HAS(err, "backtest: lstm, fit at fold 0: hidden 8 (sqrt rule on 16 windows), batch 16, "
+                    "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
+                    "on 2 validation windows; best epoch ");
+    ASSERT_HAS(err, ", refit on all 21 windows; deseason none (no significant autocorrelation at "
+                    "the season's lag); not calibrated (2 validation windows x 4 steps = 8 "
+                    "residuals, fewer than the 9 the rank rule needs)\n");
+}
+
+/* A fit with fewer early-stopping windows than the rank rule needs (8 of 85 windows: 108 fit
+ * rows, lookback 12, horizon 12) used to keep the network's quantiles; a network trained one
+ * epoch has not learnt their spread, so its 80% interval covers almost nothing. Calibrated on
+ * the 8 windows' 96 residuals pooled over the steps, it is judged on the 1381 origins from row
+ * 108 (stride 1, no retraining; iid N(0, 1) noise around a season). Tolerance: the 96 residuals
+ * are 19 distinct target rows (consecutive windows share 11), so each end's level has sd about
+ * sqrt(0.1 x 0.9 / 19) = 0.069 and the interval about 0.097; the judged rows' binomial sd is
+ * sqrt(0.16 / 1392) = 0.011 and the ranks round outwards by at most 2 / 97: 0.8 +- 0.2 is two
+ * standard deviations and the rounding. The uncalibrated interval lies far outside it. */
+Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
+{
+    const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
+    char *out, *err;
+    double cov[2];
+    const char *how[2] = {"conformal", "none"};
+    for (int k = 0; k < 2; k++) {
+        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
+                             "--hidden", "8", "--retrain", "never", "--stride", "1",
+                             "--train-length", "108", "--calibrate", how[k], "--deseason", "none",
+                             "--out", tsft_path(dir, "b.h5"), NULL);
+        cr_assert_eq(rc, 0, "%s", err);
+        cov[k] = lstm_coverage(err);
+        if (k == 0)
+            ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps on 96 "
+                            "validation residuals: level 0.1 shifted by ");
+    }
+    cr_assert(fabs(cov[0] - 0.8) <= 0.2, "calibrated coverage %g, expected 0.8 +- 0.2", cov[0]);
+    cr_assert(fabs(cov[1] - 0.8) > 0.2, "uncalibrated coverage %g is already within 0.8 +- 0.2",
+              cov[1]);
 }
 
 Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bit_for_bit)

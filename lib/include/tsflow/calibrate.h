@@ -14,7 +14,15 @@
  * average (n = 18: 0.895 for 0.1-0.9): shifts are per horizon step when every step has at least
  * TSF_CALIB_PER_STEP_MIN residuals (at most 5 points too wide), else one per level pooled over
  * the steps (later steps spread wider, so the pooled shift widens the near steps and narrows
- * the far ones, right on average), else, with fewer than the rank needs, there is none. Residuals
+ * the far ones, right on average), else, with fewer than the rank needs, there is none. A fit
+ * (tsflow/rnn_forecaster.h: tsflow forecast, backtest refits and train.rnn alike) passes every
+ * step of every held-out window, so a tail of fewer windows than the rank needs (2 windows of a
+ * 12-step horizon: 24 residuals) is calibrated pooled over its steps rather than left with the
+ * network's quantiles, which pinball training on a few dozen windows leaves too narrow; only
+ * fewer residuals than the rank needs (2 windows x 4 steps) keep them, and the fit says so. The
+ * steps of one window share its origin, so pooled residuals are not independent: the guarantee
+ * becomes approximate (the pooled rank still estimates the quantile of the steps' mixture, with
+ * the variance of fewer residuals than it counts). Residuals
  * are pooled over series and windows, never over targets (their units differ). The 0.5 level (the
  * point forecast of a quantile model) is not shifted: calibration is about the intervals, and
  * moving the median would change the point forecast early stopping chose. After the shifts

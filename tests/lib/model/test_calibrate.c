@@ -1,7 +1,8 @@
 /* Split conformal calibration (tsflow/calibrate.h): the rank rule on residuals worked out by
  * hand, when shifts are per step or pooled, and coverage on simulated Gaussian errors against
- * the binomial tolerance of a known truth. */
+ * the binomial tolerance of a known truth, and pooled shifts against numpy. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,4 +183,66 @@ Test(calibrate, gaussian_errors_are_covered_80_percent_per_step_after_calibratio
     free(ac);
     free(vt);
     free(at);
+}
+
+/* Pooled over the steps of a few windows (2 windows x 12 steps, as a short monthly series'
+ * early-stopping tail gives): each level's shift is the split conformal quantile of the 24
+ * residuals, checked against numpy: the order statistic of rank ceil((n + 1) tau) (floor below
+ * 0.5) is np.quantile(r, rank / n, method="inverted_cdf"), the rank computed in exact
+ * fractions. The forecasts and actuals are pseudo-random, so every residual differs. */
+Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
+{
+    tsft_need_python_modules("numpy");
+    enum { E = 2, L = 12, P = 4 };
+    double value[E * L * P], actual[E * L];
+    unsigned long long lcg = 2024;
+    char vs[E * L * P * 26], as[E * L * 26];
+    size_t nv = 0, na = 0;
+    for (size_t i = 0; i < E * L; i++) {
+        double u[3];
+        for (int k = 0; k < 3; k++) {
+            lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+            u[k] = (double)(lcg >> 11) / 9007199254740992.0;
+        }
+        double *v = value + i * P;
+        v[2] = 10 * u[0];
+        v[0] = v[2];
+        v[1] = v[2] - 0.5 - u[1];
+        v[3] = v[2] + 0.5 + u[1];
+        actual[i] = v[2] + 6 * (u[2] - 0.5);
+        for (int p = 0; p < P; p++)
+            nv += (size_t)sprintf(vs + nv, "%s%.17g", nv ? "," : "", v[p]);
+        na += (size_t)sprintf(as + na, "%s%.17g", na ? "," : "", actual[i]);
+    }
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, E, L, 1, levels, 3, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert_not_null(c);
+    cr_assert(!c->per_step);
+    cr_assert_eq(c->n_residuals, E * L);
+    char *out, *perr;
+    int rc = tsft_python("import sys, math\n"
+                         "from fractions import Fraction as F\n"
+                         "import numpy as np\n"
+                         "v = np.array(sys.argv[1].split(','), float).reshape(-1, 4)\n"
+                         "y = np.array(sys.argv[2].split(','), float)\n"
+                         "for q, tau in ((1, F(1, 10)), (3, F(9, 10))):\n"
+                         "    r = y - v[:, q]\n"
+                         "    n = len(r)\n"
+                         "    x = (n + 1) * tau\n"
+                         "    k = math.ceil(x) if tau > F(1, 2) else math.floor(x)\n"
+                         "    print(repr(float(np.quantile(r, k / n, method='inverted_cdf'))))\n",
+                         &out, &perr, vs, as, NULL);
+    cr_assert_eq(rc, 0, "%s", perr);
+    double want[2];
+    cr_assert_eq(sscanf(out, "%lf %lf", &want[0], &want[1]), 2, "%s", out);
+    for (size_t l = 0; l < L; l++) {
+        cr_assert_eq(c->shift[l * 3 + 0], want[0], "step %zu, level 0.1: %.17g, numpy %.17g", l + 1,
+                     c->shift[l * 3 + 0], want[0]);
+        cr_assert_eq(c->shift[l * 3 + 1], 0.0);
+        cr_assert_eq(c->shift[l * 3 + 2], want[1], "step %zu, level 0.9: %.17g, numpy %.17g", l + 1,
+                     c->shift[l * 3 + 2], want[1]);
+    }
+    tsf_calibration_free(c);
 }
