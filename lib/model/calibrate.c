@@ -58,8 +58,11 @@ int tsf_calibration_make(tsf_calibration **out, size_t L, size_t O, const double
 
 int tsf_calibration_copy(tsf_calibration **out, const tsf_calibration *c, tsf_err *err)
 {
-    return tsf_calibration_make(out, c->horizon, c->n_targets, c->levels, c->n_quantiles,
-                                c->per_step, c->n_residuals, c->shift, err);
+    int rc = tsf_calibration_make(out, c->horizon, c->n_targets, c->levels, c->n_quantiles,
+                                  c->per_step, c->n_residuals, c->shift, err);
+    if (rc == TSF_OK)
+        (*out)->widen_only = c->widen_only;
+    return rc;
 }
 
 static int is_median(double level)
@@ -131,6 +134,7 @@ int tsf_calibration_fit(tsf_calibration **out, const double *value, const double
         return rc;
     size_t per = fewest_per_step(actual, n, L, O);
     c->per_step = L > 1 && per >= TSF_CALIB_PER_STEP_MIN && enough(levels, Q, per);
+    c->widen_only = !enough(levels, Q, per);
     if (!c->per_step && !enough(levels, Q, per * L)) {
         tsf_calibration_free(c);
         return TSF_OK; /* too few residuals: *out stays NULL */
@@ -156,6 +160,8 @@ int tsf_calibration_fit(tsf_calibration **out, const double *value, const double
                     qsort(r, k, sizeof *r, cmp_double);
                     s = r[rank - 1];
                 }
+                if (c->widen_only)
+                    s = levels[q] > 0.5 ? fmax(s, 0) : fmin(s, 0);
                 for (size_t l = l0; l < l1; l++)
                     c->shift[(l * O + o) * Q + q] = s;
             }
@@ -190,9 +196,9 @@ void tsf_calibration_apply(const tsf_calibration *c, double *value, size_t n, si
 
 char *tsf_calibration_describe(const tsf_calibration *c, char *buf, size_t n)
 {
-    size_t len =
-        (size_t)snprintf(buf, n, "conformal, %s on %zu validation residuals",
-                         c->per_step ? "per step" : "pooled over the steps", c->n_residuals);
+    size_t len = (size_t)snprintf(buf, n, "conformal, %s%s on %zu validation residuals",
+                                  c->per_step ? "per step" : "pooled over the steps",
+                                  c->widen_only ? ", widening only," : "", c->n_residuals);
     const size_t L = c->horizon, O = c->n_targets, Q = c->n_quantiles;
     const char *sep = ": ";
     for (size_t q = 0; q < Q && len < n; q++) {

@@ -1100,7 +1100,7 @@ static int meta_members_calibration(const tsf_rnn_model *m, meta_store *s, size_
         if (!(s->cvals = malloc(nv * sizeof *s->cvals)))
             return oom | 1;
         double *v = s->cvals;
-        v[0] = c->per_step;
+        v[0] = c->per_step + 2 * c->widen_only; /* older files: 0 or 1 */
         v[1] = (double)L;
         v[2] = (double)O;
         v[3] = (double)Q;
@@ -1392,17 +1392,21 @@ static int read_fit_meta(tsf_rnn_model *m, const tsf_network_info *info, const c
     const double *v = c->values;
     size_t Q = m->loss.kind == TSF_LOSS_PINBALL ? m->loss.n_quantiles : 0;
     size_t O = m->n_targets, L = m->horizon;
-    if (c->n_values < 5 || !whole(v[0], 0, 1) || v[1] != (double)L || v[2] != (double)O ||
+    if (c->n_values < 5 || !whole(v[0], 0, 3) || v[1] != (double)L || v[2] != (double)O ||
         v[3] != (double)Q || Q < 2 || !whole(v[4], 0, 1e12) || c->n_values != 5 + Q + L * O * Q)
         TSF_FAIL(err, TSF_EFORMAT,
-                 "%s: /meta/calibration is malformed (expected per_step, horizon %zu, %zu "
+                 "%s: /meta/calibration is malformed (expected its kind, horizon %zu, %zu "
                  "targets, %zu quantile levels, a count, the levels and %zu shifts)",
                  path, L, O, Q, L * O * Q);
     for (size_t q = 0; q < Q; q++)
         if (v[5 + q] != m->loss.quantiles[q])
             TSF_FAIL(err, TSF_EFORMAT, "%s: /meta/calibration level %g is not the model's level %g",
                      path, v[5 + q], m->loss.quantiles[q]);
-    return tsf_calibration_make(&m->calib, L, O, v + 5, Q, (int)v[0], (size_t)v[4], v + 5 + Q, err);
+    int kind = (int)v[0]; /* per_step + 2 widen_only */
+    rc = tsf_calibration_make(&m->calib, L, O, v + 5, Q, kind & 1, (size_t)v[4], v + 5 + Q, err);
+    if (rc == TSF_OK)
+        m->calib->widen_only = kind >> 1;
+    return rc;
 }
 
 /* /meta/members and /meta/member.K: the other networks of an ensemble, each like m->rnn with

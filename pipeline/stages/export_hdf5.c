@@ -130,7 +130,8 @@ static int creation_time(time_t *t, tsf_err *err)
 
 /* Root attributes of a trained recurrent model: its ensemble members (ensemble_members) and,
  * when calibrated, the calibration as text (calibration) and numbers (calibration_levels (Q),
- * calibration_shift (L x O x Q, step-major, on the model's scale), calibration_per_step). */
+ * calibration_shift (L x O x Q, step-major, on the model's scale), calibration_per_step,
+ * calibration_widen_only). */
 static int model_attributes(tsf_h5out *o, const tsf_model *model, tsf_err *err)
 {
     if (!model || strcmp(model->kind, "rnn"))
@@ -149,7 +150,9 @@ static int model_attributes(tsf_h5out *o, const tsf_model *model, tsf_err *err)
         (rc = tsf_h5out_attr_doubles(o, "/", "calibration_shift", c->shift,
                                      c->horizon * c->n_targets * c->n_quantiles, err)))
         return rc;
-    return tsf_h5out_attr_int(o, "/", "calibration_per_step", c->per_step, err);
+    rc = tsf_h5out_attr_int(o, "/", "calibration_per_step", c->per_step, err);
+    return rc == TSF_OK ? tsf_h5out_attr_int(o, "/", "calibration_widen_only", c->widen_only, err)
+                        : rc;
 }
 
 /* Root attributes: where the file came from. */

@@ -283,7 +283,8 @@ Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_
 
 /* Fewer calibration windows than the rank rule needs for 0.1 and 0.9 (9): no slice is taken
  * from the training windows; the early-stopping windows calibrate, every step a residual,
- * pooled over the steps. Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows; the last 2 stop
+ * pooled over the steps, the shifts only widening (fewer residuals a step than the rank needs:
+ * tsflow/calibrate.h). Origins 39 and 51: fold 1 fits rows [0, 51), 28 windows; the last 2 stop
  * early (2 x 12 = 24 residuals), the 11 before them are dropped, 15 train the probe network as
  * without quantiles; fold 0 has 1 early-stopping window, 12 residuals. */
 Test(defaults, a_refit_with_few_windows_calibrates_on_the_steps_of_its_early_stopping_windows)
@@ -298,11 +299,12 @@ Test(defaults, a_refit_with_few_windows_calibrates_on_the_steps_of_its_early_sto
                     "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
                     "on 2 validation windows; best epoch ");
     ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); conformal, "
-                    "pooled over the steps on 24 validation residuals: level 0.1 shifted by ");
+                    "pooled over the steps, widening only, on 24 validation residuals: level 0.1 "
+                    "shifted by ");
     ASSERT_HAS(err, " (2 early-stopping windows x 12 steps: too few windows for a separate "
                     "calibration slice)\n");
-    ASSERT_HAS(err, "conformal, pooled over the steps on 12 validation residuals: level 0.1 "
-                    "shifted by ");
+    ASSERT_HAS(err, "conformal, pooled over the steps, widening only, on 12 validation residuals: "
+                    "level 0.1 shifted by ");
     ASSERT_HAS(err, " (1 early-stopping window x 12 steps: too few windows for a separate "
                     "calibration slice)\n");
 }
@@ -327,13 +329,13 @@ Test(defaults, a_refit_with_fewer_residuals_than_the_rank_rule_needs_says_so)
 }
 
 /* A fit with fewer early-stopping windows than the rank rule needs (8 of 85 windows: 108 fit
- * rows, lookback 12, horizon 12) used to keep the network's quantiles; a network trained one
- * epoch has not learnt their spread, so its 80% interval covers almost nothing. Calibrated on
- * the 8 windows' 96 residuals pooled over the steps, it is judged on the 1381 origins from row
- * 108 (stride 1, no retraining; iid N(0, 1) noise around a season). Tolerance: the 96 residuals
- * are 19 distinct target rows (consecutive windows share 11), so each end's level has sd about
- * sqrt(0.1 x 0.9 / 19) = 0.069 and the interval about 0.097; the judged rows' binomial sd is
- * sqrt(0.16 / 1392) = 0.011 and the ranks round outwards by at most 2 / 97: 0.8 +- 0.2 is two
+ * rows, lookback 12, horizon 12), whose network, trained one epoch, has not learnt the spread of
+ * its quantiles: its own 80% interval covers almost nothing, so keeping it for want of windows
+ * fails. Calibrated on the 8 windows' 96 residuals pooled over the steps, it is judged on the 1381
+ * origins from row 108 (stride 1, no retraining; iid N(0, 1) noise around a season). Tolerance: the
+ * 96 residuals are 19 distinct target rows (consecutive windows share 11), so each end's level has
+ * sd about sqrt(0.1 x 0.9 / 19) = 0.069 and the interval about 0.097; the judged rows' binomial sd
+ * is sqrt(0.16 / 1392) = 0.011 and the ranks round outwards by at most 2 / 97: 0.8 +- 0.2 is two
  * standard deviations and the rounding. The uncalibrated interval lies far outside it. */
 Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
 {
@@ -350,8 +352,8 @@ Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
         cr_assert_eq(rc, 0, "%s", err);
         cov[k] = lstm_coverage(err);
         if (k == 0)
-            ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps on 96 "
-                            "validation residuals: level 0.1 shifted by ");
+            ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps, "
+                            "widening only, on 96 validation residuals: level 0.1 shifted by ");
     }
     cr_assert(fabs(cov[0] - 0.8) <= 0.2, "calibrated coverage %g, expected 0.8 +- 0.2", cov[0]);
     cr_assert(fabs(cov[1] - 0.8) > 0.2, "uncalibrated coverage %g is already within 0.8 +- 0.2",
@@ -369,7 +371,9 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
     cr_assert_eq(rc, 0, "%s", err);
     ASSERT_HAS(err, "model: lstm: an ensemble of 3 networks (seeds 1 to 3)");
     /* 1 validation window of 12 steps: 12 residuals pooled */
-    ASSERT_HAS(err, "model: lstm: conformal, pooled over the steps on 12 validation residuals");
+    ASSERT_HAS(err,
+               "model: lstm: conformal, pooled over the steps, widening only, on 12 validation "
+               "residuals");
     char ini[4096];
     snprintf(ini, sizeof ini,
              "[data]\nstage = ingest.csv\npath = %s\n"
@@ -395,10 +399,11 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
     rc = tsft_python("import h5py, sys\n"
                      "a = h5py.File(sys.argv[1], 'r').attrs\n"
                      "print(a['ensemble_members'], a['calibration_per_step'],\n"
+                     "      a['calibration_widen_only'],\n"
                      "      len(a['calibration_shift']), list(a['calibration_levels']))\n",
                      &py, &err, tsft_path(dir, "f.h5"), NULL);
     cr_assert_eq(rc, 0, "%s", err);
-    ASSERT_HAS(py, "3 0 36 [0.1, 0.5, 0.9]");
+    ASSERT_HAS(py, "3 0 1 36 [0.1, 0.5, 0.9]");
 }
 
 /* 96 month starts from 2010-01 of a multiplicative season on a trend, deterministic noise:

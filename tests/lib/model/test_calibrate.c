@@ -189,7 +189,8 @@ Test(calibrate, gaussian_errors_are_covered_80_percent_per_step_after_calibratio
  * early-stopping tail gives): each level's shift is the split conformal quantile of the 24
  * residuals, checked against numpy: the order statistic of rank ceil((n + 1) tau) (floor below
  * 0.5) is np.quantile(r, rank / n, method="inverted_cdf"), the rank computed in exact
- * fractions. The forecasts and actuals are pseudo-random, so every residual differs. */
+ * fractions, then kept only where it widens (2 windows are fewer than the rank needs). The
+ * forecasts and actuals are pseudo-random, so every residual differs. */
 Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
 {
     tsft_need_python_modules("numpy");
@@ -220,6 +221,7 @@ Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
                  err.msg);
     cr_assert_not_null(c);
     cr_assert(!c->per_step);
+    cr_assert(c->widen_only); /* 2 residuals a step, fewer than the 9 the rank needs */
     cr_assert_eq(c->n_residuals, E * L);
     char *out, *perr;
     int rc = tsft_python("import sys, math\n"
@@ -232,7 +234,8 @@ Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
                          "    n = len(r)\n"
                          "    x = (n + 1) * tau\n"
                          "    k = math.ceil(x) if tau > F(1, 2) else math.floor(x)\n"
-                         "    print(repr(float(np.quantile(r, k / n, method='inverted_cdf'))))\n",
+                         "    s = float(np.quantile(r, k / n, method='inverted_cdf'))\n"
+                         "    print(repr(max(s, 0.0) if tau > F(1, 2) else min(s, 0.0)))\n",
                          &out, &perr, vs, as, NULL);
     cr_assert_eq(rc, 0, "%s", perr);
     double want[2];
@@ -244,5 +247,48 @@ Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
         cr_assert_eq(c->shift[l * 3 + 2], want[1], "step %zu, level 0.9: %.17g, numpy %.17g", l + 1,
                      c->shift[l * 3 + 2], want[1]);
     }
+    tsf_calibration_free(c);
+}
+
+/* Fewer windows than the rank needs (3 windows x 4 steps): actuals well inside a too-wide
+ * interval would narrow it pooled (shifts +1 for 0.1 and -1 for 0.9: residuals of 0.1 are 3 + 0
+ * .. 3 + 0.11, of 0.9 are -3 + the same), so both shifts are 0 and the interval stays the
+ * network's; with 9 windows of one step the rank rule holds and the same residuals narrow it. */
+Test(calibrate, with_fewer_windows_than_the_rank_needs_the_shifts_only_widen)
+{
+    enum { P = 4 };
+    double value[12 * P], actual[12];
+    for (size_t i = 0; i < 12; i++) {
+        double *v = value + i * P;
+        v[0] = v[2] = 0;
+        v[1] = -3;
+        v[3] = 3;
+        actual[i] = 0.01 * (double)i;
+    }
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 3, 4, 1, levels, 3, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert(c && c->widen_only && !c->per_step);
+    for (size_t l = 0; l < 4; l++) {
+        cr_assert_eq(c->shift[l * 3 + 0], 0.0, "step %zu: %g", l + 1, c->shift[l * 3 + 0]);
+        cr_assert_eq(c->shift[l * 3 + 2], 0.0, "step %zu: %g", l + 1, c->shift[l * 3 + 2]);
+    }
+    char d[256];
+    cr_assert(strstr(tsf_calibration_describe(c, d, sizeof d),
+                     "conformal, pooled over the steps, widening only, on 12 validation "
+                     "residuals: level 0.1 shifted by 0, level 0.9 shifted by 0 on average"),
+              "%s", d);
+    tsf_calibration *copy = NULL;
+    cr_assert_eq(tsf_calibration_copy(&copy, c, &err), TSF_OK);
+    cr_assert(copy->widen_only);
+    tsf_calibration_free(copy);
+    tsf_calibration_free(c);
+    /* 9 windows of 1 step: ranks floor(10 x 0.1) = 1 and ceil(10 x 0.9) = 9 of 3.00 .. 3.08 and
+     * -3.00 .. -2.92 */
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 9, 1, 1, levels, 3, &err), TSF_OK);
+    cr_assert(c && !c->widen_only);
+    cr_assert_float_eq(c->shift[0], 3.0, 1e-12);
+    cr_assert_float_eq(c->shift[2], -3.0 + 0.08, 1e-12);
     tsf_calibration_free(c);
 }
