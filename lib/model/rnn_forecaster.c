@@ -256,8 +256,9 @@ static int on_progress(void *user, const tsf_train_progress *p)
  * level tau but the median (9 for 0.1 and 0.9). A calibration slice is taken from the training
  * windows only when it has that many windows on its own; a tail with fewer calibrates on its
  * early-stopping windows, every step of every window a residual (tsf_calibration_fit pools them
- * over the steps), so that a short series is calibrated instead of keeping the network's
- * quantiles, which pinball training on a few dozen windows leaves too narrow. */
+ * over the steps and, the windows being fewer than the rank needs, only widens), so that a
+ * short series is calibrated instead of keeping the network's quantiles, which pinball training
+ * on a few dozen windows leaves too narrow. */
 static size_t calib_needed(const double *levels, size_t Q)
 {
     size_t need = 0;
