@@ -124,6 +124,60 @@ static size_t fewest_per_step(const double *actual, size_t n, size_t L, size_t O
     return fewest == SIZE_MAX ? 0 : fewest;
 }
 
+/* The index of the level 1 - levels[q] (the other end of a central interval), or Q. */
+static size_t mirror(const double *levels, size_t Q, size_t q)
+{
+    for (size_t m = 0; m < Q; m++)
+        if (m != q && fabs(levels[m] - (1 - levels[q])) < 1e-12)
+            return m;
+    return Q;
+}
+
+/* The interval scores max(lo - y, y - hi) of the levels lo < hi of target o at steps [l0, l1)
+ * into r (how far an actual falls outside the interval, negative inside); returns how many. */
+static size_t interval_scores(const double *value, const double *actual, size_t n, size_t L,
+                              size_t O, size_t P, size_t o, size_t lo, size_t hi, size_t l0,
+                              size_t l1, double *r)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t l = l0; l < l1; l++) {
+            double y = actual[(i * L + l) * O + o];
+            const double *f = value + ((i * L + l) * O + o) * P + 1;
+            if (!isnan(y) && !isnan(f[lo]) && !isnan(f[hi]))
+                r[k++] = fmax(f[lo] - y, y - f[hi]);
+        }
+    return k;
+}
+
+/* The shift of level q of target o over the steps [l0, l1) from its k residuals or scores in
+ * r (sorted here); *k_out gets k. */
+static double level_shift(const double *value, const double *actual, size_t n, size_t L, size_t O,
+                          const double *levels, size_t Q, size_t o, size_t q, size_t l0, size_t l1,
+                          double *r, size_t *k_out)
+{
+    const size_t P = 1 + Q, m = mirror(levels, Q, q);
+    if (m == Q) {
+        size_t k = residuals(value, actual, n, L, O, P, o, q, l0, l1, r);
+        size_t rank = rank_of(levels[q], k);
+        *k_out = k;
+        if (!rank)
+            return 0;
+        qsort(r, k, sizeof *r, cmp_double);
+        return r[rank - 1];
+    }
+    size_t lo = levels[q] < levels[m] ? q : m, hi = lo == q ? m : q;
+    size_t k = interval_scores(value, actual, n, L, O, P, o, lo, hi, l0, l1, r);
+    /* rank ceil((n + 1) (hi - lo)) of the scores: the interval's content, rounded outwards */
+    double x = ceil((double)(k + 1) * (levels[hi] - levels[lo]) - 1e-9);
+    *k_out = k;
+    if (!(x >= 1 && x <= (double)k))
+        return 0;
+    qsort(r, k, sizeof *r, cmp_double);
+    double e = r[(size_t)x - 1];
+    return q == hi ? e : -e;
+}
+
 int tsf_calibration_fit(tsf_calibration **out, const double *value, const double *actual, size_t n,
                         size_t L, size_t O, const double *levels, size_t Q, tsf_err *err)
 {
@@ -145,26 +199,24 @@ int tsf_calibration_fit(tsf_calibration **out, const double *value, const double
         tsf_calibration_free(c);
         TSF_FAIL(err, TSF_ENOMEM, "out of memory");
     }
-    const size_t P = 1 + Q, groups = c->per_step ? L : 1;
+    const size_t groups = c->per_step ? L : 1;
     c->n_residuals = SIZE_MAX;
     for (size_t g = 0; g < groups; g++)
         for (size_t o = 0; o < O; o++)
             for (size_t q = 0; q < Q; q++) {
-                size_t l0 = c->per_step ? g : 0, l1 = c->per_step ? g + 1 : L;
-                size_t k = residuals(value, actual, n, L, O, P, o, q, l0, l1, r);
-                if (k < c->n_residuals)
+                size_t l0 = c->per_step ? g : 0, l1 = c->per_step ? g + 1 : L, k = 0;
+                double s = is_median(levels[q]) ? 0
+                                                : level_shift(value, actual, n, L, O, levels, Q, o,
+                                                              q, l0, l1, r, &k);
+                if (!is_median(levels[q]) && k < c->n_residuals)
                     c->n_residuals = k;
-                size_t rank = rank_of(levels[q], k);
-                double s = 0;
-                if (!is_median(levels[q]) && rank) {
-                    qsort(r, k, sizeof *r, cmp_double);
-                    s = r[rank - 1];
-                }
                 if (c->widen_only)
                     s = levels[q] > 0.5 ? fmax(s, 0) : fmin(s, 0);
                 for (size_t l = l0; l < l1; l++)
                     c->shift[(l * O + o) * Q + q] = s;
             }
+    if (c->n_residuals == SIZE_MAX)
+        c->n_residuals = 0;
     free(r);
     *out = c;
     return TSF_OK;

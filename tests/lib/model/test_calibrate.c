@@ -1,6 +1,7 @@
-/* Split conformal calibration (tsflow/calibrate.h): the rank rule on residuals worked out by
- * hand, when shifts are per step or pooled, and coverage on simulated Gaussian errors against
- * the binomial tolerance of a known truth, and pooled shifts against numpy. */
+/* Split conformal calibration (tsflow/calibrate.h): the rank rule on interval scores and on
+ * residuals worked out by hand, when shifts are per step or pooled, coverage on simulated
+ * Gaussian errors against the binomial tolerance of a known truth, with and without a
+ * calibration set off-centre, and pooled shifts against numpy. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,31 +37,50 @@ static double counting(size_t i, size_t l, void *u)
     return (double)(i + 1);
 }
 
-Test(calibrate, shifts_each_level_by_the_residual_of_rank_ceil_or_floor_of_n_plus_1_tau)
+/* Levels 0.1 and 0.9 at 0 and actuals 1..n: the interval scores max(0 - y, y - 0) are 1..n */
+Test(calibrate, widens_a_central_interval_by_the_score_of_rank_ceil_of_n_plus_1_content)
 {
     double value[19 * 4], actual[19], one = 1;
     tsf_calibration *c = NULL;
     tsf_err err = TSF_ERR_INIT;
-    /* n = 9: 0.9 -> rank ceil(9) = 9 (residual 9 - 0 = 9), 0.1 -> rank floor(1) = 1 */
+    /* n = 9: content 0.8 -> rank ceil(8) = 8: the interval widens by 8 on both sides */
     forecasts(value, actual, 9, 1, 0, &one, counting, NULL);
     cr_assert_eq(tsf_calibration_fit(&c, value, actual, 9, 1, 1, levels, 3, &err), TSF_OK, "%s",
                  err.msg);
     cr_assert_not_null(c);
-    cr_assert_eq(c->shift[0], 1);
+    cr_assert_eq(c->shift[0], -8);
     cr_assert_eq(c->shift[1], 0, "the median is not shifted");
-    cr_assert_eq(c->shift[2], 9);
+    cr_assert_eq(c->shift[2], 8);
     cr_assert_eq(c->n_residuals, 9);
     tsf_calibration_free(c);
-    /* n = 19: 0.9 -> ceil(18) = 18, 0.1 -> floor(2) = 2 */
+    /* n = 19: ceil(16) = 16 */
     forecasts(value, actual, 19, 1, 0, &one, counting, NULL);
     cr_assert_eq(tsf_calibration_fit(&c, value, actual, 19, 1, 1, levels, 3, &err), TSF_OK);
-    cr_assert_eq(c->shift[0], 2);
-    cr_assert_eq(c->shift[2], 18);
+    cr_assert_eq(c->shift[0], -16);
+    cr_assert_eq(c->shift[2], 16);
     tsf_calibration_free(c);
     /* n = 8 is too few for 0.9 (rank ceil(8.1) = 9 > 8): no calibration */
     c = (tsf_calibration *)&err; /* must be reset */
     cr_assert_eq(tsf_calibration_fit(&c, value, actual, 8, 1, 1, levels, 3, &err), TSF_OK);
     cr_assert_null(c);
+}
+
+/* Levels without their mirror (0.1 and 0.8: no 0.2, no 0.9) are shifted one by one */
+Test(calibrate, shifts_a_level_without_its_mirror_by_the_residual_of_rank_ceil_or_floor)
+{
+    static const double lv[3] = {0.1, 0.5, 0.8};
+    double value[19 * 4], actual[19], one = 1;
+    tsf_calibration *c = NULL;
+    tsf_err err = TSF_ERR_INIT;
+    /* n = 19, residuals 1..19: 0.8 -> rank ceil(16) = 16, 0.1 -> rank floor(2) = 2 */
+    forecasts(value, actual, 19, 1, 0, &one, counting, NULL);
+    cr_assert_eq(tsf_calibration_fit(&c, value, actual, 19, 1, 1, lv, 3, &err), TSF_OK, "%s",
+                 err.msg);
+    cr_assert_not_null(c);
+    cr_assert_eq(c->shift[0], 2);
+    cr_assert_eq(c->shift[1], 0);
+    cr_assert_eq(c->shift[2], 16);
+    tsf_calibration_free(c);
 }
 
 Test(calibrate, is_per_step_from_39_residuals_a_step_and_pooled_below)
@@ -79,8 +99,8 @@ Test(calibrate, is_per_step_from_39_residuals_a_step_and_pooled_below)
     cr_assert_eq(tsf_calibration_fit(&c, value, actual, 38, L, 1, levels, 3, &err), TSF_OK);
     cr_assert(!c->per_step);
     cr_assert_eq(c->n_residuals, 114);
-    /* residuals 1..38 three times: 0.9 -> rank ceil(115 * 0.9) = 104 of the sorted 114 */
-    cr_assert_eq(c->shift[2], 35);
+    /* scores 1..38 three times: content 0.8 -> rank ceil(115 * 0.8) = 92 of the sorted 114 */
+    cr_assert_eq(c->shift[2], 31);
     cr_assert_eq(c->shift[2], c->shift[2 * 3 + 2]);
     tsf_calibration_free(c);
 }
@@ -185,12 +205,61 @@ Test(calibrate, gaussian_errors_are_covered_80_percent_per_step_after_calibratio
     free(at);
 }
 
+/* N(b, 1) plus the step's offset: a calibration set whose errors share an offset b. */
+typedef struct shifted {
+    gauss g;
+    double b;
+} shifted;
+
+static double normal_plus(size_t i, size_t l, void *u)
+{
+    shifted *s = u;
+    return s->b + normal(i, l, &s->g);
+}
+
+/* Calibration windows that share an offset the final model does not have (consecutive
+ * windows of one stretch whose local level the refit on every window has learnt): errors
+ * N(b, 1) on the 2000 calibration forecasts, N(0, 1) on the 5000 judged ones, quantiles
+ * (-0.5, 0, 0.5). Shifting each level by its own residual quantile would move the interval to
+ * b +- 1.28 and cover P(-1.28 - |b| < z < 1.28 - |b|) = 0.665 for |b| = 0.8; widening it on
+ * both sides by the interval score's quantile keeps it centred and covers at least 0.8 (here
+ * P(|z| < 1.66) = 0.90) whichever the offset's sign. Tolerance as above: 0.8 - 0.045. */
+Test(calibrate, an_off_centre_calibration_set_still_gives_80_percent_coverage)
+{
+    const size_t nc = 2000, nt = 5000;
+    const double sigma[1] = {1}, unit[1] = {1};
+    double *vc = malloc(nc * 4 * sizeof *vc), *ac = malloc(nc * sizeof *ac);
+    double *vt = malloc(nt * 4 * sizeof *vt), *at = malloc(nt * sizeof *at);
+    cr_assert(vc && ac && vt && at);
+    for (int sign = -1; sign <= 1; sign += 2) {
+        shifted s = {{777, sigma}, 0.8 * sign};
+        forecasts(vc, ac, nc, 1, 0.5, unit, normal_plus, &s);
+        s.b = 0;
+        forecasts(vt, at, nt, 1, 0.5, unit, normal_plus, &s);
+        tsf_calibration *c = NULL;
+        tsf_err err = TSF_ERR_INIT;
+        cr_assert_eq(tsf_calibration_fit(&c, vc, ac, nc, 1, 1, levels, 3, &err), TSF_OK, "%s",
+                     err.msg);
+        cr_assert_eq(c->shift[0], -c->shift[2], "offset %+.1f: the interval stays centred",
+                     0.8 * sign);
+        tsf_calibration_apply(c, vt, nt, 1, 1, 4);
+        double after = coverage(vt, at, nt, 1, 0);
+        cr_assert(after >= 0.8 - 0.045, "offset %+.1f: calibrated coverage %.4f, expected >= 0.755",
+                  0.8 * sign, after);
+        tsf_calibration_free(c);
+    }
+    free(vc);
+    free(ac);
+    free(vt);
+    free(at);
+}
+
 /* Pooled over the steps of a few windows (2 windows x 12 steps, as a short monthly series'
- * early-stopping tail gives): each level's shift is the split conformal quantile of the 24
- * residuals, checked against numpy: the order statistic of rank ceil((n + 1) tau) (floor below
- * 0.5) is np.quantile(r, rank / n, method="inverted_cdf"), the rank computed in exact
- * fractions, then kept only where it widens (2 windows are fewer than the rank needs). The
- * forecasts and actuals are pseudo-random, so every residual differs. */
+ * early-stopping tail gives): the 0.1-0.9 interval widens by the split conformal quantile of
+ * the 24 interval scores, checked against numpy: the order statistic of rank
+ * ceil((n + 1) 0.8) is np.quantile(s, rank / n, method="inverted_cdf"), the rank computed in
+ * exact fractions, then kept only where it widens (2 windows are fewer than the rank needs).
+ * The forecasts and actuals are pseudo-random, so every score differs. */
 Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
 {
     tsft_need_python_modules("numpy");
@@ -229,13 +298,11 @@ Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
                          "import numpy as np\n"
                          "v = np.array(sys.argv[1].split(','), float).reshape(-1, 4)\n"
                          "y = np.array(sys.argv[2].split(','), float)\n"
-                         "for q, tau in ((1, F(1, 10)), (3, F(9, 10))):\n"
-                         "    r = y - v[:, q]\n"
-                         "    n = len(r)\n"
-                         "    x = (n + 1) * tau\n"
-                         "    k = math.ceil(x) if tau > F(1, 2) else math.floor(x)\n"
-                         "    s = float(np.quantile(r, k / n, method='inverted_cdf'))\n"
-                         "    print(repr(max(s, 0.0) if tau > F(1, 2) else min(s, 0.0)))\n",
+                         "r = np.maximum(v[:, 1] - y, y - v[:, 3])\n"
+                         "n = len(r)\n"
+                         "k = math.ceil((n + 1) * F(4, 5))\n"
+                         "e = max(float(np.quantile(r, k / n, method='inverted_cdf')), 0.0)\n"
+                         "print(repr(-e), repr(e))\n",
                          &out, &perr, vs, as, NULL);
     cr_assert_eq(rc, 0, "%s", perr);
     double want[2];
@@ -251,9 +318,9 @@ Test(calibrate, pooled_shifts_of_a_few_windows_are_numpys_conformal_quantiles)
 }
 
 /* Fewer windows than the rank needs (3 windows x 4 steps): actuals well inside a too-wide
- * interval would narrow it pooled (shifts +1 for 0.1 and -1 for 0.9: residuals of 0.1 are 3 + 0
- * .. 3 + 0.11, of 0.9 are -3 + the same), so both shifts are 0 and the interval stays the
- * network's; with 9 windows of one step the rank rule holds and the same residuals narrow it. */
+ * interval would narrow it pooled (interval scores y - 3 = -3 .. -2.89), so both shifts are 0
+ * and the interval stays the network's; with 9 windows of one step the rank rule holds and the
+ * same scores narrow it. */
 Test(calibrate, with_fewer_windows_than_the_rank_needs_the_shifts_only_widen)
 {
     enum { P = 4 };
@@ -284,11 +351,10 @@ Test(calibrate, with_fewer_windows_than_the_rank_needs_the_shifts_only_widen)
     cr_assert(copy->widen_only);
     tsf_calibration_free(copy);
     tsf_calibration_free(c);
-    /* 9 windows of 1 step: ranks floor(10 x 0.1) = 1 and ceil(10 x 0.9) = 9 of 3.00 .. 3.08 and
-     * -3.00 .. -2.92 */
+    /* 9 windows of 1 step: rank ceil(10 x 0.8) = 8 of the scores -3.00 .. -2.92 */
     cr_assert_eq(tsf_calibration_fit(&c, value, actual, 9, 1, 1, levels, 3, &err), TSF_OK);
     cr_assert(c && !c->widen_only);
-    cr_assert_float_eq(c->shift[0], 3.0, 1e-12);
-    cr_assert_float_eq(c->shift[2], -3.0 + 0.08, 1e-12);
+    cr_assert_float_eq(c->shift[0], 3.0 - 0.07, 1e-12);
+    cr_assert_float_eq(c->shift[2], -3.0 + 0.07, 1e-12);
     tsf_calibration_free(c);
 }
