@@ -18,7 +18,7 @@
  * under exchangeability; the interval rule is used where it can be because the residuals come
  * from consecutive windows of one stretch, which share that stretch's local level: shifting
  * each end on its own moves the interval towards that level, which the final network, refit
- * on every window including those, has already learnt, so the interval lands off-centre and
+ * on every window including those, has most likely learnt, so the interval lands off-centre and
  * under-covers; the interval score only widens it by the share of the offset either way. On 72
  * monthly simulated series (scripts/coverage_study.py) the mean 80% coverage went from 0.714
  * to 0.730 (paired difference 0.017, standard error 0.008; 0.708 to 0.755 on the 240-row
