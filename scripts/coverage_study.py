@@ -8,8 +8,9 @@ season, the last three years tested, one origin a year, refits at each, --quanti
 The 12 or 36 test points of one series are strongly correlated (a fold's errors share its
 origin), so judge a calibration rule on the mean over many series, not on a handful.
 
-usage: scripts/coverage_study.py BUILD_DIR OUT_DIR m|q N_SERIES [EXTRA tsflow FLAGS...]
-e.g. scripts/coverage_study.py build /tmp/cs q 80 (--calibrate none for the network's own).
+usage: scripts/coverage_study.py BUILD_DIR OUT_DIR m|q N_SERIES [--length N] [EXTRA tsflow FLAGS...]
+e.g. scripts/coverage_study.py build /tmp/cs q 80 (--calibrate none for the network's own);
+--length N runs only the series of that length among the N_SERIES (the same seeds).
 Prints one line per series (coverage, mean interval width / mean absolute error of the median:
 3.21 for a normal 80% interval, how many folds were not calibrated), the mean by length and
 overall with its standard error. Needs python3-numpy, -pandas, -h5py.
@@ -32,12 +33,17 @@ def main():
         sys.exit(__doc__.split("\n\n")[2])
     build, work, m, nser = sys.argv[1], sys.argv[2], {"m": 12, "q": 4}[sys.argv[3]], int(sys.argv[4])
     extra = sys.argv[5:]
+    only = None
+    if extra[:1] == ["--length"]:
+        only, extra = int(extra[1]), extra[2:]
     os.makedirs(work, exist_ok=True)
     tsflow = os.path.join(build, "pipeline", "cli", "tsflow")
     lens = [80, 100, 120, 160, 200] if m == 4 else [72, 96, 144, 240]
     rows = []
     for k in range(nser):
         n = lens[k % len(lens)]
+        if only is not None and n != only:
+            continue
         y = simulated(5000 + k, n, m, k % 2)
         path = os.path.join(work, f"s{k}.csv")
         pd.DataFrame({"date": dates("1990-01-01", n, m).strftime("%Y-%m-%d"),

@@ -210,16 +210,27 @@ int tsf_calibration_fit(tsf_calibration **out, const double *value, const double
                                                               q, l0, l1, r, &k);
                 if (!is_median(levels[q]) && k < c->n_residuals)
                     c->n_residuals = k;
-                if (c->widen_only)
-                    s = levels[q] > 0.5 ? fmax(s, 0) : fmin(s, 0);
                 for (size_t l = l0; l < l1; l++)
                     c->shift[(l * O + o) * Q + q] = s;
             }
     if (c->n_residuals == SIZE_MAX)
         c->n_residuals = 0;
+    if (c->widen_only)
+        tsf_calibration_widen_only(c);
     free(r);
     *out = c;
     return TSF_OK;
+}
+
+void tsf_calibration_widen_only(tsf_calibration *c)
+{
+    c->widen_only = 1;
+    const size_t LO = c->horizon * c->n_targets, Q = c->n_quantiles;
+    for (size_t i = 0; i < LO; i++)
+        for (size_t q = 0; q < Q; q++) {
+            double *s = &c->shift[i * Q + q];
+            *s = c->levels[q] > 0.5 ? fmax(*s, 0) : fmin(*s, 0);
+        }
 }
 
 void tsf_calibration_apply(const tsf_calibration *c, double *value, size_t n, size_t step0,
@@ -248,7 +259,7 @@ void tsf_calibration_apply(const tsf_calibration *c, double *value, size_t n, si
 
 char *tsf_calibration_describe(const tsf_calibration *c, char *buf, size_t n)
 {
-    size_t len = (size_t)snprintf(buf, n, "conformal, %s%s on %zu validation residuals",
+    size_t len = (size_t)snprintf(buf, n, "conformal, %s%s on %zu residuals",
                                   c->per_step ? "per step" : "pooled over the steps",
                                   c->widen_only ? ", widening only," : "", c->n_residuals);
     const size_t L = c->horizon, O = c->n_targets, Q = c->n_quantiles;

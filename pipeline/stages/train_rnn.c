@@ -201,7 +201,9 @@ static const tsf_option options[] = {
              "conformal, per horizon step when there are enough windows, else pooled over the "
              "steps, only widening when the windows are fewer than the rank rule needs), so an "
              "80% interval covers about 80%; here on the validation windows, in a "
-             "backtest refit on its held-out tail. On by default: the held-out windows exist "
+             "backtest refit on its held-out tail (a refit too short for one: its interval "
+             "centred on the seasonal naive forecasts of its training windows, only widening). "
+             "On by default: the held-out windows exist "
              "for early stopping anyway, and uncalibrated networks on short series give "
              "intervals that are too narrow. none: the network's own quantiles. Point models "
              "have nothing to calibrate"},

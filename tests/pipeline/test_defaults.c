@@ -249,7 +249,7 @@ Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_cal
         cr_assert_eq(rc, 0, "%s", err);
         cov[k] = lstm_coverage(err);
         if (k == 0)
-            ASSERT_HAS(err, "; conformal, per step on 103 validation residuals: level 0.1 "
+            ASSERT_HAS(err, "; conformal, per step on 103 residuals: level 0.1 "
                             "shifted by ");
     }
     cr_assert(fabs(cov[0] - 0.8) <= 0.13, "calibrated coverage %g, expected 0.8 +- 0.13", cov[0]);
@@ -275,8 +275,8 @@ Test(defaults, calibration_uses_a_slice_of_the_tail_that_early_stopping_did_not_
     ASSERT_HAS(err, "backtest: lstm, fit at fold 0: batch 32, epochs 39 (~1000 updates), early "
                     "stopping after 10 epochs without progress on 103 validation windows; best "
                     "epoch ");
-    ASSERT_HAS(err, ", refit on all 1035 windows; conformal, per step on 103 validation "
-                    "residuals: level 0.1 shifted by ");
+    ASSERT_HAS(err, ", refit on all 1035 windows; conformal, per step on 103 residuals"
+                    ": level 0.1 shifted by ");
     ASSERT_HAS(err, " (103 calibration-slice windows x 4 steps after the early-stopping "
                     "windows)\n");
 }
@@ -299,11 +299,11 @@ Test(defaults, a_refit_with_few_windows_calibrates_on_the_steps_of_its_early_sto
                     "epochs 300 (~1000 updates), early stopping after 30 epochs without progress "
                     "on 2 validation windows; best epoch ");
     ASSERT_HAS(err, ", refit on all 28 windows; deseason additive (season 12, auto); conformal, "
-                    "pooled over the steps, widening only, on 24 validation residuals: level 0.1 "
+                    "pooled over the steps, widening only, on 24 residuals: level 0.1 "
                     "shifted by ");
     ASSERT_HAS(err, " (2 early-stopping windows x 12 steps: too few windows for a separate "
                     "calibration slice)\n");
-    ASSERT_HAS(err, "conformal, pooled over the steps, widening only, on 12 validation residuals: "
+    ASSERT_HAS(err, "conformal, pooled over the steps, widening only, on 12 residuals: "
                     "level 0.1 shifted by ");
     ASSERT_HAS(err, " (1 early-stopping window x 12 steps: too few windows for a separate "
                     "calibration slice)\n");
@@ -353,11 +353,48 @@ Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
         cov[k] = lstm_coverage(err);
         if (k == 0)
             ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps, "
-                            "widening only, on 96 validation residuals: level 0.1 shifted by ");
+                            "widening only, on 96 residuals: level 0.1 shifted by ");
     }
     cr_assert(fabs(cov[0] - 0.8) <= 0.2, "calibrated coverage %g, expected 0.8 +- 0.2", cov[0]);
     cr_assert(fabs(cov[1] - 0.8) > 0.2, "uncalibrated coverage %g is already within 0.8 +- 0.2",
               cov[1]);
+}
+
+/* A fit too short to hold out a tail (36 fit rows, lookback 12, horizon 12: 13 windows, and
+ * holding out one would leave a single window to train on) has only its training windows, on
+ * which the pinball-trained quantiles fit: uncalibrated, its 80% interval covers about half of
+ * the 1453 origins judged from row 36 (stride 1, no retraining; iid N(0, 1) noise around a
+ * season, adjusted away). The fallback scores the network's interval shape centred on the naive
+ * forecast of each training window (the series is adjusted) and only widens. Reference: the
+ * naive's errors on the adjusted series are N(0, 2), so a median without error would get
+ * +-1.28 sqrt(2) and cover P(|Z| < 1.81) = 0.93; a median erring as much as the naive, 0.8. The
+ * network lies between, so its coverage must too, with the judged rows' binomial sd (0.011) and
+ * the 24 distinct target rows behind the shifts (sd about 0.06 per end) as slack:
+ * [0.72, 0.97]. */
+Test(defaults, a_fit_too_short_for_a_held_out_tail_calibrates_on_a_naive_benchmark)
+{
+    const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
+    char *out, *err;
+    double cov[2];
+    const char *how[2] = {"conformal", "none"};
+    for (int k = 0; k < 2; k++) {
+        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
+                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--hidden", "8",
+                             "--retrain", "never", "--stride", "1", "--train-length", "36",
+                             "--calibrate", how[k], "--deseason", "additive", "--out",
+                             tsft_path(dir, "b.h5"), NULL);
+        cr_assert_eq(rc, 0, "%s", err);
+        cov[k] = lstm_coverage(err);
+        if (k == 0)
+            ASSERT_HAS(err, "; conformal, pooled over the steps, widening only, on 156 residuals: "
+                            "level 0.1 shifted by -");
+        if (k == 0)
+            ASSERT_HAS(err, " (13 training windows x 12 steps: no held-out tail, so the network's "
+                            "intervals centred on the naive forecasts of its training windows)\n");
+    }
+    cr_assert(cov[0] >= 0.72 && cov[0] <= 0.97, "calibrated coverage %g, expected 0.72 to 0.97",
+              cov[0]);
+    cr_assert(cov[1] < 0.6, "uncalibrated coverage %g: the fallback has nothing to show", cov[1]);
 }
 
 Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bit_for_bit)
@@ -372,8 +409,7 @@ Test(defaults, predict_repeats_what_tsflow_forecast_forecast_with_an_ensemble_bi
     ASSERT_HAS(err, "model: lstm: an ensemble of 3 networks (seeds 1 to 3)");
     /* 1 validation window of 12 steps: 12 residuals pooled */
     ASSERT_HAS(err,
-               "model: lstm: conformal, pooled over the steps, widening only, on 12 validation "
-               "residuals");
+               "model: lstm: conformal, pooled over the steps, widening only, on 12 residuals");
     char ini[4096];
     snprintf(ini, sizeof ini,
              "[data]\nstage = ingest.csv\npath = %s\n"

@@ -88,6 +88,11 @@ int tsf_calibration_make(tsf_calibration **out, size_t L, size_t O, const double
 
 int tsf_calibration_copy(tsf_calibration **out, const tsf_calibration *c, tsf_err *err) TSF_WUR;
 
+/* Keep only the shifts that widen (a level above 0.5 never moves down, one below never up) and
+ * set widen_only: for residuals that may understate the errors to come, so that they can only
+ * make an interval wider than the network's. */
+void tsf_calibration_widen_only(tsf_calibration *c);
+
 void tsf_calibration_free(tsf_calibration *c); /* NULL is a no-op */
 
 /* Shift the levels of forecasts of steps step0 .. step0 + n_steps - 1 (1-based):
@@ -97,7 +102,7 @@ void tsf_calibration_free(tsf_calibration *c); /* NULL is a no-op */
 void tsf_calibration_apply(const tsf_calibration *c, double *value, size_t n, size_t step0,
                            size_t n_steps, size_t stride);
 
-/* One line: "conformal, per step on 27 validation residuals: level 0.1 shifted by -0.21 and
+/* One line: "conformal, per step on 27 residuals: level 0.1 shifted by -0.21 and
  * level 0.9 by 0.35 on average (model scale)" (", widening only," after the kind when so).
  * Returns buf. */
 char *tsf_calibration_describe(const tsf_calibration *c, char *buf, size_t n);

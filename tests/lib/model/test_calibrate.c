@@ -196,7 +196,7 @@ Test(calibrate, gaussian_errors_are_covered_80_percent_per_step_after_calibratio
     }
     char d[256];
     cr_assert(strstr(tsf_calibration_describe(c, d, sizeof d),
-                     "conformal, per step on 2000 validation residuals: level 0.1 shifted by "),
+                     "conformal, per step on 2000 residuals: level 0.1 shifted by "),
               "%s", d);
     tsf_calibration_free(c);
     free(vc);
@@ -343,8 +343,8 @@ Test(calibrate, with_fewer_windows_than_the_rank_needs_the_shifts_only_widen)
     }
     char d[256];
     cr_assert(strstr(tsf_calibration_describe(c, d, sizeof d),
-                     "conformal, pooled over the steps, widening only, on 12 validation "
-                     "residuals: level 0.1 shifted by 0, level 0.9 shifted by 0 on average"),
+                     "conformal, pooled over the steps, widening only, on 12 residuals"
+                     ": level 0.1 shifted by 0, level 0.9 shifted by 0 on average"),
               "%s", d);
     tsf_calibration *copy = NULL;
     cr_assert_eq(tsf_calibration_copy(&copy, c, &err), TSF_OK);
