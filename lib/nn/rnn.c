@@ -164,16 +164,21 @@ static void mm_task(void *ctx, size_t k)
 }
 
 /* mm on up to `threads` threads for the products over all steps: row blocks of C, as many as
- * the size warrants (about 2^20 multiply-adds and 16 rows each at least, at most 16). The
- * blocks depend only on the shape, so the results do not depend on the thread count. */
+ * the size warrants (about 2^21 multiply-adds and 96 rows each at least, at most 16, a power of
+ * two so that two or four threads share them evenly). Every block packs the whole of B again,
+ * so blocks of a few dozen rows spent as long packing as multiplying (a weight gradient's B is
+ * the activations of every step). The blocks depend only on the shape, so the results do not
+ * depend on the thread count. */
 static void pmm(size_t threads, tsf_real *C, size_t ldc, const tsf_real *A, size_t lda, int ta,
                 const tsf_real *Bm, size_t ldb, int tb, size_t M, size_t N, size_t K, tsf_real beta)
 {
-    size_t parts = M * N * K >> 20;
-    if (parts > M / 16)
-        parts = M / 16;
+    size_t parts = M * N * K >> 21;
+    if (parts > M / 96)
+        parts = M / 96;
     if (parts > 16)
         parts = 16;
+    while (parts & (parts - 1))
+        parts &= parts - 1; /* the largest power of two below */
     if (parts <= 1) {
         mm(C, ldc, A, lda, ta, Bm, ldb, tb, M, N, K, beta);
         return;
