@@ -226,6 +226,31 @@ static double lstm_coverage(const char *log)
     return strtod(p + 9, NULL);
 }
 
+/* The lstm's pooled 80% coverage in `tsflow backtest DATA ARGS --quantiles 0.1,0.5,0.9
+ * --calibrate HOW` (args: options separated by spaces) calibrated (cov[0]; its log in *log)
+ * and with --calibrate none (cov[1]). */
+static void coverage_with_and_without_calibration(const char *dir, const char *data,
+                                                  const char *args, double cov[2], char **log)
+{
+    const char *how[2] = {"conformal", "none"};
+    for (int k = 0; k < 2; k++) {
+        const char *argv[64] = {tsft_tsflow_bin(), "backtest", data};
+        size_t n = 3;
+        char *copy = tsft_keep(strdup(args)), *save = NULL;
+        for (char *a = strtok_r(copy, " ", &save); a && n < 56; a = strtok_r(NULL, " ", &save))
+            argv[n++] = a;
+        const char *tail[] = {"--quantiles", "0.1,0.5,0.9",          "--calibrate", how[k],
+                              "--out",       tsft_path(dir, "b.h5"), NULL};
+        memcpy(argv + n, tail, sizeof tail);
+        char *out, *err;
+        int rc = tsft_run((char *const *)argv, &out, &err);
+        cr_assert_eq(rc, 0, "%s", err);
+        cov[k] = lstm_coverage(err);
+        if (k == 0)
+            *log = err;
+    }
+}
+
 /* A network trained one epoch has not learnt the spread of its quantiles: its 80% interval
  * covers far less (the series is not deseasonalised, so the network has the season to learn).
  * Calibrated on the held-out tail's calibration slice (103 windows a step), the interval is judged
@@ -237,21 +262,12 @@ static double lstm_coverage(const char *log)
 Test(defaults, a_backtests_80_percent_intervals_cover_about_80_percent_after_calibration)
 {
     const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
-    char *out, *err;
+    const char *args = "--horizon 4 --season 12 --lookback 12 --epochs 1 --hidden 8 --retrain "
+                       "never --stride 1 --test-fraction 0.3 --deseason none";
     double cov[2];
-    const char *how[2] = {"conformal", "none"};
-    for (int k = 0; k < 2; k++) {
-        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "4", "--season", "12",
-                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
-                             "--hidden", "8", "--retrain", "never", "--stride", "1",
-                             "--test-fraction", "0.3", "--calibrate", how[k], "--deseason", "none",
-                             "--out", tsft_path(dir, "b.h5"), NULL);
-        cr_assert_eq(rc, 0, "%s", err);
-        cov[k] = lstm_coverage(err);
-        if (k == 0)
-            ASSERT_HAS(err, "; conformal, per step on 103 residuals: level 0.1 "
-                            "shifted by ");
-    }
+    char *err;
+    coverage_with_and_without_calibration(dir, data, args, cov, &err);
+    ASSERT_HAS(err, "; conformal, per step on 103 residuals: level 0.1 shifted by ");
     cr_assert(fabs(cov[0] - 0.8) <= 0.13, "calibrated coverage %g, expected 0.8 +- 0.13", cov[0]);
     cr_assert(fabs(cov[1] - 0.8) > 0.13, "uncalibrated coverage %g is already within 0.8 +- 0.13",
               cov[1]);
@@ -340,21 +356,13 @@ Test(defaults, a_refit_with_fewer_residuals_than_the_rank_rule_needs_says_so)
 Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
 {
     const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
-    char *out, *err;
+    const char *args = "--horizon 12 --season 12 --lookback 12 --epochs 1 --hidden 8 --retrain "
+                       "never --stride 1 --train-length 108 --deseason none";
     double cov[2];
-    const char *how[2] = {"conformal", "none"};
-    for (int k = 0; k < 2; k++) {
-        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
-                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--epochs", "1",
-                             "--hidden", "8", "--retrain", "never", "--stride", "1",
-                             "--train-length", "108", "--calibrate", how[k], "--deseason", "none",
-                             "--out", tsft_path(dir, "b.h5"), NULL);
-        cr_assert_eq(rc, 0, "%s", err);
-        cov[k] = lstm_coverage(err);
-        if (k == 0)
-            ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps, "
-                            "widening only, on 96 residuals: level 0.1 shifted by ");
-    }
+    char *err;
+    coverage_with_and_without_calibration(dir, data, args, cov, &err);
+    ASSERT_HAS(err, ", refit on all 85 windows; conformal, pooled over the steps, "
+                    "widening only, on 96 residuals: level 0.1 shifted by ");
     cr_assert(fabs(cov[0] - 0.8) <= 0.2, "calibrated coverage %g, expected 0.8 +- 0.2", cov[0]);
     cr_assert(fabs(cov[1] - 0.8) > 0.2, "uncalibrated coverage %g is already within 0.8 +- 0.2",
               cov[1]);
@@ -374,24 +382,15 @@ Test(defaults, a_fit_with_few_windows_covers_about_80_percent_after_calibration)
 Test(defaults, a_fit_too_short_for_a_held_out_tail_calibrates_on_a_naive_benchmark)
 {
     const char *dir = tsft_tmpdir(), *data = gaussian_csv(dir);
-    char *out, *err;
+    const char *args = "--horizon 12 --season 12 --lookback 12 --hidden 8 --retrain never --stride "
+                       "1 --train-length 36 --deseason additive";
     double cov[2];
-    const char *how[2] = {"conformal", "none"};
-    for (int k = 0; k < 2; k++) {
-        int rc = tsft_tsflow(&out, &err, "backtest", data, "--horizon", "12", "--season", "12",
-                             "--lookback", "12", "--quantiles", "0.1,0.5,0.9", "--hidden", "8",
-                             "--retrain", "never", "--stride", "1", "--train-length", "36",
-                             "--calibrate", how[k], "--deseason", "additive", "--out",
-                             tsft_path(dir, "b.h5"), NULL);
-        cr_assert_eq(rc, 0, "%s", err);
-        cov[k] = lstm_coverage(err);
-        if (k == 0)
-            ASSERT_HAS(err, "; conformal, pooled over the steps, widening only, on 156 residuals: "
-                            "level 0.1 shifted by -");
-        if (k == 0)
-            ASSERT_HAS(err, " (13 training windows x 12 steps: no held-out tail, so the network's "
-                            "intervals centred on the naive forecasts of its training windows)\n");
-    }
+    char *err;
+    coverage_with_and_without_calibration(dir, data, args, cov, &err);
+    ASSERT_HAS(err, "; conformal, pooled over the steps, widening only, on 156 residuals: "
+                    "level 0.1 shifted by -");
+    ASSERT_HAS(err, " (13 training windows x 12 steps: no held-out tail, so the network's "
+                    "intervals centred on the naive forecasts of its training windows)\n");
     cr_assert(cov[0] >= 0.72 && cov[0] <= 0.97, "calibrated coverage %g, expected 0.72 to 0.97",
               cov[0]);
     cr_assert(cov[1] < 0.6, "uncalibrated coverage %g: the fallback has nothing to show", cov[1]);
