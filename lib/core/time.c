@@ -348,7 +348,8 @@ char *tsf_seconds_format(int64_t us, char *buf, size_t n)
     unsigned f = (unsigned)(a % 1000000);
     if (f) {
         snprintf(frac, sizeof frac, ".%06u", f);
-        for (size_t k = strlen(frac); frac[k - 1] == '0'; k--)
+        /* f > 0, so a digit other than 0 stops this before the point; the bound says so */
+        for (size_t k = strlen(frac); k > 2 && frac[k - 1] == '0'; k--)
             frac[k - 1] = '\0';
     }
     snprintf(buf, n, "%s%" PRIu64 "%s", us < 0 ? "-" : "", a / 1000000, frac);
