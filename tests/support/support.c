@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,15 @@ char *tsft_keep(char *s)
      * by keeping them in a static list. */
     static char **kept;
     static size_t n_kept, cap;
+    /* tests call it from their own threads too (tsft_path in a thread) */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
     if (n_kept == cap) {
         cap = cap ? cap * 2 : 64;
         kept = realloc(kept, cap * sizeof *kept);
     }
     kept[n_kept++] = s;
+    pthread_mutex_unlock(&lock);
     return s;
 }
 
