@@ -285,8 +285,9 @@ int tsf_time_parse_format(const char *fmt, const char *text, size_t len, int64_t
 
 int tsf_time_format_valid(const char *fmt)
 {
+    /* a lone '%' at the end must not match strchr's terminator and step past the string */
     for (const char *f = fmt; *f; f++)
-        if (*f == '%' && !strchr("YymdHMSfbB%", *++f))
+        if (*f == '%' && (!*++f || !strchr("YymdHMSfbB%", *f)))
             return 0;
     return 1;
 }

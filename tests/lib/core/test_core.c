@@ -125,6 +125,16 @@ Test(time, rejects_malformed_and_impossible_timestamps)
     }
 }
 
+Test(time, format_check_takes_known_directives_and_refuses_a_trailing_percent)
+{
+    cr_assert(tsf_time_format_valid("%d.%m.%Y %H:%M:%S.%f"));
+    cr_assert(tsf_time_format_valid("%b %Y 100%%"));
+    cr_assert_not(tsf_time_format_valid("%Y-%q"));
+    /* the fuzzer's find: a '%' ending the format read past the string's end */
+    cr_assert_not(tsf_time_format_valid("%Y-%m-%d %H:%M%"));
+    cr_assert_not(tsf_time_format_valid("%"));
+}
+
 Test(time, format_round_trips_through_parse_over_four_centuries)
 {
     char buf[40];
