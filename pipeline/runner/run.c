@@ -26,6 +26,9 @@ struct tsf__run {
     rvalue **vals; /* per step: (n_out) values */
     pthread_mutex_t lock;
     double t0; /* when the current step began */
+    /* the current step's first report with a known fraction: when, and the fraction (< 0: none
+     * yet); the time left is estimated from the rate since then */
+    double first_t, first_fraction;
 };
 
 static double now(void)
@@ -75,11 +78,20 @@ static void host_progress(tsf_stage_ctx *ctx, const tsf_progress *p)
     ev.step = c->step->src->name;
     ev.stage = c->step->def->name;
     ev.p = *p;
-    ev.elapsed = now() - c->run->t0;
+    double t = now();
+    ev.elapsed = t - c->run->t0;
     ev.eta = -1;
-    if (p->fraction > 0 && p->fraction <= 1)
-        ev.eta = ev.elapsed * (1 - p->fraction) / p->fraction;
     pthread_mutex_lock(&c->run->lock);
+    /* From the rate since the step's first report, not since it began: its set-up (reading,
+     * allocating, starting threads, a slow first batch) would otherwise make the first
+     * estimates many times too long (the demo said "55 s left" for a 3-second training). */
+    tsf__run *r = c->run;
+    if (r->first_fraction < 0 && p->fraction >= 0 && p->fraction <= 1) {
+        r->first_t = t;
+        r->first_fraction = p->fraction;
+    } else if (r->first_fraction >= 0 && p->fraction > r->first_fraction && p->fraction <= 1) {
+        ev.eta = (t - r->first_t) * (1 - p->fraction) / (p->fraction - r->first_fraction);
+    }
     c->run->hooks->progress(c->run->hooks->user, &ev);
     pthread_mutex_unlock(&c->run->lock);
 }
@@ -379,6 +391,7 @@ static int call_stage(tsf__run *run, tsf_plan *plan, size_t i, tsf_value **in, t
     ctx.run = run;
     ctx.index = i;
     run->t0 = now();
+    run->first_fraction = -1;
     int src = s->def->run(&ctx.pub, s->state, in, out, e);
     s->stats.seconds = now() - run->t0;
     s->stats.peak_rss_kb = have_peak ? peak_kb() : -1;

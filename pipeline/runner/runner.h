@@ -219,7 +219,8 @@ typedef struct tsf_progress_event {
     const char *stage;   /* stage name */
     tsf_progress p;      /* what the stage said */
     double elapsed;      /* seconds since the step began */
-    double eta;          /* estimated seconds left in this step, or < 0 when unknown */
+    double eta;          /* estimated seconds left in this step from the rate since its first
+                            report, or < 0 when unknown (at that first report) */
 } tsf_progress_event;
 
 typedef struct tsf_run_hooks {

@@ -1158,6 +1158,8 @@ Test(run, a_plan_runs_once)
 typedef struct recorder {
     char text[4096];
     int n_progress;
+    int reports_in_step;
+    double eta[8]; /* of the first progress reports */
     volatile sig_atomic_t cancel;
     long cancel_at_epoch;
 } recorder;
@@ -1167,6 +1169,7 @@ static void rec_begin(void *user, const tsf_plan *plan, size_t i)
     recorder *r = user;
     size_t n = strlen(r->text);
     snprintf(r->text + n, sizeof r->text - n, "begin %s; ", plan->steps[i].src->name);
+    r->reports_in_step = 0;
 }
 
 static void rec_end(void *user, const tsf_plan *plan, size_t i, int status)
@@ -1181,8 +1184,13 @@ static void rec_progress(void *user, const tsf_progress_event *ev)
 {
     recorder *r = user;
     size_t n = strlen(r->text);
-    cr_assert_eq(ev->eta >= 0, ev->p.fraction > 0, "time left is known once work is done");
+    /* the time left is unknown at a step's first report (no rate yet), known at every later one */
+    cr_assert_eq(ev->eta >= 0, r->reports_in_step > 0, "time left %g at report %d of step %s",
+                 ev->eta, r->reports_in_step + 1, ev->step);
+    r->reports_in_step++;
     cr_assert_geq(ev->elapsed, 0);
+    if (r->n_progress < 8)
+        r->eta[r->n_progress] = ev->eta;
     snprintf(r->text + n, sizeof r->text - n, "%zu/%zu %s epoch %ld/%ld loss %g val %g %.2f; ",
              ev->index + 1, ev->count, ev->step, ev->p.epoch, ev->p.epochs, ev->p.loss,
              ev->p.val_loss, ev->p.fraction);
@@ -1284,6 +1292,24 @@ Test(run, reports_steps_progress_and_stage_messages_through_the_hooks)
                              "1/2 s epoch 2/2 loss 0.5 val 1 1.00; end s OK; begin o; "
                              "log o 1 flag=0 count=3 size=4 rate=0.5 name=hi mode=0 quantiles=3 "
                              "cols=0; end o OK; ");
+}
+
+/* A step that spends 1 s setting up before its first report, then 10 ms an epoch: the time left
+ * counts from the first report's rate (at the second of four reports, 2 epochs of 10 ms), not
+ * from the step's start, which would say about 1 s. */
+Test(run, time_left_ignores_the_set_up_before_the_first_report)
+{
+    recorder r;
+    memset(&r, 0, sizeof r);
+    tsf_err err = TSF_ERR_INIT;
+    int rc = run_recorded("[s]\nstage = test.slow\nsetup = 1\nseconds = 0.04\nepochs = 4\n", NULL,
+                          &r, &err);
+    cr_assert_eq(rc, TSF_OK, "%s", err.msg);
+    cr_assert_eq(r.n_progress, 4);
+    cr_assert_lt(r.eta[0], 0, "no rate at the first report");
+    cr_assert(r.eta[1] >= 0 && r.eta[1] < 0.5, "%g s left after the second of four 10 ms epochs",
+              r.eta[1]);
+    cr_assert_eq(r.eta[3], 0);
 }
 
 static size_t count_entries(const char *dir)

@@ -388,13 +388,20 @@ static const tsf_stage_def multi_def = {
 /* ---- test.slow: writes an output slowly, reports progress, stops on cancel --------------- */
 
 typedef struct slow {
-    double seconds;
+    double setup, seconds;
     size_t epochs;
     const char *path;
     int stubborn;
 } slow;
 
 static const tsf_option slow_options[] = {
+    {.name = "setup",
+     .type = TSF_OPT_DOUBLE,
+     .offset = offsetof(slow, setup),
+     .def = "0",
+     .min = 0,
+     .max = 3600,
+     .help = "how long to take before the first epoch, reporting nothing"},
     {.name = "seconds",
      .type = TSF_OPT_DOUBLE,
      .offset = offsetof(slow, seconds),
@@ -454,6 +461,7 @@ static int slow_run(tsf_stage_ctx *ctx, void *state, tsf_value *const *in, tsf_v
         fflush(f);
     }
     event("run", ctx->step);
+    nap(s->setup);
     double slice = s->seconds / (double)s->epochs;
     for (size_t e = 1; e <= s->epochs; e++) {
         for (double t = 0; t < slice; t += 0.01) {
