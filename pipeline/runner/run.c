@@ -78,22 +78,22 @@ static void host_progress(tsf_stage_ctx *ctx, const tsf_progress *p)
     ev.step = c->step->src->name;
     ev.stage = c->step->def->name;
     ev.p = *p;
-    double t = now();
-    ev.elapsed = t - c->run->t0;
-    ev.eta = -1;
-    pthread_mutex_lock(&c->run->lock);
-    /* From the rate since the step's first report, not since it began: its set-up (reading,
-     * allocating, starting threads, a slow first batch) would otherwise make the first
-     * estimates many times too long (the demo said "55 s left" for a 3-second training). */
     tsf__run *r = c->run;
+    double t = now();
+    ev.elapsed = t - r->t0;
+    ev.eta = -1;
+    pthread_mutex_lock(&r->lock);
+    /* From the rate since the step's first report, not since it began: the set-up before it
+     * (reading, allocating, starting threads, a slow first batch) divided by a tiny first
+     * fraction would make the early estimates many times too long. */
     if (r->first_fraction < 0 && p->fraction >= 0 && p->fraction <= 1) {
         r->first_t = t;
         r->first_fraction = p->fraction;
     } else if (r->first_fraction >= 0 && p->fraction > r->first_fraction && p->fraction <= 1) {
         ev.eta = (t - r->first_t) * (1 - p->fraction) / (p->fraction - r->first_fraction);
     }
-    c->run->hooks->progress(c->run->hooks->user, &ev);
-    pthread_mutex_unlock(&c->run->lock);
+    r->hooks->progress(r->hooks->user, &ev);
+    pthread_mutex_unlock(&r->lock);
 }
 
 static void host_log(tsf_stage_ctx *ctx, int level, const char *msg)
